@@ -90,6 +90,8 @@ export interface Timer {
 export interface Host {
   /** Short name of the platform, for status output: `esp32`, `sim`, `lin`. */
   readonly platform: string;
+  /** A stable identifier of this device (the MAC address on an ESP32), for the default client id. */
+  readonly deviceId: string;
   /** Milliseconds since boot, monotonic. */
   now(): number;
   /** Wall-clock milliseconds since the epoch, or 0 when the device does not know the time yet. */

@@ -1,0 +1,128 @@
+// The ESP32 side of the Moddable host: Wi-Fi with its own reconnect backoff, the clock set by SNTP before the link
+// is reported up (TLS checks certificate dates), and console lines read from the serial port.
+// biome-ignore lint/style/useNodejsImportProtocol: Moddable's console module, not Node's
+import Console from "console";
+import { type Counter, type Device, print, type WifiCredentials } from "hosts/moddable/platform";
+// biome-ignore lint/style/useNodejsImportProtocol: Moddable's net module, not Node's
+import Net from "net";
+import SNTP from "sntp";
+import Time from "time";
+import Timer from "timer";
+import WiFi from "wifi";
+
+const RETRY_FIRST_MS = 1000;
+const RETRY_CAP_MS = 60000;
+const SNTP_HOST = "pool.ntp.org";
+const CONSOLE_POLL_MS = 50;
+const LINE_MAX = 256;
+const CR = 13;
+const LF = 10;
+const BS = 8;
+const DEL = 127;
+
+class Esp32 implements Device {
+  readonly platform = "esp32";
+  readonly deviceId = Net.get("MAC").replace(/:/g, "").toLowerCase();
+  // "XS Slot Heap Used" and "XS Chunk Heap Used" on a dual-core ESP32: modInstrumentation.h numbers them after the
+  // ESP32-only counters (SPI flash erases, turns, CPU0, CPU1); on single-core parts (C3, S2) they are one lower.
+  readonly heapCounters: readonly Counter[] = [15, 16];
+  #up = false;
+  #clockSet = false;
+  #failures = 0;
+  #retry: number | undefined;
+  // biome-ignore lint/correctness/noUnusedPrivateClassMembers: held so that the driver's callback stays reachable
+  #monitor: WiFi | undefined;
+  #onLink: (up: boolean) => void = () => {};
+
+  now(): number {
+    return Time.ticks;
+  }
+
+  wallClock(): number {
+    return this.#clockSet ? Date.now() : 0;
+  }
+
+  linkUp(): boolean {
+    return this.#up;
+  }
+
+  startLink({ ssid, password }: WifiCredentials, onLink: (up: boolean) => void): void {
+    if (!ssid) return;
+    this.#onLink = onLink;
+    this.#monitor = new WiFi({ ssid, password }, (message: string) => {
+      if (message === "gotIP") {
+        this.#failures = 0;
+        this.#setClock();
+      } else if (message !== "connect") {
+        this.#report(false);
+        this.#scheduleRetry(ssid, password);
+      }
+    });
+  }
+
+  startConsole(onLine: (line: string) => void): void {
+    // receive() is native and reads the serial port without touching its instance, so no Console (whose
+    // constructor starts Moddable's own command line) is made.
+    const receive = Console.prototype.receive as unknown as () => number | undefined;
+    let line = "";
+    let last = 0;
+    Timer.repeat(() => {
+      for (let c = receive(); c !== undefined; c = receive()) {
+        const crlf = c === LF && last === CR;
+        last = c;
+        if (crlf) continue;
+        if (c === CR || c === LF) {
+          print("\r\n");
+          const done = line;
+          line = "";
+          onLine(done);
+        } else if (c === BS || c === DEL) {
+          if (line) print("\b \b");
+          line = line.slice(0, -1);
+        } else if (c >= 32 && line.length < LINE_MAX) {
+          const text = String.fromCharCode(c);
+          print(text);
+          line += text;
+        }
+      }
+    }, CONSOLE_POLL_MS);
+  }
+
+  #report(up: boolean): void {
+    if (this.#up === up) return;
+    this.#up = up;
+    this.#onLink(up);
+  }
+
+  #setClock(): void {
+    if (this.#clockSet) {
+      this.#report(true);
+      return;
+    }
+    new SNTP({ host: SNTP_HOST }, (message: number, seconds?: number) => {
+      if (message === 1 && seconds !== undefined) {
+        Time.set(seconds);
+        this.#clockSet = true;
+      }
+      // 2: SNTP is trying another server. Anything else is final, and the link is usable either way.
+      if (message !== 2) this.#report(true);
+    });
+  }
+
+  // The driver reports every failed attempt as "disconnect": at most one retry is armed at a time.
+  #scheduleRetry(ssid: string, password: string | undefined): void {
+    if (this.#retry !== undefined) return;
+    const ceiling = Math.min(RETRY_CAP_MS, RETRY_FIRST_MS * 2 ** Math.min(this.#failures++, 16));
+    this.#retry = Timer.set(
+      () => {
+        this.#retry = undefined;
+        WiFi.connect({ ssid, password });
+      },
+      ceiling / 2 + (Math.random() * ceiling) / 2,
+    );
+  }
+}
+
+export function createDevice(): Device {
+  return new Esp32();
+}

@@ -1,0 +1,61 @@
+// The Host of modules/host.ts on the Moddable SDK. The platform-specific part (Wi-Fi, clock, serial input, heap
+// counters) comes from a Device; sockets from hosts/moddable/socket, storage from hosts/moddable/settings.
+
+import { type Device, print } from "hosts/moddable/platform";
+import { readSetting, writeSetting } from "hosts/moddable/settings";
+import { connect, resolve } from "hosts/moddable/socket";
+import Instrumentation from "instrumentation";
+import type { HeapInfo, Host, HostEvents, Timer as HostTimer } from "tether/host";
+import Timer from "timer";
+
+interface PendingTimer extends HostTimer {
+  /** Moddable's timer while it has not fired nor been cleared. */
+  handle: number | undefined;
+}
+
+/**
+ * `config` is the build-time layer; `savedKey` names the storage key under which the firmware saves a setting at
+ * run time (the saved value wins), so that the Wi-Fi credentials are found where the firmware keeps them.
+ */
+export function createHost(device: Device, config: Record<string, string>, savedKey: (name: string) => string): Host {
+  let events: HostEvents | undefined;
+  let timers = 0;
+  let peak = 0;
+  const setting = (name: string) => readSetting(savedKey(name)) ?? config[name];
+  device.startLink({ ssid: setting("ssid"), password: setting("password") }, (up) => events?.onLink(up));
+  return {
+    platform: device.platform,
+    deviceId: device.deviceId,
+    now: () => device.now(),
+    wallClock: () => device.wallClock(),
+    setTimer(ms: number, callback: () => void): HostTimer {
+      const timer: PendingTimer = { id: ++timers, handle: undefined };
+      timer.handle = Timer.set(() => {
+        timer.handle = undefined;
+        callback();
+      }, ms);
+      return timer;
+    },
+    clearTimer(timer: HostTimer): void {
+      const pending = timer as PendingTimer;
+      if (pending.handle !== undefined) Timer.clear(pending.handle);
+      pending.handle = undefined;
+    },
+    serialWrite: print,
+    listen(handlers: HostEvents): void {
+      events = handlers;
+      device.startConsole((line) => handlers.onSerialLine(line));
+    },
+    linkUp: () => device.linkUp(),
+    connect,
+    resolve,
+    readSetting,
+    writeSetting,
+    heap(): HeapInfo {
+      let used = 0;
+      for (const counter of device.heapCounters) used += Instrumentation.get(counter) || 0;
+      peak = Math.max(peak, used);
+      return { used, peak, total: 0 };
+    },
+  };
+}

@@ -1,0 +1,23 @@
+// Host.readSetting / writeSetting over Moddable's Preference, within NVS's limits (hosts/moddable/nvs).
+
+import { settingProblem, storageKey } from "hosts/moddable/nvs";
+import Preference from "preference";
+
+const DOMAIN = "tether";
+
+export function readSetting(name: string): string | undefined {
+  const value = Preference.get(DOMAIN, storageKey(name));
+  return typeof value === "string" ? value : undefined;
+}
+
+/** Saves `value` (undefined deletes it); throws a RangeError when NVS cannot hold it. */
+export function writeSetting(name: string, value: string | undefined): void {
+  const key = storageKey(name);
+  if (value === undefined) {
+    Preference.delete(DOMAIN, key);
+    return;
+  }
+  const problem = settingProblem(name, value);
+  if (problem) throw new RangeError(problem);
+  Preference.set(DOMAIN, key, value);
+}

@@ -1,0 +1,251 @@
+// Host.connect and Host.resolve on ECMA-419 sockets. Moddable's sockets take a dotted address, so names are
+// resolved first with Net.resolve. What the platform cannot tell apart (docs/moddable.md has the table):
+// - onError carries no reason: before the connection is up it is reported as `refused` (lwIP gives up on an
+//   unanswered SYN later than any sensible timeout, which then fires first as `timeout`); after, as `closed`,
+//   whether the peer sent FIN or RST.
+// - TLS errors escape from the socket's callbacks as exceptions; a chain that does not verify ("certificate:
+//   auth err") is `unknown_ca`, expired or not yet valid certificates included. The server name is only sent
+//   (SNI): Moddable's TLS does not check it against the certificate, so `name_mismatch` never happens.
+import Resource from "Resource";
+import TCP, { type Options as TCPOptions } from "embedded:io/socket/tcp";
+import TLSSocket from "embedded:io/socket/tcp/tls";
+// biome-ignore lint/style/useNodejsImportProtocol: Moddable's net module, not Node's
+import Net from "net";
+import type { ConnectOptions, NetError, Socket, SocketHandlers, TlsOptions } from "tether/host";
+import Timer from "timer";
+
+/** The CA certificate trusted when the firmware names none: ISRG Root X1 (Let's Encrypt), in hosts/moddable/certs. */
+const DEFAULT_CA = "isrg-root-x1";
+const QUEUE_INITIAL = 1024;
+const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
+
+type Resolved = (address: string | undefined, error?: NetError) => void;
+type Callback = ((count: number) => void) | undefined;
+
+/** What TCP and TLSSocket have in common, as this module uses them. */
+interface Stream {
+  read(): unknown;
+  write(bytes: Uint8Array): unknown;
+  close(): void;
+}
+
+function message(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function later(callback: () => void): void {
+  Timer.set(callback, 0);
+}
+
+export function resolve(name: string, callback: Resolved): void {
+  if (IPV4.test(name)) {
+    later(() => callback(name));
+    return;
+  }
+  try {
+    Net.resolve(name, (_name: string, address?: string) =>
+      address ? callback(address) : callback(undefined, { code: "dns", detail: "not_found" }),
+    );
+  } catch (error) {
+    later(() => callback(undefined, { code: "dns", detail: message(error) }));
+  }
+}
+
+function tlsError(error: unknown): NetError {
+  return { code: "tls", detail: message(error).includes("auth err") ? "unknown_ca" : "handshake" };
+}
+
+function caResource(tls: TlsOptions): string {
+  const name = tls.ca?.[0] ?? DEFAULT_CA;
+  return name.endsWith(".der") ? name : `${name}.der`;
+}
+
+/**
+ * The TCP socket under a TLS socket. The TLS socket runs its handshake inside the TCP callbacks and lets its
+ * errors escape from them, where the runtime would only log them: this subclass catches them for `fail`.
+ */
+function guardedTCP(fail: (error: unknown) => void, opened: () => void): new (options: TCPOptions) => TCP {
+  const guard = (callback: Callback, count: number) => {
+    try {
+      callback?.(count);
+    } catch (error) {
+      fail(error);
+    }
+  };
+  return class extends TCP {
+    constructor(options: TCPOptions) {
+      const readable = options.onReadable as Callback;
+      const writable = options.onWritable as Callback;
+      super({
+        ...options,
+        onReadable: (count: number) => guard(readable, count),
+        onWritable: (count: number) => {
+          opened();
+          guard(writable, count);
+        },
+      });
+    }
+  };
+}
+
+export function connect(options: ConnectOptions, handlers: SocketHandlers): Socket {
+  let stream: Stream | undefined;
+  let dead = false;
+  let connected = false;
+  let tcpOpen = false;
+  let blocked = false;
+  let writable = 0;
+  let queue = new Uint8Array(QUEUE_INITIAL);
+  let head = 0;
+  let tail = 0;
+  let timeout: number | undefined = Timer.set(() => {
+    timeout = undefined;
+    fail({ code: "timeout" });
+  }, options.timeout);
+
+  function stopTimeout(): void {
+    if (timeout !== undefined) Timer.clear(timeout);
+    timeout = undefined;
+  }
+
+  function close(): void {
+    if (dead) return;
+    dead = true;
+    stopTimeout();
+    stream?.close();
+    stream = undefined;
+  }
+
+  function fail(error: NetError): void {
+    if (dead) return;
+    close();
+    handlers.onError(error);
+  }
+
+  function onError(): void {
+    if (connected) fail({ code: "closed", detail: "fin_or_rst" });
+    else if (tcpOpen) fail({ code: "tls", detail: "handshake" });
+    else fail({ code: "refused" });
+  }
+
+  function onReadable(): void {
+    const data = stream?.read();
+    if (data instanceof ArrayBuffer) handlers.onData(new Uint8Array(data));
+  }
+
+  function onWritable(count: number): void {
+    if (dead) return;
+    writable = count;
+    if (!connected) {
+      connected = true;
+      stopTimeout();
+      handlers.onConnect();
+    }
+    flush();
+  }
+
+  function send(bytes: Uint8Array): void {
+    // TLSSocket.write answers how much more it takes; TCP.write answers nothing.
+    const left: unknown = stream?.write(bytes);
+    writable = typeof left === "number" ? left : writable - bytes.length;
+  }
+
+  function flush(): void {
+    try {
+      while (!dead && head < tail && writable > 0) {
+        const n = Math.min(tail - head, writable);
+        send(queue.subarray(head, head + n));
+        head += n;
+      }
+    } catch (error) {
+      fail(connected ? { code: "reset", detail: message(error) } : tlsError(error));
+      return;
+    }
+    if (head < tail || dead) return;
+    head = tail = 0;
+    if (blocked) {
+      blocked = false;
+      handlers.onWritable();
+    }
+  }
+
+  function enqueue(bytes: Uint8Array): void {
+    const pending = tail - head;
+    if (tail + bytes.length > queue.length) {
+      const larger = pending + bytes.length > queue.length;
+      const target = larger ? new Uint8Array(Math.max(queue.length * 2, pending + bytes.length)) : queue;
+      target.set(queue.subarray(head, tail));
+      queue = target;
+      head = 0;
+      tail = pending;
+    }
+    queue.set(bytes, tail);
+    tail += bytes.length;
+  }
+
+  function open(address: string): void {
+    const base = { address, port: options.port, nodelay: true, onReadable, onWritable, onError };
+    const tls = options.tls;
+    try {
+      if (!tls) {
+        stream = new TCP(base);
+        return;
+      }
+      const verify = tls.verify !== false;
+      const ca = caResource(tls);
+      if (verify && !Resource.exists(ca)) {
+        fail({ code: "tls", detail: `no CA resource ${ca}` });
+        return;
+      }
+      const failTls = (error: unknown) => fail(connected ? { code: "reset", detail: message(error) } : tlsError(error));
+      const secure = {
+        serverName: tls.serverName ?? options.host,
+        verify,
+        certificate: verify ? new Resource(ca) : undefined,
+      };
+      stream = new TLSSocket({
+        ...base,
+        host: tls.serverName ?? options.host,
+        secure,
+        TCP: {
+          io: guardedTCP(failTls, () => {
+            tcpOpen = true;
+          }),
+        },
+      });
+    } catch (error) {
+      fail({ code: "unreachable", detail: message(error) });
+    }
+  }
+
+  resolve(options.host, (address, error) => {
+    if (dead) return;
+    if (!address) fail(error ?? { code: "dns" });
+    else {
+      handlers.onResolved?.(address);
+      if (!dead) open(address);
+    }
+  });
+
+  return {
+    write(bytes: Uint8Array): boolean {
+      if (dead) return false;
+      let sent = 0;
+      if (connected && head === tail && writable > 0) {
+        sent = Math.min(bytes.length, writable);
+        try {
+          send(bytes.subarray(0, sent));
+        } catch (error) {
+          later(() => fail({ code: "reset", detail: message(error) }));
+          return false;
+        }
+      }
+      if (sent < bytes.length) {
+        enqueue(sent ? bytes.subarray(sent) : bytes);
+        blocked = true;
+      }
+      return !blocked;
+    },
+    close,
+  };
+}

@@ -1,0 +1,183 @@
+// The `diag` command: a self-test that walks the layers one by one, as an expert would: link, DNS, TCP (and
+// TLS), MQTT CONNECT, SUBSCRIBE and PUBLISH loopback on a private topic, PINGREQ round trip. Each step prints ok or
+// failed with its time; the first failure ends the walk with its diagnosis. It uses its own connection with its
+// own client id, so the device's session is not disturbed (the same id would take it over).
+import { toBytes } from "tether/app/bytes";
+import type { Device } from "tether/app/firmware";
+import { Connection, type ConnectionEvent } from "tether/client/connection";
+import { failureInfo } from "tether/diag/codes";
+import type { Out } from "tether/diag/console";
+import { Diagnoser, type Finding } from "tether/diag/diagnose";
+import type { NetError, Socket, Timer } from "tether/host";
+import { Session } from "tether/mqtt/session";
+
+const STEP_TIMEOUT = 10000;
+const IP = /^\d{1,3}(\.\d{1,3}){3}$/;
+
+export function runSelfTest(device: Device, out: Out): void {
+  const { host, settings } = device;
+  const client = device.client;
+  if (!client) {
+    out("diag failed: the client is not configured (see the config_error line)");
+    return;
+  }
+  const broker = client.broker;
+  const started = host.now();
+  let stepStarted = started;
+  let step = "";
+  let timer: Timer | undefined;
+  let socket: Socket | undefined;
+  let conn: Connection | undefined;
+  let done = false;
+  const topic = `${device.topics.reply}/diag/${started}`;
+  const version = settings.get("mqttVersion") === "5" ? 5 : 4;
+  const user = settings.get("mqttUser");
+  const diagnoser = new Diagnoser({ version, sentUser: user !== "", shortLived: 0, repeats: 1000 }, (finding) =>
+    fail(finding),
+  );
+
+  const begin = (name: string) => {
+    step = name;
+    stepStarted = host.now();
+    if (timer) host.clearTimer(timer);
+    timer = host.setTimer(STEP_TIMEOUT, () =>
+      fail({
+        code: step === "loopback" ? "subscribe_denied" : "connack_timeout",
+        fields: { step, waited: STEP_TIMEOUT },
+      }),
+    );
+  };
+  const ok = (detail = "") => out(`diag ${step} ok ${host.now() - stepStarted}ms${detail ? ` ${detail}` : ""}`);
+  const finish = () => {
+    done = true;
+    if (timer) host.clearTimer(timer);
+    if (conn?.connected) conn.disconnect(host.now(), "self-test done");
+    socket?.close();
+  };
+  function fail(finding: Finding) {
+    if (done) return;
+    let facts = "";
+    for (const key in finding.fields) {
+      const value = finding.fields[key];
+      if (value !== undefined) facts += ` ${key}=${value}`;
+    }
+    out(`diag ${step} failed ${host.now() - stepStarted}ms${facts}`);
+    out(`diagnosis: ${finding.code}: ${failureInfo(finding.code).hint}`);
+    finish();
+  }
+  const netFailed = (error: NetError) =>
+    diagnoser.observe({ type: "closed", cause: { kind: "net", error }, uptime: -1, idle: 0 });
+
+  out(`diag start broker=${broker.tls ? "mqtts" : "mqtt"}://${broker.host}:${broker.port}`);
+  step = "link";
+  if (!host.linkUp()) {
+    fail({ code: "link_down", fields: { link: "down" } });
+    return;
+  }
+  ok();
+
+  const dial = (address: string) => {
+    begin(broker.tls ? "tcp+tls" : "tcp");
+    diagnoser.observe({ type: "connecting", broker, attempt: 1 });
+    diagnoser.observe({ type: "resolved", broker, address });
+    socket = host.connect(
+      {
+        host: address,
+        port: broker.port,
+        timeout: settings.number("connectTimeout"),
+        tls: broker.tls ? { serverName: broker.host, verify: true } : undefined,
+      },
+      {
+        onConnect: () => {
+          if (done) return;
+          ok(address);
+          mqtt();
+        },
+        onData: (bytes) => conn?.receive(bytes, host.now()),
+        onWritable: () => {},
+        onError: (error) => {
+          if (done) return;
+          if (conn) conn.socketFailed(error, host.now());
+          else netFailed(error);
+        },
+      },
+    );
+  };
+
+  const mqtt = () => {
+    begin("connect");
+    const password = settings.get("mqttPassword");
+    conn = new Connection(
+      {
+        version,
+        clientId: `${device.clientId}-diag`,
+        cleanStart: true,
+        keepAlive: 30,
+        username: user || undefined,
+        password: password ? toBytes(password) : undefined,
+        maxPacketSize: settings.number("maxPacketSize"),
+        connackTimeout: STEP_TIMEOUT,
+      },
+      new Session(),
+      {
+        write: (bytes) => socket?.write(bytes),
+        close: () => socket?.close(),
+        event: (event) => mqttEvent(event),
+      },
+    );
+    conn.start(host.now());
+  };
+
+  const mqttEvent = (event: ConnectionEvent) => {
+    if (done || !conn) return;
+    const now = host.now();
+    switch (event.type) {
+      case "connected":
+        ok(`rtt=${event.rtt}ms session=${event.sessionPresent ? "present" : "new"}`);
+        begin("subscribe");
+        conn.subscribe([{ topicFilter: topic, qos: 1 }], now);
+        return;
+      case "subscribed":
+        diagnoser.observe(event);
+        if (done) return;
+        ok(`granted=${event.reasonCodes[0]}`);
+        begin("loopback");
+        conn.publish({ topic, payload: toBytes("diag"), qos: 1, retain: false }, now);
+        return;
+      case "completed":
+        diagnoser.observe(event);
+        return;
+      case "message":
+        if (event.publish.topic !== topic) return;
+        ok(`topic=${topic}`);
+        begin("ping");
+        conn.ping(now);
+        return;
+      case "pong":
+        ok(`rtt=${event.rtt}ms`);
+        out(`diag done: every layer ok in ${host.now() - started}ms`);
+        finish();
+        return;
+      case "closed":
+        diagnoser.observe(event);
+        return;
+    }
+  };
+
+  if (IP.test(broker.host)) {
+    step = "dns";
+    ok(`skipped: ${broker.host} is an address`);
+    dial(broker.host);
+    return;
+  }
+  begin("dns");
+  host.resolve(broker.host, (address, error) => {
+    if (done) return;
+    if (address === undefined) {
+      netFailed(error ?? { code: "dns" });
+      return;
+    }
+    ok(address);
+    dial(address);
+  });
+}

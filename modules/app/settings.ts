@@ -1,0 +1,109 @@
+// The firmware's settings: names, defaults, validation. Three layers, later wins: the defaults below, the
+// build-time config (the manifest's `config` on Moddable, command-line options in the simulator), and values
+// saved at run time with `config set` (the host's key-value storage).
+
+export interface SettingSpec {
+  key: string;
+  /** Default as the string a user would type; "" means unset. */
+  value: string;
+  help: string;
+  /** Never printed: `config get` shows "***" and logs redact it. */
+  secret?: boolean;
+  /** For numbers: the allowed range, inclusive. */
+  min?: number;
+  max?: number;
+  /** For enumerations: the allowed values. */
+  choices?: string[];
+}
+
+export const SETTINGS: SettingSpec[] = [
+  { key: "broker", value: "mqtt://127.0.0.1:1883", help: "broker URL, or a comma-separated list for failover" },
+  { key: "clientId", value: "", help: "MQTT client id (default: tether-<device id>)" },
+  { key: "mqttUser", value: "", help: "MQTT user name" },
+  { key: "mqttPassword", value: "", help: "MQTT password", secret: true },
+  { key: "mqttVersion", value: "3.1.1", help: "MQTT protocol version", choices: ["3.1.1", "5"] },
+  { key: "keepAlive", value: "60", help: "keep alive in seconds", min: 1, max: 65535 },
+  { key: "cleanSession", value: "0", help: "1: start a new session on every connect", choices: ["0", "1"] },
+  { key: "sessionExpiry", value: "3600", help: "MQTT 5 session expiry, seconds", min: 0, max: 4294967295 },
+  { key: "topicPrefix", value: "tether", help: "first level of the device's topics" },
+  { key: "beaconInterval", value: "30", help: "status beacon period in seconds (0: off)", min: 0, max: 86400 },
+  {
+    key: "logLevel",
+    value: "info",
+    help: "serial log level",
+    choices: ["error", "warn", "info", "debug", "trace"],
+  },
+  { key: "backoffBase", value: "1000", help: "first reconnect delay, ms", min: 100, max: 3600000 },
+  { key: "backoffCap", value: "120000", help: "longest reconnect delay, ms", min: 100, max: 86400000 },
+  { key: "backoffStable", value: "60000", help: "uptime after which the backoff resets, ms", min: 0, max: 86400000 },
+  { key: "connectTimeout", value: "10000", help: "TCP/TLS connect timeout, ms", min: 100, max: 600000 },
+  { key: "connackTimeout", value: "10000", help: "CONNACK timeout, ms", min: 100, max: 600000 },
+  { key: "queueCount", value: "100", help: "offline queue: most messages", min: 0, max: 100000 },
+  { key: "queueBytes", value: "16384", help: "offline queue: most bytes", min: 0, max: 16777216 },
+  { key: "maxPacketSize", value: "16384", help: "largest packet sent or accepted, bytes", min: 64, max: 268435455 },
+  { key: "ssid", value: "", help: "Wi-Fi network name (device only)" },
+  { key: "password", value: "", help: "Wi-Fi password (device only)", secret: true },
+];
+
+export function settingSpec(key: string): SettingSpec | undefined {
+  return SETTINGS.find((s) => s.key === key);
+}
+
+/** Checks one value against its spec; the error is one line naming the setting and what is allowed. */
+export function checkSetting(key: string, value: string): string | undefined {
+  const spec = settingSpec(key);
+  if (!spec) return `unknown setting "${key}"`;
+  if (spec.choices && !spec.choices.includes(value)) return `${key}=${value}: must be one of ${spec.choices.join("|")}`;
+  if (spec.min !== undefined && spec.max !== undefined) {
+    const n = Number(value);
+    if (!/^\d+$/.test(value) || n < spec.min || n > spec.max) {
+      return `${key}=${value}: must be a whole number from ${spec.min} to ${spec.max}`;
+    }
+  }
+  return undefined;
+}
+
+/** A settings store over the layers: defaults, build-time config, saved values (`prefix`-keyed in storage). */
+export class Settings {
+  constructor(
+    private readonly config: Record<string, string>,
+    private readonly read: (key: string) => string | undefined,
+    private readonly write: (key: string, value: string | undefined) => void,
+  ) {}
+
+  get(key: string): string {
+    return this.read(`cfg.${key}`) ?? this.config[key] ?? settingSpec(key)?.value ?? "";
+  }
+
+  number(key: string): number {
+    return Number(this.get(key));
+  }
+
+  /** Saves a value; undefined restores the build-time value. Returns an error line or undefined. */
+  set(key: string, value: string | undefined): string | undefined {
+    const error =
+      value === undefined ? (settingSpec(key) ? undefined : `unknown setting "${key}"`) : checkSetting(key, value);
+    if (error) return error;
+    this.write(`cfg.${key}`, value);
+    return undefined;
+  }
+
+  /** Every setting's error, for start-up: a bad build-time or saved value must be named, not silently used. */
+  errors(): string[] {
+    const errors: string[] = [];
+    for (const spec of SETTINGS) {
+      const error = checkSetting(spec.key, this.get(spec.key));
+      if (error) errors.push(error);
+    }
+    if (this.number("backoffCap") < this.number("backoffBase")) {
+      errors.push(`backoffCap=${this.get("backoffCap")}: must not be below backoffBase=${this.get("backoffBase")}`);
+    }
+    return errors;
+  }
+
+  /** The value as it may be shown: secrets masked. */
+  shown(key: string): string {
+    const value = this.get(key);
+    return settingSpec(key)?.secret && value ? "***" : value;
+  }
+}

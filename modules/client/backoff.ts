@@ -1,0 +1,292 @@
+// When and where the supervisor dials next. Pure: the caller passes the time and a random source, and gets back a
+// delay (or "wait for the link") and the broker to try.
+//
+// Jitter follows AWS's "Exponential Backoff and Jitter". The default is decorrelated jitter: after the first retry
+// it never waits less than `base`, so a broker that keeps failing is never hammered by the near-zero delays full
+// jitter draws now and then, while the randomness still spreads a fleet that lost its broker at the same moment.
+// The growth is reset only by a connection that stayed up for `stable` ms: a broker that accepts and drops at
+// once therefore sees ever longer delays, not a reconnect storm.
+
+export interface Broker {
+  host: string;
+  port: number;
+}
+
+export type Jitter = "full" | "decorrelated";
+
+export interface BackoffConfig {
+  /** Window of the first retry and, for decorrelated jitter, the shortest later delay; ms. */
+  base: number;
+  /** Longest delay, ms. */
+  cap: number;
+  /** How long a connection must stay up before the backoff starts again from `base`, ms. */
+  stable: number;
+  jitter: Jitter;
+}
+
+export const DEFAULT_BASE = 1000;
+export const DEFAULT_CAP = 120000;
+export const DEFAULT_STABLE = 60000;
+export const DEFAULT_JITTER: Jitter = "decorrelated";
+/** A busy server is left alone for at least this many `base` delays. */
+export const BUSY_FACTOR = 10;
+
+/** What the supervisor knows about a failure beyond its cause, from the CONNACK or DISCONNECT. */
+export interface FailureInfo {
+  /** The MQTT 5 reason code, when the broker gave one: it refines a generic cause such as server_disconnect. */
+  reasonCode?: number;
+  /** MQTT 5 Server Reference: one or more `host[:port]` separated by spaces. */
+  serverReference?: string;
+  /** A retry delay the server asked for, ms (from a user property or a broker-specific hint). */
+  retryAfter?: number;
+}
+
+/** The decision after a connection ended or an attempt failed. */
+export interface Retry<B extends Broker = Broker> {
+  /** Milliseconds to wait before dialling `broker`; 0 when `waitForLink`. */
+  delay: number;
+  /** The network link is down: dial when the host reports it up again (then call `linkUp`), not on a timer. */
+  waitForLink: boolean;
+  /** The broker to dial: one of the list, or a Server Reference target (a copy of the redirecting broker). */
+  broker: B;
+  /** The cause sent the delay straight to the cap: retrying sooner cannot help. */
+  capped: boolean;
+  /** One line for the diagnostics log. */
+  reason: string;
+}
+
+/**
+ * How a failure steers the next attempt, from its cause (a failure code of the diagnostics) and, when the broker
+ * gave one, its MQTT 5 reason code:
+ * - `cap`: the credentials or the client are refused (0x86, 0x87, 0x8A); only a configuration change helps.
+ * - `busy`: the server sheds load (0x88, 0x89 busy, 0x97 quota, 0x9F connection rate; 3.1.1 return code 3).
+ * - `link`: the local network is down; no attempt can succeed until it is back.
+ * - `redirect`: 0x9C use another server or 0x9D server moved, with a Server Reference: go there.
+ * - `normal`: everything else (refused, reset, timeouts, DNS, TLS...).
+ */
+export type CausePolicy = "cap" | "busy" | "link" | "redirect" | "normal";
+
+export function causePolicy(cause: string, reasonCode?: number): CausePolicy {
+  switch (reasonCode) {
+    case 0x86:
+    case 0x87:
+    case 0x8a:
+      return "cap";
+    case 0x88:
+    case 0x89:
+    case 0x97:
+    case 0x9f:
+      return "busy";
+    case 0x9c:
+    case 0x9d:
+      return "redirect";
+  }
+  switch (cause) {
+    case "bad_credentials":
+    case "not_authorized":
+      return "cap";
+    case "server_unavailable":
+    case "server_busy":
+    case "quota_exceeded":
+      return "busy";
+    case "link_down":
+      return "link";
+    case "server_moved":
+      return "redirect";
+    default:
+      return "normal";
+  }
+}
+
+export function formatBroker(b: Broker): string {
+  return b.host.includes(":") ? `[${b.host}]:${b.port}` : `${b.host}:${b.port}`;
+}
+
+/**
+ * Parses a list of `host`, `host:port` or `[ipv6]:port` separated by spaces or commas (the Server Reference format,
+ * also used for the broker list setting). Returns an error string naming the bad entry.
+ */
+export function parseBrokers(text: string, defaultPort: number): Broker[] | string {
+  const brokers: Broker[] = [];
+  for (const item of text.split(/[\s,]+/)) {
+    if (item === "") continue;
+    const m = /^(?:\[([^\]]+)\]|([^:[\]]+))(?::(\d+))?$/.exec(item);
+    const port = m?.[3] === undefined ? defaultPort : Number(m[3]);
+    if (!m || !(port >= 1 && port <= 65535))
+      return `broker "${item}": expected host, host:port or [ipv6]:port, port 1..65535`;
+    brokers.push({ host: m[1] ?? m[2]!, port });
+  }
+  return brokers.length > 0 ? brokers : "broker: the list is empty; give at least one host[:port]";
+}
+
+/** An error naming the setting and its allowed range when `value` is outside it (or not an integer when asked). */
+export function outOfRange(name: string, value: number, min: number, max: number, integer = true): string | undefined {
+  const ok = (!integer || Number.isInteger(value)) && value >= min && value <= max;
+  return ok ? undefined : `${name} must be ${integer ? "an integer " : ""}from ${min} to ${max} (got ${value})`;
+}
+
+/**
+ * Checks a configuration and the broker list; returns an error naming the setting and its allowed range, or
+ * undefined when valid.
+ */
+export function validateBackoff(c: BackoffConfig, brokers: readonly Broker[]): string | undefined {
+  if (c.jitter !== "full" && c.jitter !== "decorrelated")
+    return `backoffJitter must be "full" or "decorrelated" (got "${c.jitter}")`;
+  if (brokers.length === 0) return "broker: the list is empty; give at least one host[:port]";
+  for (const b of brokers) {
+    if (b.host === "" || !(Number.isInteger(b.port) && b.port >= 1 && b.port <= 65535))
+      return `broker "${formatBroker(b)}": host must not be empty and port must be 1..65535`;
+  }
+  return (
+    outOfRange("backoffBase (ms)", c.base, 1, 3600000) ??
+    outOfRange("backoffCap (ms, at least backoffBase)", c.cap, c.base, 86400000) ??
+    outOfRange("backoffStable (ms)", c.stable, 1000, 86400000)
+  );
+}
+
+interface BrokerState {
+  /** Failed attempts since the last reset. */
+  failures: number;
+  /** Previous decorrelated delay. */
+  sleep: number;
+  /** Not to be dialled before this time. */
+  readyAt: number;
+}
+
+/**
+ * Reconnect timing and broker choice for one supervisor. Construct with what `validateBackoff` accepts. `B` lets
+ * the caller's broker type (with its TLS settings, say) come back in the decisions.
+ */
+export class Backoff<B extends Broker = Broker> {
+  readonly #config: BackoffConfig;
+  readonly #random: () => number;
+  readonly #brokers: readonly B[];
+  readonly #states: BrokerState[];
+  #index = 0;
+  #redirect: B | undefined;
+  #connectedAt = -1;
+  #attempt = 0;
+
+  /** `random` returns a number in [0, 1), like Math.random; `brokers` are tried in round-robin order. */
+  constructor(config: BackoffConfig, random: () => number, brokers: readonly B[]) {
+    this.#config = config;
+    this.#random = random;
+    this.#brokers = brokers;
+    this.#states = brokers.map(() => ({ failures: 0, sleep: config.base, readyAt: 0 }));
+  }
+
+  /** Failed attempts since the last stable connection. */
+  get attempt(): number {
+    return this.#attempt;
+  }
+
+  /** The broker to dial now: the one the last decision named (the first configured one at start). */
+  get broker(): B {
+    return this.#redirect ?? this.#brokers[this.#index]!;
+  }
+
+  /** The broker accepted the connection (CONNACK with success). */
+  connected(now: number): void {
+    this.#connectedAt = now;
+  }
+
+  /** An established connection ended. */
+  disconnected(now: number, cause: string, info?: FailureInfo): Retry<B> {
+    const up = this.#connectedAt < 0 ? 0 : now - this.#connectedAt;
+    const stable = up >= this.#config.stable;
+    if (stable) {
+      for (const s of this.#states) Object.assign(s, { failures: 0, sleep: this.#config.base, readyAt: 0 });
+      this.#attempt = 0;
+    }
+    return this.#decide(now, cause, info, stable, stable ? ` after ${up} ms up, backoff reset` : "");
+  }
+
+  /** An attempt ended before the broker accepted it (TCP, TLS or CONNACK failure). */
+  failed(now: number, cause: string, info?: FailureInfo): Retry<B> {
+    return this.#decide(now, cause, info, false, "");
+  }
+
+  /** The network link is back after a `waitForLink` decision. */
+  linkUp(now: number): Retry<B> {
+    return this.#pick(now, Math.floor(this.#random() * this.#config.base), true, "link up");
+  }
+
+  #decide(now: number, cause: string, info: FailureInfo | undefined, sticky: boolean, note: string): Retry<B> {
+    this.#connectedAt = -1;
+    const policy = causePolicy(cause, info?.reasonCode);
+    if (policy === "link") {
+      return {
+        delay: 0,
+        waitForLink: true,
+        broker: this.broker,
+        capped: false,
+        reason: `${cause}: waiting for the link`,
+      };
+    }
+    // A reference is followed once, from a configured broker: a failure at the target counts against the broker
+    // that redirected, so a redirect loop backs off like any other failure.
+    const target =
+      policy === "redirect" && !this.#redirect ? parseBrokers(info?.serverReference ?? "", this.broker.port) : "";
+    this.#redirect = undefined;
+    if (typeof target !== "string") {
+      const broker = { ...this.broker, ...target[0] };
+      this.#redirect = broker;
+      const delay = Math.floor(this.#random() * this.#config.base);
+      return {
+        delay,
+        waitForLink: false,
+        broker,
+        capped: false,
+        reason: `${cause}: server reference ${formatBroker(broker)} in ${delay} ms`,
+      };
+    }
+    this.#attempt++;
+    const { cap, base } = this.#config;
+    const state = this.#states[this.#index]!;
+    const grown = this.#grow(state);
+    if (policy === "cap") {
+      for (const s of this.#states) s.readyAt = now + cap;
+      return this.#pick(
+        now,
+        cap,
+        sticky,
+        `${cause}: retrying cannot help until the configuration changes, waiting the cap`,
+        true,
+      );
+    }
+    const own = policy === "busy" ? Math.min(cap, Math.max(grown, BUSY_FACTOR * base, info?.retryAfter ?? 0)) : grown;
+    state.sleep = Math.max(state.sleep, own);
+    state.readyAt = now + own;
+    const busy = policy === "busy" ? `, ${formatBroker(this.broker)} rests ${own} ms` : "";
+    return this.#pick(now, grown, sticky, `${cause}${note}: attempt ${this.#attempt}${busy}`);
+  }
+
+  #grow(s: BrokerState): number {
+    const { base, cap, jitter } = this.#config;
+    s.failures++;
+    if (s.failures === 1) return Math.floor(this.#random() * base);
+    if (jitter === "full") return Math.floor(this.#random() * Math.min(cap, base * 2 ** (s.failures - 1)));
+    s.sleep = Math.floor(Math.min(cap, base + this.#random() * (s.sleep * 3 - base)));
+    return s.sleep;
+  }
+
+  // The next attempt comes after `wait`, to the first broker in round-robin order (after the current one, or
+  // starting with it when `sticky`) that is out of its own backoff by then; if none is, to the one free first.
+  #pick(now: number, wait: number, sticky: boolean, why: string, capped = false): Retry<B> {
+    const n = this.#states.length;
+    let best = -1;
+    for (let k = 0; k < n; k++) {
+      const i = (this.#index + (sticky ? k : k + 1)) % n;
+      const s = this.#states[i]!;
+      if (s.readyAt <= now + wait) {
+        best = i;
+        break;
+      }
+      if (best < 0 || s.readyAt < this.#states[best]!.readyAt) best = i;
+    }
+    const delay = Math.max(wait, this.#states[best]!.readyAt - now);
+    this.#index = best;
+    const broker = this.broker;
+    return { delay, waitForLink: false, broker, capped, reason: `${why}; ${formatBroker(broker)} in ${delay} ms` };
+  }
+}

@@ -1,0 +1,410 @@
+// One connection's life, from CONNECT to close, as a sans-IO state machine. The driver hands it bytes, socket
+// failures and the time; it answers through its Output (bytes to write, close the socket, events). The Session
+// outlives connections, so in-flight messages survive a reconnect.
+import type { NetError } from "tether/host";
+import { CodecError, Decoder, Encoder } from "tether/mqtt/codec";
+import { KeepAlive } from "tether/mqtt/keepalive";
+import {
+  CONNACK,
+  CONNECT,
+  type Connack,
+  DISCONNECT,
+  type Packet,
+  PINGREQ,
+  PINGRESP,
+  type Properties,
+  type ProtocolVersion,
+  PUBACK,
+  PUBCOMP,
+  PUBLISH,
+  PUBREC,
+  PUBREL,
+  type Publish,
+  type QoS,
+  SUBACK,
+  SUBSCRIBE,
+  type Subscription,
+  UNSUBACK,
+  UNSUBSCRIBE,
+  type Will,
+} from "tether/mqtt/packets";
+import type { Completion, OutMessage, Session } from "tether/mqtt/session";
+
+export interface ConnectionOptions {
+  version: ProtocolVersion;
+  clientId: string;
+  cleanStart: boolean;
+  /** Seconds; 0 disables pings. */
+  keepAlive: number;
+  username?: string;
+  password?: Uint8Array;
+  will?: Will;
+  /** MQTT 5 Session Expiry Interval in seconds (0: the session ends with the connection). */
+  sessionExpiry?: number;
+  /** Largest packet we accept; also the encoder's limit until the broker announces its own. */
+  maxPacketSize: number;
+  /** How long to wait for CONNACK after CONNECT, in ms. */
+  connackTimeout: number;
+}
+
+/** Why a connection ended: the facts the diagnostics classify. */
+export type CloseCause =
+  /** The socket failed or the peer closed it (code `closed`: no DISCONNECT came first). */
+  | { kind: "net"; error: NetError }
+  /** The broker refused the CONNECT. */
+  | { kind: "connack"; reasonCode: number; reasonString?: string }
+  | { kind: "connack_timeout"; waited: number }
+  /** The broker sent DISCONNECT (MQTT 5). */
+  | { kind: "server_disconnect"; reasonCode: number; reasonString?: string; serverReference?: string }
+  /** The broker sent bytes that are not valid MQTT, or a valid packet at the wrong time. */
+  | { kind: "protocol"; code: string; message: string }
+  /** No PINGRESP (nor anything else) within the ping timeout. */
+  | { kind: "keepalive_timeout"; waited: number; idle: number }
+  /** We closed it: disconnect() or shutdown. */
+  | { kind: "local"; reason: string };
+
+export type ConnectionEvent =
+  | {
+      type: "connected";
+      sessionPresent: boolean;
+      properties?: Properties;
+      /** CONNECT to CONNACK, ms. */
+      rtt: number;
+      /** The effective keep alive, seconds. */
+      keepAlive: number;
+      /** QoS 1/2 messages the broker had forgotten (no session) that are sent again as new publishes. */
+      requeued: number;
+    }
+  | {
+      type: "closed";
+      cause: CloseCause;
+      /** Milliseconds since CONNACK, or -1 when the handshake never completed. */
+      uptime: number;
+      /** Milliseconds since the last packet from the broker when the connection ended. */
+      idle: number;
+    }
+  | { type: "message"; publish: Publish }
+  | { type: "completed"; completion: Completion }
+  | { type: "subscribed"; packetId: number; topicFilters: string[]; reasonCodes: number[]; reasonString?: string }
+  | { type: "unsubscribed"; packetId: number; reasonCodes: number[] }
+  | { type: "pong"; rtt: number }
+  /** Something odd that does not end the connection (an ack for an unknown packet id). */
+  | { type: "warning"; message: string }
+  /** Every packet both ways, when tracing is on. `size` is its encoded length. */
+  | { type: "packet"; direction: "in" | "out"; packet: Packet; size: number };
+
+export interface ConnectionOutput {
+  write(bytes: Uint8Array): void;
+  close(): void;
+  event(event: ConnectionEvent): void;
+}
+
+const HANDSHAKE = 0;
+const UP = 1;
+const CLOSED = 2;
+
+// MQTT 5 reason codes this file sends or reacts to (spec 2.4).
+const MALFORMED_PACKET = 0x81;
+const PROTOCOL_ERROR = 0x82;
+const PACKET_TOO_LARGE = 0x95;
+
+export class Connection {
+  trace = false;
+  private state = HANDSHAKE;
+  private readonly encoder: Encoder;
+  private readonly decoder: Decoder;
+  private readonly keepAlive: KeepAlive;
+  private startedAt = 0;
+  private connectedAt = -1;
+  private lastReceived = 0;
+  private brokerMaxPacket = 0;
+  private brokerMaxQoS: QoS = 2;
+  /** Filters of each SUBSCRIBE awaiting its SUBACK, so a refusal can name them. */
+  private readonly pendingSubscribes = new Map<number, string[]>();
+
+  constructor(
+    private readonly options: ConnectionOptions,
+    private readonly session: Session,
+    private readonly out: ConnectionOutput,
+  ) {
+    this.encoder = new Encoder(512, options.maxPacketSize);
+    this.decoder = new Decoder(options.version, options.maxPacketSize);
+    this.keepAlive = new KeepAlive(options.keepAlive);
+  }
+
+  get connected(): boolean {
+    return this.state === UP;
+  }
+
+  /** The effective keep alive in seconds (the broker may override ours in MQTT 5). */
+  get keepAliveSeconds(): number {
+    return this.keepAlive.keepAlive;
+  }
+
+  /** The socket is open: send CONNECT. */
+  start(now: number): void {
+    const o = this.options;
+    const properties: Properties = {};
+    if (o.version === 5) {
+      if (o.sessionExpiry) properties.sessionExpiryInterval = o.sessionExpiry;
+      properties.maximumPacketSize = o.maxPacketSize;
+    }
+    this.startedAt = now;
+    this.lastReceived = now;
+    this.send(
+      {
+        type: CONNECT,
+        protocolVersion: o.version,
+        clientId: o.clientId,
+        cleanStart: o.cleanStart,
+        keepAlive: o.keepAlive,
+        username: o.username,
+        password: o.password,
+        will: o.will,
+        properties: o.version === 5 ? properties : undefined,
+      },
+      now,
+    );
+  }
+
+  /** Bytes from the socket, in any chunking. */
+  receive(bytes: Uint8Array, now: number): void {
+    if (this.state === CLOSED) return;
+    this.decoder.push(bytes);
+    for (;;) {
+      const packet = this.decoder.next();
+      if (packet === undefined || this.state === CLOSED) return;
+      if (packet instanceof CodecError) {
+        const reason = packet.code === "packet_too_large" ? PACKET_TOO_LARGE : MALFORMED_PACKET;
+        this.fail({ kind: "protocol", code: packet.code, message: packet.message }, now, reason);
+        return;
+      }
+      this.lastReceived = now;
+      this.keepAlive.received(now);
+      if (this.trace) this.out.event({ type: "packet", direction: "in", packet, size: 0 });
+      this.handle(packet, now);
+    }
+  }
+
+  /** The socket failed or the peer closed it. */
+  socketFailed(error: NetError, now: number): void {
+    this.end({ kind: "net", error }, now);
+  }
+
+  /** When the driver should call tick() next (an absolute time), or Infinity for never. */
+  deadline(): number {
+    if (this.state === HANDSHAKE) return this.startedAt + this.options.connackTimeout;
+    if (this.state === UP) return this.keepAlive.nextDeadline();
+    return Number.POSITIVE_INFINITY;
+  }
+
+  tick(now: number): void {
+    if (this.state === HANDSHAKE && now >= this.startedAt + this.options.connackTimeout) {
+      this.fail({ kind: "connack_timeout", waited: now - this.startedAt }, now, 0);
+      return;
+    }
+    if (this.state !== UP) return;
+    const due = this.keepAlive.check(now);
+    if (due === "ping") this.ping(now);
+    else if (due === "timeout") {
+      this.fail(
+        { kind: "keepalive_timeout", waited: this.keepAlive.pingTimeout, idle: now - this.lastReceived },
+        now,
+        0,
+      );
+    }
+  }
+
+  /**
+   * Publishes through the session, which keeps QoS 1 and 2 until completed, even across reconnects, and keeps
+   * every QoS in publish order behind the broker's Receive Maximum. False when not connected.
+   */
+  publish(message: OutMessage, now: number): boolean {
+    if (this.state !== UP) return false;
+    if (message.qos > this.brokerMaxQoS) message = { ...message, qos: this.brokerMaxQoS };
+    const packet = this.session.publish(message);
+    if (packet) this.send(packet, now);
+    return true;
+  }
+
+  /** Sends SUBSCRIBE; returns its packet id, or 0 when not connected or out of identifiers. */
+  subscribe(subscriptions: Subscription[], now: number, properties?: Properties): number {
+    const packetId = this.state === UP ? (this.session.allocate() ?? 0) : 0;
+    if (packetId) {
+      this.pendingSubscribes.set(
+        packetId,
+        subscriptions.map((s) => s.topicFilter),
+      );
+      this.send({ type: SUBSCRIBE, packetId, subscriptions, properties }, now);
+    }
+    return packetId;
+  }
+
+  unsubscribe(topicFilters: string[], now: number): number {
+    const packetId = this.state === UP ? (this.session.allocate() ?? 0) : 0;
+    if (packetId) this.send({ type: UNSUBSCRIBE, packetId, topicFilters }, now);
+    return packetId;
+  }
+
+  /** Sends a PINGREQ now (the self-test's round trip); the answer arrives as a `pong` event. */
+  ping(now: number): void {
+    if (this.state !== UP) return;
+    this.send({ type: PINGREQ }, now);
+    this.keepAlive.pingSent(now);
+  }
+
+  /** A clean goodbye: DISCONNECT, then close. The will is not published. */
+  disconnect(now: number, reason: string): void {
+    if (this.state === CLOSED) return;
+    if (this.state === UP) this.send({ type: DISCONNECT, reasonCode: 0 }, now);
+    this.end({ kind: "local", reason }, now);
+  }
+
+  private handle(packet: Packet, now: number): void {
+    if (this.state === HANDSHAKE) {
+      if (packet.type === CONNACK) this.connack(packet, now);
+      else this.fail(unexpected(packet), now, PROTOCOL_ERROR);
+      return;
+    }
+    switch (packet.type) {
+      case PUBLISH: {
+        if (packet.properties?.topicAlias !== undefined) {
+          // We announce no Topic Alias Maximum, so the broker may not use aliases (spec 3.3.2.3.4).
+          this.fail({ kind: "protocol", code: "topic_alias", message: "broker used a topic alias" }, now, 0x94);
+          return;
+        }
+        const result = this.session.onPublish(packet);
+        if (result.error) {
+          const { reasonCode, text } = result.error;
+          this.fail({ kind: "protocol", code: "receive_maximum", message: text }, now, reasonCode);
+          return;
+        }
+        if (result.deliver) this.out.event({ type: "message", publish: packet });
+        if (result.send) this.send(result.send, now);
+        return;
+      }
+      case PUBACK:
+      case PUBREC:
+      case PUBCOMP: {
+        const result = this.session.onAck(packet);
+        if (result.error) this.out.event({ type: "warning", message: result.error.text });
+        for (const p of result.send) this.send(p, now);
+        if (result.completed) this.out.event({ type: "completed", completion: result.completed });
+        return;
+      }
+      case PUBREL:
+        this.send(this.session.onPubrel(packet), now);
+        return;
+      case SUBACK:
+      case UNSUBACK:
+        if (!this.session.release(packet.packetId)) {
+          this.out.event({
+            type: "warning",
+            message: `${packet.type === SUBACK ? "SUBACK" : "UNSUBACK"} for unknown id`,
+          });
+          return;
+        }
+        if (packet.type === SUBACK) {
+          const { packetId, reasonCodes } = packet;
+          const topicFilters = this.pendingSubscribes.get(packetId) ?? [];
+          this.pendingSubscribes.delete(packetId);
+          const reasonString = packet.properties?.reasonString;
+          this.out.event({ type: "subscribed", packetId, topicFilters, reasonCodes, reasonString });
+        } else this.out.event({ type: "unsubscribed", packetId: packet.packetId, reasonCodes: packet.reasonCodes });
+        return;
+      case PINGRESP: {
+        const rtt = this.keepAlive.pingResponse(now);
+        if (rtt !== undefined) this.out.event({ type: "pong", rtt });
+        return;
+      }
+      case DISCONNECT: {
+        const p = packet.properties;
+        this.end(
+          {
+            kind: "server_disconnect",
+            reasonCode: packet.reasonCode,
+            reasonString: p?.reasonString,
+            serverReference: p?.serverReference,
+          },
+          now,
+        );
+        return;
+      }
+      default:
+        // AUTH too: we never start enhanced authentication, so the broker may not continue one.
+        this.fail(unexpected(packet), now, PROTOCOL_ERROR);
+    }
+  }
+
+  private connack(packet: Connack, now: number): void {
+    const p = packet.properties;
+    if (packet.reasonCode !== 0) {
+      this.end({ kind: "connack", reasonCode: packet.reasonCode, reasonString: p?.reasonString }, now);
+      return;
+    }
+    this.state = UP;
+    this.connectedAt = now;
+    this.brokerMaxPacket = p?.maximumPacketSize ?? 0;
+    this.brokerMaxQoS = (p?.maximumQoS ?? 2) as QoS;
+    this.keepAlive.start(now, p?.serverKeepAlive);
+    this.session.protocolVersion = this.options.version;
+    const resumed = this.session.resume(packet.sessionPresent, p?.receiveMaximum ?? 65535);
+    this.out.event({
+      type: "connected",
+      sessionPresent: packet.sessionPresent,
+      properties: p,
+      rtt: now - this.startedAt,
+      keepAlive: this.keepAlive.keepAlive,
+      requeued: resumed.requeued,
+    });
+    for (const resend of resumed.send) {
+      if (this.state !== UP) return;
+      this.send(resend, now);
+    }
+  }
+
+  /** Encodes and writes one packet; false when it cannot be encoded or exceeds the broker's maximum. */
+  private send(packet: Packet, now: number): boolean {
+    const bytes = this.encoder.encode(packet, this.options.version);
+    if (bytes instanceof CodecError) {
+      this.out.event({ type: "warning", message: `cannot send packet type ${packet.type}: ${bytes.message}` });
+      return false;
+    }
+    if (this.brokerMaxPacket && bytes.length > this.brokerMaxPacket) {
+      this.out.event({
+        type: "warning",
+        message: `packet of ${bytes.length} bytes exceeds the broker's maximum of ${this.brokerMaxPacket}`,
+      });
+      return false;
+    }
+    if (this.trace) this.out.event({ type: "packet", direction: "out", packet, size: bytes.length });
+    this.keepAlive.sent(now);
+    this.out.write(bytes);
+    return true;
+  }
+
+  /** Ends the connection because of a fault on our side of the protocol; MQTT 5 says why first. */
+  private fail(cause: CloseCause, now: number, reasonCode: number): void {
+    if (this.options.version === 5 && reasonCode && this.state !== CLOSED) {
+      this.send({ type: DISCONNECT, reasonCode }, now);
+    }
+    this.end(cause, now);
+  }
+
+  private end(cause: CloseCause, now: number): void {
+    if (this.state === CLOSED) return;
+    this.state = CLOSED;
+    this.session.suspend();
+    this.out.close();
+    this.out.event({
+      type: "closed",
+      cause,
+      uptime: this.connectedAt < 0 ? -1 : now - this.connectedAt,
+      idle: now - this.lastReceived,
+    });
+  }
+}
+
+function unexpected(packet: Packet): CloseCause {
+  return { kind: "protocol", code: "unexpected_packet", message: `unexpected packet type ${packet.type}` };
+}

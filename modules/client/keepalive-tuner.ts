@@ -1,0 +1,154 @@
+// Adaptive keep alive for links behind a NAT or firewall that forgets idle connections. A healthy path never kills
+// a quiet connection, so connections that keep dying after the same idle time (and no longer than the keep alive
+// would let them idle) point at a mapping timeout on the way: the keep alive is lowered below that idle time so the
+// pings refresh the mapping before it expires. Pure: the caller passes the time and what it observed.
+import { outOfRange } from "tether/client/backoff";
+
+export interface TunerConfig {
+  /** The configured keep alive, s: never exceeded. 0 disables keep alive and so the tuning. */
+  keepAlive: number;
+  /** The lowest keep alive the tuner sets, s (unless the configured one is lower). */
+  min: number;
+  /** The new keep alive as a fraction of the shortest similar idle time, in (0, 1). */
+  factor: number;
+  /** How many similar idle deaths in a row it takes to act. */
+  samples: number;
+  /** How far apart similar idle times may be: the longest is at most (1 + tolerance) times the shortest. */
+  tolerance: number;
+  /** Connected time without an idle death after which the keep alive is raised one step, ms. */
+  raiseAfter: number;
+}
+
+export const TUNER_DEFAULTS: Readonly<Omit<TunerConfig, "keepAlive">> = Object.freeze({
+  min: 15,
+  factor: 0.7,
+  samples: 3,
+  tolerance: 0.2,
+  raiseAfter: 6 * 3600000,
+});
+
+/** A raise multiplies the keep alive by this much: small steps, each proved by another stable period. */
+export const RAISE_STEP = 1.25;
+
+/** Evidence for the diagnostics code nat_idle_timeout_suspected. */
+export interface NatEvidence {
+  /** The similar idle times (ms since the last packet received) at which the connections died. */
+  idle: number[];
+  /** The keep alive in use now and the configured one, s. */
+  keepAlive: number;
+  configured: number;
+}
+
+/** Checks a configuration; returns an error naming the setting and its allowed range, or undefined when valid. */
+export function validateTuner(c: TunerConfig): string | undefined {
+  return (
+    outOfRange("keepAlive (s)", c.keepAlive, 0, 65535) ??
+    outOfRange("keepAliveMin (s)", c.min, 1, 65535) ??
+    outOfRange("keepAliveFactor", c.factor, 0.1, 0.95, false) ??
+    outOfRange("keepAliveSamples", c.samples, 2, 10) ??
+    outOfRange("keepAliveTolerance", c.tolerance, 0.01, 0.5, false) ??
+    outOfRange("keepAliveRaiseAfter (ms)", c.raiseAfter, 60000, 30 * 86400000)
+  );
+}
+
+export class KeepAliveTuner {
+  readonly #config: TunerConfig;
+  #keepAlive: number;
+  /** Connected ms since the last idle death or change. */
+  #stableFor = 0;
+  /** The latest idle deaths, ms, oldest first, at most `samples`. */
+  #recent: number[] = [];
+  #evidence: number[] = [];
+  #connectedAt = -1;
+
+  /** Construct with a configuration `validateTuner` accepts. */
+  constructor(config: TunerConfig) {
+    this.#config = config;
+    this.#keepAlive = config.keepAlive;
+  }
+
+  /** The keep alive for the next CONNECT, s. */
+  get keepAlive(): number {
+    return this.#keepAlive;
+  }
+
+  /** Set while the keep alive is lowered because of repeated idle deaths. */
+  get natIdleTimeoutSuspected(): NatEvidence | undefined {
+    return this.#evidence.length === 0
+      ? undefined
+      : { idle: this.#evidence.slice(), keepAlive: this.#keepAlive, configured: this.#config.keepAlive };
+  }
+
+  /** The broker accepted the connection. */
+  connected(now: number): void {
+    this.#connectedAt = now;
+  }
+
+  /**
+   * A connection ended. `cause` is its failure code; `idle` is how long nothing had been received when the link
+   * went dead, ms: for a keep-alive timeout, from the last packet received to the PINGREQ that went unanswered; for a
+   * reset, to the moment of the reset. Returns a reason for the log when the keep alive changed.
+   */
+  ended(now: number, cause: string, idle: number): string | undefined {
+    const up = this.#connectedAt < 0 ? 0 : now - this.#connectedAt;
+    this.#connectedAt = -1;
+    const { keepAlive: configured, tolerance, samples, factor, min, raiseAfter } = this.#config;
+    if (configured === 0) return undefined;
+    const idleDeath = (cause === "keepalive_timeout" || cause === "tcp_reset") && idle > 0;
+    if (idleDeath && idle <= configured * 1000 * (1 + tolerance)) {
+      this.#stableFor = 0;
+      this.#recent.push(idle);
+      if (this.#recent.length > samples) this.#recent.shift();
+      const shortest = Math.min(...this.#recent);
+      if (this.#recent.length < samples || Math.max(...this.#recent) > shortest * (1 + tolerance)) return undefined;
+      this.#evidence = this.#recent;
+      // Only ever lowers here: a death can be evidence for a shorter keep alive, never for a longer one.
+      const to = Math.min(this.#keepAlive, Math.max(Math.min(min, configured), Math.floor((factor * shortest) / 1000)));
+      return this.#set(to, `${samples} deaths after ${this.#seconds()} s idle, NAT idle timeout suspected`);
+    }
+    this.#stableFor += up;
+    if (this.#keepAlive >= configured || this.#stableFor < raiseAfter) return undefined;
+    const to = Math.min(configured, Math.ceil(this.#keepAlive * RAISE_STEP));
+    if (to === configured) this.#evidence = [];
+    return this.#set(to, `stable for ${Math.round(this.#stableFor / 60000)} min`);
+  }
+
+  #seconds(): string {
+    return this.#evidence.map((ms) => Math.round(ms / 1000)).join("/");
+  }
+
+  #set(to: number, why: string): string | undefined {
+    const from = this.#keepAlive;
+    this.#recent = [];
+    this.#stableFor = 0;
+    if (to === from) return undefined;
+    this.#keepAlive = to;
+    return `keep alive ${from} -> ${to} s: ${why}`;
+  }
+
+  /** The state to keep across restarts, a short string for the host's key-value storage. */
+  serialize(): string {
+    return ["k1", this.#keepAlive, this.#stableFor, this.#recent.join(","), this.#evidence.join(",")].join(";");
+  }
+
+  /**
+   * Restores a state `serialize` produced, clamped to the current configuration (which may have changed since).
+   * Returns false and keeps the fresh state when the text is not such a state.
+   */
+  restore(text: string): boolean {
+    const parts = text.split(";");
+    const list = (s: string | undefined) => (s ? s.split(",").map(Number) : []);
+    const [keepAlive, stableFor] = [Number(parts[1]), Number(parts[2])];
+    const recent = list(parts[3]);
+    const evidence = list(parts[4]);
+    const valid = (n: number) => Number.isInteger(n) && n >= 0;
+    if (parts.length !== 5 || parts[0] !== "k1" || ![keepAlive, stableFor, ...recent, ...evidence].every(valid))
+      return false;
+    const { keepAlive: configured, min, samples } = this.#config;
+    this.#keepAlive = Math.min(configured, Math.max(Math.min(min, configured), keepAlive));
+    this.#stableFor = stableFor;
+    this.#recent = recent.slice(-samples);
+    this.#evidence = this.#keepAlive < configured ? evidence : [];
+    return true;
+  }
+}

@@ -1,0 +1,265 @@
+// Counters and round-trip statistics for the `stats` console command and the status beacon. Recording a sample
+// allocates nothing: round-trip times go into fixed rings, counters are plain numbers. Only a snapshot allocates.
+
+import type { QoS } from "tether/mqtt/packets";
+
+/** Statistics of the last samples of a round trip, in ms; all 0 while there are none. */
+export interface RttSummary {
+  n: number;
+  min: number;
+  mean: number;
+  max: number;
+  /** Nearest-rank 95th percentile. */
+  p95: number;
+}
+
+/** The last `size` samples of one round trip (PINGREQ to PINGRESP, CONNECT to CONNACK). */
+export class RttSeries {
+  private readonly ring: Float64Array;
+  /** Where snapshots sort a copy, so that they allocate no array either. */
+  private readonly sorted: Float64Array;
+  private next = 0;
+  private count = 0;
+
+  constructor(size = 32) {
+    this.ring = new Float64Array(size);
+    this.sorted = new Float64Array(size);
+  }
+
+  add(ms: number): void {
+    this.ring[this.next] = ms;
+    this.next = (this.next + 1) % this.ring.length;
+    if (this.count < this.ring.length) this.count++;
+  }
+
+  /** The latest sample, or 0. */
+  last(): number {
+    return this.count ? this.ring[(this.next + this.ring.length - 1) % this.ring.length] : 0;
+  }
+
+  summary(): RttSummary {
+    const n = this.count;
+    if (n === 0) return { n, min: 0, mean: 0, max: 0, p95: 0 };
+    const sorted = this.sorted.subarray(0, n);
+    sorted.set(this.ring.subarray(0, n));
+    sorted.sort();
+    let sum = 0;
+    for (let i = 0; i < n; i++) sum += sorted[i];
+    return { n, min: sorted[0], mean: Math.round(sum / n), max: sorted[n - 1], p95: sorted[Math.ceil(n * 0.95) - 1] };
+  }
+}
+
+/** Messages and PUBLISH bytes in one direction, indexed by QoS. */
+export interface Traffic {
+  messages: [number, number, number];
+  bytes: [number, number, number];
+}
+
+export interface StatsSnapshot {
+  attempts: number;
+  successes: number;
+  failures: number;
+  failuresByCode: Record<string, number>;
+  /** Ms connected now (0 when not connected) and the longest connection so far, the current one included. */
+  uptime: number;
+  longest: number;
+  ping: RttSummary;
+  connect: RttSummary;
+  in: Traffic;
+  out: Traffic;
+  retransmissions: number;
+  queueDepth: number;
+  queuePeak: number;
+  drops: number;
+  heapUsed: number;
+  heapPeak: number;
+}
+
+/** The status beacon's part: short keys, numbers only. */
+export interface StatsBeacon {
+  up: number;
+  att: number;
+  ok: number;
+  fail: number;
+  /** Mean and p95 PINGREQ round trip, ms. */
+  rtt: number;
+  p95: number;
+  in: number;
+  out: number;
+  retx: number;
+  q: number;
+  drop: number;
+  heap: number;
+}
+
+function traffic(): Traffic {
+  return { messages: [0, 0, 0], bytes: [0, 0, 0] };
+}
+
+function copy(t: Traffic): Traffic {
+  return { messages: [...t.messages], bytes: [...t.bytes] };
+}
+
+function sum(values: readonly number[]): number {
+  return values[0] + values[1] + values[2];
+}
+
+export class Stats {
+  attempts = 0;
+  successes = 0;
+  failures = 0;
+  readonly failuresByCode = new Map<string, number>();
+  /** When the current connection started, or -1 when there is none. */
+  private connectedAt = -1;
+  private longestClosed = 0;
+  readonly ping: RttSeries;
+  readonly connect: RttSeries;
+  private readonly in = traffic();
+  private readonly out = traffic();
+  retransmissions = 0;
+  queueDepth = 0;
+  queuePeak = 0;
+  drops = 0;
+  heapUsed = 0;
+  heapPeak = 0;
+
+  /** `window` is how many round-trip samples each series keeps. */
+  constructor(window = 32) {
+    this.ping = new RttSeries(window);
+    this.connect = new RttSeries(window);
+  }
+
+  /** A connection attempt starts (DNS, TCP, CONNECT: all of it). */
+  attempt(): void {
+    this.attempts++;
+  }
+
+  /** CONNACK accepted; `rtt` is CONNECT to CONNACK in ms. */
+  connected(now: number, rtt: number): void {
+    this.successes++;
+    this.connect.add(rtt);
+    this.connectedAt = now;
+  }
+
+  /** An attempt or a connection failed with `code`; a live connection ends here. */
+  failed(now: number, code: string): void {
+    this.failures++;
+    this.failuresByCode.set(code, (this.failuresByCode.get(code) ?? 0) + 1);
+    this.closed(now);
+  }
+
+  /** The connection ended (by the device, or after failed()). */
+  closed(now: number): void {
+    if (this.connectedAt >= 0) this.longestClosed = Math.max(this.longestClosed, now - this.connectedAt);
+    this.connectedAt = -1;
+  }
+
+  uptime(now: number): number {
+    return this.connectedAt < 0 ? 0 : now - this.connectedAt;
+  }
+
+  longest(now: number): number {
+    return Math.max(this.longestClosed, this.uptime(now));
+  }
+
+  pingRtt(ms: number): void {
+    this.ping.add(ms);
+  }
+
+  /** A PUBLISH arrived; `bytes` is its size on the wire. */
+  received(qos: QoS, bytes: number): void {
+    this.in.messages[qos]++;
+    this.in.bytes[qos] += bytes;
+  }
+
+  /** A PUBLISH was sent for the first time (a resend counts in retransmitted() instead). */
+  sent(qos: QoS, bytes: number): void {
+    this.out.messages[qos]++;
+    this.out.bytes[qos] += bytes;
+  }
+
+  retransmitted(): void {
+    this.retransmissions++;
+  }
+
+  /** Messages waiting to be sent (offline queue and in flight). */
+  queue(depth: number): void {
+    this.queueDepth = depth;
+    if (depth > this.queuePeak) this.queuePeak = depth;
+  }
+
+  dropped(count = 1): void {
+    this.drops += count;
+  }
+
+  heap(used: number, peak: number): void {
+    this.heapUsed = used;
+    this.heapPeak = Math.max(this.heapPeak, peak, used);
+  }
+
+  snapshot(now: number): StatsSnapshot {
+    const failuresByCode: Record<string, number> = {};
+    for (const [code, count] of this.failuresByCode) failuresByCode[code] = count;
+    return {
+      attempts: this.attempts,
+      successes: this.successes,
+      failures: this.failures,
+      failuresByCode,
+      uptime: this.uptime(now),
+      longest: this.longest(now),
+      ping: this.ping.summary(),
+      connect: this.connect.summary(),
+      in: copy(this.in),
+      out: copy(this.out),
+      retransmissions: this.retransmissions,
+      queueDepth: this.queueDepth,
+      queuePeak: this.queuePeak,
+      drops: this.drops,
+      heapUsed: this.heapUsed,
+      heapPeak: this.heapPeak,
+    };
+  }
+
+  beacon(now: number): StatsBeacon {
+    const ping = this.ping.summary();
+    return {
+      up: this.uptime(now),
+      att: this.attempts,
+      ok: this.successes,
+      fail: this.failures,
+      rtt: ping.mean,
+      p95: ping.p95,
+      in: sum(this.in.messages),
+      out: sum(this.out.messages),
+      retx: this.retransmissions,
+      q: this.queueDepth,
+      drop: this.drops,
+      heap: this.heapUsed,
+    };
+  }
+}
+
+function rttLine(name: string, s: RttSummary): string {
+  return `${name} n=${s.n} min=${s.min} mean=${s.mean} max=${s.max} p95=${s.p95}`;
+}
+
+function trafficLine(name: string, t: Traffic): string {
+  const [m, b] = [t.messages, t.bytes];
+  return `${name} q0=${m[0]} q1=${m[1]} q2=${m[2]} bytes.q0=${b[0]} bytes.q1=${b[1]} bytes.q2=${b[2]}`;
+}
+
+/** The `stats` command's output: one `<topic> key=value ...` line per group, times in ms. */
+export function formatStats(s: StatsSnapshot): string[] {
+  let failures = "failures";
+  for (const code in s.failuresByCode) failures += ` ${code}=${s.failuresByCode[code]}`;
+  return [
+    `conn attempts=${s.attempts} ok=${s.successes} failed=${s.failures} up=${s.uptime} longest=${s.longest}`,
+    failures,
+    rttLine("rtt.ping", s.ping),
+    rttLine("rtt.connect", s.connect),
+    trafficLine("in", s.in),
+    trafficLine("out", s.out),
+    `queue depth=${s.queueDepth} peak=${s.queuePeak} drops=${s.drops} retransmissions=${s.retransmissions}`,
+    `heap used=${s.heapUsed} peak=${s.heapPeak}`,
+  ];
+}

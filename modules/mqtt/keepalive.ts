@@ -1,0 +1,120 @@
+// Keep-alive bookkeeping (spec 3.1.2.10, 3.12, 3.13): when to send PINGREQ and when the broker counts as gone.
+// Time is passed in as milliseconds; the caller owns the timer and asks nextDeadline() when to wake.
+
+const MIN_TIMEOUT = 2000;
+/** Before the first round trip is measured: generous enough for a slow cellular or congested Wi-Fi link. */
+const DEFAULT_TIMEOUT = 10000;
+
+export type KeepAliveState = "idle" | "ping" | "timeout";
+
+/** The keep alive in force (seconds): the CONNACK's Server Keep Alive (5.0) overrides the one we asked for. */
+export function effectiveKeepAlive(requested: number, serverKeepAlive?: number): number {
+  return serverKeepAlive ?? requested;
+}
+
+/**
+ * How long to wait for a PINGRESP (ms): SRTT + 4 RTTVAR as TCP's RTO (RFC 6298), or a default before any
+ * measurement, at most half the keep alive so a dead link is noticed well before the next ping is due. The 2 s
+ * floor wins over that ceiling for very short keep alives: shorter timeouts would trip on ordinary Wi-Fi jitter.
+ */
+export function pingTimeout(srtt: number | undefined, rttvar: number, keepAliveSeconds: number): number {
+  const wanted = srtt === undefined ? DEFAULT_TIMEOUT : srtt + 4 * rttvar;
+  const ceiling = keepAliveSeconds > 0 ? keepAliveSeconds * 500 : wanted;
+  return Math.max(MIN_TIMEOUT, Math.min(wanted, ceiling));
+}
+
+/**
+ * One connection's keep-alive clock plus a round-trip estimate that outlives connections.
+ *
+ * Liveness: the connection is declared dead when a PINGREQ is unanswered and nothing at all has been received for
+ * the ping timeout since the PINGREQ or since the last packet received after it. Any packet proves the broker is
+ * alive, and a PINGRESP queued behind a burst of PUBLISHes on a slow link would otherwise look like a dead broker.
+ * Only the PINGRESP ends the ping, though: it gives the round-trip sample.
+ */
+export class KeepAlive {
+  /** The keep alive we ask for in CONNECT (seconds). */
+  readonly requested: number;
+  /** The keep alive in force on this connection (seconds); 0 disables pings. */
+  keepAlive: number;
+  /** Smoothed round-trip time and its variation (ms); srtt is undefined until the first PINGRESP. */
+  srtt: number | undefined = undefined;
+  rttvar = 0;
+  #lastSent = 0;
+  #lastReceived = 0;
+  /** When the unanswered PINGREQ was sent, or -1. */
+  #pingAt = -1;
+
+  constructor(keepAliveSeconds: number) {
+    this.requested = keepAliveSeconds;
+    this.keepAlive = keepAliveSeconds;
+  }
+
+  /**
+   * A connection is up: call on CONNACK with its Server Keep Alive (5.0). The clock starts now rather than at
+   * CONNECT; the broker allows one and a half keep alives, far more than that round trip. The RTT estimate is kept.
+   */
+  start(now: number, serverKeepAlive?: number): void {
+    this.keepAlive = effectiveKeepAlive(this.requested, serverKeepAlive);
+    this.#lastSent = now;
+    this.#lastReceived = now;
+    this.#pingAt = -1;
+  }
+
+  /** Any packet was written to the connection. */
+  sent(now: number): void {
+    this.#lastSent = now;
+  }
+
+  /** Any packet was read from the connection. */
+  received(now: number): void {
+    this.#lastReceived = now;
+  }
+
+  /** A PINGREQ was written (counts as sent). A second one while the first is unanswered keeps the first's time. */
+  pingSent(now: number): void {
+    this.#lastSent = now;
+    if (this.#pingAt < 0) this.#pingAt = now;
+  }
+
+  /**
+   * A PINGRESP was read (counts as received). Returns the round trip (ms) and feeds it to the estimate as RFC 6298
+   * does; undefined for a PINGRESP nobody asked for.
+   */
+  pingResponse(now: number): number | undefined {
+    this.#lastReceived = now;
+    if (this.#pingAt < 0) return undefined;
+    const rtt = now - this.#pingAt;
+    this.#pingAt = -1;
+    if (this.srtt === undefined) {
+      this.srtt = rtt;
+      this.rttvar = rtt / 2;
+    } else {
+      this.rttvar = 0.75 * this.rttvar + 0.25 * Math.abs(this.srtt - rtt);
+      this.srtt = 0.875 * this.srtt + 0.125 * rtt;
+    }
+    return rtt;
+  }
+
+  /** The current PINGRESP timeout (ms). */
+  get pingTimeout(): number {
+    return pingTimeout(this.srtt, this.rttvar, this.keepAlive);
+  }
+
+  /** What to do now: close the connection, send a PINGREQ, or nothing. */
+  check(now: number): KeepAliveState {
+    if (this.#pingAt >= 0 && now >= this.#silentUntil()) return "timeout";
+    if (this.keepAlive > 0 && now >= this.#lastSent + this.keepAlive * 1000) return "ping";
+    return "idle";
+  }
+
+  /** When `check` must be called next (ms; a time already past means now); Infinity when nothing can happen. */
+  nextDeadline(): number {
+    const ping = this.keepAlive > 0 ? this.#lastSent + this.keepAlive * 1000 : Infinity;
+    const dead = this.#pingAt >= 0 ? this.#silentUntil() : Infinity;
+    return Math.min(ping, dead);
+  }
+
+  #silentUntil(): number {
+    return Math.max(this.#pingAt, this.#lastReceived) + this.pingTimeout;
+  }
+}

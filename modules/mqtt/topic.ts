@@ -1,0 +1,77 @@
+// Topic names and filters (MQTT 5.0 spec 4.7 and 4.8.2, 3.1.1 spec 4.7). Index arithmetic on char codes: no
+// split(), so matching an incoming PUBLISH against the subscriptions allocates nothing.
+import { utf8Length } from "tether/mqtt/utf8";
+
+const SLASH = 0x2f;
+const PLUS = 0x2b;
+const HASH = 0x23;
+const DOLLAR = 0x24;
+const SHARE = "$share/";
+
+/** A valid UTF-8 string of 1 to 65535 bytes (no U+0000, no lone surrogate). */
+function validString(s: string): boolean {
+  const n = utf8Length(s);
+  return n > 0 && n <= 65535;
+}
+
+/** Non-empty, no wildcard, no U+0000, at most 65535 bytes. */
+export function validTopicName(name: string): boolean {
+  return name.indexOf("+") < 0 && name.indexOf("#") < 0 && validString(name);
+}
+
+/**
+ * Non-empty; `+` fills a whole level; `#` fills the last level. A shared subscription (`$share/{name}/{filter}`)
+ * needs a share name without `/`, `+` or `#` and a non-empty filter after it.
+ */
+export function validTopicFilter(filter: string): boolean {
+  if (!validString(filter)) return false;
+  const n = filter.length;
+  for (let i = 0; i < n; i++) {
+    const c = filter.charCodeAt(i);
+    if (c !== PLUS && c !== HASH) continue;
+    if (i > 0 && filter.charCodeAt(i - 1) !== SLASH) return false;
+    if (c === HASH ? i !== n - 1 : i + 1 < n && filter.charCodeAt(i + 1) !== SLASH) return false;
+  }
+  if (!filter.startsWith(SHARE)) return true;
+  const slash = filter.indexOf("/", SHARE.length);
+  // After the level rules, a wildcard in the share name can only be the whole name.
+  const share = filter.charCodeAt(SHARE.length);
+  return slash > SHARE.length && slash + 1 < n && share !== PLUS && share !== HASH;
+}
+
+/**
+ * Whether `name` (a valid topic name) matches `filter` (a valid topic filter). Wildcards at the first level do
+ * not match names starting with `$` (spec 4.7.2). A shared subscription filter matches as its topic part.
+ */
+export function topicMatches(filter: string, name: string): boolean {
+  let f = 0;
+  if (filter.startsWith(SHARE)) f = filter.indexOf("/", SHARE.length) + 1;
+  const fl = filter.length;
+  const nl = name.length;
+  let n = 0;
+  if (name.charCodeAt(0) === DOLLAR) {
+    const c = filter.charCodeAt(f);
+    if (c === PLUS || c === HASH) return false;
+  }
+  // Each turn matches one level; f and n are at the start of a level.
+  for (;;) {
+    const c = filter.charCodeAt(f);
+    if (c === HASH) return true;
+    if (c === PLUS) {
+      f++;
+      while (n < nl && name.charCodeAt(n) !== SLASH) n++;
+    } else {
+      while (f < fl && filter.charCodeAt(f) !== SLASH) {
+        if (n >= nl || name.charCodeAt(n) !== filter.charCodeAt(f)) return false;
+        f++;
+        n++;
+      }
+      if (n < nl && name.charCodeAt(n) !== SLASH) return false;
+    }
+    if (f === fl) return n === nl;
+    // The filter has another level. If the name has none, only a trailing "/#" still matches (it covers the parent).
+    if (n === nl) return f + 2 === fl && filter.charCodeAt(f + 1) === HASH;
+    f++;
+    n++;
+  }
+}

@@ -1,0 +1,223 @@
+import fc from "fast-check";
+import {
+  DEBUG,
+  ERROR,
+  formatLine,
+  INFO,
+  isSecretKey,
+  type Level,
+  Logger,
+  levelFromName,
+  parseLine,
+  TRACE,
+  WARN,
+} from "tether/diag/log";
+
+/** A logger on a fake clock that collects its lines. */
+function setup(level: Level = INFO, window = 1000) {
+  const clock = { now: 0 };
+  const lines: string[] = [];
+  const logger = new Logger(
+    (line) => lines.push(line),
+    () => clock.now,
+    level,
+    window,
+  );
+  return { clock, lines, logger };
+}
+
+describe("formatLine / parseLine", () => {
+  test("writes the documented format", () => {
+    expect(formatLine(81234.7, ERROR, "tcp", "failure", { code: "tcp_refused", port: 1883, tls: false })).toBe(
+      "81234 E tcp failure code=tcp_refused port=1883 tls=false",
+    );
+  });
+
+  test("quotes values with spaces, quotes, = and control characters, and leaves out undefined", () => {
+    const line = formatLine(5, WARN, "mqtt", "x", {
+      a: "two words",
+      b: 'say "hi"',
+      c: "k=v",
+      d: "line\nbreak\ttab\r\x01\x7f",
+      e: "",
+      f: undefined,
+      g: "back\\slash",
+      h: "plain-ok_1.2:3/4",
+    });
+    expect(line).toBe(
+      '5 W mqtt x a="two words" b="say \\"hi\\"" c="k=v" d="line\\nbreak\\ttab\\r\\x01\\x7f" e="" g="back\\\\slash" h=plain-ok_1.2:3/4',
+    );
+  });
+
+  test("turns characters that would break the line in names into _", () => {
+    expect(formatLine(1, INFO, "my area", "ev=nt", { "a key": 1 })).toBe("1 I my_area ev_nt a_key=1");
+  });
+
+  test("parses a line back", () => {
+    expect(parseLine('42 D client state from=idle to="connecting now" n=3\n')).toEqual({
+      time: 42,
+      level: DEBUG,
+      area: "client",
+      event: "state",
+      fields: { from: "idle", to: "connecting now", n: "3" },
+    });
+  });
+
+  test("rejects what is not a log line", () => {
+    for (const bad of [
+      "",
+      "hello world",
+      "12 X a b",
+      "12 E a",
+      "x E a b",
+      "12 E a b novalue",
+      '12 E a b k="open',
+      "12 E a b =v",
+      "12 E a b ... 3 similar",
+      "12 E a b ... x similar suppressed",
+    ]) {
+      expect(parseLine(bad)).toBeUndefined();
+    }
+  });
+
+  test("any field values survive a round trip", () => {
+    const key = fc.stringMatching(/^[a-zA-Z][\w.-]{0,8}$/).filter((k) => !isSecretKey(k));
+    fc.assert(
+      fc.property(
+        fc.nat(),
+        fc.constantFrom(ERROR, WARN, INFO, DEBUG, TRACE),
+        fc.dictionary(key, fc.oneof(fc.string(), fc.string({ unit: "binary" }), fc.integer()), { maxKeys: 5 }),
+        (time, level, fields) => {
+          const line = formatLine(time, level, "area", "event", fields);
+          expect(line).not.toMatch(/[\r\n\u2028\u2029]/);
+          const parsed = parseLine(line);
+          expect(parsed).toBeDefined();
+          expect(parsed!.time).toBe(time);
+          expect(parsed!.level).toBe(level);
+          const expected: Record<string, string> = {};
+          for (const k in fields) expected[k] = String(fields[k]);
+          expect(parsed!.fields).toEqual(expected);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe("Logger", () => {
+  test("prints at or above its level, and the level changes at run time", () => {
+    const { clock, lines, logger } = setup(INFO);
+    clock.now = 10;
+    logger.debug("a", "hidden");
+    logger.info("a", "shown");
+    logger.level = TRACE;
+    logger.trace("a", "now shown");
+    logger.level = ERROR;
+    logger.warn("a", "hidden again");
+    logger.error("a", "err");
+    expect(lines).toEqual(["10 I a shown", "10 T a now_shown", "10 E a err"]);
+    expect(logger.enabled(WARN)).toBe(false);
+    expect(levelFromName("debug")).toBe(DEBUG);
+    expect(levelFromName("loud")).toBeUndefined();
+  });
+
+  test("redacts secret keys and registered secret values", () => {
+    const { lines, logger } = setup();
+    logger.addSecret("hunter2");
+    logger.addSecret("hunter2-long");
+    logger.addSecret("");
+    logger.info("cfg", "set", {
+      mqttPassword: "anything",
+      password: "wifi-pass",
+      token: "t",
+      apiKey: "k",
+      authenticationData: "d",
+      key: "x",
+      keepAlive: 60,
+      url: "mqtt://u:hunter2@host",
+      other: "a hunter2-long b",
+    });
+    expect(lines[0]).toBe(
+      '0 I cfg set mqttPassword=*** password=*** token=*** apiKey=*** authenticationData=*** key=*** keepAlive=60 url=mqtt://u:***@host other="a *** b"',
+    );
+    expect(lines[0]).not.toContain("hunter2");
+    expect(lines[0]).not.toContain("long");
+  });
+
+  test("redacts a secret even when quoting would change how it looks", () => {
+    const { lines, logger } = setup();
+    logger.addSecret('p"w d');
+    logger.info("a", "b", { v: 'x p"w d y' });
+    expect(lines[0]).toBe('0 I a b v="x *** y"');
+  });
+
+  test("a burst of identical lines prints once, then a summary when a different line comes", () => {
+    const { clock, lines, logger } = setup(INFO, 1000);
+    for (let i = 0; i < 5; i++) {
+      clock.now = 100 + i * 10;
+      logger.warn("net", "retry", { code: "dns_failed" });
+    }
+    clock.now = 200;
+    logger.info("net", "other");
+    expect(lines).toEqual([
+      "100 W net retry code=dns_failed",
+      "200 W net retry ... 4 similar suppressed",
+      "200 I net other",
+    ]);
+    expect(parseLine(lines[1])).toEqual({
+      time: 200,
+      level: WARN,
+      area: "net",
+      event: "retry",
+      fields: {},
+      suppressed: 4,
+    });
+  });
+
+  test("lines that differ in a field are not suppressed", () => {
+    const { lines, logger } = setup();
+    logger.info("a", "b", { n: 1 });
+    logger.info("a", "b", { n: 2 });
+    logger.info("a", "b", { n: 2 });
+    expect(lines).toEqual(["0 I a b n=1", "0 I a b n=2"]);
+  });
+
+  test("a steady stream prints one line and one summary per window", () => {
+    const { clock, lines, logger } = setup(INFO, 1000);
+    for (let t = 0; t < 2500; t += 100) {
+      clock.now = t;
+      logger.info("ping", "late");
+    }
+    expect(lines).toEqual([
+      "0 I ping late",
+      "1000 I ping late ... 9 similar suppressed",
+      "1000 I ping late",
+      "2000 I ping late ... 9 similar suppressed",
+      "2000 I ping late",
+    ]);
+  });
+
+  test("tick() reports the held-back count once the window has passed, and the next copy prints again", () => {
+    const { clock, lines, logger } = setup(INFO, 1000);
+    logger.error("tls", "failure");
+    clock.now = 50;
+    logger.error("tls", "failure");
+    logger.tick(999);
+    expect(lines).toEqual(["0 E tls failure"]);
+    logger.tick(1000);
+    expect(lines).toEqual(["0 E tls failure", "1000 E tls failure ... 1 similar suppressed"]);
+    logger.tick(5000);
+    clock.now = 1100;
+    logger.error("tls", "failure");
+    expect(lines).toHaveLength(3);
+    expect(lines[2]).toBe("1100 E tls failure");
+  });
+
+  test("lines below the level neither print nor count", () => {
+    const { lines, logger } = setup(WARN);
+    logger.warn("a", "b");
+    logger.info("a", "b");
+    logger.warn("c", "d");
+    expect(lines).toEqual(["0 W a b", "0 W c d"]);
+  });
+});

@@ -1,0 +1,368 @@
+import { CodecError, type CodecErrorCode, Decoder, Encoder, packetLength } from "tether/mqtt/codec";
+import type { Packet, Properties, ProtocolVersion } from "tether/mqtt/packets";
+import { PROPERTIES, propertyById, propertyByName } from "tether/mqtt/properties";
+import { reasonName, validReason } from "tether/mqtt/reasons";
+import { readUtf8, utf8Length, writeUtf8 } from "tether/mqtt/utf8";
+import { DEFAULT_MAX_PACKET_SIZE, fromHex, packetFromJson, toHex, VECTORS, type Vector } from "./vectors";
+
+const valid = VECTORS.filter((v) => v.packet !== undefined && v.hex !== undefined);
+const decodeErrors = VECTORS.filter((v) => v.packet === undefined);
+const encodeErrors = VECTORS.filter((v) => v.hex === undefined);
+
+/** Every packet (or the error) a decoder gives for these bytes pushed in `chunk`-byte pieces. */
+function decodeAll(version: ProtocolVersion, bytes: Uint8Array, chunk = bytes.length, max = DEFAULT_MAX_PACKET_SIZE) {
+  const decoder = new Decoder(version, max);
+  const out: (Packet | CodecError)[] = [];
+  for (let i = 0; i < bytes.length; i += chunk) {
+    decoder.push(bytes.subarray(i, i + chunk));
+    for (let r = decoder.next(); r !== undefined; r = decoder.next()) {
+      out.push(r);
+      if (r instanceof CodecError) return out;
+    }
+  }
+  return out;
+}
+
+function encodeHex(v: Vector): string | CodecError {
+  const encoder = new Encoder(64, v.maxPacketSize ?? DEFAULT_MAX_PACKET_SIZE);
+  const r = encoder.encode(packetFromJson(v.packet!), v.version);
+  return r instanceof CodecError ? r : toHex(r);
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+describe("vectors", () => {
+  test.each(valid.filter((v) => !v.decodeOnly).map((v) => [v.name, v] as const))("encode %s", (_, v) => {
+    expect(encodeHex(v)).toBe(v.hex);
+  });
+
+  test.each(valid.map((v) => [v.name, v] as const))("decode %s", (_, v) => {
+    expect(decodeAll(v.version, fromHex(v.hex!))).toStrictEqual([packetFromJson(v.packet!)]);
+  });
+
+  test.each(valid.filter((v) => !v.decodeOnly).map((v) => [v.name, v] as const))("packetLength %s", (_, v) => {
+    expect(packetLength(packetFromJson(v.packet!), v.version)).toBe(v.hex!.length / 2);
+  });
+
+  test.each(decodeErrors.map((v) => [v.name, v] as const))("decoder refuses %s", (_, v) => {
+    const out = decodeAll(v.version, fromHex(v.hex!), undefined, v.maxPacketSize);
+    expect(out).toHaveLength(1);
+    expect(out[0]).toBeInstanceOf(CodecError);
+    expect((out[0] as CodecError).code).toBe(v.error);
+  });
+
+  test.each(encodeErrors.map((v) => [v.name, v] as const))("encoder refuses %s", (_, v) => {
+    const r = encodeHex(v);
+    expect(r).toBeInstanceOf(CodecError);
+    expect((r as CodecError).code).toBe(v.error);
+  });
+
+  test("every error code is reached by the decoder and the encoder", () => {
+    // A Record over the union: adding a code without listing it here is a compile error.
+    const all: Record<CodecErrorCode, true> = {
+      malformed_length: true,
+      packet_too_large: true,
+      bad_packet_type: true,
+      reserved_flags: true,
+      malformed_packet: true,
+      bad_utf8: true,
+      bad_property: true,
+      duplicate_property: true,
+      bad_topic: true,
+      bad_qos: true,
+      bad_packet_id: true,
+      protocol_error: true,
+      unsupported_protocol_version: true,
+    };
+    const decoded = new Set(decodeErrors.map((v) => v.error));
+    expect([...decoded].sort()).toEqual(Object.keys(all).sort());
+    const encoded = new Set(encodeErrors.map((v) => v.error));
+    // The encoder never reads bytes, so it cannot meet a malformed length or reserved flags.
+    const readOnly = ["malformed_length", "reserved_flags", "malformed_packet"];
+    expect([...encoded].sort()).toEqual(
+      Object.keys(all)
+        .filter((c) => !readOnly.includes(c))
+        .sort(),
+    );
+  });
+
+  test("cover every packet type in both versions", () => {
+    for (const version of [4, 5] as const) {
+      const types = new Set(valid.filter((v) => v.version === version).map((v) => packetFromJson(v.packet!).type));
+      expect(types.size).toBe(version === 5 ? 15 : 14);
+    }
+  });
+});
+
+describe("Decoder", () => {
+  const stream = (version: ProtocolVersion) =>
+    valid.filter((v) => v.version === version && !v.decodeOnly).map((v) => fromHex(v.hex!));
+
+  test.each([4, 5] as const)("one byte at a time gives the same packets as one chunk (%i)", (version) => {
+    const bytes = concat(stream(version));
+    const whole = decodeAll(version, bytes);
+    expect(whole.length).toBe(stream(version).length);
+    expect(whole.some((p) => p instanceof CodecError)).toBe(false);
+    expect(decodeAll(version, bytes, 1)).toStrictEqual(whole);
+    expect(decodeAll(version, bytes, 7)).toStrictEqual(whole);
+  });
+
+  test("many packets in one chunk larger than the buffer", () => {
+    const encoder = new Encoder(64, 4096);
+    const parts: Uint8Array[] = [];
+    for (let i = 1; i <= 200; i++) {
+      const payload = new Uint8Array(i * 10).fill(i);
+      const out = encoder.encode(
+        { type: 3, topic: `t/${i}`, payload, qos: 1, retain: false, dup: false, packetId: i },
+        5,
+      );
+      parts.push((out as Uint8Array).slice());
+    }
+    const decoder = new Decoder(5, 4096);
+    decoder.push(concat(parts));
+    for (let i = 1; i <= 200; i++) {
+      const p = decoder.next() as Packet;
+      expect(p).toMatchObject({ type: 3, topic: `t/${i}`, packetId: i });
+      expect(p.type === 3 && p.payload.length === i * 10 && p.payload.every((b) => b === i)).toBe(true);
+      expect(decoder.capacity).toBeLessThanOrEqual(4096 + 5);
+    }
+    expect(decoder.next()).toBeUndefined();
+  });
+
+  test("pushes without reading in between are kept in order", () => {
+    const decoder = new Decoder(4, 64);
+    const bytes = concat(stream(4));
+    for (let i = 0; i < bytes.length; i += 50) decoder.push(bytes.subarray(i, i + 50));
+    const out: (Packet | CodecError)[] = [];
+    for (let r = decoder.next(); r !== undefined && out.length < 100; r = decoder.next()) out.push(r);
+    expect(out).toStrictEqual(decodeAll(4, bytes));
+  });
+
+  test("a header announcing 256 MB fails after 5 bytes, before any allocation for the body", () => {
+    const decoder = new Decoder(4, 1 << 20);
+    const before = decoder.capacity;
+    decoder.push(fromHex("30ffffff"));
+    expect(decoder.next()).toBeUndefined();
+    decoder.push(fromHex("7f"));
+    const r = decoder.next();
+    expect(r).toBeInstanceOf(CodecError);
+    expect((r as CodecError).code).toBe("packet_too_large");
+    expect(decoder.capacity).toBe(before);
+  });
+
+  test("a bad first byte fails at once", () => {
+    const decoder = new Decoder(5, 1 << 20);
+    decoder.push(fromHex("00"));
+    expect((decoder.next() as CodecError).code).toBe("bad_packet_type");
+  });
+
+  test("stays failed after an error", () => {
+    const decoder = new Decoder(4, 1024);
+    decoder.push(fromHex("60020001"));
+    const error = decoder.next();
+    expect((error as CodecError).code).toBe("reserved_flags");
+    decoder.push(fromHex("c000"));
+    expect(decoder.next()).toBe(error);
+    expect(decoder.next()).toBe(error);
+  });
+
+  test("grows for a large packet arriving in pieces, up to the maximum", () => {
+    const encoder = new Encoder(16, 100_000);
+    const payload = new Uint8Array(60_000).map((_, i) => i & 0xff);
+    const bytes = (
+      encoder.encode({ type: 3, topic: "big", payload, qos: 0, retain: false, dup: false }, 4) as Uint8Array
+    ).slice();
+    const out = decodeAll(4, bytes, 1460, 100_000);
+    expect(out).toHaveLength(1);
+    expect(out[0]).toMatchObject({ type: 3, topic: "big", payload });
+  });
+
+  test("the version can change after CONNACK; a CONNECT is read per its own level", () => {
+    const decoder = new Decoder(4, 1024);
+    decoder.push(fromHex(valid.find((v) => v.name === "5.0 CONNECT password without user name")!.hex!));
+    expect(decoder.next()).toMatchObject({ type: 1, protocolVersion: 5, password: fromHex("70") });
+    decoder.version = 5;
+    decoder.push(fromHex("4003000110"));
+    expect(decoder.next()).toStrictEqual({ type: 4, packetId: 1, reasonCode: 0x10 });
+  });
+});
+
+describe("Encoder", () => {
+  test("grows by doubling from a small buffer and returns a view of its own buffer", () => {
+    const encoder = new Encoder(8, 1 << 20);
+    const payload = new Uint8Array(5000).fill(7);
+    const out = encoder.encode({ type: 3, topic: "t", payload, qos: 0, retain: false, dup: false }, 4) as Uint8Array;
+    expect(out.length).toBe(1 + 2 + 3 + 5000);
+    expect(out.byteOffset).toBe(2);
+    expect(out.buffer.byteLength).toBeGreaterThanOrEqual(5008);
+    const small = encoder.encode({ type: 12 }, 4) as Uint8Array;
+    expect(toHex(small)).toBe("c000");
+    expect(small.buffer).toBe(out.buffer);
+  });
+
+  test("the maximum packet size counts the fixed header", () => {
+    // topic "t" + 11 bytes of payload: 14 bytes of body, 16 with the fixed header.
+    const packet: Packet = { type: 3, topic: "t", payload: new Uint8Array(11), qos: 0, retain: false, dup: false };
+    expect(new Encoder(8, 16).encode(packet, 4)).toBeInstanceOf(Uint8Array);
+    expect((new Encoder(8, 15).encode(packet, 4) as CodecError).code).toBe("packet_too_large");
+  });
+
+  test("a long string near the limit is measured exactly, not by its worst case", () => {
+    const topic = "a".repeat(1000);
+    const packet: Packet = { type: 3, topic, payload: new Uint8Array(0), qos: 0, retain: false, dup: false };
+    expect(new Encoder(8, 1005).encode(packet, 4)).toBeInstanceOf(Uint8Array);
+  });
+
+  test("strings and binaries over 65535 bytes are refused", () => {
+    const encoder = new Encoder(8, 1 << 20);
+    const long = "a".repeat(65536);
+    expect((encoder.encode({ type: 10, packetId: 1, topicFilters: [long] }, 4) as CodecError).code).toBe("bad_topic");
+    expect(
+      (encoder.encode({ type: 1, protocolVersion: 4, clientId: long, cleanStart: true, keepAlive: 0 }, 4) as CodecError)
+        .code,
+    ).toBe("malformed_packet");
+    const will = { topic: "w", payload: new Uint8Array(65536), qos: 0 as const, retain: false };
+    expect(
+      (
+        encoder.encode(
+          { type: 1, protocolVersion: 4, clientId: "", cleanStart: true, keepAlive: 0, will },
+          4,
+        ) as CodecError
+      ).code,
+    ).toBe("malformed_packet");
+  });
+
+  test("an empty properties object is no properties", () => {
+    const encoder = new Encoder(8, 1024);
+    expect(toHex(encoder.encode({ type: 4, packetId: 1, reasonCode: 0, properties: {} }, 5) as Uint8Array)).toBe(
+      "40020001",
+    );
+    expect(
+      toHex(encoder.encode({ type: 14, reasonCode: 0, properties: { reasonString: undefined } }, 4) as Uint8Array),
+    ).toBe("e000");
+  });
+
+  test("recovers after an error", () => {
+    const encoder = new Encoder(8, 1024);
+    expect(encoder.encode({ type: 4, packetId: 0, reasonCode: 0 }, 4)).toBeInstanceOf(CodecError);
+    expect(toHex(encoder.encode({ type: 4, packetId: 1, reasonCode: 0 }, 4) as Uint8Array)).toBe("40020001");
+  });
+});
+
+describe("properties table", () => {
+  test("names every property of the Properties type once, with unique identifiers", () => {
+    // A Record over keyof Properties: a property added to packets.ts without a table entry fails to compile here.
+    const names: Record<keyof Properties, true> = {
+      payloadFormatIndicator: true,
+      messageExpiryInterval: true,
+      contentType: true,
+      responseTopic: true,
+      correlationData: true,
+      subscriptionIdentifier: true,
+      sessionExpiryInterval: true,
+      assignedClientIdentifier: true,
+      serverKeepAlive: true,
+      authenticationMethod: true,
+      authenticationData: true,
+      requestProblemInformation: true,
+      willDelayInterval: true,
+      requestResponseInformation: true,
+      responseInformation: true,
+      serverReference: true,
+      reasonString: true,
+      receiveMaximum: true,
+      topicAliasMaximum: true,
+      topicAlias: true,
+      maximumQoS: true,
+      retainAvailable: true,
+      userProperties: true,
+      maximumPacketSize: true,
+      wildcardSubscriptionAvailable: true,
+      subscriptionIdentifiersAvailable: true,
+      sharedSubscriptionAvailable: true,
+    };
+    expect(PROPERTIES.map((p) => p.name).sort()).toEqual(Object.keys(names).sort());
+    expect(new Set(PROPERTIES.map((p) => p.id)).size).toBe(PROPERTIES.length);
+    for (const p of PROPERTIES) {
+      expect(propertyById(p.id)).toBe(p);
+      expect(propertyByName(p.name)).toBe(p);
+    }
+    expect(propertyById(0x05)).toBeUndefined();
+    expect(propertyByName("toString")).toBeUndefined();
+  });
+});
+
+describe("reason codes", () => {
+  test("names", () => {
+    expect(reasonName(0x87, 2, 5)).toBe("Not authorized");
+    expect(reasonName(5, 2, 4)).toBe("Connection Refused, not authorized");
+    expect(reasonName(0, 14, 5)).toBe("Normal disconnection");
+    expect(reasonName(0, 9, 5)).toBe("Granted QoS 0");
+    expect(reasonName(0x80, 9, 4)).toBe("Failure");
+    expect(reasonName(0x80, 9, 5)).toBe("Unspecified error");
+    expect(reasonName(0x10, 4, 5)).toBe("No matching subscribers");
+    expect(reasonName(0xa2, 9, 5)).toBe("Wildcard Subscriptions not supported");
+    expect(reasonName(0x03, 4, 5)).toBe("Unknown reason 0x03");
+    expect(reasonName(0x87, 2, 4)).toBe("Unknown reason 0x87");
+  });
+
+  test("43 codes in 5.0, each allowed where spec 2.4 says", () => {
+    const known = [];
+    for (let code = 0; code < 256; code++) {
+      let packets = 0;
+      for (let type = 1; type <= 15; type++) if (validReason(code, type, 5)) packets |= 1 << type;
+      if (packets) known.push(code);
+    }
+    expect(known).toHaveLength(43);
+    expect(validReason(0x92, 6, 5)).toBe(true);
+    expect(validReason(0x92, 4, 5)).toBe(false);
+    expect(validReason(0x04, 14, 5)).toBe(true);
+    expect(validReason(0x11, 11, 5)).toBe(true);
+    expect(validReason(0x11, 9, 5)).toBe(false);
+    expect(validReason(0x80, 9, 4)).toBe(true);
+    expect(validReason(0x80, 4, 4)).toBe(false);
+  });
+});
+
+describe("utf8", () => {
+  test("lengths and encodings", () => {
+    const buf = new Uint8Array(16);
+    for (const [s, hex] of [
+      ["a", "61"],
+      ["é", "c3a9"],
+      ["日", "e697a5"],
+      ["😀", "f09f9880"],
+      ["\u{10ffff}", "f48fbfbf"],
+      ["\u007f\u0080\u07ff\u0800\uffff", "7fc280dfbfe0a080efbfbf"],
+    ]) {
+      const end = writeUtf8(s, buf, 1);
+      expect(toHex(buf.subarray(1, end))).toBe(hex);
+      expect(utf8Length(s)).toBe(hex.length / 2);
+      expect(readUtf8(buf, 1, end)).toBe(s);
+    }
+  });
+
+  test("refuses lone surrogates and U+0000", () => {
+    const buf = new Uint8Array(16);
+    for (const s of ["\ud800", "a\udc00", "\ud800a", "\udc00\ud800", "a\u0000"]) {
+      expect(writeUtf8(s, buf, 0)).toBe(-1);
+      expect(utf8Length(s)).toBe(-1);
+    }
+  });
+
+  test("decodes long strings in pieces", () => {
+    const s = "é".repeat(5000) + "a".repeat(9000);
+    const buf = new Uint8Array(utf8Length(s));
+    expect(writeUtf8(s, buf, 0)).toBe(buf.length);
+    expect(readUtf8(buf, 0, buf.length)).toBe(s);
+    expect(readUtf8(buf, 10000, buf.length)).toBe("a".repeat(9000));
+  });
+});

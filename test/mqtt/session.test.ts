@@ -1,0 +1,380 @@
+import fc from "fast-check";
+import type { Ack, Packet, Publish, QoS } from "tether/mqtt/packets";
+import { PUBACK, PUBCOMP, PUBLISH, PUBREC, PUBREL } from "tether/mqtt/packets";
+import type { Completion, OutMessage } from "tether/mqtt/session";
+import { Session } from "tether/mqtt/session";
+
+const message = (topic: string, qos: QoS = 1): OutMessage => ({
+  topic,
+  payload: new Uint8Array([1]),
+  qos,
+  retain: false,
+});
+const ackOf = (type: Ack["type"], packetId: number, reasonCode = 0): Ack => ({ type, packetId, reasonCode });
+const incoming = (packetId: number, qos: QoS, dup = false): Publish => ({
+  type: PUBLISH,
+  topic: "in",
+  payload: new Uint8Array(),
+  qos,
+  retain: false,
+  dup,
+  packetId,
+});
+/** A session online with the given broker Receive Maximum. */
+function online(brokerReceiveMaximum = 65535, options = {}): Session {
+  const session = new Session(options);
+  session.resume(false, brokerReceiveMaximum);
+  return session;
+}
+/** Packets as [type, packetId, topic|reason, dup] for compact expectations. */
+const brief = (packets: Packet[]) =>
+  packets.map((p) =>
+    p.type === PUBLISH ? [p.type, p.packetId, p.topic, p.dup] : [p.type, (p as Ack).packetId, (p as Ack).reasonCode],
+  );
+
+describe("packet identifiers", () => {
+  it("counts up from 1 and are shared by publishes and subscriptions", () => {
+    const s = online();
+    expect(s.publish(message("a"))?.packetId).toBe(1);
+    expect(s.allocate()).toBe(2);
+    expect(s.publish(message("b", 2))?.packetId).toBe(3);
+  });
+
+  it("wrap around and skip identifiers still in flight, and run out at 65535", () => {
+    const s = online();
+    const ids: (number | undefined)[] = [];
+    for (let i = 1; i <= 65535; i++) ids.push(s.allocate());
+    expect(ids.every((id, i) => id === i + 1)).toBe(true);
+    expect(s.allocate()).toBeUndefined();
+    expect(s.publish(message("late"))).toBeUndefined();
+    expect(s.release(10)).toBe(true);
+    expect(s.release(10)).toBe(false);
+    expect(s.release(3)).toBe(true);
+    expect(s.allocate()).toBe(3);
+    // Waiting publishes move on acks and resume only, so a freed identifier may go to a SUBSCRIBE first.
+    expect(s.publish(message("later"))).toBeUndefined();
+    expect(s.waiting).toBe(2);
+    expect(s.allocate()).toBe(10);
+    expect(s.allocate()).toBeUndefined();
+  });
+
+  it("never hands out an identifier of an unfinished publish after wrapping", () => {
+    const s = online();
+    const first = s.publish(message("kept", 2))!.packetId!;
+    for (let i = 2; i <= 65535; i++) s.allocate();
+    for (let i = 2; i <= 65535; i++) s.release(i);
+    // The counter wrapped to 1, which the QoS 2 message still holds.
+    expect(first).toBe(1);
+    expect(s.allocate()).toBe(2);
+  });
+});
+
+describe("outgoing flows", () => {
+  it("QoS 0 needs no identifier and leaves no state", () => {
+    const s = online();
+    const p = s.publish(message("zero", 0));
+    expect(p).toMatchObject({ type: PUBLISH, topic: "zero", qos: 0, dup: false, packetId: undefined });
+    expect(s.inflight).toBe(0);
+  });
+
+  it("QoS 1: PUBLISH, PUBACK completes", () => {
+    const s = online();
+    const p = s.publish(message("one"))!;
+    expect(p).toMatchObject({ type: PUBLISH, topic: "one", qos: 1, dup: false, packetId: 1 });
+    expect(s.inflight).toBe(1);
+    const r = s.onAck(ackOf(PUBACK, 1));
+    expect(r.send).toEqual([]);
+    expect(r.error).toBeUndefined();
+    expect(r.completed).toMatchObject({ packetId: 1, qos: 1, reasonCode: 0, ok: true, message: { topic: "one" } });
+    expect(s.inflight).toBe(0);
+  });
+
+  it("QoS 2: PUBLISH, PUBREC, our PUBREL, PUBCOMP completes", () => {
+    const s = online();
+    s.publish(message("two", 2));
+    const rec = s.onAck(ackOf(PUBREC, 1));
+    expect(rec.send).toEqual([ackOf(PUBREL, 1)]);
+    expect(rec.completed).toBeUndefined();
+    // A repeated PUBREC gets the PUBREL again, no error.
+    expect(s.onAck(ackOf(PUBREC, 1))).toEqual({ send: [ackOf(PUBREL, 1)] });
+    const comp = s.onAck(ackOf(PUBCOMP, 1));
+    expect(comp.completed).toMatchObject({ packetId: 1, qos: 2, ok: true });
+    expect(s.inflight).toBe(0);
+  });
+
+  it("a PUBACK or PUBREC with reason >= 0x80 completes as failed, and a failed PUBREC gets no PUBREL", () => {
+    const s = online(65535, { protocolVersion: 5 });
+    s.publish(message("one"));
+    s.publish(message("two", 2));
+    const a = s.onAck(ackOf(PUBACK, 1, 0x87));
+    expect(a.completed).toMatchObject({ packetId: 1, ok: false, reasonCode: 0x87 });
+    const b = s.onAck(ackOf(PUBREC, 2, 0x97));
+    expect(b.send).toEqual([]);
+    expect(b.completed).toMatchObject({ packetId: 2, qos: 2, ok: false, reasonCode: 0x97 });
+    expect(s.inflight).toBe(0);
+  });
+
+  it("reports unexpected acks as protocol errors and keeps the message in flight", () => {
+    const s = online(65535, { protocolVersion: 5 });
+    s.publish(message("one"));
+    s.publish(message("two", 2));
+    expect(s.onAck(ackOf(PUBACK, 9)).error?.reasonCode).toBe(0x92);
+    expect(s.onAck(ackOf(PUBCOMP, 9)).error?.reasonCode).toBe(0x92);
+    const unknownRec = s.onAck(ackOf(PUBREC, 9));
+    expect(unknownRec.send).toEqual([ackOf(PUBREL, 9, 0x92)]);
+    expect(unknownRec.error?.reasonCode).toBe(0x92);
+    expect(s.onAck(ackOf(PUBREC, 1))).toMatchObject({ send: [], error: { reasonCode: 0x82 } });
+    expect(s.onAck(ackOf(PUBACK, 2))).toMatchObject({ send: [], error: { reasonCode: 0x82 } });
+    expect(s.onAck(ackOf(PUBCOMP, 2))).toMatchObject({ send: [], error: { reasonCode: 0x82 } });
+    expect(s.inflight).toBe(2);
+    expect(s.onAck(ackOf(PUBACK, 1)).completed?.ok).toBe(true);
+  });
+
+  it("answers an unknown PUBREC with reason 0 in 3.1.1", () => {
+    const s = online();
+    expect(s.onAck(ackOf(PUBREC, 4)).send).toEqual([ackOf(PUBREL, 4, 0)]);
+  });
+});
+
+describe("incoming flows", () => {
+  it("QoS 0 is delivered without an answer, QoS 1 delivered and PUBACKed", () => {
+    const s = online();
+    expect(s.onPublish(incoming(0, 0))).toEqual({ deliver: true });
+    expect(s.onPublish(incoming(7, 1))).toEqual({ deliver: true, send: ackOf(PUBACK, 7) });
+  });
+
+  it("QoS 2 is delivered once until PUBREL, then the identifier is free again", () => {
+    const s = online();
+    expect(s.onPublish(incoming(7, 2))).toEqual({ deliver: true, send: ackOf(PUBREC, 7) });
+    expect(s.onPublish(incoming(7, 2, true))).toEqual({ deliver: false, send: ackOf(PUBREC, 7) });
+    expect(s.onPubrel(ackOf(PUBREL, 7))).toEqual(ackOf(PUBCOMP, 7));
+    expect(s.onPublish(incoming(7, 2))).toEqual({ deliver: true, send: ackOf(PUBREC, 7) });
+  });
+
+  it("answers PUBREL for an unknown identifier with PUBCOMP (0x92 in 5.0)", () => {
+    expect(online(65535, { protocolVersion: 5 }).onPubrel(ackOf(PUBREL, 3))).toEqual(ackOf(PUBCOMP, 3, 0x92));
+    expect(online().onPubrel(ackOf(PUBREL, 3))).toEqual(ackOf(PUBCOMP, 3, 0));
+    // onAck passes a PUBREL on.
+    expect(online().onAck(ackOf(PUBREL, 3))).toEqual({ send: [ackOf(PUBCOMP, 3, 0)] });
+  });
+
+  it("reports a broker exceeding our Receive Maximum (0x93)", () => {
+    const s = online(65535, { protocolVersion: 5, receiveMaximum: 2 });
+    s.onPublish(incoming(1, 2));
+    s.onPublish(incoming(2, 2));
+    // A duplicate is not a new message in flight.
+    expect(s.onPublish(incoming(2, 2, true)).error).toBeUndefined();
+    for (const qos of [1, 2] as const) {
+      const r = s.onPublish(incoming(3, qos));
+      expect(r.deliver).toBe(false);
+      expect(r.error?.reasonCode).toBe(0x93);
+    }
+    s.onPubrel(ackOf(PUBREL, 1));
+    expect(s.onPublish(incoming(3, 1)).deliver).toBe(true);
+    expect(s.onPublish(incoming(0, 0)).deliver).toBe(true);
+  });
+
+  it("rejects a QoS 1 PUBLISH without identifier", () => {
+    const r = online().onPublish({ ...incoming(0, 1), packetId: undefined });
+    expect(r).toMatchObject({ deliver: false, error: { reasonCode: 0x82 } });
+  });
+});
+
+describe("Receive Maximum and ordering", () => {
+  it("holds messages beyond the broker's Receive Maximum and releases them in publish order", () => {
+    const s = online(2);
+    const sent = ["a", "b", "c", "d", "e"].map((t, i) => s.publish(message(t, i % 2 ? 2 : 1)));
+    expect(sent.map((p) => p?.topic)).toEqual(["a", "b", undefined, undefined, undefined]);
+    expect([s.inflight, s.waiting]).toEqual([2, 3]);
+    // b's PUBREC frees nothing; a's PUBACK frees one slot.
+    expect(brief(s.onAck(ackOf(PUBREC, 2)).send)).toEqual([[PUBREL, 2, 0]]);
+    expect(brief(s.onAck(ackOf(PUBACK, 1)).send)).toEqual([[PUBLISH, 3, "c", false]]);
+    expect(brief(s.onAck(ackOf(PUBCOMP, 2)).send)).toEqual([[PUBLISH, 4, "d", false]]);
+    expect([s.inflight, s.waiting]).toEqual([2, 1]);
+  });
+
+  it("keeps QoS 0 behind waiting messages so everything leaves in publish order", () => {
+    const s = online(1);
+    s.publish(message("a"));
+    s.publish(message("b"));
+    expect(s.publish(message("zero", 0))).toBeUndefined();
+    expect(brief(s.onAck(ackOf(PUBACK, 1)).send)).toEqual([
+      [PUBLISH, 2, "b", false],
+      [PUBLISH, undefined, "zero", false],
+    ]);
+  });
+
+  it("holds everything published before the first CONNACK", () => {
+    const s = new Session();
+    expect(s.publish(message("a", 0))).toBeUndefined();
+    expect(s.publish(message("b", 2))).toBeUndefined();
+    expect(s.waiting).toBe(2);
+    const r = s.resume(false, 65535);
+    expect(brief(r.send)).toEqual([
+      [PUBLISH, undefined, "a", false],
+      [PUBLISH, 1, "b", false],
+    ]);
+    expect(r.requeued).toBe(0);
+  });
+});
+
+describe("resume", () => {
+  /** a (QoS 1), b (QoS 2, PUBREC'd), c (QoS 2), d waiting (Receive Maximum 3); then the connection drops. */
+  function interrupted(): Session {
+    const s = online(3);
+    for (const [t, q] of [
+      ["a", 1],
+      ["b", 2],
+      ["c", 2],
+      ["d", 1],
+    ] as const)
+      s.publish(message(t, q));
+    s.onAck(ackOf(PUBREC, 2));
+    s.onPublish(incoming(40, 2));
+    expect(s.allocate()).toBe(4);
+    s.suspend();
+    expect(s.publish(message("e", 0))).toBeUndefined();
+    return s;
+  }
+
+  it("with a session present resends in original order: PUBLISH dup, PUBREL for PUBREC'd ones", () => {
+    const s = interrupted();
+    const r = s.resume(true, 4);
+    expect(brief(r.send)).toEqual([
+      [PUBLISH, 1, "a", true],
+      [PUBREL, 2, 0],
+      [PUBLISH, 3, "c", true],
+      [PUBLISH, 5, "d", false],
+      [PUBLISH, undefined, "e", false],
+    ]);
+    expect(r.requeued).toBe(0);
+    expect(r.unacknowledged).toEqual([4]);
+    // The SUBSCRIBE's identifier is free again; the broker keeps incoming QoS 2 state.
+    expect(s.release(4)).toBe(false);
+    expect(s.onPublish(incoming(40, 2, true)).deliver).toBe(false);
+    expect(s.onAck(ackOf(PUBCOMP, 2)).completed?.message.topic).toBe("b");
+    expect(s.waiting).toBe(0);
+  });
+
+  it("resends everything in flight even if the new Receive Maximum is smaller", () => {
+    const s = interrupted();
+    const r = s.resume(true, 1);
+    expect(brief(r.send).map((p) => p[1])).toEqual([1, 2, 3]);
+    expect(s.waiting).toBe(2);
+  });
+
+  it("without a session sends unfinished messages again as new publishes, in order, and forgets incoming state", () => {
+    const s = interrupted();
+    const r = s.resume(false, 65535);
+    expect(r.requeued).toBe(3);
+    expect(r.unacknowledged).toEqual([4]);
+    expect(brief(r.send)).toEqual([
+      [PUBLISH, 5, "a", false],
+      [PUBLISH, 6, "b", false],
+      [PUBLISH, 7, "c", false],
+      [PUBLISH, 8, "d", false],
+      [PUBLISH, undefined, "e", false],
+    ]);
+    expect(s.onPublish(incoming(40, 2)).deliver).toBe(true);
+    // Old identifiers are not in flight any more.
+    expect(s.onAck(ackOf(PUBACK, 1)).error?.reasonCode).toBe(0x92);
+    expect(s.onAck(ackOf(PUBACK, 5)).completed?.message.topic).toBe("a");
+  });
+
+  it("clear() forgets everything", () => {
+    const s = interrupted();
+    s.clear();
+    expect([s.inflight, s.waiting]).toEqual([0, 0]);
+    expect(s.resume(true)).toEqual({ send: [], requeued: 0, unacknowledged: [] });
+  });
+});
+
+describe("property: any interleaving of publishes, acks and reconnects", () => {
+  const op = fc.oneof(
+    {
+      arbitrary: fc.record({ kind: fc.constant("publish" as const), qos: fc.constantFrom(1 as const, 2 as const) }),
+      weight: 3,
+    },
+    { arbitrary: fc.record({ kind: fc.constant("ack" as const), pick: fc.nat(), fail: fc.boolean() }), weight: 4 },
+    {
+      arbitrary: fc.record({
+        kind: fc.constant("reconnect" as const),
+        sessionPresent: fc.boolean(),
+        receiveMaximum: fc.integer({ min: 1, max: 5 }),
+      }),
+      weight: 1,
+    },
+  );
+
+  it("completes every QoS 1/2 message exactly once, with unique identifiers in flight and publish order kept", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 5 }), fc.array(op, { maxLength: 80 }), (receiveMaximum, ops) => {
+        const s = online(receiveMaximum);
+        let limit = receiveMaximum;
+        /** The broker's view: what is in flight on this connection, by identifier. */
+        const broker = new Map<number, { topic: string; qos: QoS; released: boolean }>();
+        const completions = new Map<string, number>();
+        const firstSent: number[] = [];
+        let published = 0;
+
+        const take = (packets: Packet[]) => {
+          for (const p of packets) {
+            if (p.type === PUBLISH) {
+              const id = p.packetId!;
+              if (p.dup) {
+                expect(broker.get(id)?.topic).toBe(p.topic);
+              } else {
+                expect(broker.has(id)).toBe(false);
+                broker.set(id, { topic: p.topic, qos: p.qos, released: false });
+                const index = Number(p.topic);
+                if (!firstSent.includes(index)) firstSent.push(index);
+              }
+            } else if (p.type === PUBREL) {
+              broker.get(p.packetId)!.released = true;
+            }
+          }
+          expect(s.inflight).toBe(broker.size);
+        };
+        const complete = (c: Completion | undefined) => {
+          if (c) completions.set(c.message.topic, (completions.get(c.message.topic) ?? 0) + 1);
+        };
+        const ackOne = (pick: number, fail: boolean) => {
+          const ids = Array.from(broker.keys());
+          if (ids.length === 0) return;
+          const id = ids[pick % ids.length];
+          const f = broker.get(id)!;
+          const type = f.qos === 1 ? PUBACK : f.released ? PUBCOMP : PUBREC;
+          if (type !== PUBREC || fail) broker.delete(id);
+          const r = s.onAck(ackOf(type, id, fail && type !== PUBCOMP ? 0x80 : 0));
+          expect(r.error).toBeUndefined();
+          complete(r.completed);
+          take(r.send);
+        };
+
+        for (const o of ops) {
+          if (o.kind === "publish") {
+            const p = s.publish(message(String(published++), o.qos));
+            take(p ? [p] : []);
+          } else if (o.kind === "ack") {
+            ackOne(o.pick, o.fail);
+          } else {
+            s.suspend();
+            if (!o.sessionPresent) broker.clear();
+            limit = o.receiveMaximum;
+            const r = s.resume(o.sessionPresent, limit);
+            take(r.send);
+          }
+          // New messages never push the count in flight past the broker's limit (resends may exceed a shrunk one).
+          expect(s.waiting === 0 || s.inflight >= limit).toBe(true);
+        }
+        // Drain: the broker answers everything, successfully.
+        for (let i = 0; i < 4 * published + 4 && (s.inflight > 0 || s.waiting > 0); i++) ackOne(0, false);
+        expect([s.inflight, s.waiting]).toEqual([0, 0]);
+        expect(completions.size).toBe(published);
+        for (const count of completions.values()) expect(count).toBe(1);
+        expect(firstSent).toEqual(Array.from({ length: published }, (_, i) => i));
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
