@@ -342,7 +342,7 @@ export class Encoder {
           if (v === 4 && packet.username === undefined) this.fail("protocol_error", "3.1.1 password without user name");
           flags |= 0x40;
         }
-        if (!(packet.keepAlive >= 0 && packet.keepAlive <= 0xffff))
+        if (!(Number.isInteger(packet.keepAlive) && packet.keepAlive >= 0 && packet.keepAlive <= 0xffff))
           this.fail("protocol_error", `keep alive ${packet.keepAlive}`);
         for (const b of PROTOCOL_NAME) this.u8(b);
         this.u8(v);
@@ -560,8 +560,11 @@ export class Decoder {
   private buf: Uint8Array;
   private start = 0;
   private end = 0;
-  /** Pushed bytes that did not fit in buf yet: a private copy, moved into buf as packets are read. */
-  private rest: Uint8Array | undefined;
+  /** Pushed bytes that did not fit in buf yet (a private copy, spill[spillStart..spillEnd)), moved into buf as
+   *  packets are read. Released once drained. */
+  private spill: Uint8Array | undefined;
+  private spillStart = 0;
+  private spillEnd = 0;
   private failed: CodecError | undefined;
   // The packet being decoded: read position, end, where its body starts and the first error.
   private pos = 0;
@@ -582,17 +585,33 @@ export class Decoder {
 
   /** Takes bytes in any chunking; copies what it needs to keep. */
   push(bytes: Uint8Array): void {
-    if (this.failed !== undefined || bytes.length === 0) return;
-    const rest = this.rest;
-    if (rest !== undefined) {
-      const joined = new Uint8Array(rest.length + bytes.length);
-      joined.set(rest);
-      joined.set(bytes, rest.length);
-      this.rest = joined;
+    if (this.failed !== undefined) return;
+    const taken = this.spill === undefined ? this.fill(bytes) : 0;
+    if (taken < bytes.length) this.keep(taken === 0 ? bytes : bytes.subarray(taken));
+  }
+
+  /** Appends to the spill, growing it by doubling so that many pushes without reads stay linear. */
+  private keep(bytes: Uint8Array): void {
+    let spill = this.spill;
+    if (spill === undefined) {
+      this.spill = bytes.slice();
+      this.spillStart = 0;
+      this.spillEnd = bytes.length;
       return;
     }
-    const taken = this.fill(bytes);
-    if (taken < bytes.length) this.rest = bytes.slice(taken);
+    if (this.spillEnd + bytes.length > spill.length) {
+      const held = this.spillEnd - this.spillStart;
+      if (held + bytes.length <= spill.length) spill.copyWithin(0, this.spillStart, this.spillEnd);
+      else {
+        const grown = new Uint8Array(Math.max(held + bytes.length, 2 * spill.length));
+        grown.set(spill.subarray(this.spillStart, this.spillEnd));
+        spill = this.spill = grown;
+      }
+      this.spillStart = 0;
+      this.spillEnd = held;
+    }
+    spill.set(bytes, this.spillEnd);
+    this.spillEnd += bytes.length;
   }
 
   /**
@@ -601,7 +620,7 @@ export class Decoder {
    * the body is buffered.
    */
   next(): Packet | CodecError | undefined {
-    // Each turn returns or moves at least one byte from rest into buf, so this ends.
+    // Each turn returns or moves at least one byte from the spill into buf, so this ends.
     for (;;) {
       if (this.failed !== undefined) return this.failed;
       const total = this.frame();
@@ -614,11 +633,11 @@ export class Decoder {
         this.failed = this.err;
         return this.failed;
       }
-      const rest = this.rest;
-      if (rest === undefined) return undefined;
+      const spill = this.spill;
+      if (spill === undefined) return undefined;
       if (total > this.buf.length) this.grow(total);
-      const taken = this.fill(rest);
-      this.rest = taken === rest.length ? undefined : rest.subarray(taken);
+      this.spillStart += this.fill(spill.subarray(this.spillStart, this.spillEnd));
+      if (this.spillStart === this.spillEnd) this.spill = undefined;
     }
   }
 
@@ -871,15 +890,15 @@ export class Decoder {
       case UNSUBACK: {
         const packetId = this.packetId(type);
         const properties = v5 ? this.properties(type) : undefined;
+        // A 3.1.1 UNSUBACK is the packet identifier alone: extra bytes are a length mismatch.
+        const withCodes = v5 || type === SUBACK;
         const reasonCodes: number[] = [];
-        while (this.pos < this.lim) {
+        while (withCodes && this.pos < this.lim) {
           const code = this.u8();
           this.reason(code, type, this.version);
           reasonCodes.push(code);
         }
-        if (type === UNSUBACK && !v5) {
-          // 3.1.1 UNSUBACK is the packet identifier alone; extra bytes are caught as a length mismatch.
-        } else if (reasonCodes.length === 0) this.fail("protocol_error", `${NAMES[type]} without a reason code`);
+        if (withCodes && reasonCodes.length === 0) this.fail("protocol_error", `${NAMES[type]} without a reason code`);
         return properties === undefined ? { type, packetId, reasonCodes } : { type, packetId, reasonCodes, properties };
       }
       case UNSUBSCRIBE: {

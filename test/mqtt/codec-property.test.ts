@@ -13,11 +13,15 @@ function encode(p: Packet, version: ProtocolVersion): Uint8Array {
   return out.slice();
 }
 
-/** Pushes the pieces and drains after each; checks the buffer bound; stops at the first error. */
-function feed(decoder: Decoder, pieces: Uint8Array[], max: number): (Packet | CodecError)[] {
+/**
+ * Pushes the pieces and reads after each (or only after the last, with `readAtEnd`); checks the buffer bound;
+ * stops at the first error.
+ */
+function feed(decoder: Decoder, pieces: Uint8Array[], max: number, readAtEnd = false): (Packet | CodecError)[] {
   const out: (Packet | CodecError)[] = [];
-  for (const piece of pieces) {
-    decoder.push(piece);
+  for (let i = 0; i < pieces.length; i++) {
+    decoder.push(pieces[i]);
+    if (readAtEnd && i < pieces.length - 1) continue;
     for (let r = decoder.next(); r !== undefined; r = decoder.next()) {
       if (decoder.capacity > max + 5) throw new Error(`decoder buffer ${decoder.capacity} > ${max + 5}`);
       out.push(r);
@@ -69,6 +73,7 @@ test("any chunking of a stream of packets gives the same packets", () => {
       ([version, packets, at]) => {
         const whole = Uint8Array.from(packets.flatMap((p) => [...encode(p, version)]));
         expect(feed(new Decoder(version, 1 << 20), cut(whole, at), 1 << 20)).toStrictEqual(packets);
+        expect(feed(new Decoder(version, 1 << 20), cut(whole, at), 1 << 20, true)).toStrictEqual(packets);
       },
     ),
     { numRuns: 300 },
@@ -112,6 +117,7 @@ test("arbitrary and mutated bytes give only packets or a CodecError, in bounded 
       for (const r of whole) expect(r instanceof CodecError || typeof r.type === "number").toBe(true);
       // The outcome does not depend on how the bytes arrive.
       expect(feed(new Decoder(version, MAX), cut(bytes, at), MAX)).toStrictEqual(whole);
+      expect(feed(new Decoder(version, MAX), cut(bytes, at), MAX, true)).toStrictEqual(whole);
     }),
     { numRuns: 1000 },
   );

@@ -460,6 +460,7 @@ export const VECTORS: Vector[] = [
   { name: "3.1.1 subscription options bit 2", version: 4, hex: "8206000100016104", error: "reserved_flags" },
   { name: "5.0 subscription options bit 6", version: 5, hex: "820700010000016140", error: "reserved_flags" },
   { name: "3.1.1 PUBACK with 3 bytes", version: 4, hex: "4003000100", error: "malformed_packet" },
+  { name: "3.1.1 UNSUBACK with a reason code", version: 4, hex: "b003000100", error: "malformed_packet" },
   { name: "PINGREQ with a body", version: 4, hex: "c00100", error: "malformed_packet" },
   { name: "3.1.1 DISCONNECT with a body", version: 4, hex: "e00100", error: "malformed_packet" },
   { name: "string longer than the packet", version: 4, hex: "3003000561", error: "malformed_packet" },
