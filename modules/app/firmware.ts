@@ -7,18 +7,27 @@ import { type BackoffConfig, DEFAULT_JITTER } from "tether/client/backoff";
 import { parseBrokers } from "tether/client/broker";
 import { Client, type ClientConfig, type ClientEvent } from "tether/client/client";
 import { KeepAliveTuner, TUNER_DEFAULTS } from "tether/client/keepalive-tuner";
-import { type Code, failureInfo } from "tether/diag/codes";
-import { execute } from "tether/diag/console";
+import { failureInfo, failureLevel } from "tether/diag/codes";
+import { execute, tokenize } from "tether/diag/console";
 import { classifyCause, Diagnoser, type Finding } from "tether/diag/diagnose";
 import { History } from "tether/diag/history";
-import { ERROR, type Fields, INFO, type Level, Logger, levelFromName, WARN } from "tether/diag/log";
+import { type Fields, INFO, isSecretKey, Logger, levelFromName } from "tether/diag/log";
 import { Stats } from "tether/diag/stats";
 import type { Host, Timer } from "tether/host";
 import type { Packet } from "tether/mqtt/packets";
 
-/** Heap use above this fraction of the total is reported as low_memory. */
+/** Heap use above this fraction of the limit is reported as low_memory; below the second, it has recovered. */
 const LOW_MEMORY = 0.9;
+const RECOVERED = 0.8;
 const TUNER_KEY = "ka.tuner";
+/** Period of the housekeeping (heap check, rate-limit summaries), ms. */
+const HOUSEKEEPING = 1000;
+/**
+ * How console output is told apart from log lines on the serial port: every line a command prints starts with
+ * this, while log lines start with their uptime (parseLine in diag/log reads them). Replies on the command topic
+ * carry the output without it.
+ */
+export const OUTPUT_PREFIX = "| ";
 
 /** Everything the console commands and the self-test need to reach. */
 export interface Device {
@@ -34,6 +43,8 @@ export interface Device {
   bootedAt: number;
   /** The last failure found, for `status`. */
   lastFailure: Finding | undefined;
+  /** Whether low_memory has been reported and the heap has not recovered since. */
+  lowMemory: boolean;
 }
 
 export function start(host: Host, config: Record<string, string>): Device {
@@ -52,7 +63,7 @@ export function start(host: Host, config: Record<string, string>): Device {
   const clientId = settings.get("clientId") || `tether-${host.deviceId}`;
   const prefix = `${settings.get("topicPrefix")}/${clientId}`;
   const keepAlive = settings.number("keepAlive");
-  const tuner = new KeepAliveTuner({ keepAlive, ...TUNER_DEFAULTS });
+  const tuner = new KeepAliveTuner({ ...TUNER_DEFAULTS, keepAlive, min: settings.number("keepAliveMin") });
   const saved = host.readSetting(TUNER_KEY);
   if (saved) tuner.restore(saved);
   const device: Device = {
@@ -67,6 +78,7 @@ export function start(host: Host, config: Record<string, string>): Device {
     topics: { status: `${prefix}/status`, cmd: `${prefix}/cmd`, reply: `${prefix}/reply` },
     bootedAt: host.now(),
     lastFailure: undefined,
+    lowMemory: false,
   };
   log.info("app", "boot", { platform: host.platform, client_id: clientId, boot: history.boot });
   history.add(host.now(), "boot", `${host.platform} ${clientId}`);
@@ -100,25 +112,29 @@ export function start(host: Host, config: Record<string, string>): Device {
     client.start();
   }
 
-  let beacon: Timer | undefined;
+  let timer: Timer | undefined;
   const beaconEvery = settings.number("beaconInterval") * 1000;
+  let beaconAt = host.now() + beaconEvery;
   const tick = () => {
-    beacon = host.setTimer(beaconEvery || 30000, tick);
+    timer = host.setTimer(HOUSEKEEPING, tick);
     housekeeping(device);
-    if (beaconEvery && device.client?.connected) publishStatus(device, true);
+    if (beaconEvery && host.now() >= beaconAt) {
+      beaconAt = host.now() + beaconEvery;
+      if (device.client?.connected) publishStatus(device, true);
+    }
   };
-  beacon = host.setTimer(beaconEvery || 30000, tick);
+  timer = host.setTimer(HOUSEKEEPING, tick);
 
   host.listen({
     onSerialLine(line) {
-      execute(commands(device), line, (text) => host.serialWrite(`${text}\n`));
+      execute(commands(device), line, (text) => host.serialWrite(`${OUTPUT_PREFIX}${text}\n`));
     },
     onLink(up) {
       device.client?.linkChanged(up);
       if (up) log.info("link", "up");
     },
     onShutdown() {
-      if (beacon) host.clearTimer(beacon);
+      if (timer) host.clearTimer(timer);
       const client = device.client;
       if (client?.connected) publishStatus(device, false);
       client?.stop("shutdown");
@@ -168,8 +184,8 @@ function clientConfig(
 }
 
 function clientEvent(device: Device, event: ClientEvent): void {
-  const { log, stats, host, history } = device;
-  const now = host.now();
+  const { log, stats, host, history, settings } = device;
+  const now = Math.floor(host.now());
   switch (event.type) {
     case "connecting":
       stats.attempt();
@@ -182,20 +198,23 @@ function clientEvent(device: Device, event: ClientEvent): void {
       log.debug("dns", "resolved", { host: event.broker.host, address: event.address });
       return;
     case "socket":
-      log.debug(event.broker.tls ? "tls" : "tcp", "connected", { ms: event.ms });
+      log.debug(event.broker.tls ? "tls" : "tcp", "connected", { ms: Math.round(event.ms) });
       return;
-    case "connected":
-      stats.connected(now, event.rtt);
+    case "connected": {
+      // Hosts may count time in fractions of a millisecond: what is printed and kept is whole milliseconds.
+      const rtt = Math.round(event.rtt);
+      stats.connected(now, rtt);
       device.tuner.connected(now);
       log.info("mqtt", "connected", {
         session: event.sessionPresent ? "resumed" : "new",
         keepalive: event.keepAlive,
-        rtt: event.rtt,
+        rtt,
         requeued: event.requeued || undefined,
       });
-      history.add(now, "connected", `rtt=${event.rtt}ms`);
+      history.add(now, "connected", `rtt=${rtt}ms`);
       publishStatus(device, true);
       return;
+    }
     case "closed": {
       if (event.cause.kind === "local") {
         stats.closed(now);
@@ -205,7 +224,10 @@ function clientEvent(device: Device, event: ClientEvent): void {
       const code = device.lastFailure?.code ?? "broker_closed";
       stats.failed(now, code);
       const idle = event.cause.kind === "keepalive_timeout" ? event.idle - event.cause.waited : event.idle;
-      const change = event.uptime >= 0 ? device.tuner.ended(now, code, idle) : undefined;
+      // A connection that dies after less idle time than the lowest keep alive the tuner would set is no NAT
+      // idle timeout the tuner could help with (a flapping link resets connections seconds after they start).
+      const idleDeath = idle >= settings.number("keepAliveMin") * 1000 ? idle : 0;
+      const change = event.uptime >= 0 ? device.tuner.ended(now, code, idleDeath) : undefined;
       if (change) {
         host.writeSetting(TUNER_KEY, device.tuner.serialize());
         device.client?.setKeepAlive(device.tuner.keepAlive);
@@ -238,10 +260,12 @@ function clientEvent(device: Device, event: ClientEvent): void {
           bytes: event.publish.payload.length,
         });
       return;
-    case "pong":
-      stats.pingRtt(event.rtt);
-      log.debug("keepalive", "pong", { rtt: event.rtt });
+    case "pong": {
+      const rtt = Math.round(event.rtt);
+      stats.pingRtt(rtt);
+      log.debug("keepalive", "pong", { rtt });
       return;
+    }
     case "queued":
       stats.queue(event.depth);
       if (event.result !== "queued") stats.dropped();
@@ -253,7 +277,7 @@ function clientEvent(device: Device, event: ClientEvent): void {
       log.warn("mqtt", "warning", { message: event.message });
       return;
     case "packet":
-      log.log(INFO, "trace", event.direction, packetFields(event.packet, event.size));
+      log.log(INFO, "trace", event.direction, packetFields(event.packet, event.size, device.topics.cmd));
       return;
   }
 }
@@ -262,33 +286,29 @@ function clientEvent(device: Device, event: ClientEvent): void {
 function failure(device: Device, finding: Finding): void {
   device.lastFailure = finding;
   const info = failureInfo(finding.code);
-  const level: Level = info.layer === "auth" || info.layer === "tls" ? ERROR : WARN;
-  device.log.log(level, "diag", finding.code, { ...finding.fields, hint: info.hint });
-  device.history.add(device.host.now(), finding.code, summary(finding.fields));
+  device.log.log(failureLevel(info), "diag", finding.code, { ...finding.fields, hint: info.hint });
+  device.history.add(device.host.now(), finding.code, device.log.describe(finding.fields));
 }
 
-function summary(fields: Fields): string {
-  let text = "";
-  for (const key in fields) {
-    const value = fields[key];
-    if (value !== undefined && key !== "hint") text += `${text ? " " : ""}${key}=${value}`;
-  }
-  return text;
-}
-
-/** Periodic work: heap check, log rate-limit flush. */
+/** Periodic work: the heap check and the log's rate-limit summaries. */
 function housekeeping(device: Device): void {
-  const { host, stats, log } = device;
+  const { host, stats, log, settings } = device;
   const heap = host.heap();
   stats.heap(heap.used, heap.peak);
   log.tick(host.now());
-  if (heap.total && heap.used > heap.total * LOW_MEMORY) {
-    failure(device, { code: "low_memory" as Code, fields: { used: heap.used, total: heap.total } });
+  const limit = settings.number("heapLimit") || heap.total;
+  if (!limit) return;
+  if (!device.lowMemory && heap.used > limit * LOW_MEMORY) {
+    device.lowMemory = true;
+    failure(device, { code: "low_memory", fields: { used: heap.used, limit, peak: heap.peak } });
+  } else if (device.lowMemory && heap.used < limit * RECOVERED) {
+    device.lowMemory = false;
+    log.info("heap", "recovered", { used: heap.used, limit });
   }
 }
 
 export function publishStatus(device: Device, online: boolean): void {
-  const now = device.host.now();
+  const now = Math.floor(device.host.now());
   const body = online
     ? JSON.stringify({ online: true, ...device.stats.beacon(now), heap: device.host.heap().used })
     : '{"online":false}';
@@ -311,16 +331,22 @@ function remoteCommand(device: Device, payload: Uint8Array): void {
   reply(lines.join("\n"));
 }
 
-export function packetFields(packet: Packet, size: number): Fields {
+/**
+ * A trace line's fields. `size` is the packet's length when known (0: not). A command arriving on `cmdTopic` shows
+ * with the value of a secret setting hidden: it is only registered as a secret once the command has run.
+ */
+export function packetFields(packet: Packet, size: number, cmdTopic: string): Fields {
   const p = packet as unknown as Record<string, unknown>;
-  const fields: Record<string, string | number | boolean | undefined> = { type: PACKET_NAMES[packet.type], size };
+  const fields: Record<string, string | number | boolean | undefined> = { type: PACKET_NAMES[packet.type] };
+  if (size) fields.size = size;
   if (typeof p.packetId === "number") fields.id = p.packetId;
   if (typeof p.qos === "number") fields.qos = p.qos;
   if (p.dup) fields.dup = 1;
   if (p.retain) fields.retain = 1;
   if (typeof p.topic === "string") fields.topic = p.topic;
   if (typeof p.reasonCode === "number") fields.rc = p.reasonCode;
-  if (p.payload instanceof Uint8Array) fields.payload = preview(p.payload);
+  if (p.payload instanceof Uint8Array)
+    fields.payload = preview(p.topic === cmdTopic ? redactCommand(p.payload) : p.payload);
   // CONNECT: never its password, and only whether a user name was sent.
   if (typeof p.clientId === "string") {
     fields.client_id = p.clientId;
@@ -328,6 +354,17 @@ export function packetFields(packet: Packet, size: number): Fields {
     fields.keepalive = p.keepAlive as number;
   }
   return fields;
+}
+
+/** `config set <secret key> <value>` with the value replaced by `***`; any other command as it is. */
+function redactCommand(payload: Uint8Array): Uint8Array {
+  let words: string[] = [];
+  try {
+    words = tokenize(toText(payload) ?? "");
+  } catch {}
+  return words[0] === "config" && words[1] === "set" && isSecretKey(words[2] ?? "")
+    ? toBytes(`config set ${words[2]} ***`)
+    : payload;
 }
 
 const PACKET_NAMES = [

@@ -29,7 +29,7 @@ export function runSelfTest(device: Device, out: Out): void {
   let socket: Socket | undefined;
   let conn: Connection | undefined;
   let done = false;
-  const topic = `${device.topics.reply}/diag/${started}`;
+  const topic = `${device.topics.reply}/diag/${Math.floor(started)}`;
   const version = settings.get("mqttVersion") === "5" ? 5 : 4;
   const user = settings.get("mqttUser");
   const diagnoser = new Diagnoser({ version, sentUser: user !== "", shortLived: 0, repeats: 1000 }, (finding) =>
@@ -47,7 +47,8 @@ export function runSelfTest(device: Device, out: Out): void {
       }),
     );
   };
-  const ok = (detail = "") => out(`diag ${step} ok ${host.now() - stepStarted}ms${detail ? ` ${detail}` : ""}`);
+  const elapsed = () => Math.round(host.now() - stepStarted);
+  const ok = (detail = "") => out(`diag ${step} ok ${elapsed()}ms${detail ? ` ${detail}` : ""}`);
   const finish = () => {
     done = true;
     if (timer) host.clearTimer(timer);
@@ -61,7 +62,7 @@ export function runSelfTest(device: Device, out: Out): void {
       const value = finding.fields[key];
       if (value !== undefined) facts += ` ${key}=${value}`;
     }
-    out(`diag ${step} failed ${host.now() - stepStarted}ms${facts}`);
+    out(`diag ${step} failed ${elapsed()}ms${facts}`);
     out(`diagnosis: ${finding.code}: ${failureInfo(finding.code).hint}`);
     finish();
   }
@@ -133,7 +134,7 @@ export function runSelfTest(device: Device, out: Out): void {
     const now = host.now();
     switch (event.type) {
       case "connected":
-        ok(`rtt=${event.rtt}ms session=${event.sessionPresent ? "present" : "new"}`);
+        ok(`rtt=${Math.round(event.rtt)}ms session=${event.sessionPresent ? "present" : "new"}`);
         begin("subscribe");
         conn.subscribe([{ topicFilter: topic, qos: 1 }], now);
         return;
@@ -154,8 +155,8 @@ export function runSelfTest(device: Device, out: Out): void {
         conn.ping(now);
         return;
       case "pong":
-        ok(`rtt=${event.rtt}ms`);
-        out(`diag done: every layer ok in ${host.now() - started}ms`);
+        ok(`rtt=${Math.round(event.rtt)}ms`);
+        out(`diag done: every layer ok in ${Math.round(host.now() - started)}ms`);
         finish();
         return;
       case "closed":

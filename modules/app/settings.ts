@@ -23,6 +23,13 @@ export const SETTINGS: SettingSpec[] = [
   { key: "mqttPassword", value: "", help: "MQTT password", secret: true },
   { key: "mqttVersion", value: "3.1.1", help: "MQTT protocol version", choices: ["3.1.1", "5"] },
   { key: "keepAlive", value: "60", help: "keep alive in seconds", min: 1, max: 65535 },
+  {
+    key: "keepAliveMin",
+    value: "15",
+    help: "lowest keep alive, s, the NAT idle timeout tuning may set",
+    min: 1,
+    max: 65535,
+  },
   { key: "cleanSession", value: "0", help: "1: start a new session on every connect", choices: ["0", "1"] },
   { key: "sessionExpiry", value: "3600", help: "MQTT 5 session expiry, seconds", min: 0, max: 4294967295 },
   { key: "topicPrefix", value: "tether", help: "first level of the device's topics" },
@@ -41,6 +48,13 @@ export const SETTINGS: SettingSpec[] = [
   { key: "queueCount", value: "100", help: "offline queue: most messages", min: 0, max: 100000 },
   { key: "queueBytes", value: "16384", help: "offline queue: most bytes", min: 0, max: 16777216 },
   { key: "maxPacketSize", value: "16384", help: "largest packet sent or accepted, bytes", min: 64, max: 268435455 },
+  {
+    key: "heapLimit",
+    value: "0",
+    help: "heap budget, bytes, low_memory above 90% of it (0: the host's total heap)",
+    min: 0,
+    max: 4294967295,
+  },
   { key: "ssid", value: "", help: "Wi-Fi network name (device only)" },
   { key: "password", value: "", help: "Wi-Fi password (device only)", secret: true },
 ];

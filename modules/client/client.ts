@@ -142,8 +142,14 @@ export class Client {
       this.rearm();
       return taken ? "sent" : "invalid";
     }
+    const before = this.queue.dropped;
     const result = this.queue.push(message);
-    this.observe({ type: "queued", result, depth: this.queue.length });
+    const depth = this.queue.length;
+    // Every QoS 0 message pushed out to make room is a drop of its own, for the counters.
+    for (let n = this.queue.dropped - before - (result === "dropped" ? 1 : 0); n > 0; n--) {
+      this.observe({ type: "queued", result: "dropped", depth });
+    }
+    this.observe({ type: "queued", result, depth });
     return result;
   }
 
@@ -272,10 +278,7 @@ export class Client {
     const code = this.config.classify(cause);
     const info =
       cause.kind === "connack" || cause.kind === "server_disconnect"
-        ? {
-            reasonCode: cause.reasonCode,
-            serverReference: cause.kind === "server_disconnect" ? cause.serverReference : undefined,
-          }
+        ? { reasonCode: cause.reasonCode, serverReference: cause.serverReference }
         : undefined;
     this.wait(uptime < 0 ? this.backoff.failed(now, code, info) : this.backoff.disconnected(now, code, info));
   }

@@ -51,8 +51,8 @@ export interface ConnectionOptions {
 export type CloseCause =
   /** The socket failed or the peer closed it (code `closed`: no DISCONNECT came first). */
   | { kind: "net"; error: NetError }
-  /** The broker refused the CONNECT. */
-  | { kind: "connack"; reasonCode: number; reasonString?: string }
+  /** The broker refused the CONNECT; MQTT 5 may name another server to use (0x9C, 0x9D). */
+  | { kind: "connack"; reasonCode: number; reasonString?: string; serverReference?: string }
   | { kind: "connack_timeout"; waited: number }
   /** The broker sent DISCONNECT (MQTT 5). */
   | { kind: "server_disconnect"; reasonCode: number; reasonString?: string; serverReference?: string }
@@ -339,7 +339,8 @@ export class Connection {
   private connack(packet: Connack, now: number): void {
     const p = packet.properties;
     if (packet.reasonCode !== 0) {
-      this.end({ kind: "connack", reasonCode: packet.reasonCode, reasonString: p?.reasonString }, now);
+      const { reasonString, serverReference } = p ?? {};
+      this.end({ kind: "connack", reasonCode: packet.reasonCode, reasonString, serverReference }, now);
       return;
     }
     this.state = UP;
@@ -349,6 +350,9 @@ export class Connection {
     this.keepAlive.start(now, p?.serverKeepAlive);
     this.session.protocolVersion = this.options.version;
     const resumed = this.session.resume(packet.sessionPresent, p?.receiveMaximum ?? 65535);
+    // Resends leave before the event: its handler publishes (the offline queue, a status), and those must not
+    // overtake messages already in flight, or a subscriber would see them out of order (spec 4.6).
+    for (const resend of resumed.send) this.send(resend, now);
     this.out.event({
       type: "connected",
       sessionPresent: packet.sessionPresent,
@@ -357,10 +361,6 @@ export class Connection {
       keepAlive: this.keepAlive.keepAlive,
       requeued: resumed.requeued,
     });
-    for (const resend of resumed.send) {
-      if (this.state !== UP) return;
-      this.send(resend, now);
-    }
   }
 
   /** Encodes and writes one packet; false when it cannot be encoded or exceeds the broker's maximum. */

@@ -29,6 +29,8 @@ export class Diagnoser {
   private shortLives = 0;
   private address = "";
   private broker = "";
+  /** link_down was reported and the link has not come back since: one line per outage. */
+  private linkDown = false;
 
   constructor(
     private readonly options: DiagnoseOptions,
@@ -76,9 +78,20 @@ export class Diagnoser {
         return;
       }
       case "link":
-        if (!event.up) this.report({ code: "link_down", fields: { event: "link lost" } });
+        if (event.up) this.linkDown = false;
+        else this.linkLost("lost");
+        return;
+      case "waiting":
+        // A negative delay: the supervisor waits for the link (also at boot, before any connection).
+        if (event.delay < 0) this.linkLost("waiting");
         return;
     }
+  }
+
+  private linkLost(state: string): void {
+    if (this.linkDown) return;
+    this.linkDown = true;
+    this.report({ code: "link_down", fields: { link: "down", state, broker: this.broker || undefined } });
   }
 
   private closed(cause: CloseCause, uptime: number, idle: number): void {

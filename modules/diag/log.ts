@@ -7,11 +7,12 @@
 // console's syntax (quote() in console.ts): plain when they can be, else double-quoted with escapes, so the
 // console's tokenizer reads a line back exactly (parseLine).
 //
-// Rate limit: a line identical to the previous one printed (same level, area, event and fields) within `window`
-// ms of it is not printed but counted. The count is reported as `<uptime> <L> <area> <event> ... <N> similar
-// suppressed` when a different line is logged, when an identical one comes after the window (it is then printed
-// and opens a new window), or on tick() once the window has passed. So a steady stream of one message prints
-// one line and one summary per window, and nothing is ever lost silently.
+// Rate limit: a line identical to one printed (same level, area, event and fields) within `window` ms of it is not
+// printed but counted. The logger remembers the last few distinct lines, so a retry loop that prints several
+// kinds of line (connecting, the failure, the retry) still has its repeated failure line held back. A count is
+// reported as `<uptime> <L> <area> <event> ... <N> similar suppressed` once that line's window has passed: when an
+// identical line comes after the window (it is then printed and opens a new window), or on tick(). So a steady
+// stream of one message prints one line and one summary per window, and nothing is ever lost silently.
 //
 // Secrets: values of keys that name a secret (password, token, key, auth, ...) print as `***`, and any value
 // registered with addSecret() is replaced by `***` wherever it appears inside any value.
@@ -66,17 +67,20 @@ function redact(value: string, secrets: readonly string[]): string {
   return value;
 }
 
-/** The part of a line after the time: `<L> <area> <event> k=v ...`, with secrets removed. */
-function body(level: Level, area: string, event: string, fields: Fields | undefined, secrets: readonly string[]) {
-  let text = `${LETTERS[level]} ${name(area)} ${name(event)}`;
-  if (fields) {
-    for (const key in fields) {
-      const value = fields[key];
-      if (value === undefined) continue;
-      text += ` ${name(key)}=${isSecretKey(key) ? "***" : quote(redact(String(value), secrets))}`;
-    }
+/** Fields as ` k=v k=v`, secrets removed: what a line shows after its event. */
+function fieldsText(fields: Fields | undefined, secrets: readonly string[]): string {
+  let text = "";
+  for (const key in fields) {
+    const value = fields[key];
+    if (value === undefined) continue;
+    text += ` ${name(key)}=${isSecretKey(key) ? "***" : quote(redact(String(value), secrets))}`;
   }
   return text;
+}
+
+/** The part of a line after the time: `<L> <area> <event> k=v ...`, with secrets removed. */
+function body(level: Level, area: string, event: string, fields: Fields | undefined, secrets: readonly string[]) {
+  return `${LETTERS[level]} ${name(area)} ${name(event)}${fieldsText(fields, secrets)}`;
 }
 
 /** One log line without its line ending. `secrets` are values to hide, longest first. */
@@ -118,6 +122,20 @@ export function parseLine(line: string): ParsedLine | undefined {
   return parsed;
 }
 
+/** How many distinct recent lines the rate limit remembers: a failure loop prints a handful of kinds of line. */
+const RECENT = 8;
+
+/**
+ * A line printed recently: its text after the time, when it was printed, when a copy was last seen (printed or
+ * not) and how many copies were held back since it was printed.
+ */
+interface Recent {
+  text: string;
+  time: number;
+  seen: number;
+  suppressed: number;
+}
+
 export class Logger {
   level: Level;
   /** Milliseconds within which an identical line is counted instead of printed. */
@@ -125,10 +143,7 @@ export class Logger {
   private readonly sink: (line: string) => void;
   private readonly now: () => number;
   private readonly secrets: string[] = [];
-  /** Body of the last line printed, the time it was printed and how many copies were held back since. */
-  private last = "";
-  private lastTime = 0;
-  private suppressed = 0;
+  private readonly recent: Recent[] = [];
 
   /** `sink` gets each line without a line ending; `now` gives the uptime in ms. */
   constructor(sink: (line: string) => void, now: () => number, level: Level = INFO, window = 10000) {
@@ -136,6 +151,7 @@ export class Logger {
     this.now = now;
     this.level = level;
     this.window = window;
+    for (let i = 0; i < RECENT; i++) this.recent.push({ text: "", time: 0, seen: 0, suppressed: 0 });
   }
 
   /** Hides `value` wherever it appears in a logged value from now on (a password, a token). Empty values are ignored. */
@@ -146,6 +162,11 @@ export class Logger {
     this.secrets.sort((a, b) => b.length - a.length);
   }
 
+  /** `k=v k=v` as a line shows these fields, secrets hidden: for text kept elsewhere (the history). */
+  describe(fields: Fields): string {
+    return fieldsText(fields, this.secrets).slice(1);
+  }
+
   enabled(level: Level): boolean {
     return level <= this.level;
   }
@@ -154,13 +175,17 @@ export class Logger {
     if (level > this.level) return;
     const now = this.now();
     const text = body(level, area, event, fields, this.secrets);
-    if (text === this.last && now - this.lastTime < this.window) {
-      this.suppressed++;
+    let slot = this.recent.find((r) => r.text === text);
+    if (slot && now - slot.time < this.window) {
+      slot.suppressed++;
+      slot.seen = now;
       return;
     }
-    this.flush(now);
-    this.last = text;
-    this.lastTime = now;
+    // A new line takes the place of the one seen longest ago: a line that keeps coming back stays remembered.
+    slot ??= this.recent.reduce((oldest, r) => (r.seen < oldest.seen ? r : oldest));
+    this.flush(slot, now);
+    slot.text = text;
+    slot.time = slot.seen = now;
     this.sink(`${Math.floor(now)} ${text}`);
   }
 
@@ -180,20 +205,23 @@ export class Logger {
     this.log(TRACE, area, event, fields);
   }
 
-  /** Call now and then (e.g. from the firmware's periodic work): reports held-back lines once their window has passed. */
+  /** Call now and then (the firmware's periodic work): reports held-back lines once their window has passed. */
   tick(now: number): void {
-    if (this.suppressed > 0 && now - this.lastTime >= this.window) {
-      this.flush(now);
-      this.last = "";
+    for (const slot of this.recent) {
+      if (slot.suppressed > 0 && now - slot.time >= this.window) {
+        this.flush(slot, now);
+        // The summary closes the window: the next copy prints.
+        slot.text = "";
+      }
     }
   }
 
-  /** Prints the summary of held-back lines, if any. */
-  private flush(now: number): void {
-    if (this.suppressed === 0) return;
+  /** Prints the summary of the copies of `slot`'s line held back, if any. */
+  private flush(slot: Recent, now: number): void {
+    if (slot.suppressed === 0) return;
     // The summary repeats the level, area and event of the held-back line: its first three words after the time.
-    const head = this.last.split(" ", 3).join(" ");
-    this.sink(`${Math.floor(now)} ${head} ... ${this.suppressed} similar suppressed`);
-    this.suppressed = 0;
+    const head = slot.text.split(" ", 3).join(" ");
+    this.sink(`${Math.floor(now)} ${head} ... ${slot.suppressed} similar suppressed`);
+    slot.suppressed = 0;
   }
 }

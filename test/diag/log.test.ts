@@ -151,7 +151,7 @@ describe("Logger", () => {
     expect(lines[0]).toBe('0 I a b v="x *** y"');
   });
 
-  test("a burst of identical lines prints once, then a summary when a different line comes", () => {
+  test("a burst of identical lines prints once, then a summary once its window has passed", () => {
     const { clock, lines, logger } = setup(INFO, 1000);
     for (let i = 0; i < 5; i++) {
       clock.now = 100 + i * 10;
@@ -159,19 +159,44 @@ describe("Logger", () => {
     }
     clock.now = 200;
     logger.info("net", "other");
-    expect(lines).toEqual([
-      "100 W net retry code=dns_failed",
-      "200 W net retry ... 4 similar suppressed",
-      "200 I net other",
-    ]);
-    expect(parseLine(lines[1])).toEqual({
-      time: 200,
+    logger.tick(1099);
+    expect(lines).toEqual(["100 W net retry code=dns_failed", "200 I net other"]);
+    logger.tick(1100);
+    expect(lines[2]).toBe("1100 W net retry ... 4 similar suppressed");
+    expect(parseLine(lines[2])).toEqual({
+      time: 1100,
       level: WARN,
       area: "net",
       event: "retry",
       fields: {},
       suppressed: 4,
     });
+  });
+
+  test("a failure repeated between other lines (a retry loop) is held back too", () => {
+    const { clock, lines, logger } = setup(INFO, 1000);
+    for (let attempt = 1; attempt <= 6; attempt++) {
+      clock.now = attempt * 100;
+      logger.info("mqtt", "connecting", { attempt });
+      logger.warn("diag", "tcp_refused", { error: "refused" });
+      logger.info("mqtt", "retry", { in_ms: attempt * 7 });
+    }
+    logger.tick(1100);
+    const failures = lines.filter((line) => line.includes("tcp_refused"));
+    expect(failures).toEqual(["100 W diag tcp_refused error=refused", "1100 W diag tcp_refused ... 5 similar suppressed"]);
+    expect(lines.filter((line) => line.includes("connecting"))).toHaveLength(6);
+  });
+
+  test("more distinct lines than it remembers: the oldest one's count is reported when it is forgotten", () => {
+    const { clock, lines, logger } = setup(INFO, 1000);
+    logger.info("a", "first");
+    logger.info("a", "first");
+    for (let i = 0; i < 8; i++) {
+      clock.now = 10 + i;
+      logger.info("b", "other", { i });
+    }
+    expect(lines).toContain("10 I a first ... 1 similar suppressed");
+    expect(lines.filter((line) => line.includes("similar"))).toHaveLength(1);
   });
 
   test("lines that differ in a field are not suppressed", () => {

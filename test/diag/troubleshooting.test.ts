@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { FAILURES } from "tether/diag/codes";
 import { DOC_PATH, render } from "../../scripts/troubleshooting";
+import { PROSE } from "../../scripts/troubleshooting-causes";
 
 test("docs/troubleshooting.md is what scripts/troubleshooting.ts generates from codes.ts", () => {
   const committed = readFileSync(join(__dirname, "../..", DOC_PATH), "utf8");
@@ -17,4 +18,15 @@ test("the doc has a contents entry and a section with a failure line for every c
     expect(doc).toMatch(new RegExp(`\\n81234 [EW] diag ${code} .*hint="`));
   }
   expect(doc).not.toContain("undefined");
+});
+
+test("every code has its prose (summary, causes with fixes, example), and no prose names an unknown code", () => {
+  expect(Object.keys(PROSE).sort()).toEqual(FAILURES.map((f) => f.code).sort());
+  for (const { code } of FAILURES) {
+    const { summary, causes, example } = PROSE[code];
+    expect(summary.length).toBeGreaterThan(10);
+    expect(causes.length).toBeGreaterThan(0);
+    for (const c of causes) expect(c.cause.length * c.fix.length).toBeGreaterThan(0);
+    expect(Object.keys(example).length).toBeGreaterThan(0);
+  }
 });

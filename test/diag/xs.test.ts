@@ -18,9 +18,10 @@ export function run() {
   const logger = new Logger((line) => out.push(line), () => now, 2, 1000);
   logger.addSecret("s3cret");
   for (; now < 1500; now += 100) logger.warn("net", "retry", { url: "mqtt://u:s3cret@h", password: "x" });
+  logger.tick(2000);
   logger.info("odd", "chars", { v: 'a "b"\\n\\u2028=\\x01 é' });
   out.push(JSON.stringify(parseLine(out[out.length - 1])));
-  for (const info of FAILURES) out.push(formatLine(1, failureLevel(info), "diag", info.code, { ...info.example, hint: info.hint }));
+  for (const info of FAILURES) out.push(formatLine(1, failureLevel(info), "diag", info.code, { broker: "mqtt://h:1883", hint: info.hint }));
   const commands = [{ name: "echo", usage: "<text>", help: "say it", min: 1, max: 1, run: (a, print) => print(a[0]) }];
   for (const line of ['echo "two words"', "echo", "nope", "help", 'echo "open']) execute(commands, line, (l) => out.push(l));
   const stats = new Stats(4);
@@ -76,7 +77,7 @@ test("the diagnostics behave the same in XS as in Node", async () => {
     "0 W net retry url=mqtt://u:***@h password=***",
     "1000 W net retry ... 9 similar suppressed",
     "1000 W net retry url=mqtt://u:***@h password=***",
-    "1500 W net retry ... 4 similar suppressed",
+    "2000 W net retry ... 4 similar suppressed",
   ]);
   expect(inNode).toContain("error: echo takes 1 argument; usage: echo <text>");
   expect(inNode).toContain("rtt.ping n=4 min=10 mean=25 max=40 p95=40");

@@ -78,7 +78,7 @@ describe("timers and clock", () => {
     expect(fired).toEqual(["fired 10", "fired 20", "fired 30"]);
   });
 
-  test("now() counts milliseconds and wallClock() knows the date", async () => {
+  test("now() counts whole milliseconds and wallClock() knows the date", async () => {
     const device = await boot();
     const [, elapsed, wall] = await run(device, "clock", /elapsed (\d+) wall (\w+)/);
     expect(Number(elapsed)).toBeGreaterThanOrEqual(49);
@@ -271,6 +271,14 @@ describe("storage, serial, heap, crashes", () => {
     await run(device, "config", /config \{"broker":"mqtt:\/\/127\.0\.0\.1:1","clientId":"t"\} id /);
     await run(device, "nonsense", /unknown nonsense\n/);
     expect(seen).toBe(device.serialOutput);
+  });
+
+  test("serial and link events wait until the firmware listens, in order", async () => {
+    const device = await boot({ config: { listenAfter: "100" } });
+    device.typeLine("link");
+    device.setLink(false);
+    device.typeLine("config");
+    await device.waitForSerial(/listening\nlink false\nonLink false\nconfig /);
   });
 
   test("heap figures are non-zero and grow when the firmware keeps objects", async () => {

@@ -248,7 +248,8 @@ export class SimDevice {
           for (const event of this.held.splice(0)) this.send(event);
           return EMPTY;
         case REQ_NOW:
-          return float64(performance.now() - this.bootTime);
+          // Whole milliseconds, as Time.ticks counts on a board.
+          return float64(Math.floor(performance.now() - this.bootTime));
         case REQ_LINK:
           return Uint8Array.of(this.link ? 1 : 0);
         case REQ_SERIAL:

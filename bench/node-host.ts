@@ -1,0 +1,115 @@
+// A Host on plain Node (node:net, setTimeout, performance.now), so that Tether's real Client runs on Node directly,
+// without XS, beside MQTT.js. Only what the benchmarks use is real: no TLS, no settings, no serial console.
+import { connect as tcpConnect } from "node:net";
+import type { Host, HostEvents, Socket, SocketHandlers, Timer } from "tether/host";
+import { netError } from "../hosts/sim/node/net";
+
+interface NodeTimer extends Timer {
+  handle: NodeJS.Timeout;
+}
+
+export class NodeHost implements Host {
+  readonly platform = "node";
+  readonly deviceId = "000000000000";
+  private readonly sockets = new Set<() => void>();
+  private readonly timers = new Set<NodeTimer>();
+  private lastId = 0;
+
+  now(): number {
+    return performance.now();
+  }
+
+  wallClock(): number {
+    return Date.now();
+  }
+
+  setTimer(ms: number, callback: () => void): Timer {
+    const timer: NodeTimer = {
+      id: ++this.lastId,
+      handle: setTimeout(() => {
+        this.timers.delete(timer);
+        callback();
+      }, ms),
+    };
+    this.timers.add(timer);
+    return timer;
+  }
+
+  clearTimer(timer: Timer): void {
+    clearTimeout((timer as NodeTimer).handle);
+    this.timers.delete(timer as NodeTimer);
+  }
+
+  serialWrite(_text: string): void {}
+
+  listen(_events: HostEvents): void {}
+
+  linkUp(): boolean {
+    return true;
+  }
+
+  connect(options: { host: string; port: number; timeout: number }, handlers: SocketHandlers): Socket {
+    const socket = tcpConnect({ host: options.host, port: options.port, noDelay: true });
+    let done = false;
+    const finish = () => {
+      done = true;
+      clearTimeout(deadline);
+      this.sockets.delete(destroy);
+    };
+    const destroy = () => {
+      finish();
+      socket.destroy();
+    };
+    const fail = (error: Parameters<SocketHandlers["onError"]>[0]) => {
+      if (done) return;
+      destroy();
+      handlers.onError(error);
+    };
+    const deadline = setTimeout(() => fail({ code: "timeout" }), options.timeout);
+    this.sockets.add(destroy);
+    socket.once("connect", () => {
+      clearTimeout(deadline);
+      if (!done) handlers.onConnect();
+    });
+    socket.on("data", (bytes: Buffer) => {
+      if (!done) handlers.onData(bytes);
+    });
+    socket.on("drain", () => {
+      if (!done) handlers.onWritable();
+    });
+    socket.on("end", () => fail({ code: "closed" }));
+    socket.on("error", (error) => fail(netError(error)));
+    return {
+      // Copied: the caller's encoder reuses its buffer, and Node keeps a reference until the bytes are sent.
+      write: (bytes) => done || socket.write(Buffer.from(bytes)),
+      close: () => {
+        if (done) return;
+        finish();
+        socket.end();
+        socket.destroySoon();
+      },
+    };
+  }
+
+  resolve(name: string, callback: (address: string | undefined) => void): void {
+    callback(name);
+  }
+
+  readSetting(_key: string): string | undefined {
+    return undefined;
+  }
+
+  writeSetting(_key: string, _value: string | undefined): void {}
+
+  heap() {
+    const used = process.memoryUsage().heapUsed;
+    return { used, peak: used, total: 0 };
+  }
+
+  /** Closes every socket and timer this host still has, so that a benchmark leaves nothing behind. */
+  dispose(): void {
+    for (const destroy of [...this.sockets]) destroy();
+    for (const timer of this.timers) clearTimeout(timer.handle);
+    this.timers.clear();
+  }
+}

@@ -1,0 +1,354 @@
+// A drop-in superset of the Client of Moddable's `mqtt` module, on Tether's supervisor: the same dictionary,
+// callbacks and methods, plus QoS 1 and 2, automatic reconnect with backoff, an offline queue and Tether's
+// diagnostics on the serial port. docs/compat.md says what differs and why.
+//
+// Moddable calls the application back from a timer, never from inside the socket's callback; so does this
+// module, which also keeps the protocol state machine out of reach of an exception the application throws.
+import { toBytes } from "tether/app/bytes";
+import { DEFAULT_BASE, DEFAULT_CAP, DEFAULT_JITTER, DEFAULT_STABLE } from "tether/client/backoff";
+import { type Broker, brokerName, parseBrokers } from "tether/client/broker";
+import { type ClientEvent, type PublishResult, Client as Supervisor } from "tether/client/client";
+import type { CloseCause } from "tether/client/connection";
+import { failureInfo, failureLevel } from "tether/diag/codes";
+import { classifyCause, Diagnoser } from "tether/diag/diagnose";
+import { Logger, levelFromName, WARN } from "tether/diag/log";
+import type { Host, Socket, Timer } from "tether/host";
+import type { Properties, ProtocolVersion, Publish, QoS } from "tether/mqtt/packets";
+import { validTopicFilter, validTopicName } from "tether/mqtt/topic";
+
+/** A payload as Moddable takes it: a string or an ArrayBuffer; a typed array, or anything else as its string. */
+export type Data = string | ArrayBuffer | ArrayBufferView | number | boolean;
+
+export interface ClientOptions {
+  // Moddable's dictionary.
+  /** The broker's host name or address (required unless `brokers` is given). */
+  host?: string;
+  /** Default 1883 (8883 with `secure`). */
+  port?: number;
+  /** Client identifier; default "" (the broker assigns one). */
+  id?: string;
+  user?: string;
+  password?: string | ArrayBuffer;
+  will?: { topic: string; message: Data; retain?: boolean; quality?: QoS };
+  /** Keep alive in milliseconds, rounded up to seconds; 0 sends no pings. Default 60000. */
+  timeout?: number;
+  /** Any truthy value connects with TLS, verifying the server against `ca` (SecureSocket's options are unused). */
+  secure?: unknown;
+  /** MQTT over WebSockets: not supported, the constructor throws. */
+  path?: string;
+
+  // Tether's extras.
+  /** Broker URLs for failover (`mqtt://host:port,mqtts://host:port`), in place of host and port. */
+  brokers?: string;
+  /** 4 (MQTT 3.1.1, the default) or 5. */
+  version?: ProtocolVersion;
+  /** Keep alive in seconds, in place of `timeout`. */
+  keepAlive?: number;
+  /** Clean Session (3.1.1) or Clean Start (5); default true, as Moddable's module always asks. */
+  clean?: boolean;
+  /** MQTT 5 Session Expiry Interval, seconds; default 0. */
+  sessionExpiry?: number;
+  /** Dial again after a drop or a failed attempt (default true); false behaves as Moddable's module. */
+  reconnect?: boolean;
+  /** Retry delays, ms: the first window, the longest, and the uptime after which they start over. */
+  backoff?: { base?: number; cap?: number; stable?: number };
+  /** Bounds of the queue that holds publishes made while disconnected (default 100 messages, 16384 bytes). */
+  queue?: { count?: number; bytes?: number };
+  /** Largest packet accepted, bytes; default 65536. */
+  maxPacketSize?: number;
+  /** CA certificate names for TLS (resources on Moddable). */
+  ca?: string[];
+  /** Serial diagnostics: error, warn (the default: failures with their hint), info, debug, trace, or none. */
+  log?: string;
+}
+
+export interface PublishFlags {
+  retain?: boolean;
+  /** QoS 0, 1 or 2. */
+  quality?: QoS;
+  /** MQTT 5 properties of the PUBLISH. */
+  properties?: Properties;
+}
+
+/** The constructor bindClient returns: Moddable's signature, with the Host and the peer registry bound. */
+export type ClientClass = new (options: ClientOptions) => Client;
+
+/**
+ * The Client class for one Host. Clients of one class that share a client id and broker replace each other: the
+ * newer closes the older, so an application that makes a new Client in onClose, as Moddable's module requires,
+ * never has two clients taking the session from each other.
+ */
+export function bindClient(host: Host): ClientClass {
+  const peers = new Map<string, Client>();
+  return class extends Client {
+    constructor(options: ClientOptions) {
+      super(options, host, peers);
+    }
+  };
+}
+
+export class Client {
+  // Moddable's callbacks: assigned as properties, or methods of a subclass. `this` is the client.
+  /** The socket is open; CONNECT follows. */
+  onConnected?(): void;
+  /** The broker accepted the connection: after the first CONNACK and after every reconnect. */
+  onReady?(): void;
+  /** A message arrived. `message` (an extra) has qos, retain, dup and the MQTT 5 properties. */
+  onMessage?(topic: string, body: ArrayBuffer, message: Publish): void;
+  /**
+   * The connection ended or an attempt failed, at most once between two onReady calls. `reason` (an extra) is the
+   * failure code of docs/troubleshooting.md. Not called for close().
+   */
+  onClose?(reason: string): void;
+
+  private readonly client: Supervisor;
+  private readonly host: Host;
+  private readonly peers: Map<string, Client>;
+  private readonly key: string;
+  private readonly reconnect: boolean;
+  private readonly log: Logger | undefined;
+  private readonly diagnoser: Diagnoser;
+  private readonly classify: (cause: CloseCause) => string;
+  /** What the application subscribed to: a subscribe that Tether already renewed after a reconnect is not sent. */
+  private readonly filters = new Map<string, QoS>();
+  /** Events waiting for their callbacks, in order. */
+  private readonly pending: ClientEvent[] = [];
+  private timer: Timer | undefined;
+  private socket: Socket | undefined;
+  /** Whether onClose was called since the last onReady. */
+  private reported = false;
+  /** No connection will be made again: the application closed it, a newer client replaced it, or it failed with
+   *  `reconnect: false`. */
+  private done = false;
+
+  constructor(options: ClientOptions, host: Host, peers: Map<string, Client> = new Map()) {
+    if (options.path !== undefined) throw new Error("MQTT over WebSockets (path) is not supported");
+    const brokers = brokersOf(options);
+    const version = options.version ?? 4;
+    if (version !== 4 && version !== 5) throw new RangeError("version must be 4 (MQTT 3.1.1) or 5");
+    const clientId = options.id ?? "";
+    const sentUser = !!options.user;
+    const level = options.log === "none" ? undefined : (levelFromName(options.log ?? "warn") ?? WARN);
+    const backoff = options.backoff ?? {};
+    this.host = host;
+    this.peers = peers;
+    this.key = `${clientId} ${brokers.map(brokerName).join(",")}`;
+    this.reconnect = options.reconnect !== false;
+    this.log =
+      level === undefined
+        ? undefined
+        : new Logger(
+            (line) => host.serialWrite(`${line}\n`),
+            () => host.now(),
+            level,
+          );
+    const stable = backoff.stable ?? DEFAULT_STABLE;
+    this.diagnoser = new Diagnoser({ version, sentUser, shortLived: stable, repeats: 3 }, (finding) => {
+      const info = failureInfo(finding.code);
+      this.log?.log(failureLevel(info), "diag", finding.code, { ...finding.fields, hint: info.hint });
+    });
+    this.classify = (cause) => classifyCause(cause, version, sentUser);
+    // The socket is kept to close it without a DISCONNECT, for close(true).
+    const io = Object.create(host) as Host;
+    io.connect = (connect, handlers) => (this.socket = host.connect(connect, handlers));
+    this.client = new Supervisor(
+      io,
+      {
+        brokers,
+        clientId,
+        version,
+        keepAlive: options.keepAlive ?? (options.timeout === undefined ? 60 : Math.ceil(options.timeout / 1000)),
+        username: options.user || undefined,
+        password: options.password ? bytesOf(options.password) : undefined,
+        will: options.will && {
+          topic: options.will.topic,
+          payload: bytesOf(options.will.message),
+          qos: qosOf(options.will.quality ?? 0),
+          retain: options.will.retain === true,
+        },
+        cleanStart: options.clean !== false,
+        sessionExpiry: options.sessionExpiry ?? 0,
+        maxPacketSize: options.maxPacketSize ?? 65536,
+        connectTimeout: 10000,
+        connackTimeout: 10000,
+        backoff: {
+          base: backoff.base ?? DEFAULT_BASE,
+          cap: backoff.cap ?? DEFAULT_CAP,
+          stable,
+          jitter: DEFAULT_JITTER,
+        },
+        queue: { count: options.queue?.count ?? 100, bytes: options.queue?.bytes ?? 16384 },
+        classify: this.classify,
+        ca: options.ca,
+      },
+      (event) => this.observe(event),
+    );
+    if (typeof options.password === "string") this.log?.addSecret(options.password);
+    peers.get(this.key)?.close();
+    peers.set(this.key, this);
+    this.client.start();
+  }
+
+  /** Whether the broker has accepted the current connection. */
+  get connected(): boolean {
+    return this.client.connected;
+  }
+
+  /** The broker being used or dialled, as a URL. */
+  get broker(): string {
+    return brokerName(this.client.broker);
+  }
+
+  /** Publishes waiting for a connection. */
+  get queueDepth(): number {
+    return this.client.queueDepth;
+  }
+
+  /** QoS 1 and 2 publishes not yet acknowledged. */
+  get inflight(): number {
+    return this.client.inflight;
+  }
+
+  /**
+   * Publishes now, or when connected again (Moddable's module throws instead). Throws when the client is closed,
+   * the topic is invalid, or a QoS 1 or 2 message does not fit in the offline queue. `dropped`: a QoS 0 message
+   * gave way in the full queue.
+   */
+  publish(topic: string, data: Data, flags?: PublishFlags): PublishResult {
+    this.check(validTopicName(topic), topic);
+    const qos = qosOf(flags?.quality ?? 0);
+    const result = this.client.publish(topic, bytesOf(data), qos, flags?.retain === true, flags?.properties);
+    if (result === "full") throw new Error("offline queue full");
+    return result;
+  }
+
+  /** Subscribes now, or once connected; Tether subscribes again after every reconnect that finds no session. */
+  subscribe(topic: string, qos: QoS = 0): void {
+    this.check(validTopicFilter(topic), topic);
+    const granted = qosOf(qos);
+    if (this.filters.get(topic) === granted && this.client.connected) return;
+    this.filters.set(topic, granted);
+    this.client.subscribe({ topicFilter: topic, qos: granted });
+  }
+
+  unsubscribe(topic: string): void {
+    this.check(validTopicFilter(topic), topic);
+    this.filters.delete(topic);
+    this.client.unsubscribe(topic);
+  }
+
+  /**
+   * Ends the connection for good: with a DISCONNECT (the broker discards the will), or with `immediate` by closing
+   * the socket alone (the broker publishes the will). No callback follows, onClose included.
+   */
+  close(immediate = false): void {
+    if (this.done && !this.pending.length) return;
+    this.finish();
+    this.pending.length = 0;
+    if (this.timer) this.host.clearTimer(this.timer);
+    this.timer = undefined;
+    if (immediate) this.socket?.close();
+    this.client.stop("close");
+  }
+
+  private check(valid: boolean, topic: string): void {
+    if (this.done) throw new Error("connection closed");
+    if (!valid) throw new RangeError(`invalid topic "${topic}"`);
+  }
+
+  private finish(): void {
+    this.done = true;
+    if (this.peers.get(this.key) === this) this.peers.delete(this.key);
+  }
+
+  private observe(event: ClientEvent): void {
+    if (this.done) return;
+    this.diagnoser.observe(event);
+    switch (event.type) {
+      case "closed":
+        if (event.cause.kind === "local") return;
+        if (!this.reconnect) {
+          this.finish();
+          this.client.stop("closed");
+        }
+        break;
+      case "connected":
+        this.log?.info("mqtt", "connected", { broker: this.broker, rtt: event.rtt, keepalive: event.keepAlive });
+        break;
+      case "waiting":
+        this.log?.info("mqtt", "retry", { in_ms: Math.round(event.delay), reason: event.reason });
+        return;
+      case "warning":
+        this.log?.warn("mqtt", "warning", { message: event.message });
+        return;
+      case "socket":
+      case "message":
+        break;
+      default:
+        return;
+    }
+    this.pending.push(event);
+    this.timer ??= this.host.setTimer(0, () => this.flush());
+  }
+
+  /** Calls the application back. An exception it throws is not swallowed: the events after it follow later. */
+  private flush(): void {
+    this.timer = undefined;
+    const pending = this.pending;
+    try {
+      while (pending.length) this.dispatch(pending.shift()!);
+    } finally {
+      if (pending.length) this.timer ??= this.host.setTimer(0, () => this.flush());
+    }
+  }
+
+  private dispatch(event: ClientEvent): void {
+    switch (event.type) {
+      case "socket":
+        this.onConnected?.();
+        return;
+      case "connected":
+        this.reported = false;
+        this.onReady?.();
+        return;
+      case "message":
+        this.onMessage?.(event.publish.topic, bufferOf(event.publish.payload), event.publish);
+        return;
+      case "closed":
+        if (this.reported) return;
+        this.reported = true;
+        this.onClose?.(this.classify(event.cause));
+        return;
+    }
+  }
+}
+
+function brokersOf(options: ClientOptions): Broker[] {
+  if (options.brokers !== undefined) {
+    const brokers = parseBrokers(options.brokers);
+    if (typeof brokers === "string") throw new Error(brokers);
+    return brokers;
+  }
+  if (!options.host) throw new Error("parameter host is required");
+  const tls = !!options.secure;
+  return [{ host: options.host, port: options.port || (tls ? 8883 : 1883), tls }];
+}
+
+function qosOf(qos: number): QoS {
+  if (qos !== 0 && qos !== 1 && qos !== 2) throw new RangeError("quality must be 0, 1 or 2");
+  return qos;
+}
+
+/** A private copy: the session keeps QoS 1 and 2 payloads until acknowledged, and the caller may reuse its buffer. */
+function bytesOf(data: Data): Uint8Array {
+  if (data instanceof ArrayBuffer) return new Uint8Array(data.slice(0));
+  if (ArrayBuffer.isView(data))
+    return new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));
+  return toBytes(String(data));
+}
+
+/** The payload as an ArrayBuffer of its own (the decoder gives each packet its own copy already). */
+function bufferOf(payload: Uint8Array): ArrayBuffer {
+  const whole = payload.byteOffset === 0 && payload.byteLength === payload.buffer.byteLength;
+  return (whole ? payload.buffer : payload.slice().buffer) as ArrayBuffer;
+}

@@ -1,0 +1,587 @@
+// The prose of docs/troubleshooting.md: for each failure code, what it means, its likely causes with their fixes
+// and an example of the facts its serial line carries. Desktop only: the firmware keeps just the code, layer and
+// hint (modules/diag/codes.ts), so none of this text costs the device bytecode. scripts/troubleshooting.ts joins
+// the two; test/diag/troubleshooting.test.ts checks that every code has its prose here.
+//
+// The causes follow what brokers really answer (checked against mosquitto 2.0): a wrong password or unknown user
+// is refused with 5 / 0x87, never 4 / 0x86; denials by an acl_file are silent; a client-id takeover and a broker
+// shutdown close the socket with no DISCONNECT.
+
+import type { Code } from "tether/diag/codes";
+
+export interface Cause {
+  cause: string;
+  fix: string;
+}
+
+export interface Prose {
+  /** What happened, in one sentence. */
+  summary: string;
+  /** Likely causes with their fixes, most likely first. */
+  causes: readonly Cause[];
+  /** Typical fact fields of the failure line (the firmware prints the real ones). */
+  example: Readonly<Record<string, string | number>>;
+}
+
+const BROKER = "mqtt://10.0.0.5:1883";
+
+export const PROSE: Readonly<Record<Code, Prose>> = {
+  link_down: {
+    summary: "The network link (Wi-Fi) is down or has no route to the broker's address.",
+    causes: [
+      {
+        cause: "Wrong Wi-Fi name or passphrase.",
+        fix: "Set `ssid` and `password` (`mcconfig ssid=... password=...`).",
+      },
+      {
+        cause: "Weak signal or the access point is off or rebooting.",
+        fix: "Move the device or the access point closer; check the access point's power and logs.",
+      },
+      {
+        cause: "The network is 5 GHz only.",
+        fix: "The ESP32 radio is 2.4 GHz only: enable 2.4 GHz on the access point.",
+      },
+      {
+        cause: "No address from DHCP (pool exhausted) or no route to the broker's subnet.",
+        fix: "Check the router's DHCP leases and that the broker's network is routed from the device's.",
+      },
+    ],
+    example: {
+      broker: BROKER,
+      error: "unreachable",
+    },
+  },
+  dns_failed: {
+    summary: "The broker's host name did not resolve to an address.",
+    causes: [
+      {
+        cause: "A typo in the host name of `broker`.",
+        fix: "Correct `broker`, e.g. `mqtt://broker.example.com:1883`.",
+      },
+      {
+        cause: "The network's DHCP gives no working DNS server.",
+        fix: "Check the router's DNS settings; meanwhile use the broker's IP address in `broker`.",
+      },
+      {
+        cause: "The name only exists on another network (internal DNS, VPN) or is an mDNS `.local` name.",
+        fix: "Use a name the device's network resolves, or the IP address.",
+      },
+    ],
+    example: {
+      broker: "mqtt://broker.example.com:1883",
+      host: "broker.example.com",
+    },
+  },
+  tcp_refused: {
+    summary: "The broker's host answered, but nothing accepts connections on that port (TCP RST).",
+    causes: [
+      {
+        cause: "The broker is not running.",
+        fix: "Start it and read its log (`systemctl status mosquitto`, `journalctl -u mosquitto`).",
+      },
+      {
+        cause: "Wrong port in `broker`.",
+        fix: "Use the broker's listener port: 1883 for mqtt://, 8883 for mqtts://.",
+      },
+      {
+        cause: "mosquitto 2.x without a `listener` line only listens on localhost.",
+        fix: "Add `listener 1883` (and authentication: `password_file` or `allow_anonymous true`) to mosquitto.conf.",
+      },
+      {
+        cause: "A firewall rejects the port.",
+        fix: "Open the port on the broker host's firewall.",
+      },
+    ],
+    example: {
+      broker: BROKER,
+      error: "refused",
+    },
+  },
+  tcp_timeout: {
+    summary: "No answer at all to the connection request within the timeout.",
+    causes: [
+      {
+        cause: "Wrong IP address, or the broker's machine is off.",
+        fix: "Check `broker`; ping the address from a computer on the device's network.",
+      },
+      {
+        cause: "A firewall silently drops the port.",
+        fix: "Allow the port (1883/8883) from the device's network.",
+      },
+      {
+        cause: "Client isolation on a guest Wi-Fi, or no route/VPN to the broker's network.",
+        fix: "Put the device on a network that can reach the broker.",
+      },
+      {
+        cause: "The broker is overloaded and its listen queue is full.",
+        fix: "Check the broker host's load and connection count.",
+      },
+    ],
+    example: {
+      broker: BROKER,
+      error: "timeout",
+    },
+  },
+  tcp_reset: {
+    summary: "An established connection was reset by the broker or something on the way.",
+    causes: [
+      {
+        cause: "The broker crashed or restarted.",
+        fix: "Read the broker's log around that time.",
+      },
+      {
+        cause: "A firewall or NAT dropped the connection's state and answers with a reset.",
+        fix: "Lower `keepAlive` below the path's idle timeout.",
+      },
+      {
+        cause: "A load balancer or proxy in front of the broker closed the connection.",
+        fix: "Raise its idle timeout above `keepAlive`, or lower `keepAlive`.",
+      },
+    ],
+    example: {
+      broker: BROKER,
+      error: "reset",
+      uptime: 312000,
+    },
+  },
+  tls_failed: {
+    summary:
+      "The TLS handshake failed; `detail` says why where the platform knows: unknown_ca, expired, name_mismatch or handshake.",
+    causes: [
+      {
+        cause: "`unknown_ca`: the broker's certificate is not signed by a CA the device has (self-signed, private CA).",
+        fix: "Add the CA certificate that signed the broker's certificate to the device's CA list.",
+      },
+      {
+        cause:
+          "`expired`: the certificate has expired, or is not yet valid because the device's clock is wrong (no time yet after boot).",
+        fix: "Renew the broker's certificate; make sure the device gets the time (SNTP) before connecting.",
+      },
+      {
+        cause:
+          "`name_mismatch`: the host in `broker` is not among the certificate's names (CN/SAN), e.g. an IP address.",
+        fix: "Connect by the name in the certificate, or issue a certificate that includes the name or IP used.",
+      },
+      {
+        cause:
+          "`handshake`: the broker requires a client certificate, no common TLS version/cipher (the ESP32 speaks TLS 1.2), or `mqtts://` to a plain MQTT port.",
+        fix: "Use `mqtt://` for port 1883 and `mqtts://` for 8883; check `require_certificate` and `tls_version` on the broker.",
+      },
+      {
+        cause: "Not enough free memory for the handshake (it needs tens of KB).",
+        fix: "See low_memory: shrink the offline queue and message sizes.",
+      },
+    ],
+    example: {
+      broker: "mqtts://broker.example.com:8883",
+      detail: "unknown_ca",
+    },
+  },
+  connack_timeout: {
+    summary: "The TCP (or TLS) connection opened and CONNECT was sent, but no CONNACK came back in time.",
+    causes: [
+      {
+        cause:
+          "The port is not plain MQTT: a WebSockets listener (often 8080/9001), an HTTP server, a TLS port used with `mqtt://`.",
+        fix: "Use the broker's MQTT listener: 1883 with `mqtt://`, 8883 with `mqtts://`.",
+      },
+      {
+        cause: "The broker is overloaded, or its authentication backend (plugin, HTTP/database auth) is slow.",
+        fix: "Check the broker's load and its authentication backend's response time.",
+      },
+      {
+        cause: "A proxy or captive portal accepts connections but does not forward them.",
+        fix: "Test from a computer on the same network with `mosquitto_sub -d -h <host> -p <port> -t test`.",
+      },
+    ],
+    example: {
+      broker: BROKER,
+      waited: 10000,
+    },
+  },
+  protocol_rejected: {
+    summary:
+      "The broker refused the CONNECT's protocol: return code 1 (3.1.1) or 0x84 Unsupported Protocol Version (5.0), or 0x81/0x82/0x90/0x99-0x9B refusing what the CONNECT asked.",
+    causes: [
+      {
+        cause: "The broker does not speak MQTT 5.0 (mosquitto before 1.6, many embedded brokers).",
+        fix: "Set `mqttVersion` to `3.1.1`.",
+      },
+      {
+        cause: "The broker only accepts some versions (mosquitto 2.1 `accept_protocol_versions`).",
+        fix: "Set `mqttVersion` to one the listener accepts.",
+      },
+      {
+        cause:
+          "A 5.0 broker refuses the will message: topic invalid (0x90), retain (0x9A) or QoS (0x9B) not supported.",
+        fix: "Check the will's topic under `topicPrefix` and the broker's maximum QoS and retain support.",
+      },
+    ],
+    example: {
+      broker: BROKER,
+      reason: 1,
+      version: "3.1.1",
+    },
+  },
+  client_id_rejected: {
+    summary: "The broker refused the client identifier: return code 2 (3.1.1) or 0x85 (5.0).",
+    causes: [
+      {
+        cause: "An empty `clientId` with a persistent session, or a broker with `allow_zero_length_clientid false`.",
+        fix: "Set a `clientId`, unique per device.",
+      },
+      {
+        cause: "The id is too long or has characters the broker refuses (only 1-23 letters and digits are guaranteed).",
+        fix: "Use a short alphanumeric `clientId`.",
+      },
+      {
+        cause: "A cloud broker requires a registered id (e.g. the device or thing name).",
+        fix: "Register the device and use the id the broker expects.",
+      },
+    ],
+    example: {
+      broker: BROKER,
+      reason: 2,
+      clientId: "",
+    },
+  },
+  server_unavailable: {
+    summary:
+      "The broker answered but refused service: return code 3 (3.1.1), or 0x88 Server unavailable, 0x89 Server busy, 0x80 Unspecified or 0x83 Implementation specific error (5.0).",
+    causes: [
+      {
+        cause: "The broker is starting, shutting down or in maintenance.",
+        fix: "Wait; if it lasts, check the broker's log. A second broker in `broker` (comma-separated) gives failover.",
+      },
+      {
+        cause: "An authentication or bridge backend behind the broker is down (plugins often answer 0x80/0x83).",
+        fix: "Check the broker's plugins and their backends.",
+      },
+      {
+        cause: "The broker is overloaded (0x89).",
+        fix: "Check its load; raise `backoffBase` to spread reconnects.",
+      },
+    ],
+    example: {
+      broker: BROKER,
+      reason: 3,
+    },
+  },
+  protocol_error: {
+    summary:
+      "A malformed packet or protocol violation: the device could not decode what the broker sent, or the broker said so of the device's (DISCONNECT 0x81/0x82).",
+    causes: [
+      {
+        cause: "Something other than an MQTT broker answers on the port (an HTTP server, a captive portal).",
+        fix: "Check the host and port in `broker`.",
+      },
+      {
+        cause: "A broker bug or incompatibility with this MQTT version.",
+        fix: "Try `mqttVersion=3.1.1`; report the serial log with the broker's name and version.",
+      },
+      {
+        cause: "A firmware bug.",
+        fix: "Report the serial log (`log trace` shows the packets).",
+      },
+    ],
+    example: {
+      broker: BROKER,
+      detail: "bad remaining length",
+    },
+  },
+  packet_too_large: {
+    summary:
+      "A packet exceeded a size limit: reason 0x95 from the broker, or a packet larger than the device can receive.",
+    causes: [
+      {
+        cause: "The device published more than the broker's maximum packet size.",
+        fix: "Publish smaller payloads, or raise `max_packet_size` on the broker.",
+      },
+      {
+        cause: "The broker delivers a message (often a retained one) larger than the device's receive buffer.",
+        fix: "Find the large retained message on the subscribed topics and clear or shrink it.",
+      },
+    ],
+    example: {
+      broker: BROKER,
+      reason: "0x95",
+      size: 300000,
+    },
+  },
+  broker_closed: {
+    summary: "The broker closed the connection without a DISCONNECT saying why.",
+    causes: [
+      {
+        cause: "The broker was stopped or restarted (mosquitto sends no DISCONNECT when it stops).",
+        fix: "Check the broker's uptime and log; the device reconnects by itself.",
+      },
+      {
+        cause: "Another client connected with the same client id (mosquitto closes the old connection silently).",
+        fix: "If it repeats see session_taken_over: make `clientId` unique.",
+      },
+      {
+        cause:
+          "Closed right after CONNECT with no CONNACK: the listener's `max_connections` is reached, or `mqtt://` was used on a TLS port.",
+        fix: "Check the broker's connection count and that the scheme matches the port.",
+      },
+      {
+        cause:
+          "MQTT 3.1.1 has no way to say why: the broker closes on a packet it refuses (a malformed topic, a packet over its size limit).",
+        fix: "Look for the reason in the broker's log; set `mqttVersion=5` to get reason codes.",
+      },
+    ],
+    example: {
+      broker: BROKER,
+      uptime: 45210,
+    },
+  },
+  server_disconnect: {
+    summary:
+      "The broker sent DISCONNECT (MQTT 5.0) with a reason no more specific code covers, e.g. 0x8B Server shutting down, 0x89 Server busy, 0x93 Receive maximum exceeded, 0x98 Administrative action.",
+    causes: [
+      {
+        cause: "0x8B: the broker is shutting down.",
+        fix: "Nothing to do on the device; it reconnects.",
+      },
+      {
+        cause: "0x98: an administrator disconnected the client.",
+        fix: "Ask the broker's administrator why.",
+      },
+      {
+        cause: "0x93/0x94/0x9A and others: the broker says the device broke a rule.",
+        fix: "Report the serial log with the reason and reasonString.",
+      },
+    ],
+    example: {
+      broker: BROKER,
+      reason: "0x8B",
+      reasonString: "shutting down",
+    },
+  },
+  server_moved: {
+    summary:
+      "The broker redirects the device: reason 0x9C Use another server or 0x9D Server moved (5.0), usually with a server reference.",
+    causes: [
+      {
+        cause: "A cluster or migration moves clients to another broker.",
+        fix: "Set `broker` to the new server (or add it to the comma-separated list).",
+      },
+    ],
+    example: {
+      broker: BROKER,
+      reason: "0x9D",
+      ref: "broker2.example.com:1883",
+    },
+  },
+  quota_exceeded: {
+    summary: "The broker limits this client: reason 0x97 Quota exceeded or 0x9F Connection rate exceeded (5.0).",
+    causes: [
+      {
+        cause: "0x97: too many messages or bytes for the account's quota.",
+        fix: "Lower the publish rate.",
+      },
+      {
+        cause: "0x9F: the device reconnects too often.",
+        fix: "Raise `backoffBase`/`backoffCap`, and find why connections end (see `history`).",
+      },
+    ],
+    example: {
+      broker: BROKER,
+      reason: "0x9F",
+    },
+  },
+  bad_credentials: {
+    summary:
+      "The broker refused the user name or password: return code 4 / 0x86 / 0x8C, or 5 / 0x87 when a user name was sent (mosquitto answers 5 / 0x87 for a wrong password or an unknown user, never 4 / 0x86).",
+    causes: [
+      {
+        cause: "Wrong `mqttPassword`, or stray spaces or line endings in it.",
+        fix: "Set it again; test with `mosquitto_sub -u <user> -P <password> -t test -d`.",
+      },
+      {
+        cause: "The user is not in the broker's password file, or was added without reloading the broker.",
+        fix: "`mosquitto_passwd -b <file> <user> <password>`, then reload mosquitto (SIGHUP) or restart it.",
+      },
+      {
+        cause: "The user exists but may not connect (an auth plugin's rule, a disabled account).",
+        fix: "Check the user's roles in the broker's plugin or admin console.",
+      },
+      {
+        cause: "0x8C: the broker wants another authentication method.",
+        fix: "Check which authentication the broker requires.",
+      },
+    ],
+    example: {
+      broker: BROKER,
+      reason: 5,
+      user: "sensor-12",
+    },
+  },
+  not_authorized: {
+    summary:
+      "The broker refused this client: return code 5 / 0x87 with no user name sent (anonymous clients not allowed), 0x8A Banned, or DISCONNECT 0x87.",
+    causes: [
+      {
+        cause: "No `mqttUser` set and the broker does not allow anonymous clients (mosquitto 2.x default).",
+        fix: "Set `mqttUser` and `mqttPassword`, or `allow_anonymous true` on a test broker.",
+      },
+      {
+        cause: "0x8A: the client is banned.",
+        fix: "Ask the broker's administrator.",
+      },
+    ],
+    example: {
+      broker: BROKER,
+      reason: 5,
+    },
+  },
+  subscribe_denied: {
+    summary:
+      "SUBACK refused a subscription: 0x80 (3.1.1) or a reason >= 0x80 (5.0): 0x87 Not authorized, 0x8F Topic filter invalid, 0x9E Shared subscriptions or 0xA2 Wildcards not supported.",
+    causes: [
+      {
+        cause: "The user's ACL or role denies the topic (mosquitto's dynamic security plugin answers 0x80 / 0x87).",
+        fix: "Allow the filter for the user; with `acl_file`, add a `topic read <filter>` line.",
+      },
+      {
+        cause: "The topic filter is invalid, or uses wildcards or shared subscriptions the broker does not support.",
+        fix: "Check the filter (e.g. `#` only at the end).",
+      },
+      {
+        cause: "Messages never arrive though the SUBACK granted it: mosquitto's `acl_file` denial is silent.",
+        fix: "Check the ACL; this case cannot be seen from the device.",
+      },
+    ],
+    example: {
+      topic: "tether/dev12/cmd/#",
+      reason: "0x87",
+    },
+  },
+  publish_denied: {
+    summary:
+      "The broker refused a QoS 1/2 message: PUBACK/PUBREC reason >= 0x80 (5.0), e.g. 0x87 Not authorized, 0x90 Topic name invalid, 0x97 Quota exceeded, 0x99 Payload format invalid.",
+    causes: [
+      {
+        cause: "The user's ACL denies publishing to the topic.",
+        fix: "Allow it for the user (`topic write <topic>` in an acl_file, or a publishClientSend role).",
+      },
+      {
+        cause: "The topic name is invalid for the broker, or a quota is exhausted (0x97).",
+        fix: "Check `topicPrefix` and the publish rate.",
+      },
+      {
+        cause: "With MQTT 3.1.1 or QoS 0 the broker drops denied messages without a word.",
+        fix: "Set `mqttVersion=5` and publish with QoS 1 to see denials.",
+      },
+    ],
+    example: {
+      topic: "tether/dev12/status",
+      reason: "0x87",
+    },
+  },
+  session_taken_over: {
+    summary:
+      "Another client connected with the same client id: DISCONNECT 0x8E (5.0), or the broker closing new connections soon after they start, again and again (mosquitto sends no 0x8E).",
+    causes: [
+      {
+        cause: "Two devices configured with the same `clientId` (a copied configuration).",
+        fix: "Give each device its own `clientId`.",
+      },
+      {
+        cause: "A test tool (mosquitto_sub -i, MQTT Explorer) or a simulator uses the device's id.",
+        fix: "Use a different id in the tool.",
+      },
+      {
+        cause: "Once after a reconnect: the broker still had the device's previous, half-open connection.",
+        fix: "Nothing to do if it does not repeat.",
+      },
+    ],
+    example: {
+      broker: BROKER,
+      clientId: "dev12",
+      closes: 5,
+    },
+  },
+  flapping: {
+    summary: "Connections keep ending shortly after they start, repeatedly.",
+    causes: [
+      {
+        cause: "Another client with the same client id.",
+        fix: "See session_taken_over: make `clientId` unique.",
+      },
+      {
+        cause:
+          "The broker disconnects the device for something it does right after connecting (a denied publish or subscribe on some brokers).",
+        fix: "Check the broker's log; set `mqttVersion=5` to get reason codes.",
+      },
+      {
+        cause: "An unstable Wi-Fi link.",
+        fix: "Check the signal strength and the access point.",
+      },
+    ],
+    example: {
+      broker: BROKER,
+      lived: 1200,
+      times: 5,
+    },
+  },
+  keepalive_timeout: {
+    summary:
+      "No PINGRESP within the keep-alive time: the link is half-open, traffic silently lost. Also reason 0x8D Keep alive timeout from a 5.0 broker that stopped hearing the device.",
+    causes: [
+      {
+        cause: "The Wi-Fi went away without the device noticing (access point rebooted, roaming).",
+        fix: "Check the access point; the device reconnects.",
+      },
+      {
+        cause: "A NAT or firewall forgot the idle connection.",
+        fix: "See nat_idle_timeout_suspected: lower `keepAlive`.",
+      },
+      {
+        cause: "The broker is overloaded or hung.",
+        fix: "Check the broker's load and log.",
+      },
+    ],
+    example: {
+      broker: BROKER,
+      keepAlive: 60,
+      waited: 30000,
+    },
+  },
+  nat_idle_timeout_suspected: {
+    summary:
+      "Connections die after about the same idle time: a NAT, firewall or mobile carrier drops idle TCP connections sooner than the keep-alive.",
+    causes: [
+      {
+        cause: "A router, firewall or carrier-grade NAT with a short idle timeout.",
+        fix: "Lower `keepAlive` below the idle time shown, or raise the NAT's TCP idle timeout.",
+      },
+    ],
+    example: {
+      broker: BROKER,
+      idle: 300000,
+      keepAlive: 600,
+    },
+  },
+  low_memory: {
+    summary: "The JavaScript heap is nearly full.",
+    causes: [
+      {
+        cause: "The offline queue grew while the broker was unreachable.",
+        fix: "Lower the queue's size; fix the connection problem first.",
+      },
+      {
+        cause: "Large messages, retained ones on wide subscriptions in particular.",
+        fix: "Narrow the subscriptions; shrink the messages.",
+      },
+      {
+        cause: "A leak: the heap's peak grows with every reconnect.",
+        fix: "Report `stats` output taken some hours apart.",
+      },
+    ],
+    example: {
+      used: 118000,
+      total: 128000,
+    },
+  },
+};

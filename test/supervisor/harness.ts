@@ -1,0 +1,162 @@
+// Shared pieces of the supervisor tests: the firmware in XS (SimDevice) behind the fault proxy, real brokers, a real
+// MQTT.js peer, and readers for the device's own log lines, whose timestamps are the device's clock.
+
+import type { EventEmitter } from "node:events";
+import { connect, type IClientOptions, type MqttClient } from "mqtt";
+import type { SimDevice } from "../../hosts/sim/node/device";
+import { type ParsedLine, parseLine } from "tether/diag/log";
+import { startAedes } from "../helpers/aedes";
+import { FaultProxy } from "../helpers/fault-proxy";
+import { MOSQUITTO, type MosquittoOptions, startMosquitto } from "../helpers/mosquitto";
+
+/** A broker under test, whichever it is. */
+export interface TestBroker {
+  kind: "mosquitto" | "aedes";
+  port: number;
+  url: string;
+  stop(): Promise<void>;
+}
+
+export type BrokerKind = TestBroker["kind"];
+
+/** The brokers the fault tests run against: aedes always, mosquitto where installed (see helpers/mosquitto). */
+export const BROKERS: BrokerKind[] = MOSQUITTO ? ["mosquitto", "aedes"] : ["aedes"];
+
+export async function startTestBroker(kind: BrokerKind, options: MosquittoOptions = {}): Promise<TestBroker> {
+  if (kind === "aedes") return { kind, ...(await startAedes()) };
+  return { kind, ...(await startMosquitto(options)) };
+}
+
+/**
+ * Settings for a device in these tests: fast retries, short timeouts, no status beacon (its traffic would blur what
+ * a test measures), a client id of its own.
+ */
+export function deviceConfig(clientId: string, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    clientId,
+    keepAlive: "5",
+    beaconInterval: "0",
+    backoffBase: "300",
+    backoffCap: "3000",
+    connectTimeout: "2000",
+    connackTimeout: "2000",
+    ...extra,
+  };
+}
+
+/** Types a command and waits for the reply it causes, searching only output written after it. */
+export function command(device: SimDevice, line: string, reply: RegExp, timeoutMs = 5000): Promise<RegExpExecArray> {
+  const from = device.serialOutput.length;
+  device.typeLine(line);
+  return device.waitForSerial(reply, timeoutMs, from);
+}
+
+/** The device's log lines (from serial offset `from`) of one area and event. */
+export function logLines(device: SimDevice, area: string, event: string, from = 0): ParsedLine[] {
+  const lines: ParsedLine[] = [];
+  for (const text of device.serialOutput.slice(from).split("\n")) {
+    const line = parseLine(text);
+    if (line && line.area === area && line.event === event && line.suppressed === undefined) lines.push(line);
+  }
+  return lines;
+}
+
+/** Serial offset now, to wait for what comes next. */
+export const mark = (device: SimDevice): number => device.serialOutput.length;
+
+/** Waits for the device's next `mqtt connected` line after `from`; returns the device time it was logged at. */
+export async function connected(device: SimDevice, from = 0, timeoutMs = 8000): Promise<number> {
+  const [line] = await device.waitForSerial(/^(\d+) I mqtt connected .*$/m, timeoutMs, from);
+  return parseLine(line)!.time;
+}
+
+/** The device clock now, from a `status` round trip (uptime_ms). */
+export async function deviceNow(device: SimDevice): Promise<number> {
+  const [, ms] = await command(device, "status", /uptime_ms=([\d.]+)/);
+  return Number(ms);
+}
+
+/** Starts a proxy to `port` that a test closes with `closeAll`. */
+export async function proxyTo(port: number, proxies: FaultProxy[]): Promise<FaultProxy> {
+  const proxy = await FaultProxy.start({ host: "127.0.0.1", port });
+  proxies.push(proxy);
+  return proxy;
+}
+
+/** MQTT.js peers, ended after each test by `endAll`. */
+export class Peers {
+  private readonly clients: MqttClient[] = [];
+
+  /** A client of `port` (reconnect off), connected; rejects when it is not within `timeoutMs`. */
+  async connect(port: number, options: IClientOptions = {}, timeoutMs = 5000): Promise<MqttClient> {
+    const client = this.open(port, options);
+    await next(client, "connect", timeoutMs);
+    return client;
+  }
+
+  /** A client of `port` that is not waited for. */
+  open(port: number, options: IClientOptions = {}): MqttClient {
+    const client = connect({
+      host: "127.0.0.1",
+      port,
+      reconnectPeriod: 0,
+      connectTimeout: 5000,
+      keepalive: 30,
+      ...options,
+    });
+    client.on("error", () => {});
+    this.clients.push(client);
+    return client;
+  }
+
+  async endAll(): Promise<void> {
+    await Promise.all(this.clients.splice(0).map((c) => c.endAsync(true)));
+  }
+}
+
+/** Collects the payloads a client receives on topics matching `filter`, in arrival order. */
+export function collect(client: MqttClient, topic: string): string[] {
+  const received: string[] = [];
+  client.on("message", (t, payload) => {
+    if (t === topic) received.push(payload.toString());
+  });
+  return received;
+}
+
+/** Resolves when `done()` holds, checked on every message `client` receives; rejects after `ms`. */
+export function until(client: MqttClient, done: () => boolean, ms: number, what: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const check = () => {
+      if (!done()) return;
+      clearTimeout(timer);
+      client.off("message", check);
+      resolve();
+    };
+    const timer = setTimeout(() => {
+      client.off("message", check);
+      reject(new Error(`not within ${ms} ms: ${what}`));
+    }, ms);
+    client.on("message", check);
+    check();
+  });
+}
+
+/**
+ * The next `name` event of `target` (its first argument), or a rejection after `ms`. Typed loosely: MQTT.js's
+ * clients are node EventEmitters at run time, but their typed-emitter declaration is not assignable to one.
+ */
+export function next<T = unknown>(target: object, name: string, ms = 5000): Promise<T> {
+  const emitter = target as EventEmitter;
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      emitter.off(name, listener);
+      reject(new Error(`no "${name}" within ${ms} ms`));
+    }, ms);
+    const listener = (value: T) => {
+      clearTimeout(timer);
+      emitter.off(name, listener);
+      resolve(value);
+    };
+    emitter.on(name, listener);
+  });
+}
