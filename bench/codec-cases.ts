@@ -108,7 +108,11 @@ function mixedCase(): CodecCase {
       { type: PINGREQ },
       { type: PINGRESP },
       { type: DISCONNECT, reasonCode: 0 },
-      { type: AUTH, reasonCode: 0x18, properties: { authenticationMethod: "SCRAM-SHA-1", authenticationData: bytes(20, 4) } },
+      {
+        type: AUTH,
+        reasonCode: 0x18,
+        properties: { authenticationMethod: "SCRAM-SHA-1", authenticationData: bytes(20, 4) },
+      },
     ],
   };
 }

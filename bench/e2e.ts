@@ -117,9 +117,13 @@ async function mosquittoClients(broker: Mosquitto, w: Workload): Promise<number>
     // mosquitto logs each subscription (log_type subscribe): wait for this one before publishing.
     await waitFor(() => broker.log().includes(`${id}-sub 0 ${topic}`), 5000, "mosquitto_sub subscribed");
     const window = w.deliver ? 20 : w.window;
-    const pub = spawn("mosquitto_pub", [...common, "-i", `${id}-pub`, "-q", String(w.qos), "-M", String(window), "-l"], {
-      stdio: ["pipe", "ignore", "ignore"],
-    });
+    const pub = spawn(
+      "mosquitto_pub",
+      [...common, "-i", `${id}-pub`, "-q", String(w.qos), "-M", String(window), "-l"],
+      {
+        stdio: ["pipe", "ignore", "ignore"],
+      },
+    );
     const line = `${"a".repeat(w.size)}\n`;
     pub.stdin.end(line.repeat(w.n));
     await within(subDone, w.timeoutMs, "mosquitto_sub");

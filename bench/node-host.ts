@@ -79,9 +79,24 @@ export class NodeHost implements Host {
     });
     socket.on("end", () => fail({ code: "closed" }));
     socket.on("error", (error) => fail(netError(error)));
+    let corked = false;
+    const uncork = () => {
+      corked = false;
+      socket.uncork();
+    };
     return {
-      // Copied: the caller's encoder reuses its buffer, and Node keeps a reference until the bytes are sent.
-      write: (bytes) => done || socket.write(Buffer.from(bytes)),
+      // Copied: the caller's encoder reuses its buffer, and Node keeps a reference until the bytes are sent. The
+      // packets written in one turn of the event loop leave in one system call, as mqtt-packet's writeToStream
+      // does for MQTT.js.
+      write: (bytes) => {
+        if (done) return true;
+        if (!corked) {
+          corked = true;
+          socket.cork();
+          process.nextTick(uncork);
+        }
+        return socket.write(Buffer.from(bytes));
+      },
       close: () => {
         if (done) return;
         finish();

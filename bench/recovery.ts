@@ -3,11 +3,11 @@
 // alive. The repetitions run side by side (one client of each kind per repetition, each repetition connected a
 // second after the previous one, so the blackhole meets each at a different point of its keep-alive cycle).
 import mqtt from "mqtt";
+import { Client } from "tether/client/client";
 import { FaultProxy } from "../test/helpers/fault-proxy";
 import { type Mosquitto, startMosquitto } from "../test/helpers/mosquitto";
 import { NodeHost } from "./node-host";
 import { type Row, stat, within } from "./stats";
-import { Client } from "tether/client/client";
 import { benchConfig } from "./tether-workload";
 
 const KEEP_ALIVE = 5;
@@ -118,7 +118,10 @@ export async function recoveryBench(reps: number, log: (line: string) => void): 
     const times = await within(Promise.all(detected.map((g) => Promise.all(g))), 120000, "dead link detection");
     const row = rowOf(`dead link detected (blackhole), keep alive ${KEEP_ALIVE} s`, all, times, "from the blackhole");
     const worst = row.values[0][1].max;
-    row.goal = { text: `within keep alive + ping timeout (${DETECTION_GOAL_MS / 1000} s)`, met: worst <= DETECTION_GOAL_MS };
+    row.goal = {
+      text: `within keep alive + ping timeout (${DETECTION_GOAL_MS / 1000} s)`,
+      met: worst <= DETECTION_GOAL_MS,
+    };
     rows.push(row);
     log(`  dead link: ${row.values.map(([k, s]) => `${k} ${Math.round(s.median)} ms`).join(", ")}`);
     for (const s of all.flat()) s.stop();

@@ -13,4 +13,5 @@ const host: Host = Object.create(createHost(createDevice(), {}, (name) => `mqtt.
 host.linkUp = () => true;
 
 const Client = bindClient(host);
+
 export { Client as default, Client };

@@ -34,7 +34,7 @@ export function commands(device: Device): Command[] {
       run: (_, out) => {
         const heap = host.heap();
         device.stats.heap(heap.used, heap.peak);
-        for (const line of formatStats(device.stats.snapshot(Math.floor(host.now())))) out(line);
+        for (const line of formatStats(device.stats.snapshot(host.now()))) out(line);
       },
     },
     {
@@ -140,7 +140,7 @@ export function commands(device: Device): Command[] {
 
 function status(device: Device, out: Out): void {
   const { host, client, stats, settings, lastFailure } = device;
-  const now = Math.floor(host.now());
+  const now = host.now();
   const state = !client ? "stopped (config error)" : client.connected ? "connected" : "disconnected";
   out(`state=${state} client_id=${device.clientId} platform=${host.platform} link=${host.linkUp() ? "up" : "down"}`);
   if (client) {
@@ -150,7 +150,7 @@ function status(device: Device, out: Out): void {
     );
   }
   const heap = host.heap();
-  out(`uptime_ms=${Math.floor(now - device.bootedAt)} heap_used=${heap.used} heap_peak=${heap.peak}`);
+  out(`uptime_ms=${now - device.bootedAt} heap_used=${heap.used} heap_peak=${heap.peak}`);
   if (lastFailure) out(`last_failure=${lastFailure.code}`);
 }
 

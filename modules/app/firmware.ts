@@ -99,7 +99,7 @@ export function start(host: Host, config: Record<string, string>): Device {
     );
     const client = new Client(host, config_, (event) => {
       diagnoser.observe(event);
-      clientEvent(device, event);
+      clientEvent(device, event, config_.classify);
     });
     device.client = client;
     client.subscribe({ topicFilter: device.topics.cmd, qos: 1 });
@@ -183,9 +183,10 @@ function clientConfig(
   };
 }
 
-function clientEvent(device: Device, event: ClientEvent): void {
+/** `classify` names how a connection ended (not the patterns the diagnoser may add on top). */
+function clientEvent(device: Device, event: ClientEvent, classify: ClientConfig["classify"]): void {
   const { log, stats, host, history, settings } = device;
-  const now = Math.floor(host.now());
+  const now = host.now();
   switch (event.type) {
     case "connecting":
       stats.attempt();
@@ -198,11 +199,10 @@ function clientEvent(device: Device, event: ClientEvent): void {
       log.debug("dns", "resolved", { host: event.broker.host, address: event.address });
       return;
     case "socket":
-      log.debug(event.broker.tls ? "tls" : "tcp", "connected", { ms: Math.round(event.ms) });
+      log.debug(event.broker.tls ? "tls" : "tcp", "connected", { ms: event.ms });
       return;
     case "connected": {
-      // Hosts may count time in fractions of a millisecond: what is printed and kept is whole milliseconds.
-      const rtt = Math.round(event.rtt);
+      const rtt = event.rtt;
       stats.connected(now, rtt);
       device.tuner.connected(now);
       log.info("mqtt", "connected", {
@@ -221,7 +221,7 @@ function clientEvent(device: Device, event: ClientEvent): void {
         log.info("mqtt", "closed", { reason: event.cause.reason });
         return;
       }
-      const code = device.lastFailure?.code ?? "broker_closed";
+      const code = classify(event.cause);
       stats.failed(now, code);
       const idle = event.cause.kind === "keepalive_timeout" ? event.idle - event.cause.waited : event.idle;
       // A connection that dies after less idle time than the lowest keep alive the tuner would set is no NAT
@@ -260,12 +260,10 @@ function clientEvent(device: Device, event: ClientEvent): void {
           bytes: event.publish.payload.length,
         });
       return;
-    case "pong": {
-      const rtt = Math.round(event.rtt);
-      stats.pingRtt(rtt);
-      log.debug("keepalive", "pong", { rtt });
+    case "pong":
+      stats.pingRtt(event.rtt);
+      log.debug("keepalive", "pong", { rtt: event.rtt });
       return;
-    }
     case "queued":
       stats.queue(event.depth);
       if (event.result !== "queued") stats.dropped();
@@ -308,7 +306,7 @@ function housekeeping(device: Device): void {
 }
 
 export function publishStatus(device: Device, online: boolean): void {
-  const now = Math.floor(device.host.now());
+  const now = device.host.now();
   const body = online
     ? JSON.stringify({ online: true, ...device.stats.beacon(now), heap: device.host.heap().used })
     : '{"online":false}';

@@ -7,7 +7,7 @@
 import { toBytes } from "tether/app/bytes";
 import { DEFAULT_BASE, DEFAULT_CAP, DEFAULT_JITTER, DEFAULT_STABLE } from "tether/client/backoff";
 import { type Broker, brokerName, parseBrokers } from "tether/client/broker";
-import { type ClientEvent, type PublishResult, Client as Supervisor } from "tether/client/client";
+import { type ClientConfig, type ClientEvent, type PublishResult, Client as Supervisor } from "tether/client/client";
 import type { CloseCause } from "tether/client/connection";
 import { failureInfo, failureLevel } from "tether/diag/codes";
 import { classifyCause, Diagnoser } from "tether/diag/diagnose";
@@ -101,40 +101,36 @@ export class Client {
    */
   onClose?(reason: string): void;
 
-  private readonly client: Supervisor;
-  private readonly host: Host;
-  private readonly peers: Map<string, Client>;
-  private readonly key: string;
-  private readonly reconnect: boolean;
-  private readonly log: Logger | undefined;
-  private readonly diagnoser: Diagnoser;
-  private readonly classify: (cause: CloseCause) => string;
+  readonly #client: Supervisor;
+  readonly #host: Host;
+  readonly #peers: Map<string, Client>;
+  readonly #key: string;
+  readonly #reconnect: boolean;
+  readonly #log: Logger | undefined;
+  readonly #diagnoser: Diagnoser;
+  readonly #classify: (cause: CloseCause) => string;
   /** What the application subscribed to: a subscribe that Tether already renewed after a reconnect is not sent. */
-  private readonly filters = new Map<string, QoS>();
+  readonly #filters = new Map<string, QoS>();
   /** Events waiting for their callbacks, in order. */
-  private readonly pending: ClientEvent[] = [];
-  private timer: Timer | undefined;
-  private socket: Socket | undefined;
+  readonly #pending: ClientEvent[] = [];
+  #timer: Timer | undefined;
+  #socket: Socket | undefined;
   /** Whether onClose was called since the last onReady. */
-  private reported = false;
+  #reported = false;
   /** No connection will be made again: the application closed it, a newer client replaced it, or it failed with
    *  `reconnect: false`. */
-  private done = false;
+  #done = false;
 
   constructor(options: ClientOptions, host: Host, peers: Map<string, Client> = new Map()) {
-    if (options.path !== undefined) throw new Error("MQTT over WebSockets (path) is not supported");
-    const brokers = brokersOf(options);
-    const version = options.version ?? 4;
-    if (version !== 4 && version !== 5) throw new RangeError("version must be 4 (MQTT 3.1.1) or 5");
-    const clientId = options.id ?? "";
-    const sentUser = !!options.user;
+    const config = configOf(options);
+    const { version, username } = config;
     const level = options.log === "none" ? undefined : (levelFromName(options.log ?? "warn") ?? WARN);
-    const backoff = options.backoff ?? {};
-    this.host = host;
-    this.peers = peers;
-    this.key = `${clientId} ${brokers.map(brokerName).join(",")}`;
-    this.reconnect = options.reconnect !== false;
-    this.log =
+    this.#host = host;
+    this.#peers = peers;
+    this.#key = `${config.clientId} ${config.brokers.map(brokerName).join(",")}`;
+    this.#reconnect = options.reconnect !== false;
+    this.#classify = config.classify;
+    const log =
       level === undefined
         ? undefined
         : new Logger(
@@ -142,71 +138,43 @@ export class Client {
             () => host.now(),
             level,
           );
-    const stable = backoff.stable ?? DEFAULT_STABLE;
-    this.diagnoser = new Diagnoser({ version, sentUser, shortLived: stable, repeats: 3 }, (finding) => {
-      const info = failureInfo(finding.code);
-      this.log?.log(failureLevel(info), "diag", finding.code, { ...finding.fields, hint: info.hint });
-    });
-    this.classify = (cause) => classifyCause(cause, version, sentUser);
+    if (typeof options.password === "string") log?.addSecret(options.password);
+    this.#log = log;
+    const shortLived = config.backoff.stable;
+    this.#diagnoser = new Diagnoser(
+      { version, sentUser: username !== undefined, shortLived, repeats: 3 },
+      (finding) => {
+        const info = failureInfo(finding.code);
+        log?.log(failureLevel(info), "diag", finding.code, { ...finding.fields, hint: info.hint });
+      },
+    );
     // The socket is kept to close it without a DISCONNECT, for close(true).
     const io = Object.create(host) as Host;
-    io.connect = (connect, handlers) => (this.socket = host.connect(connect, handlers));
-    this.client = new Supervisor(
-      io,
-      {
-        brokers,
-        clientId,
-        version,
-        keepAlive: options.keepAlive ?? (options.timeout === undefined ? 60 : Math.ceil(options.timeout / 1000)),
-        username: options.user || undefined,
-        password: options.password ? bytesOf(options.password) : undefined,
-        will: options.will && {
-          topic: options.will.topic,
-          payload: bytesOf(options.will.message),
-          qos: qosOf(options.will.quality ?? 0),
-          retain: options.will.retain === true,
-        },
-        cleanStart: options.clean !== false,
-        sessionExpiry: options.sessionExpiry ?? 0,
-        maxPacketSize: options.maxPacketSize ?? 65536,
-        connectTimeout: 10000,
-        connackTimeout: 10000,
-        backoff: {
-          base: backoff.base ?? DEFAULT_BASE,
-          cap: backoff.cap ?? DEFAULT_CAP,
-          stable,
-          jitter: DEFAULT_JITTER,
-        },
-        queue: { count: options.queue?.count ?? 100, bytes: options.queue?.bytes ?? 16384 },
-        classify: this.classify,
-        ca: options.ca,
-      },
-      (event) => this.observe(event),
-    );
-    if (typeof options.password === "string") this.log?.addSecret(options.password);
-    peers.get(this.key)?.close();
-    peers.set(this.key, this);
-    this.client.start();
+    io.connect = (connect, handlers) => (this.#socket = host.connect(connect, handlers));
+    this.#client = new Supervisor(io, config, (event) => this.#observe(event));
+    peers.get(this.#key)?.close();
+    peers.set(this.#key, this);
+    this.#client.start();
   }
 
   /** Whether the broker has accepted the current connection. */
   get connected(): boolean {
-    return this.client.connected;
+    return this.#client.connected;
   }
 
   /** The broker being used or dialled, as a URL. */
   get broker(): string {
-    return brokerName(this.client.broker);
+    return brokerName(this.#client.broker);
   }
 
   /** Publishes waiting for a connection. */
   get queueDepth(): number {
-    return this.client.queueDepth;
+    return this.#client.queueDepth;
   }
 
   /** QoS 1 and 2 publishes not yet acknowledged. */
   get inflight(): number {
-    return this.client.inflight;
+    return this.#client.inflight;
   }
 
   /**
@@ -215,26 +183,26 @@ export class Client {
    * gave way in the full queue.
    */
   publish(topic: string, data: Data, flags?: PublishFlags): PublishResult {
-    this.check(validTopicName(topic), topic);
+    this.#check(validTopicName(topic), topic);
     const qos = qosOf(flags?.quality ?? 0);
-    const result = this.client.publish(topic, bytesOf(data), qos, flags?.retain === true, flags?.properties);
+    const result = this.#client.publish(topic, bytesOf(data), qos, flags?.retain === true, flags?.properties);
     if (result === "full") throw new Error("offline queue full");
     return result;
   }
 
   /** Subscribes now, or once connected; Tether subscribes again after every reconnect that finds no session. */
   subscribe(topic: string, qos: QoS = 0): void {
-    this.check(validTopicFilter(topic), topic);
+    this.#check(validTopicFilter(topic), topic);
     const granted = qosOf(qos);
-    if (this.filters.get(topic) === granted && this.client.connected) return;
-    this.filters.set(topic, granted);
-    this.client.subscribe({ topicFilter: topic, qos: granted });
+    if (this.#filters.get(topic) === granted && this.#client.connected) return;
+    this.#filters.set(topic, granted);
+    this.#client.subscribe({ topicFilter: topic, qos: granted });
   }
 
   unsubscribe(topic: string): void {
-    this.check(validTopicFilter(topic), topic);
-    this.filters.delete(topic);
-    this.client.unsubscribe(topic);
+    this.#check(validTopicFilter(topic), topic);
+    this.#filters.delete(topic);
+    this.#client.unsubscribe(topic);
   }
 
   /**
@@ -242,44 +210,44 @@ export class Client {
    * the socket alone (the broker publishes the will). No callback follows, onClose included.
    */
   close(immediate = false): void {
-    if (this.done && !this.pending.length) return;
-    this.finish();
-    this.pending.length = 0;
-    if (this.timer) this.host.clearTimer(this.timer);
-    this.timer = undefined;
-    if (immediate) this.socket?.close();
-    this.client.stop("close");
+    if (this.#done && !this.#pending.length) return;
+    this.#finish();
+    this.#pending.length = 0;
+    if (this.#timer) this.#host.clearTimer(this.#timer);
+    this.#timer = undefined;
+    if (immediate) this.#socket?.close();
+    this.#client.stop("close");
   }
 
-  private check(valid: boolean, topic: string): void {
-    if (this.done) throw new Error("connection closed");
+  #check(valid: boolean, topic: string): void {
+    if (this.#done) throw new Error("connection closed");
     if (!valid) throw new RangeError(`invalid topic "${topic}"`);
   }
 
-  private finish(): void {
-    this.done = true;
-    if (this.peers.get(this.key) === this) this.peers.delete(this.key);
+  #finish(): void {
+    this.#done = true;
+    if (this.#peers.get(this.#key) === this) this.#peers.delete(this.#key);
   }
 
-  private observe(event: ClientEvent): void {
-    if (this.done) return;
-    this.diagnoser.observe(event);
+  #observe(event: ClientEvent): void {
+    if (this.#done) return;
+    this.#diagnoser.observe(event);
     switch (event.type) {
       case "closed":
         if (event.cause.kind === "local") return;
-        if (!this.reconnect) {
-          this.finish();
-          this.client.stop("closed");
+        if (!this.#reconnect) {
+          this.#finish();
+          this.#client.stop("closed");
         }
         break;
       case "connected":
-        this.log?.info("mqtt", "connected", { broker: this.broker, rtt: event.rtt, keepalive: event.keepAlive });
+        this.#log?.info("mqtt", "connected", { broker: this.broker, rtt: event.rtt, keepalive: event.keepAlive });
         break;
       case "waiting":
-        this.log?.info("mqtt", "retry", { in_ms: Math.round(event.delay), reason: event.reason });
+        this.#log?.info("mqtt", "retry", { in_ms: Math.round(event.delay), reason: event.reason });
         return;
       case "warning":
-        this.log?.warn("mqtt", "warning", { message: event.message });
+        this.#log?.warn("mqtt", "warning", { message: event.message });
         return;
       case "socket":
       case "message":
@@ -287,40 +255,77 @@ export class Client {
       default:
         return;
     }
-    this.pending.push(event);
-    this.timer ??= this.host.setTimer(0, () => this.flush());
+    this.#pending.push(event);
+    this.#timer ??= this.#host.setTimer(0, () => this.#flush());
   }
 
   /** Calls the application back. An exception it throws is not swallowed: the events after it follow later. */
-  private flush(): void {
-    this.timer = undefined;
-    const pending = this.pending;
+  #flush(): void {
+    this.#timer = undefined;
+    const pending = this.#pending;
     try {
-      while (pending.length) this.dispatch(pending.shift()!);
+      while (pending.length) this.#dispatch(pending.shift()!);
     } finally {
-      if (pending.length) this.timer ??= this.host.setTimer(0, () => this.flush());
+      if (pending.length) this.#timer ??= this.#host.setTimer(0, () => this.#flush());
     }
   }
 
-  private dispatch(event: ClientEvent): void {
+  #dispatch(event: ClientEvent): void {
     switch (event.type) {
       case "socket":
         this.onConnected?.();
         return;
       case "connected":
-        this.reported = false;
+        this.#reported = false;
         this.onReady?.();
         return;
       case "message":
         this.onMessage?.(event.publish.topic, bufferOf(event.publish.payload), event.publish);
         return;
       case "closed":
-        if (this.reported) return;
-        this.reported = true;
-        this.onClose?.(this.classify(event.cause));
+        if (this.#reported) return;
+        this.#reported = true;
+        this.onClose?.(this.#classify(event.cause));
         return;
     }
   }
+}
+
+/** The supervisor's configuration from the dictionary, with Moddable's defaults where it has them. */
+function configOf(options: ClientOptions): ClientConfig {
+  if (options.path !== undefined) throw new Error("MQTT over WebSockets (path) is not supported");
+  const version = options.version ?? 4;
+  if (version !== 4 && version !== 5) throw new RangeError("version must be 4 (MQTT 3.1.1) or 5");
+  const { will, backoff = {}, queue = {} } = options;
+  const username = options.user || undefined;
+  return {
+    brokers: brokersOf(options),
+    clientId: options.id ?? "",
+    version,
+    keepAlive: options.keepAlive ?? (options.timeout === undefined ? 60 : Math.ceil(options.timeout / 1000)),
+    username,
+    password: options.password ? bytesOf(options.password) : undefined,
+    will: will && {
+      topic: will.topic,
+      payload: bytesOf(will.message),
+      qos: qosOf(will.quality ?? 0),
+      retain: will.retain === true,
+    },
+    cleanStart: options.clean !== false,
+    sessionExpiry: options.sessionExpiry ?? 0,
+    maxPacketSize: options.maxPacketSize ?? 65536,
+    connectTimeout: 10000,
+    connackTimeout: 10000,
+    backoff: {
+      base: backoff.base ?? DEFAULT_BASE,
+      cap: backoff.cap ?? DEFAULT_CAP,
+      stable: backoff.stable ?? DEFAULT_STABLE,
+      jitter: DEFAULT_JITTER,
+    },
+    queue: { count: queue.count ?? 100, bytes: queue.bytes ?? 16384 },
+    classify: (cause) => classifyCause(cause, version, username !== undefined),
+    ca: options.ca,
+  };
 }
 
 function brokersOf(options: ClientOptions): Broker[] {

@@ -132,6 +132,7 @@ export class Diagnoser {
         return {
           reason: this.reason(cause.reasonCode, CONNACK),
           reason_string: cause.reasonString,
+          server_reference: cause.serverReference,
           user: this.options.sentUser ? "set" : "none",
         };
       case "connack_timeout":

@@ -6,8 +6,8 @@ import { connect, type IClientOptions, type MqttClient } from "mqtt";
 import type { SimDevice } from "../../hosts/sim/node/device";
 import { type ParsedLine, parseLine } from "tether/diag/log";
 import { startAedes } from "../helpers/aedes";
-import { FaultProxy } from "../helpers/fault-proxy";
-import { MOSQUITTO, type MosquittoOptions, startMosquitto } from "../helpers/mosquitto";
+import { FaultProxy, type ProxyEvent } from "../helpers/fault-proxy";
+import { type Mosquitto, MOSQUITTO, type MosquittoOptions, startMosquitto } from "../helpers/mosquitto";
 
 /** A broker under test, whichever it is. */
 export interface TestBroker {
@@ -25,6 +25,38 @@ export const BROKERS: BrokerKind[] = MOSQUITTO ? ["mosquitto", "aedes"] : ["aede
 export async function startTestBroker(kind: BrokerKind, options: MosquittoOptions = {}): Promise<TestBroker> {
   if (kind === "aedes") return { kind, ...(await startAedes()) };
   return { kind, ...(await startMosquitto(options)) };
+}
+
+/** A broker that a test restarts, losing every session it held (neither keeps them on disk here). */
+export interface RestartableBroker {
+  kind: BrokerKind;
+  /** Where it listens now. */
+  readonly port: number;
+  /** aedes restarts on its port; mosquitto (whose helper picks the port) is replaced behind the proxy. */
+  restart(proxy: FaultProxy): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startRestartable(kind: BrokerKind): Promise<RestartableBroker> {
+  if (kind === "aedes") {
+    const aedes = await startAedes();
+    return { kind, port: aedes.port, restart: () => aedes.restart(), stop: () => aedes.stop() };
+  }
+  let current: Mosquitto = await startMosquitto();
+  return {
+    kind,
+    get port() {
+      return current.port;
+    },
+    async restart(proxy) {
+      const next = await startMosquitto();
+      proxy.retarget({ host: "127.0.0.1", port: next.port });
+      const old = current;
+      current = next;
+      await old.stop();
+    },
+    stop: () => current.stop(),
+  };
 }
 
 /**
@@ -64,16 +96,59 @@ export function logLines(device: SimDevice, area: string, event: string, from = 
 /** Serial offset now, to wait for what comes next. */
 export const mark = (device: SimDevice): number => device.serialOutput.length;
 
-/** Waits for the device's next `mqtt connected` line after `from`; returns the device time it was logged at. */
-export async function connected(device: SimDevice, from = 0, timeoutMs = 8000): Promise<number> {
-  const [line] = await device.waitForSerial(/^(\d+) I mqtt connected .*$/m, timeoutMs, from);
-  return parseLine(line)!.time;
+/** The counters of the `stats` command that these tests read. */
+export interface DeviceStats {
+  attempts: number;
+  /** Connections the broker accepted since boot. */
+  ok: number;
+  failed: number;
+  drops: number;
+  heapUsed: number;
+  heapPeak: number;
 }
 
-/** The device clock now, from a `status` round trip (uptime_ms). */
-export async function deviceNow(device: SimDevice): Promise<number> {
-  const [, ms] = await command(device, "status", /uptime_ms=([\d.]+)/);
-  return Number(ms);
+/**
+ * Reads the counters with the `stats` command. The log is no signal for "connected again": its rate limit holds
+ * back a line identical to a recent one (a second `mqtt connected session=new ...`), the counters never lie.
+ */
+export async function stats(device: SimDevice): Promise<DeviceStats> {
+  const from = mark(device);
+  await command(device, "stats", /heap used=\d+ peak=\d+\n/);
+  const text = device.serialOutput.slice(from);
+  const number = (pattern: RegExp) => Number(pattern.exec(text)?.[1] ?? Number.NaN);
+  return {
+    attempts: number(/conn attempts=(\d+)/),
+    ok: number(/conn attempts=\d+ ok=(\d+)/),
+    failed: number(/ failed=(\d+)/),
+    drops: number(/ drops=(\d+)/),
+    heapUsed: number(/heap used=(\d+)/),
+    heapPeak: number(/heap used=\d+ peak=(\d+)/),
+  };
+}
+
+/** Polls `probe` every 100 ms until it returns a value; rejects after `timeoutMs`, naming `what`. */
+export async function poll<T>(probe: () => Promise<T | undefined>, timeoutMs: number, what: string): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** Waits until the broker has accepted the device `n` times since boot and it is connected now. */
+export function connections(device: SimDevice, n: number, timeoutMs = 8000): Promise<DeviceStats> {
+  return poll(
+    async () => {
+      const s = await stats(device);
+      if (s.ok < n) return undefined;
+      const [state] = await command(device, "status", /state=\S+/);
+      return state === "state=connected" ? s : undefined;
+    },
+    timeoutMs,
+    `connection number ${n}`,
+  );
 }
 
 /** Starts a proxy to `port` that a test closes with `closeAll`. */
@@ -81,6 +156,17 @@ export async function proxyTo(port: number, proxies: FaultProxy[]): Promise<Faul
   const proxy = await FaultProxy.start({ host: "127.0.0.1", port });
   proxies.push(proxy);
   return proxy;
+}
+
+/** Host times (Date.now()) of the proxy's `event`s from now on: every TCP connection it accepts, in any mode. */
+export function record(proxy: FaultProxy, event: ProxyEvent): number[] {
+  const times: number[] = [];
+  proxy.on(event, () => times.push(Date.now()));
+  return times;
+}
+
+export function gaps(times: number[]): number[] {
+  return times.slice(1).map((t, i) => t - times[i]!);
 }
 
 /** MQTT.js peers, ended after each test by `endAll`. */

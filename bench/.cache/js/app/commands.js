@@ -1,0 +1,170 @@
+import { toBytes } from "tether/app/bytes";
+import { runSelfTest } from "tether/app/selftest";
+import { SETTINGS, settingSpec } from "tether/app/settings";
+import { enumArg, intArg, qosArg, UsageError } from "tether/diag/console";
+import { LEVEL_NAMES } from "tether/diag/log";
+import { formatStats } from "tether/diag/stats";
+import { validTopicFilter, validTopicName } from "tether/mqtt/topic";
+function commands(device) {
+  const { log, settings, host } = device;
+  const client = () => {
+    if (!device.client) throw new Error("the client is not running: fix the configuration, then reboot");
+    return device.client;
+  };
+  return [
+    {
+      name: "status",
+      usage: "",
+      help: "connection state, broker, uptime, last failure",
+      min: 0,
+      max: 0,
+      run: (_, out) => status(device, out)
+    },
+    {
+      name: "stats",
+      usage: "",
+      help: "counters, round-trip times, traffic, heap",
+      min: 0,
+      max: 0,
+      run: (_, out) => {
+        const heap = host.heap();
+        device.stats.heap(heap.used, heap.peak);
+        for (const line of formatStats(device.stats.snapshot(host.now()))) out(line);
+      }
+    },
+    {
+      name: "history",
+      usage: "",
+      help: "the last significant events, across reboots",
+      min: 0,
+      max: 0,
+      run: (_, out) => {
+        for (const line of device.history.format()) out(line);
+      }
+    },
+    {
+      name: "log",
+      usage: "<error|warn|info|debug|trace>",
+      help: "set the serial log level",
+      min: 1,
+      max: 1,
+      run: ([name], out) => {
+        log.level = LEVEL_NAMES.indexOf(enumArg(name, "level", LEVEL_NAMES));
+        out(`log level ${name}`);
+      }
+    },
+    {
+      name: "trace",
+      usage: "<on|off>",
+      help: "decoded packet trace both ways (never credentials)",
+      min: 1,
+      max: 1,
+      run: ([on], out) => {
+        client().trace = enumArg(on, "trace", ["on", "off"]) === "on";
+        out(`trace ${on}`);
+      }
+    },
+    {
+      name: "diag",
+      usage: "",
+      help: "self-test, layer by layer: link, DNS, TCP, TLS, CONNECT, SUBSCRIBE/PUBLISH loopback, ping",
+      min: 0,
+      max: 0,
+      run: (_, out) => runSelfTest(device, out)
+    },
+    {
+      name: "reconnect",
+      usage: "",
+      help: "drop the connection and connect again now",
+      min: 0,
+      max: 0,
+      run: (_, out) => {
+        client().reconnect("console");
+        out("reconnecting");
+      }
+    },
+    {
+      name: "keepalive",
+      usage: "<seconds>",
+      help: "set the keep alive (from the next connection; saved)",
+      min: 1,
+      max: 1,
+      run: ([s], out) => {
+        const seconds = intArg(s, "seconds", 1, 65535);
+        settings.set("keepAlive", String(seconds));
+        client().setKeepAlive(seconds);
+        out(`keepalive ${seconds} s from the next connection (reconnect to apply now)`);
+      }
+    },
+    {
+      name: "pub",
+      usage: "<topic> <payload> [qos]",
+      help: "publish a message",
+      min: 2,
+      max: 3,
+      run: ([topic, payload, q], out) => {
+        if (!validTopicName(topic)) throw new UsageError(`bad topic "${topic}": no + or #, not empty`);
+        const qos = q === void 0 ? 0 : qosArg(q);
+        const result = client().publish(topic, toBytes(payload), qos, false);
+        if (result === "sent" || result === "queued") device.stats.sent(qos, payload.length);
+        out(`pub ${result}`);
+      }
+    },
+    {
+      name: "sub",
+      usage: "<filter> [qos]",
+      help: "subscribe (kept across reconnects)",
+      min: 1,
+      max: 2,
+      run: ([filter, q], out) => {
+        if (!validTopicFilter(filter)) throw new UsageError(`bad topic filter "${filter}"`);
+        const id = client().subscribe({ topicFilter: filter, qos: q === void 0 ? 0 : qosArg(q) });
+        out(id ? `sub sent id=${id}` : "sub saved: sent when connected");
+      }
+    },
+    {
+      name: "config",
+      usage: "get|set <key> [value]",
+      help: "show or change a setting (saved; applies after reboot); secrets are write-only",
+      min: 1,
+      max: 3,
+      run: (args, out) => config(device, args, out)
+    }
+  ];
+}
+function status(device, out) {
+  const { host, client, stats, settings, lastFailure } = device;
+  const now = host.now();
+  const state = !client ? "stopped (config error)" : client.connected ? "connected" : "disconnected";
+  out(`state=${state} client_id=${device.clientId} platform=${host.platform} link=${host.linkUp() ? "up" : "down"}`);
+  if (client) {
+    const b = client.broker;
+    out(
+      `broker=${b.tls ? "mqtts" : "mqtt"}://${b.host}:${b.port} version=${settings.get("mqttVersion")} keepalive=${client.keepAlive} up_ms=${stats.uptime(now)} inflight=${client.inflight} queued=${client.queueDepth}`
+    );
+  }
+  const heap = host.heap();
+  out(`uptime_ms=${now - device.bootedAt} heap_used=${heap.used} heap_peak=${heap.peak}`);
+  if (lastFailure) out(`last_failure=${lastFailure.code}`);
+}
+function config(device, args, out) {
+  const [verb, key, value] = args;
+  const { settings } = device;
+  if (verb === "get") {
+    const keys = key === void 0 ? SETTINGS.map((s) => s.key) : [key];
+    for (const k of keys) {
+      if (!settingSpec(k)) throw new UsageError(`unknown setting "${k}"`);
+      out(`${k}=${settings.shown(k)}`);
+    }
+    return;
+  }
+  if (verb !== "set" || key === void 0 || value === void 0)
+    throw new UsageError("say get [key] or set <key> <value>");
+  const error = settings.set(key, value);
+  if (error) throw new UsageError(error);
+  if (settingSpec(key)?.secret) device.log.addSecret(value);
+  out(`${key}=${settings.shown(key)} saved; applies after reboot`);
+}
+export {
+  commands
+};

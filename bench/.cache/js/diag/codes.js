@@ -1,0 +1,218 @@
+import { ERROR, WARN } from "tether/diag/log";
+const FAILURES = [
+  {
+    code: "link_down",
+    layer: "link",
+    hint: "check Wi-Fi: the ssid/password settings, signal strength and the access point; the device reconnects when the link returns"
+  },
+  {
+    code: "dns_failed",
+    layer: "dns",
+    hint: "check the host name in the broker setting (spelling) and the network's DNS server; try the broker's IP address to confirm"
+  },
+  {
+    code: "tcp_refused",
+    layer: "tcp",
+    hint: "check the port in the broker setting (1883 plain, 8883 TLS) and that the broker runs and listens on the network, not only on localhost"
+  },
+  {
+    code: "tcp_timeout",
+    layer: "tcp",
+    hint: "nothing answers at that address: check the IP/host in the broker setting, firewalls that drop the port, and routing from the device's network"
+  },
+  {
+    code: "tcp_reset",
+    layer: "tcp",
+    hint: "the broker or a firewall/NAT/load balancer reset the connection: check the broker's log at that time and idle timeouts on the path"
+  },
+  {
+    code: "tls_failed",
+    layer: "tls",
+    hint: "TLS failed, see detail: unknown_ca: give the device the broker's CA; expired: certificate dates or device clock; name_mismatch: the host in broker must match the certificate"
+  },
+  {
+    code: "connack_timeout",
+    layer: "mqtt",
+    hint: "TCP works but no MQTT answer: check the port is an MQTT listener (not WebSockets/HTTP), mqtt:// vs mqtts:// matches it, and the broker's log"
+  },
+  {
+    code: "protocol_rejected",
+    layer: "mqtt",
+    hint: "the broker does not accept this MQTT version or CONNECT: set mqttVersion=3.1.1, or upgrade the broker"
+  },
+  {
+    code: "client_id_rejected",
+    layer: "mqtt",
+    hint: "the broker refused clientId: use 1-23 letters and digits, unique per device; an empty id needs a clean session and a broker that allows it"
+  },
+  {
+    code: "server_unavailable",
+    layer: "mqtt",
+    hint: "the broker is up but refuses service right now: check its log and load; the device retries with backoff"
+  },
+  {
+    code: "protocol_error",
+    layer: "mqtt",
+    hint: "MQTT bytes did not make sense: check nothing but an MQTT broker answers on that port (proxy, captive portal, HTTP); report with the broker's name and version"
+  },
+  {
+    code: "packet_too_large",
+    layer: "mqtt",
+    hint: "a message is larger than the broker or the device allows: shorten the payload, or raise the limit (mosquitto message_size_limit / max_packet_size)"
+  },
+  {
+    code: "broker_closed",
+    layer: "mqtt",
+    hint: "the broker hung up without saying why: check its log at that time (restart, max_connections, another client with the same clientId, a rejected packet)"
+  },
+  {
+    code: "server_disconnect",
+    layer: "mqtt",
+    hint: "the broker ended the session and said why: read reason and reasonString; 0x8B is a broker shutdown, 0x98 an administrator's action"
+  },
+  {
+    code: "server_moved",
+    layer: "mqtt",
+    hint: "the broker sends this device elsewhere (0x9C use another server, 0x9D moved): put the server in ref into the broker setting"
+  },
+  {
+    code: "quota_exceeded",
+    layer: "mqtt",
+    hint: "the broker rate-limits this client (0x97 quota, 0x9F reconnecting too often): publish less often, raise backoffBase, check the broker's limits"
+  },
+  {
+    code: "bad_credentials",
+    layer: "auth",
+    hint: "check mqttUser/mqttPassword; mosquitto answers 5 (3.1.1) / 0x87 (5.0) for a wrong password or unknown user"
+  },
+  {
+    code: "not_authorized",
+    layer: "auth",
+    hint: "the broker refuses this client: mosquitto 2.x refuses anonymous clients by default (allow_anonymous false): set mqttUser/mqttPassword"
+  },
+  {
+    code: "subscribe_denied",
+    layer: "auth",
+    hint: "the broker refused the subscription: check the user's ACL for that topic; note mosquitto's acl_file denies silently (SUBACK granted, nothing arrives)"
+  },
+  {
+    code: "publish_denied",
+    layer: "auth",
+    hint: "the broker refused a message: check the user's publish ACL for the topic; with MQTT 3.1.1 denials are silent (the message is dropped)"
+  },
+  {
+    code: "session_taken_over",
+    layer: "session",
+    hint: "another device or program uses the same clientId: make clientId unique per device; the broker's log says 'already connected, closing old connection'"
+  },
+  {
+    code: "flapping",
+    layer: "session",
+    hint: "connections keep dying within seconds: run history to see how each ended; often a duplicate clientId, a refused publish, or an unstable link"
+  },
+  {
+    code: "keepalive_timeout",
+    layer: "keepalive",
+    hint: "the broker stopped answering pings: the path drops traffic silently (Wi-Fi, NAT/firewall, overloaded broker); if it happens after the same idle time, lower keepAlive"
+  },
+  {
+    code: "nat_idle_timeout_suspected",
+    layer: "keepalive",
+    hint: "connections die after the same idle time: a NAT/firewall forgets idle connections; set keepAlive below that time (e.g. 60 s or less)"
+  },
+  {
+    code: "low_memory",
+    layer: "resource",
+    hint: "memory is nearly exhausted: reduce the offline queue and message sizes, subscribe to fewer topics; TLS needs tens of KB free"
+  }
+];
+function failureInfo(code) {
+  return FAILURES.find((entry) => entry.code === code);
+}
+function failureLevel(info) {
+  return info.layer === "auth" || info.layer === "tls" ? ERROR : WARN;
+}
+function classifyNetError(error) {
+  switch (error.code) {
+    case "dns":
+      return "dns_failed";
+    case "refused":
+      return "tcp_refused";
+    case "timeout":
+      return "tcp_timeout";
+    case "reset":
+      return "tcp_reset";
+    case "tls":
+      return "tls_failed";
+    case "unreachable":
+      return "link_down";
+    case "closed":
+      return "broker_closed";
+  }
+}
+function classifyConnack(version, reasonCode, sentUser) {
+  if (version === 4) {
+    const codes = ["protocol_rejected", "client_id_rejected", "server_unavailable", "bad_credentials"];
+    return reasonCode === 5 ? sentUser ? "bad_credentials" : "not_authorized" : codes[reasonCode - 1] ?? "server_unavailable";
+  }
+  switch (reasonCode) {
+    case 129:
+    case 130:
+    case 132:
+    case 144:
+    case 153:
+    case 154:
+    case 155:
+      return "protocol_rejected";
+    case 133:
+      return "client_id_rejected";
+    case 134:
+    case 140:
+      return "bad_credentials";
+    case 135:
+      return sentUser ? "bad_credentials" : "not_authorized";
+    case 138:
+      return "not_authorized";
+    case 149:
+      return "packet_too_large";
+    case 151:
+    case 159:
+      return "quota_exceeded";
+    case 156:
+    case 157:
+      return "server_moved";
+    default:
+      return "server_unavailable";
+  }
+}
+function classifyDisconnect(reasonCode) {
+  switch (reasonCode) {
+    case 129:
+    case 130:
+      return "protocol_error";
+    case 135:
+      return "not_authorized";
+    case 141:
+      return "keepalive_timeout";
+    case 142:
+      return "session_taken_over";
+    case 149:
+      return "packet_too_large";
+    case 151:
+    case 159:
+      return "quota_exceeded";
+    case 156:
+    case 157:
+      return "server_moved";
+    default:
+      return "server_disconnect";
+  }
+}
+export {
+  FAILURES,
+  classifyConnack,
+  classifyDisconnect,
+  classifyNetError,
+  failureInfo,
+  failureLevel
+};

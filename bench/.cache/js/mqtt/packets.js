@@ -1,0 +1,32 @@
+const CONNECT = 1;
+const CONNACK = 2;
+const PUBLISH = 3;
+const PUBACK = 4;
+const PUBREC = 5;
+const PUBREL = 6;
+const PUBCOMP = 7;
+const SUBSCRIBE = 8;
+const SUBACK = 9;
+const UNSUBSCRIBE = 10;
+const UNSUBACK = 11;
+const PINGREQ = 12;
+const PINGRESP = 13;
+const DISCONNECT = 14;
+const AUTH = 15;
+export {
+  AUTH,
+  CONNACK,
+  CONNECT,
+  DISCONNECT,
+  PINGREQ,
+  PINGRESP,
+  PUBACK,
+  PUBCOMP,
+  PUBLISH,
+  PUBREC,
+  PUBREL,
+  SUBACK,
+  SUBSCRIBE,
+  UNSUBACK,
+  UNSUBSCRIBE
+};

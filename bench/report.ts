@@ -1,0 +1,183 @@
+// Turns the rows into the console table, bench/results.json, docs/benchmarks.svg and docs/benchmarks.md.
+import { writeFileSync } from "node:fs";
+import { advantage, type Row, type Stat } from "./stats";
+
+export interface Machine {
+  cpu: string;
+  cores: number;
+  node: string;
+  mosquitto: string;
+  date: string;
+}
+
+/** Subjects that are Tether itself in another engine: no ratio against them. */
+const SELF = new Set(["Tether (XS)"]);
+
+function num(n: number): string {
+  if (n >= 100) return Math.round(n).toLocaleString("en-US");
+  return n.toPrecision(3);
+}
+
+function cell(s: Stat): string {
+  return `${num(s.median)} (${num(s.min)}–${num(s.max)})`;
+}
+
+function peers(row: Row): string[] {
+  return row.values
+    .slice(1)
+    .map(([subject]) => subject)
+    .filter((subject) => !SELF.has(subject));
+}
+
+function ratios(row: Row): string {
+  return peers(row)
+    .map((peer) => {
+      const r = advantage(row, peer);
+      return r === undefined ? "" : `${r.toFixed(2)}x vs ${peer}`;
+    })
+    .filter(Boolean)
+    .join("; ");
+}
+
+function goal(row: Row): string {
+  if (!row.goal) return "";
+  return row.goal.met ? `met (${row.goal.text})` : `**MISSED** (${row.goal.text})`;
+}
+
+/** One markdown table per section; columns are the section's subjects. */
+export function tables(rows: Row[]): string {
+  const sections = [...new Set(rows.map((r) => r.section))];
+  return sections
+    .map((section) => {
+      const mine = rows.filter((r) => r.section === section);
+      const subjects = [...new Set(mine.flatMap((r) => r.values.map(([s]) => s)))];
+      const head = ["measure", "unit", ...subjects, "Tether's advantage", "goal"];
+      const lines = [`### ${section}`, "", `| ${head.join(" | ")} |`, `|${head.map(() => " --- ").join("|")}|`];
+      for (const r of mine) {
+        const values = subjects.map((s) => {
+          const found = r.values.find(([subject]) => subject === s);
+          return found ? cell(found[1]) : "";
+        });
+        const name = r.note ? `${r.name} <sub>${r.note}</sub>` : r.name;
+        lines.push(`| ${[name, r.unit, ...values, ratios(r), goal(r)].join(" | ")} |`);
+      }
+      return lines.join("\n");
+    })
+    .join("\n\n");
+}
+
+/** Plain text for the terminal: one line per row and subject. */
+export function consoleTable(rows: Row[]): string {
+  const out: string[] = [];
+  for (const r of rows) {
+    out.push(`${r.section} | ${r.name} [${r.unit}]${r.goal ? `  goal ${goal(r).replace(/\*\*/g, "")}` : ""}`);
+    for (const [subject, s] of r.values) out.push(`    ${subject.padEnd(28)} ${cell(s)}`);
+    const rs = ratios(r);
+    if (rs) out.push(`    ${rs}`);
+  }
+  return out.join("\n");
+}
+
+const esc = (text: string) => text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+
+/**
+ * A horizontal bar per comparison: Tether's advantage (x times) over each peer, for the codec and end-to-end rows.
+ * The line at 1x is parity; a goal is drawn as a tick on its bar.
+ */
+export function chart(rows: Row[]): string {
+  const bars: { label: string; ratio: number; goal?: number; met?: boolean }[] = [];
+  for (const r of rows) {
+    for (const peer of peers(r)) {
+      const ratio = advantage(r, peer);
+      if (ratio === undefined || r.section === "Recovery") continue;
+      const wanted = r.goal && peer === r.values[1][0] ? Number(/([\d.]+)x/.exec(r.goal.text)?.[1]) : undefined;
+      bars.push({ label: `${r.name} — vs ${peer}`, ratio, goal: wanted, met: r.goal?.met });
+    }
+  }
+  const labelWidth = 430;
+  const plot = 420;
+  const rowHeight = 18;
+  const top = 40;
+  const max = Math.max(2.5, ...bars.map((b) => Math.min(b.ratio, 10)));
+  const x = (v: number) => labelWidth + (Math.min(v, max) / max) * plot;
+  const height = top + bars.length * rowHeight + 30;
+  const width = labelWidth + plot + 70;
+  const parts = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="11">`,
+    `<rect width="100%" height="100%" fill="white"/>`,
+    `<text x="10" y="18" font-size="14" font-weight="bold">Tether's advantage over each peer (x times; right of the red line is faster than the peer)</text>`,
+  ];
+  bars.forEach((b, i) => {
+    const y = top + i * rowHeight;
+    const color = b.ratio >= 1 ? "#2b7bb9" : "#d98c2b";
+    parts.push(`<text x="${labelWidth - 6}" y="${y + 12}" text-anchor="end">${esc(b.label)}</text>`);
+    parts.push(
+      `<rect x="${labelWidth}" y="${y + 3}" width="${x(b.ratio) - labelWidth}" height="${rowHeight - 6}" fill="${color}"/>`,
+    );
+    parts.push(`<text x="${x(b.ratio) + 4}" y="${y + 12}">${b.ratio.toFixed(2)}x</text>`);
+    if (b.goal) {
+      const gx = x(b.goal);
+      const mark = b.met ? "#2a9d4b" : "#c0392b";
+      parts.push(
+        `<line x1="${gx}" x2="${gx}" y1="${y + 1}" y2="${y + rowHeight - 1}" stroke="${mark}" stroke-width="3"/>`,
+      );
+    }
+  });
+  const one = x(1);
+  parts.push(
+    `<line x1="${one}" x2="${one}" y1="${top - 4}" y2="${height - 24}" stroke="#c0392b" stroke-dasharray="4 3"/>`,
+  );
+  parts.push(`<text x="${one}" y="${height - 10}" text-anchor="middle">1x</text>`);
+  parts.push(
+    `<text x="${labelWidth + plot}" y="${height - 10}" text-anchor="end">goal ticks: green met, red missed; bars capped at ${num(max)}x</text>`,
+  );
+  parts.push("</svg>");
+  return `${parts.join("\n")}\n`;
+}
+
+export function markdown(rows: Row[], machine: Machine, command: string): string {
+  const goals = rows.filter((r) => r.goal);
+  const missed = goals.filter((r) => !r.goal!.met);
+  return `# Benchmarks
+
+Generated by \`${command}\` on ${machine.date}. Do not edit by hand: run it again.
+
+Machine: ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, ${machine.mosquitto}, loopback only.
+Every figure is the median of the repetitions with (min–max); the advantage column is Tether's median over the
+peer's, oriented so that above 1 means Tether is better (faster, smaller, sooner).
+
+Goals: ${goals.length - missed.length} of ${goals.length} met${missed.length ? `; missed: ${missed.map((r) => `${r.section}: ${r.name}`).join("; ")}` : ""}.
+
+![Tether's advantage over each peer](benchmarks.svg)
+
+${tables(rows)}
+
+## What is measured
+
+- **Codec**: packets per second through Tether's \`Encoder\`/\`Decoder\` and through mqtt-packet's
+  \`generate\`/\`parser\` on Node, in one process, on the same packets: eight PUBLISHes per case (3.1.1), and one
+  packet of every type of MQTT 5.0 with properties. Decoders get the encoded stream in 1460-byte chunks. Tether (XS)
+  is the same loop in xsnap, timed with \`Date.now()\` inside XS.
+- **End to end**: one mosquitto on a loopback port; publisher and subscriber are both the client under test, in
+  MQTT 3.1.1, 64-byte payloads. QoS 0 is counted where it is delivered (the subscriber), QoS 1 and 2 where they
+  complete (PUBACK or PUBCOMP at the publisher), sequentially or with 16 in flight. Tether (Node) is the real
+  \`Client\` on a Node host (\`bench/node-host.ts\`); Tether (XS) is the same workload code inside xsnap through the
+  simulator's host bridge, each socket operation a round trip between the two processes; mosquitto_pub/sub is the
+  ceiling (\`mosquitto_pub -l -M <window>\`, timed by \`mosquitto_sub -F %U\` between first and last delivery).
+- **Footprint**: bytecode is each file of \`modules/\` transpiled alone and compiled by the XS compiler (the parser
+  and code generator of the XS sources shipped in @agoric/xsnap, driven by \`bench/xs-size.c\`) as a strict module
+  without debug information: the bytes xsc would store, strings included, symbol tables apart. Heap is the real
+  firmware in xsnap, measured from snapshots taken after a full garbage collection, beyond a baseline taken once
+  the code is loaded and before the firmware starts: live slots counted at the ESP32's 16 bytes, plus chunks
+  (strings, buffers) and new property keys.
+- **Recovery**: clients behind a fault-injection proxy; the blackhole drops everything both ways without closing;
+  time runs from the blackhole to the client's close. The restart test takes mosquitto down for two seconds (new
+  connects refused) and times from the new broker accepting to the client's CONNACK.
+`;
+}
+
+export function writeReports(rows: Row[], machine: Machine, command: string): void {
+  writeFileSync("bench/results.json", `${JSON.stringify({ machine, command, rows }, null, 2)}\n`);
+  writeFileSync("docs/benchmarks.svg", chart(rows));
+  writeFileSync("docs/benchmarks.md", markdown(rows, machine, command));
+}

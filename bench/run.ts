@@ -1,0 +1,92 @@
+// `npm run bench`: codec, end to end, footprint and recovery, in one run on this machine; prints the table and
+// writes bench/results.json, docs/benchmarks.svg and docs/benchmarks.md. `npm run bench -- codec e2e` runs only
+// the sections named (codec, e2e, footprint, recovery) and writes nothing.
+import { spawnSync } from "node:child_process";
+import { cpus } from "node:os";
+import { SimDevice } from "../hosts/sim/node/device";
+import { MOSQUITTO, startMosquitto } from "../test/helpers/mosquitto";
+import { codecBench } from "./codec";
+import { e2eBench } from "./e2e";
+import { heapRows, moduleSizes, sizeRows } from "./memory";
+import { recoveryBench } from "./recovery";
+import { consoleTable, writeReports } from "./report";
+import type { Row } from "./stats";
+
+const REPS = 5;
+const SECTIONS = ["codec", "e2e", "footprint", "recovery"];
+
+const log = (line: string) => process.stdout.write(`${line}\n`);
+
+async function main(): Promise<void> {
+  const asked = process.argv.slice(2);
+  const unknown = asked.filter((s) => !SECTIONS.includes(s));
+  if (unknown.length) throw new Error(`unknown section ${unknown.join(", ")}; known: ${SECTIONS.join(", ")}`);
+  const wanted = (section: string) => asked.length === 0 || asked.includes(section);
+  const started = performance.now();
+  const rows: Row[] = [];
+
+  if (wanted("codec")) {
+    log("codec");
+    rows.push(...(await codecBench({ reps: REPS, ms: 100, log })));
+  }
+  if (wanted("e2e") || wanted("footprint")) {
+    // Subscriptions are logged so that the mosquitto_sub run can wait for its own; no limit on queued messages.
+    const broker = await startMosquitto({
+      config: [
+        "log_type error",
+        "log_type warning",
+        "log_type notice",
+        "log_type information",
+        "log_type subscribe",
+        "max_queued_messages 0",
+      ],
+    });
+    try {
+      if (wanted("e2e")) {
+        log("end to end");
+        const device = await SimDevice.start({ entry: "bench/xs/client.ts", config: {} });
+        try {
+          rows.push(...(await e2eBench({ reps: REPS, broker, device, xsScale: 4, log })));
+        } finally {
+          await device.kill();
+        }
+      }
+      if (wanted("footprint")) {
+        log("footprint");
+        rows.push(...sizeRows(moduleSizes()));
+        rows.push(...(await heapRows(broker, REPS, log)));
+      }
+    } finally {
+      await broker.stop();
+    }
+  }
+  if (wanted("recovery")) {
+    log("recovery");
+    rows.push(...(await recoveryBench(REPS, log)));
+  }
+
+  log("");
+  log(consoleTable(rows));
+  log(`\n${Math.round((performance.now() - started) / 1000)} s`);
+  if (asked.length) return;
+  const mosquitto = spawnSync(MOSQUITTO ?? "mosquitto", ["-h"], { encoding: "utf8" })
+    .stdout.split("\n")[0]
+    .trim();
+  const machine = {
+    cpu: cpus()[0]?.model ?? "unknown CPU",
+    cores: cpus().length,
+    node: process.version,
+    mosquitto,
+    date: new Date().toISOString().slice(0, 10),
+  };
+  writeReports(rows, machine, "npm run bench");
+  log("wrote bench/results.json, docs/benchmarks.svg, docs/benchmarks.md");
+}
+
+main().then(
+  () => process.exit(0),
+  (error) => {
+    process.stderr.write(`${(error as Error).stack}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,254 @@
+// The drop-in superset of Moddable's mqtt Client, in the real XS engine on the simulator's Host, against real
+// brokers (mosquitto and aedes), with MQTT.js as the peer. The device runs an application written for Moddable's
+// module (fixtures/app.ts) that the peer drives through its command topic.
+
+import mqtt, { type MqttClient } from "mqtt";
+import { type EmbeddedBroker, startBroker } from "../../hosts/sim/node/broker";
+import type { SimDevice } from "../../hosts/sim/node/device";
+import { describeMosquitto, type Mosquitto, startMosquitto } from "../helpers/mosquitto";
+import { simDevices } from "../helpers/sim";
+
+const APP = "test/compat/fixtures/app.ts";
+const SELF_RECONNECT = "test/compat/fixtures/self-reconnect.ts";
+const WAIT_MS = 8000;
+
+const devices = simDevices();
+const cleanups: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+interface Received {
+  topic: string;
+  payload: Buffer;
+  qos: number;
+}
+
+/** An MQTT.js client that keeps every message it receives, to wait on. */
+class Peer {
+  readonly messages: Received[] = [];
+  private readonly waiters = new Set<() => void>();
+
+  private constructor(readonly client: MqttClient) {
+    client.on("message", (topic, payload, packet) => {
+      this.messages.push({ topic, payload, qos: packet.qos });
+      for (const waiter of this.waiters) waiter();
+    });
+  }
+
+  static async connect(url: string, version: 4 | 5 = 4): Promise<Peer> {
+    const client = await mqtt.connectAsync(url, { protocolVersion: version, reconnectPeriod: 0 });
+    cleanups.push(() => client.endAsync(true));
+    return new Peer(client);
+  }
+
+  async subscribe(prefix: string): Promise<void> {
+    await this.client.subscribeAsync([`${prefix}/out/#`, `${prefix}/will`], { qos: 2 });
+  }
+
+  /** The first message on `topic` (with `text`, when given), received before or after the call. */
+  message(topic: string, text?: string): Promise<Received> {
+    const matches = (m: Received) => m.topic === topic && (text === undefined || m.payload.toString() === text);
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        const found = this.messages.find(matches);
+        if (!found) return;
+        done();
+        resolve(found);
+      };
+      const timer = setTimeout(() => {
+        done();
+        reject(new Error(`no message on ${topic}; got ${this.messages.map((m) => m.topic).join(", ")}`));
+      }, WAIT_MS);
+      const done = () => {
+        clearTimeout(timer);
+        this.waiters.delete(check);
+      };
+      this.waiters.add(check);
+      check();
+    });
+  }
+
+  command(prefix: string, command: object): Promise<unknown> {
+    return this.client.publishAsync(`${prefix}/cmd`, JSON.stringify(command), { qos: 1 });
+  }
+}
+
+interface App {
+  device: SimDevice;
+  prefix: string;
+  id: string;
+}
+
+let run = 0;
+
+/**
+ * Boots an application against `port`. With the main app, waits until `peer` (subscribed first to its output)
+ * sees its retained `ready` message, which it publishes after subscribing to its commands.
+ */
+async function boot(port: number, peer: Peer, config: Record<string, string> = {}, entry = APP): Promise<App> {
+  const id = `compat-${process.pid}-${++run}`;
+  const prefix = `compat/${process.pid}/${run}`;
+  await peer.subscribe(prefix);
+  const device = await devices.start({
+    entry,
+    config: { host: "127.0.0.1", port: String(port), id, prefix, ...config },
+  });
+  if (entry === APP) await peer.message(`${prefix}/out/ready`, "1");
+  return { device, prefix, id };
+}
+
+/** Waits for serial output written from `from` on to match. */
+function serialSince(device: SimDevice, from: number, pattern: RegExp): Promise<RegExpExecArray> {
+  return device.waitForSerial(pattern, WAIT_MS, from);
+}
+
+async function aedes(port = 0): Promise<EmbeddedBroker> {
+  const broker = await startBroker(port);
+  cleanups.push(() => broker.kill());
+  return broker;
+}
+
+const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describeMosquitto("compat Client against mosquitto", () => {
+  let broker: Mosquitto;
+  beforeEach(async () => {
+    broker = await startMosquitto();
+    cleanups.push(() => broker.stop());
+  });
+
+  test.each([4, 5] as const)(
+    "protocol level %s: onReady, queued early publish, binary onMessage, QoS 0/1/2 reach the peer",
+    async (version) => {
+      const peer = await Peer.connect(broker.url, version);
+      const { device, prefix } = await boot(broker.port, peer, { version: String(version) });
+      await device.waitForSerial(/ready 1\n/);
+
+      // Published before onReady: queued, then sent at QoS 1.
+      const early = await peer.message(`${prefix}/out/early`);
+      expect([early.payload.toString(), early.qos]).toEqual(["before onReady", 1]);
+
+      const bytes = Buffer.from(Array.from({ length: 300 }, (_, i) => (i * 7) & 255));
+      const sum = bytes.reduce((a, b) => a + b, 0);
+      await peer.client.publishAsync(`${prefix}/data`, bytes, { qos: 1 });
+      await device.waitForSerial(new RegExp(`data true 300 ${sum}\n`), WAIT_MS);
+      // The ArrayBuffer body, published back unchanged.
+      expect((await peer.message(`${prefix}/out/echo`)).payload).toEqual(bytes);
+
+      for (const qos of [0, 1, 2] as const) {
+        await peer.command(prefix, { op: "publish", topic: `${prefix}/out/q${qos}`, text: `at ${qos}`, qos });
+        const received = await peer.message(`${prefix}/out/q${qos}`);
+        expect([received.payload.toString(), received.qos]).toEqual([`at ${qos}`, qos]);
+      }
+    },
+  );
+
+  test("the will goes out when the device dies and after close(true), not after close(); no onClose", async () => {
+    const peer = await Peer.connect(broker.url);
+    const killed = await boot(broker.port, peer);
+    await killed.device.kill();
+    expect((await peer.message(`${killed.prefix}/will`)).payload.toString()).toBe("gone");
+
+    // close(true) closes the socket alone, as Moddable's close(immediate) does: the broker publishes the will.
+    const abrupt = await boot(broker.port, peer);
+    await peer.command(abrupt.prefix, { op: "close", immediate: true });
+    expect((await peer.message(`${abrupt.prefix}/will`)).payload.toString()).toBe("gone");
+
+    // close() sends DISCONNECT: mosquitto logs a disconnection, and discards the will while handling it.
+    const polite = await boot(broker.port, peer);
+    await peer.command(polite.prefix, { op: "close" });
+    for (let waited = 0; !broker.log().includes(`Client ${polite.id} disconnected.`); waited += 50) {
+      if (waited > WAIT_MS) throw new Error(`mosquitto never logged the DISCONNECT:\n${broker.log()}`);
+      await delay(50);
+    }
+    expect(peer.messages.filter((m) => m.topic === `${polite.prefix}/will`)).toEqual([]);
+
+    for (const { device } of [abrupt, polite]) {
+      await device.waitForSerial(/done close\n/, WAIT_MS);
+      expect(device.serialOutput).not.toMatch(/^close /m);
+    }
+  });
+
+  test("after a reconnect, Tether's own resubscription stands in for the app's: a retained message comes once", async () => {
+    const peer = await Peer.connect(broker.url);
+    const app = await boot(broker.port, peer);
+    await peer.client.publishAsync(`${app.prefix}/data`, Buffer.from([1, 2, 3]), { qos: 1, retain: true });
+    await app.device.waitForSerial(/data true 3 6\n/, WAIT_MS);
+
+    // Another connection with the device's client id takes the session over: the device reconnects.
+    const from = app.device.serialOutput.length;
+    const usurper = await mqtt.connectAsync(broker.url, { clientId: app.id, reconnectPeriod: 0 });
+    cleanups.push(() => usurper.endAsync(true));
+    await peer.message(`${app.prefix}/out/ready`, "2");
+    // Messages reach the app in order, so once it has answered this command every retained copy has been seen.
+    await peer.command(app.prefix, { op: "publish", topic: `${app.prefix}/out/marker`, text: "", qos: 1 });
+    await peer.message(`${app.prefix}/out/marker`);
+    expect(app.device.serialOutput.slice(from).match(/data true 3 6\n/g)).toHaveLength(1);
+  });
+
+  test("an exception thrown by a callback is not swallowed, and later messages still arrive", async () => {
+    const peer = await Peer.connect(broker.url);
+    const { device, prefix } = await boot(broker.port, peer);
+    await peer.command(prefix, { op: "throw" });
+    await device.waitForSerial(/uncaught exception: .*bug in the application/, WAIT_MS);
+    await peer.command(prefix, { op: "publish", topic: `${prefix}/out/after`, text: "still here", qos: 1 });
+    expect((await peer.message(`${prefix}/out/after`)).payload.toString()).toBe("still here");
+  });
+});
+
+describe("compat Client against aedes", () => {
+  test("onClose when the broker stops, onReady again after it restarts, with its subscriptions", async () => {
+    const first = await aedes();
+    const { device, prefix } = await boot(first.port, await Peer.connect(first.url));
+    const from = device.serialOutput.length;
+    await first.stop();
+    // A publish made while disconnected is queued (Moddable's module would throw).
+    await serialSince(device, from, /^close \w+\npublish queued\n/m);
+
+    const second = await aedes(first.port);
+    const peer = await Peer.connect(second.url);
+    await peer.subscribe(prefix);
+    await peer.message(`${prefix}/out/ready`, "2");
+    expect(device.serialOutput.slice(from).match(/^close /gm)).toHaveLength(1);
+    await peer.command(prefix, { op: "publish", topic: `${prefix}/out/again`, text: "resubscribed", qos: 2 });
+    expect((await peer.message(`${prefix}/out/again`)).payload.toString()).toBe("resubscribed");
+  });
+
+  test("reconnect: false keeps Moddable's behaviour: one onClose, publish throws, no reconnect", async () => {
+    const first = await aedes();
+    const { device } = await boot(first.port, await Peer.connect(first.url), { reconnect: "0" });
+    const from = device.serialOutput.length;
+    await first.stop();
+    await serialSince(device, from, /^close \w+\npublish threw connection closed\n/m);
+    await aedes(first.port);
+    // Four times the app's longest backoff delay: a client that still dialled would be ready again by then.
+    await delay(1600);
+    expect(device.serialOutput.slice(from)).not.toMatch(/ready 2/);
+  });
+
+  test("an application that makes a new Client in onClose does not end up with two clients fighting", async () => {
+    const first = await aedes();
+    const { device } = await boot(first.port, await Peer.connect(first.url), {}, SELF_RECONNECT);
+    await device.waitForSerial(/ready 1\n/, WAIT_MS);
+    const from = device.serialOutput.length;
+    await first.stop();
+    await serialSince(device, from, /close 1\n/);
+    await aedes(first.port);
+    await serialSince(device, from, /ready [2-9]\d*\n/);
+    // Were an older client still dialling, the broker would hand the client id back and forth between the two and
+    // the output would never settle.
+    await quiet(device, 1500);
+    expect(device.serialOutput.slice(from)).toMatch(/ready ([2-9]|\d\d+)\n$/);
+  });
+});
+
+/** Resolves once the device has written nothing for `ms`; rejects when it is still writing after 2 * WAIT_MS. */
+async function quiet(device: SimDevice, ms: number): Promise<void> {
+  let length = -1;
+  for (let waited = 0; device.serialOutput.length !== length; waited += ms) {
+    if (waited >= 2 * WAIT_MS) throw new Error(`output never settled:\n${device.serialOutput.slice(-2000)}`);
+    length = device.serialOutput.length;
+    await delay(ms);
+  }
+}

@@ -1,0 +1,116 @@
+// Authentication and authorization failures against a real mosquitto: a password file (wrong password, anonymous
+// refused) and the dynamic security plugin (subscribe and publish denials it reports, unlike an acl_file). What
+// mosquitto really answers is in /work/shared/broker-facts.md.
+
+import { describeMosquitto, type Mosquitto, startMosquitto } from "../helpers/mosquitto";
+import { devices, uniqueId } from "./helpers/device";
+
+const boot = devices().boot;
+const DYNSEC = "/usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so";
+
+/** Anonymous clients may do anything but subscribe to or publish on secret/#. */
+const DENY_SECRET = {
+  defaultACLAccess: { publishClientSend: true, publishClientReceive: true, subscribe: true, unsubscribe: true },
+  clients: [],
+  groups: [{ groupname: "anon", roles: [{ rolename: "deny-secret", priority: 0 }], clients: [] }],
+  roles: [
+    {
+      rolename: "deny-secret",
+      acls: [
+        { acltype: "subscribePattern", topic: "secret/#", priority: 0, allow: false },
+        { acltype: "publishClientSend", topic: "secret/#", priority: 0, allow: false },
+      ],
+    },
+  ],
+  anonymousGroup: "anon",
+};
+
+let passwords: Mosquitto;
+let dynsec: Mosquitto;
+
+beforeAll(async () => {
+  [passwords, dynsec] = await Promise.all([
+    startMosquitto({ users: { alice: "correct-horse" } }),
+    startMosquitto({
+      config: ["allow_anonymous true", `plugin ${DYNSEC}`, "plugin_opt_config_file dynsec.json"],
+      files: { "dynsec.json": JSON.stringify(DENY_SECRET) },
+    }),
+  ]);
+});
+
+afterAll(async () => {
+  await Promise.all([passwords?.stop(), dynsec?.stop()]);
+});
+
+describeMosquitto("authentication and authorization", () => {
+  test.concurrent.each([
+    ["3.1.1", "0x05 Connection Refused, not authorized"],
+    ["5", "0x87 Not authorized"],
+  ])("bad_credentials: a wrong password for a known user (MQTT %s)", async (version, reason) => {
+    const device = await boot({
+      broker: passwords.url,
+      clientId: uniqueId("badpw"),
+      mqttVersion: version,
+      mqttUser: "alice",
+      mqttPassword: "wrong-password",
+    });
+    const line = await device.waitForCode("bad_credentials");
+    expect(line.fields).toMatchObject({ reason, user: "set" });
+    device.expectNames(["bad_credentials"]);
+    expect(device.output).not.toContain("wrong-password");
+  });
+
+  test.concurrent.each([["3.1.1"], ["5"]])(
+    "not_authorized: no user name where anonymous clients are refused (MQTT %s)",
+    async (version) => {
+      const device = await boot({ broker: passwords.url, clientId: uniqueId("anon"), mqttVersion: version });
+      const line = await device.waitForCode("not_authorized");
+      expect(line.fields.user).toBe("none");
+      expect(line.fields.reason).toBe(version === "5" ? "0x87 Not authorized" : "0x05 Connection Refused, not authorized");
+      device.expectNames(["not_authorized"]);
+    },
+  );
+
+  test.concurrent("the right password connects, and names no failure", async () => {
+    const device = await boot({
+      broker: passwords.url,
+      clientId: uniqueId("goodpw"),
+      mqttUser: "alice",
+      mqttPassword: "correct-horse",
+    });
+    await device.waitForLine(/ I mqtt connected /);
+    device.expectNames([]);
+  });
+
+  test.concurrent.each([
+    ["3.1.1", "0x80"],
+    ["5", "0x87"],
+  ])("subscribe_denied: SUBACK refuses the filter (MQTT %s)", async (version, reason) => {
+    const device = await boot({ broker: dynsec.url, clientId: uniqueId("subdeny"), mqttVersion: version });
+    await device.waitForLine(/ I mqtt subscribed /);
+    expect(await device.command("sub secret/plans 1", /sub sent/)).toEqual([expect.stringMatching(/^sub sent id=\d+$/)]);
+    const line = await device.waitForCode("subscribe_denied");
+    expect(line.fields).toMatchObject({ filter: "secret/plans" });
+    expect(line.fields.reason).toMatch(new RegExp(`^${reason} `));
+    device.expectNames(["subscribe_denied"]);
+  });
+
+  test.concurrent("publish_denied: MQTT 5 PUBACK 0x87 for a QoS 1 message", async () => {
+    const device = await boot({ broker: dynsec.url, clientId: uniqueId("pubdeny"), mqttVersion: "5" });
+    await device.waitForLine(/ I mqtt subscribed /);
+    expect(await device.command("pub secret/plans hello 1", /pub /)).toEqual(["pub sent"]);
+    const line = await device.waitForCode("publish_denied");
+    expect(line.fields).toMatchObject({ topic: "secret/plans", qos: "1", reason: "0x87 Not authorized" });
+    device.expectNames(["publish_denied"]);
+  });
+
+  test.concurrent("MQTT 3.1.1 cannot tell a denied publish: the device names nothing it cannot know", async () => {
+    const device = await boot({ broker: dynsec.url, clientId: uniqueId("pub311") });
+    await device.waitForLine(/ I mqtt subscribed /);
+    const from = device.output.length;
+    device.device.typeLine("trace on");
+    await device.command("pub secret/plans hello 1", /pub sent/);
+    await device.waitForLine(/ I trace in type=PUBACK .*rc=0/, 5000, from);
+    device.expectNames([]);
+  });
+});

@@ -1,0 +1,164 @@
+// Failures below MQTT, each produced by its real cause on loopback: a closed port, a listener that never accepts, a
+// reset, a name that cannot resolve, a half-open link, a broker shutting down, a NAT that forgets idle connections,
+// a server that accepts and says nothing, the link going down. The device runs the real firmware in XS; each test
+// asserts the serial output names the cause, and nothing else.
+
+import { once } from "node:events";
+import { createServer, type Socket } from "node:net";
+import { FaultProxy } from "../helpers/fault-proxy";
+import { describeMosquitto, freePort, type Mosquitto, startMosquitto } from "../helpers/mosquitto";
+import { startUnansweredListener } from "../helpers/sim";
+import { devices, uniqueId } from "./helpers/device";
+
+const boot = devices().boot;
+let mosquitto: Mosquitto;
+const proxies: FaultProxy[] = [];
+
+beforeAll(async () => {
+  mosquitto = await startMosquitto();
+});
+
+afterAll(async () => {
+  await Promise.all(proxies.map((proxy) => proxy.close()));
+  await mosquitto?.stop();
+});
+
+async function proxy(): Promise<FaultProxy> {
+  const started = await FaultProxy.start({ host: "127.0.0.1", port: mosquitto.port });
+  proxies.push(started);
+  return started;
+}
+
+const url = (port: number) => `mqtt://127.0.0.1:${port}`;
+
+describeMosquitto("network failures", () => {
+  test.concurrent("tcp_refused: nothing listens on the port; the repeated line is rate-limited", async () => {
+    const port = await freePort();
+    const device = await boot({ broker: url(port), clientId: uniqueId("refused") });
+    const line = await device.waitForCode("tcp_refused");
+    expect(line.fields).toMatchObject({ broker: `127.0.0.1:${port}`, error: "refused", detail: "ECONNREFUSED" });
+    // The retry loop goes on: its identical failure lines are held back and counted once the 10 s window ends.
+    const summary = await device.waitForLine(/W diag tcp_refused \.\.\. \d+ similar suppressed/, 15000);
+    expect(Number(/(\d+) similar/.exec(summary)![1])).toBeGreaterThan(3);
+    expect(device.failures().length).toBeLessThan(4);
+    device.expectNames(["tcp_refused"]);
+  }, 20000);
+
+  test.concurrent("tcp_timeout: the SYN is never answered", async () => {
+    const listener = await startUnansweredListener();
+    try {
+      const device = await boot({ broker: url(listener.port), clientId: uniqueId("timeout"), connectTimeout: "500" });
+      const line = await device.waitForCode("tcp_timeout");
+      expect(line.fields).toMatchObject({ error: "timeout", broker: `127.0.0.1:${listener.port}` });
+      device.expectNames(["tcp_timeout"]);
+    } finally {
+      await listener.close();
+    }
+  });
+
+  test.concurrent("tcp_reset: the connection is reset as it opens", async () => {
+    const faults = await proxy();
+    await faults.accept("reset");
+    const device = await boot({ broker: url(faults.port), clientId: uniqueId("reset") });
+    const line = await device.waitForCode("tcp_reset");
+    expect(line.fields.error).toBe("reset");
+    device.expectNames(["tcp_reset"]);
+  });
+
+  test.concurrent("dns_failed: a name under .invalid never resolves", async () => {
+    const device = await boot({ broker: "mqtt://broker.tether.invalid:1883", clientId: uniqueId("dns") });
+    const line = await device.waitForCode("dns_failed");
+    expect(line.fields).toMatchObject({ broker: "broker.tether.invalid:1883", error: "dns", detail: "ENOTFOUND" });
+    expect(line.fields.address).toBeUndefined();
+    device.expectNames(["dns_failed"]);
+  });
+
+  test.concurrent("connack_timeout: a server accepts the connection and never answers the CONNECT", async () => {
+    const silent: Socket[] = [];
+    const server = createServer((socket) => silent.push(socket.on("error", () => {})));
+    server.listen(0, "127.0.0.1");
+    await once(server, "listening");
+    try {
+      const port = (server.address() as { port: number }).port;
+      const device = await boot({ broker: url(port), clientId: uniqueId("connack"), connackTimeout: "700" });
+      const line = await device.waitForCode("connack_timeout");
+      expect(Number(line.fields.waited)).toBeGreaterThanOrEqual(700);
+      device.expectNames(["connack_timeout"]);
+    } finally {
+      for (const socket of silent) socket.destroy();
+      server.close();
+    }
+  });
+
+  test.concurrent("keepalive_timeout: the link turns into a black hole while connected", async () => {
+    const faults = await proxy();
+    const device = await boot({ broker: url(faults.port), clientId: uniqueId("ka"), keepAlive: "1" });
+    await device.waitForLine(/ I mqtt connected /);
+    faults.blackhole();
+    const line = await device.waitForCode("keepalive_timeout", 8000);
+    expect(Number(line.fields.waited)).toBeGreaterThanOrEqual(2000);
+    expect(Number(line.fields.uptime)).toBeGreaterThan(0);
+    faults.blackhole(false);
+    device.expectNames(["keepalive_timeout"], ["connack_timeout"]);
+  });
+
+  test.concurrent("broker_closed: the broker shuts down (no DISCONNECT); then its port refuses", async () => {
+    const own = await startMosquitto();
+    const device = await boot({ broker: own.url, clientId: uniqueId("closed") });
+    await device.waitForLine(/ I mqtt connected /);
+    await own.stop();
+    const line = await device.waitForCode("broker_closed");
+    expect(line.fields).toMatchObject({ error: "closed", broker: `127.0.0.1:${own.port}` });
+    await device.waitForCode("tcp_refused");
+    expect(device.codes()[0]).toBe("broker_closed");
+    device.expectNames(["broker_closed", "tcp_refused"]);
+  });
+
+  test.concurrent("flapping: every connection is reset a moment after the broker accepts it", async () => {
+    const faults = await proxy();
+    faults.on("open", () => setTimeout(() => faults.resetAll(), 300));
+    const device = await boot({ broker: url(faults.port), clientId: uniqueId("flap") });
+    const line = await device.waitForCode("flapping", 15000);
+    expect(Number(line.fields.short_connections)).toBeGreaterThanOrEqual(3);
+    expect(device.failures().filter((f) => f.event === "tcp_reset").length).toBeGreaterThanOrEqual(1);
+    device.expectNames(["flapping", "tcp_reset"], ["tcp_refused"]);
+  }, 20000);
+
+  test.concurrent("nat_idle_timeout_suspected: a NAT forgets the connection after 1 s idle, keep alive is 2 s", async () => {
+    const faults = await proxy();
+    faults.natIdle(1000);
+    const device = await boot({
+      broker: url(faults.port),
+      clientId: uniqueId("nat"),
+      keepAlive: "2",
+      keepAliveMin: "1",
+      beaconInterval: "0",
+      // Time runs 30 times faster than in the field (keep alive 2 s, not 60): so does what counts as stable.
+      backoffStable: "3000",
+    });
+    const line = await device.waitForCode("nat_idle_timeout_suspected", 25000);
+    expect(line.fields).toMatchObject({ keepalive: "1", configured: "2" });
+    expect(line.fields.idle_s).toMatch(/^2\/2\/2$/);
+    expect(device.output).toMatch(/ W keepalive tuned change="keep alive 2 -> 1 s/);
+    device.expectNames(["nat_idle_timeout_suspected", "keepalive_timeout"]);
+  }, 30000);
+
+  test.concurrent("link_down: the Wi-Fi drops while connected, and at boot", async () => {
+    const device = await boot({ broker: mosquitto.url, clientId: uniqueId("link") });
+    await device.waitForLine(/ I mqtt connected /);
+    device.device.setLink(false);
+    const line = await device.waitForCode("link_down");
+    expect(line.fields).toMatchObject({ link: "down", state: "lost" });
+    const from = device.output.length;
+    device.device.setLink(true);
+    await device.waitForLine(/ I mqtt connected /, 10000, from);
+    device.expectNames(["link_down"]);
+    expect(device.failures()).toHaveLength(1);
+
+    const offline = await boot({ broker: mosquitto.url, clientId: uniqueId("link0") }, { linkUp: false });
+    expect((await offline.waitForCode("link_down")).fields).toMatchObject({ link: "down", state: "waiting" });
+    offline.device.setLink(true);
+    await offline.waitForLine(/ I mqtt connected /);
+    offline.expectNames(["link_down"]);
+  });
+});

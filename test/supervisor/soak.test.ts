@@ -1,0 +1,231 @@
+// Soak: a few hundred random faults (seeded; the seed is in the test name, SOAK_SEED=<n> replays one) while the
+// device publishes a numbered QoS 1 stream and a numbered QoS 2 stream, typed on its console one `pub` per message.
+// A subscriber with a persistent session checks what the device promised (`pub sent` or `pub queued`): every QoS 1
+// message at least once, every QoS 2 message exactly once, each stream in order; and the XS heap stays bounded.
+//
+// Faults are those a network really does to a TCP connection, so every one leaves the broker a prefix of what the
+// device sent: a half-open link that is then reset (not a stream with a hole in it), and a byte corrupted only on
+// the way down, after the CONNACK (TCP's checksum makes a corrupted payload that arrives a rarity, not a test case).
+
+import type { SimDevice } from "../../hosts/sim/node/device";
+import type { FaultProxy, LinkInfo } from "../helpers/fault-proxy";
+import { simDevices } from "../helpers/sim";
+import {
+  BROKERS,
+  command,
+  connections,
+  deviceConfig,
+  Peers,
+  poll,
+  proxyTo,
+  startTestBroker,
+  stats,
+  type TestBroker,
+  until,
+} from "./harness";
+
+const SEED = Number(process.env.SOAK_SEED ?? Date.now() % 1000000);
+const FAULTS = 200;
+/** Each fault lasts 20-100 ms, and 10-60 ms pass before the next. */
+const HOLD = [20, 100];
+const GAP = [10, 60];
+/** One QoS 1 and one QoS 2 message every PACE ms. */
+const PACE = 15;
+
+/** mulberry32: a small seeded generator, so a failing run can be replayed. */
+function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const devices = simDevices();
+const peers = new Peers();
+const proxies: FaultProxy[] = [];
+let broker: TestBroker;
+
+beforeAll(async () => {
+  broker = await startTestBroker(BROKERS[0]!);
+});
+afterAll(async () => {
+  await peers.endAll();
+  await Promise.all(proxies.map((p) => p.close()));
+  await broker.stop();
+});
+
+const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** One fault: applies it and returns how to clear it. */
+type Fault = (proxy: FaultProxy, device: SimDevice, link: LinkInfo | undefined, rnd: () => number) => () => unknown;
+
+const FAULT_KINDS: Record<string, Fault> = {
+  reset: (proxy) => {
+    proxy.resetAll();
+    return () => {};
+  },
+  refuse: (proxy) => {
+    void proxy.refuse();
+    proxy.resetAll();
+    return () => proxy.accept();
+  },
+  acceptClose: (proxy) => {
+    void proxy.accept("close");
+    proxy.resetAll();
+    return () => proxy.accept("forward");
+  },
+  acceptReset: (proxy) => {
+    void proxy.accept("reset");
+    proxy.resetAll();
+    return () => proxy.accept("forward");
+  },
+  blackhole: (proxy) => {
+    proxy.blackhole();
+    // What was swallowed is gone: the connection cannot carry on, as TCP would not with a hole in its stream.
+    return () => {
+      proxy.blackhole(false);
+      proxy.resetAll();
+    };
+  },
+  delay: (proxy, _d, _l, rnd) => {
+    proxy.delay(Math.floor(rnd() * 80), Math.floor(rnd() * 80));
+    return () => proxy.delay(0);
+  },
+  throttle: (proxy) => {
+    proxy.throttle(4000);
+    return () => proxy.throttle(0);
+  },
+  cut: (proxy, _d, _l, rnd) => {
+    proxy.cut(Math.floor(rnd() * 60), (["up", "down", "both"] as const)[Math.floor(rnd() * 3)]);
+    return () => proxy.passThrough();
+  },
+  corrupt: (proxy, _d, link, rnd) => {
+    proxy.corrupt((link?.down ?? 4) + 1 + Math.floor(rnd() * 40), "down", 1 + Math.floor(rnd() * 255));
+    return () => proxy.passThrough();
+  },
+  linkDown: (_p, device) => {
+    device.setLink(false);
+    return () => device.setLink(true);
+  },
+};
+
+test(`soak: ${FAULTS} random faults while publishing numbered QoS 1 and QoS 2 streams (seed ${SEED})`, async () => {
+  const rnd = random(SEED);
+  const subscriber = await peers.connect(broker.port, { clientId: "soak-subscriber", clean: false });
+  await subscriber.subscribeAsync("soak/#", { qos: 2 });
+  const received: Record<string, number[]> = { q1: [], q2: [] };
+  const seen: Record<string, Set<number>> = { q1: new Set(), q2: new Set() };
+  subscriber.on("message", (topic, payload) => {
+    const n = Number(payload.toString());
+    received[topic.slice(5)]?.push(n);
+    seen[topic.slice(5)]?.add(n);
+  });
+
+  const proxy = await proxyTo(broker.port, proxies);
+  let link: LinkInfo | undefined;
+  proxy.on("open", (info) => {
+    link = info;
+  });
+  const device = await devices.start({
+    broker: `mqtt://127.0.0.1:${proxy.port}`,
+    config: deviceConfig("soak-device", {
+      keepAlive: "2",
+      backoffBase: "100",
+      backoffCap: "400",
+      connectTimeout: "1000",
+      connackTimeout: "1000",
+      queueCount: "2000",
+      queueBytes: "65536",
+      logLevel: "warn",
+    }),
+  });
+  await connections(device, 1);
+
+  const promised: Record<string, number[]> = { q1: [], q2: [] };
+  const T0 = Date.now();
+  const timeline: string[] = [];
+  proxy.on("open", (i) => timeline.push(`${Date.now() - T0} open ${i.id}`));
+  proxy.on("close", (i) => timeline.push(`${Date.now() - T0} close ${i.id} up=${i.up} down=${i.down}`));
+  let refused = 0;
+  let publishing = true;
+  const publisher = (async () => {
+    for (let i = 1; publishing && i < 100000; i++) {
+      for (const [stream, qos] of [
+        ["q1", 1],
+        ["q2", 2],
+      ] as const) {
+        const [, result] = await command(device, `pub soak/${stream} ${i} ${qos}`, /pub (\w+)\n/);
+        if (result === "sent" || result === "queued") promised[stream].push(i);
+        if (stream === "q1") timeline.push(`${Date.now() - T0} pub ${i} ${result}`);
+        else refused++;
+      }
+      await wait(PACE);
+    }
+  })();
+
+  const heaps: number[] = [];
+  const used: Record<string, number> = {};
+  for (let f = 0; f < FAULTS; f++) {
+    const kinds = Object.keys(FAULT_KINDS);
+    const kind = kinds[Math.floor(rnd() * kinds.length)]!;
+    used[kind] = (used[kind] ?? 0) + 1;
+    timeline.push(`${Date.now() - T0} fault ${kind}`);
+    const clear = FAULT_KINDS[kind]!(proxy, device, link, rnd);
+    await wait(HOLD[0]! + rnd() * (HOLD[1]! - HOLD[0]!));
+    await clear();
+    timeline.push(`${Date.now() - T0} clear ${kind}`);
+    await wait(GAP[0]! + rnd() * (GAP[1]! - GAP[0]!));
+    if (f % 50 === 49) heaps.push((await stats(device)).heapUsed);
+  }
+  await proxy.passThrough();
+  device.setLink(true);
+  publishing = false;
+  await publisher;
+
+  const done = () => ["q1", "q2"].every((s) => promised[s]!.every((i) => seen[s]!.has(i)));
+  await until(subscriber, done, 30000, "every promised message").catch(async (error) => {
+    const missing = (s: string) => promised[s]!.filter((i) => !seen[s]!.has(i));
+    const [status] = await command(device, "status", /broker=.*\n/);
+    require("node:fs").writeFileSync("/tmp/soak-timeline.txt", timeline.join("\n") + "\n" + device.serialOutput);
+    throw new Error(
+      `${error.message} (seed ${SEED}): missing q1 ${missing("q1").slice(0, 20)} q2 ${missing("q2").slice(0, 20)}; ${status}\n${device.serialOutput.slice(-3000)}`,
+    );
+  });
+  // The device has nothing left to deliver: no message in flight, none queued.
+  await poll(
+    async () => {
+      const [line] = await command(device, "status", /inflight=\d+ queued=\d+/);
+      return line === "inflight=0 queued=0" ? line : undefined;
+    },
+    10000,
+    "an empty session",
+  );
+  const after = await stats(device);
+
+  const firstSeen = (list: number[]) => list.filter((n, i) => list.indexOf(n) === i);
+  const summary = {
+    seed: SEED,
+    faults: used,
+    promised: { q1: promised.q1!.length, q2: promised.q2!.length },
+    refused,
+    received: { q1: received.q1!.length, q2: received.q2!.length },
+    connections: after.ok,
+    heaps,
+    heapPeak: after.heapPeak,
+  };
+  process.stdout.write(`soak ${JSON.stringify(summary)}\n`);
+
+  expect(promised.q1!.length).toBeGreaterThan(200);
+  expect(after.ok).toBeGreaterThan(FAULTS / 4);
+  // QoS 1: every promised message at least once, first appearances in order.
+  expect(firstSeen(received.q1!)).toEqual(promised.q1);
+  // QoS 2: every promised message exactly once, in order, and nothing else.
+  expect(received.q2).toEqual(promised.q2);
+  // The heap after hundreds of reconnects is no larger than a bounded margin over the early figure.
+  expect(Math.max(...heaps)).toBeLessThan(heaps[0]! * 1.5 + 100000);
+  expect(after.heapPeak).toBeLessThan(2000000);
+}, 90000);
