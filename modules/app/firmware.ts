@@ -180,6 +180,7 @@ function clientConfig(
     backoff,
     queue: { count: settings.number("queueCount"), bytes: settings.number("queueBytes") },
     classify: (cause) => classifyCause(cause, version, user !== ""),
+    ca: settings.ca(),
   };
 }
 
@@ -326,7 +327,7 @@ function remoteCommand(device: Device, payload: Uint8Array): void {
   else execute(commands(device), line, out);
   const lines = pending;
   pending = undefined;
-  reply(lines.join("\n"));
+  if (lines.length) reply(lines.join("\n"));
 }
 
 /**

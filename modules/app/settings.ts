@@ -18,6 +18,11 @@ export interface SettingSpec {
 
 export const SETTINGS: SettingSpec[] = [
   { key: "broker", value: "mqtt://127.0.0.1:1883", help: "broker URL, or a comma-separated list for failover" },
+  {
+    key: "brokerCa",
+    value: "",
+    help: "CA certificate for mqtts:// (a resource on the device, a PEM file in the simulator; empty: the host's)",
+  },
   { key: "clientId", value: "", help: "MQTT client id (default: tether-<device id>)" },
   { key: "mqttUser", value: "", help: "MQTT user name" },
   { key: "mqttPassword", value: "", help: "MQTT password", secret: true },
@@ -113,6 +118,12 @@ export class Settings {
       errors.push(`backoffCap=${this.get("backoffCap")}: must not be below backoffBase=${this.get("backoffBase")}`);
     }
     return errors;
+  }
+
+  /** The CA names for TlsOptions.ca from brokerCa; undefined leaves the choice to the host. */
+  ca(): string[] | undefined {
+    const ca = this.get("brokerCa");
+    return ca ? [ca] : undefined;
   }
 
   /** The value as it may be shown: secrets masked. */

@@ -66,7 +66,9 @@ describeMosquitto("authentication and authorization", () => {
       const device = await boot({ broker: passwords.url, clientId: uniqueId("anon"), mqttVersion: version });
       const line = await device.waitForCode("not_authorized");
       expect(line.fields.user).toBe("none");
-      expect(line.fields.reason).toBe(version === "5" ? "0x87 Not authorized" : "0x05 Connection Refused, not authorized");
+      expect(line.fields.reason).toBe(
+        version === "5" ? "0x87 Not authorized" : "0x05 Connection Refused, not authorized",
+      );
       device.expectNames(["not_authorized"]);
     },
   );
@@ -88,7 +90,9 @@ describeMosquitto("authentication and authorization", () => {
   ])("subscribe_denied: SUBACK refuses the filter (MQTT %s)", async (version, reason) => {
     const device = await boot({ broker: dynsec.url, clientId: uniqueId("subdeny"), mqttVersion: version });
     await device.waitForLine(/ I mqtt subscribed /);
-    expect(await device.command("sub secret/plans 1", /sub sent/)).toEqual([expect.stringMatching(/^sub sent id=\d+$/)]);
+    expect(await device.command("sub secret/plans 1", /sub sent/)).toEqual([
+      expect.stringMatching(/^sub sent id=\d+$/),
+    ]);
     const line = await device.waitForCode("subscribe_denied");
     expect(line.fields).toMatchObject({ filter: "secret/plans" });
     expect(line.fields.reason).toMatch(new RegExp(`^${reason} `));

@@ -54,16 +54,16 @@ describe("the program", () => {
     child.stdout!.on("data", (chunk) => (output.stdout += chunk));
     child.stderr!.on("data", (chunk) => (output.stderr += chunk));
     const exited = once(child, "exit").then(([code]) => code as number | null);
-    const stderrMatches = (pattern: RegExp) =>
+    const matches = (stream: "stdout" | "stderr") => (pattern: RegExp) =>
       new Promise<void>((resolve, reject) => {
         const check = () => {
-          if (pattern.test(output.stderr)) resolve();
+          if (pattern.test(output[stream])) resolve();
         };
-        child.stderr!.on("data", check);
-        exited.then(() => reject(new Error(`exited without ${pattern}; stderr:\n${output.stderr}`)));
+        child[stream]!.on("data", check);
+        exited.then(() => reject(new Error(`exited without ${pattern}; ${stream}:\n${output[stream]}`)));
         check();
       });
-    return { child, output, exited, stderrMatches };
+    return { child, output, exited, stdoutMatches: matches("stdout"), stderrMatches: matches("stderr") };
   }
 
   test.each([
@@ -82,11 +82,13 @@ describe("the program", () => {
     expect(run.output.stdout).toMatch(/^usage: npm start/);
   });
 
-  test("without --broker it starts aedes; end of input shuts the device down and exits 0", async () => {
+  test("without --broker it starts aedes, connects to it; end of input shuts the device down and exits 0", async () => {
     const run = simulator();
     await run.stderrMatches(/sim: embedded broker \(aedes\) on mqtt:\/\/127\.0\.0\.1:\d+\n/);
+    await run.stdoutMatches(/ I mqtt subscribed filters=tether\/[^/]+\/cmd/);
     run.child.stdin!.end();
     expect(await run.exited).toBe(0);
+    expect(run.output.stdout).toMatch(/ I mqtt closed reason=shutdown/);
   });
 
   test("Ctrl-C shuts the device down and exits 0", async () => {

@@ -50,7 +50,7 @@ const proxies: FaultProxy[] = [];
 let broker: TestBroker;
 
 beforeAll(async () => {
-  broker = await startTestBroker(BROKERS[0]!);
+  broker = await startTestBroker(BROKERS[0]!, { config: ["log_type all"] });
 });
 afterAll(async () => {
   await peers.endAll();
@@ -140,10 +140,11 @@ test(`soak: ${FAULTS} random faults while publishing numbered QoS 1 and QoS 2 st
       connackTimeout: "1000",
       queueCount: "2000",
       queueBytes: "65536",
-      logLevel: "warn",
+      logLevel: "info",
     }),
   });
   await connections(device, 1);
+  await command(device, "trace on", /trace on/);
 
   const promised: Record<string, number[]> = { q1: [], q2: [] };
   const T0 = Date.now();
@@ -191,6 +192,7 @@ test(`soak: ${FAULTS} random faults while publishing numbered QoS 1 and QoS 2 st
     const missing = (s: string) => promised[s]!.filter((i) => !seen[s]!.has(i));
     const [status] = await command(device, "status", /broker=.*\n/);
     require("node:fs").writeFileSync("/tmp/soak-timeline.txt", timeline.join("\n") + "\n" + device.serialOutput);
+    require("node:fs").writeFileSync("/tmp/soak-broker.txt", (broker as unknown as { log(): string }).log());
     throw new Error(
       `${error.message} (seed ${SEED}): missing q1 ${missing("q1").slice(0, 20)} q2 ${missing("q2").slice(0, 20)}; ${status}\n${device.serialOutput.slice(-3000)}`,
     );

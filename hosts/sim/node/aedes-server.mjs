@@ -1,19 +1,11 @@
-// The embedded broker's own process: aedes on a loopback port. Started by broker.ts, which cannot load aedes (an
-// ES module) into every caller (jest runs CommonJS). Prints `listening <port>` once it accepts connections. SIGTERM
-// closes every client connection, then exits; so does the end of stdin, which comes when the parent dies.
+// The embedded broker as a child process of its own (see broker.ts): prints `listening <port>` once it accepts
+// connections. SIGTERM, or the end of stdin (the parent died), closes every client connection, then exits.
 
-import { createServer } from "node:net";
-import { Aedes } from "aedes";
+import { listenAedes } from "./aedes.mjs";
 
 const [port = "0", host = "127.0.0.1"] = process.argv.slice(2);
-const broker = await Aedes.createBroker();
-const server = createServer(broker.handle);
-
-function stop() {
-  server.close();
-  broker.close(() => process.exit(0));
-}
-
+const broker = await listenAedes(Number(port), host);
+const stop = () => broker.close().then(() => process.exit(0));
 process.once("SIGTERM", stop);
 process.stdin.on("end", stop).resume();
-server.listen(Number(port), host, () => process.stdout.write(`listening ${server.address().port}\n`));
+process.stdout.write(`listening ${broker.port}\n`);

@@ -2,7 +2,7 @@
 // its serial input. Messages from the simulator itself go to stderr, prefixed `sim:`.
 
 import { createInterface } from "node:readline";
-import { type EmbeddedBroker, startBroker } from "./broker";
+import { listenAedes } from "./aedes.mjs";
 import { parseArgs, USAGE, UsageError } from "./cli";
 import { SimDevice } from "./device";
 
@@ -22,14 +22,14 @@ async function main(): Promise<void> {
     return;
   }
 
-  let broker: EmbeddedBroker | undefined;
+  let broker: Awaited<ReturnType<typeof listenAedes>> | undefined;
   let device: SimDevice | undefined;
   let stopping = false;
   const stop = async (code: number) => {
     if (stopping) return;
     stopping = true;
     await device?.shutdown();
-    await broker?.stop();
+    await broker?.close();
     process.exit(code);
   };
   // Installed first: Ctrl-C while the simulator starts up must be as clean as later.
@@ -37,9 +37,9 @@ async function main(): Promise<void> {
   process.on("SIGTERM", () => stop(0));
 
   if (!options.config.broker) {
-    broker = await startBroker();
-    options.config.broker = broker.url;
-    note(`embedded broker (aedes) on ${broker.url}`);
+    broker = await listenAedes(0, "127.0.0.1");
+    options.config.broker = `mqtt://127.0.0.1:${broker.port}`;
+    note(`embedded broker (aedes) on ${options.config.broker}`);
   }
   device = await SimDevice.start({
     config: options.config,

@@ -2,10 +2,10 @@
 // log lines through parseLine, console output by its prefix. Tests in a file run concurrently (each waits on real
 // timeouts), so devices are cleaned up after the file, not after each test.
 
-import { SimDevice, type SimDeviceOptions } from "../../../hosts/sim/node/device";
 import { OUTPUT_PREFIX } from "tether/app/firmware";
 import { type Code, FAILURES, failureInfo, failureLevel } from "tether/diag/codes";
 import { type ParsedLine, parseLine } from "tether/diag/log";
+import { SimDevice, type SimDeviceOptions } from "../../../hosts/sim/node/device";
 
 /** Settings that make failure loops quick: short backoff, short timeouts. */
 export const FAST: Record<string, string> = {
@@ -27,7 +27,10 @@ export class Probe {
   /** Complete serial lines written after offset `from`. */
   lines(from = 0): string[] {
     const text = this.output.slice(from);
-    return text.slice(0, text.lastIndexOf("\n") + 1 || 0).split("\n").slice(0, -1);
+    return text
+      .slice(0, text.lastIndexOf("\n") + 1 || 0)
+      .split("\n")
+      .slice(0, -1);
   }
 
   logs(from = 0): ParsedLine[] {
@@ -56,6 +59,11 @@ export class Probe {
   async waitForLine(pattern: RegExp, timeoutMs = 10000, from = 0): Promise<string> {
     const [line] = await this.device.waitForSerial(new RegExp(`^\\d+.*${pattern.source}.*$`, "m"), timeoutMs, from);
     return line;
+  }
+
+  /** Waits until `n` log lines (from the start) match `pattern`. */
+  async waitForLines(pattern: RegExp, n: number, timeoutMs = 10000): Promise<void> {
+    await this.device.waitForSerial(new RegExp(`(^\\d+.*${pattern.source}.*$[^]*?){${n}}`, "m"), timeoutMs);
   }
 
   /**

@@ -1,0 +1,1 @@
+export function listenAedes(port: number, host: string): Promise<{ port: number; close(): Promise<void> }>;

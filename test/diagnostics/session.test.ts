@@ -1,0 +1,65 @@
+// Failures a real mosquitto produces once the session is up: another client taking the client id over, again and
+// again (mosquitto closes the old connection without DISCONNECT, even in MQTT 5: the pattern is all the device
+// can see), and a message larger than the device accepts (MQTT 3.1.1 has no way to tell the broker the limit).
+
+import { connect, type MqttClient } from "mqtt";
+import { describeMosquitto, type Mosquitto, startMosquitto } from "../helpers/mosquitto";
+import { devices, uniqueId } from "./helpers/device";
+
+const boot = devices().boot;
+let mosquitto: Mosquitto;
+const peers: MqttClient[] = [];
+
+beforeAll(async () => {
+  mosquitto = await startMosquitto();
+});
+
+afterAll(async () => {
+  await Promise.all(peers.map((peer) => peer.endAsync(true)));
+  await mosquitto?.stop();
+});
+
+/** An MQTT.js client; resolves once connected. */
+async function peer(clientId: string, protocolVersion: 4 | 5 = 4): Promise<MqttClient> {
+  const client = connect(mosquitto.url, { clientId, protocolVersion, reconnectPeriod: 0, connectTimeout: 5000 });
+  client.on("error", () => {});
+  peers.push(client);
+  await new Promise<void>((resolve, reject) => {
+    client.once("connect", () => resolve());
+    client.once("error", reject);
+  });
+  return client;
+}
+
+describeMosquitto("session failures against mosquitto", () => {
+  test.concurrent.each([["3.1.1"], ["5"]])(
+    "session_taken_over: another client keeps connecting with the same client id (MQTT %s)",
+    async (version) => {
+      const id = uniqueId("twin");
+      const device = await boot({ broker: mosquitto.url, clientId: id, mqttVersion: version });
+      for (let round = 1; round <= 3; round++) {
+        await device.waitForLines(/ I mqtt connected /, round);
+        // The twin takes the id; the device is thrown out, comes back and throws the twin out in turn.
+        await peer(id, version === "5" ? 5 : 4);
+        await device.waitForCode("broker_closed", 5000, round);
+      }
+      const line = await device.waitForCode("session_taken_over");
+      expect(line.fields).toMatchObject({ closes: "3", pattern: "closed by broker soon after CONNACK" });
+      expect(device.codes()).toEqual(["broker_closed", "session_taken_over"]);
+      device.expectNames(["broker_closed", "session_taken_over"]);
+    },
+  );
+
+  test.concurrent("packet_too_large: a message larger than the device's maxPacketSize (MQTT 3.1.1)", async () => {
+    const id = uniqueId("small");
+    const device = await boot({ broker: mosquitto.url, clientId: id, maxPacketSize: "1024" });
+    await device.waitForLine(/ I mqtt subscribed /);
+    await device.command(`sub ${id}/big 0`, /sub sent/);
+    await device.waitForLine(new RegExp(` I mqtt subscribed filters=${id}/big `));
+    const sender = await peer(`${id}-sender`);
+    await sender.publishAsync(`${id}/big`, Buffer.alloc(4000, 0x61));
+    const line = await device.waitForCode("packet_too_large");
+    expect(line.fields).toMatchObject({ error: "packet_too_large", broker: `127.0.0.1:${mosquitto.port}` });
+    device.expectNames(["packet_too_large"]);
+  });
+});
