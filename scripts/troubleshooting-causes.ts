@@ -23,7 +23,9 @@ export interface Prose {
   example: Readonly<Record<string, string | number>>;
 }
 
-const BROKER = "mqtt://10.0.0.5:1883";
+// The fields a failure line carries, with the values the firmware prints (`broker` is host:port).
+const BROKER = "10.0.0.5:1883";
+const ADDRESS = "10.0.0.5";
 
 export const PROSE: Readonly<Record<Code, Prose>> = {
   link_down: {
@@ -46,10 +48,7 @@ export const PROSE: Readonly<Record<Code, Prose>> = {
         fix: "Check the router's DHCP leases and that the broker's network is routed from the device's.",
       },
     ],
-    example: {
-      broker: BROKER,
-      error: "unreachable",
-    },
+    example: { link: "down", state: "lost", broker: BROKER },
   },
   dns_failed: {
     summary: "The broker's host name did not resolve to an address.",
@@ -67,10 +66,7 @@ export const PROSE: Readonly<Record<Code, Prose>> = {
         fix: "Use a name the device's network resolves, or the IP address.",
       },
     ],
-    example: {
-      broker: "mqtt://broker.example.com:1883",
-      host: "broker.example.com",
-    },
+    example: { broker: "broker.example.com:1883", error: "dns", detail: "ENOTFOUND" },
   },
   tcp_refused: {
     summary: "The broker's host answered, but nothing accepts connections on that port (TCP RST).",
@@ -92,10 +88,7 @@ export const PROSE: Readonly<Record<Code, Prose>> = {
         fix: "Open the port on the broker host's firewall.",
       },
     ],
-    example: {
-      broker: BROKER,
-      error: "refused",
-    },
+    example: { broker: BROKER, address: ADDRESS, error: "refused", detail: "ECONNREFUSED" },
   },
   tcp_timeout: {
     summary: "No answer at all to the connection request within the timeout.",
@@ -117,10 +110,7 @@ export const PROSE: Readonly<Record<Code, Prose>> = {
         fix: "Check the broker host's load and connection count.",
       },
     ],
-    example: {
-      broker: BROKER,
-      error: "timeout",
-    },
+    example: { broker: BROKER, address: ADDRESS, error: "timeout", detail: "connect timeout" },
   },
   tcp_reset: {
     summary: "An established connection was reset by the broker or something on the way.",
@@ -138,11 +128,7 @@ export const PROSE: Readonly<Record<Code, Prose>> = {
         fix: "Raise its idle timeout above `keepAlive`, or lower `keepAlive`.",
       },
     ],
-    example: {
-      broker: BROKER,
-      error: "reset",
-      uptime: 312000,
-    },
+    example: { broker: BROKER, address: ADDRESS, error: "reset", detail: "ECONNRESET", uptime: 312000, idle: 1200 },
   },
   tls_failed: {
     summary:
@@ -172,10 +158,7 @@ export const PROSE: Readonly<Record<Code, Prose>> = {
         fix: "See low_memory: shrink the offline queue and message sizes.",
       },
     ],
-    example: {
-      broker: "mqtts://broker.example.com:8883",
-      detail: "unknown_ca",
-    },
+    example: { broker: "broker.example.com:8883", address: ADDRESS, error: "tls", detail: "unknown_ca" },
   },
   connack_timeout: {
     summary: "The TCP (or TLS) connection opened and CONNECT was sent, but no CONNACK came back in time.",
@@ -194,10 +177,7 @@ export const PROSE: Readonly<Record<Code, Prose>> = {
         fix: "Test from a computer on the same network with `mosquitto_sub -d -h <host> -p <port> -t test`.",
       },
     ],
-    example: {
-      broker: BROKER,
-      waited: 10000,
-    },
+    example: { broker: BROKER, address: ADDRESS, waited: 10000 },
   },
   protocol_rejected: {
     summary:
@@ -219,8 +199,9 @@ export const PROSE: Readonly<Record<Code, Prose>> = {
     ],
     example: {
       broker: BROKER,
-      reason: 1,
-      version: "3.1.1",
+      address: ADDRESS,
+      reason: "0x01 Connection Refused, unacceptable protocol version",
+      user: "set",
     },
   },
   client_id_rejected: {
@@ -239,11 +220,7 @@ export const PROSE: Readonly<Record<Code, Prose>> = {
         fix: "Register the device and use the id the broker expects.",
       },
     ],
-    example: {
-      broker: BROKER,
-      reason: 2,
-      clientId: "",
-    },
+    example: { broker: BROKER, address: ADDRESS, reason: "0x02 Connection Refused, identifier rejected", user: "set" },
   },
   server_unavailable: {
     summary:
@@ -262,10 +239,7 @@ export const PROSE: Readonly<Record<Code, Prose>> = {
         fix: "Check its load; raise `backoffBase` to spread reconnects.",
       },
     ],
-    example: {
-      broker: BROKER,
-      reason: 3,
-    },
+    example: { broker: BROKER, address: ADDRESS, reason: "0x03 Connection Refused, Server unavailable", user: "set" },
   },
   protocol_error: {
     summary:
@@ -286,7 +260,11 @@ export const PROSE: Readonly<Record<Code, Prose>> = {
     ],
     example: {
       broker: BROKER,
-      detail: "bad remaining length",
+      address: ADDRESS,
+      error: "bad_packet_type",
+      detail: "packet type 0",
+      uptime: 5200,
+      idle: 40,
     },
   },
   packet_too_large: {
@@ -304,8 +282,11 @@ export const PROSE: Readonly<Record<Code, Prose>> = {
     ],
     example: {
       broker: BROKER,
-      reason: "0x95",
-      size: 300000,
+      address: ADDRESS,
+      error: "packet_too_large",
+      detail: "PUBLISH of 300021 bytes",
+      uptime: 81000,
+      idle: 2,
     },
   },
   broker_closed: {
@@ -330,10 +311,7 @@ export const PROSE: Readonly<Record<Code, Prose>> = {
         fix: "Look for the reason in the broker's log; set `mqttVersion=5` to get reason codes.",
       },
     ],
-    example: {
-      broker: BROKER,
-      uptime: 45210,
-    },
+    example: { broker: BROKER, address: ADDRESS, error: "closed", uptime: 45210, idle: 3200 },
   },
   server_disconnect: {
     summary:
@@ -354,8 +332,10 @@ export const PROSE: Readonly<Record<Code, Prose>> = {
     ],
     example: {
       broker: BROKER,
-      reason: "0x8B",
-      reasonString: "shutting down",
+      address: ADDRESS,
+      reason: "0x8b Server shutting down",
+      reason_string: "shutting down for maintenance",
+      uptime: 86400000,
     },
   },
   server_moved: {
@@ -369,8 +349,10 @@ export const PROSE: Readonly<Record<Code, Prose>> = {
     ],
     example: {
       broker: BROKER,
-      reason: "0x9D",
-      ref: "broker2.example.com:1883",
+      address: ADDRESS,
+      reason: "0x9d Server moved",
+      server_reference: "broker2.example.com:1883",
+      uptime: 5000,
     },
   },
   quota_exceeded: {
@@ -387,7 +369,10 @@ export const PROSE: Readonly<Record<Code, Prose>> = {
     ],
     example: {
       broker: BROKER,
-      reason: "0x9F",
+      address: ADDRESS,
+      reason: "0x97 Quota exceeded",
+      reason_string: "100 messages per minute",
+      uptime: 61000,
     },
   },
   bad_credentials: {
@@ -411,11 +396,7 @@ export const PROSE: Readonly<Record<Code, Prose>> = {
         fix: "Check which authentication the broker requires.",
       },
     ],
-    example: {
-      broker: BROKER,
-      reason: 5,
-      user: "sensor-12",
-    },
+    example: { broker: BROKER, address: ADDRESS, reason: "0x05 Connection Refused, not authorized", user: "set" },
   },
   not_authorized: {
     summary:
@@ -430,10 +411,7 @@ export const PROSE: Readonly<Record<Code, Prose>> = {
         fix: "Ask the broker's administrator.",
       },
     ],
-    example: {
-      broker: BROKER,
-      reason: 5,
-    },
+    example: { broker: BROKER, address: ADDRESS, reason: "0x05 Connection Refused, not authorized", user: "none" },
   },
   subscribe_denied: {
     summary:
@@ -452,10 +430,7 @@ export const PROSE: Readonly<Record<Code, Prose>> = {
         fix: "Check the ACL; this case cannot be seen from the device.",
       },
     ],
-    example: {
-      topic: "tether/dev12/cmd/#",
-      reason: "0x87",
-    },
+    example: { filter: "plant/line1/#", reason: "0x80 Failure" },
   },
   publish_denied: {
     summary:
@@ -474,10 +449,7 @@ export const PROSE: Readonly<Record<Code, Prose>> = {
         fix: "Set `mqttVersion=5` and publish with QoS 1 to see denials.",
       },
     ],
-    example: {
-      topic: "tether/dev12/status",
-      reason: "0x87",
-    },
+    example: { topic: "plant/line1/temperature", qos: 1, reason: "0x87 Not authorized" },
   },
   session_taken_over: {
     summary:
@@ -498,8 +470,10 @@ export const PROSE: Readonly<Record<Code, Prose>> = {
     ],
     example: {
       broker: BROKER,
-      clientId: "dev12",
-      closes: 5,
+      address: ADDRESS,
+      closes: 3,
+      last_uptime: 1520,
+      pattern: "closed by the broker soon after CONNACK, no DISCONNECT",
     },
   },
   flapping: {
@@ -519,11 +493,7 @@ export const PROSE: Readonly<Record<Code, Prose>> = {
         fix: "Check the signal strength and the access point.",
       },
     ],
-    example: {
-      broker: BROKER,
-      lived: 1200,
-      times: 5,
-    },
+    example: { broker: BROKER, address: ADDRESS, short_connections: 3, last_uptime: 2100 },
   },
   keepalive_timeout: {
     summary:
@@ -542,11 +512,7 @@ export const PROSE: Readonly<Record<Code, Prose>> = {
         fix: "Check the broker's load and log.",
       },
     ],
-    example: {
-      broker: BROKER,
-      keepAlive: 60,
-      waited: 30000,
-    },
+    example: { broker: BROKER, address: ADDRESS, waited: 10000, uptime: 312000, idle: 70000 },
   },
   nat_idle_timeout_suspected: {
     summary:
@@ -557,11 +523,7 @@ export const PROSE: Readonly<Record<Code, Prose>> = {
         fix: "Lower `keepAlive` below the idle time shown, or raise the NAT's TCP idle timeout.",
       },
     ],
-    example: {
-      broker: BROKER,
-      idle: 300000,
-      keepAlive: 600,
-    },
+    example: { idle_s: "30/30/31", keepalive: 21, configured: 60 },
   },
   low_memory: {
     summary: "The JavaScript heap is nearly full.",
@@ -579,9 +541,6 @@ export const PROSE: Readonly<Record<Code, Prose>> = {
         fix: "Report `stats` output taken some hours apart.",
       },
     ],
-    example: {
-      used: 118000,
-      total: 128000,
-    },
+    example: { used: 148000, limit: 160000, peak: 151000 },
   },
 };

@@ -67,6 +67,13 @@ export function render(): string {
     "suppressed`. The `history` console command lists the last failures, including those from before a reboot",
     "(marked `prev`); `stats` counts them by code.",
     "",
+    "What a console command prints is not a log line: each of its lines starts with `| ` (e.g. `| state=connected",
+    "client_id=...`), so people and scripts tell the two apart at a glance: a line that starts with a number is a log",
+    "line, one that starts with `| ` is console output. Replies on the command topic `tether/<client id>/reply` carry",
+    "the output without the prefix. The `diag` command walks the layers (link, DNS, TCP/TLS, CONNECT, SUBSCRIBE,",
+    "PUBLISH loopback, PING), prints each step ok or failed with its time, and ends with `diagnosis: <code>: <hint>`",
+    "at the first failure.",
+    "",
     "## Codes, by layer from the network up",
     "",
     ...table(

@@ -1,8 +1,7 @@
 // The console commands, the same on the serial port and on the command topic. Each is a small function over the
 // Device; argument checking and error lines come from diag/console.
 
-import { toBytes } from "tether/app/bytes";
-import type { Device } from "tether/app/firmware";
+import { type Device, publish } from "tether/app/firmware";
 import { runSelfTest } from "tether/app/selftest";
 import { SETTINGS, settingSpec } from "tether/app/settings";
 import { type Command, enumArg, intArg, type Out, qosArg, UsageError } from "tether/diag/console";
@@ -110,9 +109,8 @@ export function commands(device: Device): Command[] {
       run: ([topic, payload, q], out) => {
         if (!validTopicName(topic)) throw new UsageError(`bad topic "${topic}": no + or #, not empty`);
         const qos = q === undefined ? 0 : qosArg(q);
-        const result = client().publish(topic, toBytes(payload), qos, false);
-        if (result === "sent" || result === "queued") device.stats.sent(qos, payload.length);
-        out(`pub ${result}`);
+        client(); // says so when the client is not running
+        out(`pub ${publish(device, topic, payload, qos, false)}`);
       },
     },
     {

@@ -5,7 +5,7 @@ import { commands } from "tether/app/commands";
 import { Settings } from "tether/app/settings";
 import { type BackoffConfig, DEFAULT_JITTER } from "tether/client/backoff";
 import { parseBrokers } from "tether/client/broker";
-import { Client, type ClientConfig, type ClientEvent } from "tether/client/client";
+import { Client, type ClientConfig, type ClientEvent, type PublishResult } from "tether/client/client";
 import { KeepAliveTuner, TUNER_DEFAULTS } from "tether/client/keepalive-tuner";
 import { failureInfo, failureLevel } from "tether/diag/codes";
 import { execute, tokenize } from "tether/diag/console";
@@ -14,7 +14,7 @@ import { History } from "tether/diag/history";
 import { type Fields, INFO, isSecretKey, Logger, levelFromName } from "tether/diag/log";
 import { Stats } from "tether/diag/stats";
 import type { Host, Timer } from "tether/host";
-import type { Packet } from "tether/mqtt/packets";
+import type { Packet, QoS } from "tether/mqtt/packets";
 
 /** Heap use above this fraction of the limit is reported as low_memory; below the second, it has recovered. */
 const LOW_MEMORY = 0.9;
@@ -203,7 +203,7 @@ function clientEvent(device: Device, event: ClientEvent, classify: ClientConfig[
       log.debug(event.broker.tls ? "tls" : "tcp", "connected", { ms: event.ms });
       return;
     case "connected": {
-      const rtt = event.rtt;
+      const { rtt } = event;
       stats.connected(now, rtt);
       device.tuner.connected(now);
       log.info("mqtt", "connected", {
@@ -286,7 +286,9 @@ function failure(device: Device, finding: Finding): void {
   device.lastFailure = finding;
   const info = failureInfo(finding.code);
   device.log.log(failureLevel(info), "diag", finding.code, { ...finding.fields, hint: info.hint });
-  device.history.add(device.host.now(), finding.code, device.log.describe(finding.fields));
+  // The address a name resolved to is left out: history slots are small, and the broker is named already.
+  const { address, ...facts } = finding.fields;
+  device.history.add(device.host.now(), finding.code, device.log.describe(facts));
 }
 
 /** Periodic work: the heap check and the log's rate-limit summaries. */
@@ -306,12 +308,20 @@ function housekeeping(device: Device): void {
   }
 }
 
+/** Publishes through the client and counts the message in the statistics when it was taken. */
+export function publish(device: Device, topic: string, text: string, qos: QoS, retain: boolean): PublishResult {
+  const payload = toBytes(text);
+  const result = device.client?.publish(topic, payload, qos, retain) ?? "invalid";
+  if (result === "sent" || result === "queued") device.stats.sent(qos, payload.length);
+  return result;
+}
+
 export function publishStatus(device: Device, online: boolean): void {
   const now = device.host.now();
   const body = online
     ? JSON.stringify({ online: true, ...device.stats.beacon(now), heap: device.host.heap().used })
     : '{"online":false}';
-  device.client?.publish(device.topics.status, toBytes(body), 1, true);
+  publish(device, device.topics.status, body, 1, true);
 }
 
 /**
@@ -319,7 +329,7 @@ export function publishStatus(device: Device, online: boolean): void {
  * what it prints at once as one message, anything it prints later (the self-test) line by line.
  */
 function remoteCommand(device: Device, payload: Uint8Array): void {
-  const reply = (text: string) => device.client?.publish(device.topics.reply, toBytes(text), 1, false);
+  const reply = (text: string) => publish(device, device.topics.reply, text, 1, false);
   let pending: string[] | undefined = [];
   const out = (text: string) => (pending ? pending.push(text) : reply(text));
   const line = toText(payload);

@@ -66,12 +66,8 @@ export function runSelfTest(device: Device, out: Out): void {
   };
   function fail(finding: Finding) {
     if (done) return;
-    let facts = "";
-    for (const key in finding.fields) {
-      const value = finding.fields[key];
-      if (value !== undefined) facts += ` ${key}=${value}`;
-    }
-    out(`diag ${step} failed ${elapsed()}ms${facts}`);
+    const facts = device.log.describe(finding.fields);
+    out(`diag ${step} failed ${elapsed()}ms${facts ? ` ${facts}` : ""}`);
     out(`diagnosis: ${finding.code}: ${failureInfo(finding.code).hint}`);
     finish();
   }

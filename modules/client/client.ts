@@ -32,6 +32,8 @@ export interface ClientConfig {
   classify: (cause: CloseCause) => string;
   /** CA names for mqtts brokers (see TlsOptions). */
   ca?: string[];
+  /** Most QoS 1/2 messages in flight at once (see ConnectionOptions.maxInflight). */
+  maxInflight?: number;
 }
 
 /** What the supervisor reports, beyond the connection's own events. */
@@ -221,6 +223,7 @@ export class Client {
         sessionExpiry: c.sessionExpiry,
         maxPacketSize: c.maxPacketSize,
         connackTimeout: c.connackTimeout,
+        maxInflight: c.maxInflight,
       },
       this.session,
       {

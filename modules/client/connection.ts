@@ -45,7 +45,16 @@ export interface ConnectionOptions {
   maxPacketSize: number;
   /** How long to wait for CONNACK after CONNECT, in ms. */
   connackTimeout: number;
+  /**
+   * Our own cap on QoS 1/2 messages in flight, below the broker's Receive Maximum. A 3.1.1 broker cannot announce
+   * its limit, yet has one (mosquitto: max_inflight_messages, 20), and answers a publish beyond it with a success
+   * ack for a message it drops: in 3.1.1 an ack cannot carry a reason code. Default DEFAULT_MAX_INFLIGHT.
+   */
+  maxInflight?: number;
 }
+
+/** mosquitto's default max_inflight_messages, which it also announces as its Receive Maximum in MQTT 5. */
+export const DEFAULT_MAX_INFLIGHT = 20;
 
 /** Why a connection ended: the facts the diagnostics classify. */
 export type CloseCause =
@@ -349,7 +358,10 @@ export class Connection {
     this.brokerMaxQoS = (p?.maximumQoS ?? 2) as QoS;
     this.keepAlive.start(now, p?.serverKeepAlive);
     this.session.protocolVersion = this.options.version;
-    const resumed = this.session.resume(packet.sessionPresent, p?.receiveMaximum ?? 65535);
+    const resumed = this.session.resume(
+      packet.sessionPresent,
+      Math.min(p?.receiveMaximum ?? 65535, this.options.maxInflight ?? DEFAULT_MAX_INFLIGHT),
+    );
     // Resends leave before the event: its handler publishes (the offline queue, a status), and those must not
     // overtake messages already in flight, or a subscriber would see them out of order (spec 4.6).
     for (const resend of resumed.send) this.send(resend, now);

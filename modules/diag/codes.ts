@@ -117,12 +117,12 @@ export const FAILURES: readonly FailureInfo[] = [
   {
     code: "server_disconnect",
     layer: "mqtt",
-    hint: "the broker ended the session and said why: read reason and reasonString; 0x8B is a broker shutdown, 0x98 an administrator's action",
+    hint: "the broker ended the session and said why: read reason and reason_string; 0x8B is a broker shutdown, 0x98 an administrator's action",
   },
   {
     code: "server_moved",
     layer: "mqtt",
-    hint: "the broker sends this device elsewhere (0x9C use another server, 0x9D moved): put the server in ref into the broker setting",
+    hint: "the broker sends this device elsewhere (0x9C use another server, 0x9D moved); the device follows server_reference once: put it into the broker setting",
   },
   {
     code: "quota_exceeded",

@@ -99,13 +99,16 @@ export class Diagnoser {
     const where = { broker: this.broker, address: this.address || undefined };
     const code = classifyCause(cause, this.options.version, this.options.sentUser);
     const fields: Record<string, string | number | undefined> = { ...where, ...this.facts(cause) };
-    if (uptime >= 0) fields.uptime = uptime;
-    if (cause.kind === "net" || cause.kind === "keepalive_timeout") fields.idle = idle;
+    if (uptime >= 0) {
+      fields.uptime = uptime;
+      if (cause.kind === "net" || cause.kind === "keepalive_timeout") fields.idle = idle;
+    }
     if (code === "link_down" && cause.kind === "net" && cause.error.detail === "link_down") return; // told by "link"
     this.report({ code, fields });
 
     const short = uptime >= 0 && uptime < this.options.shortLived;
-    const silent = short && code === "broker_closed";
+    // The broker ends a taken-over connection with FIN, or with RST when our last packet was still unread.
+    const silent = short && (code === "broker_closed" || code === "tcp_reset");
     this.silentCloses = silent ? this.silentCloses + 1 : 0;
     this.shortLives = short ? this.shortLives + 1 : uptime >= 0 ? 0 : this.shortLives;
     const n = this.options.repeats;
@@ -116,7 +119,7 @@ export class Diagnoser {
           ...where,
           closes: this.silentCloses,
           last_uptime: uptime,
-          pattern: "closed by broker soon after CONNACK",
+          pattern: "closed by the broker soon after CONNACK, no DISCONNECT",
         },
       });
     } else if (this.shortLives >= n && !silent) {

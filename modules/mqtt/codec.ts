@@ -1,10 +1,12 @@
 // MQTT 3.1.1 and 5.0 packets to bytes and back. The encoder writes straight into one reusable buffer; the decoder
-// buffers in place and reads with index arithmetic. Both report invalid input as a CodecError value: nothing here
-// throws on bad bytes or bad packets.
+// reads pushed bytes in place and copies only what outlives the push: the packet's fields, and the start of a
+// packet that is still arriving. Both report invalid input as a CodecError value: nothing here throws on bad
+// bytes or bad packets.
 import {
   AUTH,
   CONNACK,
   CONNECT,
+  type Connect,
   DISCONNECT,
   type Packet,
   PINGREQ,
@@ -16,6 +18,7 @@ import {
   PUBLISH,
   PUBREC,
   PUBREL,
+  type Publish,
   type QoS,
   SUBACK,
   SUBSCRIBE,
@@ -25,9 +28,6 @@ import {
 } from "tether/mqtt/packets";
 import {
   BINARY,
-  BYTE,
-  FOUR_BYTE,
-  type PropertyInfo,
   propertyAllowed,
   propertyById,
   propertyByName,
@@ -35,7 +35,7 @@ import {
   propertyValueValid,
   STRING,
   STRING_PAIR,
-  TWO_BYTE,
+  VARIABLE,
   WILL,
 } from "tether/mqtt/properties";
 import { validReason } from "tether/mqtt/reasons";
@@ -60,6 +60,7 @@ export type CodecErrorCode =
 /** Why a packet could not be encoded or decoded. A value, never thrown. */
 export class CodecError {
   readonly code: CodecErrorCode;
+  /** The packet type and what was wrong with it, e.g. `PUBACK: reason code 5`. */
   readonly message: string;
   constructor(code: CodecErrorCode, message: string) {
     this.code = code;
@@ -70,8 +71,9 @@ export class CodecError {
 /** Room before the body for the largest fixed header (1 byte + a 4-byte remaining length). */
 const HEADROOM = 5;
 const VARINT_MAX = 268435455;
+/** Packet names for error messages, by type; 0 (never a valid type) names the packet in general. */
 const NAMES = [
-  "Will",
+  "packet",
   "CONNECT",
   "CONNACK",
   "PUBLISH",
@@ -90,6 +92,15 @@ const NAMES = [
 ];
 /** The protocol name of a CONNECT with its length prefix: 0, 4, "MQTT". */
 const PROTOCOL_NAME = [0, 4, 0x4d, 0x51, 0x54, 0x54];
+// Shared message parts: one string each in the bytecode.
+const TOO_SHORT = "shorter than its contents";
+const BAD_STRING = "a string with a surrogate or U+0000";
+const NO_FILTER = "no topic filter";
+const NO_REASON = "no reason code";
+
+function error(code: CodecErrorCode, type: number, detail: string): CodecError {
+  return new CodecError(code, `${NAMES[type] ?? NAMES[0]}: ${detail}`);
+}
 
 function varintSize(n: number): number {
   return n < 0x80 ? 1 : n < 0x4000 ? 2 : n < 0x200000 ? 3 : 4;
@@ -105,12 +116,12 @@ function writeVarint(buf: Uint8Array, at: number, n: number): number {
   return at;
 }
 
-function validPacketId(id: number | undefined): boolean {
-  return id !== undefined && Number.isInteger(id) && id > 0 && id <= 0xffff;
-}
-
 function validQos(qos: number): qos is QoS {
   return qos === 0 || qos === 1 || qos === 2;
+}
+
+function wildcard(topic: string): boolean {
+  return topic.indexOf("+") >= 0 || topic.indexOf("#") >= 0;
 }
 
 /** Whether a properties object holds any value ({} and all-undefined count as none). */
@@ -123,9 +134,16 @@ function fixedFlags(type: number): number {
   return type === PUBREL || type === SUBSCRIBE || type === UNSUBSCRIBE ? 2 : 0;
 }
 
+/** Adds the properties to a decoded packet when there are any, so that absent fields stay absent. */
+function withProperties<T extends object>(packet: T, properties: Properties | undefined): T {
+  if (properties !== undefined) (packet as { properties?: Properties }).properties = properties;
+  return packet;
+}
+
 export class Encoder {
   private buf: Uint8Array;
   private pos = 0;
+  private type = 0;
   private error: CodecError | undefined;
   /** Largest buffer allowed: a packet of maxPacketSize bytes written after HEADROOM. */
   private readonly limit: number;
@@ -144,19 +162,20 @@ export class Encoder {
    */
   encode(packet: Packet, version: ProtocolVersion): Uint8Array | CodecError {
     this.pos = HEADROOM;
+    this.type = packet.type;
     this.error = undefined;
     const first = this.body(packet, version);
-    if (this.error !== undefined) return this.error;
     const length = this.pos - HEADROOM;
     const start = HEADROOM - 1 - varintSize(length);
-    if (this.pos - start > this.max) return new CodecError("packet_too_large", `${this.pos - start} bytes`);
+    if (this.pos - start > this.max) this.fail("packet_too_large", `${this.pos - start} bytes`);
+    if (this.error !== undefined) return this.error;
     this.buf[start] = first;
     writeVarint(this.buf, start + 1, length);
     return this.buf.subarray(start, this.pos);
   }
 
-  private fail(code: CodecErrorCode, message: string): void {
-    if (this.error === undefined) this.error = new CodecError(code, message);
+  private fail(code: CodecErrorCode, detail: string): void {
+    if (this.error === undefined) this.error = error(code, this.type, detail);
   }
 
   /** Makes room for n more bytes; false (and packet_too_large) past the limit. */
@@ -173,23 +192,10 @@ export class Encoder {
     return true;
   }
 
-  private u8(n: number): void {
-    if (this.room(1)) this.buf[this.pos++] = n;
-  }
-
-  private u16(n: number): void {
-    if (!this.room(2)) return;
-    this.buf[this.pos++] = n >> 8;
-    this.buf[this.pos++] = n & 0xff;
-  }
-
-  private u32(n: number): void {
-    if (!this.room(4)) return;
-    const buf = this.buf;
-    buf[this.pos++] = n >>> 24;
-    buf[this.pos++] = (n >> 16) & 0xff;
-    buf[this.pos++] = (n >> 8) & 0xff;
-    buf[this.pos++] = n & 0xff;
+  /** An unsigned big-endian integer of `size` bytes (1, 2 or 4). */
+  private uint(n: number, size: number): void {
+    if (!this.room(size)) return;
+    for (let shift = size * 8 - 8; shift >= 0; shift -= 8) this.buf[this.pos++] = (n >>> shift) & 0xff;
   }
 
   private varint(n: number): void {
@@ -206,63 +212,51 @@ export class Encoder {
     // Three bytes per code unit is always enough; measure exactly only when that bound would hit the limit.
     let bytes = s.length * 3;
     if (this.pos + 2 + bytes > this.limit) bytes = utf8Length(s);
-    if (bytes < 0) {
-      this.fail("bad_utf8", "a string with a lone surrogate or U+0000");
-      return;
-    }
-    if (!this.room(2 + bytes)) return;
     const at = this.pos;
-    const end = writeUtf8(s, this.buf, at + 2);
-    if (end < 0) {
-      this.fail("bad_utf8", "a string with a lone surrogate or U+0000");
-      return;
+    const end = bytes < 0 || !this.room(2 + bytes) ? -1 : writeUtf8(s, this.buf, at + 2);
+    if (end < 0) this.fail("bad_utf8", BAD_STRING);
+    else if (end - at - 2 > 0xffff) this.fail("malformed_packet", "a string over 65535 bytes");
+    else {
+      this.buf[at] = (end - at - 2) >> 8;
+      this.buf[at + 1] = (end - at - 2) & 0xff;
+      this.pos = end;
     }
-    const length = end - at - 2;
-    if (length > 0xffff) {
-      this.fail("malformed_packet", "a string longer than 65535 bytes");
-      return;
-    }
-    this.buf[at] = length >> 8;
-    this.buf[at + 1] = length & 0xff;
-    this.pos = end;
   }
 
   private bin(bytes: Uint8Array): void {
-    if (bytes.length > 0xffff) {
-      this.fail("malformed_packet", "binary data longer than 65535 bytes");
-      return;
-    }
-    this.u16(bytes.length);
+    if (bytes.length > 0xffff) this.fail("malformed_packet", "binary data over 65535 bytes");
+    this.uint(bytes.length, 2);
     this.raw(bytes);
   }
 
-  private packetId(id: number | undefined, type: number): void {
-    if (validPacketId(id)) this.u16(id!);
-    else this.fail("bad_packet_id", `${NAMES[type]} packet identifier ${id}`);
+  private packetId(id: number | undefined): void {
+    if (id !== undefined && Number.isInteger(id) && id > 0 && id <= 0xffff) this.uint(id, 2);
+    else this.fail("bad_packet_id", `packet identifier ${id}`);
   }
 
-  private reason(code: number, type: number, version: ProtocolVersion): void {
-    if (!validReason(code, type, version)) this.fail("protocol_error", `${NAMES[type]} reason code ${code}`);
+  private reason(code: number, version: ProtocolVersion): void {
+    if (!validReason(code, this.type, version)) this.fail("protocol_error", `reason code ${code}`);
   }
 
   /** A topic name; empty is allowed where a topic alias stands for it. */
   private topic(name: string, emptyOk: boolean): void {
-    if (name.indexOf("+") >= 0 || name.indexOf("#") >= 0 || (name === "" && !emptyOk))
-      this.fail("bad_topic", `topic name "${name}"`);
+    if (wildcard(name) || (name === "" && !emptyOk)) this.fail("bad_topic", `topic name "${name}"`);
     this.str(name);
   }
 
-  /** The property length and properties of a 5.0 packet (type WILL for Will Properties). */
-  private properties(props: Properties | undefined, type: number): void {
+  /** Properties (5.0; `type` is WILL for Will Properties), or none (3.1.1, which refuses any rather than drop them). */
+  private properties(props: Properties | undefined, type: number, version: ProtocolVersion): void {
+    if (version === 4) {
+      if (hasProperties(props)) this.fail("protocol_error", "properties need MQTT 5.0");
+      return;
+    }
     const at = this.pos;
     if (!this.room(1)) return;
     // One byte is reserved for the length; the rare block of 128 bytes or more is moved up to make room.
     this.pos++;
-    if (props !== undefined) {
-      for (const key in props) {
-        const value = props[key as keyof Properties];
-        if (value !== undefined) this.property(key, value, type);
-      }
+    for (const key in props) {
+      const value = props[key as keyof Properties];
+      if (value !== undefined) this.property(key, value, type);
     }
     const length = this.pos - at - 1;
     const extra = varintSize(length) - 1;
@@ -277,51 +271,24 @@ export class Encoder {
   private property(key: string, value: NonNullable<Properties[keyof Properties]>, type: number): void {
     const info = propertyByName(key);
     if (info === undefined || !propertyAllowed(info, type)) {
-      this.fail("bad_property", `${key} is not a property of ${NAMES[type]}`);
+      this.fail("bad_property", `${key} not allowed`);
       return;
     }
-    if (info.type === STRING_PAIR) {
-      for (const [name, text] of value as [string, string][]) {
-        this.u8(info.id);
-        this.str(name);
-        this.str(text);
-      }
-    } else if (info.type === STRING) {
-      this.u8(info.id);
-      this.str(value as string);
-    } else if (info.type === BINARY) {
-      this.u8(info.id);
-      this.bin(value as Uint8Array);
-    } else if (Array.isArray(value)) {
-      if (value.length > 1 && !propertyRepeats(info, type)) {
-        this.fail("duplicate_property", `${key} more than once in ${NAMES[type]}`);
-        return;
-      }
-      for (const n of value as number[]) this.number(info, n);
-    } else this.number(info, value as number);
-  }
-
-  private number(info: PropertyInfo, n: number): void {
-    if (!propertyValueValid(info, n)) {
-      this.fail("bad_property", `${info.name} = ${n}`);
-      return;
+    const t = info.type;
+    // Every value is written as an array of values: a pair, a list of subscription identifiers, or one value.
+    const values = t === STRING_PAIR ? (value as [string, string][]) : Array.isArray(value) ? value : [value];
+    if (values.length > 1 && !propertyRepeats(info, type)) this.fail("duplicate_property", `${key} repeated`);
+    for (const v of values) {
+      this.uint(info.id, 1);
+      if (t === STRING_PAIR) {
+        this.str((v as [string, string])[0]);
+        this.str((v as [string, string])[1]);
+      } else if (t === STRING) this.str(v as string);
+      else if (t === BINARY) this.bin(v as Uint8Array);
+      else if (!propertyValueValid(info, v as number)) this.fail("bad_property", `${key} = ${v}`);
+      else if (t === VARIABLE) this.varint(v as number);
+      else this.uint(v as number, t);
     }
-    this.u8(info.id);
-    if (info.type === BYTE) this.u8(n);
-    else if (info.type === TWO_BYTE) this.u16(n);
-    else if (info.type === FOUR_BYTE) this.u32(n);
-    else this.varint(n);
-  }
-
-  /** 3.1.1 has no properties: refuse any rather than drop them silently. */
-  private noProperties(props: Properties | undefined, type: number): void {
-    if (hasProperties(props)) this.fail("protocol_error", `${NAMES[type]} properties need MQTT 5.0`);
-  }
-
-  /** Properties (5.0) or none (3.1.1). */
-  private propertiesFor(props: Properties | undefined, type: number, version: ProtocolVersion): void {
-    if (version === 5) this.properties(props, type);
-    else this.noProperties(props, type);
   }
 
   /** Writes everything after the fixed header and returns the fixed header's first byte. */
@@ -339,19 +306,20 @@ export class Encoder {
         }
         if (packet.username !== undefined) flags |= 0x80;
         if (packet.password !== undefined) {
-          if (v === 4 && packet.username === undefined) this.fail("protocol_error", "3.1.1 password without user name");
+          if (v === 4 && packet.username === undefined) this.fail("protocol_error", "password without user name");
           flags |= 0x40;
         }
-        if (!(Number.isInteger(packet.keepAlive) && packet.keepAlive >= 0 && packet.keepAlive <= 0xffff))
-          this.fail("protocol_error", `keep alive ${packet.keepAlive}`);
-        for (const b of PROTOCOL_NAME) this.u8(b);
-        this.u8(v);
-        this.u8(flags);
-        this.u16(packet.keepAlive);
-        this.propertiesFor(packet.properties, CONNECT, v);
+        const keepAlive = packet.keepAlive;
+        if (!(Number.isInteger(keepAlive) && keepAlive >= 0 && keepAlive <= 0xffff))
+          this.fail("protocol_error", `keep alive ${keepAlive}`);
+        for (const b of PROTOCOL_NAME) this.uint(b, 1);
+        this.uint(v, 1);
+        this.uint(flags, 1);
+        this.uint(keepAlive, 2);
+        this.properties(packet.properties, type, v);
         this.str(packet.clientId);
         if (will !== undefined) {
-          this.propertiesFor(will.properties, WILL, v);
+          this.properties(will.properties, WILL, v);
           this.topic(will.topic, false);
           this.bin(will.payload);
         }
@@ -360,20 +328,19 @@ export class Encoder {
         return 0x10;
       }
       case CONNACK:
-        this.reason(packet.reasonCode, type, version);
-        if (packet.sessionPresent && packet.reasonCode !== 0)
-          this.fail("protocol_error", "session present with a refusal");
-        this.u8(packet.sessionPresent ? 1 : 0);
-        this.u8(packet.reasonCode);
-        this.propertiesFor(packet.properties, type, version);
+        this.reason(packet.reasonCode, version);
+        if (packet.sessionPresent && packet.reasonCode !== 0) this.fail("protocol_error", "session present, refused");
+        this.uint(packet.sessionPresent ? 1 : 0, 1);
+        this.uint(packet.reasonCode, 1);
+        this.properties(packet.properties, type, version);
         return 0x20;
       case PUBLISH: {
         const qos = packet.qos;
-        if (!validQos(qos)) this.fail("bad_qos", `PUBLISH QoS ${qos}`);
-        if (packet.dup && qos === 0) this.fail("protocol_error", "DUP set on a QoS 0 PUBLISH");
+        if (!validQos(qos)) this.fail("bad_qos", `QoS ${qos}`);
+        if (packet.dup && qos === 0) this.fail("protocol_error", "DUP at QoS 0");
         this.topic(packet.topic, version === 5 && packet.properties?.topicAlias !== undefined);
-        if (qos > 0) this.packetId(packet.packetId, type);
-        this.propertiesFor(packet.properties, type, version);
+        if (qos > 0) this.packetId(packet.packetId);
+        this.properties(packet.properties, type, version);
         this.raw(packet.payload);
         return 0x30 | (packet.dup ? 8 : 0) | ((qos & 3) << 1) | (packet.retain ? 1 : 0);
       }
@@ -381,32 +348,34 @@ export class Encoder {
       case PUBREC:
       case PUBREL:
       case PUBCOMP:
-        this.packetId(packet.packetId, type);
-        this.reason(packet.reasonCode, type, version);
-        this.shortReason(packet.reasonCode, packet.properties, type, version);
+        this.packetId(packet.packetId);
+        this.shortReason(packet.reasonCode, packet.properties, version);
         return (type << 4) | fixedFlags(type);
       case SUBSCRIBE:
-        this.packetId(packet.packetId, type);
-        this.propertiesFor(packet.properties, type, version);
-        if (packet.subscriptions.length === 0) this.fail("protocol_error", "SUBSCRIBE without a topic filter");
+        this.packetId(packet.packetId);
+        this.properties(packet.properties, type, version);
+        if (packet.subscriptions.length === 0) this.fail("protocol_error", NO_FILTER);
         for (const s of packet.subscriptions) this.subscription(s, version);
         return 0x82;
       case SUBACK:
-      case UNSUBACK:
-        this.packetId(packet.packetId, type);
-        this.propertiesFor(packet.properties, type, version);
+      case UNSUBACK: {
+        this.packetId(packet.packetId);
+        this.properties(packet.properties, type, version);
+        const codes = packet.reasonCodes;
+        // A 3.1.1 UNSUBACK is the packet identifier alone.
         if (version === 4 && type === UNSUBACK) {
-          if (packet.reasonCodes.length > 0) this.fail("protocol_error", "3.1.1 UNSUBACK has no reason codes");
-        } else if (packet.reasonCodes.length === 0) this.fail("protocol_error", `${NAMES[type]} without a reason code`);
-        for (const code of packet.reasonCodes) {
-          this.reason(code, type, version);
-          this.u8(code);
+          if (codes.length > 0) this.fail("protocol_error", "reason codes need MQTT 5.0");
+        } else if (codes.length === 0) this.fail("protocol_error", NO_REASON);
+        for (const code of codes) {
+          this.reason(code, version);
+          this.uint(code, 1);
         }
         return type << 4;
+      }
       case UNSUBSCRIBE:
-        this.packetId(packet.packetId, type);
-        this.propertiesFor(packet.properties, type, version);
-        if (packet.topicFilters.length === 0) this.fail("protocol_error", "UNSUBSCRIBE without a topic filter");
+        this.packetId(packet.packetId);
+        this.properties(packet.properties, type, version);
+        if (packet.topicFilters.length === 0) this.fail("protocol_error", NO_FILTER);
         for (const filter of packet.topicFilters) {
           if (!validTopicFilter(filter)) this.fail("bad_topic", `topic filter "${filter}"`);
           this.str(filter);
@@ -415,14 +384,15 @@ export class Encoder {
       case PINGREQ:
       case PINGRESP:
         return type << 4;
-      case DISCONNECT:
       case AUTH:
-        if (type === AUTH && version === 4) this.fail("bad_packet_type", "AUTH needs MQTT 5.0");
-        this.reason(packet.reasonCode, type, version);
-        this.shortReason(packet.reasonCode, packet.properties, type, version);
-        return type << 4;
+        if (version === 4) this.fail("bad_packet_type", "needs MQTT 5.0");
+        this.shortReason(packet.reasonCode, packet.properties, version);
+        return 0xf0;
+      case DISCONNECT:
+        this.shortReason(packet.reasonCode, packet.properties, version);
+        return 0xe0;
       default:
-        this.fail("bad_packet_type", `packet type ${type}`);
+        this.fail("bad_packet_type", `type ${type}`);
         return 0;
     }
   }
@@ -431,320 +401,273 @@ export class Encoder {
    * The reason code and properties of an ack, DISCONNECT or AUTH in the shortest form the spec allows: nothing for
    * success without properties, the code alone without properties (except AUTH, which has no such form).
    */
-  private shortReason(code: number, props: Properties | undefined, type: number, version: ProtocolVersion): void {
-    if (version === 4) {
-      this.noProperties(props, type);
-      return;
-    }
+  private shortReason(code: number, props: Properties | undefined, version: ProtocolVersion): void {
+    this.reason(code, version);
     const withProperties = hasProperties(props);
-    if (code === 0 && !withProperties) return;
-    this.u8(code);
-    if (withProperties || type === AUTH) this.properties(props, type);
+    if (version === 4) this.properties(props, this.type, version);
+    else if (code !== 0 || withProperties) {
+      this.uint(code, 1);
+      if (withProperties || this.type === AUTH) this.properties(props, this.type, version);
+    }
   }
 
   private subscription(s: Subscription, version: ProtocolVersion): void {
     if (!validTopicFilter(s.topicFilter)) this.fail("bad_topic", `topic filter "${s.topicFilter}"`);
     if (!validQos(s.qos)) this.fail("bad_qos", `subscription QoS ${s.qos}`);
     const handling = s.retainHandling ?? 0;
-    let options = s.qos & 3;
-    if (version === 4) {
-      if (s.noLocal || s.retainAsPublished || handling !== 0)
-        this.fail("protocol_error", "subscription options need MQTT 5.0");
-    } else {
-      if (handling !== 0 && handling !== 1 && handling !== 2)
-        this.fail("protocol_error", `retain handling ${handling}`);
-      options |= (s.noLocal ? 4 : 0) | (s.retainAsPublished ? 8 : 0) | ((handling & 3) << 4);
-    }
+    const options = (s.noLocal ? 4 : 0) | (s.retainAsPublished ? 8 : 0) | (handling << 4);
+    if (version === 4 && options !== 0) this.fail("protocol_error", "subscription options need MQTT 5.0");
+    if (handling !== 0 && handling !== 1 && handling !== 2) this.fail("protocol_error", `retain handling ${handling}`);
     this.str(s.topicFilter);
-    this.u8(options);
+    this.uint((s.qos & 3) | (options & 0x3c), 1);
   }
-}
-
-function stringLength(s: string): number {
-  return 2 + Math.max(utf8Length(s), 0);
-}
-
-/** Property length prefix and properties. */
-function propertiesLength(props: Properties | undefined): number {
-  let n = 0;
-  if (props !== undefined) {
-    for (const key in props) {
-      const value = props[key as keyof Properties];
-      const info = propertyByName(key);
-      if (value === undefined || info === undefined) continue;
-      if (info.type === STRING_PAIR)
-        for (const [name, text] of value as [string, string][]) n += 1 + stringLength(name) + stringLength(text);
-      else if (info.type === STRING) n += 1 + stringLength(value as string);
-      else if (info.type === BINARY) n += 3 + (value as Uint8Array).length;
-      else if (Array.isArray(value)) for (const v of value as number[]) n += 1 + varintSize(v);
-      else n += info.type === BYTE ? 2 : info.type === TWO_BYTE ? 3 : 5;
-    }
-  }
-  return varintSize(n) + n;
-}
-
-/** Property length and properties in 5.0; nothing in 3.1.1. */
-function props5(props: Properties | undefined, version: ProtocolVersion): number {
-  return version === 5 ? propertiesLength(props) : 0;
-}
-
-function bodyLength(packet: Packet, version: ProtocolVersion): number {
-  switch (packet.type) {
-    case CONNECT: {
-      const v = packet.protocolVersion;
-      const will = packet.will;
-      let n = 10 + props5(packet.properties, v) + stringLength(packet.clientId);
-      if (will !== undefined) n += props5(will.properties, v) + stringLength(will.topic) + 2 + will.payload.length;
-      if (packet.username !== undefined) n += stringLength(packet.username);
-      if (packet.password !== undefined) n += 2 + packet.password.length;
-      return n;
-    }
-    case CONNACK:
-      return 2 + props5(packet.properties, version);
-    case PUBLISH:
-      return (
-        stringLength(packet.topic) +
-        (packet.qos > 0 ? 2 : 0) +
-        props5(packet.properties, version) +
-        packet.payload.length
-      );
-    case PUBACK:
-    case PUBREC:
-    case PUBREL:
-    case PUBCOMP:
-      return 2 + reasonLength(packet.type, packet.reasonCode, packet.properties, version);
-    case SUBSCRIBE: {
-      let n = 2 + props5(packet.properties, version);
-      for (const s of packet.subscriptions) n += stringLength(s.topicFilter) + 1;
-      return n;
-    }
-    case SUBACK:
-      return 2 + props5(packet.properties, version) + packet.reasonCodes.length;
-    case UNSUBSCRIBE: {
-      let n = 2 + props5(packet.properties, version);
-      for (const filter of packet.topicFilters) n += stringLength(filter);
-      return n;
-    }
-    case UNSUBACK:
-      return 2 + (version === 5 ? props5(packet.properties, version) + packet.reasonCodes.length : 0);
-    case DISCONNECT:
-    case AUTH:
-      return reasonLength(packet.type, packet.reasonCode, packet.properties, version);
-    default:
-      return 0;
-  }
-}
-
-function reasonLength(type: number, code: number, props: Properties | undefined, version: ProtocolVersion): number {
-  if (version === 4) return 0;
-  const withProperties = hasProperties(props);
-  if (code === 0 && !withProperties) return 0;
-  return 1 + (withProperties || type === AUTH ? propertiesLength(props) : 0);
-}
-
-/** Encoded size in bytes of a packet that `Encoder.encode` accepts (for queue accounting), without encoding it. */
-export function packetLength(packet: Packet, version: ProtocolVersion): number {
-  const n = bodyLength(packet, version);
-  return 1 + varintSize(n) + n;
 }
 
 /** Outcome of reading a fixed header: need more bytes, or the decoder has failed (see `failed`). */
 const MORE = 0;
 const FAILED = -1;
+/** First size of the buffer that gathers a packet arriving in pieces; it grows only for a larger one. */
+const GATHER = 128;
+/** PUBLISH size above which payloads are views of one copy of the pushed bytes rather than copies of their own. */
+const SHARE = 96;
 
 export class Decoder {
   /** Set after CONNECT/CONNACK negotiation; a CONNECT is decoded per its own protocol level. */
   version: ProtocolVersion;
   private readonly max: number;
-  /** Unread bytes are buf[start..end); a packet is decoded in place from there. */
-  private buf: Uint8Array;
-  private start = 0;
+  /** The start of a packet that arrived in pieces, own[0..have): never more than one packet. */
+  private own: Uint8Array;
+  private have = 0;
+  /** Pushed bytes not read yet, src[at..end): the caller's array read in place, or `spill`. */
+  private src: Uint8Array | undefined;
+  private at = 0;
   private end = 0;
-  /** Pushed bytes that did not fit in buf yet (a private copy, spill[spillStart..spillEnd)), moved into buf as
-   *  packets are read. Released once drained. */
+  /** Our copy of pushed bytes, made only when a push comes before the previous bytes were read. */
   private spill: Uint8Array | undefined;
-  private spillStart = 0;
-  private spillEnd = 0;
+  /** A PUBLISH whose header is decoded, its payload (allocated whole) filled up to `filled` as bytes arrive. */
+  private pending: Publish | undefined;
+  private filled = 0;
   private failed: CodecError | undefined;
-  // The packet being decoded: read position, end, where its body starts and the first error.
+  // The packet being decoded: its bytes, read position, end of the bytes at hand, end of the packet, where its body
+  // starts, its type and the first error.
+  private buf: Uint8Array;
   private pos = 0;
   private lim = 0;
+  private stop = 0;
   private body = 0;
+  private type = 0;
   private err: CodecError | undefined;
 
   constructor(version: ProtocolVersion, maxPacketSize: number) {
     this.version = version;
     this.max = Math.min(maxPacketSize, VARINT_MAX + HEADROOM);
-    this.buf = new Uint8Array(Math.min(this.max + HEADROOM, 2048));
+    this.buf = this.own = new Uint8Array(Math.min(this.max + HEADROOM, GATHER));
   }
 
-  /** Bytes of the internal buffer; it never exceeds maxPacketSize + 5. */
+  /** Bytes of the buffer that gathers packets arriving in pieces; it never exceeds maxPacketSize + 5. */
   get capacity(): number {
-    return this.buf.length;
+    return this.own.length;
   }
 
-  /** Takes bytes in any chunking; copies what it needs to keep. */
+  /**
+   * Takes bytes in any chunking. They are read in place: leave them unchanged until next() has returned
+   * undefined or a CodecError, or until the next push, which copies what is left of them.
+   */
   push(bytes: Uint8Array): void {
-    if (this.failed !== undefined) return;
-    const taken = this.spill === undefined ? this.fill(bytes) : 0;
-    if (taken < bytes.length) this.keep(taken === 0 ? bytes : bytes.subarray(taken));
-  }
-
-  /** Appends to the spill, growing it by doubling so that many pushes without reads stay linear. */
-  private keep(bytes: Uint8Array): void {
-    let spill = this.spill;
-    if (spill === undefined) {
-      this.spill = bytes.slice();
-      this.spillStart = 0;
-      this.spillEnd = bytes.length;
+    if (this.failed !== undefined || bytes.length === 0) return;
+    if (this.at === this.end) {
+      this.src = bytes;
+      this.at = 0;
+      this.end = bytes.length;
       return;
     }
-    if (this.spillEnd + bytes.length > spill.length) {
-      const held = this.spillEnd - this.spillStart;
-      if (held + bytes.length <= spill.length) spill.copyWithin(0, this.spillStart, this.spillEnd);
-      else {
-        const grown = new Uint8Array(Math.max(held + bytes.length, 2 * spill.length));
-        grown.set(spill.subarray(this.spillStart, this.spillEnd));
-        spill = this.spill = grown;
-      }
-      this.spillStart = 0;
-      this.spillEnd = held;
+    // Appends to the spill, growing it by doubling so that many pushes without reads stay linear.
+    const held = this.end - this.at;
+    let spill = this.spill;
+    if (spill === undefined || spill !== this.src || this.end + bytes.length > spill.length) {
+      const grown = new Uint8Array(Math.max(held + bytes.length, 2 * (spill?.length ?? 0)));
+      grown.set(this.src!.subarray(this.at, this.end));
+      this.src = this.spill = spill = grown;
+      this.at = 0;
+      this.end = held;
     }
-    spill.set(bytes, this.spillEnd);
-    this.spillEnd += bytes.length;
+    spill.set(bytes, this.end);
+    this.end += bytes.length;
   }
 
   /**
    * The next whole packet, a CodecError (after which the decoder stays failed: the connection must close), or
    * undefined when more bytes are needed. The maximum packet size is enforced from the fixed header alone, before
-   * the body is buffered.
+   * anything is allocated for the body.
    */
   next(): Packet | CodecError | undefined {
-    // Each turn returns or moves at least one byte from the spill into buf, so this ends.
+    // Each turn returns, or moves at least one pushed byte into `own` or a payload, so this ends.
     for (;;) {
       if (this.failed !== undefined) return this.failed;
-      const total = this.frame();
+      const pending = this.pending;
+      if (pending !== undefined) {
+        const payload = pending.payload;
+        const n = this.take(payload.length - this.filled);
+        if (n < 0) return undefined;
+        payload.set(this.src!.subarray(this.at - n, this.at), this.filled);
+        this.filled += n;
+        if (this.filled < payload.length) continue;
+        this.pending = undefined;
+        return pending;
+      }
+      const gathered = this.have > 0;
+      if (!gathered && this.take(0) < 0) return undefined;
+      const buf = gathered ? this.own : this.src!;
+      const from = gathered ? 0 : this.at;
+      const to = gathered ? this.have : this.end;
+      const total = this.frame(buf, from, to);
       if (total === FAILED) return this.failed;
-      if (total !== MORE && total <= this.end - this.start) {
-        const packet = this.decode(total);
-        this.start += total;
-        if (this.start === this.end) this.start = this.end = 0;
+      if (total !== MORE && total <= to - from) {
+        // A PUBLISH large enough to be worth an allocation of its own: copy the rest of the caller's bytes once
+        // instead, and hand out payloads that are views of that copy.
+        if (!gathered && this.type === PUBLISH && total > SHARE && this.src !== this.spill) {
+          this.src = this.spill = this.src!.slice(from, to);
+          this.at = 0;
+          this.end = to - from;
+          continue;
+        }
+        const packet = this.decode(buf, from, from + total, from + total);
+        if (gathered) this.have = 0;
+        else this.at += total;
         if (this.err === undefined) return packet;
         this.failed = this.err;
         return this.failed;
       }
-      const spill = this.spill;
-      if (spill === undefined) return undefined;
-      if (total > this.buf.length) this.grow(total);
-      this.spillStart += this.fill(spill.subarray(this.spillStart, this.spillEnd));
-      if (this.spillStart === this.spillEnd) this.spill = undefined;
+      // A PUBLISH whose header is here (its topic and two bytes more, at least): its payload is allocated whole and
+      // the bytes that follow go straight there.
+      const body = this.body;
+      if (total !== MORE && this.type === PUBLISH && body + 4 + ((buf[body] << 8) | buf[body + 1]) < to) {
+        const packet = this.decode(buf, from, to, from + total) as Publish;
+        if (this.err === undefined) {
+          this.pending = packet;
+          if (gathered) this.have = 0;
+          else this.at = to;
+          continue;
+        }
+      }
+      // Otherwise gather the packet in `own`, a byte at a time while its length is unknown.
+      const have = this.have;
+      let own = this.own;
+      if (have === own.length) {
+        own = new Uint8Array(Math.min(2 * have, total));
+        own.set(this.own);
+        this.own = own;
+      }
+      const n = this.take(Math.min(total === MORE ? 1 : total - have, own.length - have));
+      if (n <= 0) return undefined;
+      own.set(this.src!.subarray(this.at - n, this.at), have);
+      this.have += n;
     }
   }
 
-  /** Copies as much of src as fits after the unread bytes; returns how much. */
-  private fill(src: Uint8Array): number {
-    if (this.start > 0 && this.end + src.length > this.buf.length) {
-      this.buf.copyWithin(0, this.start, this.end);
-      this.end -= this.start;
-      this.start = 0;
+  /**
+   * Takes up to `n` pushed bytes, src[at - taken..at) once it returns; -1 (and the pushed bytes released) when
+   * there are none.
+   */
+  private take(n: number): number {
+    const taken = Math.min(n, this.end - this.at);
+    if (taken <= 0 && this.at === this.end) {
+      this.src = this.spill = undefined;
+      return -1;
     }
-    const n = Math.min(src.length, this.buf.length - this.end);
-    this.buf.set(n === src.length ? src : src.subarray(0, n), this.end);
-    this.end += n;
-    return n;
+    this.at += taken;
+    return taken;
   }
 
-  private grow(total: number): void {
-    const grown = new Uint8Array(Math.min(Math.max(total, this.buf.length * 2), this.max + HEADROOM));
-    grown.set(this.buf.subarray(this.start, this.end));
-    this.end -= this.start;
-    this.start = 0;
-    this.buf = grown;
-  }
-
-  private stop(code: CodecErrorCode, message: string): number {
-    this.failed = new CodecError(code, message);
+  private stopWith(code: CodecErrorCode, detail: string): number {
+    this.failed = error(code, this.type, detail);
     return FAILED;
   }
 
   /**
-   * Checks the fixed header at `start` and returns the packet's total length, MORE, or FAILED. The first byte is
+   * Checks the fixed header at buf[from] and returns the packet's total length, MORE, or FAILED. The first byte is
    * checked as soon as it arrives and the size as soon as the remaining length is complete.
    */
-  private frame(): number {
-    const buf = this.buf;
-    const start = this.start;
-    if (start === this.end) return MORE;
-    const b = buf[start];
+  private frame(buf: Uint8Array, from: number, to: number): number {
+    const b = buf[from];
     const type = b >> 4;
     const flags = b & 15;
-    if (type === 0 || (type === AUTH && this.version === 4)) return this.stop("bad_packet_type", `packet type ${type}`);
+    this.type = type;
+    if (type === 0 || (type === AUTH && this.version === 4)) return this.stopWith("bad_packet_type", "bad type");
     if (type === PUBLISH) {
-      if ((flags & 6) === 6) return this.stop("bad_qos", "PUBLISH QoS 3");
-      if ((flags & 14) === 8) return this.stop("protocol_error", "DUP set on a QoS 0 PUBLISH");
-    } else if (flags !== fixedFlags(type)) return this.stop("reserved_flags", `${NAMES[type]} flags ${flags}`);
+      if ((flags & 6) === 6) return this.stopWith("bad_qos", "QoS 3");
+      if ((flags & 14) === 8) return this.stopWith("protocol_error", "DUP at QoS 0");
+    } else if (flags !== fixedFlags(type)) return this.stopWith("reserved_flags", `flags ${flags}`);
     let length = 0;
     let scale = 1;
     for (let i = 1; i <= 4; i++) {
-      if (start + i >= this.end) return MORE;
-      const d = buf[start + i];
+      if (from + i >= to) return MORE;
+      const d = buf[from + i];
       length += (d & 0x7f) * scale;
       if (d < 0x80) {
         const total = i + 1 + length;
-        if (total > this.max) return this.stop("packet_too_large", `${NAMES[type]} of ${total} bytes`);
-        this.body = start + i + 1;
+        if (total > this.max) return this.stopWith("packet_too_large", `${total} bytes`);
+        this.body = from + i + 1;
         return total;
       }
       scale *= 128;
     }
-    return this.stop("malformed_length", "remaining length longer than 4 bytes");
+    return this.stopWith("malformed_length", "remaining length over 4 bytes");
   }
 
-  private fail(code: CodecErrorCode, message: string): void {
-    if (this.err === undefined) this.err = new CodecError(code, message);
+  /**
+   * Decodes the packet framed at buf[from], which ends at `stop`, from the bytes at hand up to `lim`; errors land in
+   * `err`. With `lim` short of `stop`, only a PUBLISH whose header is all here decodes without error.
+   */
+  private decode(buf: Uint8Array, from: number, lim: number, stop: number): Packet {
+    this.buf = buf;
+    this.pos = this.body;
+    this.lim = lim;
+    this.stop = stop;
+    this.err = undefined;
+    const first = buf[from];
+    const packet = this.packet(first >> 4, first & 15);
+    if (this.pos !== lim) this.fail("malformed_packet", "remaining length does not match its contents");
+    // Keep no reference to the caller's bytes.
+    this.buf = this.own;
+    return packet;
+  }
+
+  private fail(code: CodecErrorCode, detail: string): void {
+    if (this.err === undefined) this.err = error(code, this.type, detail);
     // Reads after an error see an empty packet, so every loop ends.
     this.pos = this.lim;
   }
 
-  private u8(): number {
-    if (this.pos < this.lim) return this.buf[this.pos++];
-    this.fail("malformed_packet", "packet shorter than its contents");
-    return 0;
-  }
-
-  private u16(): number {
-    if (this.pos + 2 > this.lim) {
-      this.fail("malformed_packet", "packet shorter than its contents");
+  /** An unsigned big-endian integer of `size` bytes. */
+  private uint(size: number): number {
+    if (this.pos + size > this.lim) {
+      this.fail("malformed_packet", TOO_SHORT);
       return 0;
     }
-    const n = (this.buf[this.pos] << 8) | this.buf[this.pos + 1];
-    this.pos += 2;
+    let n = 0;
+    for (let i = 0; i < size; i++) n = n * 256 + this.buf[this.pos++];
     return n;
-  }
-
-  private u32(): number {
-    const high = this.u16();
-    return high * 0x10000 + this.u16();
   }
 
   private varint(): number {
     let n = 0;
     let scale = 1;
     for (let i = 0; i < 4; i++) {
-      const d = this.u8();
+      const d = this.uint(1);
       n += (d & 0x7f) * scale;
       if (d < 0x80) return n;
       scale *= 128;
     }
-    this.fail("malformed_packet", "variable byte integer longer than 4 bytes");
+    this.fail("malformed_packet", "variable byte integer over 4 bytes");
     return 0;
   }
 
   /** Checks that a length-prefixed field fits and returns where it ends (the caller reads pos..end). */
   private field(): number {
-    const n = this.u16();
+    const n = this.uint(2);
     if (this.pos + n <= this.lim) return this.pos + n;
-    this.fail("malformed_packet", "field longer than the packet");
+    this.fail("malformed_packet", TOO_SHORT);
     return this.pos;
   }
 
@@ -752,9 +675,8 @@ export class Decoder {
     const end = this.field();
     const s = readUtf8(this.buf, this.pos, end);
     this.pos = end;
-    if (s !== undefined) return s;
-    this.fail("bad_utf8", "ill-formed UTF-8, a surrogate or U+0000 in a string");
-    return "";
+    if (s === undefined) this.fail("bad_utf8", BAD_STRING);
+    return s ?? "";
   }
 
   private bin(): Uint8Array {
@@ -764,51 +686,57 @@ export class Decoder {
     return bytes;
   }
 
-  private packetId(type: number): number {
-    const id = this.u16();
-    if (id === 0 && this.err === undefined) this.fail("bad_packet_id", `${NAMES[type]} packet identifier 0`);
+  private packetId(): number {
+    const id = this.uint(2);
+    if (id === 0) this.fail("bad_packet_id", "packet identifier 0");
     return id;
   }
 
-  private reason(code: number, type: number, version: ProtocolVersion): void {
-    if (this.err === undefined && !validReason(code, type, version))
-      this.fail("protocol_error", `${NAMES[type]} reason code ${code}`);
+  private reason(code: number): void {
+    if (!validReason(code, this.type, this.version)) this.fail("protocol_error", `reason code ${code}`);
+  }
+
+  /** The reason code of an ack, DISCONNECT or AUTH: 0 in 3.1.1 and in the short form without it. */
+  private optionalReason(): number {
+    return this.version === 5 && this.pos < this.lim ? this.uint(1) : 0;
   }
 
   /** Property length and properties; undefined when there are none. `type` is WILL for Will Properties. */
   private properties(type: number): Properties | undefined {
     const length = this.varint();
     const stop = this.pos + length;
-    if (stop > this.lim) this.fail("malformed_packet", "property length beyond the packet");
+    if (stop > this.lim) this.fail("malformed_packet", TOO_SHORT);
     if (length === 0 || this.err !== undefined) return undefined;
     const props: Properties = {};
-    const values = props as Record<string, unknown>;
+    const values = props as Record<string, unknown[] | unknown>;
     while (this.pos < stop) {
       const id = this.varint();
       const info = propertyById(id);
       if (info === undefined || !propertyAllowed(info, type)) {
-        this.fail("bad_property", `property ${id} in ${NAMES[type]}`);
+        this.fail("bad_property", `property ${id}`);
         break;
       }
-      if (values[info.name] !== undefined && !propertyRepeats(info, type)) {
-        this.fail("duplicate_property", `${info.name} twice in ${NAMES[type]}`);
+      const name = info.name;
+      const t = info.type;
+      const old = values[name];
+      if (old !== undefined && !propertyRepeats(info, type)) {
+        this.fail("duplicate_property", `${name} repeated`);
         break;
       }
-      if (info.type === STRING_PAIR) {
-        const name = this.str();
-        const pair: [string, string] = [name, this.str()];
-        if (props.userProperties === undefined) props.userProperties = [pair];
-        else props.userProperties.push(pair);
-      } else if (info.type === STRING) values[info.name] = this.str();
-      else if (info.type === BINARY) values[info.name] = this.bin();
+      let value: unknown;
+      if (t === STRING_PAIR) value = [this.str(), this.str()];
+      else if (t === STRING) value = this.str();
+      else if (t === BINARY) value = this.bin();
       else {
-        const t = info.type;
-        const n = t === BYTE ? this.u8() : t === TWO_BYTE ? this.u16() : t === FOUR_BYTE ? this.u32() : this.varint();
-        if (this.err === undefined && !propertyValueValid(info, n)) this.fail("bad_property", `${info.name} = ${n}`);
-        else if (info.id !== 0x0b) values[info.name] = n;
-        else if (props.subscriptionIdentifier === undefined) props.subscriptionIdentifier = [n];
-        else props.subscriptionIdentifier.push(n);
+        const n = t === VARIABLE ? this.varint() : this.uint(t);
+        if (!propertyValueValid(info, n)) this.fail("bad_property", `${name} = ${n}`);
+        value = n;
       }
+      // User properties and subscription identifiers are lists; every other property is one value.
+      if (t === STRING_PAIR || id === 0x0b) {
+        if (old === undefined) values[name] = [value];
+        else (old as unknown[]).push(value);
+      } else values[name] = value;
     }
     if (this.pos !== stop) this.fail("malformed_packet", "a property crosses the property length");
     return props;
@@ -816,19 +744,22 @@ export class Decoder {
 
   /** Properties in 5.0 when the packet has bytes left for them (the short forms of acks and DISCONNECT). */
   private optionalProperties(type: number): Properties | undefined {
-    return this.pos < this.lim ? this.properties(type) : undefined;
+    return this.version === 5 && this.pos < this.lim ? this.properties(type) : undefined;
   }
 
-  /** Decodes the packet of `total` bytes at `start`; errors land in `err`. */
-  private decode(total: number): Packet {
-    this.pos = this.body;
-    this.lim = this.start + total;
-    this.err = undefined;
-    const first = this.buf[this.start];
-    const packet = this.packet(first >> 4, first & 15);
-    if (this.err === undefined && this.pos !== this.lim)
-      this.fail("malformed_packet", `${NAMES[first >> 4]} remaining length does not match its contents`);
-    return packet;
+  /**
+   * A PUBLISH payload: everything after the header. A view when it lies in our copy of pushed bytes (which is never
+   * written again), else a copy, allocated whole even when only part of it is at hand.
+   */
+  private payload(): Uint8Array {
+    const { buf, pos, lim } = this;
+    this.pos = lim;
+    if (buf === this.spill) return buf.subarray(pos, lim);
+    if (lim === this.stop || this.err !== undefined) return buf.slice(pos, lim);
+    const payload = new Uint8Array(this.stop - pos);
+    payload.set(buf.subarray(pos, lim));
+    this.filled = lim - pos;
+    return payload;
   }
 
   private packet(type: number, flags: number): Packet {
@@ -837,83 +768,72 @@ export class Decoder {
       case CONNECT:
         return this.connect();
       case CONNACK: {
-        const ack = this.u8();
-        const code = this.u8();
-        if (ack & 0xfe) this.fail("reserved_flags", `CONNACK flags ${ack}`);
-        const properties = v5 ? this.optionalProperties(type) : undefined;
+        const ack = this.uint(1);
+        const reasonCode = this.uint(1);
+        if (ack & 0xfe) this.fail("reserved_flags", `flags ${ack}`);
+        const properties = this.optionalProperties(type);
         // A 3.1.1 broker refuses a 5.0 CONNECT with a 3.1.1 CONNACK (no properties, return code 1): let it through
         // so that the client can tell why and fall back.
-        if (!(v5 && properties === undefined && this.lim - this.body === 2 && code <= 5))
-          this.reason(code, type, this.version);
-        if (ack && code !== 0) this.fail("protocol_error", "session present with a refusal");
-        return properties === undefined
-          ? { type, sessionPresent: ack === 1, reasonCode: code }
-          : { type, sessionPresent: ack === 1, reasonCode: code, properties };
+        if (!(v5 && properties === undefined && this.lim - this.body === 2 && reasonCode <= 5)) this.reason(reasonCode);
+        if (ack && reasonCode !== 0) this.fail("protocol_error", "session present, refused");
+        return withProperties({ type, sessionPresent: ack === 1, reasonCode }, properties);
       }
       case PUBLISH: {
         const qos = ((flags >> 1) & 3) as QoS;
         const topic = this.str();
-        const packetId = qos > 0 ? this.packetId(type) : undefined;
+        const packetId = qos > 0 ? this.packetId() : undefined;
         const properties = v5 ? this.properties(type) : undefined;
-        if (this.err === undefined) {
-          if (topic === "" ? properties?.topicAlias === undefined : topic.indexOf("+") >= 0 || topic.indexOf("#") >= 0)
-            this.fail("bad_topic", `PUBLISH topic name "${topic}"`);
-        }
-        const payload = this.buf.slice(this.pos, this.lim);
-        this.pos = this.lim;
-        const packet: Packet = { type, topic, payload, qos, retain: (flags & 1) === 1, dup: (flags & 8) === 8 };
+        if (topic === "" ? properties?.topicAlias === undefined : wildcard(topic))
+          this.fail("bad_topic", `topic name "${topic}"`);
+        const packet: Publish = {
+          type,
+          topic,
+          payload: this.payload(),
+          qos,
+          retain: (flags & 1) === 1,
+          dup: (flags & 8) === 8,
+        };
         if (packetId !== undefined) packet.packetId = packetId;
-        if (properties !== undefined) packet.properties = properties;
-        return packet;
+        return withProperties(packet, properties);
       }
       case PUBACK:
       case PUBREC:
       case PUBREL:
       case PUBCOMP: {
-        const packetId = this.packetId(type);
-        const reasonCode = v5 && this.pos < this.lim ? this.u8() : 0;
-        const properties = v5 ? this.optionalProperties(type) : undefined;
-        this.reason(reasonCode, type, this.version);
-        return properties === undefined ? { type, packetId, reasonCode } : { type, packetId, reasonCode, properties };
+        const packetId = this.packetId();
+        const reasonCode = this.optionalReason();
+        const properties = this.optionalProperties(type);
+        this.reason(reasonCode);
+        return withProperties({ type, packetId, reasonCode }, properties);
       }
-      case SUBSCRIBE: {
-        const packetId = this.packetId(type);
+      case SUBSCRIBE:
+      case UNSUBSCRIBE: {
+        const packetId = this.packetId();
         const properties = v5 ? this.properties(type) : undefined;
-        const subscriptions: Subscription[] = [];
-        while (this.pos < this.lim) subscriptions.push(this.subscription(v5));
-        if (subscriptions.length === 0) this.fail("protocol_error", "SUBSCRIBE without a topic filter");
-        return properties === undefined
-          ? { type, packetId, subscriptions }
-          : { type, packetId, subscriptions, properties };
+        const list: (Subscription | string)[] = [];
+        while (this.pos < this.lim) list.push(type === SUBSCRIBE ? this.subscription(v5) : this.checkFilter(this.str()));
+        if (list.length === 0) this.fail("protocol_error", NO_FILTER);
+        return withProperties(
+          type === SUBSCRIBE
+            ? { type, packetId, subscriptions: list as Subscription[] }
+            : { type, packetId, topicFilters: list as string[] },
+          properties,
+        );
       }
       case SUBACK:
       case UNSUBACK: {
-        const packetId = this.packetId(type);
+        const packetId = this.packetId();
         const properties = v5 ? this.properties(type) : undefined;
         // A 3.1.1 UNSUBACK is the packet identifier alone: extra bytes are a length mismatch.
         const withCodes = v5 || type === SUBACK;
         const reasonCodes: number[] = [];
         while (withCodes && this.pos < this.lim) {
-          const code = this.u8();
-          this.reason(code, type, this.version);
+          const code = this.uint(1);
+          this.reason(code);
           reasonCodes.push(code);
         }
-        if (withCodes && reasonCodes.length === 0) this.fail("protocol_error", `${NAMES[type]} without a reason code`);
-        return properties === undefined ? { type, packetId, reasonCodes } : { type, packetId, reasonCodes, properties };
-      }
-      case UNSUBSCRIBE: {
-        const packetId = this.packetId(type);
-        const properties = v5 ? this.properties(type) : undefined;
-        const topicFilters: string[] = [];
-        while (this.pos < this.lim) {
-          const filter = this.str();
-          if (this.err === undefined && !validTopicFilter(filter)) this.fail("bad_topic", `topic filter "${filter}"`);
-          topicFilters.push(filter);
-        }
-        if (topicFilters.length === 0) this.fail("protocol_error", "UNSUBSCRIBE without a topic filter");
-        return properties === undefined
-          ? { type, packetId, topicFilters }
-          : { type, packetId, topicFilters, properties };
+        if (withCodes && reasonCodes.length === 0) this.fail("protocol_error", NO_REASON);
+        return withProperties({ type, packetId, reasonCodes }, properties);
       }
       case PINGREQ:
       case PINGRESP:
@@ -921,64 +841,57 @@ export class Decoder {
       default: {
         // DISCONNECT and AUTH (frame() refused AUTH in 3.1.1).
         const t = type as typeof DISCONNECT | typeof AUTH;
-        const reasonCode = v5 && this.pos < this.lim ? this.u8() : 0;
-        const properties = v5 ? this.optionalProperties(t) : undefined;
-        this.reason(reasonCode, t, this.version);
-        return properties === undefined ? { type: t, reasonCode } : { type: t, reasonCode, properties };
+        const reasonCode = this.optionalReason();
+        const properties = this.optionalProperties(t);
+        this.reason(reasonCode);
+        return withProperties({ type: t, reasonCode }, properties);
       }
     }
+  }
+
+  private checkFilter(filter: string): string {
+    if (!validTopicFilter(filter)) this.fail("bad_topic", `topic filter "${filter}"`);
+    return filter;
   }
 
   private subscription(v5: boolean): Subscription {
     const topicFilter = this.str();
-    const options = this.u8();
+    const options = this.uint(1);
     const qos = (options & 3) as QoS;
     const handling = (options >> 4) & 3;
-    if (this.err !== undefined) return { topicFilter, qos };
     if (options & (v5 ? 0xc0 : 0xfc)) this.fail("reserved_flags", `subscription options ${options}`);
-    else if (!validQos(qos)) this.fail("bad_qos", "subscription QoS 3");
-    else if (handling === 3) this.fail("protocol_error", "retain handling 3");
-    else if (!validTopicFilter(topicFilter)) this.fail("bad_topic", `topic filter "${topicFilter}"`);
-    if (!v5) return { topicFilter, qos };
-    return {
-      topicFilter,
-      qos,
-      noLocal: (options & 4) !== 0,
-      retainAsPublished: (options & 8) !== 0,
-      retainHandling: handling,
-    };
+    if (!validQos(qos)) this.fail("bad_qos", "subscription QoS 3");
+    if (handling === 3) this.fail("protocol_error", "retain handling 3");
+    this.checkFilter(topicFilter);
+    return v5
+      ? { topicFilter, qos, noLocal: (options & 4) !== 0, retainAsPublished: (options & 8) !== 0, retainHandling: handling }
+      : { topicFilter, qos };
   }
 
   private connect(): Packet {
-    for (const b of PROTOCOL_NAME) {
-      if (this.u8() !== b) {
-        this.fail("protocol_error", "protocol name is not MQTT");
-        break;
-      }
-    }
-    const level = this.u8();
-    if (this.err === undefined && level !== 4 && level !== 5)
-      this.fail("unsupported_protocol_version", `protocol level ${level}`);
+    for (const b of PROTOCOL_NAME) if (this.uint(1) !== b) this.fail("protocol_error", "protocol name is not MQTT");
+    const level = this.uint(1);
+    if (level !== 4 && level !== 5) this.fail("unsupported_protocol_version", `protocol level ${level}`);
     const v = level === 5 ? 5 : 4;
-    const flags = this.u8();
-    if (flags & 1) this.fail("reserved_flags", "CONNECT reserved flag");
-    const keepAlive = this.u16();
+    const flags = this.uint(1);
+    if (flags & 1) this.fail("reserved_flags", "reserved flag");
+    const keepAlive = this.uint(2);
     const properties = v === 5 ? this.properties(CONNECT) : undefined;
-    const clientId = this.str();
-    const packet: Packet = { type: CONNECT, protocolVersion: v, clientId, cleanStart: (flags & 2) !== 0, keepAlive };
-    if (properties !== undefined) packet.properties = properties;
+    const packet = withProperties<Connect>(
+      { type: CONNECT, protocolVersion: v, clientId: this.str(), cleanStart: (flags & 2) !== 0, keepAlive },
+      properties,
+    );
     const qos = ((flags >> 3) & 3) as QoS;
     if (flags & 4) {
       const willProperties = v === 5 ? this.properties(WILL) : undefined;
       const topic = this.str();
-      if (this.err === undefined && !validTopicName(topic)) this.fail("bad_topic", `will topic "${topic}"`);
+      if (!validTopicName(topic)) this.fail("bad_topic", `will topic "${topic}"`);
       if (!validQos(qos)) this.fail("bad_qos", "will QoS 3");
-      packet.will = { topic, payload: this.bin(), qos, retain: (flags & 0x20) !== 0 };
-      if (willProperties !== undefined) packet.will.properties = willProperties;
+      packet.will = withProperties({ topic, payload: this.bin(), qos, retain: (flags & 0x20) !== 0 }, willProperties);
     } else if (flags & 0x38) this.fail("malformed_packet", "will QoS or retain without a will");
     if (flags & 0x80) packet.username = this.str();
     if (flags & 0x40) {
-      if (v === 4 && !(flags & 0x80)) this.fail("protocol_error", "3.1.1 password without user name");
+      if (v === 4 && !(flags & 0x80)) this.fail("protocol_error", "password without user name");
       packet.password = this.bin();
     }
     return packet;

@@ -2,11 +2,11 @@
 // carry each. The codec reads and writes them from this table, so adding a property is one line here.
 import type { Properties } from "tether/mqtt/packets";
 
-/** Data types of property values (spec 1.5). */
+/** Data types of property values (spec 1.5); the integer types are numbered by their size in bytes. */
 export const BYTE = 1;
 export const TWO_BYTE = 2;
-export const FOUR_BYTE = 3;
-export const VARIABLE = 4;
+export const VARIABLE = 3;
+export const FOUR_BYTE = 4;
 export const STRING = 5;
 export const BINARY = 6;
 export const STRING_PAIR = 7;
@@ -105,7 +105,7 @@ export function propertyRepeats(info: PropertyInfo, packetType: number): boolean
  * single-byte properties (all of them are flags or a QoS of 0 or 1).
  */
 export function propertyValueValid(info: PropertyInfo, value: number): boolean {
-  const max =
-    info.type === BYTE ? 1 : info.type === TWO_BYTE ? 0xffff : info.type === FOUR_BYTE ? 0xffffffff : 268435455;
+  const t = info.type;
+  const max = t === BYTE ? 1 : t === VARIABLE ? 268435455 : 2 ** (8 * t) - 1;
   return Number.isInteger(value) && value >= info.min && value <= max;
 }

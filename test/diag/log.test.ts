@@ -183,7 +183,10 @@ describe("Logger", () => {
     }
     logger.tick(1100);
     const failures = lines.filter((line) => line.includes("tcp_refused"));
-    expect(failures).toEqual(["100 W diag tcp_refused error=refused", "1100 W diag tcp_refused ... 5 similar suppressed"]);
+    expect(failures).toEqual([
+      "100 W diag tcp_refused error=refused",
+      "1100 W diag tcp_refused ... 5 similar suppressed",
+    ]);
     expect(lines.filter((line) => line.includes("connecting"))).toHaveLength(6);
   });
 

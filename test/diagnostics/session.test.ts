@@ -2,6 +2,7 @@
 // again (mosquitto closes the old connection without DISCONNECT, even in MQTT 5: the pattern is all the device
 // can see), and a message larger than the device accepts (MQTT 3.1.1 has no way to tell the broker the limit).
 
+import { type EventEmitter, once } from "node:events";
 import { connect, type MqttClient } from "mqtt";
 import { describeMosquitto, type Mosquitto, startMosquitto } from "../helpers/mosquitto";
 import { devices, uniqueId } from "./helpers/device";
@@ -12,6 +13,9 @@ const peers: MqttClient[] = [];
 
 beforeAll(async () => {
   mosquitto = await startMosquitto();
+  // MQTT.js loads its transports on the first connect; jest 30 refuses a require while no test is running, which
+  // happens between concurrent tests.
+  await peer("warm-up");
 });
 
 afterAll(async () => {
@@ -37,16 +41,19 @@ describeMosquitto("session failures against mosquitto", () => {
     async (version) => {
       const id = uniqueId("twin");
       const device = await boot({ broker: mosquitto.url, clientId: id, mqttVersion: version });
+      await device.waitForLine(/ I mqtt connected /);
       for (let round = 1; round <= 3; round++) {
-        await device.waitForLines(/ I mqtt connected /, round);
-        // The twin takes the id; the device is thrown out, comes back and throws the twin out in turn.
-        await peer(id, version === "5" ? 5 : 4);
-        await device.waitForCode("broker_closed", 5000, round);
+        // The twin takes the id and the device is thrown out; the device comes back and throws the twin out.
+        const twin = await peer(id, version === "5" ? 5 : 4);
+        await once(twin as unknown as EventEmitter, "close", { signal: AbortSignal.timeout(5000) });
       }
       const line = await device.waitForCode("session_taken_over");
-      expect(line.fields).toMatchObject({ closes: "3", pattern: "closed by broker soon after CONNACK" });
-      expect(device.codes()).toEqual(["broker_closed", "session_taken_over"]);
-      device.expectNames(["broker_closed", "session_taken_over"]);
+      expect(line.fields).toMatchObject({
+        closes: "3",
+        pattern: "closed by the broker soon after CONNACK, no DISCONNECT",
+      });
+      device.expectNames(["session_taken_over"], ["broker_closed", "tcp_reset"]);
+      expect(device.codes()).not.toContain("flapping");
     },
   );
 

@@ -267,13 +267,28 @@ function tetherDecode(bytes: Uint8Array, version: ProtocolVersion): Packet {
 }
 
 /**
+ * mqtt-packet's parser tests a user property's first value for truth before making a list of the values of its
+ * name, so after an empty first value only the last value of that name survives.
+ */
+function theyDropUserProperties(props: Properties | undefined): boolean {
+  const pairs = props?.userProperties ?? [];
+  return pairs.some(
+    ([name, value], i) =>
+      value === "" && pairs.findIndex(([n]) => n === name) === i && pairs.some(([n], j) => j > i && n === name),
+  );
+}
+
+/**
  * mqtt-packet's parser refuses the zero-length AUTH that spec 3.15.2.1 allows, and DISCONNECT with 0x8C (Bad
  * authentication method): the spec's own tables disagree there (2.4 allows it in DISCONNECT, 3.14.2.1 does not
- * list it); we follow 2.4 and accept it.
+ * list it); we follow 2.4 and accept it. It also loses some user properties (see theyDropUserProperties).
  */
 function theyCannotParse(p: Packet): boolean {
   return (
-    (p.type === 15 && p.reasonCode === 0 && p.properties === undefined) || (p.type === 14 && p.reasonCode === 0x8c)
+    (p.type === 15 && p.reasonCode === 0 && p.properties === undefined) ||
+    (p.type === 14 && p.reasonCode === 0x8c) ||
+    theyDropUserProperties((p as { properties?: Properties }).properties) ||
+    (p.type === 1 && theyDropUserProperties(p.will?.properties))
   );
 }
 

@@ -3,11 +3,11 @@
 
 import type { EventEmitter } from "node:events";
 import { connect, type IClientOptions, type MqttClient } from "mqtt";
-import type { SimDevice } from "../../hosts/sim/node/device";
 import { type ParsedLine, parseLine } from "tether/diag/log";
+import type { SimDevice } from "../../hosts/sim/node/device";
 import { startAedes } from "../helpers/aedes";
 import { FaultProxy, type ProxyEvent } from "../helpers/fault-proxy";
-import { type Mosquitto, MOSQUITTO, type MosquittoOptions, startMosquitto } from "../helpers/mosquitto";
+import { MOSQUITTO, type Mosquitto, type MosquittoOptions, startMosquitto } from "../helpers/mosquitto";
 
 /** A broker under test, whichever it is. */
 export interface TestBroker {
@@ -148,7 +148,9 @@ export function connections(device: SimDevice, n: number, timeoutMs = 8000): Pro
     },
     timeoutMs,
     `connection number ${n}`,
-  );
+  ).catch((error: Error) => {
+    throw new Error(`${error.message}; serial ends with:\n${device.serialOutput.slice(-3000)}`);
+  });
 }
 
 /** Starts a proxy to `port` that a test closes with `closeAll`. */
@@ -156,6 +158,15 @@ export async function proxyTo(port: number, proxies: FaultProxy[]): Promise<Faul
   const proxy = await FaultProxy.start({ host: "127.0.0.1", port });
   proxies.push(proxy);
   return proxy;
+}
+
+/**
+ * With `trace on` and the proxy blackholing: waits until the proxy has swallowed every packet the device traced as
+ * sent since serial offset `from`, so that un-blackholing cannot let one of them through after all.
+ */
+export function swallowed(device: SimDevice, proxy: FaultProxy, from: number): Promise<number> {
+  const bytes = logLines(device, "trace", "out", from).reduce((sum, line) => sum + Number(line.fields.size), 0);
+  return poll(async () => (proxy.dropped >= bytes ? bytes : undefined), 3000, `${bytes} bytes swallowed`);
 }
 
 /** Host times (Date.now()) of the proxy's `event`s from now on: every TCP connection it accepts, in any mode. */

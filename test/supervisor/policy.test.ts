@@ -69,36 +69,39 @@ test("the backoff resets only after a connection stayed up for the stable period
   expect(opens[0]! - dropped).toBeLessThan(BASE + SLACK);
 });
 
-mosquittoTest("bad credentials (3.1.1 and 5) go straight to the cap and say so; the password is never shown", async () => {
-  const CAP = 2000;
-  const secured = await startMosquitto({ users: { dev: "right-password" } });
-  try {
-    const boot = (version: string) =>
-      devices.start({
-        broker: secured.url,
-        config: deviceConfig(`policy-cap-${version}`, {
-          mqttVersion: version,
-          mqttUser: "dev",
-          mqttPassword: "wrong-password",
-          backoffBase: String(BASE),
-          backoffCap: String(CAP),
-        }),
-      });
-    const pair = await Promise.all([boot("3.1.1"), boot("5")]);
-    await Promise.all(pair.map((d) => d.waitForSerial(/I mqtt connecting .* attempt=2\b/, CAP + SLACK * 3)));
-    for (const device of pair) {
-      const [retry] = logLines(device, "mqtt", "retry");
-      expect(Number(retry!.fields.in_ms)).toBe(CAP);
-      expect(retry!.fields.reason).toMatch(/^bad_credentials: .*waiting the cap/);
-      expect(logLines(device, "diag", "bad_credentials").length).toBe(1);
-      const [first, second] = logLines(device, "mqtt", "connecting").map((l) => l.time);
-      expect(second! - first!).toBeGreaterThanOrEqual(CAP - 5);
-      expect(device.serialOutput).not.toContain("wrong-password");
+mosquittoTest(
+  "bad credentials (3.1.1 and 5) go straight to the cap and say so; the password is never shown",
+  async () => {
+    const CAP = 2000;
+    const secured = await startMosquitto({ users: { dev: "right-password" } });
+    try {
+      const boot = (version: string) =>
+        devices.start({
+          broker: secured.url,
+          config: deviceConfig(`policy-cap-${version}`, {
+            mqttVersion: version,
+            mqttUser: "dev",
+            mqttPassword: "wrong-password",
+            backoffBase: String(BASE),
+            backoffCap: String(CAP),
+          }),
+        });
+      const pair = await Promise.all([boot("3.1.1"), boot("5")]);
+      await Promise.all(pair.map((d) => d.waitForSerial(/I mqtt connecting .* attempt=2\b/, CAP + SLACK * 3)));
+      for (const device of pair) {
+        const [retry] = logLines(device, "mqtt", "retry");
+        expect(Number(retry!.fields.in_ms)).toBe(CAP);
+        expect(retry!.fields.reason).toMatch(/^bad_credentials: .*waiting the cap/);
+        expect(logLines(device, "diag", "bad_credentials").length).toBe(1);
+        const [first, second] = logLines(device, "mqtt", "connecting").map((l) => l.time);
+        expect(second! - first!).toBeGreaterThanOrEqual(CAP - 5);
+        expect(device.serialOutput).not.toContain("wrong-password");
+      }
+    } finally {
+      await secured.stop();
     }
-  } finally {
-    await secured.stop();
-  }
-});
+  },
+);
 
 test("link down: waits for the link instead of dialling, then connects within the base delay", async () => {
   const proxy = await proxyTo(broker.port, proxies);

@@ -74,7 +74,8 @@ export class Probe {
     const from = this.output.length;
     this.device.typeLine(line);
     const escaped = OUTPUT_PREFIX.replace(/[|]/g, "\\|");
-    await this.device.waitForSerial(new RegExp(`^${escaped}.*${until.source}.*\\n`, "m"), timeoutMs, from);
+    const rest = until.source.startsWith("^") ? until.source.slice(1) : `.*${until.source}`;
+    await this.device.waitForSerial(new RegExp(`^${escaped}${rest}.*\\n`, "m"), timeoutMs, from);
     return this.consoleOutput(from);
   }
 

@@ -1,0 +1,282 @@
+// The serial console of the real firmware in XS, typed line by line, against a real mosquitto with a password file:
+// every command, bad commands and arguments, settings and history that survive a restart, and the password that
+// never shows anywhere.
+
+import { connect, type MqttClient } from "mqtt";
+import { describeMosquitto, type Mosquitto, startMosquitto } from "../helpers/mosquitto";
+import { simDevices } from "../helpers/sim";
+import { devices, FAST, Probe, uniqueId } from "./helpers/device";
+
+const boot = devices().boot;
+const storage = simDevices();
+const PASSWORD = "Pw-s3cret-42";
+let mosquitto: Mosquitto;
+const peers: MqttClient[] = [];
+
+beforeAll(async () => {
+  mosquitto = await startMosquitto({ users: { alice: PASSWORD, bob: "bobs-password" } });
+  // MQTT.js loads its transports on the first connect; jest 30 refuses a require while no test is running, which
+  // happens between concurrent tests.
+  await peer();
+});
+
+afterAll(async () => {
+  await Promise.all(peers.map((peer) => peer.endAsync(true)));
+  await mosquitto?.stop();
+});
+
+/** An MQTT.js client logged in as bob, with everything it receives; resolves once connected. */
+async function peer(): Promise<{ client: MqttClient; received: { topic: string; text: string }[] }> {
+  const client = connect(mosquitto.url, { username: "bob", password: "bobs-password", reconnectPeriod: 0 });
+  client.on("error", () => {});
+  peers.push(client);
+  const received: { topic: string; text: string }[] = [];
+  client.on("message", (topic, payload) => received.push({ topic, text: payload.toString() }));
+  await new Promise<void>((resolve) => client.once("connect", () => resolve()));
+  return { client, received };
+}
+
+/** A device logged in as alice, connected and subscribed to its command topic. */
+async function connected(config: Record<string, string> = {}): Promise<Probe> {
+  const device = await boot({ broker: mosquitto.url, mqttUser: "alice", mqttPassword: PASSWORD, ...config });
+  await device.waitForLine(/ I mqtt subscribed filters=tether\/.*\/cmd /);
+  return device;
+}
+
+describeMosquitto("serial console", () => {
+  test.concurrent("help lists every command with its usage", async () => {
+    const device = await connected({ clientId: uniqueId("help") });
+    const help = await device.command("help", /^help \[command\]/);
+    const names = help.map((line) => line.split(" ")[0]);
+    expect(names).toEqual([
+      ...["status", "stats", "history", "log", "trace", "diag", "reconnect", "keepalive", "pub", "sub", "config"],
+      "help",
+    ]);
+    expect(await device.command("help pub", /pub/)).toEqual(["pub <topic> <payload> [qos] - publish a message"]);
+    device.expectNames([]);
+  });
+
+  test.concurrent("status and stats describe the connection", async () => {
+    const id = uniqueId("status");
+    const device = await connected({ clientId: id });
+    const status = await device.command("status", /uptime_ms=/);
+    expect(status[0]).toBe(`state=connected client_id=${id} platform=sim link=up`);
+    expect(status[1]).toMatch(
+      new RegExp(`^broker=${mosquitto.url} version=3\\.1\\.1 keepalive=60 up_ms=\\d+ inflight=\\d queued=0$`),
+    );
+    expect(status[2]).toMatch(/^uptime_ms=\d+ heap_used=\d+ heap_peak=\d+$/);
+    await device.command("pub stats/test hello 1", /pub sent/);
+    const stats = await device.command("stats", /^heap /);
+    expect(stats[0]).toMatch(/^conn attempts=1 ok=1 failed=0 up=\d+ longest=\d+$/);
+    expect(stats).toContainEqual(expect.stringMatching(/^rtt\.connect n=1 min=\d+ mean=\d+ max=\d+ p95=\d+$/));
+    // The status beacon at connect and the message published.
+    expect(stats).toContainEqual(expect.stringMatching(/^out q0=0 q1=2 q2=0 bytes\.q0=0 bytes\.q1=\d{3} bytes\.q2=0$/));
+    expect(stats[stats.length - 1]).toMatch(/^heap used=[1-9]\d* peak=[1-9]\d*$/);
+    device.expectNames([]);
+  });
+
+  test.concurrent("log <level> changes what is printed at run time", async () => {
+    const device = await connected({ clientId: uniqueId("log") });
+    expect(await device.command("log debug", /log level/)).toEqual(["log level debug"]);
+    const debug = device.output.length;
+    await device.command("reconnect", /reconnecting/);
+    await device.waitForLine(/ D tcp connected ms=\d+/, 5000, debug);
+    await device.waitForLine(/ I mqtt connected /, 5000, debug);
+    expect(await device.command("log warn", /log level/)).toEqual(["log level warn"]);
+    const quiet = device.output.length;
+    await device.command("reconnect", /reconnecting/);
+    // The new connection shows in status only: its lines are below the level now.
+    await waitFor(async () => (await device.command("status", /uptime_ms/))[0].startsWith("state=connected"));
+    expect(device.logs(quiet).filter((line) => line.level > 1)).toEqual([]);
+    device.expectNames([]);
+  });
+
+  test.concurrent("trace on|off: a decoded packet trace both ways, then none", async () => {
+    const device = await connected({ clientId: uniqueId("trace") });
+    expect(await device.command("trace on", /trace/)).toEqual(["trace on"]);
+    const from = device.output.length;
+    await device.command("pub trace/test hello-trace 1", /pub sent/);
+    const out = await device.waitForLine(/ I trace out type=PUBLISH /, 5000, from);
+    expect(out).toMatch(/ size=\d+ id=(\d+) qos=1 topic=trace\/test payload=hello-trace$/);
+    const id = / id=(\d+)/.exec(out)![1];
+    await device.waitForLine(new RegExp(` I trace in type=PUBACK id=${id}`), 5000, from);
+    expect(await device.command("trace off", /trace/)).toEqual(["trace off"]);
+    const off = device.output.length;
+    await device.command("pub trace/test quiet 1", /pub sent/);
+    await device.command("reconnect", /reconnecting/);
+    await device.waitForLine(/ I mqtt connected /, 5000, off);
+    expect(device.logs(off).filter((line) => line.area === "trace")).toEqual([]);
+    device.expectNames([]);
+  });
+
+  test.concurrent("reconnect, keepalive <s>, pub and sub work against a peer", async () => {
+    const id = uniqueId("cmds");
+    const device = await connected({ clientId: id });
+    const { client, received } = await peer();
+    await client.subscribeAsync(`${id}/out`, { qos: 1 });
+    expect(await device.command(`pub ${id}/out "hello there" 1`, /pub/)).toEqual(["pub sent"]);
+    await waitFor(() => received.some((m) => m.topic === `${id}/out` && m.text === "hello there"));
+
+    expect(await device.command(`sub ${id}/in/+ 1`, /sub/)).toEqual([expect.stringMatching(/^sub sent id=\d+$/)]);
+    await device.waitForLine(new RegExp(` I mqtt subscribed filters=${id}/in/\\+ codes=1`));
+    await client.publishAsync(`${id}/in/a`, "ping!", { qos: 1 });
+    await device.waitForLine(new RegExp(` I mqtt message topic=${id}/in/a qos=1 bytes=5`));
+
+    expect(await device.command("keepalive 7", /keepalive/)).toEqual([
+      "keepalive 7 s from the next connection (reconnect to apply now)",
+    ]);
+    const from = device.output.length;
+    expect(await device.command("reconnect", /reconnecting/)).toEqual(["reconnecting"]);
+    await device.waitForLine(/ I mqtt closed reason=console/, 5000, from);
+    await device.waitForLine(/ I mqtt connected session=resumed keepalive=7 /, 5000, from);
+    // The subscription is kept across the reconnect.
+    await client.publishAsync(`${id}/in/b`, "again", { qos: 1 });
+    await device.waitForLine(new RegExp(` I mqtt message topic=${id}/in/b qos=1 bytes=5`));
+    device.expectNames([]);
+  });
+
+  test.concurrent("bad commands and arguments get one usage line, and the device still answers", async () => {
+    const device = await connected({ clientId: uniqueId("bad") });
+    const cases: [string, string][] = [
+      ["bogus", "error: unknown command bogus; type help for the list"],
+      ["log", "error: log takes 1 argument; usage: log <error|warn|info|debug|trace>"],
+      [
+        "log loud",
+        "error: level must be one of error|warn|info|debug|trace, not loud; usage: log <error|warn|info|debug|trace>",
+      ],
+      ["trace maybe", "error: trace must be one of on|off, not maybe; usage: trace <on|off>"],
+      ["keepalive 0", "error: seconds must be an integer from 1 to 65535, not 0; usage: keepalive <seconds>"],
+      ["keepalive soon", "error: seconds must be an integer from 1 to 65535, not soon; usage: keepalive <seconds>"],
+      ["pub a/# x", 'error: bad topic "a/#": no + or #, not empty; usage: pub <topic> <payload> [qos]'],
+      ["pub a/b x 3", "error: qos must be an integer from 0 to 2, not 3; usage: pub <topic> <payload> [qos]"],
+      ["sub", "error: sub takes 1 to 2 arguments; usage: sub <filter> [qos]"],
+      ["sub a/#/b", 'error: bad topic filter "a/#/b"; usage: sub <filter> [qos]'],
+      ["status now", "error: status takes 0 arguments; usage: status"],
+      ['pub "open', "error: unterminated quote"],
+      ["config frob", "error: say get [key] or set <key> <value>; usage: config get|set <key> [value]"],
+      ["config get nope", 'error: unknown setting "nope"; usage: config get|set <key> [value]'],
+      [
+        "config set keepAlive -1",
+        "error: keepAlive=-1: must be a whole number from 1 to 65535; usage: config get|set <key> [value]",
+      ],
+      ["help nope", "error: no command nope"],
+    ];
+    for (const [line, error] of cases) {
+      expect([line, await device.command(line, /error/)]).toEqual([line, [error]]);
+      expect((await device.command("status", /uptime_ms=/))[0]).toMatch(/^state=connected /);
+    }
+    expect(device.device.running).toBe(true);
+    device.expectNames([]);
+  });
+});
+
+describeMosquitto("settings and history across a restart", () => {
+  test("config set is saved; the password is write-only; history keeps the last boot's events", async () => {
+    const file = storage.storageFile();
+    const id = uniqueId("persist");
+    const config = { ...FAST, broker: mosquitto.url, clientId: id, mqttUser: "alice", mqttPassword: "not-the-pw" };
+    const first = new Probe(await storage.start({ config, storageFile: file }));
+    await first.waitForCode("bad_credentials");
+    expect(await first.command(`config set mqttPassword ${PASSWORD}`, /mqttPassword/)).toEqual([
+      "mqttPassword=*** saved; applies after reboot",
+    ]);
+    expect(await first.command("config set keepAlive 33", /keepAlive/)).toEqual([
+      "keepAlive=33 saved; applies after reboot",
+    ]);
+    expect(await first.command("config get mqttPassword", /mqttPassword/)).toEqual(["mqttPassword=***"]);
+    await first.device.shutdown();
+
+    const second = new Probe(await storage.start({ config, storageFile: file }));
+    await second.waitForLine(/ I mqtt connected .*keepalive=33 /);
+    expect(await second.command("config get keepAlive", /keepAlive/)).toEqual(["keepAlive=33"]);
+    expect(await second.command("config get mqttPassword", /mqttPassword/)).toEqual(["mqttPassword=***"]);
+    const history = await second.command("history", /connected/);
+    expect(history[0]).toMatch(/^history events=\d+ boot=2 /);
+    expect(history).toContainEqual(expect.stringMatching(/^prev b1 \d+ boot sim /));
+    expect(history).toContainEqual(
+      expect.stringMatching(/^prev b1 \d+ bad_credentials .*reason="0x05 Connection Refused, not authorized" user=set/),
+    );
+    expect(history).toContainEqual(expect.stringMatching(/^this b2 \d+ boot sim /));
+    expect(history[history.length - 1]).toMatch(/^this b2 \d+ connected rtt=\d+ms$/);
+    for (const probe of [first, second]) expect(probe.output).not.toContain(PASSWORD);
+    second.expectNames([]);
+    first.expectNames(["bad_credentials"]);
+  });
+});
+
+describeMosquitto("secrets", () => {
+  test("the password never appears: serial, trace, status, config, stats, history, diag, beacon, replies", async () => {
+    const id = uniqueId("secret");
+    const { client, received } = await peer();
+    await client.subscribeAsync(`tether/${id}/#`, { qos: 1 });
+    const device = await connected({ clientId: id, beaconInterval: "1" });
+    device.device.typeLine("trace on");
+    for (const [command, last] of [
+      ["status", /uptime_ms/],
+      ["config get", /heapLimit/],
+      ["config get mqttPassword", /mqttPassword/],
+      ["stats", /^heap /],
+      ["history", /connected/],
+      ["diag", /diag done/],
+    ] as const) {
+      await device.command(command, last, 8000);
+    }
+    // Over the command topic too, including setting a new password while the trace shows the command arriving.
+    const NEW = "N3w-pw-77";
+    await client.publishAsync(`tether/${id}/cmd`, "config get mqttPassword", { qos: 1 });
+    await client.publishAsync(`tether/${id}/cmd`, `config set mqttPassword ${NEW}`, { qos: 1 });
+    await waitFor(() => received.filter((m) => m.topic === `tether/${id}/reply`).length >= 2);
+    await waitFor(() => received.some((m) => m.topic === `tether/${id}/status` && m.text.includes('"up"')));
+    await device.waitForLine(/ I trace in type=PUBLISH .*payload="config set mqttPassword \*\*\*"/);
+    expect(received.filter((m) => m.topic === `tether/${id}/reply`).map((m) => m.text)).toEqual([
+      "mqttPassword=***",
+      "mqttPassword=*** saved; applies after reboot",
+    ]);
+    expect(device.output).toContain("| diag done");
+    for (const secret of [PASSWORD, NEW]) {
+      expect(device.output).not.toContain(secret);
+      // What the device published (the peer's own commands on /cmd excepted).
+      for (const message of received.filter((m) => !m.topic.endsWith("/cmd")))
+        expect(message.text).not.toContain(secret);
+    }
+    device.expectNames([]);
+  }, 20000);
+});
+
+describeMosquitto("commands over MQTT", () => {
+  test.concurrent("commands on tether/<id>/cmd are answered on tether/<id>/reply", async () => {
+    const id = uniqueId("remote");
+    const device = await connected({ clientId: id });
+    const { client, received } = await peer();
+    await client.subscribeAsync(`tether/${id}/reply`, { qos: 1 });
+    const replies = () => received.filter((m) => m.topic === `tether/${id}/reply`).map((m) => m.text);
+    const ask = async (command: string, count: number) => {
+      await client.publishAsync(`tether/${id}/cmd`, command, { qos: 1 });
+      await waitFor(() => replies().length >= count);
+      return replies()[count - 1];
+    };
+    expect(await ask("status", 1)).toMatch(new RegExp(`^state=connected client_id=${id} .*\\nbroker=.*\\nuptime_ms=`));
+    expect(await ask("bogus", 2)).toBe("error: unknown command bogus; type help for the list");
+    expect(await ask("keepalive x", 3)).toBe(
+      "error: seconds must be an integer from 1 to 65535, not x; usage: keepalive <seconds>",
+    );
+    expect(await ask("help", 4)).toMatch(/^status - .*\nhelp \[command\] - list the commands, or show one$/s);
+    // The self-test answers step by step, as its steps complete.
+    await client.publishAsync(`tether/${id}/cmd`, "diag", { qos: 1 });
+    await waitFor(() => replies().some((text) => text.startsWith("diag done")), 8000);
+    expect(replies().slice(4, 6)).toEqual([
+      expect.stringMatching(/^diag start broker=mqtt:\/\/127\.0\.0\.1:\d+\ndiag link ok \d+ms\ndiag dns ok/),
+      expect.stringMatching(/^diag tcp ok \d+ms 127\.0\.0\.1$/),
+    ]);
+    expect(device.consoleOutput()).toEqual([]);
+    device.expectNames([]);
+  });
+});
+
+/** Resolves once `condition` holds, checking every 20 ms; rejects after `ms`. */
+async function waitFor(condition: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {
+  for (const end = Date.now() + ms; !(await condition()); ) {
+    if (Date.now() > end) throw new Error(`condition not met within ${ms} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
