@@ -72,24 +72,10 @@ export class CodecError {
 const HEADROOM = 5;
 const VARINT_MAX = 268435455;
 /** Packet names for error messages, by type; 0 (never a valid type) names the packet in general. */
-const NAMES = [
-  "packet",
-  "CONNECT",
-  "CONNACK",
-  "PUBLISH",
-  "PUBACK",
-  "PUBREC",
-  "PUBREL",
-  "PUBCOMP",
-  "SUBSCRIBE",
-  "SUBACK",
-  "UNSUBSCRIBE",
-  "UNSUBACK",
-  "PINGREQ",
-  "PINGRESP",
-  "DISCONNECT",
-  "AUTH",
-];
+const NAMES =
+  "packet CONNECT CONNACK PUBLISH PUBACK PUBREC PUBREL PUBCOMP SUBSCRIBE SUBACK UNSUBSCRIBE UNSUBACK PINGREQ PINGRESP DISCONNECT AUTH".split(
+    " ",
+  );
 /** The protocol name of a CONNECT with its length prefix: 0, 4, "MQTT". */
 const PROTOCOL_NAME = [0, 4, 0x4d, 0x51, 0x54, 0x54];
 // Shared message parts: one string each in the bytecode.
@@ -754,12 +740,13 @@ export class Decoder {
   private payload(): Uint8Array {
     const { buf, pos, lim } = this;
     this.pos = lim;
-    if (buf === this.spill) return buf.subarray(pos, lim);
-    if (lim === this.stop || this.err !== undefined) return buf.slice(pos, lim);
-    const payload = new Uint8Array(this.stop - pos);
-    payload.set(buf.subarray(pos, lim));
-    this.filled = lim - pos;
-    return payload;
+    if (lim < this.stop && this.err === undefined) {
+      const payload = new Uint8Array(this.stop - pos);
+      payload.set(buf.subarray(pos, lim));
+      this.filled = lim - pos;
+      return payload;
+    }
+    return buf === this.spill ? buf.subarray(pos, lim) : buf.slice(pos, lim);
   }
 
   private packet(type: number, flags: number): Packet {
@@ -811,7 +798,8 @@ export class Decoder {
         const packetId = this.packetId();
         const properties = v5 ? this.properties(type) : undefined;
         const list: (Subscription | string)[] = [];
-        while (this.pos < this.lim) list.push(type === SUBSCRIBE ? this.subscription(v5) : this.checkFilter(this.str()));
+        while (this.pos < this.lim)
+          list.push(type === SUBSCRIBE ? this.subscription(v5) : this.checkFilter(this.str()));
         if (list.length === 0) this.fail("protocol_error", NO_FILTER);
         return withProperties(
           type === SUBSCRIBE
@@ -864,7 +852,13 @@ export class Decoder {
     if (handling === 3) this.fail("protocol_error", "retain handling 3");
     this.checkFilter(topicFilter);
     return v5
-      ? { topicFilter, qos, noLocal: (options & 4) !== 0, retainAsPublished: (options & 8) !== 0, retainHandling: handling }
+      ? {
+          topicFilter,
+          qos,
+          noLocal: (options & 4) !== 0,
+          retainAsPublished: (options & 8) !== 0,
+          retainHandling: handling,
+        }
       : { topicFilter, qos };
   }
 

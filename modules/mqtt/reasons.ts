@@ -2,64 +2,54 @@
 // codes. The codec uses the packet sets to refuse a code the spec does not allow; diagnostics use the names.
 import type { ProtocolVersion } from "tether/mqtt/packets";
 
-const CONNACK = 1 << 2;
-const PUBACK = 1 << 4;
-const PUBREC = 1 << 5;
-const PUBREL = 1 << 6;
-const PUBCOMP = 1 << 7;
-const SUBACK = 1 << 9;
-const UNSUBACK = 1 << 11;
-const DISCONNECT = 1 << 14;
-const AUTH = 1 << 15;
-const PUB = PUBACK | PUBREC;
-const ERRORS = CONNACK | PUB | SUBACK | UNSUBACK | DISCONNECT;
-
-/** [code, name, packets (bit 1 << packet type)]. Codes 0 to 2 have other names in some packets: see `name5`. */
-const TABLE: readonly (readonly [number, string, number])[] = [
-  [0x00, "Success", CONNACK | PUB | PUBREL | PUBCOMP | SUBACK | UNSUBACK | DISCONNECT | AUTH],
-  [0x01, "Granted QoS 1", SUBACK],
-  [0x02, "Granted QoS 2", SUBACK],
-  [0x04, "Disconnect with Will Message", DISCONNECT],
-  [0x10, "No matching subscribers", PUB],
-  [0x11, "No subscription existed", UNSUBACK],
-  [0x18, "Continue authentication", AUTH],
-  [0x19, "Re-authenticate", AUTH],
-  [0x80, "Unspecified error", ERRORS],
-  [0x81, "Malformed Packet", CONNACK | DISCONNECT],
-  [0x82, "Protocol Error", CONNACK | DISCONNECT],
-  [0x83, "Implementation specific error", ERRORS],
-  [0x84, "Unsupported Protocol Version", CONNACK],
-  [0x85, "Client Identifier not valid", CONNACK],
-  [0x86, "Bad User Name or Password", CONNACK],
-  [0x87, "Not authorized", ERRORS],
-  [0x88, "Server unavailable", CONNACK],
-  [0x89, "Server busy", CONNACK | DISCONNECT],
-  [0x8a, "Banned", CONNACK],
-  [0x8b, "Server shutting down", DISCONNECT],
-  [0x8c, "Bad authentication method", CONNACK | DISCONNECT],
-  [0x8d, "Keep Alive timeout", DISCONNECT],
-  [0x8e, "Session taken over", DISCONNECT],
-  [0x8f, "Topic Filter invalid", SUBACK | UNSUBACK | DISCONNECT],
-  [0x90, "Topic Name invalid", CONNACK | PUB | DISCONNECT],
-  [0x91, "Packet Identifier in use", PUB | SUBACK | UNSUBACK],
-  [0x92, "Packet Identifier not found", PUBREL | PUBCOMP],
-  [0x93, "Receive Maximum exceeded", DISCONNECT],
-  [0x94, "Topic Alias invalid", DISCONNECT],
-  [0x95, "Packet too large", CONNACK | DISCONNECT],
-  [0x96, "Message rate too high", DISCONNECT],
-  [0x97, "Quota exceeded", CONNACK | PUB | SUBACK | DISCONNECT],
-  [0x98, "Administrative action", DISCONNECT],
-  [0x99, "Payload format invalid", CONNACK | PUB | DISCONNECT],
-  [0x9a, "Retain not supported", CONNACK | DISCONNECT],
-  [0x9b, "QoS not supported", CONNACK | DISCONNECT],
-  [0x9c, "Use another server", CONNACK | DISCONNECT],
-  [0x9d, "Server moved", CONNACK | DISCONNECT],
-  [0x9e, "Shared Subscriptions not supported", SUBACK | DISCONNECT],
-  [0x9f, "Connection rate exceeded", CONNACK | DISCONNECT],
-  [0xa0, "Maximum connect time", DISCONNECT],
-  [0xa1, "Subscription Identifiers not supported", SUBACK | DISCONNECT],
-  [0xa2, "Wildcard Subscriptions not supported", SUBACK | DISCONNECT],
-];
+// One line per 5.0 reason code: the code in hex, the packet types that may carry it as hex digits (2 CONNACK,
+// 4 PUBACK, 5 PUBREC, 6 PUBREL, 7 PUBCOMP, 9 SUBACK, b UNSUBACK, e DISCONNECT, f AUTH), and its name. Codes 0 to 2
+// have other names in some packets: see reasonName. A text table is a fraction of the bytecode of an array of arrays.
+const TABLE = `
+00 245679bef Success
+01 9 Granted QoS 1
+02 9 Granted QoS 2
+04 e Disconnect with Will Message
+10 45 No matching subscribers
+11 b No subscription existed
+18 f Continue authentication
+19 f Re-authenticate
+80 2459be Unspecified error
+81 2e Malformed Packet
+82 2e Protocol Error
+83 2459be Implementation specific error
+84 2 Unsupported Protocol Version
+85 2 Client Identifier not valid
+86 2 Bad User Name or Password
+87 2459be Not authorized
+88 2 Server unavailable
+89 2e Server busy
+8a 2 Banned
+8b e Server shutting down
+8c 2e Bad authentication method
+8d e Keep Alive timeout
+8e e Session taken over
+8f 9be Topic Filter invalid
+90 245e Topic Name invalid
+91 459b Packet Identifier in use
+92 67 Packet Identifier not found
+93 e Receive Maximum exceeded
+94 e Topic Alias invalid
+95 2e Packet too large
+96 e Message rate too high
+97 2459e Quota exceeded
+98 e Administrative action
+99 245e Payload format invalid
+9a 2e Retain not supported
+9b 2e QoS not supported
+9c 2e Use another server
+9d 2e Server moved
+9e 9e Shared Subscriptions not supported
+9f 2e Connection rate exceeded
+a0 e Maximum connect time
+a1 9e Subscription Identifiers not supported
+a2 9e Wildcard Subscriptions not supported
+`;
 
 const CONNACK_311 = [
   "Connection Accepted",
@@ -70,8 +60,14 @@ const CONNACK_311 = [
   "Connection Refused, not authorized",
 ];
 
-function entry(code: number): readonly [number, string, number] | undefined {
-  return TABLE.find((e) => e[0] === code);
+function hex(code: number): string {
+  return code.toString(16).padStart(2, "0");
+}
+
+/** Where the code's packet types start in TABLE, or -1 for a code 5.0 does not define. */
+function find(code: number): number {
+  const at = code >= 0 && code <= 0xff ? TABLE.indexOf(`\n${hex(code)} `) : -1;
+  return at < 0 ? at : at + 4;
 }
 
 /**
@@ -84,8 +80,9 @@ export function validReason(code: number, packetType: number, version: ProtocolV
     if (packetType === 9) return code === 0 || code === 1 || code === 2 || code === 0x80;
     return code === 0;
   }
-  const e = entry(code);
-  return e !== undefined && (e[2] & (1 << packetType)) !== 0;
+  const at = find(code);
+  const types = at < 0 ? "" : TABLE.slice(at, TABLE.indexOf(" ", at));
+  return packetType > 0 && packetType < 16 && types.includes(packetType.toString(16));
 }
 
 /** The spec's name for `code` in a packet of this type, e.g. "Not authorized"; "Unknown reason 0x.." otherwise. */
@@ -94,6 +91,6 @@ export function reasonName(code: number, packetType: number, version: ProtocolVe
   if (packetType === 9 && code === 0) return "Granted QoS 0";
   if (version === 4 && packetType === 9 && code === 0x80) return "Failure";
   if (packetType === 14 && code === 0) return "Normal disconnection";
-  const e = version === 5 || packetType === 9 || code === 0 ? entry(code) : undefined;
-  return e !== undefined ? e[1] : `Unknown reason 0x${code.toString(16).padStart(2, "0")}`;
+  const at = version === 5 || packetType === 9 || code === 0 ? find(code) : -1;
+  return at < 0 ? `Unknown reason 0x${hex(code)}` : TABLE.slice(TABLE.indexOf(" ", at) + 1, TABLE.indexOf("\n", at));
 }

@@ -79,6 +79,42 @@ test("any chunking of a stream of packets gives the same packets", () => {
   );
 });
 
+test("large payloads in any chunking, pushed from a reused socket buffer, give the same packets", () => {
+  fc.assert(
+    fc.property(
+      fc
+        .constantFrom<ProtocolVersion>(4, 5)
+        .chain((v) =>
+          fc.tuple(
+            fc.constant(v),
+            fc.array(fc.tuple(packet(v), fc.integer({ min: 0, max: 700 })), { minLength: 1, maxLength: 6 }),
+            fc.array(fc.nat(), { maxLength: 12 }),
+          ),
+        ),
+      ([version, items, at]) => {
+        // PUBLISH payloads on both sides of the size above which the decoder shares one copy of the pushed bytes.
+        const packets = items.map(
+          ([p, n], i): Packet => (p.type === 3 ? { ...p, payload: new Uint8Array(n).map((_, k) => k * 7 + i) } : p),
+        );
+        const whole = Uint8Array.from(packets.flatMap((p) => [...encode(p, version)]));
+        // The decoder may read pushed bytes in place only until next() says it needs more.
+        const socket = new Uint8Array(whole.length);
+        const decoder = new Decoder(version, 1 << 20);
+        const out: (Packet | CodecError)[] = [];
+        for (const piece of cut(whole, at)) {
+          const view = socket.subarray(0, piece.length);
+          view.set(piece);
+          decoder.push(view);
+          for (let r = decoder.next(); r !== undefined && out.length <= packets.length; r = decoder.next()) out.push(r);
+          socket.fill(0xee);
+        }
+        expect(out).toStrictEqual(packets);
+      },
+    ),
+    { numRuns: 300 },
+  );
+});
+
 const seeds = VECTORS.filter((v) => v.hex !== undefined).map((v) => ({ version: v.version, bytes: fromHex(v.hex!) }));
 
 /** A valid encoding with a few bytes changed, inserted or deleted. */

@@ -170,15 +170,76 @@ describe("Decoder", () => {
     expect(decoder.next()).toBe(error);
   });
 
-  test("grows for a large packet arriving in pieces, up to the maximum", () => {
+  test("a large PUBLISH arriving in pieces goes straight into its payload; the buffer stays small", () => {
     const encoder = new Encoder(16, 100_000);
     const payload = new Uint8Array(60_000).map((_, i) => i & 0xff);
     const bytes = (
       encoder.encode({ type: 3, topic: "big", payload, qos: 0, retain: false, dup: false }, 4) as Uint8Array
     ).slice();
-    const out = decodeAll(4, bytes, 1460, 100_000);
+    const decoder = new Decoder(4, 100_000);
+    const before = decoder.capacity;
+    expect(before).toBeLessThanOrEqual(256);
+    const out: (Packet | CodecError)[] = [];
+    for (let i = 0; i < bytes.length; i += 1460) {
+      decoder.push(bytes.subarray(i, i + 1460));
+      for (let r = decoder.next(); r !== undefined && out.length < 10; r = decoder.next()) out.push(r);
+    }
     expect(out).toHaveLength(1);
     expect(out[0]).toMatchObject({ type: 3, topic: "big", payload });
+    expect(decoder.capacity).toBe(before);
+  });
+
+  test("grows for another large packet arriving in pieces, up to its size", () => {
+    const encoder = new Encoder(16, 4096);
+    const reasonCodes = Array.from({ length: 2000 }, (_, i) => i % 3);
+    const bytes = (encoder.encode({ type: 9, packetId: 7, reasonCodes }, 4) as Uint8Array).slice();
+    const decoder = new Decoder(4, 4096);
+    const out: (Packet | CodecError)[] = [];
+    for (let i = 0; i < bytes.length; i += 100) {
+      decoder.push(bytes.subarray(i, i + 100));
+      for (let r = decoder.next(); r !== undefined && out.length < 10; r = decoder.next()) out.push(r);
+    }
+    expect(out).toStrictEqual([{ type: 9, packetId: 7, reasonCodes }]);
+    expect(decoder.capacity).toBeGreaterThanOrEqual(bytes.length);
+    expect(decoder.capacity).toBeLessThanOrEqual(4096 + 5);
+  });
+
+  test("decoded packets do not change when the pushed bytes are reused after the reads", () => {
+    const encoder = new Encoder(16, 4096);
+    const packets: Packet[] = [16, 200, 300, 1000].map((n, i) => ({
+      type: 3,
+      topic: `t/${i}`,
+      payload: new Uint8Array(n).fill(i + 1),
+      qos: 1,
+      retain: false,
+      dup: false,
+      packetId: i + 1,
+    }));
+    const bytes = concat(packets.map((p) => (encoder.encode(p, 4) as Uint8Array).slice()));
+    // One socket buffer, reused for every read as a device's would be.
+    const socket = new Uint8Array(700);
+    const decoder = new Decoder(4, 4096);
+    const out: (Packet | CodecError)[] = [];
+    for (let i = 0; i < bytes.length; i += socket.length) {
+      const n = Math.min(socket.length, bytes.length - i);
+      socket.set(bytes.subarray(i, i + n));
+      decoder.push(socket.subarray(0, n));
+      for (let r = decoder.next(); r !== undefined && out.length < 10; r = decoder.next()) out.push(r);
+      socket.fill(0xee);
+    }
+    expect(out).toStrictEqual(packets);
+  });
+
+  test("a push before the previous bytes were read copies them", () => {
+    const bytes = concat(stream(4));
+    const decoder = new Decoder(4, 4096);
+    const first = bytes.slice(0, 100);
+    decoder.push(first);
+    decoder.push(bytes.subarray(100));
+    first.fill(0);
+    const out: (Packet | CodecError)[] = [];
+    for (let r = decoder.next(); r !== undefined && out.length < 100; r = decoder.next()) out.push(r);
+    expect(out).toStrictEqual(decodeAll(4, bytes));
   });
 
   test("the version can change after CONNACK; a CONNECT is read per its own level", () => {

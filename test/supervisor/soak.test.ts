@@ -3,12 +3,14 @@
 // A subscriber with a persistent session checks what the device promised (`pub sent` or `pub queued`): every QoS 1
 // message at least once, every QoS 2 message exactly once, each stream in order; and the XS heap stays bounded.
 //
-// Faults are those a network really does to a TCP connection, so every one leaves the broker a prefix of what the
-// device sent: a half-open link that is then reset (not a stream with a hole in it), and a byte corrupted only on
-// the way down, after the CONNACK (TCP's checksum makes a corrupted payload that arrives a rarity, not a test case).
+// Faults are those a network really does to a TCP connection, so every one leaves each side a prefix of what the
+// other sent: a half-open link is then reset (TCP never carries on with a hole in its stream). A corrupted byte is
+// left out here: MQTT's delivery guarantees rest on a transport that does not alter bytes (TCP's checksum), and a
+// mangled packet id in an ack can complete the wrong message or hold one back behind later ones; the faults test
+// shows that the device recovers from one.
 
 import type { SimDevice } from "../../hosts/sim/node/device";
-import type { FaultProxy, LinkInfo } from "../helpers/fault-proxy";
+import type { FaultProxy } from "../helpers/fault-proxy";
 import { simDevices } from "../helpers/sim";
 import {
   BROKERS,
@@ -50,7 +52,7 @@ const proxies: FaultProxy[] = [];
 let broker: TestBroker;
 
 beforeAll(async () => {
-  broker = await startTestBroker(BROKERS[0]!, { config: ["log_type all"] });
+  broker = await startTestBroker(BROKERS[0]!);
 });
 afterAll(async () => {
   await peers.endAll();
@@ -61,7 +63,7 @@ afterAll(async () => {
 const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** One fault: applies it and returns how to clear it. */
-type Fault = (proxy: FaultProxy, device: SimDevice, link: LinkInfo | undefined, rnd: () => number) => () => unknown;
+type Fault = (proxy: FaultProxy, device: SimDevice, rnd: () => number) => () => unknown;
 
 const FAULT_KINDS: Record<string, Fault> = {
   reset: (proxy) => {
@@ -91,7 +93,7 @@ const FAULT_KINDS: Record<string, Fault> = {
       proxy.resetAll();
     };
   },
-  delay: (proxy, _d, _l, rnd) => {
+  delay: (proxy, _d, rnd) => {
     proxy.delay(Math.floor(rnd() * 80), Math.floor(rnd() * 80));
     return () => proxy.delay(0);
   },
@@ -99,12 +101,8 @@ const FAULT_KINDS: Record<string, Fault> = {
     proxy.throttle(4000);
     return () => proxy.throttle(0);
   },
-  cut: (proxy, _d, _l, rnd) => {
+  cut: (proxy, _d, rnd) => {
     proxy.cut(Math.floor(rnd() * 60), (["up", "down", "both"] as const)[Math.floor(rnd() * 3)]);
-    return () => proxy.passThrough();
-  },
-  corrupt: (proxy, _d, link, rnd) => {
-    proxy.corrupt((link?.down ?? 4) + 1 + Math.floor(rnd() * 40), "down", 1 + Math.floor(rnd() * 255));
     return () => proxy.passThrough();
   },
   linkDown: (_p, device) => {
@@ -126,10 +124,6 @@ test(`soak: ${FAULTS} random faults while publishing numbered QoS 1 and QoS 2 st
   });
 
   const proxy = await proxyTo(broker.port, proxies);
-  let link: LinkInfo | undefined;
-  proxy.on("open", (info) => {
-    link = info;
-  });
   const device = await devices.start({
     broker: `mqtt://127.0.0.1:${proxy.port}`,
     config: deviceConfig("soak-device", {
@@ -140,11 +134,10 @@ test(`soak: ${FAULTS} random faults while publishing numbered QoS 1 and QoS 2 st
       connackTimeout: "1000",
       queueCount: "2000",
       queueBytes: "65536",
-      logLevel: "info",
+      logLevel: "warn",
     }),
   });
   await connections(device, 1);
-  await command(device, "trace on", /trace on/);
 
   const promised: Record<string, number[]> = { q1: [], q2: [] };
   const refused: Record<string, number> = {};
@@ -170,7 +163,7 @@ test(`soak: ${FAULTS} random faults while publishing numbered QoS 1 and QoS 2 st
     const kinds = Object.keys(FAULT_KINDS);
     const kind = kinds[Math.floor(rnd() * kinds.length)]!;
     used[kind] = (used[kind] ?? 0) + 1;
-    const clear = FAULT_KINDS[kind]!(proxy, device, link, rnd);
+    const clear = FAULT_KINDS[kind]!(proxy, device, rnd);
     await wait(HOLD[0]! + rnd() * (HOLD[1]! - HOLD[0]!));
     await clear();
     await wait(GAP[0]! + rnd() * (GAP[1]! - GAP[0]!));
@@ -210,9 +203,6 @@ test(`soak: ${FAULTS} random faults while publishing numbered QoS 1 and QoS 2 st
     heapPeak: after.heapPeak,
   };
   process.stdout.write(`soak ${JSON.stringify(summary)}\n`);
-  require("node:fs").writeFileSync("/tmp/soak-dev.txt", device.serialOutput);
-  require("node:fs").writeFileSync("/tmp/soak-broker.txt", (broker as unknown as { log(): string }).log());
-  require("node:fs").writeFileSync("/tmp/soak-recv.txt", JSON.stringify(received));
 
   expect(promised.q1!.length).toBeGreaterThan(200);
   expect(after.ok).toBeGreaterThan(FAULTS / 10);
