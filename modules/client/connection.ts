@@ -54,7 +54,7 @@ export interface ConnectionOptions {
 }
 
 /** mosquitto's default max_inflight_messages, which it also announces as its Receive Maximum in MQTT 5. */
-export const DEFAULT_MAX_INFLIGHT = 65535;
+export const DEFAULT_MAX_INFLIGHT = 20;
 
 /** Why a connection ended: the facts the diagnostics classify. */
 export type CloseCause =

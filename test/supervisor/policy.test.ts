@@ -39,7 +39,11 @@ test("the backoff resets only after a connection stayed up for the stable period
   proxy.cut(4, "down");
   const device = await devices.start({
     broker: `mqtt://127.0.0.1:${proxy.port}`,
-    config: deviceConfig("policy-stable", { backoffBase: String(BASE), backoffStable: String(STABLE) }),
+    config: deviceConfig("policy-stable", {
+      backoffBase: String(BASE),
+      backoffCap: "1200",
+      backoffStable: String(STABLE),
+    }),
   });
   await device.waitForSerial(/I mqtt retry .*attempt 3;/, 5000);
   await proxy.passThrough();

@@ -158,6 +158,24 @@ describe("offline queue", () => {
     expect(left).toBe("0");
   });
 
+  test("a backlog beyond the broker's in-flight limit (mosquitto: 20) drains without a silent drop", async () => {
+    const peer = await peers.connect(broker.port);
+    await peer.subscribeAsync("q/burst/#", { qos: 2 });
+    const low = collect(peer, "q/burst/1");
+    const high = collect(peer, "q/burst/2");
+    const { device, proxy } = await offline("burst");
+    const numbers = Array.from({ length: 25 }, (_, i) => String(i + 1));
+    for (const n of numbers) {
+      await command(device, `pub q/burst/2 ${n} 2`, /pub queued/);
+      await command(device, `pub q/burst/1 ${n} 1`, /pub queued/);
+    }
+    await proxy.accept();
+    await connections(device, 2);
+    await until(peer, () => low.length >= 25 && high.length >= 25, 5000, "all 50 queued messages");
+    expect(low).toEqual(numbers);
+    expect(high).toEqual(numbers);
+  });
+
   test("a message in flight when the link died goes out again before those queued while offline", async () => {
     const peer = await peers.connect(broker.port);
     await peer.subscribeAsync("q/mixed", { qos: 1 });
