@@ -3,10 +3,10 @@
 import { toBytes, toText } from "tether/app/bytes";
 import { commands } from "tether/app/commands";
 import { Settings } from "tether/app/settings";
-import { type BackoffConfig, DEFAULT_JITTER } from "tether/client/backoff";
+import { type BackoffConfig, DEFAULT_JITTER, validateBackoff } from "tether/client/backoff";
 import { parseBrokers } from "tether/client/broker";
 import { Client, type ClientConfig, type ClientEvent, type PublishResult } from "tether/client/client";
-import { KeepAliveTuner, TUNER_DEFAULTS } from "tether/client/keepalive-tuner";
+import { KeepAliveTuner, TUNER_DEFAULTS, validateTuner } from "tether/client/keepalive-tuner";
 import { failureInfo, failureLevel } from "tether/diag/codes";
 import { execute, tokenize } from "tether/diag/console";
 import { classifyCause, Diagnoser, type Finding } from "tether/diag/diagnose";
@@ -86,7 +86,7 @@ export function start(host: Host, config: Record<string, string>): Device {
   const config_ = clientConfig(settings, clientId, device.topics.status, tuner.keepAlive);
   if (typeof config_ === "string") {
     // Stay up with the console working, so the setting can be fixed in place.
-    log.error("app", "config_error", { error: config_, fix: "config set <key> <value>, then reconnect" });
+    log.error("app", "config_error", { error: config_, fix: "config set <key> <value>, then reboot" });
   } else {
     const diagnoser = new Diagnoser(
       {
@@ -155,15 +155,13 @@ function clientConfig(
   if (errors.length) return errors.join("; ");
   const brokers = parseBrokers(settings.get("broker"));
   if (typeof brokers === "string") return brokers;
+  const invalid =
+    validateBackoff(backoffConfig(settings), brokers) ??
+    validateTuner({ ...TUNER_DEFAULTS, keepAlive, min: settings.number("keepAliveMin") });
+  if (invalid) return invalid;
   const user = settings.get("mqttUser");
   const password = settings.get("mqttPassword");
   const version = settings.get("mqttVersion") === "5" ? 5 : 4;
-  const backoff: BackoffConfig = {
-    base: settings.number("backoffBase"),
-    cap: settings.number("backoffCap"),
-    stable: settings.number("backoffStable"),
-    jitter: DEFAULT_JITTER,
-  };
   return {
     brokers,
     clientId,
@@ -177,10 +175,20 @@ function clientConfig(
     maxPacketSize: settings.number("maxPacketSize"),
     connectTimeout: settings.number("connectTimeout"),
     connackTimeout: settings.number("connackTimeout"),
-    backoff,
+    backoff: backoffConfig(settings),
     queue: { count: settings.number("queueCount"), bytes: settings.number("queueBytes") },
     classify: (cause) => classifyCause(cause, version, user !== ""),
+    maxInflight: settings.number("maxInflight"),
     ca: settings.ca(),
+  };
+}
+
+function backoffConfig(settings: Settings): BackoffConfig {
+  return {
+    base: settings.number("backoffBase"),
+    cap: settings.number("backoffCap"),
+    stable: settings.number("backoffStable"),
+    jitter: DEFAULT_JITTER,
   };
 }
 
@@ -194,6 +202,7 @@ function clientEvent(device: Device, event: ClientEvent, classify: ClientConfig[
       log.info("mqtt", "connecting", {
         broker: `${event.broker.tls ? "mqtts" : "mqtt"}://${event.broker.host}:${event.broker.port}`,
         attempt: event.attempt,
+        total: stats.attempts,
       });
       return;
     case "resolved":
@@ -205,12 +214,16 @@ function clientEvent(device: Device, event: ClientEvent, classify: ClientConfig[
     case "connected": {
       const { rtt } = event;
       stats.connected(now, rtt);
+      for (let i = 0; i < event.resent; i++) stats.retransmitted();
       device.tuner.connected(now);
+      // The connection number keeps reconnects apart: identical lines would be held back by the rate limit.
       log.info("mqtt", "connected", {
         session: event.sessionPresent ? "resumed" : "new",
         keepalive: event.keepAlive,
         rtt,
         requeued: event.requeued || undefined,
+        resent: event.resent || undefined,
+        n: stats.successes,
       });
       history.add(now, "connected", `rtt=${rtt}ms`);
       publishStatus(device, true);
@@ -225,10 +238,7 @@ function clientEvent(device: Device, event: ClientEvent, classify: ClientConfig[
       const code = classify(event.cause);
       stats.failed(now, code);
       const idle = event.cause.kind === "keepalive_timeout" ? event.idle - event.cause.waited : event.idle;
-      // A connection that dies after less idle time than the lowest keep alive the tuner would set is no NAT
-      // idle timeout the tuner could help with (a flapping link resets connections seconds after they start).
-      const idleDeath = idle >= settings.number("keepAliveMin") * 1000 ? idle : 0;
-      const change = event.uptime >= 0 ? device.tuner.ended(now, code, idleDeath) : undefined;
+      const change = event.uptime >= 0 ? device.tuner.ended(now, code, idle) : undefined;
       if (change) {
         host.writeSetting(TUNER_KEY, device.tuner.serialize());
         device.client?.setKeepAlive(device.tuner.keepAlive);
@@ -267,7 +277,7 @@ function clientEvent(device: Device, event: ClientEvent, classify: ClientConfig[
       return;
     case "queued":
       stats.queue(event.depth);
-      if (event.result !== "queued") stats.dropped();
+      if (event.result === "dropped") stats.dropped();
       return;
     case "subscribed":
       log.info("mqtt", "subscribed", { filters: event.topicFilters.join(","), codes: event.reasonCodes.join(",") });

@@ -255,7 +255,8 @@ export class Client {
     if (event.type === "closed") {
       this.conn = undefined;
       this.observe(event);
-      this.retry(event.cause, event.uptime);
+      // A close of our own (stop, reconnect) is followed by whatever its caller does next, not by a backoff.
+      if (event.cause.kind !== "local") this.retry(event.cause, event.uptime);
       return;
     }
     this.observe(event);

@@ -83,6 +83,8 @@ export type ConnectionEvent =
       keepAlive: number;
       /** QoS 1/2 messages the broker had forgotten (no session) that are sent again as new publishes. */
       requeued: number;
+      /** PUBLISHes sent again with DUP to a resumed session. */
+      resent: number;
     }
   | {
       type: "closed";
@@ -136,7 +138,7 @@ export class Connection {
     private readonly session: Session,
     private readonly out: ConnectionOutput,
   ) {
-    this.encoder = new Encoder(512, options.maxPacketSize);
+    this.encoder = new Encoder(128, options.maxPacketSize);
     this.decoder = new Decoder(options.version, options.maxPacketSize);
     this.keepAlive = new KeepAlive(options.keepAlive);
   }
@@ -364,7 +366,11 @@ export class Connection {
     );
     // Resends leave before the event: its handler publishes (the offline queue, a status), and those must not
     // overtake messages already in flight, or a subscriber would see them out of order (spec 4.6).
-    for (const resend of resumed.send) this.send(resend, now);
+    let resent = 0;
+    for (const resend of resumed.send) {
+      if (resend.type === PUBLISH && resend.dup) resent++;
+      this.send(resend, now);
+    }
     this.out.event({
       type: "connected",
       sessionPresent: packet.sessionPresent,
@@ -372,6 +378,7 @@ export class Connection {
       rtt: now - this.startedAt,
       keepAlive: this.keepAlive.keepAlive,
       requeued: resumed.requeued,
+      resent,
     });
   }
 
@@ -390,7 +397,8 @@ export class Connection {
       return false;
     }
     if (this.trace) this.out.event({ type: "packet", direction: "out", packet, size: bytes.length });
-    this.keepAlive.sent(now);
+    if (expectsAnswer(packet)) this.keepAlive.expectAnswer(now);
+    else this.keepAlive.sent(now);
     this.out.write(bytes);
     return true;
   }
@@ -419,4 +427,10 @@ export class Connection {
 
 function unexpected(packet: Packet): CloseCause {
   return { kind: "protocol", code: "unexpected_packet", message: `unexpected packet type ${packet.type}` };
+}
+
+/** Packets the broker must answer: its silence after one of them is evidence of a dead link. */
+function expectsAnswer(packet: Packet): boolean {
+  const t = packet.type;
+  return t === SUBSCRIBE || t === UNSUBSCRIBE || t === PUBREL || (t === PUBLISH && packet.qos > 0);
 }

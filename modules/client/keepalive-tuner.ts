@@ -94,7 +94,10 @@ export class KeepAliveTuner {
     this.#connectedAt = -1;
     const { keepAlive: configured, tolerance, samples, factor, min, raiseAfter } = this.#config;
     if (configured === 0) return undefined;
-    const idleDeath = (cause === "keepalive_timeout" || cause === "tcp_reset") && idle > 0;
+    // Deaths after less idle time than the lowest keep alive we would set are no NAT idle timeout that a shorter
+    // keep alive could help with (a flapping link resets connections seconds after they start).
+    const idleDeath =
+      (cause === "keepalive_timeout" || cause === "tcp_reset") && idle >= Math.min(min, configured) * 1000;
     if (idleDeath && idle <= configured * 1000 * (1 + tolerance)) {
       this.#stableFor = 0;
       this.#recent.push(idle);

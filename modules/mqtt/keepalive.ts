@@ -43,6 +43,8 @@ export class KeepAlive {
   #lastReceived = 0;
   /** When the unanswered PINGREQ was sent, or -1. */
   #pingAt = -1;
+  /** When we first sent a packet that the broker must answer (PUBLISH QoS > 0, SUBSCRIBE...) since we last heard from it, or -1. */
+  #answerAt = -1;
 
   constructor(keepAliveSeconds: number) {
     this.requested = keepAliveSeconds;
@@ -58,6 +60,7 @@ export class KeepAlive {
     this.#lastSent = now;
     this.#lastReceived = now;
     this.#pingAt = -1;
+    this.#answerAt = -1;
   }
 
   /** Any packet was written to the connection. */
@@ -68,6 +71,17 @@ export class KeepAlive {
   /** Any packet was read from the connection. */
   received(now: number): void {
     this.#lastReceived = now;
+    this.#answerAt = -1;
+  }
+
+  /**
+   * A packet the broker must answer was written. A device that keeps publishing never goes quiet long enough for a
+   * PINGREQ, so on a half-open link this is what notices: no answer (nor anything else) within a keep alive plus
+   * the ping timeout means the link is dead.
+   */
+  expectAnswer(now: number): void {
+    this.#lastSent = now;
+    if (this.#answerAt < 0) this.#answerAt = now;
   }
 
   /** A PINGREQ was written (counts as sent). A second one while the first is unanswered keeps the first's time. */
@@ -102,7 +116,7 @@ export class KeepAlive {
 
   /** What to do now: close the connection, send a PINGREQ, or nothing. */
   check(now: number): KeepAliveState {
-    if (this.#pingAt >= 0 && now >= this.#silentUntil()) return "timeout";
+    if (now >= this.#deadAt()) return "timeout";
     if (this.keepAlive > 0 && now >= this.#lastSent + this.keepAlive * 1000) return "ping";
     return "idle";
   }
@@ -110,11 +124,14 @@ export class KeepAlive {
   /** When `check` must be called next (ms; a time already past means now); Infinity when nothing can happen. */
   nextDeadline(): number {
     const ping = this.keepAlive > 0 ? this.#lastSent + this.keepAlive * 1000 : Infinity;
-    const dead = this.#pingAt >= 0 ? this.#silentUntil() : Infinity;
-    return Math.min(ping, dead);
+    return Math.min(ping, this.#deadAt());
   }
 
-  #silentUntil(): number {
-    return Math.max(this.#pingAt, this.#lastReceived) + this.pingTimeout;
+  /** When the broker's silence proves the link dead: after an unanswered PINGREQ, or an unanswered packet. */
+  #deadAt(): number {
+    const ping = this.#pingAt >= 0 ? Math.max(this.#pingAt, this.#lastReceived) + this.pingTimeout : Infinity;
+    const answer =
+      this.#answerAt >= 0 && this.keepAlive > 0 ? this.#answerAt + this.keepAlive * 1000 + this.pingTimeout : Infinity;
+    return Math.min(ping, answer);
   }
 }

@@ -85,10 +85,18 @@ describe("lowering", () => {
     expect(t.keepAlive).toBe(60);
   });
 
+  test("deaths after less idle than the minimum are no NAT timeout it could fix (a flapping link)", () => {
+    const t = tuner();
+    const clock = { now: 0 };
+    for (let i = 0; i < 5; i++) life(t, clock, 1000, "tcp_reset", 3000);
+    expect(t.keepAlive).toBe(120);
+    expect(t.natIdleTimeoutSuspected).toBeUndefined();
+  });
+
   test("bounded by the minimum, never above the configured keep alive, and never raised by a death", () => {
     const t = tuner();
     const clock = { now: 0 };
-    for (let i = 0; i < 3; i++) life(t, clock, 1000, "keepalive_timeout", 10000);
+    for (let i = 0; i < 3; i++) life(t, clock, 1000, "keepalive_timeout", 18000);
     expect(t.keepAlive).toBe(TUNER_DEFAULTS.min);
     const small = tuner({ keepAlive: 10 });
     for (let i = 0; i < 3; i++) life(small, clock, 1000, "keepalive_timeout", 10000);

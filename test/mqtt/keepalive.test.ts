@@ -152,3 +152,42 @@ describe("KeepAlive", () => {
     expect(k.check(29999)).toBe("idle");
   });
 });
+
+describe("KeepAlive while the device keeps sending", () => {
+  it("declares the link dead when a packet the broker must answer gets no answer for keep alive + ping timeout", () => {
+    const ka = new KeepAlive(10);
+    ka.start(0);
+    // A QoS 1 publish every second: never quiet long enough for a PINGREQ.
+    for (let t = 1000; t < 15000; t += 1000) {
+      ka.expectAnswer(t);
+      expect(ka.check(t)).toBe("idle");
+    }
+    // Unanswered since 1000 ms: dead at 1000 + 10000 + 5000 (the default ping timeout for 10 s).
+    expect(ka.nextDeadline()).toBe(16000);
+    expect(ka.check(15999)).toBe("idle");
+    expect(ka.check(16000)).toBe("timeout");
+  });
+
+  it("starts over when anything arrives from the broker", () => {
+    const ka = new KeepAlive(10);
+    ka.start(0);
+    ka.expectAnswer(1000);
+    ka.received(4000);
+    ka.expectAnswer(8000);
+    // Without the reset it would be dead at 1000 + 15000; now the next thing due is a PINGREQ at 8000 + 10000.
+    expect(ka.check(16500)).toBe("idle");
+    expect(ka.nextDeadline()).toBe(18000);
+    expect(ka.check(22999)).toBe("ping");
+    ka.pingSent(18000);
+    expect(ka.check(22999)).toBe("idle");
+    expect(ka.check(23000)).toBe("timeout");
+  });
+
+  it("does nothing of the kind with keep alive disabled", () => {
+    const ka = new KeepAlive(0);
+    ka.start(0);
+    ka.expectAnswer(1000);
+    expect(ka.nextDeadline()).toBe(Number.POSITIVE_INFINITY);
+    expect(ka.check(1e9)).toBe("idle");
+  });
+});

@@ -131,6 +131,29 @@ describe(`faults of the path (${BROKERS[0]} behind the proxy)`, () => {
     await connections(device, 2, 8000);
   });
 
+  test("blackhole while the device keeps publishing QoS 1: the unanswered publishes reveal it", async () => {
+    const { device, proxy } = await boot("blackhole-busy", { keepAlive: "2" });
+    await connections(device, 1);
+    const from = mark(device);
+    const start = Date.now();
+    proxy.blackhole();
+    // A publish every 300 ms (the workload's pace, not a wait for an event): never quiet for a keep alive, so no
+    // PINGREQ would ever be due.
+    let detected = 0;
+    const detection = device.waitForSerial(/W diag keepalive_timeout/, 6000 + SLACK * 3, from).then(() => {
+      detected = Date.now() - start;
+    });
+    for (let i = 0; i < 40 && !detected; i++) {
+      device.typeLine(`pub f/busy ${i} 1`);
+      await Promise.race([detection, new Promise((resolve) => setTimeout(resolve, 300))]);
+    }
+    await detection;
+    // Unanswered since the first publish: keep alive (2 s) + ping timeout (2 s).
+    expect(detected).toBeLessThan(4000 + 300 + SLACK * 2);
+    proxy.blackhole(false);
+    await connections(device, 2, 8000);
+  });
+
   test("delay and jitter: the device stays connected, pings measure the latency, messages arrive", async () => {
     const peer = await peers.connect(broker.port);
     await peer.subscribeAsync("f/delay");
