@@ -237,19 +237,8 @@ export function classifyConnack(version: ProtocolVersion, reasonCode: number, se
       return "bad_credentials";
     case 0x87:
       return sentUser ? "bad_credentials" : "not_authorized";
-    case 0x8a:
-      return "not_authorized";
-    case 0x95:
-      return "packet_too_large";
-    case 0x97:
-    case 0x9f:
-      return "quota_exceeded";
-    case 0x9c:
-    case 0x9d:
-      return "server_moved";
-    default:
-      return "server_unavailable";
   }
+  return classifyReason(reasonCode) ?? "server_unavailable";
 }
 
 /** The code for a DISCONNECT the broker sent (MQTT 5.0). */
@@ -264,6 +253,15 @@ export function classifyDisconnect(reasonCode: number): Code {
       return "keepalive_timeout";
     case 0x8e:
       return "session_taken_over";
+  }
+  return classifyReason(reasonCode) ?? "server_disconnect";
+}
+
+/** 5.0 reason codes that mean the same in a CONNACK and in a DISCONNECT. */
+function classifyReason(reasonCode: number): Code | undefined {
+  switch (reasonCode) {
+    case 0x8a:
+      return "not_authorized";
     case 0x95:
       return "packet_too_large";
     case 0x97:
@@ -272,7 +270,6 @@ export function classifyDisconnect(reasonCode: number): Code {
     case 0x9c:
     case 0x9d:
       return "server_moved";
-    default:
-      return "server_disconnect";
   }
+  return undefined;
 }

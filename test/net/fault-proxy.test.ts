@@ -1,11 +1,12 @@
 // Each fault of the proxy, proved against real brokers (aedes, and mosquitto where installed) with a real MQTT.js
 // client dialling through the proxy. aedes runs in a child process: aedes 1.x is ESM-only, which jest's CommonJS
 // runtime cannot load.
+
 import { spawn } from "node:child_process";
-import type { EventEmitter } from "node:events";
 import * as net from "node:net";
 import * as path from "node:path";
 import { connect, type IClientOptions, type MqttClient } from "mqtt";
+import { next } from "../helpers/events";
 import { FaultProxy } from "../helpers/fault-proxy";
 import { describeMosquitto, startMosquitto } from "../helpers/mosquitto";
 
@@ -46,26 +47,6 @@ async function startAedes(): Promise<Broker> {
       await exited;
     },
   };
-}
-
-/**
- * The next `name` event of `emitter` (its first argument), or a rejection after `ms`. Typed loosely: MQTT.js's
- * clients are node EventEmitters at run time, but their typed-emitter declaration is not assignable to one.
- */
-function next<T = unknown>(target: object, name: string, ms = 5000): Promise<T> {
-  const emitter = target as EventEmitter;
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      emitter.off(name, listener);
-      reject(new Error(`no "${name}" within ${ms} ms`));
-    }, ms);
-    const listener = (value: T) => {
-      clearTimeout(timer);
-      emitter.off(name, listener);
-      resolve(value);
-    };
-    emitter.on(name, listener);
-  });
 }
 
 let broker: Broker;

@@ -1,11 +1,12 @@
 // Shared pieces of the supervisor tests: the firmware in XS (SimDevice) behind the fault proxy, real brokers, a real
 // MQTT.js peer, and readers for the device's own log lines, whose timestamps are the device's clock.
 
-import type { EventEmitter } from "node:events";
+
 import { connect, type IClientOptions, type MqttClient } from "mqtt";
 import { type ParsedLine, parseLine } from "tether/diag/log";
 import type { SimDevice } from "../../hosts/sim/node/device";
 import { startAedes } from "../helpers/aedes";
+import { next } from "../helpers/events";
 import { FaultProxy, type ProxyEvent } from "../helpers/fault-proxy";
 import { MOSQUITTO, type Mosquitto, type MosquittoOptions, startMosquitto } from "../helpers/mosquitto";
 
@@ -235,25 +236,5 @@ export function until(client: MqttClient, done: () => boolean, ms: number, what:
     }, ms);
     client.on("message", check);
     check();
-  });
-}
-
-/**
- * The next `name` event of `target` (its first argument), or a rejection after `ms`. Typed loosely: MQTT.js's
- * clients are node EventEmitters at run time, but their typed-emitter declaration is not assignable to one.
- */
-export function next<T = unknown>(target: object, name: string, ms = 5000): Promise<T> {
-  const emitter = target as EventEmitter;
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      emitter.off(name, listener);
-      reject(new Error(`no "${name}" within ${ms} ms`));
-    }, ms);
-    const listener = (value: T) => {
-      clearTimeout(timer);
-      emitter.off(name, listener);
-      resolve(value);
-    };
-    emitter.on(name, listener);
   });
 }

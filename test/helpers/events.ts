@@ -1,0 +1,22 @@
+// Waiting for one event, with a timeout: what tests do instead of sleeping.
+import type { EventEmitter } from "node:events";
+
+/**
+ * The next `name` event of `target` (its first argument), or a rejection after `ms`. Typed loosely: MQTT.js's
+ * clients are node EventEmitters at run time, but their typed-emitter declaration is not assignable to one.
+ */
+export function next<T = unknown>(target: object, name: string, ms = 5000): Promise<T> {
+  const emitter = target as EventEmitter;
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      emitter.off(name, listener);
+      reject(new Error(`no "${name}" within ${ms} ms`));
+    }, ms);
+    const listener = (value: T) => {
+      clearTimeout(timer);
+      emitter.off(name, listener);
+      resolve(value);
+    };
+    emitter.on(name, listener);
+  });
+}
