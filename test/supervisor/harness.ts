@@ -1,7 +1,6 @@
 // Shared pieces of the supervisor tests: the firmware in XS (SimDevice) behind the fault proxy, real brokers, a real
 // MQTT.js peer, and readers for the device's own log lines, whose timestamps are the device's clock.
 
-
 import { connect, type IClientOptions, type MqttClient } from "mqtt";
 import { type ParsedLine, parseLine } from "tether/diag/log";
 import type { SimDevice } from "../../hosts/sim/node/device";
