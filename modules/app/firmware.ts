@@ -194,7 +194,7 @@ function backoffConfig(settings: Settings): BackoffConfig {
 
 /** `classify` names how a connection ended (not the patterns the diagnoser may add on top). */
 function clientEvent(device: Device, event: ClientEvent, classify: ClientConfig["classify"]): void {
-  const { log, stats, host, history, settings } = device;
+  const { log, stats, host, history } = device;
   const now = host.now();
   switch (event.type) {
     case "connecting":
