@@ -1,7 +1,7 @@
 // The Host of modules/host.ts on the Moddable SDK. The platform-specific part (Wi-Fi, clock, serial input, heap
 // counters) comes from a Device; sockets from hosts/moddable/socket, storage from hosts/moddable/settings.
 
-import { type Device, print } from "hosts/moddable/platform";
+import { type Device, print, type WifiCredentials } from "hosts/moddable/platform";
 import { readSetting, writeSetting } from "hosts/moddable/settings";
 import { connect, resolve } from "hosts/moddable/socket";
 import Instrumentation from "instrumentation";
@@ -14,15 +14,15 @@ interface PendingTimer extends HostTimer {
 }
 
 /**
- * `config` is the build-time layer; `savedKey` names the storage key under which the firmware saves a setting at
- * run time (the saved value wins), so that the Wi-Fi credentials are found where the firmware keeps them.
+ * With `wifi`, the host brings the network up with these credentials and keeps it up. Without, the application
+ * owns the network (Moddable's setup/network, or its own WiFi.connect, as with Moddable's mqtt module): the host
+ * starts no Wi-Fi and reports the link up, so that a dial made before the network is ready fails and is retried.
  */
-export function createHost(device: Device, config: Record<string, string>, savedKey: (name: string) => string): Host {
+export function createHost(device: Device, wifi?: WifiCredentials): Host {
   let events: HostEvents | undefined;
   let timers = 0;
   let peak = 0;
-  const setting = (name: string) => readSetting(savedKey(name)) ?? config[name];
-  device.startLink({ ssid: setting("ssid"), password: setting("password") }, (up) => events?.onLink(up));
+  if (wifi) device.startLink(wifi, (up) => events?.onLink(up));
   return {
     platform: device.platform,
     deviceId: device.deviceId,
@@ -46,7 +46,7 @@ export function createHost(device: Device, config: Record<string, string>, saved
       events = handlers;
       device.startConsole((line) => handlers.onSerialLine(line));
     },
-    linkUp: () => device.linkUp(),
+    linkUp: wifi ? () => device.linkUp() : () => true,
     connect,
     resolve,
     readSetting,

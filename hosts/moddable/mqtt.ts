@@ -1,17 +1,11 @@
-// The module an application written for Moddable's `mqtt` imports instead of it, mapped as "tether-mqtt" in the
-// manifest: `import Client from "mqtt"` becomes `import Client from "tether-mqtt"` (docs/compat.md).
-//
-// Moddable's module leaves the network to the application (setup/network, or its own WiFi.connect), and so does
-// this one: its Host starts no Wi-Fi (no credentials are found under keys nobody writes) and reports the link up,
-// so that a dial made before the network is ready fails and is retried like any other.
+// The module an application written for Moddable's `mqtt` imports instead of it, mapped as "tether-mqtt" by
+// hosts/moddable/manifest.json: `import Client from "mqtt"` becomes `import Client from "tether-mqtt"`
+// (docs/compat.md). Moddable's module leaves the network to the application, and so does this one: its host starts
+// no Wi-Fi. The host is made when the module is first loaded, at run time: the module must not be preloaded.
 import { createDevice } from "hosts/moddable/device";
 import { createHost } from "hosts/moddable/host";
 import { bindClient } from "tether/compat/mqtt";
-import type { Host } from "tether/host";
 
-const host: Host = Object.create(createHost(createDevice(), {}, (name) => `mqtt.${name}`));
-host.linkUp = () => true;
-
-const Client = bindClient(host);
+const Client = bindClient(createHost(createDevice()));
 
 export { Client as default, Client };

@@ -32,6 +32,8 @@ export interface ClientConfig {
   classify: (cause: CloseCause) => string;
   /** CA names for mqtts brokers (see TlsOptions). */
   ca?: string[];
+  /** Verify the server's certificate (default true); off only for an application that asks, as Moddable's `secure.verify`. */
+  verify?: boolean;
   /** Most QoS 1/2 messages in flight at once (see ConnectionOptions.maxInflight). */
   maxInflight?: number;
 }
@@ -108,10 +110,14 @@ export class Client {
     if (this.state === IDLE || this.state === STOPPED) this.dial();
   }
 
-  /** Says goodbye to the broker and stays down until start(). */
-  stop(reason: string): void {
+  /**
+   * Says goodbye to the broker and stays down until start(). With `abort` the socket is closed first, so no
+   * DISCONNECT goes out and the broker publishes the will, as after a crash.
+   */
+  stop(reason: string, abort = false): void {
     this.state = STOPPED;
     this.cancelTimer();
+    if (abort) this.dropSocket();
     if (this.conn) this.conn.disconnect(this.host.now(), reason);
     else this.dropSocket();
   }
@@ -182,7 +188,9 @@ export class Client {
         host: broker.host,
         port: broker.port,
         timeout: this.config.connectTimeout,
-        tls: broker.tls ? { serverName: broker.host, verify: true, ca: this.config.ca } : undefined,
+        tls: broker.tls
+          ? { serverName: broker.host, verify: this.config.verify ?? true, ca: this.config.ca }
+          : undefined,
       },
       {
         onResolved: (address) => {
@@ -228,8 +236,9 @@ export class Client {
       this.session,
       {
         write: (bytes) => {
+          if (!this.socket) return;
           this.observe({ type: "bytes", direction: "out", count: bytes.length });
-          this.socket?.write(bytes);
+          this.socket.write(bytes);
         },
         close: () => this.dropSocket(),
         event: (event) => this.connectionEvent(conn, event),

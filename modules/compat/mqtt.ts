@@ -12,7 +12,7 @@ import type { CloseCause } from "tether/client/connection";
 import { failureInfo, failureLevel } from "tether/diag/codes";
 import { classifyCause, Diagnoser } from "tether/diag/diagnose";
 import { Logger, levelFromName, WARN } from "tether/diag/log";
-import type { Host, Socket, Timer } from "tether/host";
+import type { Host, Timer } from "tether/host";
 import type { Properties, ProtocolVersion, Publish, QoS } from "tether/mqtt/packets";
 import { validTopicFilter, validTopicName } from "tether/mqtt/topic";
 
@@ -32,7 +32,10 @@ export interface ClientOptions {
   will?: { topic: string; message: Data; retain?: boolean; quality?: QoS };
   /** Keep alive in milliseconds, rounded up to seconds; 0 sends no pings. Default 60000. */
   timeout?: number;
-  /** Any truthy value connects with TLS, verifying the server against `ca` (SecureSocket's options are unused). */
+  /**
+   * Any truthy value connects with TLS, verifying the server against `ca`; `{verify: false}` skips the
+   * verification, as with Moddable's SecureSocket. SecureSocket's other options are unused.
+   */
   secure?: unknown;
   /** MQTT over WebSockets: not supported, the constructor throws. */
   path?: string;
@@ -114,7 +117,6 @@ export class Client {
   /** Events waiting for their callbacks, in order. */
   readonly #pending: ClientEvent[] = [];
   #timer: Timer | undefined;
-  #socket: Socket | undefined;
   /** Whether onClose was called since the last onReady. */
   #reported = false;
   /** No connection will be made again: the application closed it, a newer client replaced it, or it failed with
@@ -148,10 +150,7 @@ export class Client {
         log?.log(failureLevel(info), "diag", finding.code, { ...finding.fields, hint: info.hint });
       },
     );
-    // The socket is kept to close it without a DISCONNECT, for close(true).
-    const io = Object.create(host) as Host;
-    io.connect = (connect, handlers) => (this.#socket = host.connect(connect, handlers));
-    this.#client = new Supervisor(io, config, (event) => this.#observe(event));
+    this.#client = new Supervisor(host, config, (event) => this.#observe(event));
     peers.get(this.#key)?.close();
     peers.set(this.#key, this);
     this.#client.start();
@@ -215,8 +214,7 @@ export class Client {
     this.#pending.length = 0;
     if (this.#timer) this.#host.clearTimer(this.#timer);
     this.#timer = undefined;
-    if (immediate) this.#socket?.close();
-    this.#client.stop("close");
+    this.#client.stop("close", immediate);
   }
 
   #check(valid: boolean, topic: string): void {
@@ -325,6 +323,7 @@ function configOf(options: ClientOptions): ClientConfig {
     queue: { count: queue.count ?? 100, bytes: queue.bytes ?? 16384 },
     classify: (cause) => classifyCause(cause, version, username !== undefined),
     ca: options.ca,
+    verify: (options.secure as { verify?: unknown } | undefined)?.verify !== false,
   };
 }
 

@@ -2,7 +2,11 @@
 // brokers (mosquitto and aedes), with MQTT.js as the peer. The device runs an application written for Moddable's
 // module (fixtures/app.ts) that the peer drives through its command topic.
 
-import mqtt, { type MqttClient } from "mqtt";
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
 import { type EmbeddedBroker, startBroker } from "../../hosts/sim/node/broker";
 import type { SimDevice } from "../../hosts/sim/node/device";
 import { describeMosquitto, type Mosquitto, startMosquitto } from "../helpers/mosquitto";
@@ -36,8 +40,8 @@ class Peer {
     });
   }
 
-  static async connect(url: string, version: 4 | 5 = 4): Promise<Peer> {
-    const client = await mqtt.connectAsync(url, { protocolVersion: version, reconnectPeriod: 0 });
+  static async connect(url: string, version: 4 | 5 = 4, options: IClientOptions = {}): Promise<Peer> {
+    const client = await mqtt.connectAsync(url, { protocolVersion: version, reconnectPeriod: 0, ...options });
     cleanups.push(() => client.endAsync(true));
     return new Peer(client);
   }
@@ -83,10 +87,16 @@ interface App {
 let run = 0;
 
 /**
- * Boots an application against `port`. With the main app, waits until `peer` (subscribed first to its output)
- * sees its retained `ready` message, which it publishes after subscribing to its commands.
+ * Boots an application against `port`. With the main app, unless `ready` is false, waits until `peer` (subscribed
+ * first to its output) sees its retained `ready` message, which it publishes after subscribing to its commands.
  */
-async function boot(port: number, peer: Peer, config: Record<string, string> = {}, entry = APP): Promise<App> {
+async function boot(
+  port: number,
+  peer: Peer,
+  config: Record<string, string> = {},
+  entry = APP,
+  ready = true,
+): Promise<App> {
   const id = `compat-${process.pid}-${++run}`;
   const prefix = `compat/${process.pid}/${run}`;
   await peer.subscribe(prefix);
@@ -94,7 +104,7 @@ async function boot(port: number, peer: Peer, config: Record<string, string> = {
     entry,
     config: { host: "127.0.0.1", port: String(port), id, prefix, ...config },
   });
-  if (entry === APP) await peer.message(`${prefix}/out/ready`, "1");
+  if (entry === APP && ready) await peer.message(`${prefix}/out/ready`, "1");
   return { device, prefix, id };
 }
 
@@ -168,6 +178,8 @@ describeMosquitto("compat Client against mosquitto", () => {
       await device.waitForSerial(/done close\n/, WAIT_MS);
       expect(device.serialOutput).not.toMatch(/^close /m);
     }
+    // Closed for good either way: neither client dialled again (by now the app's backoff would have).
+    for (const { id } of [abrupt, polite]) expect(broker.log().split(` as ${id} `)).toHaveLength(2);
   });
 
   test("after a reconnect, Tether's own resubscription stands in for the app's: a retained message comes once", async () => {
@@ -194,6 +206,39 @@ describeMosquitto("compat Client against mosquitto", () => {
     await device.waitForSerial(/uncaught exception: .*bug in the application/, WAIT_MS);
     await peer.command(prefix, { op: "publish", topic: `${prefix}/out/after`, text: "still here", qos: 1 });
     expect((await peer.message(`${prefix}/out/after`)).payload.toString()).toBe("still here");
+  });
+});
+
+const opensslDescribe = existsSync("/usr/bin/openssl") ? describeMosquitto : describe.skip;
+
+opensslDescribe("compat Client over TLS, against mosquitto with a self-signed certificate", () => {
+  let broker: Mosquitto;
+  let url: string;
+  beforeEach(async () => {
+    const folder = mkdtempSync(join(tmpdir(), "tether-compat-tls-"));
+    cleanups.push(async () => rmSync(folder, { recursive: true, force: true }));
+    const [key, cert] = [join(folder, "key.pem"), join(folder, "cert.pem")];
+    execFileSync("openssl", [
+      ...["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"],
+      ...["-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=localhost"],
+    ]);
+    broker = await startMosquitto({
+      config: ["certfile cert.pem", "keyfile key.pem"],
+      files: { "cert.pem": readFileSync(cert, "utf8"), "key.pem": readFileSync(key, "utf8") },
+    });
+    cleanups.push(() => broker.stop());
+    url = `mqtts://127.0.0.1:${broker.port}`;
+  });
+
+  test("secure: {verify: false} connects; secure: true refuses the unknown certificate", async () => {
+    const peer = await Peer.connect(url, 4, { rejectUnauthorized: false });
+    const unverified = await boot(broker.port, peer, { secure: "noverify" });
+    await peer.command(unverified.prefix, { op: "publish", topic: `${unverified.prefix}/out/tls`, text: "ok", qos: 1 });
+    expect((await peer.message(`${unverified.prefix}/out/tls`)).payload.toString()).toBe("ok");
+
+    const verified = await boot(broker.port, peer, { secure: "1" }, APP, false);
+    await verified.device.waitForSerial(/^close tls_failed\n/m, WAIT_MS);
+    expect(peer.messages.filter((m) => m.topic === `${verified.prefix}/out/ready`)).toEqual([]);
   });
 });
 
