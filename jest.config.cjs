@@ -6,4 +6,5 @@ module.exports = {
   transform: { "^.+\\.ts$": ["ts-jest", { tsconfig: "tsconfig.node.json" }] },
   moduleNameMapper: { "^tether/(.*)$": "<rootDir>/modules/$1" },
   testTimeout: 30000,
+  reporters: ["default", "<rootDir>/test/summary-reporter.cjs"],
 };
