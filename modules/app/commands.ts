@@ -4,137 +4,138 @@
 import { type Device, publish } from "tether/app/firmware";
 import { runSelfTest } from "tether/app/selftest";
 import { SETTINGS, settingSpec } from "tether/app/settings";
+import type { Client } from "tether/client/client";
 import { type Command, enumArg, intArg, type Out, qosArg, UsageError } from "tether/diag/console";
 import { LEVEL_NAMES, type Level } from "tether/diag/log";
 import { formatStats } from "tether/diag/stats";
 import { validTopicFilter, validTopicName } from "tether/mqtt/topic";
 
-export function commands(device: Device): Command[] {
-  const { log, settings, host } = device;
-  const client = () => {
-    if (!device.client) throw new Error("the client is not running: fix the configuration, then reboot");
-    return device.client;
-  };
-  return [
-    {
-      name: "status",
-      usage: "",
-      help: "connection state, broker, uptime, last failure",
-      min: 0,
-      max: 0,
-      run: (_, out) => status(device, out),
-    },
-    {
-      name: "stats",
-      usage: "",
-      help: "counters, round-trip times, traffic, heap",
-      min: 0,
-      max: 0,
-      run: (_, out) => {
-        const heap = host.heap();
-        device.stats.heap(heap.used, heap.peak);
-        for (const line of formatStats(device.stats.snapshot(host.now()))) out(line);
-      },
-    },
-    {
-      name: "history",
-      usage: "",
-      help: "the last significant events, across reboots",
-      min: 0,
-      max: 0,
-      run: (_, out) => {
-        for (const line of device.history.format()) out(line);
-      },
-    },
-    {
-      name: "log",
-      usage: "<error|warn|info|debug|trace>",
-      help: "set the serial log level",
-      min: 1,
-      max: 1,
-      run: ([name], out) => {
-        log.level = LEVEL_NAMES.indexOf(enumArg(name, "level", LEVEL_NAMES)) as Level;
-        out(`log level ${name}`);
-      },
-    },
-    {
-      name: "trace",
-      usage: "<on|off>",
-      help: "decoded packet trace both ways (never credentials)",
-      min: 1,
-      max: 1,
-      run: ([on], out) => {
-        client().trace = enumArg(on, "trace", ["on", "off"]) === "on";
-        out(`trace ${on}`);
-      },
-    },
-    {
-      name: "diag",
-      usage: "",
-      help: "self-test, layer by layer: link, DNS, TCP, TLS, CONNECT, SUBSCRIBE/PUBLISH loopback, ping",
-      min: 0,
-      max: 0,
-      run: (_, out) => runSelfTest(device, out),
-    },
-    {
-      name: "reconnect",
-      usage: "",
-      help: "drop the connection and connect again now",
-      min: 0,
-      max: 0,
-      run: (_, out) => {
-        client().reconnect("console");
-        out("reconnecting");
-      },
-    },
-    {
-      name: "keepalive",
-      usage: "<seconds>",
-      help: "set the keep alive (from the next connection; saved)",
-      min: 1,
-      max: 1,
-      run: ([s], out) => {
-        const seconds = intArg(s, "seconds", 1, 65535);
-        settings.set("keepAlive", String(seconds));
-        client().setKeepAlive(seconds);
-        out(`keepalive ${seconds} s from the next connection (reconnect to apply now)`);
-      },
-    },
-    {
-      name: "pub",
-      usage: "<topic> <payload> [qos]",
-      help: "publish a message",
-      min: 2,
-      max: 3,
-      run: ([topic, payload, q], out) => {
-        if (!validTopicName(topic)) throw new UsageError(`bad topic "${topic}": no + or #, not empty`);
-        const qos = q === undefined ? 0 : qosArg(q);
-        client(); // says so when the client is not running
-        out(`pub ${publish(device, topic, payload, qos, false)}`);
-      },
-    },
-    {
-      name: "sub",
-      usage: "<filter> [qos]",
-      help: "subscribe (kept across reconnects)",
-      min: 1,
-      max: 2,
-      run: ([filter, q], out) => {
-        if (!validTopicFilter(filter)) throw new UsageError(`bad topic filter "${filter}"`);
-        const id = client().subscribe({ topicFilter: filter, qos: q === undefined ? 0 : qosArg(q) });
-        out(id ? `sub sent id=${id}` : "sub saved: sent when connected");
-      },
-    },
-    {
-      name: "config",
-      usage: "get|set <key> [value]",
-      help: "show or change a setting (saved; applies after reboot); secrets are write-only",
-      min: 1,
-      max: 3,
-      run: (args, out) => config(device, args, out),
-    },
-  ];
+/** The running client, or an error naming the fix when the configuration kept it from starting. */
+function client(device: Device): Client {
+  if (!device.client) throw new Error("the client is not running: fix the configuration, then reboot");
+  return device.client;
 }
+
+/** One constant table: built per line it would be garbage each time, kept per device it would stay on the heap. */
+export const COMMANDS: readonly Command<Device>[] = [
+  {
+    name: "status",
+    usage: "",
+    help: "connection state, broker, uptime, last failure",
+    min: 0,
+    max: 0,
+    run: (_, out, device) => status(device, out),
+  },
+  {
+    name: "stats",
+    usage: "",
+    help: "counters, round-trip times, traffic, heap",
+    min: 0,
+    max: 0,
+    run: (_, out, { host, stats }) => {
+      const heap = host.heap();
+      stats.heap(heap.used, heap.peak);
+      for (const line of formatStats(stats.snapshot(host.now()))) out(line);
+    },
+  },
+  {
+    name: "history",
+    usage: "",
+    help: "the last significant events, across reboots",
+    min: 0,
+    max: 0,
+    run: (_, out, { history }) => {
+      for (const line of history.format()) out(line);
+    },
+  },
+  {
+    name: "log",
+    usage: "<error|warn|info|debug|trace>",
+    help: "set the serial log level",
+    min: 1,
+    max: 1,
+    run: ([name], out, { log }) => {
+      log.level = LEVEL_NAMES.indexOf(enumArg(name, "level", LEVEL_NAMES)) as Level;
+      out(`log level ${name}`);
+    },
+  },
+  {
+    name: "trace",
+    usage: "<on|off>",
+    help: "decoded packet trace both ways (never credentials)",
+    min: 1,
+    max: 1,
+    run: ([on], out, device) => {
+      client(device).trace = enumArg(on, "trace", ["on", "off"]) === "on";
+      out(`trace ${on}`);
+    },
+  },
+  {
+    name: "diag",
+    usage: "",
+    help: "self-test, layer by layer: link, DNS, TCP, TLS, CONNECT, SUBSCRIBE/PUBLISH loopback, ping",
+    min: 0,
+    max: 0,
+    run: (_, out, device) => runSelfTest(device, out),
+  },
+  {
+    name: "reconnect",
+    usage: "",
+    help: "drop the connection and connect again now",
+    min: 0,
+    max: 0,
+    run: (_, out, device) => {
+      client(device).reconnect("console");
+      out("reconnecting");
+    },
+  },
+  {
+    name: "keepalive",
+    usage: "<seconds>",
+    help: "set the keep alive (from the next connection; saved)",
+    min: 1,
+    max: 1,
+    run: ([s], out, device) => {
+      const seconds = intArg(s, "seconds", 1, 65535);
+      device.settings.set("keepAlive", String(seconds));
+      client(device).setKeepAlive(seconds);
+      out(`keepalive ${seconds} s from the next connection (reconnect to apply now)`);
+    },
+  },
+  {
+    name: "pub",
+    usage: "<topic> <payload> [qos]",
+    help: "publish a message",
+    min: 2,
+    max: 3,
+    run: ([topic, payload, q], out, device) => {
+      if (!validTopicName(topic)) throw new UsageError(`bad topic "${topic}": no + or #, not empty`);
+      const qos = q === undefined ? 0 : qosArg(q);
+      client(device); // says so when the client is not running
+      out(`pub ${publish(device, topic, payload, qos, false)}`);
+    },
+  },
+  {
+    name: "sub",
+    usage: "<filter> [qos]",
+    help: "subscribe (kept across reconnects)",
+    min: 1,
+    max: 2,
+    run: ([filter, q], out, device) => {
+      if (!validTopicFilter(filter)) throw new UsageError(`bad topic filter "${filter}"`);
+      const id = client(device).subscribe({ topicFilter: filter, qos: q === undefined ? 0 : qosArg(q) });
+      out(id ? `sub sent id=${id}` : "sub saved: sent when connected");
+    },
+  },
+  {
+    name: "config",
+    usage: "get|set <key> [value]",
+    help: "show or change a setting (saved; applies after reboot); secrets are write-only",
+    min: 1,
+    max: 3,
+    run: (args, out, device) => config(device, args, out),
+  },
+];
 
 function status(device: Device, out: Out): void {
   const { host, client, stats, settings, lastFailure } = device;

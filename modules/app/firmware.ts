@@ -1,7 +1,7 @@
 // The firmware: reads the settings, keeps the client connected, publishes the status beacon, answers commands
 // on the serial console and on its command topic, and says on serial what goes wrong and why.
 import { toBytes, toText } from "tether/app/bytes";
-import { commands } from "tether/app/commands";
+import { COMMANDS } from "tether/app/commands";
 import { Settings } from "tether/app/settings";
 import { type BackoffConfig, DEFAULT_JITTER, validateBackoff } from "tether/client/backoff";
 import { parseBrokers } from "tether/client/broker";
@@ -13,7 +13,7 @@ import { classifyCause, Diagnoser, type Finding } from "tether/diag/diagnose";
 import { History } from "tether/diag/history";
 import { type Fields, INFO, isSecretKey, Logger, levelFromName } from "tether/diag/log";
 import { Stats } from "tether/diag/stats";
-import type { Host, Timer } from "tether/host";
+import type { Host, HostEvents, Timer } from "tether/host";
 import type { Packet, QoS } from "tether/mqtt/packets";
 
 /** Heap use above this fraction of the limit is reported as low_memory; below the second, it has recovered. */
@@ -48,18 +48,15 @@ export interface Device {
 }
 
 export function start(host: Host, config: Record<string, string>): Device {
-  const settings = new Settings(
-    config,
-    (key) => host.readSetting(key),
-    (key, value) => host.writeSetting(key, value),
-  );
+  // The host is handed over as the storage itself: an adapter of closures would live on the heap for good.
+  const settings = new Settings(config, host);
   const log = new Logger(
     (line) => host.serialWrite(`${line}\n`),
     () => host.now(),
     levelFromName(settings.get("logLevel")) ?? INFO,
   );
   for (const secret of ["mqttPassword", "password"]) log.addSecret(settings.get(secret));
-  const history = new History({ read: (k) => host.readSetting(k), write: (k, v) => host.writeSetting(k, v) });
+  const history = new History(host);
   const clientId = settings.get("clientId") || `tether-${host.deviceId}`;
   const prefix = `${settings.get("topicPrefix")}/${clientId}`;
   const keepAlive = settings.number("keepAlive");
@@ -112,36 +109,53 @@ export function start(host: Host, config: Record<string, string>): Device {
     client.start();
   }
 
-  let timer: Timer | undefined;
-  const beaconEvery = settings.number("beaconInterval") * 1000;
-  let beaconAt = host.now() + beaconEvery;
-  const tick = () => {
-    timer = host.setTimer(HOUSEKEEPING, tick);
+  host.listen(new Events(device));
+  return device;
+}
+
+/**
+ * The host's events and the periodic work. Methods of one object rather than closures: each closure would stay
+ * on the heap for as long as the device runs (the timer's callback is the one left).
+ */
+class Events implements HostEvents {
+  private readonly device: Device;
+  private readonly beaconEvery: number;
+  private beaconAt: number;
+  private timer: Timer;
+  private readonly tick = (): void => {
+    const { device } = this;
+    this.timer = device.host.setTimer(HOUSEKEEPING, this.tick);
     housekeeping(device);
-    if (beaconEvery && host.now() >= beaconAt) {
-      beaconAt = host.now() + beaconEvery;
+    if (this.beaconEvery && device.host.now() >= this.beaconAt) {
+      this.beaconAt = device.host.now() + this.beaconEvery;
       if (device.client?.connected) publishStatus(device, true);
     }
   };
-  timer = host.setTimer(HOUSEKEEPING, tick);
 
-  host.listen({
-    onSerialLine(line) {
-      execute(commands(device), line, (text) => host.serialWrite(`${OUTPUT_PREFIX}${text}\n`));
-    },
-    onLink(up) {
-      device.client?.linkChanged(up);
-      if (up) log.info("link", "up");
-    },
-    onShutdown() {
-      if (timer) host.clearTimer(timer);
-      const client = device.client;
-      if (client?.connected) publishStatus(device, false);
-      client?.stop("shutdown");
-      log.info("app", "shutdown");
-    },
-  });
-  return device;
+  constructor(device: Device) {
+    this.device = device;
+    this.beaconEvery = device.settings.number("beaconInterval") * 1000;
+    this.beaconAt = device.host.now() + this.beaconEvery;
+    this.timer = device.host.setTimer(HOUSEKEEPING, this.tick);
+  }
+
+  onSerialLine(line: string): void {
+    const { host } = this.device;
+    execute(COMMANDS, line, (text) => host.serialWrite(`${OUTPUT_PREFIX}${text}\n`), this.device);
+  }
+
+  onLink(up: boolean): void {
+    this.device.client?.linkChanged(up);
+    if (up) this.device.log.info("link", "up");
+  }
+
+  onShutdown(): void {
+    const { host, client, log } = this.device;
+    host.clearTimer(this.timer);
+    if (client?.connected) publishStatus(this.device, false);
+    client?.stop("shutdown");
+    log.info("app", "shutdown");
+  }
 }
 
 /** Turns the settings into the client's configuration, or the first error as one line. */
@@ -344,7 +358,7 @@ function remoteCommand(device: Device, payload: Uint8Array): void {
   const out = (text: string) => (pending ? pending.push(text) : reply(text));
   const line = toText(payload);
   if (line === undefined) out("error: command is not valid UTF-8");
-  else execute(commands(device), line, out);
+  else execute(COMMANDS, line, out, device);
   const lines = pending;
   pending = undefined;
   if (lines.length) reply(lines.join("\n"));

@@ -2,6 +2,8 @@
 // build-time config (the manifest's `config` on Moddable, command-line options in the simulator), and values
 // saved at run time with `config set` (the host's key-value storage).
 
+import type { Storage } from "tether/diag/history";
+
 export interface SettingSpec {
   key: string;
   /** Default as the string a user would type; "" means unset. */
@@ -93,12 +95,11 @@ export function checkSetting(key: string, value: string): string | undefined {
 export class Settings {
   constructor(
     private readonly config: Record<string, string>,
-    private readonly read: (key: string) => string | undefined,
-    private readonly write: (key: string, value: string | undefined) => void,
+    private readonly storage: Storage,
   ) {}
 
   get(key: string): string {
-    return this.read(`cfg.${key}`) ?? this.config[key] ?? settingSpec(key)?.value ?? "";
+    return this.storage.readSetting(`cfg.${key}`) ?? this.config[key] ?? settingSpec(key)?.value ?? "";
   }
 
   number(key: string): number {
@@ -110,7 +111,7 @@ export class Settings {
     const error =
       value === undefined ? (settingSpec(key) ? undefined : `unknown setting "${key}"`) : checkSetting(key, value);
     if (error) return error;
-    this.write(`cfg.${key}`, value);
+    this.storage.writeSetting(`cfg.${key}`, value);
     return undefined;
   }
 

@@ -11,7 +11,8 @@ import type { QoS } from "tether/mqtt/packets";
 /** Where a command's output goes: one call per line, without a line ending. */
 export type Out = (line: string) => void;
 
-export interface Command {
+/** A console command; `C` is what its run gets to act on (the device), so that a table of them can be a constant. */
+export interface Command<C = void> {
   name: string;
   /** The arguments part of the usage line, e.g. `<topic> <payload> [qos]`; empty when it takes none. */
   usage: string;
@@ -20,7 +21,7 @@ export interface Command {
   min: number;
   max: number;
   /** Throws UsageError for a bad argument (reported with the usage line); any other throw is reported as a failure. */
-  run(args: string[], out: Out): void;
+  run(args: string[], out: Out, context: C): void;
 }
 
 /** A bad argument: the dispatcher prints its message followed by the command's usage. */
@@ -101,11 +102,11 @@ function oneLine(text: string): string {
   return text.replace(/[\r\n]+/g, " ");
 }
 
-function usageOf(command: Command): string {
+function usageOf<C>(command: Command<C>): string {
   return command.usage ? `${command.name} ${command.usage}` : command.name;
 }
 
-function help(commands: readonly Command[], args: string[], out: Out): void {
+function help<C>(commands: readonly Command<C>[], args: string[], out: Out): void {
   const wanted = args[0];
   for (const command of commands) {
     if (wanted === undefined || command.name === wanted) out(`${usageOf(command)} - ${command.help}`);
@@ -115,10 +116,10 @@ function help(commands: readonly Command[], args: string[], out: Out): void {
 }
 
 /**
- * Parses and runs one console line against `commands`; `help` is built in. Output and errors go to `out`;
- * an empty line does nothing. Never throws.
+ * Parses and runs one console line against `commands`, on `context`; `help` is built in. Output and errors go to
+ * `out`; an empty line does nothing. Never throws.
  */
-export function execute(commands: readonly Command[], line: string, out: Out): void {
+export function execute<C>(commands: readonly Command<C>[], line: string, out: Out, context: C): void {
   let args: string[];
   try {
     args = tokenize(line);
@@ -143,7 +144,7 @@ export function execute(commands: readonly Command[], line: string, out: Out): v
     return;
   }
   try {
-    command.run(args, out);
+    command.run(args, out, context);
   } catch (error) {
     const message = oneLine(error instanceof Error ? error.message : String(error));
     out(error instanceof UsageError ? `error: ${message}; usage: ${usageOf(command)}` : `error: ${name}: ${message}`);

@@ -8,11 +8,10 @@
 // characters (so the prefix to 11 minus the digits of the slot) and values to about 4000 bytes; codes are capped
 // at 32 and details at 96 characters, so a slot stays under 200 bytes.
 
-/** The host's persistent key-value store (Host.readSetting / writeSetting); undefined deletes. */
-export interface Storage {
-  read(key: string): string | undefined;
-  write(key: string, value: string | undefined): void;
-}
+import type { Host } from "tether/host";
+
+/** The host's persistent key-value store: the Host itself, so that no adapter object lives on the heap. */
+export type Storage = Pick<Host, "readSetting" | "writeSetting">;
 
 export interface HistoryEvent {
   /** Increases by one per event, across boots. */
@@ -34,63 +33,69 @@ export class History {
   readonly boot: number;
   private readonly storage: Storage;
   private readonly prefix: string;
-  /** Event seq lives in slots[seq % capacity]. */
-  private readonly slots: (HistoryEvent | undefined)[];
+  /** Event seq lives in slot seq % capacity. Only storage holds the events: the heap keeps no copy of them. */
+  private readonly capacity: number;
   private nextSeq = 0;
 
-  /** Loads what earlier boots left and counts this boot (one storage write). */
+  /** Finds where the sequence continues and counts this boot (one storage write). */
   constructor(storage: Storage, capacity = 64, prefix = "hist") {
     this.storage = storage;
     this.prefix = prefix;
-    this.slots = new Array(capacity).fill(undefined);
-    const [boot, stored] = (storage.read(`${prefix}.b`) ?? "").split(" ").map(Number);
+    this.capacity = capacity;
+    const [boot, stored] = (storage.readSetting(`${prefix}.b`) ?? "").split(" ").map(Number);
     this.boot = (boot || 0) + 1;
     // The boot counter key also remembers the capacity, so that a firmware with another one finds every slot.
     const previous = stored || capacity;
-    storage.write(`${prefix}.b`, `${this.boot} ${capacity}`);
-    for (let i = 0; i < Math.max(previous, capacity); i++) {
-      const match = SLOT.exec(storage.read(`${prefix}.${i}`) ?? "");
-      if (!match) continue;
-      const event = { seq: +match[1], boot: +match[2], time: +match[3], code: match[4], detail: match[5] };
-      const slot = event.seq % capacity;
-      if ((this.slots[slot]?.seq ?? -1) < event.seq) this.slots[slot] = event;
-      this.nextSeq = Math.max(this.nextSeq, event.seq + 1);
+    storage.writeSetting(`${prefix}.b`, `${this.boot} ${capacity}`);
+    const events = this.read(Math.max(previous, capacity));
+    for (const e of events) this.nextSeq = Math.max(this.nextSeq, e.seq + 1);
+    if (previous === capacity) return;
+    // With another capacity, events moved slots: store the newest of each where it now is, once, at the first
+    // boot after; slots past the capacity are deleted.
+    const slots: (HistoryEvent | undefined)[] = new Array(Math.max(previous, capacity)).fill(undefined);
+    for (const e of events) {
+      const slot = e.seq % capacity;
+      if ((slots[slot]?.seq ?? -1) < e.seq) slots[slot] = e;
     }
-    // With another capacity, events moved slots: store them where they now are (once, at the first boot after).
-    if (previous !== capacity) for (let i = 0; i < Math.max(previous, capacity); i++) this.store(i);
+    for (let i = 0; i < slots.length; i++) this.write(i, slots[i]);
   }
 
   /** Records an event at uptime `time`: `code` is a word (a failure code, `connected`, `boot`), detail free text. */
   add(time: number, code: string, detail = ""): void {
     const seq = this.nextSeq++;
-    this.slots[seq % this.slots.length] = {
+    this.write(seq % this.capacity, {
       seq,
       boot: this.boot,
       time: Math.floor(time),
       code: code.replace(/\s/g, "_").slice(0, MAX_CODE) || "_",
       detail: detail.replace(/[\r\n]+/g, " ").slice(0, MAX_DETAIL),
-    };
-    this.store(seq % this.slots.length);
+    });
   }
 
-  /** Writes slot `i` (which may be past the capacity: then it is deleted) from memory to storage. */
-  private store(i: number): void {
-    const e = this.slots[i];
-    this.storage.write(`${this.prefix}.${i}`, e && `${e.seq} ${e.boot} ${e.time} ${e.code} ${e.detail}`);
+  /** Writes slot `i`; undefined deletes it. */
+  private write(i: number, e: HistoryEvent | undefined): void {
+    this.storage.writeSetting(`${this.prefix}.${i}`, e && `${e.seq} ${e.boot} ${e.time} ${e.code} ${e.detail}`);
   }
 
-  /** The events kept, oldest first. */
+  /** The valid events in slots 0 to count - 1, in slot order; corrupt slots are skipped. */
+  private read(count: number): HistoryEvent[] {
+    const events: HistoryEvent[] = [];
+    for (let i = 0; i < count; i++) {
+      const match = SLOT.exec(this.storage.readSetting(`${this.prefix}.${i}`) ?? "");
+      if (match) events.push({ seq: +match[1], boot: +match[2], time: +match[3], code: match[4], detail: match[5] });
+    }
+    return events;
+  }
+
+  /** The events kept, oldest first, read from storage. */
   events(): HistoryEvent[] {
-    const events = this.slots.filter((event) => event !== undefined);
-    return events.sort((a, b) => a.seq - b.seq);
+    return this.read(this.capacity).sort((a, b) => a.seq - b.seq);
   }
 
   /** Forgets every event, in storage too. */
   clear(): void {
-    for (let i = 0; i < this.slots.length; i++) {
-      const stored = this.slots[i];
-      this.slots[i] = undefined;
-      if (stored) this.store(i);
+    for (let i = 0; i < this.capacity; i++) {
+      if (this.storage.readSetting(`${this.prefix}.${i}`) !== undefined) this.write(i, undefined);
     }
     this.nextSeq = 0;
   }

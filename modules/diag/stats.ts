@@ -13,17 +13,15 @@ export interface RttSummary {
   p95: number;
 }
 
-/** The last `size` samples of one round trip (PINGREQ to PINGRESP, CONNECT to CONNACK). */
+/** The last `size` samples of one round trip (PINGREQ to PINGRESP, CONNECT to CONNACK), in whole ms. */
 export class RttSeries {
-  private readonly ring: Float64Array;
-  /** Where snapshots sort a copy, so that they allocate no array either. */
-  private readonly sorted: Float64Array;
+  /** Whole milliseconds (Host.now() counts them), up to 49 days: half the bytes of a Float64Array. */
+  private readonly ring: Uint32Array;
   private next = 0;
   private count = 0;
 
   constructor(size = 32) {
-    this.ring = new Float64Array(size);
-    this.sorted = new Float64Array(size);
+    this.ring = new Uint32Array(size);
   }
 
   add(ms: number): void {
@@ -37,12 +35,11 @@ export class RttSeries {
     return this.count ? this.ring[(this.next + this.ring.length - 1) % this.ring.length] : 0;
   }
 
+  /** Sorts a copy: a scratch array kept for it would cost heap for as long as the device runs. */
   summary(): RttSummary {
     const n = this.count;
     if (n === 0) return { n, min: 0, mean: 0, max: 0, p95: 0 };
-    const sorted = this.sorted.subarray(0, n);
-    sorted.set(this.ring.subarray(0, n));
-    sorted.sort();
+    const sorted = this.ring.slice(0, n).sort();
     let sum = 0;
     for (let i = 0; i < n; i++) sum += sorted[i];
     return { n, min: sorted[0], mean: Math.round(sum / n), max: sorted[n - 1], p95: sorted[Math.ceil(n * 0.95) - 1] };
@@ -92,17 +89,9 @@ export interface StatsBeacon {
   heap: number;
 }
 
-function traffic(): Traffic {
-  return { messages: [0, 0, 0], bytes: [0, 0, 0] };
-}
-
-function copy(t: Traffic): Traffic {
-  return { messages: [...t.messages], bytes: [...t.bytes] };
-}
-
-function sum(values: readonly number[]): number {
-  return values[0] + values[1] + values[2];
-}
+/** Where each direction's counters start in Stats.traffic: messages by QoS, then bytes by QoS. */
+const IN = 0;
+const OUT = 6;
 
 export class Stats {
   attempts = 0;
@@ -114,8 +103,8 @@ export class Stats {
   private longestClosed = 0;
   readonly ping: RttSeries;
   readonly connect: RttSeries;
-  private readonly in = traffic();
-  private readonly out = traffic();
+  /** Both directions' counters in one array (IN, OUT): four arrays and two objects would cost three times as much. */
+  private readonly traffic = new Float64Array(12);
   retransmissions = 0;
   queueDepth = 0;
   queuePeak = 0;
@@ -168,14 +157,30 @@ export class Stats {
 
   /** A PUBLISH arrived; `bytes` is its size on the wire. */
   received(qos: QoS, bytes: number): void {
-    this.in.messages[qos]++;
-    this.in.bytes[qos] += bytes;
+    this.count(IN, qos, bytes);
   }
 
   /** A PUBLISH was sent for the first time (a resend counts in retransmitted() instead). */
   sent(qos: QoS, bytes: number): void {
-    this.out.messages[qos]++;
-    this.out.bytes[qos] += bytes;
+    this.count(OUT, qos, bytes);
+  }
+
+  private count(direction: number, qos: QoS, bytes: number): void {
+    this.traffic[direction + qos]++;
+    this.traffic[direction + 3 + qos] += bytes;
+  }
+
+  private copy(direction: number): Traffic {
+    const t = this.traffic;
+    return {
+      messages: [t[direction], t[direction + 1], t[direction + 2]],
+      bytes: [t[direction + 3], t[direction + 4], t[direction + 5]],
+    };
+  }
+
+  /** Messages in one direction, all QoS. */
+  private messages(direction: number): number {
+    return this.traffic[direction] + this.traffic[direction + 1] + this.traffic[direction + 2];
   }
 
   retransmitted(): void {
@@ -209,8 +214,8 @@ export class Stats {
       longest: this.longest(now),
       ping: this.ping.summary(),
       connect: this.connect.summary(),
-      in: copy(this.in),
-      out: copy(this.out),
+      in: this.copy(IN),
+      out: this.copy(OUT),
       retransmissions: this.retransmissions,
       queueDepth: this.queueDepth,
       queuePeak: this.queuePeak,
@@ -229,8 +234,8 @@ export class Stats {
       fail: this.failures,
       rtt: ping.mean,
       p95: ping.p95,
-      in: sum(this.in.messages),
-      out: sum(this.out.messages),
+      in: this.messages(IN),
+      out: this.messages(OUT),
       retx: this.retransmissions,
       q: this.queueDepth,
       drop: this.drops,

@@ -88,7 +88,7 @@ describe("execute", () => {
     ];
     const run = (line: string) => {
       out.length = 0;
-      execute(commands, line, (text) => out.push(text));
+      execute(commands, line, (text) => out.push(text), undefined);
       return [...out];
     };
     return { run, calls };

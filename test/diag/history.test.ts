@@ -5,8 +5,8 @@ function memoryStorage() {
   const data = new Map<string, string>();
   let writes = 0;
   const storage: Storage = {
-    read: (key) => data.get(key),
-    write(key, value) {
+    readSetting: (key) => data.get(key),
+    writeSetting(key, value) {
       writes++;
       if (value === undefined) data.delete(key);
       else data.set(key, value);
