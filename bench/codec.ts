@@ -1,7 +1,7 @@
 // Codec throughput: Tether's Encoder/Decoder against mqtt-packet's generate/parser on Node, same process, same
 // packets, same chunking; then Tether's codec inside XS (xsnap), timed there.
 import * as mqttPacket from "mqtt-packet";
-import type { Packet, Properties } from "tether/mqtt/packets";
+import { PACKET_NAMES, type Packet, type Properties } from "tether/mqtt/packets";
 import { startXs } from "../test/helpers/xs";
 import {
   CHUNK,
@@ -14,25 +14,6 @@ import {
 } from "./codec-cases";
 import { type Row, repeat } from "./stats";
 
-const CMD = [
-  "",
-  "connect",
-  "connack",
-  "publish",
-  "puback",
-  "pubrec",
-  "pubrel",
-  "pubcomp",
-  "subscribe",
-  "suback",
-  "unsubscribe",
-  "unsuback",
-  "pingreq",
-  "pingresp",
-  "disconnect",
-  "auth",
-];
-
 function props(p: Properties | undefined): Record<string, unknown> | undefined {
   if (p === undefined) return undefined;
   const out: Record<string, unknown> = {};
@@ -44,7 +25,7 @@ function props(p: Properties | undefined): Record<string, unknown> | undefined {
 
 /** The same packet in mqtt-packet's shape. */
 export function toMqttPacket(p: Packet): mqttPacket.Packet {
-  const base = { cmd: CMD[p.type] } as Record<string, unknown>;
+  const base = { cmd: PACKET_NAMES[p.type].toLowerCase() } as Record<string, unknown>;
   switch (p.type) {
     case 1:
       return {

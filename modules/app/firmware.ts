@@ -14,7 +14,7 @@ import { History } from "tether/diag/history";
 import { type Fields, INFO, isSecretKey, Logger, levelFromName } from "tether/diag/log";
 import { Stats } from "tether/diag/stats";
 import type { Host, HostEvents, Timer } from "tether/host";
-import type { Packet, QoS } from "tether/mqtt/packets";
+import { PACKET_NAMES, type Packet, type QoS } from "tether/mqtt/packets";
 
 /** Heap use above this fraction of the limit is reported as low_memory; below the second, it has recovered. */
 const LOW_MEMORY = 0.9;
@@ -399,25 +399,6 @@ function redactCommand(payload: Uint8Array): Uint8Array {
     ? toBytes(`config set ${words[2]} ***`)
     : payload;
 }
-
-const PACKET_NAMES = [
-  "",
-  "CONNECT",
-  "CONNACK",
-  "PUBLISH",
-  "PUBACK",
-  "PUBREC",
-  "PUBREL",
-  "PUBCOMP",
-  "SUBSCRIBE",
-  "SUBACK",
-  "UNSUBSCRIBE",
-  "UNSUBACK",
-  "PINGREQ",
-  "PINGRESP",
-  "DISCONNECT",
-  "AUTH",
-];
 
 const PREVIEW = 32;
 

@@ -8,6 +8,7 @@ import {
   CONNECT,
   type Connect,
   DISCONNECT,
+  PACKET_NAMES,
   type Packet,
   PINGREQ,
   PINGRESP,
@@ -71,11 +72,6 @@ export class CodecError {
 /** Room before the body for the largest fixed header (1 byte + a 4-byte remaining length). */
 const HEADROOM = 5;
 const VARINT_MAX = 268435455;
-/** Packet names for error messages, by type; 0 (never a valid type) names the packet in general. */
-const NAMES =
-  "packet CONNECT CONNACK PUBLISH PUBACK PUBREC PUBREL PUBCOMP SUBSCRIBE SUBACK UNSUBSCRIBE UNSUBACK PINGREQ PINGRESP DISCONNECT AUTH".split(
-    " ",
-  );
 /** The protocol name of a CONNECT with its length prefix: 0, 4, "MQTT". */
 const PROTOCOL_NAME = [0, 4, 0x4d, 0x51, 0x54, 0x54];
 // Shared message parts: one string each in the bytecode.
@@ -85,7 +81,7 @@ const NO_FILTER = "no topic filter";
 const NO_REASON = "no reason code";
 
 function error(code: CodecErrorCode, type: number, detail: string): CodecError {
-  return new CodecError(code, `${NAMES[type] ?? NAMES[0]}: ${detail}`);
+  return new CodecError(code, `${PACKET_NAMES[type] ?? PACKET_NAMES[0]}: ${detail}`);
 }
 
 function varintSize(n: number): number {

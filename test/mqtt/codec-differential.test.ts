@@ -16,31 +16,13 @@
 import fc from "fast-check";
 import * as mqttPacket from "mqtt-packet";
 import { CodecError, Decoder, Encoder } from "tether/mqtt/codec";
-import type { Packet, Properties, ProtocolVersion, QoS } from "tether/mqtt/packets";
+import { PACKET_NAMES, type Packet, type Properties, type ProtocolVersion, type QoS } from "tether/mqtt/packets";
 import { BYTE, PROPERTIES } from "tether/mqtt/properties";
 import { packet as packetArb } from "./arbitraries";
 import { packetFromJson, VECTORS } from "./vectors";
 
 type Obj = Record<string, unknown>;
 
-const CMD = [
-  "reserved",
-  "connect",
-  "connack",
-  "publish",
-  "puback",
-  "pubrec",
-  "pubrel",
-  "pubcomp",
-  "subscribe",
-  "suback",
-  "unsubscribe",
-  "unsuback",
-  "pingreq",
-  "pingresp",
-  "disconnect",
-  "auth",
-];
 const FLAGS = new Set(
   PROPERTIES.filter((p) => p.type === BYTE && p.name !== "maximumQoS").map((p) => p.name as string),
 );
@@ -86,7 +68,7 @@ function propsFromMp(props: Obj | undefined): Properties | undefined {
 
 /** Our packet as the object mqtt-packet's generate() takes. */
 function toMp(p: Packet, version: ProtocolVersion): Obj {
-  const o: Obj = { cmd: CMD[p.type] };
+  const o: Obj = { cmd: PACKET_NAMES[p.type].toLowerCase() };
   switch (p.type) {
     case 1:
       Object.assign(o, {
@@ -156,7 +138,7 @@ function toMp(p: Packet, version: ProtocolVersion): Obj {
 
 /** A packet parsed by mqtt-packet, in our shape. */
 function fromMp(o: Obj, version: ProtocolVersion): Packet {
-  const type = CMD.indexOf(o.cmd as string);
+  const type = PACKET_NAMES.indexOf((o.cmd as string).toUpperCase());
   const properties = propsFromMp(o.properties as Obj | undefined);
   const withProps = <T extends object>(p: T) => (properties === undefined ? p : { ...p, properties });
   switch (type) {
