@@ -4,8 +4,8 @@
 
 import type { Packet } from "mqtt-packet";
 import type { Code } from "tether/diag/codes";
+import { accept, type Peer, type ScriptedBroker, startScriptedBroker } from "../helpers/scripted-broker";
 import { devices, uniqueId } from "./helpers/device";
-import { accept, type Peer, type ScriptedBroker, startScriptedBroker } from "./helpers/scripted-broker";
 
 const boot = devices().boot;
 const brokers: ScriptedBroker[] = [];

@@ -5,8 +5,8 @@
 import type { Packet } from "mqtt-packet";
 import { type Code, failureInfo } from "tether/diag/codes";
 import { describeMosquitto, freePort, type Mosquitto, startMosquitto } from "../helpers/mosquitto";
+import { accept, type ScriptedBroker, startScriptedBroker } from "../helpers/scripted-broker";
 import { devices, type Probe, uniqueId } from "./helpers/device";
-import { accept, type ScriptedBroker, startScriptedBroker } from "./helpers/scripted-broker";
 import { type Certificates, makeCertificates, OPENSSL, startTlsFront, type TlsFront } from "./helpers/tls";
 
 const boot = devices().boot;

@@ -1,8 +1,8 @@
 // Several brokers: the device fails over when one dies, and follows an MQTT 5 Server Reference (use another
 // server, server moved). No real broker sends a Server Reference, so a scripted fake broker plays that one part.
 
-import { type FakeBroker, startFakeBroker } from "../helpers/fake-broker";
 import type { FaultProxy } from "../helpers/fault-proxy";
+import { accept, type Script, type ScriptedBroker, startScriptedBroker } from "../helpers/scripted-broker";
 import { simDevices } from "../helpers/sim";
 import {
   BROKERS,
@@ -17,7 +17,7 @@ import {
 
 const devices = simDevices();
 const proxies: FaultProxy[] = [];
-const fakes: FakeBroker[] = [];
+const fakes: ScriptedBroker[] = [];
 let broker: TestBroker;
 
 beforeAll(async () => {
@@ -64,8 +64,8 @@ test("the first broker down at boot: the second is tried next, not the dead one 
 describe("MQTT 5 Server Reference", () => {
   const mosquittoOnly = BROKERS[0] === "mosquitto" ? test : test.skip;
 
-  async function redirected(script: Parameters<typeof startFakeBroker>[0], name: string) {
-    const fake = await startFakeBroker(script);
+  async function redirected(script: Script, name: string) {
+    const fake = await startScriptedBroker(script);
     fakes.push(fake);
     const device = await devices.start({
       broker: fake.url,
@@ -73,48 +73,33 @@ describe("MQTT 5 Server Reference", () => {
     });
     await connections(device, 1);
     expect(await brokerOf(device)).toBe(`mqtt://127.0.0.1:${broker.port}`);
-    const [first] = fake.connections;
-    expect(first?.received[0]).toMatchObject({ cmd: "connect", protocolVersion: 5, clientId: name });
+    expect(fake.received[0]).toMatchObject({ id: 1, packet: { cmd: "connect", protocolVersion: 5, clientId: name } });
     return device;
   }
 
   // aedes speaks 3.1.1 only: the target must be mosquitto.
   mosquittoOnly("DISCONNECT 0x9C (use another server) after CONNACK: the device goes there", async () => {
-    const device = await redirected(
-      [
-        { expect: "connect" },
-        { send: { cmd: "connack", reasonCode: 0, sessionPresent: false } },
-        {
-          send: {
-            cmd: "disconnect",
-            reasonCode: 0x9c,
-            properties: { serverReference: `127.0.0.1:${broker.port}` },
-          },
-        },
-        { close: "end" },
-      ],
-      "redirect-disconnect",
-    );
+    const device = await redirected((packet, peer) => {
+      if (packet.cmd !== "connect") return;
+      accept(peer);
+      peer.send({ cmd: "disconnect", reasonCode: 0x9c, properties: { serverReference: `127.0.0.1:${broker.port}` } });
+      peer.close();
+    }, "redirect-disconnect");
     const [retry] = logLines(device, "mqtt", "retry");
     expect(retry!.fields.reason).toMatch(`server reference 127.0.0.1:${broker.port}`);
   });
 
   mosquittoOnly("CONNACK 0x9D (server moved) with a reference: the device goes there", async () => {
-    const device = await redirected(
-      [
-        { expect: "connect" },
-        {
-          send: {
-            cmd: "connack",
-            reasonCode: 0x9d,
-            sessionPresent: false,
-            properties: { serverReference: `127.0.0.1:${broker.port}` },
-          },
-        },
-        { close: "end" },
-      ],
-      "redirect-connack",
-    );
+    const device = await redirected((packet, peer) => {
+      if (packet.cmd !== "connect") return;
+      peer.send({
+        cmd: "connack",
+        reasonCode: 0x9d,
+        sessionPresent: false,
+        properties: { serverReference: `127.0.0.1:${broker.port}` },
+      });
+      peer.close();
+    }, "redirect-connack");
     expect(logLines(device, "diag", "server_moved").length).toBe(1);
   });
 });
