@@ -1,8 +1,8 @@
 // Codec throughput: Tether's Encoder/Decoder against mqtt-packet's generate/parser on Node, same process, same
 // packets, same chunking; then Tether's codec inside XS (xsnap), timed there.
 import * as mqttPacket from "mqtt-packet";
-import { PACKET_NAMES, type Packet, type Properties } from "tether/mqtt/packets";
 import { startXs } from "../test/helpers/xs";
+import { toMp } from "../test/mqtt/mqtt-packet-shape";
 import {
   CHUNK,
   type CodecCase,
@@ -13,97 +13,6 @@ import {
   tetherEncodeRate,
 } from "./codec-cases";
 import { type Row, repeat } from "./stats";
-
-function props(p: Properties | undefined): Record<string, unknown> | undefined {
-  if (p === undefined) return undefined;
-  const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(p)) {
-    out[key] = value instanceof Uint8Array ? Buffer.from(value) : value;
-  }
-  return out;
-}
-
-/** The same packet in mqtt-packet's shape. */
-export function toMqttPacket(p: Packet): mqttPacket.Packet {
-  const base = { cmd: PACKET_NAMES[p.type].toLowerCase() } as Record<string, unknown>;
-  switch (p.type) {
-    case 1:
-      return {
-        ...base,
-        protocolId: "MQTT",
-        protocolVersion: p.protocolVersion,
-        clean: p.cleanStart,
-        clientId: p.clientId,
-        keepalive: p.keepAlive,
-        username: p.username,
-        password: p.password && Buffer.from(p.password),
-        will: p.will && {
-          topic: p.will.topic,
-          payload: Buffer.from(p.will.payload),
-          qos: p.will.qos,
-          retain: p.will.retain,
-          properties: props(p.will.properties),
-        },
-        properties: props(p.properties),
-      } as mqttPacket.Packet;
-    case 2:
-      return {
-        ...base,
-        sessionPresent: p.sessionPresent,
-        returnCode: p.reasonCode,
-        reasonCode: p.reasonCode,
-        properties: props(p.properties),
-      } as mqttPacket.Packet;
-    case 3:
-      return {
-        ...base,
-        topic: p.topic,
-        payload: Buffer.from(p.payload),
-        qos: p.qos,
-        retain: p.retain,
-        dup: p.dup,
-        messageId: p.packetId,
-        properties: props(p.properties),
-      } as mqttPacket.Packet;
-    case 4:
-    case 5:
-    case 6:
-    case 7:
-      return {
-        ...base,
-        messageId: p.packetId,
-        reasonCode: p.reasonCode,
-        properties: props(p.properties),
-      } as mqttPacket.Packet;
-    case 8:
-      return {
-        ...base,
-        messageId: p.packetId,
-        subscriptions: p.subscriptions.map((s) => ({ topic: s.topicFilter, qos: s.qos })),
-        properties: props(p.properties),
-      } as mqttPacket.Packet;
-    case 9:
-    case 11:
-      return {
-        ...base,
-        messageId: p.packetId,
-        granted: p.reasonCodes,
-        properties: props(p.properties),
-      } as mqttPacket.Packet;
-    case 10:
-      return {
-        ...base,
-        messageId: p.packetId,
-        unsubscriptions: p.topicFilters,
-        properties: props(p.properties),
-      } as mqttPacket.Packet;
-    case 12:
-    case 13:
-      return base as unknown as mqttPacket.Packet;
-    default:
-      return { ...base, reasonCode: p.reasonCode, properties: props(p.properties) } as mqttPacket.Packet;
-  }
-}
 
 function peerEncodeRate(packets: mqttPacket.Packet[], version: number, ms: number): number {
   const opts = { protocolVersion: version };
@@ -139,7 +48,9 @@ function peerDecodeRate(chunks: Buffer[], version: number, ms: number): number {
 export function encodingMismatches(c: CodecCase): string[] {
   const ours = Buffer.concat(encodedChunks(c));
   const theirs = Buffer.concat(
-    c.packets.map((p) => mqttPacket.generate(toMqttPacket(p), { protocolVersion: c.version })),
+    c.packets.map((p) =>
+      mqttPacket.generate(toMp(p, c.version) as unknown as mqttPacket.Packet, { protocolVersion: c.version }),
+    ),
   );
   return ours.equals(theirs) ? [] : [`${c.name}: ${ours.length} bytes vs ${theirs.length} from mqtt-packet`];
 }
@@ -159,7 +70,7 @@ export async function codecBench({ reps, ms, log }: CodecOptions): Promise<Row[]
   try {
     for (const [index, c] of cases.entries()) {
       for (const mismatch of encodingMismatches(c)) log(`  note: encodings differ: ${mismatch}`);
-      const peer = c.packets.map(toMqttPacket);
+      const peer = c.packets.map((p) => toMp(p, c.version) as unknown as mqttPacket.Packet);
       // mqtt-packet reads its own encoding: its parser takes the byte after a bare 5.0 DISCONNECT (e0 00, the short
       // form Tether sends) for the DISCONNECT's reason code when another packet follows in the same chunk.
       const peerStream = Buffer.concat(peer.map((p) => mqttPacket.generate(p, { protocolVersion: c.version })));
