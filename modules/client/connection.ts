@@ -192,7 +192,7 @@ export class Connection {
       }
       this.lastReceived = now;
       this.keepAlive.received(now);
-      if (this.trace) this.out.event({ type: "packet", direction: "in", packet, size: 0 });
+      if (this.trace) this.out.event({ type: "packet", direction: "in", packet, size: this.decoder.length });
       this.handle(packet, now);
     }
   }

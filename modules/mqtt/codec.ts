@@ -416,6 +416,8 @@ const SHARE = 96;
 export class Decoder {
   /** Set after CONNECT/CONNACK negotiation; a CONNECT is decoded per its own protocol level. */
   version: ProtocolVersion;
+  /** The encoded size (fixed header included) of the packet next() returned last, for packet traces. */
+  length = 0;
   private readonly max: number;
   /** The start of a packet that arrived in pieces, own[0..have): never more than one packet. */
   private own: Uint8Array;
@@ -428,6 +430,7 @@ export class Decoder {
   private spill: Uint8Array | undefined;
   /** A PUBLISH whose header is decoded, its payload (allocated whole) filled up to `filled` as bytes arrive. */
   private pending: Publish | undefined;
+  private pendingLength = 0;
   private filled = 0;
   private failed: CodecError | undefined;
   // The packet being decoded: its bytes, read position, end of the bytes at hand, end of the packet, where its body
@@ -495,6 +498,7 @@ export class Decoder {
         this.filled += n;
         if (this.filled < payload.length) continue;
         this.pending = undefined;
+        this.length = this.pendingLength;
         return pending;
       }
       const gathered = this.have > 0;
@@ -516,6 +520,7 @@ export class Decoder {
         const packet = this.decode(buf, from, from + total, from + total);
         if (gathered) this.have = 0;
         else this.at += total;
+        this.length = total;
         if (this.err === undefined) return packet;
         this.failed = this.err;
         return this.failed;
@@ -527,6 +532,7 @@ export class Decoder {
         const packet = this.decode(buf, from, to, from + total) as Publish;
         if (this.err === undefined) {
           this.pending = packet;
+          this.pendingLength = total;
           if (gathered) this.have = 0;
           else this.at = to;
           continue;

@@ -99,7 +99,8 @@ describeMosquitto("serial console", () => {
     const out = await device.waitForLine(/ I trace out type=PUBLISH /, 5000, from);
     expect(out).toMatch(/ size=\d+ id=(\d+) qos=1 topic=trace\/test payload=hello-trace$/);
     const id = / id=(\d+)/.exec(out)![1];
-    await device.waitForLine(new RegExp(` I trace in type=PUBACK id=${id}`), 5000, from);
+    // A 3.1.1 PUBACK is 4 bytes on the wire: fixed header, remaining length, packet id.
+    await device.waitForLine(new RegExp(` I trace in type=PUBACK size=4 id=${id}`), 5000, from);
     expect(await device.command("trace off", /trace/)).toEqual(["trace off"]);
     const off = device.output.length;
     await device.command("pub trace/test quiet 1", /pub sent/);

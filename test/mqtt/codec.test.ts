@@ -111,6 +111,24 @@ describe("Decoder", () => {
     expect(decodeAll(version, bytes, 7)).toStrictEqual(whole);
   });
 
+  test.each([
+    [1, "one byte at a time"],
+    [7, "7-byte chunks"],
+    [100000, "one chunk"],
+  ])("reports each packet's encoded size however it arrives (%i: %s)", (chunk) => {
+    for (const version of [4, 5] as const) {
+      const packets = stream(version);
+      const bytes = concat(packets);
+      const decoder = new Decoder(version, DEFAULT_MAX_PACKET_SIZE);
+      const sizes: number[] = [];
+      for (let i = 0; i < bytes.length; i += chunk) {
+        decoder.push(bytes.subarray(i, i + chunk));
+        for (let p = decoder.next(); p !== undefined; p = decoder.next()) sizes.push(decoder.length);
+      }
+      expect(sizes).toEqual(packets.map((p) => p.length));
+    }
+  });
+
   test("many packets in one chunk larger than the buffer", () => {
     const encoder = new Encoder(64, 4096);
     const parts: Uint8Array[] = [];
