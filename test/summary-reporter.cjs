@@ -1,9 +1,9 @@
-// Prints one plain closing line, "jest: N passed, N failed, N skipped", after jest's own summary, so that CI logs
-// end with a count any tool can read.
+// Prints one plain line, "jest: N passed, N failed, N skipped", with jest's own summary, so that CI logs carry a
+// count any tool can read.
 class SummaryReporter {
   onRunComplete(_contexts, results) {
     const skipped = results.numPendingTests + results.numTodoTests;
-    process.stdout.write(
+    process.stderr.write(
       `jest: ${results.numPassedTests} passed, ${results.numFailedTests} failed, ${skipped} skipped\n`,
     );
   }
