@@ -104,6 +104,8 @@ describeMosquitto("diag self-test", () => {
   test.concurrent("link: the Wi-Fi is down", async () => {
     const device = await boot({ broker: good.url, clientId: uniqueId("diag-link") }, { linkUp: false });
     expectFailure(await selfTest(device), [], "link", "link_down");
+    // The device's own client reports the failure on its own schedule, apart from the self-test.
+    await device.waitForCode("link_down");
     device.expectNames(["link_down"]);
   });
 
@@ -112,12 +114,16 @@ describeMosquitto("diag self-test", () => {
     const output = await selfTest(device);
     expectFailure(output, ["link"], "dns", "dns_failed");
     expect(output).toContainEqual(expect.stringMatching(/^diag dns failed \d+ms .*error=dns detail=ENOTFOUND/));
+    // The device's own client reports the failure on its own schedule, apart from the self-test.
+    await device.waitForCode("dns_failed");
     device.expectNames(["dns_failed"]);
   });
 
   test.concurrent("tcp: nothing listens on the port", async () => {
     const device = await boot({ broker: `mqtt://127.0.0.1:${await freePort()}`, clientId: uniqueId("diag-tcp") });
     expectFailure(await selfTest(device), ["link", "dns"], "tcp", "tcp_refused");
+    // The device's own client reports the failure on its own schedule, apart from the self-test.
+    await device.waitForCode("tcp_refused");
     device.expectNames(["tcp_refused"]);
   });
 
@@ -126,6 +132,8 @@ describeMosquitto("diag self-test", () => {
     const output = await selfTest(device);
     expectFailure(output, ["link", "dns"], "tcp+tls", "tls_failed");
     expect(output).toContainEqual(expect.stringMatching(/^diag tcp\+tls failed \d+ms .*detail=unknown_ca/));
+    // The device's own client reports the failure on its own schedule, apart from the self-test.
+    await device.waitForCode("tls_failed");
     device.expectNames(["tls_failed"]);
   });
 
@@ -139,6 +147,8 @@ describeMosquitto("diag self-test", () => {
     const output = await selfTest(device);
     expectFailure(output, ["link", "dns", "tcp"], "connect", "bad_credentials");
     expect(output).toContainEqual(expect.stringMatching(/ reason="0x05 Connection Refused, not authorized" user=set$/));
+    // The device's own client reports the failure on its own schedule, apart from the self-test.
+    await device.waitForCode("bad_credentials");
     device.expectNames(["bad_credentials"]);
   });
 
