@@ -7,10 +7,7 @@
 // The growth is reset only by a connection that stayed up for `stable` ms: a broker that accepts and drops at
 // once therefore sees ever longer delays, not a reconnect storm.
 
-export interface Broker {
-  host: string;
-  port: number;
-}
+import { type Endpoint, hostPort, parseServerReference } from "tether/client/broker";
 
 export type Jitter = "full" | "decorrelated";
 
@@ -42,7 +39,7 @@ export interface FailureInfo {
 }
 
 /** The decision after a connection ended or an attempt failed. */
-export interface Retry<B extends Broker = Broker> {
+export interface Retry<B extends Endpoint = Endpoint> {
   /** Milliseconds to wait before dialling `broker`; 0 when `waitForLink`. */
   delay: number;
   /** The network link is down: dial when the host reports it up again (then call `linkUp`), not on a timer. */
@@ -98,27 +95,6 @@ export function causePolicy(cause: string, reasonCode?: number): CausePolicy {
   }
 }
 
-export function formatBroker(b: Broker): string {
-  return b.host.includes(":") ? `[${b.host}]:${b.port}` : `${b.host}:${b.port}`;
-}
-
-/**
- * Parses a list of `host`, `host:port` or `[ipv6]:port` separated by spaces or commas (the Server Reference format,
- * also used for the broker list setting). Returns an error string naming the bad entry.
- */
-export function parseBrokers(text: string, defaultPort: number): Broker[] | string {
-  const brokers: Broker[] = [];
-  for (const item of text.split(/[\s,]+/)) {
-    if (item === "") continue;
-    const m = /^(?:\[([^\]]+)\]|([^:[\]]+))(?::(\d+))?$/.exec(item);
-    const port = m?.[3] === undefined ? defaultPort : Number(m[3]);
-    if (!m || !(port >= 1 && port <= 65535))
-      return `broker "${item}": expected host, host:port or [ipv6]:port, port 1..65535`;
-    brokers.push({ host: m[1] ?? m[2]!, port });
-  }
-  return brokers.length > 0 ? brokers : "broker: the list is empty; give at least one host[:port]";
-}
-
 /** An error naming the setting and its allowed range when `value` is outside it (or not an integer when asked). */
 export function outOfRange(name: string, value: number, min: number, max: number, integer = true): string | undefined {
   const ok = (!integer || Number.isInteger(value)) && value >= min && value <= max;
@@ -129,13 +105,13 @@ export function outOfRange(name: string, value: number, min: number, max: number
  * Checks a configuration and the broker list; returns an error naming the setting and its allowed range, or
  * undefined when valid.
  */
-export function validateBackoff(c: BackoffConfig, brokers: readonly Broker[]): string | undefined {
+export function validateBackoff(c: BackoffConfig, brokers: readonly Endpoint[]): string | undefined {
   if (c.jitter !== "full" && c.jitter !== "decorrelated")
     return `backoffJitter must be "full" or "decorrelated" (got "${c.jitter}")`;
   if (brokers.length === 0) return "broker: the list is empty; give at least one host[:port]";
   for (const b of brokers) {
     if (b.host === "" || !(Number.isInteger(b.port) && b.port >= 1 && b.port <= 65535))
-      return `broker "${formatBroker(b)}": host must not be empty and port must be 1..65535`;
+      return `broker "${hostPort(b)}": host must not be empty and port must be 1..65535`;
   }
   return (
     outOfRange("backoffBase (ms)", c.base, 1, 3600000) ??
@@ -157,7 +133,7 @@ interface BrokerState {
  * Reconnect timing and broker choice for one supervisor. Construct with what `validateBackoff` accepts. `B` lets
  * the caller's broker type (with its TLS settings, say) come back in the decisions.
  */
-export class Backoff<B extends Broker = Broker> {
+export class Backoff<B extends Endpoint = Endpoint> {
   readonly #config: BackoffConfig;
   readonly #random: () => number;
   readonly #brokers: readonly B[];
@@ -226,7 +202,9 @@ export class Backoff<B extends Broker = Broker> {
     // A reference is followed once, from a configured broker: a failure at the target counts against the broker
     // that redirected, so a redirect loop backs off like any other failure.
     const target =
-      policy === "redirect" && !this.#redirect ? parseBrokers(info?.serverReference ?? "", this.broker.port) : "";
+      policy === "redirect" && !this.#redirect
+        ? parseServerReference(info?.serverReference ?? "", this.broker.port)
+        : "";
     this.#redirect = undefined;
     if (typeof target !== "string") {
       const broker = { ...this.broker, ...target[0] };
@@ -237,7 +215,7 @@ export class Backoff<B extends Broker = Broker> {
         waitForLink: false,
         broker,
         capped: false,
-        reason: `${cause}: server reference ${formatBroker(broker)} in ${delay} ms`,
+        reason: `${cause}: server reference ${hostPort(broker)} in ${delay} ms`,
       };
     }
     this.#attempt++;
@@ -257,7 +235,7 @@ export class Backoff<B extends Broker = Broker> {
     const own = policy === "busy" ? Math.min(cap, Math.max(grown, BUSY_FACTOR * base, info?.retryAfter ?? 0)) : grown;
     state.sleep = Math.max(state.sleep, own);
     state.readyAt = now + own;
-    const busy = policy === "busy" ? `, ${formatBroker(this.broker)} rests ${own} ms` : "";
+    const busy = policy === "busy" ? `, ${hostPort(this.broker)} rests ${own} ms` : "";
     return this.#pick(now, grown, sticky, `${cause}${note}: attempt ${this.#attempt}${busy}`);
   }
 
@@ -287,6 +265,6 @@ export class Backoff<B extends Broker = Broker> {
     const delay = Math.max(wait, this.#states[best]!.readyAt - now);
     this.#index = best;
     const broker = this.broker;
-    return { delay, waitForLink: false, broker, capped, reason: `${why}; ${formatBroker(broker)} in ${delay} ms` };
+    return { delay, waitForLink: false, broker, capped, reason: `${why}; ${hostPort(broker)} in ${delay} ms` };
   }
 }

@@ -1,8 +1,12 @@
-// Broker addresses as users write them: `mqtt://host:port`, `mqtts://host:port`, or a comma-separated list.
+// Broker addresses as users write them (`mqtt://host:port`, `mqtts://host:port`, or a comma-separated list) and
+// as MQTT 5 Server References give them (`host[:port]`, `[ipv6]:port`, separated by spaces).
 
-export interface Broker {
+export interface Endpoint {
   host: string;
   port: number;
+}
+
+export interface Broker extends Endpoint {
   tls: boolean;
 }
 
@@ -35,5 +39,26 @@ export function parseBrokers(list: string): Broker[] | string {
 }
 
 export function brokerName(broker: Broker): string {
-  return `${broker.tls ? "mqtts" : "mqtt"}://${broker.host}:${broker.port}`;
+  return `${broker.tls ? "mqtts" : "mqtt"}://${hostPort(broker)}`;
+}
+
+export function hostPort(e: Endpoint): string {
+  return e.host.includes(":") ? `[${e.host}]:${e.port}` : `${e.host}:${e.port}`;
+}
+
+/**
+ * Parses an MQTT 5 Server Reference: `host`, `host:port` or `[ipv6]:port`, several separated by spaces (or commas).
+ * Returns an error string naming the bad entry.
+ */
+export function parseServerReference(text: string, defaultPort: number): Endpoint[] | string {
+  const endpoints: Endpoint[] = [];
+  for (const item of text.split(/[\s,]+/)) {
+    if (item === "") continue;
+    const m = /^(?:\[([^\]]+)\]|([^:[\]]+))(?::(\d+))?$/.exec(item);
+    const port = m?.[3] === undefined ? defaultPort : Number(m[3]);
+    if (!m || !(port >= 1 && port <= 65535))
+      return `broker "${item}": expected host, host:port or [ipv6]:port, port 1..65535`;
+    endpoints.push({ host: m[1] ?? m[2]!, port });
+  }
+  return endpoints.length > 0 ? endpoints : "broker: the list is empty; give at least one host[:port]";
 }

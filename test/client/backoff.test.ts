@@ -2,16 +2,15 @@ import fc from "fast-check";
 import {
   Backoff,
   type BackoffConfig,
-  type Broker,
   BUSY_FACTOR,
   causePolicy,
   DEFAULT_BASE,
   DEFAULT_CAP,
   DEFAULT_JITTER,
   DEFAULT_STABLE,
-  parseBrokers,
   validateBackoff,
 } from "tether/client/backoff";
+import { type Endpoint as Broker, parseServerReference } from "tether/client/broker";
 
 const A = { host: "a.example", port: 1883 };
 const B = { host: "b.example", port: 1883 };
@@ -40,7 +39,7 @@ function seeded(seed: number): () => number {
   };
 }
 
-describe("validateBackoff and parseBrokers", () => {
+describe("validateBackoff and parseServerReference", () => {
   test("the defaults are valid", () => {
     expect(validateBackoff(config(), [A])).toBeUndefined();
     expect(validateBackoff(config({ jitter: "full" }), [A, B, C])).toBeUndefined();
@@ -66,7 +65,7 @@ describe("validateBackoff and parseBrokers", () => {
   });
 
   test("parses host, host:port and [ipv6]:port lists separated by spaces or commas", () => {
-    expect(parseBrokers("a.example  b.example:8883,[fe80::1]:1884 10.0.0.2", 1883)).toEqual([
+    expect(parseServerReference("a.example  b.example:8883,[fe80::1]:1884 10.0.0.2", 1883)).toEqual([
       A,
       { host: "b.example", port: 8883 },
       { host: "fe80::1", port: 1884 },
@@ -75,7 +74,7 @@ describe("validateBackoff and parseBrokers", () => {
   });
 
   test.each(["", "  ", "a:0", "a:99999", "a:b", "[::1", "a:1:2"])("refuses %j", (text) => {
-    expect(typeof parseBrokers(text, 1883)).toBe("string");
+    expect(typeof parseServerReference(text, 1883)).toBe("string");
   });
 });
 
