@@ -3,6 +3,8 @@ module.exports = {
   testEnvironment: "node",
   roots: ["<rootDir>/test"],
   testMatch: ["**/*.test.ts"],
+  // Built with the Moddable SDK and run in mcsim: `npm run test:moddable` (jest.moddable.config.cjs).
+  testPathIgnorePatterns: ["/node_modules/", "<rootDir>/test/moddable/"],
   transform: { "^.+\\.ts$": ["ts-jest", { tsconfig: "tsconfig.node.json" }] },
   moduleNameMapper: { "^tether/(.*)$": "<rootDir>/modules/$1" },
   testTimeout: 30000,

@@ -4,16 +4,11 @@ import { connect as tcpConnect } from "node:net";
 import type { Host, HostEvents, Socket, SocketHandlers, Timer } from "tether/host";
 import { netError } from "../hosts/sim/node/net";
 
-interface NodeTimer extends Timer {
-  handle: NodeJS.Timeout;
-}
-
 export class NodeHost implements Host {
   readonly platform = "node";
   readonly deviceId = "000000000000";
   private readonly sockets = new Set<() => void>();
-  private readonly timers = new Set<NodeTimer>();
-  private lastId = 0;
+  private readonly timers = new Set<NodeJS.Timeout>();
 
   now(): number {
     return performance.now();
@@ -23,21 +18,31 @@ export class NodeHost implements Host {
     return Date.now();
   }
 
-  setTimer(ms: number, callback: () => void): Timer {
-    const timer: NodeTimer = {
-      id: ++this.lastId,
-      handle: setTimeout(() => {
-        this.timers.delete(timer);
-        callback();
-      }, ms),
+  timer(callback: () => void): Timer {
+    const timers = this.timers;
+    let handle: NodeJS.Timeout | undefined;
+    const cancel = () => {
+      if (handle) timers.delete(handle);
+      clearTimeout(handle);
+      handle = undefined;
     };
-    this.timers.add(timer);
-    return timer;
+    return {
+      schedule(ms: number) {
+        cancel();
+        const armed = setTimeout(() => {
+          timers.delete(armed);
+          handle = undefined;
+          callback();
+        }, ms);
+        handle = armed;
+        timers.add(armed);
+      },
+      cancel,
+    };
   }
 
-  clearTimer(timer: Timer): void {
-    clearTimeout((timer as NodeTimer).handle);
-    this.timers.delete(timer as NodeTimer);
+  random(): number {
+    return Math.random();
   }
 
   serialWrite(_text: string): void {}
@@ -124,7 +129,7 @@ export class NodeHost implements Host {
   /** Closes every socket and timer this host still has, so that a benchmark leaves nothing behind. */
   dispose(): void {
     for (const destroy of [...this.sockets]) destroy();
-    for (const timer of this.timers) clearTimeout(timer.handle);
+    for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
   }
 }

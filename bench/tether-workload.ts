@@ -72,7 +72,7 @@ export function runWorkload(
   const finish = () => {
     if (finished) return;
     finished = true;
-    host.clearTimer(guard);
+    guard.cancel();
     pub.stop("done");
     sub?.stop("done");
     done({ count, ms: started < 0 ? 0 : last - started });
@@ -85,7 +85,7 @@ export function runWorkload(
   };
   const burst = () => {
     for (let i = 0; i < BATCH && sent < w.n; i++) publish();
-    if (sent < w.n && !finished) host.setTimer(0, burst);
+    if (sent < w.n && !finished) next.schedule(0);
   };
   const begin = () => {
     if (!pubUp || !subUp || started >= 0) return;
@@ -107,7 +107,9 @@ export function runWorkload(
         } else if (event.type === "message") counted();
       })
     : undefined;
-  const guard = host.setTimer(w.timeoutMs, finish);
+  const next = host.timer(burst);
+  const guard = host.timer(finish);
+  guard.schedule(w.timeoutMs);
   sub?.subscribe({ topicFilter: topic, qos: 0 });
   sub?.start();
   pub.start();

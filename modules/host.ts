@@ -83,8 +83,16 @@ export interface HostEvents {
   onShutdown(): void;
 }
 
+/**
+ * A timer made once and armed again for each deadline: one per job (the supervisor's, the housekeeping), never one
+ * per deadline, because every timer a device creates costs heap (and on Moddable's simulator a timer id, of which
+ * there are 65,535).
+ */
 export interface Timer {
-  readonly id: number;
+  /** Calls the timer's callback once, `ms` milliseconds from now; replaces any deadline it had. */
+  schedule(ms: number): void;
+  /** Disarms the timer; it can be scheduled again. */
+  cancel(): void;
 }
 
 export interface Host {
@@ -96,9 +104,13 @@ export interface Host {
   now(): number;
   /** Wall-clock milliseconds since the epoch, or 0 when the device does not know the time yet. */
   wallClock(): number;
-  /** Calls `callback` once after `ms` milliseconds. */
-  setTimer(ms: number, callback: () => void): Timer;
-  clearTimer(timer: Timer): void;
+  /** A timer for `callback`, not yet scheduled. */
+  timer(callback: () => void): Timer;
+  /**
+   * A uniformly distributed number in [0, 1), from a source of this device's own (the hardware RNG on an ESP32, the
+   * OS on the desktop): two devices never draw the same sequence, so their retries spread.
+   */
+  random(): number;
   /** Writes text to the serial port as it is (no line ending is added). */
   serialWrite(text: string): void;
   /** Starts delivering events; called once by the firmware when it is ready for them. */

@@ -1,17 +1,22 @@
-// The ESP32 side of the Moddable host: Wi-Fi with its own reconnect backoff, the clock set by SNTP before the link
-// is reported up (TLS checks certificate dates), and console lines read from the serial port.
+// The ESP32 side of the Moddable host: Wi-Fi (ECMA-419's, as the SDK's own setup/network uses on ESP32) with its own
+// reconnect backoff, the clock set by SNTP before the link is reported up (TLS checks certificate dates), and console
+// lines read from the serial port.
+
+import WiFi from "embedded:network/interface/wifi";
 // biome-ignore lint/style/useNodejsImportProtocol: Moddable's console module, not Node's
 import Console from "console";
-import { type Counter, type Device, print, type WifiCredentials } from "hosts/moddable/platform";
+import { type Device, print, type WifiCredentials } from "hosts/moddable/platform";
 // biome-ignore lint/style/useNodejsImportProtocol: Moddable's net module, not Node's
 import Net from "net";
 import SNTP from "sntp";
 import Time from "time";
 import Timer from "timer";
-import WiFi from "wifi";
 
 const RETRY_FIRST_MS = 1000;
 const RETRY_CAP_MS = 60000;
+/** WiFi.connection: associated and given an address (500); not associated, nor trying (200). */
+const CONNECTED = 500;
+const DISCONNECTED = 200;
 const SNTP_HOST = "pool.ntp.org";
 const CONSOLE_POLL_MS = 50;
 const LINE_MAX = 256;
@@ -23,15 +28,13 @@ const DEL = 127;
 class Esp32 implements Device {
   readonly platform = "esp32";
   readonly deviceId = Net.get("MAC").replace(/:/g, "").toLowerCase();
-  // "XS Slot Heap Used" and "XS Chunk Heap Used" on a dual-core ESP32: modInstrumentation.h numbers them after the
-  // ESP32-only counters (SPI flash erases, turns, CPU0, CPU1); on single-core parts (C3, S2) they are one lower.
-  readonly heapCounters: readonly Counter[] = [15, 16];
   #up = false;
   #clockSet = false;
   #failures = 0;
-  #retry: number | undefined;
+  #retry: Timer | undefined;
   // biome-ignore lint/correctness/noUnusedPrivateClassMembers: held so that the driver's callback stays reachable
-  #monitor: WiFi | undefined;
+  #wifi: WiFi | undefined;
+  #join: () => void = () => {};
   #onLink: (up: boolean) => void = () => {};
 
   now(): number {
@@ -46,18 +49,29 @@ class Esp32 implements Device {
     return this.#up;
   }
 
+  /** XS's Math.random on an ESP32 draws from the hardware RNG (esp_random(), see xs/platforms/esp/xsHost.h). */
+  random(): number {
+    return Math.random();
+  }
+
   startLink({ ssid, password }: WifiCredentials, onLink: (up: boolean) => void): void {
     if (!ssid) return;
     this.#onLink = onLink;
-    this.#monitor = new WiFi({ ssid, password }, (message: string) => {
-      if (message === "gotIP") {
-        this.#failures = 0;
-        this.#setClock();
-      } else if (message !== "connect") {
-        this.#report(false);
-        this.#scheduleRetry(ssid, password);
-      }
+    const wifi = new WiFi({
+      onChanged: (property) => {
+        if (property !== "connection") return;
+        if (wifi.connection >= CONNECTED) {
+          this.#failures = 0;
+          this.#setClock();
+        } else if (wifi.connection <= DISCONNECTED) {
+          this.#report(false);
+          this.#scheduleRetry();
+        }
+      },
     });
+    this.#wifi = wifi;
+    this.#join = () => wifi.connect(password ? { SSID: ssid, password } : { SSID: ssid });
+    this.#join();
   }
 
   startConsole(onLine: (line: string) => void): void {
@@ -109,16 +123,16 @@ class Esp32 implements Device {
     });
   }
 
-  // The driver reports every failed attempt as "disconnect": at most one retry is armed at a time.
-  #scheduleRetry(ssid: string, password: string | undefined): void {
+  // The driver reports every failed attempt as a disconnection: at most one retry is armed at a time.
+  #scheduleRetry(): void {
     if (this.#retry !== undefined) return;
     const ceiling = Math.min(RETRY_CAP_MS, RETRY_FIRST_MS * 2 ** Math.min(this.#failures++, 16));
     this.#retry = Timer.set(
       () => {
         this.#retry = undefined;
-        WiFi.connect({ ssid, password });
+        this.#join();
       },
-      ceiling / 2 + (Math.random() * ceiling) / 2,
+      ceiling / 2 + (this.random() * ceiling) / 2,
     );
   }
 }

@@ -1,17 +1,13 @@
-// The Host of modules/host.ts on the Moddable SDK. The platform-specific part (Wi-Fi, clock, serial input, heap
-// counters) comes from a Device; sockets from hosts/moddable/socket, storage from hosts/moddable/settings.
+// The Host of modules/host.ts on the Moddable SDK. The platform-specific part (Wi-Fi, clock, serial input, random
+// numbers) comes from a Device; sockets from hosts/moddable/socket, timers from hosts/moddable/timers, storage from
+// hosts/moddable/settings.
 
 import { type Device, print, type WifiCredentials } from "hosts/moddable/platform";
 import { readSetting, writeSetting } from "hosts/moddable/settings";
 import { connect, resolve } from "hosts/moddable/socket";
+import { Timers } from "hosts/moddable/timers";
 import Instrumentation from "instrumentation";
-import type { HeapInfo, Host, HostEvents, Timer as HostTimer } from "tether/host";
-import Timer from "timer";
-
-interface PendingTimer extends HostTimer {
-  /** Moddable's timer while it has not fired nor been cleared. */
-  handle: number | undefined;
-}
+import type { HeapInfo, Host, HostEvents } from "tether/host";
 
 /**
  * With `wifi`, the host brings the network up with these credentials and keeps it up. Without, the application
@@ -20,40 +16,31 @@ interface PendingTimer extends HostTimer {
  */
 export function createHost(device: Device, wifi?: WifiCredentials): Host {
   let events: HostEvents | undefined;
-  let timers = 0;
   let peak = 0;
+  const timers = new Timers(() => device.now());
+  // The XS heap in use is the slot heap and the chunk heap; the counters exist in instrumented builds (-i) only.
+  const slots = Instrumentation.map("XS Slot Heap Used");
+  const chunks = Instrumentation.map("XS Chunk Heap Used");
   if (wifi) device.startLink(wifi, (up) => events?.onLink(up));
   return {
     platform: device.platform,
     deviceId: device.deviceId,
     now: () => device.now(),
     wallClock: () => device.wallClock(),
-    setTimer(ms: number, callback: () => void): HostTimer {
-      const timer: PendingTimer = { id: ++timers, handle: undefined };
-      timer.handle = Timer.set(() => {
-        timer.handle = undefined;
-        callback();
-      }, ms);
-      return timer;
-    },
-    clearTimer(timer: HostTimer): void {
-      const pending = timer as PendingTimer;
-      if (pending.handle !== undefined) Timer.clear(pending.handle);
-      pending.handle = undefined;
-    },
+    timer: (callback) => timers.timer(callback),
+    random: () => device.random(),
     serialWrite: print,
     listen(handlers: HostEvents): void {
       events = handlers;
       device.startConsole((line) => handlers.onSerialLine(line));
     },
     linkUp: wifi ? () => device.linkUp() : () => true,
-    connect,
-    resolve,
+    connect: (options, handlers) => connect(options, handlers, timers),
+    resolve: (name, callback) => resolve(name, callback, timers),
     readSetting,
     writeSetting,
     heap(): HeapInfo {
-      let used = 0;
-      for (const counter of device.heapCounters) used += Instrumentation.get(counter) || 0;
+      const used = (Instrumentation.get(slots) ?? 0) + (Instrumentation.get(chunks) ?? 0);
       peak = Math.max(peak, used);
       return { used, peak, total: 0 };
     },

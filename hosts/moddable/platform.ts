@@ -1,11 +1,6 @@
 // What differs between an ESP32 and Moddable's desktop simulator. hosts/moddable/device.ts (esp32) and
 // hosts/moddable/sim/device.ts (lin, mac, win) implement it; the manifest maps one of them to
 // "hosts/moddable/device" per platform.
-import type Instrumentation from "instrumentation";
-
-/** An instrumentation counter number, as the SDK's typings spell them. */
-export type Counter = Parameters<typeof Instrumentation.get>[0];
-
 export interface WifiCredentials {
   ssid: string | undefined;
   password: string | undefined;
@@ -16,20 +11,18 @@ export interface Device {
   readonly platform: string;
   /** For Host.deviceId. */
   readonly deviceId: string;
-  /** The instrumentation counters whose sum is the XS heap in use (slot heap and chunk heap). */
-  readonly heapCounters: readonly Counter[];
   now(): number;
   wallClock(): number;
   linkUp(): boolean;
+  /** For Host.random: uniform in [0, 1), from a source of this device's own. */
+  random(): number;
   /** Brings the network link up and keeps it up; calls onLink on every change. */
   startLink(credentials: WifiCredentials, onLink: (up: boolean) => void): void;
   /** Delivers every line typed on the serial console, without its line ending. */
   startConsole(onLine: (line: string) => void): void;
 }
 
-const xs = globalThis as unknown as { trace(text: string): void };
-
 /** XS's trace(): the serial port on a device (the xsbug console in a debug build), stdout in the simulator. */
 export function print(text: string): void {
-  xs.trace(text);
+  trace(text);
 }

@@ -4,20 +4,20 @@
 //   unanswered SYN later than any sensible timeout, which then fires first as `timeout`); after, as `closed`,
 //   whether the peer sent FIN or RST.
 // - TLS errors escape from the socket's callbacks as exceptions; a chain that does not verify ("certificate:
-//   auth err") is `unknown_ca`, expired or not yet valid certificates included. The server name is only sent
-//   (SNI): Moddable's TLS does not check it against the certificate, so `name_mismatch` never happens.
+//   auth err") is `unknown_ca`, expired or not yet valid certificates included.
 import Resource from "Resource";
 import TCP, { type Options as TCPOptions } from "embedded:io/socket/tcp";
 import TLSSocket from "embedded:io/socket/tcp/tls";
+import type { Timers } from "hosts/moddable/timers";
 // biome-ignore lint/style/useNodejsImportProtocol: Moddable's net module, not Node's
 import Net from "net";
 import type { ConnectOptions, NetError, Socket, SocketHandlers, TlsOptions } from "tether/host";
-import Timer from "timer";
 
 /** The CA certificate trusted when the firmware names none: ISRG Root X1 (Let's Encrypt), in hosts/moddable/certs. */
 const DEFAULT_CA = "isrg-root-x1";
 const QUEUE_INITIAL = 1024;
-const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
+/** Where `localhost` is: the SDK's resolver keeps only an IPv4 first answer, and the system's first is often ::1. */
+const LOOPBACK = "127.0.0.1";
 
 type Resolved = (address: string | undefined, error?: NetError) => void;
 type Callback = ((count: number) => void) | undefined;
@@ -33,13 +33,29 @@ function message(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-function later(callback: () => void): void {
-  Timer.set(callback, 0);
+function later(timers: Timers, callback: () => void): void {
+  timers.timer(callback).schedule(0);
 }
 
-export function resolve(name: string, callback: Resolved): void {
-  if (IPV4.test(name)) {
-    later(() => callback(name));
+/** Whether `name` is a dotted IPv4 address (four decimal numbers of 1 to 3 digits), which needs no lookup. */
+function isIPv4(name: string): boolean {
+  let parts = 1;
+  let digits = 0;
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    if (c === 46 /* . */) {
+      if (digits === 0 || ++parts > 4) return false;
+      digits = 0;
+    } else if (c >= 48 && c <= 57 && ++digits <= 3) continue;
+    else return false;
+  }
+  return parts === 4 && digits > 0;
+}
+
+export function resolve(name: string, callback: Resolved, timers: Timers): void {
+  const address = name === "localhost" ? LOOPBACK : isIPv4(name) ? name : undefined;
+  if (address) {
+    later(timers, () => callback(address));
     return;
   }
   try {
@@ -47,7 +63,7 @@ export function resolve(name: string, callback: Resolved): void {
       address ? callback(address) : callback(undefined, { code: "dns", detail: "not_found" }),
     );
   } catch (error) {
-    later(() => callback(undefined, { code: "dns", detail: message(error) }));
+    later(timers, () => callback(undefined, { code: "dns", detail: message(error) }));
   }
 }
 
@@ -88,7 +104,7 @@ function guardedTCP(fail: (error: unknown) => void, opened: () => void): new (op
   };
 }
 
-export function connect(options: ConnectOptions, handlers: SocketHandlers): Socket {
+export function connect(options: ConnectOptions, handlers: SocketHandlers, timers: Timers): Socket {
   let stream: Stream | undefined;
   let dead = false;
   let connected = false;
@@ -98,14 +114,11 @@ export function connect(options: ConnectOptions, handlers: SocketHandlers): Sock
   let queue = new Uint8Array(QUEUE_INITIAL);
   let head = 0;
   let tail = 0;
-  let timeout: number | undefined = Timer.set(() => {
-    timeout = undefined;
-    fail({ code: "timeout" });
-  }, options.timeout);
+  const timeout = timers.timer(() => fail({ code: "timeout" }));
+  timeout.schedule(options.timeout);
 
   function stopTimeout(): void {
-    if (timeout !== undefined) Timer.clear(timeout);
-    timeout = undefined;
+    timeout.cancel();
   }
 
   function close(): void {
@@ -218,14 +231,18 @@ export function connect(options: ConnectOptions, handlers: SocketHandlers): Sock
     }
   }
 
-  resolve(options.host, (address, error) => {
-    if (dead) return;
-    if (!address) fail(error ?? { code: "dns" });
-    else {
-      handlers.onResolved?.(address);
-      if (!dead) open(address);
-    }
-  });
+  resolve(
+    options.host,
+    (address, error) => {
+      if (dead) return;
+      if (!address) fail(error ?? { code: "dns" });
+      else {
+        handlers.onResolved?.(address);
+        if (!dead) open(address);
+      }
+    },
+    timers,
+  );
 
   return {
     write(bytes: Uint8Array): boolean {
@@ -236,7 +253,7 @@ export function connect(options: ConnectOptions, handlers: SocketHandlers): Sock
         try {
           send(bytes.subarray(0, sent));
         } catch (error) {
-          later(() => fail({ code: "reset", detail: message(error) }));
+          later(timers, () => fail({ code: "reset", detail: message(error) }));
           return false;
         }
       }

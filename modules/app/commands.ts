@@ -8,6 +8,7 @@ import type { Client } from "tether/client/client";
 import { type Command, enumArg, intArg, type Out, qosArg, UsageError } from "tether/diag/console";
 import { LEVEL_NAMES, type Level } from "tether/diag/log";
 import { formatStats } from "tether/diag/stats";
+import { frozen } from "tether/mqtt/frozen";
 import { validTopicFilter, validTopicName } from "tether/mqtt/topic";
 
 /** The running client, or an error naming the fix when the configuration kept it from starting. */
@@ -17,7 +18,7 @@ function client(device: Device): Client {
 }
 
 /** One constant table: built per line it would be garbage each time, kept per device it would stay on the heap. */
-export const COMMANDS: readonly Command<Device>[] = [
+export const COMMANDS: readonly Command<Device>[] = frozen<Command<Device>>([
   {
     name: "status",
     usage: "",
@@ -135,7 +136,7 @@ export const COMMANDS: readonly Command<Device>[] = [
     max: 3,
     run: (args, out, device) => config(device, args, out),
   },
-];
+]);
 
 function status(device: Device, out: Out): void {
   const { host, client, stats, settings, lastFailure } = device;

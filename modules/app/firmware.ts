@@ -121,10 +121,10 @@ class Events implements HostEvents {
   private readonly device: Device;
   private readonly beaconEvery: number;
   private beaconAt: number;
-  private timer: Timer;
+  private readonly timer: Timer;
   private readonly tick = (): void => {
     const { device } = this;
-    this.timer = device.host.setTimer(HOUSEKEEPING, this.tick);
+    this.timer.schedule(HOUSEKEEPING);
     housekeeping(device);
     if (this.beaconEvery && device.host.now() >= this.beaconAt) {
       this.beaconAt = device.host.now() + this.beaconEvery;
@@ -136,7 +136,8 @@ class Events implements HostEvents {
     this.device = device;
     this.beaconEvery = device.settings.number("beaconInterval") * 1000;
     this.beaconAt = device.host.now() + this.beaconEvery;
-    this.timer = device.host.setTimer(HOUSEKEEPING, this.tick);
+    this.timer = device.host.timer(this.tick);
+    this.timer.schedule(HOUSEKEEPING);
   }
 
   onSerialLine(line: string): void {
@@ -150,8 +151,8 @@ class Events implements HostEvents {
   }
 
   onShutdown(): void {
-    const { host, client, log } = this.device;
-    host.clearTimer(this.timer);
+    const { client, log } = this.device;
+    this.timer.cancel();
     if (client?.connected) publishStatus(this.device, false);
     client?.stop("shutdown");
     log.info("app", "shutdown");

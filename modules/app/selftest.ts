@@ -8,14 +8,14 @@ import { Connection, type ConnectionEvent } from "tether/client/connection";
 import { type Code, failureInfo } from "tether/diag/codes";
 import type { Out } from "tether/diag/console";
 import { Diagnoser, type Finding } from "tether/diag/diagnose";
-import type { NetError, Socket, Timer } from "tether/host";
+import type { NetError, Socket } from "tether/host";
 import { Session } from "tether/mqtt/session";
 
 /**
  * What a step that gets no answer within the timeout means: a broker that stops answering mid-walk is a half-open
  * link; a loopback message that never comes back was most likely dropped by an ACL that denies silently.
  */
-const SILENCE: Record<string, Code> = {
+const SILENCE: Readonly<Record<string, Code>> = Object.freeze({
   dns: "dns_failed",
   tcp: "tcp_timeout",
   "tcp+tls": "tcp_timeout",
@@ -23,7 +23,7 @@ const SILENCE: Record<string, Code> = {
   subscribe: "keepalive_timeout",
   loopback: "subscribe_denied",
   ping: "keepalive_timeout",
-};
+});
 const IP = /^\d{1,3}(\.\d{1,3}){3}$/;
 
 export function runSelfTest(device: Device, out: Out): void {
@@ -37,7 +37,6 @@ export function runSelfTest(device: Device, out: Out): void {
   const started = host.now();
   let stepStarted = started;
   let step = "";
-  let timer: Timer | undefined;
   let socket: Socket | undefined;
   let conn: Connection | undefined;
   let done = false;
@@ -50,17 +49,17 @@ export function runSelfTest(device: Device, out: Out): void {
 
   // Each step may take as long as the broker is given to answer a CONNECT.
   const stepTimeout = settings.number("connackTimeout");
+  const timer = host.timer(() => fail({ code: SILENCE[step], fields: { waited: stepTimeout } }));
   const begin = (name: string) => {
     step = name;
     stepStarted = host.now();
-    if (timer) host.clearTimer(timer);
-    timer = host.setTimer(stepTimeout, () => fail({ code: SILENCE[step], fields: { waited: stepTimeout } }));
+    timer.schedule(stepTimeout);
   };
   const elapsed = () => host.now() - stepStarted;
   const ok = (detail = "") => out(`diag ${step} ok ${elapsed()}ms${detail ? ` ${detail}` : ""}`);
   const finish = () => {
     done = true;
-    if (timer) host.clearTimer(timer);
+    timer.cancel();
     if (conn?.connected) conn.disconnect(host.now(), "self-test done");
     socket?.close();
   };

@@ -3,6 +3,7 @@
 // saved at run time with `config set` (the host's key-value storage).
 
 import type { Storage } from "tether/diag/history";
+import { frozen } from "tether/mqtt/frozen";
 
 export interface SettingSpec {
   key: string;
@@ -18,7 +19,7 @@ export interface SettingSpec {
   choices?: string[];
 }
 
-export const SETTINGS: SettingSpec[] = [
+export const SETTINGS: readonly SettingSpec[] = frozen<SettingSpec>([
   { key: "broker", value: "mqtt://127.0.0.1:1883", help: "broker URL, or a comma-separated list for failover" },
   {
     key: "brokerCa",
@@ -71,7 +72,7 @@ export const SETTINGS: SettingSpec[] = [
   },
   { key: "ssid", value: "", help: "Wi-Fi network name (device only)" },
   { key: "password", value: "", help: "Wi-Fi password (device only)", secret: true },
-];
+]);
 
 export function settingSpec(key: string): SettingSpec | undefined {
   return SETTINGS.find((s) => s.key === key);

@@ -66,8 +66,10 @@ export class Client {
   private readonly subscriptions = new Map<string, Subscription>();
   private conn: Connection | undefined;
   private socket: Socket | undefined;
-  private timer: Timer | undefined;
+  /** The one timer: at the connection's next deadline, or the end of the backoff wait. */
+  private readonly timer: Timer;
   private timerAt = Number.POSITIVE_INFINITY;
+  private timerAction: () => void = () => {};
   private attempt = 0;
   private socketStarted = 0;
   private traceOn = false;
@@ -78,7 +80,11 @@ export class Client {
     private readonly observe: (event: ClientEvent) => void,
   ) {
     this.queue = new OfflineQueue(config.queue);
-    this.backoff = new Backoff(config.backoff, Math.random, config.brokers);
+    this.backoff = new Backoff(config.backoff, () => host.random(), config.brokers);
+    this.timer = host.timer(() => {
+      this.timerAt = Number.POSITIVE_INFINITY;
+      this.timerAction();
+    });
   }
 
   get connected(): boolean {
@@ -304,7 +310,7 @@ export class Client {
     }
     this.state = WAITING;
     this.observe({ type: "waiting", delay: next.delay, reason: next.reason, broker: next.broker });
-    this.armAt(this.host.now() + next.delay, () => this.dial());
+    this.armAt(this.host.now() + next.delay, this.dialNow);
   }
 
   private dropSocket(): void {
@@ -313,32 +319,34 @@ export class Client {
     socket?.close();
   }
 
-  /** Keeps one timer armed at the connection's next deadline. */
+  // The timer's actions, made once: a closure per deadline would be garbage on every publish.
+  private readonly dialNow = (): void => this.dial();
+  private readonly tickNow = (): void => {
+    const conn = this.conn;
+    if (!conn) return;
+    conn.tick(this.host.now());
+    this.rearm();
+  };
+
+  /** Keeps the timer armed at the connection's next deadline (an earlier one only moves it). */
   private rearm(): void {
     const conn = this.conn;
     if (!conn) return;
     const at = conn.deadline();
     if (at >= this.timerAt) return;
-    this.armAt(at, () => {
-      conn.tick(this.host.now());
-      this.rearm();
-    });
+    this.armAt(at, this.tickNow);
   }
 
   private armAt(at: number, action: () => void): void {
     this.cancelTimer();
     if (at === Number.POSITIVE_INFINITY) return;
     this.timerAt = at;
-    this.timer = this.host.setTimer(Math.max(0, at - this.host.now()), () => {
-      this.timer = undefined;
-      this.timerAt = Number.POSITIVE_INFINITY;
-      action();
-    });
+    this.timerAction = action;
+    this.timer.schedule(Math.max(0, at - this.host.now()));
   }
 
   private cancelTimer(): void {
-    if (this.timer) this.host.clearTimer(this.timer);
-    this.timer = undefined;
+    if (this.timerAt !== Number.POSITIVE_INFINITY) this.timer.cancel();
     this.timerAt = Number.POSITIVE_INFINITY;
   }
 }

@@ -105,7 +105,6 @@ export class Client {
   onClose?(reason: string): void;
 
   readonly #client: Supervisor;
-  readonly #host: Host;
   readonly #peers: Map<string, Client>;
   readonly #key: string;
   readonly #reconnect: boolean;
@@ -116,7 +115,10 @@ export class Client {
   readonly #filters = new Map<string, QoS>();
   /** Events waiting for their callbacks, in order. */
   readonly #pending: ClientEvent[] = [];
-  #timer: Timer | undefined;
+  /** Calls the application back from the event loop, never from inside the socket's callback. */
+  readonly #timer: Timer;
+  /** Whether #timer is scheduled. */
+  #flushing = false;
   /** Whether onClose was called since the last onReady. */
   #reported = false;
   /** No connection will be made again: the application closed it, a newer client replaced it, or it failed with
@@ -127,7 +129,6 @@ export class Client {
     const config = configOf(options);
     const { version, username } = config;
     const level = options.log === "none" ? undefined : (levelFromName(options.log ?? "warn") ?? WARN);
-    this.#host = host;
     this.#peers = peers;
     this.#key = `${config.clientId} ${config.brokers.map(brokerName).join(",")}`;
     this.#reconnect = options.reconnect !== false;
@@ -150,6 +151,7 @@ export class Client {
         log?.log(failureLevel(info), "diag", finding.code, { ...finding.fields, hint: info.hint });
       },
     );
+    this.#timer = host.timer(() => this.#flush());
     this.#client = new Supervisor(host, config, (event) => this.#observe(event));
     peers.get(this.#key)?.close();
     peers.set(this.#key, this);
@@ -212,8 +214,8 @@ export class Client {
     if (this.#done && !this.#pending.length) return;
     this.#finish();
     this.#pending.length = 0;
-    if (this.#timer) this.#host.clearTimer(this.#timer);
-    this.#timer = undefined;
+    this.#timer.cancel();
+    this.#flushing = false;
     this.#client.stop("close", immediate);
   }
 
@@ -254,17 +256,23 @@ export class Client {
         return;
     }
     this.#pending.push(event);
-    this.#timer ??= this.#host.setTimer(0, () => this.#flush());
+    this.#callBack();
+  }
+
+  #callBack(): void {
+    if (this.#flushing) return;
+    this.#flushing = true;
+    this.#timer.schedule(0);
   }
 
   /** Calls the application back. An exception it throws is not swallowed: the events after it follow later. */
   #flush(): void {
-    this.#timer = undefined;
+    this.#flushing = false;
     const pending = this.#pending;
     try {
       while (pending.length) this.#dispatch(pending.shift()!);
     } finally {
-      if (pending.length) this.#timer ??= this.#host.setTimer(0, () => this.#flush());
+      if (pending.length) this.#callBack();
     }
   }
 
@@ -346,8 +354,7 @@ function qosOf(qos: number): QoS {
 /** A private copy: the session keeps QoS 1 and 2 payloads until acknowledged, and the caller may reuse its buffer. */
 function bytesOf(data: Data): Uint8Array {
   if (data instanceof ArrayBuffer) return new Uint8Array(data.slice(0));
-  if (ArrayBuffer.isView(data))
-    return new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));
+  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength).slice();
   return toBytes(String(data));
 }
 

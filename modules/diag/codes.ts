@@ -9,6 +9,7 @@
 
 import { ERROR, type Level, WARN } from "tether/diag/log";
 import type { NetError } from "tether/host";
+import { frozen } from "tether/mqtt/frozen";
 import type { ProtocolVersion } from "tether/mqtt/packets";
 
 export type Layer = "link" | "dns" | "tcp" | "tls" | "mqtt" | "auth" | "session" | "keepalive" | "resource";
@@ -48,7 +49,7 @@ export interface FailureInfo {
 }
 
 /** In the order of the layers, bottom up: the order of the doc. */
-export const FAILURES: readonly FailureInfo[] = [
+export const FAILURES: readonly FailureInfo[] = frozen<FailureInfo>([
   {
     code: "link_down",
     layer: "link",
@@ -174,7 +175,7 @@ export const FAILURES: readonly FailureInfo[] = [
     layer: "resource",
     hint: "memory is nearly exhausted: reduce the offline queue and message sizes, subscribe to fewer topics; TLS needs tens of KB free",
   },
-];
+]);
 
 export function failureInfo(code: Code): FailureInfo {
   return FAILURES.find((entry) => entry.code === code)!;

@@ -27,7 +27,7 @@ export interface Command<C = void> {
 /** A bad argument: the dispatcher prints its message followed by the command's usage. */
 export class UsageError extends Error {}
 
-const ESCAPES: Record<string, string> = { n: "\n", r: "\r", t: "\t" };
+const ESCAPES: Readonly<Record<string, string>> = Object.freeze({ n: "\n", r: "\r", t: "\t" });
 
 /** Splits a line into arguments (see the syntax above). Throws SyntaxError on an open quote or a bad escape. */
 export function tokenize(line: string): string[] {

@@ -26,7 +26,7 @@ export const DEBUG = 3;
 export const TRACE = 4;
 export type Level = 0 | 1 | 2 | 3 | 4;
 
-export const LEVEL_NAMES = ["error", "warn", "info", "debug", "trace"] as const;
+export const LEVEL_NAMES = Object.freeze(["error", "warn", "info", "debug", "trace"] as const);
 const LETTERS = "EWIDT";
 
 export type Value = string | number | boolean | undefined;

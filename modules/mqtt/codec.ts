@@ -73,7 +73,7 @@ export class CodecError {
 const HEADROOM = 5;
 const VARINT_MAX = 268435455;
 /** The protocol name of a CONNECT with its length prefix: 0, 4, "MQTT". */
-const PROTOCOL_NAME = [0, 4, 0x4d, 0x51, 0x54, 0x54];
+const PROTOCOL_NAME = Object.freeze([0, 4, 0x4d, 0x51, 0x54, 0x54]);
 // Shared message parts: one string each in the bytecode.
 const TOO_SHORT = "shorter than its contents";
 const BAD_STRING = "a string with a surrogate or U+0000";

@@ -18,10 +18,11 @@ export const DISCONNECT = 14;
 export const AUTH = 15;
 
 /** Names by packet type, for logs and errors; 0 (never a valid type) names a packet in general. */
-export const PACKET_NAMES =
+export const PACKET_NAMES: readonly string[] = Object.freeze(
   "packet CONNECT CONNACK PUBLISH PUBACK PUBREC PUBREL PUBCOMP SUBSCRIBE SUBACK UNSUBSCRIBE UNSUBACK PINGREQ PINGRESP DISCONNECT AUTH".split(
     " ",
-  );
+  ),
+);
 
 /** 4 is MQTT 3.1.1, 5 is MQTT 5.0. */
 export type ProtocolVersion = 4 | 5;

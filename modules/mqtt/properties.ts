@@ -1,5 +1,7 @@
 // The MQTT 5.0 properties (spec 2.2.2.2): identifier, name in `Properties`, data type and the packets that may
 // carry each. The codec reads and writes them from this table, so adding a property is one line here.
+
+import { frozen } from "tether/mqtt/frozen";
 import type { Properties } from "tether/mqtt/packets";
 
 /** Data types of property values (spec 1.5); the integer types are numbered by their size in bytes. */
@@ -43,7 +45,7 @@ function p(id: number, name: keyof Properties, type: number, packets: number, mi
 }
 
 /** Every 5.0 property, by identifier. */
-export const PROPERTIES: readonly PropertyInfo[] = [
+export const PROPERTIES: readonly PropertyInfo[] = frozen<PropertyInfo>([
   p(0x01, "payloadFormatIndicator", BYTE, MESSAGE),
   p(0x02, "messageExpiryInterval", FOUR_BYTE, MESSAGE),
   p(0x03, "contentType", STRING, MESSAGE),
@@ -71,14 +73,18 @@ export const PROPERTIES: readonly PropertyInfo[] = [
   p(0x28, "wildcardSubscriptionAvailable", BYTE, CONNACK),
   p(0x29, "subscriptionIdentifiersAvailable", BYTE, CONNACK),
   p(0x2a, "sharedSubscriptionAvailable", BYTE, CONNACK),
-];
+]);
 
-const byId: readonly (PropertyInfo | undefined)[] = PROPERTIES.reduce<(PropertyInfo | undefined)[]>((a, info) => {
-  a[info.id] = info;
-  return a;
-}, []);
+const byId: readonly (PropertyInfo | undefined)[] = Object.freeze(
+  PROPERTIES.reduce<(PropertyInfo | undefined)[]>((a, info) => {
+    a[info.id] = info;
+    return a;
+  }, []),
+);
 
-const byName: Readonly<Record<string, PropertyInfo>> = Object.fromEntries(PROPERTIES.map((info) => [info.name, info]));
+const byName: Readonly<Record<string, PropertyInfo>> = Object.freeze(
+  Object.fromEntries(PROPERTIES.map((info) => [info.name, info])),
+);
 
 /** The property with this identifier, if MQTT 5.0 defines one. */
 export function propertyById(id: number): PropertyInfo | undefined {

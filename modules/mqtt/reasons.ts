@@ -51,14 +51,14 @@ a1 9e Subscription Identifiers not supported
 a2 9e Wildcard Subscriptions not supported
 `;
 
-const CONNACK_311 = [
+const CONNACK_311 = Object.freeze([
   "Connection Accepted",
   "Connection Refused, unacceptable protocol version",
   "Connection Refused, identifier rejected",
   "Connection Refused, Server unavailable",
   "Connection Refused, bad user name or password",
   "Connection Refused, not authorized",
-];
+]);
 
 function hex(code: number): string {
   return code.toString(16).padStart(2, "0");

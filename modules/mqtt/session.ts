@@ -245,7 +245,7 @@ export class Session {
   }
 }
 
-const NAMES = ["", "", "", "", "PUBACK", "PUBREC", "PUBREL", "PUBCOMP"];
+const NAMES = Object.freeze(["", "", "", "", "PUBACK", "PUBREC", "PUBREL", "PUBCOMP"]);
 
 function ack(type: Ack["type"], packetId: number, reasonCode: number): Ack {
   return { type, packetId, reasonCode };

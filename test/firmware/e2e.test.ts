@@ -1,52 +1,11 @@
 // The firmware, running in the real XS engine through the simulator host, against real brokers: it connects,
 // publishes its retained status beacon, takes commands on its command topic, exchanges QoS 0, 1 and 2 messages
 // with a second client (MQTT.js), and its last will fires when the device dies abruptly.
-import mqtt, { type MqttClient } from "mqtt";
+import type { MqttClient } from "mqtt";
 import { type EmbeddedBroker, startBroker } from "../../hosts/sim/node/broker";
 import { describeMosquitto, type Mosquitto, startMosquitto } from "../helpers/mosquitto";
+import { peer, subscribe } from "../helpers/peer";
 import { simDevices } from "../helpers/sim";
-
-interface Received {
-  topic: string;
-  payload: string;
-  qos: number;
-  retain: boolean;
-}
-
-/** An MQTT.js peer that records what it receives and can wait for a matching message. */
-async function peer(
-  url: string,
-  clientId: string,
-): Promise<{ client: MqttClient; waitFor: (match: (m: Received) => boolean, ms?: number) => Promise<Received> }> {
-  const client = mqtt.connect(url, { clientId, reconnectPeriod: 0 });
-  await new Promise<void>((resolve, reject) => {
-    client.once("connect", () => resolve());
-    client.once("error", reject);
-  });
-  const seen: Received[] = [];
-  const waiters = new Set<() => void>();
-  client.on("message", (topic, payload, packet) => {
-    seen.push({ topic, payload: payload.toString(), qos: packet.qos, retain: packet.retain });
-    for (const wake of waiters) wake();
-  });
-  const waitFor = (match: (m: Received) => boolean, ms = 10000) =>
-    new Promise<Received>((resolve, reject) => {
-      const check = () => {
-        const found = seen.find(match);
-        if (!found) return;
-        waiters.delete(check);
-        clearTimeout(timer);
-        resolve(found);
-      };
-      const timer = setTimeout(() => {
-        waiters.delete(check);
-        reject(new Error(`no matching message within ${ms} ms; got ${JSON.stringify(seen)}`));
-      }, ms);
-      waiters.add(check);
-      check();
-    });
-  return { client, waitFor };
-}
 
 async function waitUntil(condition: () => boolean, ms = 5000): Promise<void> {
   const deadline = Date.now() + ms;
@@ -54,12 +13,6 @@ async function waitUntil(condition: () => boolean, ms = 5000): Promise<void> {
     if (Date.now() > deadline) throw new Error(`condition not met within ${ms} ms`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
-}
-
-function subscribe(client: MqttClient, topic: string, qos: 0 | 1 | 2): Promise<void> {
-  return new Promise((resolve, reject) =>
-    client.subscribe(topic, { qos }, (error) => (error ? reject(error) : resolve())),
-  );
 }
 
 function brokerTests(start: () => Promise<{ url: string; stop(): Promise<void> }>): void {

@@ -54,6 +54,8 @@ export interface MosquittoOptions {
   files?: Record<string, string>;
   /** Users and passwords, written with mosquitto_passwd to `passwd` and used as password_file; anonymous is off. */
   users?: Record<string, string>;
+  /** The port to listen on (a broker started again where devices knew it); default: a free one. */
+  port?: number;
 }
 
 export interface Mosquitto {
@@ -88,7 +90,7 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Mo
     // A free port can be taken between our probe and mosquitto's bind; a few tries make that harmless.
     for (let attempt = 1; ; attempt++) {
       try {
-        return await launch(dir, await freePort(), config);
+        return await launch(dir, options.port ?? (await freePort()), config);
       } catch (error) {
         if (attempt === 3) throw error;
       }

@@ -71,11 +71,26 @@ function receiver(socket: Socket) {
 }
 
 describe("timers and clock", () => {
-  test("timers fire in order of their delays and a cleared one never fires", async () => {
+  test("timers fire in order of their delays, a cancelled one never fires, one armed again fires once", async () => {
     const device = await boot();
     await run(device, "timers", /timers done\n/);
     const fired = device.serialOutput.match(/fired \d+/g);
-    expect(fired).toEqual(["fired 10", "fired 20", "fired 30"]);
+    expect(fired).toEqual(["fired 10", "fired 20", "fired 30", "fired 35"]);
+  });
+
+  test("random() is uniform in [0, 1) and differs from device to device", async () => {
+    const draws = async () => {
+      const [, a, b] = await run(await boot(), "random", /random ([\d.e-]+) ([\d.e-]+)/);
+      return [Number(a), Number(b)];
+    };
+    const [first, second] = [await draws(), await draws()];
+    for (const x of [...first, ...second]) {
+      expect(x).toBeGreaterThanOrEqual(0);
+      expect(x).toBeLessThan(1);
+    }
+    // XS's own Math.random is never seeded on the desktop: two devices would draw the same numbers.
+    expect(first).not.toEqual(second);
+    expect(first[0]).not.toEqual(first[1]);
   });
 
   test("now() counts whole milliseconds and wallClock() knows the date", async () => {

@@ -29,6 +29,7 @@ import {
   REQ_LINK,
   REQ_LISTEN,
   REQ_NOW,
+  REQ_RANDOM,
   REQ_RESOLVE,
   REQ_SERIAL,
   REQ_SETTING_READ,
@@ -284,6 +285,8 @@ export class SimDevice {
         }
         case REQ_HEAP:
           return json(this.heap());
+        case REQ_RANDOM:
+          return float64(randomBytes(6).readUIntBE(0, 6) / 2 ** 48);
         default:
           throw new Error(`unknown request ${request[0]}`);
       }
@@ -294,6 +297,7 @@ export class SimDevice {
   }
 
   private setTimer(id: number, ms: number): void {
+    clearTimeout(this.timers.get(id));
     const timer = setTimeout(() => {
       this.timers.delete(id);
       this.send(message(EV_TIMER, id));

@@ -26,6 +26,7 @@ import {
   REQ_LINK,
   REQ_LISTEN,
   REQ_NOW,
+  REQ_RANDOM,
   REQ_RESOLVE,
   REQ_SERIAL,
   REQ_SETTING_READ,
@@ -62,15 +63,19 @@ export function boot(start: Firmware): void {
     deviceId,
     now: () => readFloat64(request(REQ_NOW)),
     wallClock: () => Date.now(),
-    setTimer(ms, callback) {
+    timer(callback) {
       const id = ++lastId;
-      timers.set(id, callback);
-      request(REQ_TIMER_SET, id, float64(ms));
-      return { id };
+      return {
+        schedule(ms) {
+          timers.set(id, callback);
+          request(REQ_TIMER_SET, id, float64(ms));
+        },
+        cancel() {
+          if (timers.delete(id)) request(REQ_TIMER_CLEAR, id);
+        },
+      };
     },
-    clearTimer(timer) {
-      if (timers.delete(timer.id)) request(REQ_TIMER_CLEAR, timer.id);
-    },
+    random: () => readFloat64(request(REQ_RANDOM)),
     serialWrite(text) {
       request(REQ_SERIAL, 0, encoder.encode(text));
     },

@@ -18,7 +18,7 @@ export const REQ_NOW = 3;
 export const REQ_LINK = 4;
 /** text -> none */
 export const REQ_SERIAL = 5;
-/** float64 ms -> none; fires EV_TIMER with the same id */
+/** float64 ms -> none; fires EV_TIMER with the same id, once (a timer set again fires at its new time only) */
 export const REQ_TIMER_SET = 6;
 /** none -> none */
 export const REQ_TIMER_CLEAR = 7;
@@ -36,6 +36,8 @@ export const REQ_SETTING_READ = 12;
 export const REQ_SETTING_WRITE = 13;
 /** none -> JSON HeapInfo */
 export const REQ_HEAP = 14;
+/** none -> float64 in [0, 1) from the OS's random source */
+export const REQ_RANDOM = 15;
 
 // Events (Node -> XS).
 export const EV_TIMER = 32;

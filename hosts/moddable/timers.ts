@@ -1,0 +1,107 @@
+// Host.timer on Moddable: every timer of the firmware and of the sockets shares one Moddable timer, armed again with
+// Timer.schedule at the earliest deadline. Each Timer.set allocates on the device, and on the desktop simulator
+// (lin) timer ids are 16 bits: the timer created after 65,535 others never fires. One timer, made once, has
+// neither problem.
+//
+// The Moddable timer always repeats at the interval it was last given, and is unscheduled when nothing is due:
+// on lin a one-shot timer rescheduled from its own callback is freed all the same, on ESP32 it is kept either way.
+import { print } from "hosts/moddable/platform";
+import type { Timer } from "tether/host";
+import ModdableTimer from "timer";
+
+/** Far enough to never fire before it is scheduled again. */
+const IDLE_MS = 0x7fffffff;
+
+class Entry implements Timer {
+  /** When it is due (the Timers clock), while scheduled. */
+  at = 0;
+  scheduled = false;
+
+  constructor(
+    private readonly timers: Timers,
+    readonly callback: () => void,
+  ) {}
+
+  schedule(ms: number): void {
+    this.timers.schedule(this, ms);
+  }
+
+  cancel(): void {
+    this.timers.cancel(this);
+  }
+}
+
+export class Timers {
+  readonly #now: () => number;
+  readonly #entries: Entry[] = [];
+  readonly #timer: ModdableTimer;
+  #firing = false;
+
+  /** `now` is the device's monotonic clock in ms. */
+  constructor(now: () => number) {
+    this.#now = now;
+    this.#timer = ModdableTimer.repeat(() => this.#fire(), IDLE_MS);
+    ModdableTimer.schedule(this.#timer);
+  }
+
+  timer(callback: () => void): Timer {
+    return new Entry(this, callback);
+  }
+
+  schedule(entry: Entry, ms: number): void {
+    entry.at = this.#now() + ms;
+    if (!entry.scheduled) {
+      entry.scheduled = true;
+      this.#entries.push(entry);
+    }
+    this.#arm();
+  }
+
+  cancel(entry: Entry): void {
+    if (!entry.scheduled) return;
+    entry.scheduled = false;
+    const entries = this.#entries;
+    const i = entries.indexOf(entry);
+    entries[i] = entries[entries.length - 1]!;
+    entries.pop();
+    this.#arm();
+  }
+
+  /**
+   * Calls every entry that is due, each once, then arms the timer for the next. An exception that escaped a callback
+   * would abort XS (a reboot on a board): it is printed, and the other timers still run.
+   */
+  #fire(): void {
+    this.#firing = true;
+    for (let entry = this.#due(); entry; entry = this.#due()) {
+      entry.cancel();
+      try {
+        entry.callback();
+      } catch (error) {
+        print(`*** exception in a timer callback: ${error}\n`);
+      }
+    }
+    this.#firing = false;
+    this.#arm();
+  }
+
+  #due(): Entry | undefined {
+    const now = this.#now();
+    for (const entry of this.#entries) if (entry.at <= now) return entry;
+    return undefined;
+  }
+
+  #arm(): void {
+    // While firing, callbacks schedule and cancel: the timer is armed once, when they are done.
+    if (this.#firing) return;
+    let next = Number.POSITIVE_INFINITY;
+    for (const entry of this.#entries) if (entry.at < next) next = entry.at;
+    if (next === Number.POSITIVE_INFINITY) {
+      ModdableTimer.schedule(this.#timer);
+      return;
+    }
+    // At least 1 ms: on lin a 0 ms timer runs at a priority above socket reads, and would starve them.
+    const ms = Math.min(IDLE_MS, Math.max(1, Math.ceil(next - this.#now())));
+    ModdableTimer.schedule(this.#timer, ms, ms);
+  }
+}
