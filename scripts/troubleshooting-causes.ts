@@ -453,7 +453,7 @@ export const PROSE: Readonly<Record<Code, Prose>> = {
   },
   session_taken_over: {
     summary:
-      "Another client connected with the same client id: DISCONNECT 0x8E (5.0), or the broker closing new connections soon after they start, again and again (mosquitto sends no 0x8E).",
+      'Another client connected with the same client id. Evidence: DISCONNECT 0x8E (5.0); or, repeatedly, the broker closing a connection soon after its CONNACK without a word (mosquitto sends no 0x8E, even in 5.0) and either our next CONNACK finding our session gone (the twin started clean: `evidence="session gone on reconnect"`) or the uptimes irregular, following the twin\'s randomised reconnects (a twin with a persistent session resumes ours each time: `evidence="irregular uptimes ..."`).',
     causes: [
       {
         cause: "Two devices configured with the same `clientId` (a copied configuration).",
@@ -474,14 +474,17 @@ export const PROSE: Readonly<Record<Code, Prose>> = {
       closes: 3,
       last_uptime: 1520,
       pattern: "closed by the broker soon after CONNACK, no DISCONNECT",
+      evidence: "session gone on reconnect",
     },
   },
   flapping: {
-    summary: "Connections keep ending shortly after they start, repeatedly.",
+    summary:
+      'Connections keep ending shortly after they start. Evidence: four short connections in a row that end at the same uptime after CONNACK (within 20%), whatever the traffic and with the session resumed each time: something on the path cuts them (`evidence="cut at the same uptime ..."`); or three in a row that end for reasons other than a silent close by the broker (protocol errors, keep-alive timeouts: `evidence="short connections"`). Regular cuts sooner than 1 s after the last packet count here, never as a NAT idle timeout.',
     causes: [
       {
-        cause: "Another client with the same client id.",
-        fix: "See session_taken_over: make `clientId` unique.",
+        cause:
+          "A firewall, proxy, load balancer or broker plugin that ends every connection a fixed time after it starts.",
+        fix: "Check the devices on the path and the broker's log at the times of the cuts.",
       },
       {
         cause:
@@ -493,7 +496,13 @@ export const PROSE: Readonly<Record<Code, Prose>> = {
         fix: "Check the signal strength and the access point.",
       },
     ],
-    example: { broker: BROKER, address: ADDRESS, short_connections: 3, last_uptime: 2100 },
+    example: {
+      broker: BROKER,
+      address: ADDRESS,
+      short_connections: 4,
+      last_uptime: 301,
+      evidence: "cut at the same uptime 302/298/305/301 ms",
+    },
   },
   keepalive_timeout: {
     summary:
@@ -516,11 +525,15 @@ export const PROSE: Readonly<Record<Code, Prose>> = {
   },
   nat_idle_timeout_suspected: {
     summary:
-      "Connections die after about the same idle time: a NAT, firewall or mobile carrier drops idle TCP connections sooner than the keep-alive.",
+      "Connections die after about the same idle time: a NAT, firewall or mobile carrier drops idle TCP connections sooner than the keep-alive. Evidence: three connections that ended at idle times (since the last packet received) within 20% of each other and at least 1 s, whatever their uptime: reset at that idle time, or keep-alive timeouts after it. From keepAliveMin up the device lowers its keep alive below that time by itself and says so (`keepalive tuned`, `keepalive=` the new value); for shorter idle times it cannot (`below=keepAliveMin`, with the uptimes).",
     causes: [
       {
         cause: "A router, firewall or carrier-grade NAT with a short idle timeout.",
         fix: "Lower `keepAlive` below the idle time shown, or raise the NAT's TCP idle timeout.",
+      },
+      {
+        cause: "`below=keepAliveMin`: the idle timeout is shorter than the lowest keep alive the device may set.",
+        fix: "Lower `keepAliveMin` below the idle time shown, or have the application publish more often than that.",
       },
     ],
     example: { idle_s: "30/30/31", keepalive: 21, configured: 60 },

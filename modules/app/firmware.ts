@@ -91,6 +91,9 @@ export function start(host: Host, config: Record<string, string>): Device {
         sentUser: config_.username !== undefined,
         shortLived: settings.number("backoffStable"),
         repeats: 3,
+        keepsSession: !config_.cleanStart && (config_.version === 4 || config_.sessionExpiry > 0),
+        // The tuner acts on idle deaths from here up (see KeepAliveTuner.ended) and names them itself.
+        tunerIdle: Math.min(settings.number("keepAliveMin"), keepAlive) * 1000,
       },
       (finding) => failure(device, finding),
     );

@@ -30,6 +30,20 @@ export const TUNER_DEFAULTS: Readonly<Omit<TunerConfig, "keepAlive">> = Object.f
 /** A raise multiplies the keep alive by this much: small steps, each proved by another stable period. */
 export const RAISE_STEP = 1.25;
 
+/**
+ * Whether times are alike: the longest is at most (1 + tolerance) times the shortest. Also what the diagnostics
+ * call regular (the same uptime or idle time, connection after connection).
+ */
+export function similar(times: readonly number[], tolerance: number): boolean {
+  let shortest = Number.POSITIVE_INFINITY;
+  let longest = 0;
+  for (const t of times) {
+    if (t < shortest) shortest = t;
+    if (t > longest) longest = t;
+  }
+  return times.length > 0 && longest <= shortest * (1 + tolerance);
+}
+
 /** Evidence for the diagnostics code nat_idle_timeout_suspected. */
 export interface NatEvidence {
   /** The similar idle times (ms since the last packet received) at which the connections died. */
@@ -102,8 +116,9 @@ export class KeepAliveTuner {
       this.#stableFor = 0;
       this.#recent.push(idle);
       if (this.#recent.length > samples) this.#recent.shift();
-      const shortest = Math.min(...this.#recent);
-      if (this.#recent.length < samples || Math.max(...this.#recent) > shortest * (1 + tolerance)) return undefined;
+      if (this.#recent.length < samples || !similar(this.#recent, tolerance)) return undefined;
+      let shortest = this.#recent[0];
+      for (const t of this.#recent) if (t < shortest) shortest = t;
       this.#evidence = this.#recent;
       // Only ever lowers here: a death can be evidence for a shorter keep alive, never for a longer one.
       const to = Math.min(this.#keepAlive, Math.max(Math.min(min, configured), Math.floor((factor * shortest) / 1000)));

@@ -85,7 +85,7 @@ describe("lowering", () => {
     expect(t.keepAlive).toBe(60);
   });
 
-  test("deaths after less idle than the minimum are no NAT timeout it could fix (a flapping link)", () => {
+  test("deaths after less idle than the minimum are no NAT timeout it could fix (the diagnoser names them)", () => {
     const t = tuner();
     const clock = { now: 0 };
     for (let i = 0; i < 5; i++) life(t, clock, 1000, "tcp_reset", 3000);
