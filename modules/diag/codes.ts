@@ -167,7 +167,7 @@ export const FAILURES: readonly FailureInfo[] = [
   {
     code: "nat_idle_timeout_suspected",
     layer: "keepalive",
-    hint: "connections die after the same idle time: a NAT/firewall forgets idle connections; the device lowers keepAlive down to keepAliveMin itself; for shorter idle times lower keepAliveMin or publish more often",
+    hint: "a NAT/firewall forgets connections idle that long: the device lowers keepAlive down to keepAliveMin itself; below that, lower keepAliveMin or publish more often",
   },
   {
     code: "low_memory",
