@@ -303,7 +303,8 @@ function clientEvent(device: Device, event: ClientEvent, classify: ClientConfig[
       log.warn("mqtt", "warning", { message: event.message });
       return;
     case "packet":
-      log.log(INFO, "trace", event.direction, packetFields(event.packet, event.size, device.topics.cmd));
+      // Every packet its own line, in order: the log's rate limit would hold back a resent one.
+      log.record(INFO, "trace", event.direction, packetFields(event.packet, event.size, device.topics.cmd));
       return;
   }
 }
