@@ -299,6 +299,10 @@ function clientEvent(device: Device, event: ClientEvent, classify: ClientConfig[
     case "subscribed":
       log.info("mqtt", "subscribed", { filters: event.topicFilters.join(","), codes: event.reasonCodes.join(",") });
       return;
+    case "unsubscribed":
+      // 3.1.1's UNSUBACK carries no reason codes.
+      log.info("mqtt", "unsubscribed", { id: event.packetId, codes: event.reasonCodes.join(",") || undefined });
+      return;
     case "warning":
       log.warn("mqtt", "warning", { message: event.message });
       return;
