@@ -66,6 +66,8 @@ export class Diagnoser {
   private streak = 0;
   /** What the current streak was named, once its evidence decided. */
   private verdict: Code | undefined;
+  /** What the verdict rests on, for its line; empty when the broker's own words said it. */
+  private evidence = "";
   /** Idle times of the latest connections after CONNACK that ended in a reset, in a row, at most samples. */
   private resets: number[] = [];
   private uptimes: number[] = [];
@@ -188,8 +190,7 @@ export class Diagnoser {
       return;
     }
     const pattern = this.pattern(tolerance);
-    if (pattern === "session_taken_over") {
-      const last = lives.slice(-this.options.repeats);
+    if (pattern === "session_taken_over" && this.evidence) {
       this.report({
         code: pattern,
         fields: {
@@ -197,21 +198,13 @@ export class Diagnoser {
           closes: this.streak,
           last_uptime: uptime,
           pattern: "closed by the broker soon after CONNACK, no DISCONNECT",
-          evidence: last.some((life) => life.lost)
-            ? "session gone on reconnect"
-            : `irregular uptimes ${last.map((life) => life.uptime).join("/")} ms`,
+          evidence: this.evidence,
         },
       });
     } else if (pattern === "flapping") {
-      const times = lives.map((life) => life.uptime);
       this.report({
         code: pattern,
-        fields: {
-          ...where,
-          short_connections: this.streak,
-          last_uptime: uptime,
-          evidence: similar(times, tolerance) ? `cut at the same uptime ${times.join("/")} ms` : "short connections",
-        },
+        fields: { ...where, short_connections: this.streak, last_uptime: uptime, evidence: this.evidence },
       });
     }
   }
@@ -228,13 +221,38 @@ export class Diagnoser {
     // The broker hung up without a word (mosquitto ends a taken-over connection with FIN, or RST when our last
     // packet was still unread).
     const silent = last.every((life) => life.code === "broker_closed" || life.code === "tcp_reset");
-    const uptimes = (list: Life[]) => list.map((life) => life.uptime);
-    if (silent && last.some((life) => life.lost)) this.verdict = "session_taken_over";
-    // One sample more for regular uptimes: n random delays of a twin look regular now and then, n + 1 rarely.
-    else if (lives.length > n && similar(uptimes(lives), tolerance)) this.verdict = "flapping";
-    else if (silent && !similar(uptimes(last), tolerance)) this.verdict = "session_taken_over";
-    else if (!silent) this.verdict = "flapping";
+    const uptimes = (list: Life[]) => list.map((life) => life.uptime).join("/");
+    if (last.some((life) => life.code === "session_taken_over")) {
+      // The broker said so itself (DISCONNECT 0x8E), each close's line names it: nothing to add, flapping least.
+      this.decide("session_taken_over", "");
+    } else if (silent && last.some((life) => life.lost)) {
+      this.decide("session_taken_over", "session gone on reconnect");
+    } else if (
+      lives.length > n &&
+      similar(
+        lives.map((life) => life.uptime),
+        tolerance,
+      )
+    ) {
+      // One sample more for regular uptimes: n random delays of a twin look regular now and then, n + 1 rarely.
+      this.decide("flapping", `cut at the same uptime ${uptimes(lives)} ms`);
+    } else if (
+      silent &&
+      !similar(
+        last.map((life) => life.uptime),
+        tolerance,
+      )
+    ) {
+      this.decide("session_taken_over", `irregular uptimes ${uptimes(last)} ms`);
+    } else if (!silent) {
+      this.decide("flapping", "short connections");
+    }
     return this.verdict;
+  }
+
+  private decide(verdict: Code, evidence: string): void {
+    this.verdict = verdict;
+    this.evidence = evidence;
   }
 
   private facts(cause: CloseCause): Record<string, string | number | undefined> {

@@ -63,6 +63,14 @@ describe("session_taken_over", () => {
     expect(d.patterns().at(-1)).toBe("flapping");
   });
 
+  test("DISCONNECT 0x8E (5.0) names it on every close; the streak is then never called flapping", () => {
+    const d = diagnoser({ version: 5 });
+    const taken: CloseCause = { kind: "server_disconnect", reasonCode: 0x8e };
+    for (let i = 0; i < 5; i++) d.life(true, 300, 290, taken);
+    expect(d.findings.map((f) => f.code)).toEqual(Array(5).fill("session_taken_over"));
+    expect(d.findings[0].fields.reason).toBe("0x8e Session taken over");
+  });
+
   test("without a session to keep (clean start) a CONNACK without one is no evidence", () => {
     const d = diagnoser({ keepsSession: false });
     for (let i = 0; i < 4; i++) d.life(false, 300, 290);
