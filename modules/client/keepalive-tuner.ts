@@ -35,13 +35,16 @@ export const RAISE_STEP = 1.25;
  * call regular (the same uptime or idle time, connection after connection).
  */
 export function similar(times: readonly number[], tolerance: number): boolean {
-  let shortest = Number.POSITIVE_INFINITY;
   let longest = 0;
-  for (const t of times) {
-    if (t < shortest) shortest = t;
-    if (t > longest) longest = t;
-  }
-  return times.length > 0 && longest <= shortest * (1 + tolerance);
+  for (const t of times) if (t > longest) longest = t;
+  return times.length > 0 && longest <= shortest(times) * (1 + tolerance);
+}
+
+/** The least of `times` (Infinity for none); a loop, not Math.min(...times), whose stack grows with the list. */
+export function shortest(times: readonly number[]): number {
+  let least = Number.POSITIVE_INFINITY;
+  for (const t of times) if (t < least) least = t;
+  return least;
 }
 
 /** Evidence for the diagnostics code nat_idle_timeout_suspected. */
@@ -117,11 +120,10 @@ export class KeepAliveTuner {
       this.#recent.push(idle);
       if (this.#recent.length > samples) this.#recent.shift();
       if (this.#recent.length < samples || !similar(this.#recent, tolerance)) return undefined;
-      let shortest = this.#recent[0];
-      for (const t of this.#recent) if (t < shortest) shortest = t;
+      const least = shortest(this.#recent);
       this.#evidence = this.#recent;
       // Only ever lowers here: a death can be evidence for a shorter keep alive, never for a longer one.
-      const to = Math.min(this.#keepAlive, Math.max(Math.min(min, configured), Math.floor((factor * shortest) / 1000)));
+      const to = Math.min(this.#keepAlive, Math.max(Math.min(min, configured), Math.floor((factor * least) / 1000)));
       return this.#set(to, `${samples} deaths after ${this.#seconds()} s idle, NAT idle timeout suspected`);
     }
     this.#stableFor += up;

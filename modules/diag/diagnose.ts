@@ -12,7 +12,7 @@
 //   (keepAliveMin and above); the shorter ones are named here.
 import type { ClientEvent } from "tether/client/client";
 import type { CloseCause } from "tether/client/connection";
-import { similar, TUNER_DEFAULTS } from "tether/client/keepalive-tuner";
+import { shortest, similar, TUNER_DEFAULTS } from "tether/client/keepalive-tuner";
 import { type Code, classifyConnack, classifyDisconnect, classifyNetError } from "tether/diag/codes";
 import type { Fields } from "tether/diag/log";
 import { CONNACK, DISCONNECT, type ProtocolVersion, PUBACK, PUBREC, SUBACK } from "tether/mqtt/packets";
@@ -52,8 +52,6 @@ export const NAT_IDLE_FLOOR = 1000;
 /** One connection that ended after CONNACK, as the patterns see it. */
 interface Life {
   uptime: number;
-  /** ms since the last packet received when it ended. */
-  idle: number;
   code: Code;
   /** Its CONNACK found no session though the broker should have kept ours. */
   lost: boolean;
@@ -170,7 +168,7 @@ export class Diagnoser {
       this.verdict = undefined;
     } else {
       this.streak++;
-      keep(lives, { uptime, idle, code, lost: this.lost }, this.options.repeats + 1);
+      keep(lives, { uptime, code, lost: this.lost }, this.options.repeats + 1);
     }
 
     // Resets at the same idle time after the last packet, whatever the uptime: a NAT idle timeout.
@@ -221,29 +219,17 @@ export class Diagnoser {
     // The broker hung up without a word (mosquitto ends a taken-over connection with FIN, or RST when our last
     // packet was still unread).
     const silent = last.every((life) => life.code === "broker_closed" || life.code === "tcp_reset");
-    const uptimes = (list: Life[]) => list.map((life) => life.uptime).join("/");
+    const uptimes = (list: Life[]) => list.map((life) => life.uptime);
     if (last.some((life) => life.code === "session_taken_over")) {
-      // The broker said so itself (DISCONNECT 0x8E), each close's line names it: nothing to add, flapping least.
+      // The broker said so itself (DISCONNECT 0x8E) and each close's line names it: no line to add, and no flapping.
       this.decide("session_taken_over", "");
     } else if (silent && last.some((life) => life.lost)) {
       this.decide("session_taken_over", "session gone on reconnect");
-    } else if (
-      lives.length > n &&
-      similar(
-        lives.map((life) => life.uptime),
-        tolerance,
-      )
-    ) {
+    } else if (lives.length > n && similar(uptimes(lives), tolerance)) {
       // One sample more for regular uptimes: n random delays of a twin look regular now and then, n + 1 rarely.
-      this.decide("flapping", `cut at the same uptime ${uptimes(lives)} ms`);
-    } else if (
-      silent &&
-      !similar(
-        last.map((life) => life.uptime),
-        tolerance,
-      )
-    ) {
-      this.decide("session_taken_over", `irregular uptimes ${uptimes(last)} ms`);
+      this.decide("flapping", `cut at the same uptime ${uptimes(lives).join("/")} ms`);
+    } else if (silent && !similar(uptimes(last), tolerance)) {
+      this.decide("session_taken_over", `irregular uptimes ${uptimes(last).join("/")} ms`);
     } else if (!silent) {
       this.decide("flapping", "short connections");
     }
@@ -293,12 +279,6 @@ export class Diagnoser {
 function keep<T>(list: T[], value: T, most: number): void {
   list.push(value);
   if (list.length > most) list.shift();
-}
-
-function shortest(times: readonly number[]): number {
-  let least = Number.POSITIVE_INFINITY;
-  for (const t of times) if (t < least) least = t;
-  return least;
 }
 
 /** ms as seconds with one decimal at most. */
