@@ -20,13 +20,14 @@ function table(header: string[], rows: string[][]): string[] {
 }
 
 function section(info: FailureInfo): string {
-  const { summary, causes, example } = PROSE[info.code];
+  const { summary, evidence, causes, example } = PROSE[info.code];
   const line = formatLine(81234, failureLevel(info), "diag", info.code, { ...example, hint: info.hint });
   return [
     `## \`${info.code}\``,
     "",
     `Layer: **${info.layer}**. ${summary}`,
     "",
+    ...(evidence ? [`**Evidence**: ${evidence}`, ""] : []),
     "On the serial port:",
     "",
     "```",

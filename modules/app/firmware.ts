@@ -255,22 +255,26 @@ function clientEvent(device: Device, event: ClientEvent, classify: ClientConfig[
       const code = classify(event.cause);
       stats.failed(now, code);
       const idle = event.cause.kind === "keepalive_timeout" ? event.idle - event.cause.waited : event.idle;
-      const change = event.uptime >= 0 ? device.tuner.ended(now, code, idle) : undefined;
+      const { tuner } = device;
+      const conclusions = tuner.conclusions;
+      const change = event.uptime >= 0 ? tuner.ended(now, code, idle) : undefined;
       if (change) {
-        host.writeSetting(TUNER_KEY, device.tuner.serialize());
-        device.client?.setKeepAlive(device.tuner.keepAlive);
+        host.writeSetting(TUNER_KEY, tuner.serialize());
+        device.client?.setKeepAlive(tuner.keepAlive);
         log.warn("keepalive", "tuned", { change });
-        const evidence = device.tuner.natIdleTimeoutSuspected;
-        if (evidence) {
-          failure(device, {
-            code: "nat_idle_timeout_suspected",
-            fields: {
-              idle_s: evidence.idle.map((ms) => Math.round(ms / 1000)).join("/"),
-              keepalive: evidence.keepAlive,
-              configured: evidence.configured,
-            },
-          });
-        }
+      }
+      // Also when the keep alive is at its lowest already and connections still die at the same idle time.
+      const evidence = tuner.conclusions > conclusions ? tuner.natIdleTimeoutSuspected : undefined;
+      if (evidence) {
+        failure(device, {
+          code: "nat_idle_timeout_suspected",
+          fields: {
+            idle_s: evidence.idle.map((ms) => Math.round(ms / 1000)).join("/"),
+            keepalive: evidence.keepAlive,
+            configured: evidence.configured,
+            below: evidence.belowMin ? "keepAliveMin" : undefined,
+          },
+        });
       }
       return;
     }

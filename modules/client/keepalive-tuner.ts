@@ -54,6 +54,11 @@ export interface NatEvidence {
   /** The keep alive in use now and the configured one, s. */
   keepAlive: number;
   configured: number;
+  /**
+   * The idle times call for a keep alive below the lowest the tuner may set (keepAliveMin, or the configured keep
+   * alive when lower): the deaths go on at the lowered setting, and only a person can act (see the code's hint).
+   */
+  belowMin: boolean;
 }
 
 /** Checks a configuration; returns an error naming the setting and its allowed range, or undefined when valid. */
@@ -76,6 +81,7 @@ export class KeepAliveTuner {
   /** The latest idle deaths, ms, oldest first, at most `samples`. */
   #recent: number[] = [];
   #evidence: number[] = [];
+  #conclusions = 0;
   #connectedAt = -1;
 
   /** Construct with a configuration `validateTuner` accepts. */
@@ -91,9 +97,23 @@ export class KeepAliveTuner {
 
   /** Set while the keep alive is lowered because of repeated idle deaths. */
   get natIdleTimeoutSuspected(): NatEvidence | undefined {
-    return this.#evidence.length === 0
-      ? undefined
-      : { idle: this.#evidence.slice(), keepAlive: this.#keepAlive, configured: this.#config.keepAlive };
+    const { keepAlive: configured, min, factor } = this.#config;
+    if (this.#evidence.length === 0) return undefined;
+    const wanted = Math.floor((factor * shortest(this.#evidence)) / 1000);
+    return {
+      idle: this.#evidence.slice(),
+      keepAlive: this.#keepAlive,
+      configured,
+      belowMin: wanted < Math.min(min, configured),
+    };
+  }
+
+  /**
+   * How many times deaths pointed at a NAT idle timeout so far, whether or not the keep alive could change: the
+   * caller reports each new conclusion (natIdleTimeoutSuspected has its evidence).
+   */
+  get conclusions(): number {
+    return this.#conclusions;
   }
 
   /** The broker accepted the connection. */
@@ -122,6 +142,7 @@ export class KeepAliveTuner {
       if (this.#recent.length < samples || !similar(this.#recent, tolerance)) return undefined;
       const least = shortest(this.#recent);
       this.#evidence = this.#recent;
+      this.#conclusions++;
       // Only ever lowers here: a death can be evidence for a shorter keep alive, never for a longer one.
       const to = Math.min(this.#keepAlive, Math.max(Math.min(min, configured), Math.floor((factor * least) / 1000)));
       return this.#set(to, `${samples} deaths after ${this.#seconds()} s idle, NAT idle timeout suspected`);

@@ -7,8 +7,8 @@
 //   twin with a clean session leaves us no session on our next CONNACK.
 // - flapping: something cuts every connection at the same time after CONNACK (regular uptimes, whatever the
 //   traffic), or connections keep ending for other reasons (protocol errors) soon after they start.
-// - nat_idle_timeout_suspected: the path resets connections at the same idle time after the last packet (regular
-//   idle times, whatever the uptime). The keep-alive tuner names and works around the idle times it can cover
+// - nat_idle_timeout_suspected: connections die (reset, or pings unanswered) at the same idle time after the last
+//   packet (regular idle times, whatever the uptime). The keep-alive tuner names and works around the idle times it can cover
 //   (keepAliveMin and above); the shorter ones are named here.
 import type { ClientEvent } from "tether/client/client";
 import type { CloseCause } from "tether/client/connection";
@@ -38,7 +38,7 @@ export interface DiagnoseOptions {
   keepsSession?: boolean;
   /**
    * The shortest idle time, ms, the keep-alive tuner acts on (keepAliveMin, or the keep alive if lower): regular
-   * idle resets from there up are the tuner's to name. Default 0: the tuner names them all.
+   * idle deaths from there up are the tuner's to name. Default 0: the tuner names them all.
    */
   tunerIdle?: number;
 }
@@ -66,8 +66,8 @@ export class Diagnoser {
   private verdict: Code | undefined;
   /** What the verdict rests on, for its line; empty when the broker's own words said it. */
   private evidence = "";
-  /** Idle times of the latest connections after CONNACK that ended in a reset, in a row, at most samples. */
-  private resets: number[] = [];
+  /** Idle times of the latest idle deaths after CONNACK, in a row, at most samples; and their uptimes. */
+  private idleDeaths: number[] = [];
   private uptimes: number[] = [];
   /** Whether the current connection's CONNACK found our session gone; whether any CONNACK came before it. */
   private lost = false;
@@ -158,10 +158,11 @@ export class Diagnoser {
     if (uptime < 0) return;
 
     const { samples, tolerance } = TUNER_DEFAULTS;
-    if (code === "tcp_reset") {
-      keep(this.resets, idle, samples);
+    // Idle deaths, as the tuner counts them: a reset after `idle`, or a ping unanswered after that much quiet.
+    if (code === "tcp_reset" || cause.kind === "keepalive_timeout") {
+      keep(this.idleDeaths, cause.kind === "keepalive_timeout" ? idle - cause.waited : idle, samples);
       keep(this.uptimes, uptime, samples);
-    } else this.resets.length = this.uptimes.length = 0;
+    } else this.idleDeaths.length = this.uptimes.length = 0;
     const lives = this.lives;
     if (uptime >= this.options.shortLived) {
       lives.length = this.streak = 0;
@@ -171,15 +172,16 @@ export class Diagnoser {
       keep(lives, { uptime, code, lost: this.lost }, this.options.repeats + 1);
     }
 
-    // Resets at the same idle time after the last packet, whatever the uptime: a NAT idle timeout.
-    const resets = this.resets;
-    if (resets.length === samples && similar(resets, tolerance) && shortest(resets) >= NAT_IDLE_FLOOR) {
-      if (shortest(resets) < (this.options.tunerIdle ?? 0)) {
+    // Deaths at the same idle time after the last packet, whatever the uptime: a NAT idle timeout, not a pattern
+    // of short connections. The tuner names those it acts on; resets sooner than it acts are named here.
+    const deaths = this.idleDeaths;
+    if (deaths.length === samples && similar(deaths, tolerance) && shortest(deaths) >= NAT_IDLE_FLOOR) {
+      if (shortest(deaths) < (this.options.tunerIdle ?? 0)) {
         this.report({
           code: "nat_idle_timeout_suspected",
           fields: {
             ...where,
-            idle_s: resets.map(seconds).join("/"),
+            idle_s: deaths.map(seconds).join("/"),
             uptime_s: this.uptimes.map(seconds).join("/"),
             below: "keepAliveMin",
           },

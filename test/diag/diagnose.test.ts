@@ -136,6 +136,13 @@ describe("nat_idle_timeout_suspected", () => {
     expect(d.findings.map((f) => f.code)).toEqual(["tcp_reset", "tcp_reset", "tcp_reset", "tcp_reset"]);
   });
 
+  test("pings unanswered after the same quiet time are the tuner's to name; they make no flapping either", () => {
+    const d = diagnoser({ tunerIdle: 2000 });
+    const ping: CloseCause = { kind: "keepalive_timeout", waited: 2000, idle: 4000 };
+    for (let i = 0; i < 5; i++) d.life(true, 4100 + i * 10, 4000, ping);
+    expect(d.patterns()).toEqual([]);
+  });
+
   test("dissimilar idle times are no NAT timeout", () => {
     const d = diagnoser();
     for (const idle of [2000, 5000, 3100]) d.life(true, idle + 10, idle, RST);

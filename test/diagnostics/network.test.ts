@@ -186,6 +186,24 @@ describeMosquitto("network failures", () => {
     device.expectNames(["nat_idle_timeout_suspected", "keepalive_timeout"]);
   }, 30000);
 
+  test.concurrent("nat_idle_timeout_suspected: a NAT forgets flows idle for 1 s, the keep alive is at keepAliveMin already", async () => {
+    const faults = await proxy();
+    faults.natIdle(1000);
+    const device = await boot({
+      broker: url(faults.port),
+      clientId: uniqueId("natmin"),
+      keepAlive: "2",
+      keepAliveMin: "2",
+      beaconInterval: "0",
+    });
+    const line = await device.waitForCode("nat_idle_timeout_suspected", 25000);
+    expect(line.fields).toMatchObject({ idle_s: "2/2/2", keepalive: "2", configured: "2", below: "keepAliveMin" });
+    expect(line.fields.hint).toMatch(/lower keepAliveMin or publish more often/);
+    // Nothing left for the tuner to change; and these short connections are no flapping.
+    expect(device.output).not.toMatch(/keepalive tuned/);
+    device.expectNames(["nat_idle_timeout_suspected", "keepalive_timeout"]);
+  }, 30000);
+
   test.concurrent("link_down: the Wi-Fi drops while connected, and at boot", async () => {
     const device = await boot({ broker: mosquitto.url, clientId: uniqueId("link") });
     await device.waitForLine(/ I mqtt connected /);
