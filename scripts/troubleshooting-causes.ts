@@ -457,7 +457,7 @@ export const PROSE: Readonly<Record<Code, Prose>> = {
     summary:
       "Another client connected with the same client id: DISCONNECT 0x8E (5.0), or the broker closing new connections soon after they start, again and again (mosquitto sends no 0x8E).",
     evidence:
-      'DISCONNECT 0x8E (5.0) on each close; or three connections in a row that the broker closed without a word (FIN or RST, no DISCONNECT) soon after their CONNACK, and either a CONNACK among them found our session gone though the device keeps its session (a twin that starts clean ends it: `evidence="session gone on reconnect"`), or their uptimes are irregular (a twin with a persistent session resumes ours each time, and reconnects after randomised delays: `evidence="irregular uptimes ..."`). Connections that end at the same uptime are flapping instead, those that end at the same idle time a NAT idle timeout.',
+      'DISCONNECT 0x8E (5.0) on each close; or three connections in a row that the broker closed without a word (FIN or RST, no DISCONNECT) soon after their CONNACK, and either a CONNACK among them found our session gone though the device keeps its session (a twin that starts clean ends it: `evidence="session gone on reconnect"`), or their uptimes are clearly irregular, the longest more than 40% above the shortest (a twin with a persistent session resumes ours each time, and reconnects after randomised delays: `evidence="irregular uptimes ..."`). Connections that end at the same uptime are flapping instead, those that end at the same idle time a NAT idle timeout.',
     causes: [
       {
         cause: "Two devices configured with the same `clientId` (a copied configuration).",

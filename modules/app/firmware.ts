@@ -92,8 +92,8 @@ export function start(host: Host, config: Record<string, string>): Device {
         shortLived: settings.number("backoffStable"),
         repeats: 3,
         keepsSession: !config_.cleanStart && (config_.version === 4 || config_.sessionExpiry > 0),
-        // The tuner acts on idle deaths from here up (see KeepAliveTuner.ended) and names them itself.
-        tunerIdle: Math.min(settings.number("keepAliveMin"), keepAlive) * 1000,
+        // The tuner acts on idle deaths from here up and names them itself.
+        tunerIdle: tuner.minIdle,
       },
       (finding) => failure(device, finding),
     );

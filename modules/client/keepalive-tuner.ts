@@ -116,6 +116,17 @@ export class KeepAliveTuner {
     return this.#conclusions;
   }
 
+  /**
+   * The shortest idle death it counts, ms: the lowest keep alive it may set, less the tolerance. At that keep alive
+   * a ping goes out a keep alive after the last packet sent, so the quiet since the last packet received (the
+   * answer to it) is a round trip shorter. Shorter deaths are for the diagnostics to name: no keep alive it may
+   * set can prevent them.
+   */
+  get minIdle(): number {
+    const { keepAlive: configured, min, tolerance } = this.#config;
+    return Math.min(min, configured) * 1000 * (1 - tolerance);
+  }
+
   /** The broker accepted the connection. */
   connected(now: number): void {
     this.#connectedAt = now;
@@ -131,10 +142,9 @@ export class KeepAliveTuner {
     this.#connectedAt = -1;
     const { keepAlive: configured, tolerance, samples, factor, min, raiseAfter } = this.#config;
     if (configured === 0) return undefined;
-    // Deaths after less idle time than the lowest keep alive we would set are no NAT idle timeout that a shorter
-    // keep alive could help with (a flapping link resets connections seconds after they start).
-    const idleDeath =
-      (cause === "keepalive_timeout" || cause === "tcp_reset") && idle >= Math.min(min, configured) * 1000;
+    // Deaths after less idle time than the lowest keep alive we would set (see minIdle) are nothing a shorter keep
+    // alive could help with: a NAT that forgets sooner still, or a link something cuts soon after it starts.
+    const idleDeath = (cause === "keepalive_timeout" || cause === "tcp_reset") && idle >= this.minIdle;
     if (idleDeath && idle <= configured * 1000 * (1 + tolerance)) {
       this.#stableFor = 0;
       this.#recent.push(idle);

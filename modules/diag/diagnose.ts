@@ -230,7 +230,9 @@ export class Diagnoser {
     } else if (lives.length > n && similar(uptimes(lives), tolerance)) {
       // One sample more for regular uptimes: n random delays of a twin look regular now and then, n + 1 rarely.
       this.decide("flapping", `cut at the same uptime ${uptimes(lives).join("/")} ms`);
-    } else if (silent && !similar(uptimes(last), tolerance)) {
+    } else if (silent && !similar(uptimes(last), 2 * tolerance)) {
+      // Clearly irregular only, so that timing noise on a cut (a busy device, a slow link) cannot pass for a twin:
+      // in between, the verdict waits for the next connection.
       this.decide("session_taken_over", `irregular uptimes ${uptimes(last).join("/")} ms`);
     } else if (!silent) {
       this.decide("flapping", "short connections");

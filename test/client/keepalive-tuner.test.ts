@@ -58,6 +58,20 @@ describe("lowering", () => {
     expect(t.conclusions).toBe(1);
   });
 
+  test("pings unanswered at the lowest keep alive count, though the quiet before them is a round trip shorter", () => {
+    const t = tuner({ keepAlive: 2, min: 2 });
+    const clock = { now: 0 };
+    expect(t.minIdle).toBe(1600);
+    for (const idle of [1990, 1985, 1995]) expect(life(t, clock, 4000, "keepalive_timeout", idle)).toBeUndefined();
+    expect(t.conclusions).toBe(1);
+    expect(t.natIdleTimeoutSuspected).toEqual({
+      idle: [1990, 1985, 1995],
+      keepAlive: 2,
+      configured: 2,
+      belowMin: true,
+    });
+  });
+
   test("idle deaths that call for less than keepAliveMin: lowered to it, then concluded again without a change", () => {
     const t = tuner();
     const clock = { now: 0 };

@@ -91,6 +91,17 @@ describe("flapping", () => {
     });
   });
 
+  test("timing noise on the cut delays the verdict; it does not make a takeover", () => {
+    const d = diagnoser();
+    for (const uptime of [351, 284, 322, 287]) d.life(true, uptime, uptime - 5);
+    expect(d.patterns()).toEqual([]);
+    d.life(true, 300, 295);
+    expect(d.findings.at(-1)).toMatchObject({
+      code: "flapping",
+      fields: { short_connections: 5, evidence: "cut at the same uptime 284/322/287/300 ms" },
+    });
+  });
+
   test("regular resets sooner than any NAT forgets a flow are a cut, not an idle timeout", () => {
     const d = diagnoser();
     for (let i = 0; i < 4; i++) d.life(true, 300, NAT_IDLE_FLOOR / 4, RST);
