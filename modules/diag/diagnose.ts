@@ -38,7 +38,7 @@ export interface DiagnoseOptions {
   keepsSession?: boolean;
   /**
    * The shortest idle time, ms, the keep-alive tuner acts on (keepAliveMin, or the keep alive if lower): regular
-   * idle deaths from there up are the tuner's to name. Default 0: the tuner names them all.
+   * idle deaths from there up are the tuner's to name. Without one (no tuner), all are named here.
    */
   tunerIdle?: number;
 }
@@ -176,14 +176,15 @@ export class Diagnoser {
     // of short connections. The tuner names those it acts on; resets sooner than it acts are named here.
     const deaths = this.idleDeaths;
     if (deaths.length === samples && similar(deaths, tolerance) && shortest(deaths) >= NAT_IDLE_FLOOR) {
-      if (shortest(deaths) < (this.options.tunerIdle ?? 0)) {
+      const tunerIdle = this.options.tunerIdle;
+      if (tunerIdle === undefined || shortest(deaths) < tunerIdle) {
         this.report({
           code: "nat_idle_timeout_suspected",
           fields: {
             ...where,
             idle_s: deaths.map(seconds).join("/"),
             uptime_s: this.uptimes.map(seconds).join("/"),
-            below: "keepAliveMin",
+            below: tunerIdle === undefined ? undefined : "keepAliveMin",
           },
         });
       }

@@ -154,6 +154,15 @@ describe("nat_idle_timeout_suspected", () => {
     expect(d.patterns()).toEqual([]);
   });
 
+  test("without a tuner (the Moddable-style API) every NAT idle timeout is named here", () => {
+    const d = diagnoser({ tunerIdle: undefined });
+    for (const uptime of [20000, 31000, 45000]) d.life(true, uptime, 20000, RST);
+    expect(d.findings.at(-1)).toMatchObject({
+      code: "nat_idle_timeout_suspected",
+      fields: { idle_s: "20/20/20", uptime_s: "20/31/45", below: undefined },
+    });
+  });
+
   test("dissimilar idle times are no NAT timeout", () => {
     const d = diagnoser();
     for (const idle of [2000, 5000, 3100]) d.life(true, idle + 10, idle, RST);
