@@ -17,6 +17,8 @@ export interface Cause {
 export interface Prose {
   /** What happened, in one sentence. */
   summary: string;
+  /** For a code found from a pattern across connections: the facts it rests on, and how it is told from the others. */
+  evidence?: string;
   /** Likely causes with their fixes, most likely first. */
   causes: readonly Cause[];
   /** Typical fact fields of the failure line (the firmware prints the real ones). */
@@ -454,6 +456,8 @@ export const PROSE: Readonly<Record<Code, Prose>> = {
   session_taken_over: {
     summary:
       "Another client connected with the same client id: DISCONNECT 0x8E (5.0), or the broker closing new connections soon after they start, again and again (mosquitto sends no 0x8E).",
+    evidence:
+      'DISCONNECT 0x8E (5.0) on each close; or three connections in a row that the broker closed without a word (FIN or RST, no DISCONNECT) soon after their CONNACK, and either a CONNACK among them found our session gone though the device keeps its session (a twin that starts clean ends it: `evidence="session gone on reconnect"`), or their uptimes are clearly irregular, the longest more than 40% above the shortest (a twin with a persistent session resumes ours each time, and reconnects after randomised delays: `evidence="irregular uptimes ..."`). Connections that end at the same uptime are flapping instead, those that end at the same idle time a NAT idle timeout.',
     causes: [
       {
         cause: "Two devices configured with the same `clientId` (a copied configuration).",
@@ -474,14 +478,18 @@ export const PROSE: Readonly<Record<Code, Prose>> = {
       closes: 3,
       last_uptime: 1520,
       pattern: "closed by the broker soon after CONNACK, no DISCONNECT",
+      evidence: "session gone on reconnect",
     },
   },
   flapping: {
     summary: "Connections keep ending shortly after they start, repeatedly.",
+    evidence:
+      'Four short connections in a row that end at the same uptime after CONNACK (within 20%), whatever the traffic and even with the session resumed each time: something on the path cuts them (`evidence="cut at the same uptime ..."`); or three in a row that end for reasons other than a silent close by the broker, such as protocol errors (`evidence="short connections"`). Cuts at the same time sooner than 1 s after the last packet count here, never as a NAT idle timeout. Once named, a streak keeps its name until a connection lasts (`backoffStable`).',
     causes: [
       {
-        cause: "Another client with the same client id.",
-        fix: "See session_taken_over: make `clientId` unique.",
+        cause:
+          "A firewall, proxy, load balancer or broker plugin that ends every connection a fixed time after it starts.",
+        fix: "Check the devices on the path and the broker's log at the times of the cuts.",
       },
       {
         cause:
@@ -493,7 +501,13 @@ export const PROSE: Readonly<Record<Code, Prose>> = {
         fix: "Check the signal strength and the access point.",
       },
     ],
-    example: { broker: BROKER, address: ADDRESS, short_connections: 3, last_uptime: 2100 },
+    example: {
+      broker: BROKER,
+      address: ADDRESS,
+      short_connections: 4,
+      last_uptime: 301,
+      evidence: "cut at the same uptime 302/298/305/301 ms",
+    },
   },
   keepalive_timeout: {
     summary:
@@ -517,10 +531,16 @@ export const PROSE: Readonly<Record<Code, Prose>> = {
   nat_idle_timeout_suspected: {
     summary:
       "Connections die after about the same idle time: a NAT, firewall or mobile carrier drops idle TCP connections sooner than the keep-alive.",
+    evidence:
+      "Three connections that ended at idle times (since the last packet received) within 20% of each other and at least 1 s, whatever their uptime: reset at that idle time, or a ping unanswered after it. Such connections are never counted as flapping or a takeover. The device lowers its keep alive below that idle time by itself, down to keepAliveMin, and says so (`keepalive tuned`; `keepalive=` is the new value). When the idle times call for less than keepAliveMin the line says `below=keepAliveMin` (for resets sooner than keepAliveMin, with their uptimes `uptime_s`): only a person can act.",
     causes: [
       {
         cause: "A router, firewall or carrier-grade NAT with a short idle timeout.",
         fix: "Lower `keepAlive` below the idle time shown, or raise the NAT's TCP idle timeout.",
+      },
+      {
+        cause: "`below=keepAliveMin`: the idle timeout is shorter than the lowest keep alive the device may set.",
+        fix: "Lower `keepAliveMin` below the idle time shown, or have the application publish more often than that.",
       },
     ],
     example: { idle_s: "30/30/31", keepalive: 21, configured: 60 },

@@ -20,13 +20,14 @@ function table(header: string[], rows: string[][]): string[] {
 }
 
 function section(info: FailureInfo): string {
-  const { summary, causes, example } = PROSE[info.code];
+  const { summary, evidence, causes, example } = PROSE[info.code];
   const line = formatLine(81234, failureLevel(info), "diag", info.code, { ...example, hint: info.hint });
   return [
     `## \`${info.code}\``,
     "",
     `Layer: **${info.layer}**. ${summary}`,
     "",
+    ...(evidence ? [`**Evidence**: ${evidence}`, ""] : []),
     "On the serial port:",
     "",
     "```",
@@ -64,8 +65,9 @@ export function render(): string {
     "I (info), D (debug) or T (trace). A value with spaces, quotes, `=` or control characters is written in double",
     'quotes, with `\\"`, `\\\\`, `\\n`, `\\r`, `\\t` and `\\xHH` escapes. Passwords and tokens print as `***`. A line',
     "repeated within 10 seconds is printed once, then counted: `<uptime ms> <level> <area> <event> ... N similar",
-    "suppressed`. The `history` console command lists the last failures, including those from before a reboot",
-    "(marked `prev`); `stats` counts them by code.",
+    "suppressed`. The packet trace (`trace on`) is never held back: each `trace in`/`trace out` line is one packet,",
+    "printed when it crosses. The `history` console command lists the last failures, including those from before a",
+    "reboot (marked `prev`); `stats` counts them by code.",
     "",
     "What a console command prints is not a log line: each of its lines starts with `| ` (e.g. `| state=connected",
     "client_id=...`), so people and scripts tell the two apart at a glance: a line that starts with a number is a log",

@@ -9,6 +9,7 @@ import { type Command, enumArg, intArg, type Out, qosArg, UsageError } from "tet
 import { LEVEL_NAMES, type Level } from "tether/diag/log";
 import { formatStats } from "tether/diag/stats";
 import { frozen } from "tether/mqtt/frozen";
+import type { QoS } from "tether/mqtt/packets";
 import { validTopicFilter, validTopicName } from "tether/mqtt/topic";
 
 /** The running client, or an error naming the fix when the configuration kept it from starting. */
@@ -105,15 +106,26 @@ export const COMMANDS: readonly Command<Device>[] = frozen<Command<Device>>([
   },
   {
     name: "pub",
-    usage: "<topic> <payload> [qos]",
-    help: "publish a message",
+    usage: "[-r] [-q <qos>] <topic> <payload>",
+    help: 'publish a message; -r retained (an empty payload "" clears the retained one); the qos may also follow the payload',
     min: 2,
-    max: 3,
-    run: ([topic, payload, q], out, device) => {
+    max: 5,
+    run: (args, out, device) => {
+      let retain = false;
+      let qos: QoS | undefined;
+      let i = 0;
+      // Options only before the topic, so a payload such as -r is a payload.
+      for (; args[i] === "-r" || args[i] === "-q"; i++) {
+        if (args[i] === "-r") retain = true;
+        else qos = qosArg(args[++i] ?? "");
+      }
+      const [topic, payload, q, extra] = args.slice(i);
+      if (payload === undefined || extra !== undefined || (q !== undefined && qos !== undefined))
+        throw new UsageError("say the options, then the topic and the payload");
       if (!validTopicName(topic)) throw new UsageError(`bad topic "${topic}": no + or #, not empty`);
-      const qos = q === undefined ? 0 : qosArg(q);
+      if (q !== undefined) qos = qosArg(q);
       client(device); // says so when the client is not running
-      out(`pub ${publish(device, topic, payload, qos, false)}`);
+      out(`pub ${publish(device, topic, payload, qos ?? 0, retain)}`);
     },
   },
   {
@@ -126,6 +138,20 @@ export const COMMANDS: readonly Command<Device>[] = frozen<Command<Device>>([
       if (!validTopicFilter(filter)) throw new UsageError(`bad topic filter "${filter}"`);
       const id = client(device).subscribe({ topicFilter: filter, qos: q === undefined ? 0 : qosArg(q) });
       out(id ? `sub sent id=${id}` : "sub saved: sent when connected");
+    },
+  },
+  {
+    name: "unsub",
+    usage: "<filter>",
+    help: "unsubscribe (and no longer subscribe after reconnects)",
+    min: 1,
+    max: 1,
+    run: ([filter], out, device) => {
+      if (!validTopicFilter(filter)) throw new UsageError(`bad topic filter "${filter}"`);
+      // Without it the device could no longer be reached over MQTT.
+      if (filter === device.topics.cmd) throw new UsageError("the command topic stays subscribed");
+      const id = client(device).unsubscribe(filter);
+      out(id ? `unsub sent id=${id}` : "unsub saved: not subscribed again when connected");
     },
   },
   {

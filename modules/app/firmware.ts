@@ -91,6 +91,9 @@ export function start(host: Host, config: Record<string, string>): Device {
         sentUser: config_.username !== undefined,
         shortLived: settings.number("backoffStable"),
         repeats: 3,
+        keepsSession: !config_.cleanStart && (config_.version === 4 || config_.sessionExpiry > 0),
+        // The tuner acts on idle deaths from here up and names them itself.
+        tunerIdle: tuner.minIdle,
       },
       (finding) => failure(device, finding),
     );
@@ -253,22 +256,26 @@ function clientEvent(device: Device, event: ClientEvent, classify: ClientConfig[
       const code = classify(event.cause);
       stats.failed(now, code);
       const idle = event.cause.kind === "keepalive_timeout" ? event.idle - event.cause.waited : event.idle;
-      const change = event.uptime >= 0 ? device.tuner.ended(now, code, idle) : undefined;
+      const { tuner } = device;
+      const conclusions = tuner.conclusions;
+      const change = event.uptime >= 0 ? tuner.ended(now, code, idle) : undefined;
       if (change) {
-        host.writeSetting(TUNER_KEY, device.tuner.serialize());
-        device.client?.setKeepAlive(device.tuner.keepAlive);
+        host.writeSetting(TUNER_KEY, tuner.serialize());
+        device.client?.setKeepAlive(tuner.keepAlive);
         log.warn("keepalive", "tuned", { change });
-        const evidence = device.tuner.natIdleTimeoutSuspected;
-        if (evidence) {
-          failure(device, {
-            code: "nat_idle_timeout_suspected",
-            fields: {
-              idle_s: evidence.idle.map((ms) => Math.round(ms / 1000)).join("/"),
-              keepalive: evidence.keepAlive,
-              configured: evidence.configured,
-            },
-          });
-        }
+      }
+      // Also when the keep alive is at its lowest already and connections still die at the same idle time.
+      const evidence = tuner.conclusions > conclusions ? tuner.natIdleTimeoutSuspected : undefined;
+      if (evidence) {
+        failure(device, {
+          code: "nat_idle_timeout_suspected",
+          fields: {
+            idle_s: evidence.idle.map((ms) => Math.round(ms / 1000)).join("/"),
+            keepalive: evidence.keepAlive,
+            configured: evidence.configured,
+            below: evidence.belowMin ? "keepAliveMin" : undefined,
+          },
+        });
       }
       return;
     }
@@ -297,11 +304,16 @@ function clientEvent(device: Device, event: ClientEvent, classify: ClientConfig[
     case "subscribed":
       log.info("mqtt", "subscribed", { filters: event.topicFilters.join(","), codes: event.reasonCodes.join(",") });
       return;
+    case "unsubscribed":
+      // 3.1.1's UNSUBACK carries no reason codes.
+      log.info("mqtt", "unsubscribed", { id: event.packetId, codes: event.reasonCodes.join(",") || undefined });
+      return;
     case "warning":
       log.warn("mqtt", "warning", { message: event.message });
       return;
     case "packet":
-      log.log(INFO, "trace", event.direction, packetFields(event.packet, event.size, device.topics.cmd));
+      // Every packet its own line, in order: the log's rate limit would hold back a resent one.
+      log.record(INFO, "trace", event.direction, packetFields(event.packet, event.size, device.topics.cmd));
       return;
   }
 }

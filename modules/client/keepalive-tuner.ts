@@ -30,6 +30,23 @@ export const TUNER_DEFAULTS: Readonly<Omit<TunerConfig, "keepAlive">> = Object.f
 /** A raise multiplies the keep alive by this much: small steps, each proved by another stable period. */
 export const RAISE_STEP = 1.25;
 
+/**
+ * Whether times are alike: the longest is at most (1 + tolerance) times the shortest. Also what the diagnostics
+ * call regular (the same uptime or idle time, connection after connection).
+ */
+export function similar(times: readonly number[], tolerance: number): boolean {
+  let longest = 0;
+  for (const t of times) if (t > longest) longest = t;
+  return times.length > 0 && longest <= shortest(times) * (1 + tolerance);
+}
+
+/** The least of `times` (Infinity for none); a loop, not Math.min(...times), whose stack grows with the list. */
+export function shortest(times: readonly number[]): number {
+  let least = Number.POSITIVE_INFINITY;
+  for (const t of times) if (t < least) least = t;
+  return least;
+}
+
 /** Evidence for the diagnostics code nat_idle_timeout_suspected. */
 export interface NatEvidence {
   /** The similar idle times (ms since the last packet received) at which the connections died. */
@@ -37,6 +54,11 @@ export interface NatEvidence {
   /** The keep alive in use now and the configured one, s. */
   keepAlive: number;
   configured: number;
+  /**
+   * The idle times call for a keep alive below the lowest the tuner may set (keepAliveMin, or the configured keep
+   * alive when lower): the deaths go on at the lowered setting, and only a person can act (see the code's hint).
+   */
+  belowMin: boolean;
 }
 
 /** Checks a configuration; returns an error naming the setting and its allowed range, or undefined when valid. */
@@ -59,6 +81,7 @@ export class KeepAliveTuner {
   /** The latest idle deaths, ms, oldest first, at most `samples`. */
   #recent: number[] = [];
   #evidence: number[] = [];
+  #conclusions = 0;
   #connectedAt = -1;
 
   /** Construct with a configuration `validateTuner` accepts. */
@@ -74,9 +97,34 @@ export class KeepAliveTuner {
 
   /** Set while the keep alive is lowered because of repeated idle deaths. */
   get natIdleTimeoutSuspected(): NatEvidence | undefined {
-    return this.#evidence.length === 0
-      ? undefined
-      : { idle: this.#evidence.slice(), keepAlive: this.#keepAlive, configured: this.#config.keepAlive };
+    const { keepAlive: configured, min, factor } = this.#config;
+    if (this.#evidence.length === 0) return undefined;
+    const wanted = Math.floor((factor * shortest(this.#evidence)) / 1000);
+    return {
+      idle: this.#evidence.slice(),
+      keepAlive: this.#keepAlive,
+      configured,
+      belowMin: wanted < Math.min(min, configured),
+    };
+  }
+
+  /**
+   * How many times deaths pointed at a NAT idle timeout so far, whether or not the keep alive could change: the
+   * caller reports each new conclusion (natIdleTimeoutSuspected has its evidence).
+   */
+  get conclusions(): number {
+    return this.#conclusions;
+  }
+
+  /**
+   * The shortest idle death it counts, ms: the lowest keep alive it may set, less the tolerance. At that keep alive
+   * a ping goes out a keep alive after the last packet sent, so the quiet since the last packet received (the
+   * answer to it) is a round trip shorter. Shorter deaths are for the diagnostics to name: no keep alive it may
+   * set can prevent them.
+   */
+  get minIdle(): number {
+    const { keepAlive: configured, min, tolerance } = this.#config;
+    return Math.min(min, configured) * 1000 * (1 - tolerance);
   }
 
   /** The broker accepted the connection. */
@@ -94,19 +142,19 @@ export class KeepAliveTuner {
     this.#connectedAt = -1;
     const { keepAlive: configured, tolerance, samples, factor, min, raiseAfter } = this.#config;
     if (configured === 0) return undefined;
-    // Deaths after less idle time than the lowest keep alive we would set are no NAT idle timeout that a shorter
-    // keep alive could help with (a flapping link resets connections seconds after they start).
-    const idleDeath =
-      (cause === "keepalive_timeout" || cause === "tcp_reset") && idle >= Math.min(min, configured) * 1000;
+    // Deaths after less idle time than the lowest keep alive we would set (see minIdle) are nothing a shorter keep
+    // alive could help with: a NAT that forgets sooner still, or a link something cuts soon after it starts.
+    const idleDeath = (cause === "keepalive_timeout" || cause === "tcp_reset") && idle >= this.minIdle;
     if (idleDeath && idle <= configured * 1000 * (1 + tolerance)) {
       this.#stableFor = 0;
       this.#recent.push(idle);
       if (this.#recent.length > samples) this.#recent.shift();
-      const shortest = Math.min(...this.#recent);
-      if (this.#recent.length < samples || Math.max(...this.#recent) > shortest * (1 + tolerance)) return undefined;
+      if (this.#recent.length < samples || !similar(this.#recent, tolerance)) return undefined;
+      const least = shortest(this.#recent);
       this.#evidence = this.#recent;
+      this.#conclusions++;
       // Only ever lowers here: a death can be evidence for a shorter keep alive, never for a longer one.
-      const to = Math.min(this.#keepAlive, Math.max(Math.min(min, configured), Math.floor((factor * shortest) / 1000)));
+      const to = Math.min(this.#keepAlive, Math.max(Math.min(min, configured), Math.floor((factor * least) / 1000)));
       return this.#set(to, `${samples} deaths after ${this.#seconds()} s idle, NAT idle timeout suspected`);
     }
     this.#stableFor += up;

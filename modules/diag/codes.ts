@@ -158,7 +158,7 @@ export const FAILURES: readonly FailureInfo[] = frozen<FailureInfo>([
   {
     code: "flapping",
     layer: "session",
-    hint: "connections keep dying within seconds: run history to see how each ended; often a duplicate clientId, a refused publish, or an unstable link",
+    hint: "connections keep ending soon after they start: at the same uptime each time, a firewall/proxy/load balancer on the path cuts them; else run history to see how each ended",
   },
   {
     code: "keepalive_timeout",
@@ -168,7 +168,7 @@ export const FAILURES: readonly FailureInfo[] = frozen<FailureInfo>([
   {
     code: "nat_idle_timeout_suspected",
     layer: "keepalive",
-    hint: "connections die after the same idle time: a NAT/firewall forgets idle connections; set keepAlive below that time (e.g. 60 s or less)",
+    hint: "a NAT/firewall forgets connections idle that long: the device lowers keepAlive down to keepAliveMin itself; below that, lower keepAliveMin or publish more often",
   },
   {
     code: "low_memory",

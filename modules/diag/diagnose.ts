@@ -1,8 +1,18 @@
 // Turns what the supervisor reports into findings: a failure code from codes.ts, the facts that proved it, and
-// the hint. Single events are classified by the codes.ts rules; patterns across connections (the same client id
-// on two devices, flapping) are recognised here, because no single close shows them.
+// the hint. Single events are classified by the codes.ts rules; patterns across connections are recognised here,
+// because no single close shows them. Three look alike (connections that end soon after CONNACK, again and
+// again) and are told apart by their evidence:
+// - session_taken_over: another client with our id. The broker closes us without a word (mosquitto sends no
+//   DISCONNECT 0x8E, even in 5.0), at times that follow the twin's randomised reconnects: irregular uptimes; and a
+//   twin with a clean session leaves us no session on our next CONNACK.
+// - flapping: something cuts every connection at the same time after CONNACK (regular uptimes, whatever the
+//   traffic), or connections keep ending for other reasons (protocol errors) soon after they start.
+// - nat_idle_timeout_suspected: connections die (reset, or pings unanswered) at the same idle time after the last
+//   packet (regular idle times, whatever the uptime). The keep-alive tuner names and works around the idle times it can cover
+//   (keepAliveMin and above); the shorter ones are named here.
 import type { ClientEvent } from "tether/client/client";
 import type { CloseCause } from "tether/client/connection";
+import { shortest, similar, TUNER_DEFAULTS } from "tether/client/keepalive-tuner";
 import { type Code, classifyConnack, classifyDisconnect, classifyNetError } from "tether/diag/codes";
 import type { Fields } from "tether/diag/log";
 import { CONNACK, DISCONNECT, type ProtocolVersion, PUBACK, PUBREC, SUBACK } from "tether/mqtt/packets";
@@ -21,12 +31,47 @@ export interface DiagnoseOptions {
   shortLived: number;
   /** How many short-lived connections in a row make a pattern. */
   repeats: number;
+  /**
+   * Whether the broker should keep our session between connections (no clean start; in 5.0 a session expiry): only
+   * then is a CONNACK without a session evidence that someone else ended it. Default false.
+   */
+  keepsSession?: boolean;
+  /**
+   * The shortest idle time, ms, the keep-alive tuner acts on (keepAliveMin, or the keep alive if lower): regular
+   * idle deaths from there up are the tuner's to name. Without one (no tuner), all are named here.
+   */
+  tunerIdle?: number;
+}
+
+/**
+ * No NAT or firewall forgets an established flow within a second of silence: regular cuts sooner than this after
+ * the last packet are something cutting connections (flapping), not an idle timeout.
+ */
+export const NAT_IDLE_FLOOR = 1000;
+
+/** One connection that ended after CONNACK, as the patterns see it. */
+interface Life {
+  uptime: number;
+  code: Code;
+  /** Its CONNACK found no session though the broker should have kept ours. */
+  lost: boolean;
 }
 
 export class Diagnoser {
-  /** Short-lived connections in a row that the broker closed without a word; and all short-lived ones. */
-  private silentCloses = 0;
-  private shortLives = 0;
+  /** The current streak of short-lived connections, oldest first, at most repeats + 1. */
+  private lives: Life[] = [];
+  /** How many connections the current streak has had. */
+  private streak = 0;
+  /** What the current streak was named, once its evidence decided. */
+  private verdict: Code | undefined;
+  /** What the verdict rests on, for its line; empty when the broker's own words said it. */
+  private evidence = "";
+  /** Idle times of the latest idle deaths after CONNACK, in a row, at most samples; and their uptimes. */
+  private idleDeaths: number[] = [];
+  private uptimes: number[] = [];
+  /** Whether the current connection's CONNACK found our session gone; whether any CONNACK came before it. */
+  private lost = false;
+  private connectedBefore = false;
   private address = "";
   private broker = "";
   /** link_down was reported and the link has not come back since: one line per outage. */
@@ -45,6 +90,10 @@ export class Diagnoser {
         return;
       case "resolved":
         this.address = event.address;
+        return;
+      case "connected":
+        this.lost = this.options.keepsSession === true && this.connectedBefore && !event.sessionPresent;
+        this.connectedBefore = true;
         return;
       case "closed":
         this.closed(event.cause, event.uptime, event.idle);
@@ -105,26 +154,96 @@ export class Diagnoser {
     }
     if (code === "link_down" && cause.kind === "net" && cause.error.detail === "link_down") return; // told by "link"
     this.report({ code, fields });
+    // Failed attempts neither make nor break a pattern of connections that ended after CONNACK.
+    if (uptime < 0) return;
 
-    const short = uptime >= 0 && uptime < this.options.shortLived;
-    // The broker ends a taken-over connection with FIN, or with RST when our last packet was still unread.
-    const silent = short && (code === "broker_closed" || code === "tcp_reset");
-    this.silentCloses = silent ? this.silentCloses + 1 : 0;
-    this.shortLives = short ? this.shortLives + 1 : uptime >= 0 ? 0 : this.shortLives;
-    const n = this.options.repeats;
-    if (this.silentCloses >= n) {
+    const { samples, tolerance } = TUNER_DEFAULTS;
+    // Idle deaths, as the tuner counts them: a reset after `idle`, or a ping unanswered after that much quiet.
+    if (code === "tcp_reset" || cause.kind === "keepalive_timeout") {
+      keep(this.idleDeaths, cause.kind === "keepalive_timeout" ? idle - cause.waited : idle, samples);
+      keep(this.uptimes, uptime, samples);
+    } else this.idleDeaths.length = this.uptimes.length = 0;
+    const lives = this.lives;
+    if (uptime >= this.options.shortLived) {
+      lives.length = this.streak = 0;
+      this.verdict = undefined;
+    } else {
+      this.streak++;
+      keep(lives, { uptime, code, lost: this.lost }, this.options.repeats + 1);
+    }
+
+    // Deaths at the same idle time after the last packet, whatever the uptime: a NAT idle timeout, not a pattern
+    // of short connections. The tuner names those it acts on; resets sooner than it acts are named here.
+    const deaths = this.idleDeaths;
+    if (deaths.length === samples && similar(deaths, tolerance) && shortest(deaths) >= NAT_IDLE_FLOOR) {
+      const tunerIdle = this.options.tunerIdle;
+      if (tunerIdle === undefined || shortest(deaths) < tunerIdle) {
+        this.report({
+          code: "nat_idle_timeout_suspected",
+          fields: {
+            ...where,
+            idle_s: deaths.map(seconds).join("/"),
+            uptime_s: this.uptimes.map(seconds).join("/"),
+            below: tunerIdle === undefined ? undefined : "keepAliveMin",
+          },
+        });
+      }
+      return;
+    }
+    const pattern = this.pattern(tolerance);
+    if (pattern === "session_taken_over" && this.evidence) {
       this.report({
-        code: "session_taken_over",
+        code: pattern,
         fields: {
           ...where,
-          closes: this.silentCloses,
+          closes: this.streak,
           last_uptime: uptime,
           pattern: "closed by the broker soon after CONNACK, no DISCONNECT",
+          evidence: this.evidence,
         },
       });
-    } else if (this.shortLives >= n && !silent) {
-      this.report({ code: "flapping", fields: { ...where, short_connections: this.shortLives, last_uptime: uptime } });
+    } else if (pattern === "flapping") {
+      this.report({
+        code: pattern,
+        fields: { ...where, short_connections: this.streak, last_uptime: uptime, evidence: this.evidence },
+      });
     }
+  }
+
+  /**
+   * What the current streak of short-lived connections shows, decided once per streak: a verdict on weak evidence
+   * is not overturned by a later coincidence (a twin's random reconnect delays that happen to look regular).
+   */
+  private pattern(tolerance: number): Code | undefined {
+    const n = this.options.repeats;
+    const lives = this.lives;
+    if (this.verdict || lives.length < n) return this.verdict;
+    const last = lives.slice(-n);
+    // The broker hung up without a word (mosquitto ends a taken-over connection with FIN, or RST when our last
+    // packet was still unread).
+    const silent = last.every((life) => life.code === "broker_closed" || life.code === "tcp_reset");
+    const uptimes = (list: Life[]) => list.map((life) => life.uptime);
+    if (last.some((life) => life.code === "session_taken_over")) {
+      // The broker said so itself (DISCONNECT 0x8E) and each close's line names it: no line to add, and no flapping.
+      this.decide("session_taken_over", "");
+    } else if (silent && last.some((life) => life.lost)) {
+      this.decide("session_taken_over", "session gone on reconnect");
+    } else if (lives.length > n && similar(uptimes(lives), tolerance)) {
+      // One sample more for regular uptimes: n random delays of a twin look regular now and then, n + 1 rarely.
+      this.decide("flapping", `cut at the same uptime ${uptimes(lives).join("/")} ms`);
+    } else if (silent && !similar(uptimes(last), 2 * tolerance)) {
+      // Clearly irregular only, so that timing noise on a cut (a busy device, a slow link) cannot pass for a twin:
+      // in between, the verdict waits for the next connection.
+      this.decide("session_taken_over", `irregular uptimes ${uptimes(last).join("/")} ms`);
+    } else if (!silent) {
+      this.decide("flapping", "short connections");
+    }
+    return this.verdict;
+  }
+
+  private decide(verdict: Code, evidence: string): void {
+    this.verdict = verdict;
+    this.evidence = evidence;
   }
 
   private facts(cause: CloseCause): Record<string, string | number | undefined> {
@@ -159,6 +278,17 @@ export class Diagnoser {
     const hex = code < 16 ? `0x0${code.toString(16)}` : `0x${code.toString(16)}`;
     return `${hex} ${reasonName(code, packetType, this.options.version)}`;
   }
+}
+
+/** Appends `value`, keeping the latest `most`. */
+function keep<T>(list: T[], value: T, most: number): void {
+  list.push(value);
+  if (list.length > most) list.shift();
+}
+
+/** ms as seconds with one decimal at most. */
+function seconds(ms: number): number {
+  return Math.round(ms / 100) / 10;
 }
 
 /** The failure code for the way a connection ended (not for a local close, which is no failure). */

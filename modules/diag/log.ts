@@ -14,6 +14,10 @@
 // identical line comes after the window (it is then printed and opens a new window), or on tick(). So a steady
 // stream of one message prints one line and one summary per window, and nothing is ever lost silently.
 //
+// The rate limit is for the log only: record() prints every line it is given, in place, and leaves the rate
+// limit's memory alone. The packet trace uses it: each of its lines is one packet on the wire, so two identical
+// lines (a resent PUBREL, the same message twice) are two packets, and a summary seconds later could not say which.
+//
 // Secrets: values of keys that name a secret (password, token, key, auth, ...) print as `***`, and any value
 // registered with addSecret() is replaced by `***` wherever it appears inside any value.
 
@@ -194,6 +198,12 @@ export class Logger {
     this.texts[line] = text;
     r[at + PRINTED] = r[at + SEEN] = now;
     this.sink(`${Math.floor(now)} ${text}`);
+  }
+
+  /** Prints a line now, never held back, merged or counted by the rate limit (see above); secrets still hidden. */
+  record(level: Level, area: string, event: string, fields?: Fields): void {
+    if (level > this.level) return;
+    this.sink(`${Math.floor(this.now())} ${body(level, area, event, fields, this.secrets)}`);
   }
 
   error(area: string, event: string, fields?: Fields): void {

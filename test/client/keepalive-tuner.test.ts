@@ -49,7 +49,46 @@ describe("lowering", () => {
     const reason = life(t, clock, 300000, "keepalive_timeout", 66000);
     expect(t.keepAlive).toBe(42);
     expect(reason).toBe("keep alive 120 -> 42 s: 3 deaths after 62/60/66 s idle, NAT idle timeout suspected");
-    expect(t.natIdleTimeoutSuspected).toEqual({ idle: [62000, 60000, 66000], keepAlive: 42, configured: 120 });
+    expect(t.natIdleTimeoutSuspected).toEqual({
+      idle: [62000, 60000, 66000],
+      keepAlive: 42,
+      configured: 120,
+      belowMin: false,
+    });
+    expect(t.conclusions).toBe(1);
+  });
+
+  test("pings unanswered at the lowest keep alive count, though the quiet before them is a round trip shorter", () => {
+    const t = tuner({ keepAlive: 2, min: 2 });
+    const clock = { now: 0 };
+    expect(t.minIdle).toBe(1600);
+    for (const idle of [1990, 1985, 1995]) expect(life(t, clock, 4000, "keepalive_timeout", idle)).toBeUndefined();
+    expect(t.conclusions).toBe(1);
+    expect(t.natIdleTimeoutSuspected).toEqual({
+      idle: [1990, 1985, 1995],
+      keepAlive: 2,
+      configured: 2,
+      belowMin: true,
+    });
+  });
+
+  test("idle deaths that call for less than keepAliveMin: lowered to it, then concluded again without a change", () => {
+    const t = tuner();
+    const clock = { now: 0 };
+    for (let i = 0; i < 3; i++) life(t, clock, 1000, "keepalive_timeout", 18000);
+    expect(t.keepAlive).toBe(TUNER_DEFAULTS.min);
+    expect(t.natIdleTimeoutSuspected).toMatchObject({ keepAlive: 15, belowMin: true });
+    // The NAT forgets sooner than 15 s: deaths go on at the lowest keep alive the tuner may set.
+    const reasons = [];
+    for (let i = 0; i < 3; i++) reasons.push(life(t, clock, 1000, "keepalive_timeout", 15000));
+    expect(reasons).toEqual([undefined, undefined, undefined]);
+    expect(t.conclusions).toBe(2);
+    expect(t.natIdleTimeoutSuspected).toEqual({
+      idle: [15000, 15000, 15000],
+      keepAlive: 15,
+      configured: 120,
+      belowMin: true,
+    });
   });
 
   test("deaths at the keep alive itself (the first ping after a quiet period) count", () => {
@@ -85,7 +124,7 @@ describe("lowering", () => {
     expect(t.keepAlive).toBe(60);
   });
 
-  test("deaths after less idle than the minimum are no NAT timeout it could fix (a flapping link)", () => {
+  test("deaths after less idle than the minimum are no NAT timeout it could fix (the diagnoser names them)", () => {
     const t = tuner();
     const clock = { now: 0 };
     for (let i = 0; i < 5; i++) life(t, clock, 1000, "tcp_reset", 3000);

@@ -241,6 +241,30 @@ describe("Logger", () => {
     expect(lines[2]).toBe("1100 E tls failure");
   });
 
+  test("record() prints every line at once, identical or not, and leaves the rate limit of log lines alone", () => {
+    const { clock, lines, logger } = setup();
+    logger.info("mqtt", "retry", { in_ms: 100 });
+    for (let i = 0; i < 3; i++) {
+      clock.now += 10;
+      logger.record(INFO, "trace", "out", { type: "PUBREL", id: 7 });
+    }
+    logger.info("mqtt", "retry", { in_ms: 100 });
+    logger.record(DEBUG, "trace", "in", { type: "PUBCOMP", id: 7 });
+    clock.now += 5000;
+    logger.tick(clock.now);
+    expect(lines).toEqual([
+      "0 I mqtt retry in_ms=100",
+      "10 I trace out type=PUBREL id=7",
+      "20 I trace out type=PUBREL id=7",
+      "30 I trace out type=PUBREL id=7",
+      // The log line is still held back and summed up as before; no summary speaks of the trace lines.
+      "5030 I mqtt retry ... 1 similar suppressed",
+    ]);
+    logger.addSecret("hunter2");
+    logger.record(INFO, "trace", "in", { type: "PUBLISH", payload: "pw hunter2" });
+    expect(lines.at(-1)).toBe('5030 I trace in type=PUBLISH payload="pw ***"');
+  });
+
   test("lines below the level neither print nor count", () => {
     const { lines, logger } = setup(WARN);
     logger.warn("a", "b");

@@ -30,3 +30,11 @@ test("every code has its prose (summary, causes with fixes, example), and no pro
     expect(Object.keys(example).length).toBeGreaterThan(0);
   }
 });
+
+test("the codes found from patterns across connections state the evidence they rest on", () => {
+  const doc = render();
+  for (const code of ["session_taken_over", "flapping", "nat_idle_timeout_suspected"] as const) {
+    expect(PROSE[code].evidence?.length).toBeGreaterThan(100);
+    expect(doc).toContain(`**Evidence**: ${PROSE[code].evidence}`);
+  }
+});

@@ -49,10 +49,13 @@ describeMosquitto("serial console", () => {
     const help = await device.command("help", /^help \[command\]/);
     const names = help.map((line) => line.split(" ")[0]);
     expect(names).toEqual([
-      ...["status", "stats", "history", "log", "trace", "diag", "reconnect", "keepalive", "pub", "sub", "config"],
+      ...["status", "stats", "history", "log", "trace", "diag", "reconnect", "keepalive", "pub", "sub", "unsub"],
+      "config",
       "help",
     ]);
-    expect(await device.command("help pub", /pub/)).toEqual(["pub <topic> <payload> [qos] - publish a message"]);
+    expect(await device.command("help pub", /pub/)).toEqual([
+      'pub [-r] [-q <qos>] <topic> <payload> - publish a message; -r retained (an empty payload "" clears the retained one); the qos may also follow the payload',
+    ]);
     device.expectNames([]);
   });
 
@@ -136,6 +139,54 @@ describeMosquitto("serial console", () => {
     device.expectNames([]);
   });
 
+  test.concurrent("pub -r -q N publishes retained with that QoS; unsub stops deliveries, also after a reconnect", async () => {
+    const id = uniqueId("retain");
+    const device = await connected({ clientId: id });
+    const usage = "usage: pub [-r] [-q <qos>] <topic> <payload>";
+    for (const [line, error] of [
+      [`pub -q 3 ${id}/r x`, `error: qos must be an integer from 0 to 2, not 3; ${usage}`],
+      [`pub -r ${id}/r`, `error: say the options, then the topic and the payload; ${usage}`],
+      [`pub -q 1 ${id}/r x 2`, `error: say the options, then the topic and the payload; ${usage}`],
+      [`pub -q`, `error: pub takes 2 to 5 arguments; ${usage}`],
+      [`unsub ${id}/#/x`, `error: bad topic filter "${id}/#/x"; usage: unsub <filter>`],
+      [`unsub tether/${id}/cmd`, "error: the command topic stays subscribed; usage: unsub <filter>"],
+    ]) {
+      expect(await device.command(line, /error/)).toEqual([error]);
+    }
+    await device.command("trace on", /trace/);
+    const sent = device.output.length;
+    expect(await device.command(`pub -r -q 1 ${id}/r "kept -r"`, /pub/)).toEqual(["pub sent"]);
+    const out = await device.waitForLine(/ I trace out type=PUBLISH .*topic=.*\/r /, 5000, sent);
+    expect(out).toMatch(/ qos=1 retain=1 /);
+    // Stored by the broker once acknowledged.
+    await device.waitForLine(new RegExp(` I trace in type=PUBACK size=4 id=${/ id=(\d+)/.exec(out)![1]}`), 5000, sent);
+    await device.command("trace off", /trace/);
+    // A subscriber that comes later gets it as a retained message, with the QoS asked for.
+    const { client } = await peer();
+    const retained = new Promise<{ text: string; qos: number; retain: boolean }>((resolve) =>
+      client.on("message", (topic, payload, packet) => {
+        if (topic === `${id}/r`) resolve({ text: payload.toString(), qos: packet.qos, retain: packet.retain });
+      }),
+    );
+    await client.subscribeAsync(`${id}/r`, { qos: 2 });
+    expect(await retained).toEqual({ text: "kept -r", qos: 1, retain: true });
+
+    await device.command(`sub ${id}/in/# 0`, /sub sent/);
+    await device.command(`sub ${id}/mark 0`, /sub sent/);
+    await device.waitForLine(new RegExp(` I mqtt subscribed filters=${id}/mark `));
+    expect(await device.command(`unsub ${id}/in/#`, /unsub/)).toEqual([expect.stringMatching(/^unsub sent id=\d+$/)]);
+    await device.waitForLine(/ I mqtt unsubscribed id=\d+$/);
+    const from = device.output.length;
+    await device.command("reconnect", /reconnecting/);
+    await device.waitForLine(/ I mqtt connected /, 5000, from);
+    // In order on one connection: once the mark arrives, the message before it would have.
+    await client.publishAsync(`${id}/in/a`, "gone");
+    await client.publishAsync(`${id}/mark`, "here");
+    await device.waitForLine(new RegExp(` I mqtt message topic=${id}/mark `), 5000, from);
+    expect(device.output.slice(from)).not.toContain(`topic=${id}/in/a`);
+    device.expectNames([]);
+  });
+
   test.concurrent("bad commands and arguments get one usage line, and the device still answers", async () => {
     const device = await connected({ clientId: uniqueId("bad") });
     const cases: [string, string][] = [
@@ -148,8 +199,8 @@ describeMosquitto("serial console", () => {
       ["trace maybe", "error: trace must be one of on|off, not maybe; usage: trace <on|off>"],
       ["keepalive 0", "error: seconds must be an integer from 1 to 65535, not 0; usage: keepalive <seconds>"],
       ["keepalive soon", "error: seconds must be an integer from 1 to 65535, not soon; usage: keepalive <seconds>"],
-      ["pub a/# x", 'error: bad topic "a/#": no + or #, not empty; usage: pub <topic> <payload> [qos]'],
-      ["pub a/b x 3", "error: qos must be an integer from 0 to 2, not 3; usage: pub <topic> <payload> [qos]"],
+      ["pub a/# x", 'error: bad topic "a/#": no + or #, not empty; usage: pub [-r] [-q <qos>] <topic> <payload>'],
+      ["pub a/b x 3", "error: qos must be an integer from 0 to 2, not 3; usage: pub [-r] [-q <qos>] <topic> <payload>"],
       ["sub", "error: sub takes 1 to 2 arguments; usage: sub <filter> [qos]"],
       ["sub a/#/b", 'error: bad topic filter "a/#/b"; usage: sub <filter> [qos]'],
       ["status now", "error: status takes 0 arguments; usage: status"],

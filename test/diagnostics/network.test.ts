@@ -125,6 +125,48 @@ describeMosquitto("network failures", () => {
     device.expectNames(["flapping", "protocol_error"]);
   });
 
+  test.concurrent("flapping: a middlebox cuts every connection 300 ms after CONNACK, the session resumed each time", async () => {
+    const faults = await proxy();
+    faults.connackCut(300);
+    const device = await boot({ broker: url(faults.port), clientId: uniqueId("cut") });
+    const line = await device.waitForCode("flapping", 15000);
+    expect(line.fields.evidence).toMatch(/^cut at the same uptime \d+\/\d+\/\d+\/\d+ ms$/);
+    for (const uptime of /([\d/]+) ms$/.exec(line.fields.evidence)![1].split("/")) {
+      expect(Number(uptime)).toBeGreaterThanOrEqual(250);
+      expect(Number(uptime)).toBeLessThan(600);
+    }
+    expect(device.output).toMatch(/ I mqtt connected session=resumed /);
+    device.expectNames(["flapping", "broker_closed"]);
+  }, 20000);
+
+  test.concurrent("nat_idle_timeout_suspected: a NAT resets flows idle for 2 s, below keepAliveMin, whatever the uptime", async () => {
+    const faults = await proxy();
+    faults.natIdle(2000, "reset");
+    const device = await boot({ broker: url(faults.port), clientId: uniqueId("natrst"), beaconInterval: "0" });
+    // The traffic profile, not a wait: each connection publishes once, 0, 0.7 or 1.4 s after CONNACK, so the NAT
+    // cuts it at a different uptime but always 2 s after the last packet.
+    const timers: NodeJS.Timeout[] = [];
+    try {
+      for (let n = 1; n <= 3; n++) {
+        await device.waitForLines(/ I mqtt connected /, n, 10000);
+        timers.push(setTimeout(() => device.device.typeLine(`pub nat/${n} x 1`), (n - 1) * 700));
+      }
+      const line = await device.waitForCode("nat_idle_timeout_suspected", 15000);
+      const idle = line.fields.idle_s.split("/").map(Number);
+      expect(idle).toHaveLength(3);
+      for (const s of idle) expect(s >= 1.9 && s <= 2.6).toBe(true);
+      const uptimes = line.fields.uptime_s.split("/").map(Number);
+      expect(Math.max(...uptimes) - Math.min(...uptimes)).toBeGreaterThan(0.9);
+      expect(line.fields.below).toBe("keepAliveMin");
+      expect(line.fields.hint).toMatch(/keepAliveMin/);
+      // The tuner cannot go below keepAliveMin: the keep alive stays.
+      expect(device.output).not.toMatch(/keepalive tuned/);
+      device.expectNames(["nat_idle_timeout_suspected", "tcp_reset"]);
+    } finally {
+      for (const timer of timers) clearTimeout(timer);
+    }
+  }, 30000);
+
   test.concurrent("nat_idle_timeout_suspected: a NAT forgets the connection after 1 s idle, keep alive is 2 s", async () => {
     const faults = await proxy();
     faults.natIdle(1000);
@@ -141,6 +183,24 @@ describeMosquitto("network failures", () => {
     expect(line.fields).toMatchObject({ keepalive: "1", configured: "2" });
     expect(line.fields.idle_s).toMatch(/^2\/2\/2$/);
     expect(device.output).toMatch(/ W keepalive tuned change="keep alive 2 -> 1 s/);
+    device.expectNames(["nat_idle_timeout_suspected", "keepalive_timeout"]);
+  }, 30000);
+
+  test.concurrent("nat_idle_timeout_suspected: a NAT forgets flows idle for 1 s, the keep alive is at keepAliveMin already", async () => {
+    const faults = await proxy();
+    faults.natIdle(1000);
+    const device = await boot({
+      broker: url(faults.port),
+      clientId: uniqueId("natmin"),
+      keepAlive: "2",
+      keepAliveMin: "2",
+      beaconInterval: "0",
+    });
+    const line = await device.waitForCode("nat_idle_timeout_suspected", 25000);
+    expect(line.fields).toMatchObject({ idle_s: "2/2/2", keepalive: "2", configured: "2", below: "keepAliveMin" });
+    expect(line.fields.hint).toMatch(/lower keepAliveMin or publish more often/);
+    // Nothing left for the tuner to change; and these short connections are no flapping.
+    expect(device.output).not.toMatch(/keepalive tuned/);
     device.expectNames(["nat_idle_timeout_suspected", "keepalive_timeout"]);
   }, 30000);
 

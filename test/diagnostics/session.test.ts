@@ -51,11 +51,32 @@ describeMosquitto("session failures against mosquitto", () => {
       expect(line.fields).toMatchObject({
         closes: "3",
         pattern: "closed by the broker soon after CONNACK, no DISCONNECT",
+        // The twin starts clean: our next CONNACK finds no session.
+        evidence: "session gone on reconnect",
       });
       device.expectNames(["session_taken_over"], ["broker_closed", "tcp_reset"]);
       expect(device.codes()).not.toContain("flapping");
     },
   );
+
+  test.concurrent("session_taken_over: two devices with the same client id, each resuming the other's session", async () => {
+    const id = uniqueId("pair");
+    // A cap above the delays: twins whose delays all sit at the same cap reconnect at regular times. In the field
+    // the cap (120 s) is beyond backoffStable (60 s), so such connections no longer count as short.
+    const config = { broker: mosquitto.url, clientId: id, backoffCap: "20000" };
+    const first = await boot(config);
+    await first.waitForLine(/ I mqtt connected /);
+    const second = await boot(config);
+    for (const device of [first, second]) {
+      const line = await device.waitForCode("session_taken_over", 15000);
+      // mosquitto hands a persistent session to whichever connects: the timing is the evidence.
+      expect(line.fields.evidence).toMatch(/^irregular uptimes \d+\/\d+\/\d+ ms$/);
+    }
+    expect(second.output).toMatch(/ I mqtt connected session=resumed /);
+    for (const device of [first, second]) {
+      device.expectNames(["session_taken_over"], ["broker_closed", "tcp_reset"]);
+    }
+  }, 20000);
 
   test.concurrent("packet_too_large: a message larger than the device's maxPacketSize (MQTT 3.1.1)", async () => {
     const id = uniqueId("small");

@@ -24,7 +24,10 @@ export interface LinkInfo {
   down: number;
 }
 
-export type ProxyEvent = "open" | "close" | "idleDrop";
+export type ProxyEvent = "open" | "close" | "idleDrop" | "connackCut";
+
+/** How the proxy ends a connection of its own accord: FIN both ways, or RST both ways. */
+export type Ending = "close" | "reset";
 
 /** How a chunk ends the flow after it is delivered: the peer closed, the peer reset, or cut() ran out. */
 type End = "end" | "reset" | "cut";
@@ -56,6 +59,8 @@ interface Link {
   /** The NAT forgot this connection: nothing crosses any more, not even a close. */
   dead: boolean;
   idleTimer?: NodeJS.Timeout;
+  /** Ends the link a while after its CONNACK went down (connackCut). */
+  connackTimer?: NodeJS.Timeout;
 }
 
 export class FaultProxy {
@@ -83,6 +88,8 @@ export class FaultProxy {
   #cut: { bytes: number; dir: Direction | "both" } | undefined;
   #corrupt: { offset: number; dir: Direction; mask: number } | undefined;
   #idle = 0;
+  #idleEnding: Ending | undefined;
+  #connackCut: { ms: number; ending: Ending } | undefined;
 
   private constructor(port: number, server: net.Server, target: Target) {
     this.port = port;
@@ -109,10 +116,11 @@ export class FaultProxy {
   async passThrough(): Promise<void> {
     this.#blackhole = false;
     this.#delay = this.#jitter = this.#rate = this.#idle = 0;
-    this.#cut = this.#corrupt = undefined;
+    this.#cut = this.#corrupt = this.#connackCut = undefined;
     for (const link of this.#links) {
       link.up.cutLeft = link.down.cutLeft = undefined;
       clearTimeout(link.idleTimer);
+      clearTimeout(link.connackTimer);
     }
     await this.accept("forward");
   }
@@ -168,12 +176,22 @@ export class FaultProxy {
   }
 
   /**
-   * A NAT idle timeout: a connection across which nothing passed for `ms` is silently forgotten, blackholed for
-   * good (0: off). Applies to open connections from now on.
+   * A NAT idle timeout: a connection across which nothing passed (either way) for `ms` is forgotten (0: off).
+   * Without `ending` it is blackholed for good, silently; with one the NAT tells both ends: FIN or RST each way.
+   * Applies to open connections from now on.
    */
-  natIdle(ms: number): void {
+  natIdle(ms: number, ending?: Ending): void {
     this.#idle = ms;
+    this.#idleEnding = ending;
     for (const link of this.#links) this.#arm(link);
+  }
+
+  /**
+   * A middlebox that ends every new connection `ms` after the broker's CONNACK passed it, whatever the traffic
+   * (undefined: off): the first packet of a connection broker to client is its CONNACK.
+   */
+  connackCut(ms: number | undefined, ending: Ending = "close"): void {
+    this.#connackCut = ms === undefined ? undefined : { ms, ending };
   }
 
   /** Sends new connections to another broker (open ones stay where they are). */
@@ -275,6 +293,7 @@ export class FaultProxy {
     link.idleTimer = setTimeout(() => {
       link.dead = true;
       this.#events.emit("idleDrop", link.info);
+      if (this.#idleEnding) this.#end(link, this.#idleEnding);
     }, this.#idle);
   }
 
@@ -289,6 +308,14 @@ export class FaultProxy {
     if (c && c.dir === flow.dir && c.offset >= flow.seen && c.offset < flow.seen + chunk.length) {
       data = Buffer.from(chunk);
       data[c.offset - flow.seen] ^= c.mask;
+    }
+    // CONNACK's first byte: packet type 2, flags 0.
+    const cut = this.#connackCut;
+    if (cut && flow.dir === "down" && flow.seen === 0 && data[0] === 0x20) {
+      link.connackTimer = setTimeout(() => {
+        this.#events.emit("connackCut", link.info);
+        this.#end(link, cut.ending);
+      }, cut.ms);
     }
     flow.seen += chunk.length;
     let last = false;
@@ -343,6 +370,12 @@ export class FaultProxy {
     else if (end === "end") flow.to.end();
   }
 
+  /** Ends a link now, both ways: FIN after what was forwarded, or RST. */
+  #end(link: Link, ending: Ending): void {
+    if (ending === "close") this.#finish(link);
+    else for (const s of [link.up.from, link.down.from]) s.resetAndDestroy();
+  }
+
   /** Closes both sides of a link in an orderly way once what was forwarded is flushed. */
   #finish(link: Link): void {
     for (const s of [link.up.from, link.down.from]) s.end();
@@ -352,6 +385,7 @@ export class FaultProxy {
   #forget(link: Link): void {
     this.#links.delete(link);
     clearTimeout(link.idleTimer);
+    clearTimeout(link.connackTimer);
     clearTimeout(link.up.timer);
     clearTimeout(link.down.timer);
   }

@@ -236,6 +236,40 @@ function faultTests(start: () => Promise<Broker>): void {
     expect(busy.connected).toBe(true);
   });
 
+  test("NAT idle timeout with a reset: both ends hear of it the moment the flow has been idle that long", async () => {
+    proxy.natIdle(500, "reset");
+    const c = await subscriber("t/natrst", { keepalive: 30 });
+    const quietSince = Date.now();
+    const error = next<NodeJS.ErrnoException>(c, "error", 3000);
+    await proxy.waitFor("idleDrop", 3000);
+    expect((await error).code).toBe("ECONNRESET");
+    expect(Date.now() - quietSince).toBeGreaterThanOrEqual(450);
+    if (proxy.open) await proxy.waitFor("close", 3000);
+    expect(proxy.open).toBe(0);
+  });
+
+  test("connackCut: every connection ends that long after its CONNACK, traffic or not", async () => {
+    proxy.connackCut(300);
+    const c = client(proxy.port);
+    let connackAt = 0;
+    c.on("packetreceive", (p) => {
+      if (p.cmd === "connack") connackAt = Date.now();
+    });
+    const closed = next(c, "close", 3000);
+    await next(c, "connect");
+    // Traffic does not keep it alive.
+    await c.subscribeAsync("t/cut");
+    await closed;
+    const up = Date.now() - connackAt;
+    expect(up).toBeGreaterThanOrEqual(250);
+    expect(up).toBeLessThan(1500);
+    proxy.connackCut(300, "reset");
+    const r = client(proxy.port);
+    const reset = next<NodeJS.ErrnoException>(r, "error", 3000);
+    await next(r, "connect");
+    expect((await reset).code).toBe("ECONNRESET");
+  });
+
   test("retarget: after the broker behind the proxy goes away, the client reconnects to the new one", async () => {
     const second = await start();
     try {
@@ -264,7 +298,8 @@ function faultTests(start: () => Promise<Broker>): void {
     proxy.throttle(10);
     proxy.corrupt(14, "down", 0x20);
     proxy.blackhole();
-    proxy.natIdle(1);
+    proxy.natIdle(1, "reset");
+    proxy.connackCut(1);
     await proxy.passThrough();
     const c = await subscriber("t");
     const start = Date.now();

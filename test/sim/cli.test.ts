@@ -2,7 +2,13 @@
 
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
-import { parseArgs } from "../../hosts/sim/node/cli";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { SETTINGS } from "tether/app/settings";
+import { parseArgs, USAGE } from "../../hosts/sim/node/cli";
+import { makeCertificates, OPENSSL, startTlsFront } from "../diagnostics/helpers/tls";
+import { startAedes } from "../helpers/aedes";
 
 describe("parseArgs", () => {
   test("maps options to settings, in both spellings", () => {
@@ -26,14 +32,55 @@ describe("parseArgs", () => {
     expect(parseArgs(["--help"]).help).toBe(true);
   });
 
+  test("every setting can be given, as --set key=value (repeatable) or as its own option, the CA file too", () => {
+    const folder = mkdtempSync(join(tmpdir(), "tether-cli-"));
+    const ca = join(folder, "ca.pem");
+    writeFileSync(ca, "-----BEGIN CERTIFICATE-----\n");
+    try {
+      expect(
+        parseArgs([
+          ...["--set", "keepAliveMin=5", "--set=topicPrefix=plant", "--backoff-base", "200", "--backoff-cap=800"],
+          ...["--ca", ca, "--set", "mqttPassword=a=b", "--set", "password=wifi secret", "--beacon-interval", "0"],
+        ]).config,
+      ).toEqual({
+        keepAliveMin: "5",
+        topicPrefix: "plant",
+        backoffBase: "200",
+        backoffCap: "800",
+        brokerCa: ca,
+        mqttPassword: "a=b",
+        password: "wifi secret",
+        beaconInterval: "0",
+      });
+      expect(parseArgs(["--broker-ca", ca]).config).toEqual({ brokerCa: ca });
+      // The usage names a way to give each one.
+      for (const spec of SETTINGS) {
+        const option = `--${spec.key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+        expect(USAGE).toMatch(
+          new RegExp(`^  (${option}|--set ${spec.key}=) +${spec.help.replace(/[()|]/g, "\\$&")}`, "m"),
+        );
+      }
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
+  });
+
   test.each([
     [["--frobnicate"], "unknown option --frobnicate"],
     [["extra"], "unexpected argument extra"],
     [["--broker"], "option --broker needs a value"],
-    [["--broker", "http://x:1"], "malformed broker URL: http://x:1"],
-    [["--broker", "mqtt://ok:1883,mqtt://bad:99999"], "malformed broker URL: mqtt://bad:99999"],
-    [["--mqtt-version", "4"], "MQTT version must be 3.1.1 or 5: 4"],
-    [["--keepalive", "soon"], "keep-alive must be 0..65535 seconds: soon"],
+    [["--broker", "http://x:1"], 'malformed broker URL "http://x:1"'],
+    [["--broker", "mqtt://ok:1883,mqtt://bad:99999"], 'malformed broker URL "mqtt://bad:99999": port must be 1..65535'],
+    [["--mqtt-version", "4"], "mqttVersion=4: must be one of 3.1.1|5"],
+    [["--keepalive", "soon"], "keepAlive=soon: must be a whole number from 1 to 65535"],
+    // The same rules as `config set`: a keep alive of 0 would stop the firmware with a configuration error.
+    [["--keepalive", "0"], "keepAlive=0: must be a whole number from 1 to 65535"],
+    [["--set", "keepAlive=0"], "keepAlive=0: must be a whole number from 1 to 65535"],
+    [["--set", "nope=1"], 'unknown setting "nope"'],
+    [["--set", "keepAlive"], "--set needs KEY=VALUE, not keepAlive"],
+    [["--set", "=5"], "--set needs KEY=VALUE, not =5"],
+    [["--backoff-base", "5000", "--backoff-cap", "1000"], "backoffCap=1000: must not be below backoffBase=5000"],
+    [["--ca", "/nonexistent/ca.pem"], "brokerCa=/nonexistent/ca.pem: cannot read the file (ENOENT)"],
   ])("%j is refused: %s", (argv, message) => {
     expect(() => parseArgs(argv)).toThrow(message);
   });
@@ -68,7 +115,8 @@ describe("the program", () => {
 
   test.each([
     [["--bogus"], /^tether-sim: unknown option --bogus .*\n$/],
-    [["--broker", "mqtt:/nohost"], /^tether-sim: malformed broker URL: mqtt:\/nohost .*\n$/],
+    [["--broker", "mqtt:/nohost"], /^tether-sim: malformed broker URL "mqtt:\/nohost".*\n$/],
+    [["--keepalive", "0"], /^tether-sim: keepAlive=0: must be a whole number from 1 to 65535 \(see --help\)\n$/],
   ])("%j exits 2 with one line on stderr", async (args, line) => {
     const run = simulator(...args);
     expect(await run.exited).toBe(2);
@@ -89,6 +137,23 @@ describe("the program", () => {
     run.child.stdin!.end();
     expect(await run.exited).toBe(0);
     expect(run.output.stdout).toMatch(/ I mqtt closed reason=shutdown/);
+  });
+
+  (OPENSSL ? test : test.skip)("--ca: the device trusts an mqtts:// broker whose CA the file holds", async () => {
+    const certs = makeCertificates();
+    const broker = await startAedes();
+    const front = await startTlsFront(certs.good, broker.port);
+    try {
+      const run = simulator("--broker", `mqtts://localhost:${front.port}`, "--ca", certs.ca, "--client-id", "ca-cli");
+      await run.stdoutMatches(/ I mqtt subscribed filters=tether\/ca-cli\/cmd/);
+      run.child.stdin!.end();
+      expect(await run.exited).toBe(0);
+      expect(run.output.stdout).not.toMatch(/ diag /);
+    } finally {
+      await front.close();
+      await broker.stop();
+      certs.remove();
+    }
   });
 
   test("Ctrl-C shuts the device down and exits 0", async () => {
