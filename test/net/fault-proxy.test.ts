@@ -236,6 +236,26 @@ function faultTests(start: () => Promise<Broker>): void {
     expect(busy.connected).toBe(true);
   });
 
+  test("NAT idle timeout, reset: the first packet after the idle time is answered with a reset", async () => {
+    proxy.natIdle(400, "reset");
+    const quiet = await subscriber("t/natrst", { keepalive: 1 });
+    await proxy.waitFor("idleDrop", 3000);
+    // The keep alive's PINGREQ is the first packet after the drop.
+    expect(await next<NodeJS.ErrnoException>(quiet, "error", 3000)).toMatchObject({ code: "ECONNRESET" });
+  });
+
+  test("flap: every connection closes the given time after its CONNACK", async () => {
+    proxy.flap(300);
+    for (let round = 1; round <= 2; round++) {
+      const c = client(proxy.port);
+      await next(c, "connect");
+      const connectedAt = Date.now();
+      await next(c, "close", 3000);
+      expect(Date.now() - connectedAt).toBeGreaterThanOrEqual(250);
+    }
+    expect(proxy.accepted).toBe(2);
+  });
+
   test("retarget: after the broker behind the proxy goes away, the client reconnects to the new one", async () => {
     const second = await start();
     try {

@@ -56,6 +56,7 @@ interface Link {
   /** The NAT forgot this connection: nothing crosses any more, not even a close. */
   dead: boolean;
   idleTimer?: NodeJS.Timeout;
+  flapTimer?: NodeJS.Timeout;
 }
 
 export class FaultProxy {
@@ -83,6 +84,8 @@ export class FaultProxy {
   #cut: { bytes: number; dir: Direction | "both" } | undefined;
   #corrupt: { offset: number; dir: Direction; mask: number } | undefined;
   #idle = 0;
+  #idleLate: "drop" | "reset" = "drop";
+  #flap = 0;
 
   private constructor(port: number, server: net.Server, target: Target) {
     this.port = port;
@@ -108,11 +111,12 @@ export class FaultProxy {
   /** Clears every fault: listening, forwarding, no delay, no throttle, no cut, no corruption, no idle drop. */
   async passThrough(): Promise<void> {
     this.#blackhole = false;
-    this.#delay = this.#jitter = this.#rate = this.#idle = 0;
+    this.#delay = this.#jitter = this.#rate = this.#idle = this.#flap = 0;
     this.#cut = this.#corrupt = undefined;
     for (const link of this.#links) {
       link.up.cutLeft = link.down.cutLeft = undefined;
       clearTimeout(link.idleTimer);
+      clearTimeout(link.flapTimer);
     }
     await this.accept("forward");
   }
@@ -168,12 +172,23 @@ export class FaultProxy {
   }
 
   /**
-   * A NAT idle timeout: a connection across which nothing passed for `ms` is silently forgotten, blackholed for
-   * good (0: off). Applies to open connections from now on.
+   * A NAT idle timeout: a connection across which nothing passed for `ms` is forgotten (0: off). What the client
+   * sends on it later is dropped silently (`late` "drop", a blackhole for good), or answered with a reset ("reset",
+   * as NATs and firewalls that reject unknown flows do; the broker's side is left to time out). Applies to open
+   * connections from now on.
    */
-  natIdle(ms: number): void {
+  natIdle(ms: number, late: "drop" | "reset" = "drop"): void {
     this.#idle = ms;
+    this.#idleLate = late;
     for (const link of this.#links) this.#arm(link);
+  }
+
+  /**
+   * A flapping link: every connection is closed both ways (FIN) `ms` after the broker's first bytes (its CONNACK)
+   * reached the client (0: off). Applies to connections whose CONNACK comes from now on.
+   */
+  flap(ms: number): void {
+    this.#flap = ms;
   }
 
   /** Sends new connections to another broker (open ones stay where they are). */
@@ -279,6 +294,11 @@ export class FaultProxy {
   }
 
   #data(link: Link, flow: Flow, chunk: Buffer): void {
+    if (link.dead && flow.dir === "up" && this.#idleLate === "reset") {
+      this.dropped += chunk.length;
+      flow.from.resetAndDestroy();
+      return;
+    }
     if (link.dead || this.#blackhole) {
       this.dropped += chunk.length;
       return;
@@ -330,6 +350,9 @@ export class FaultProxy {
 
   #deliver(link: Link, flow: Flow, { data, end }: Chunk): void {
     if (data.length > 0 && !flow.to.destroyed) {
+      if (flow.dir === "down" && link.info.down === 0 && this.#flap > 0) {
+        link.flapTimer = setTimeout(() => this.#finish(link), this.#flap);
+      }
       link.info[flow.dir] += data.length;
       if (flow.dir === "up") this.bytesUp += data.length;
       else this.bytesDown += data.length;
@@ -352,6 +375,7 @@ export class FaultProxy {
   #forget(link: Link): void {
     this.#links.delete(link);
     clearTimeout(link.idleTimer);
+    clearTimeout(link.flapTimer);
     clearTimeout(link.up.timer);
     clearTimeout(link.down.timer);
   }
