@@ -1,0 +1,128 @@
+// `npm run monitor`: how a line is shown, and the whole monitor on a real pseudo-terminal pair (socat) whose other
+// end is wired to a simulated device, as a USB serial adapter is wired to a board: lines from the device are shown
+// coloured and expanded and saved, a typed command reaches the device and its answer comes back.
+
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { SerialPort } from "serialport";
+import { SimDevice } from "../../hosts/sim/node/device";
+import { render } from "../../tools/monitor/render";
+import { freePort } from "../../tools/rigs/mosquitto";
+
+test("render: colour by level, console output, and a failure line followed by its causes and fixes", () => {
+  expect(render("12 I mqtt connected session=new keepalive=60 rtt=3 n=1", true)).toEqual([
+    "12 I mqtt connected session=new keepalive=60 rtt=3 n=1",
+  ]);
+  expect(render("| state=connected", true)).toEqual(["\x1b[36m| state=connected\x1b[0m"]);
+  const failure = render('81 W diag tcp_refused broker=10.0.0.5:1883 error=refused hint="check the port"', true);
+  expect(failure[0]).toBe(
+    '\x1b[33m81 W diag tcp_refused broker=10.0.0.5:1883 error=refused hint="check the port"\x1b[0m',
+  );
+  expect(failure[1]).toMatch(/^\x1b\[35m {4}tcp_refused: /);
+  expect(failure.slice(2)).toEqual([
+    expect.stringMatching(/^\x1b\[35m {6}cause: The broker is not running\. fix: Start it/),
+    expect.stringMatching(/cause: Wrong port in `broker`\./),
+  ]);
+  // A suppression summary is not expanded again; without colour nothing is added.
+  expect(render("90 W diag tcp_refused ... 4 similar suppressed", false)).toEqual([
+    "90 W diag tcp_refused ... 4 similar suppressed",
+  ]);
+});
+
+/** Debian's socat (apt-get install -y socat; CI installs it). */
+const SOCAT = "socat";
+
+/** Resolves once `text()` matches, checking whenever `stream` has data; rejects after `ms`. */
+function waitFor(stream: NodeJS.ReadableStream, text: () => string, pattern: RegExp, ms = 15000): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      stream.off("data", check);
+      reject(new Error(`never saw ${pattern}; got:\n${text().slice(-1500)}`));
+    }, ms);
+    const check = () => {
+      if (!pattern.test(text())) return;
+      clearTimeout(timer);
+      stream.off("data", check);
+      resolve();
+    };
+    stream.on("data", check);
+    check();
+  });
+}
+
+test("on a pseudo-terminal wired to a simulated device: shows, expands, saves, types", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "tether-monitor-"));
+  const [host, board, saved] = [join(dir, "ttyHOST"), join(dir, "ttyBOARD"), join(dir, "session.log")];
+  let socat: ChildProcess | undefined;
+  let monitor: ChildProcess | undefined;
+  let device: SimDevice | undefined;
+  let port: SerialPort | undefined;
+  try {
+    socat = spawn(SOCAT, ["-d", "-d", `pty,raw,echo=0,link=${host}`, `pty,raw,echo=0,link=${board}`]);
+    let socatLog = "";
+    socat.stderr!.on("data", (chunk) => (socatLog += chunk));
+    await waitFor(socat.stderr!, () => socatLog, /starting data transfer loop/);
+
+    monitor = spawn(process.execPath, ["scripts/run-ts.mjs", "tools/monitor.ts", host, "--save", saved, "--color"], {
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    let shown = "";
+    monitor.stdout!.on("data", (chunk) => (shown += chunk));
+    // The monitor has the port open before the board starts talking, as when a board is reset under it.
+    let opened = "";
+    monitor.stderr!.on("data", (chunk) => (opened += chunk));
+    await waitFor(monitor.stderr!, () => opened, /monitor: .* at 115200 baud, saving to /);
+
+    // The board: a simulated device whose serial port is the pseudo-terminal's far end, CRLF as a board sends.
+    port = new SerialPort({ path: board, baudRate: 115200 });
+    const wire = port;
+    const refused = await freePort();
+    device = await SimDevice.start({
+      config: {
+        broker: `mqtt://127.0.0.1:${refused}`,
+        clientId: "monitor-test",
+        backoffBase: "500",
+        backoffCap: "1000",
+        beaconInterval: "0",
+      },
+      onSerial: (text) => wire.write(text.replace(/\n/g, "\r\n")),
+    });
+    const sim = device;
+    let typed = "";
+    port.on("data", (chunk: Buffer) => {
+      typed += chunk.toString("latin1");
+      for (let end = typed.search(/[\r\n]/); end >= 0; end = typed.search(/[\r\n]/)) {
+        if (end > 0) sim.typeLine(typed.slice(0, end));
+        typed = typed.slice(end + 1);
+      }
+    });
+
+    await waitFor(
+      monitor.stdout!,
+      () => shown,
+      /diag tcp_refused [^\n]*\n\x1b\[35m {4}tcp_refused: [^\n]*\n\x1b\[35m {6}cause: /,
+    );
+    expect(shown).toMatch(/\x1b\[33m\d+ W diag tcp_refused /);
+
+    monitor.stdin!.write("status\n");
+    await waitFor(monitor.stdout!, () => shown, /\x1b\[36m\| state=\S+/);
+    monitor.stdin!.end();
+    const code = await new Promise((resolve) => monitor!.once("exit", (exitCode) => resolve(exitCode)));
+    expect(code).toBe(0);
+
+    const log = readFileSync(saved, "utf8");
+    expect(log).toMatch(/^\d+ I app boot /m);
+    expect(log).toMatch(/^\d+ W diag tcp_refused /m);
+    expect(log).toMatch(/^\| state=/m);
+    // Saved as the device sent it: no colours, no expansions, no carriage returns.
+    expect(log).not.toMatch(/\x1b|\r|cause: /);
+  } finally {
+    monitor?.kill();
+    await device?.kill();
+    if (port?.isOpen) await new Promise((resolve) => port!.close(resolve));
+    socat?.kill();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}, 40000);
