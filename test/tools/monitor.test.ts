@@ -20,9 +20,9 @@ test("render: colour by level, console output, and a failure line followed by it
   expect(failure[0]).toBe(
     '\x1b[33m81 W diag tcp_refused broker=10.0.0.5:1883 error=refused hint="check the port"\x1b[0m',
   );
-  expect(failure[1]).toMatch(/^\x1b\[35m {4}tcp_refused: /);
-  expect(failure.slice(2)).toEqual([
-    expect.stringMatching(/^\x1b\[35m {6}cause: The broker is not running\. fix: Start it/),
+  expect(visible(failure[1]!)).toMatch(/^<ESC>\[35m {4}tcp_refused: /);
+  expect(failure.slice(2).map(visible)).toEqual([
+    expect.stringMatching(/^<ESC>\[35m {6}cause: The broker is not running\. fix: Start it/),
     expect.stringMatching(/cause: Wrong port in `broker`\./),
   ]);
   // A suppression summary is not expanded again; without colour nothing is added.
@@ -30,6 +30,9 @@ test("render: colour by level, console output, and a failure line followed by it
     "90 W diag tcp_refused ... 4 similar suppressed",
   ]);
 });
+
+/** ANSI escapes made visible, so that expectations can spell them. */
+const visible = (text: string) => text.replaceAll("\x1b", "<ESC>");
 
 /** Debian's socat (apt-get install -y socat; CI installs it). */
 const SOCAT = "socat";
@@ -101,13 +104,13 @@ test("on a pseudo-terminal wired to a simulated device: shows, expands, saves, t
 
     await waitFor(
       monitor.stdout!,
-      () => shown,
-      /diag tcp_refused [^\n]*\n\x1b\[35m {4}tcp_refused: [^\n]*\n\x1b\[35m {6}cause: /,
+      () => visible(shown),
+      /diag tcp_refused [^\n]*\n<ESC>\[35m {4}tcp_refused: [^\n]*\n<ESC>\[35m {6}cause: /,
     );
-    expect(shown).toMatch(/\x1b\[33m\d+ W diag tcp_refused /);
+    expect(visible(shown)).toMatch(/<ESC>\[33m\d+ W diag tcp_refused /);
 
     monitor.stdin!.write("status\n");
-    await waitFor(monitor.stdout!, () => shown, /\x1b\[36m\| state=\S+/);
+    await waitFor(monitor.stdout!, () => visible(shown), /<ESC>\[36m\| state=\S+/);
     monitor.stdin!.end();
     const code = await new Promise((resolve) => monitor!.once("exit", (exitCode) => resolve(exitCode)));
     expect(code).toBe(0);
@@ -117,7 +120,7 @@ test("on a pseudo-terminal wired to a simulated device: shows, expands, saves, t
     expect(log).toMatch(/^\d+ W diag tcp_refused /m);
     expect(log).toMatch(/^\| state=/m);
     // Saved as the device sent it: no colours, no expansions, no carriage returns.
-    expect(log).not.toMatch(/\x1b|\r|cause: /);
+    expect(visible(log)).not.toMatch(/<ESC>|\r|cause: /);
   } finally {
     monitor?.kill();
     await device?.kill();
