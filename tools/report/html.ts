@@ -20,7 +20,7 @@ export function codeColour(code: string): string {
   return `hsl(${Math.round((index * 360 * 7) / FAILURES.length) % 360} 70% 42%)`;
 }
 
-const escape = (text: string) =>
+const html = (text: string) =>
   text.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
 
 interface Chart {
@@ -59,14 +59,14 @@ function timeline(session: Session): string {
   const pct = (t: number) => `${((t / span) * 100).toFixed(3)}%`;
   const bars = session.periods.map(
     (p) =>
-      `<div class="up" style="left:${pct(p.t)};width:${pct(Math.max(p.end - p.t, span / 1000))}" title="line ${p.line}: connected at ${seconds(p.t)} for ${seconds(p.end - p.t)}, ended by ${escape(p.endedBy)}"></div>`,
+      `<div class="up" style="left:${pct(p.t)};width:${pct(Math.max(p.end - p.t, span / 1000))}" title="line ${p.line}: connected at ${seconds(p.t)} for ${seconds(p.end - p.t)}, ended by ${html(p.endedBy)}"></div>`,
   );
   const marks = session.failures.map(
     (f) =>
-      `<div class="fail" style="left:${pct(f.t)};background:${codeColour(f.code)}" title="line ${f.line}: ${escape(f.code)}${f.repeats > 1 ? ` (${f.repeats} similar suppressed)` : ""} at ${seconds(f.t)}"></div>`,
+      `<div class="fail" style="left:${pct(f.t)};background:${codeColour(f.code)}" title="line ${f.line}: ${html(f.code)}${f.repeats > 1 ? ` (${f.repeats} similar suppressed)` : ""} at ${seconds(f.t)}"></div>`,
   );
   const codes = [...new Set(session.failures.map((f) => f.code))];
-  const legend = codes.map((code) => `<span><i style="background:${codeColour(code)}"></i>${escape(code)}</span>`);
+  const legend = codes.map((code) => `<span><i style="background:${codeColour(code)}"></i>${html(code)}</span>`);
   return `<div class="timeline">${bars.join("")}${marks.join("")}</div>
 <div class="axis"><span>0 s</span><span>${seconds(span)}</span></div>
 <div class="legend"><span><i class="upkey"></i>connected</span>${legend.join("")}</div>`;
@@ -75,9 +75,9 @@ function timeline(session: Session): string {
 function failureTable(session: Session): string {
   const rows = failuresByCode(session).map(({ code, count, first, last }) => {
     const info = failureInfo(code);
-    const causes = PROSE[code].causes.map((c) => `<li>${escape(c.cause)} <em>${escape(c.fix)}</em></li>`).join("");
+    const causes = PROSE[code].causes.map((c) => `<li>${html(c.cause)} <em>${html(c.fix)}</em></li>`).join("");
     return `<tr><td><i style="background:${codeColour(code)}"></i><code>${code}</code></td><td>${info.layer}</td><td>${count}</td>
-<td>${first.line}${last !== first ? ` … ${last.line}` : ""}</td><td><p class="hint">${escape(info.hint)}</p><ul>${causes}</ul></td></tr>`;
+<td>${first.line}${last !== first ? ` … ${last.line}` : ""}</td><td><p class="hint">${html(info.hint)}</p><ul>${causes}</ul></td></tr>`;
   });
   if (rows.length === 0) return "<p>No failure lines.</p>";
   return `<table class="failures"><thead><tr><th>code</th><th>layer</th><th>lines</th><th>log lines</th><th>hint, causes and fixes</th></tr></thead><tbody>${rows.join("")}</tbody></table>`;
@@ -130,13 +130,13 @@ export function renderReport(session: Session, result: Verdict, source: string):
   const json = JSON.stringify({ charts }).replace(/</g, "\\u003c");
   const evidence = result.evidence.map((f) => `line ${f.line}: ${f.text}`).join("\n");
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Tether session report: ${escape(source)}</title>
+<html lang="en"><head><meta charset="utf-8"><title>Tether session report: ${html(source)}</title>
 <style>${uplotCss}${STYLE}</style></head>
 <body>
 <h1>Tether session report</h1>
-<p>${escape(source)}: ${session.lines} lines, ${session.logLines} log lines, ${session.boots} boot${session.boots === 1 ? "" : "s"}, ${seconds(session.span)}.</p>
-<div class="verdict${result.code ? "" : " ok"}" id="verdict"><p><strong>${escape(result.headline)}</strong></p>
-${result.advice ? `<p>First check: ${escape(result.advice)}</p>` : ""}${evidence ? `<pre>${escape(evidence)}</pre>` : ""}</div>
+<p>${html(source)}: ${session.lines} lines, ${session.logLines} log lines, ${session.boots} boot${session.boots === 1 ? "" : "s"}, ${seconds(session.span)}.</p>
+<div class="verdict${result.code ? "" : " ok"}" id="verdict"><p><strong>${html(result.headline)}</strong></p>
+${result.advice ? `<p>First check: ${html(result.advice)}</p>` : ""}${evidence ? `<pre>${html(evidence)}</pre>` : ""}</div>
 <h2>Timeline</h2>
 ${timeline(session)}
 <h2>Figures</h2>
