@@ -20,18 +20,19 @@ const LOG = `boot loader noise
 120 I mqtt connecting broker=mqtt://10.0.0.5:1883 attempt=1 total=1
 180 I mqtt connected session=new keepalive=60 rtt=58 n=1
 900 I mqtt message topic=a/b qos=1 bytes=300
-| state=connected heap_used=41200 heap_peak=50000
+| uptime_ms=950 heap_used=41200 heap_peak=50000
 5000 W diag tcp_reset broker=10.0.0.5:1883 error=reset uptime=4820 idle=4000 hint="x"
 5002 I mqtt retry in_ms=950 reason="tcp_reset: attempt 1"
 5003 W keepalive tuned change="keep alive 60 -> 45 s: ..."
 40 I app boot platform=esp32 client_id=d1 boot=2
 70 I mqtt connected session=resumed keepalive=45 rtt=61 n=1
 2000 W diag tcp_reset ... 3 similar suppressed
+| heap used=42000 peak=50000
 `;
 
 test("readSession: periods across a reboot, failures with repeats, delays, round trips, keep alive, traffic, heap", () => {
   const session = readSession(LOG);
-  expect(session).toMatchObject({ lines: 12, logLines: 10, boots: 2 });
+  expect(session).toMatchObject({ lines: 13, logLines: 10, boots: 2, span: 7003 });
   // After the reboot, time runs on from the last line before it (5003 ms).
   expect(session.periods).toEqual([
     { t: 180, line: 4, end: 5000, endedBy: "tcp_reset" },
@@ -45,7 +46,11 @@ test("readSession: periods across a reboot, failures with repeats, delays, round
   expect(session.rtts.map((s) => s.value)).toEqual([58, 61]);
   expect(session.keepAlive.map((s) => s.value)).toEqual([60, 45, 45]);
   expect(session.traffic.map((s) => s.value)).toEqual([300]);
-  expect(session.heap.map((s) => [s.line, s.value])).toEqual([[6, 41200]]);
+  // A status reply has its own uptime; a stats reply takes the last log line's.
+  expect(session.heap.map((s) => [s.line, s.t, s.value])).toEqual([
+    [6, 950, 41200],
+    [13, 7003, 42000],
+  ]);
   expect(verdict(session)).toMatchObject({ code: "tcp_reset", evidence: [expect.objectContaining({ line: 7 })] });
 });
 

@@ -54,6 +54,12 @@ function buckets(samples: Sample[], span: number): Sample[] {
   return [...sums].map(([t, value]) => ({ t, line: 0, value }));
 }
 
+/** A setting's samples with the last value carried to the end of the session: it stays in force until changed. */
+function untilEnd(samples: Sample[], span: number): Sample[] {
+  const last = samples.at(-1);
+  return last && last.t < span ? [...samples, { ...last, t: span }] : samples;
+}
+
 function timeline(session: Session): string {
   const span = Math.max(1, session.span);
   const pct = (t: number) => `${((t / span) * 100).toFixed(3)}%`;
@@ -92,8 +98,9 @@ for (const c of data.charts) {
   const paths = c.style === "step" ? uPlot.paths.stepped({ align: 1 }) : c.style === "bars" ? uPlot.paths.bars({ size: [0.8, 40] }) : undefined;
   new uPlot({
     title: c.title, width: Math.max(400, el.clientWidth || 900), height: 180,
-    scales: { x: { time: false } }, legend: { show: true },
-    axes: [{ label: "time, s" }, { label: c.unit }],
+    // Every chart spans the whole session, as the timeline does, so that they line up.
+    scales: { x: { time: false, range: [0, Math.max(data.span, 0.001)] } }, legend: { show: true },
+    axes: [{ label: "time, s" }, { label: c.unit, size: 70 }],
     series: [{ label: "time, s" }, { label: c.unit, stroke: c.colour, fill: c.style === "bars" ? c.colour : undefined, width: 2, paths, points: { show: c.style !== "bars" } }],
   }, [c.x, c.y], el);
 }
@@ -123,11 +130,11 @@ export function renderReport(session: Session, result: Verdict, source: string):
   const charts: Chart[] = [
     chart("retries", "Reconnect delays", "ms", "#d62", "points", session.retries),
     chart("rtts", "Round-trip times", "ms", "#27c", "points", session.rtts),
-    chart("keepalive", "Keep alive", "s", "#838", "step", session.keepAlive),
+    chart("keepalive", "Keep alive", "s", "#838", "step", untilEnd(session.keepAlive, session.span)),
     chart("traffic", "Traffic", "bytes", "#2a8", "bars", buckets(session.traffic, session.span)),
     chart("heap", "Heap in use", "bytes", "#a60", "points", session.heap),
   ];
-  const json = JSON.stringify({ charts }).replace(/</g, "\\u003c");
+  const json = JSON.stringify({ charts, span: session.span / 1000 }).replace(/</g, "\\u003c");
   const evidence = result.evidence.map((f) => `line ${f.line}: ${f.text}`).join("\n");
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Tether session report: ${html(source)}</title>

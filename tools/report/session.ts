@@ -6,7 +6,7 @@
 import { type Code, FAILURES } from "tether/diag/codes";
 import { type ParsedLine, parseLine } from "tether/diag/log";
 
-/** A point in the session: milliseconds from the first line, and the 1-based line number in the file. */
+/** A point in the session: milliseconds since the boot, and the 1-based line number in the file. */
 export interface At {
   t: number;
   line: number;
@@ -37,7 +37,7 @@ export interface Session {
   lines: number;
   logLines: number;
   boots: number;
-  /** From the first log line to the last, ms. */
+  /** From the (first) boot to the last log line, ms: times here count from the boot, as uptimes do. */
   span: number;
   periods: Period[];
   failures: Failure[];
@@ -76,7 +76,6 @@ export function readSession(text: string): Session {
   if (lines.at(-1) === "") lines.pop();
   session.lines = lines.length;
   let offset = 0;
-  let start = -1;
   let last = -1;
   let open: Period | undefined;
   const close = (t: number, endedBy: string) => {
@@ -89,16 +88,18 @@ export function readSession(text: string): Session {
     const line = index + 1;
     const parsed = parseLine(raw);
     if (!parsed) {
-      // A `status` reply on the console: `| ... heap_used=N ...`.
-      const heap = /^\| .*\bheap_used=(\d+)/.exec(raw);
-      if (heap && last >= 0) session.heap.push({ t: last, line, value: Number(heap[1]) });
+      // Console replies with the heap: `status` (`| uptime_ms=T heap_used=N ...`), `stats` (`| heap used=N ...`).
+      const heap = /^\| (?:.*\buptime_ms=(\d+) )?.*\bheap[_ ]used=(\d+)/.exec(raw);
+      if (heap && last >= 0) {
+        const t = heap[1] === undefined ? last : Math.max(last, Number(heap[1]) + offset);
+        session.heap.push({ t, line, value: Number(heap[2]) });
+      }
       return;
     }
     session.logLines++;
     // The uptime went back: the device rebooted. Time goes on from the last line seen.
     if (last >= 0 && parsed.time + offset < last) offset = last;
     const t = parsed.time + offset;
-    if (start < 0) start = t;
     last = t;
     const at = { t, line };
     const { area, event, fields } = parsed;
@@ -140,7 +141,7 @@ export function readSession(text: string): Session {
     if (area === "heap" && number("used") !== undefined) session.heap.push({ ...at, value: number("used")! });
   });
   close(last, "still up");
-  session.span = start < 0 ? 0 : last - start;
+  session.span = Math.max(0, last);
   return session;
 }
 
