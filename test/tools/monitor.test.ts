@@ -2,8 +2,8 @@
 // end is wired to a simulated device, as a USB serial adapter is wired to a board: lines from the device are shown
 // coloured and expanded and saved, a typed command reaches the device and its answer comes back.
 
-import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SerialPort } from "serialport";
@@ -29,6 +29,33 @@ test("render: colour by level, console output, and a failure line followed by it
   expect(render("90 W diag tcp_refused ... 4 similar suppressed", false)).toEqual([
     "90 W diag tcp_refused ... 4 similar suppressed",
   ]);
+});
+
+test("--file: a saved log, shown with its causes and fixes; no colours when the output is not a terminal", () => {
+  const dir = mkdtempSync(join(tmpdir(), "tether-monitor-"));
+  try {
+    const log = join(dir, "saved.log");
+    writeFileSync(log, '5 I app boot platform=esp32\r\n9 E diag bad_credentials user=set hint="check"\r\n');
+    const run = spawnSync(process.execPath, ["scripts/run-ts.mjs", "tools/monitor.ts", "--file", log], {
+      encoding: "utf8",
+    });
+    expect(run.status).toBe(0);
+    const lines = run.stdout.split("\n");
+    expect(lines.slice(0, 2)).toEqual([
+      "5 I app boot platform=esp32",
+      '9 E diag bad_credentials user=set hint="check"',
+    ]);
+    expect(lines[2]).toMatch(/^ {4}bad_credentials: The broker refused the user name or password/);
+    expect(lines[3]).toMatch(/^ {6}cause: Wrong `mqttPassword`/);
+    expect(run.stdout).not.toContain("\x1b");
+    const missing = spawnSync(process.execPath, ["scripts/run-ts.mjs", "tools/monitor.ts", "/dev/ttyNOPE"], {
+      encoding: "utf8",
+    });
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toMatch(/^monitor: .*\/dev\/ttyNOPE/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 /** ANSI escapes made visible, so that expectations can spell them. */

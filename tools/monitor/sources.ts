@@ -24,6 +24,11 @@ export interface Source {
 export async function openPort(path: string, baud: number): Promise<Source> {
   const port = new SerialPort({ path, baudRate: baud, autoOpen: false });
   await new Promise<void>((resolve, reject) => port.open((error) => (error ? reject(error) : resolve())));
+  // A board unplugged mid-session: one line, and the session ends as at the end of a file.
+  port.on("error", (error) => {
+    process.stderr.write(`monitor: ${path}: ${error.message}\n`);
+    port.destroy();
+  });
   return {
     name: `${path} at ${baud} baud`,
     output: port,
