@@ -69,7 +69,7 @@ test("a broker restart run's log becomes a page Chromium renders: verdict, timel
   // uPlot ran: the three charts this log has figures for (reconnect delays, round trips, keep alive) are drawn.
   expect(dom).toMatch(/<body data-charts="3"/);
   expect(dom.match(/class="uplot/g)).toHaveLength(3);
-  expect(dom).toContain("Traffic: no such lines in this log");
+  expect(dom).toContain("Traffic: no such lines in this log (received messages show at log level info;");
   const session = readSession(outcome.output.get("device")!);
   expect(dom).toContain("Most likely: broker_closed (mqtt layer)");
   expect(dom.match(/class="up"/g)).toHaveLength(session.periods.length);

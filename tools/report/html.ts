@@ -31,6 +31,8 @@ interface Chart {
   style: "points" | "step" | "bars";
   x: number[];
   y: number[];
+  /** Where such figures come from, said when the log has none. */
+  missing?: string;
 }
 
 function chart(
@@ -94,7 +96,12 @@ const DRAW = `
 const data = JSON.parse(document.getElementById("data").textContent);
 for (const c of data.charts) {
   const el = document.getElementById(c.id);
-  if (c.x.length === 0) { el.innerHTML = '<p class="empty">' + c.title + ": no such lines in this log</p>"; continue; }
+  if (c.x.length === 0) {
+    const p = el.appendChild(document.createElement("p"));
+    p.className = "empty";
+    p.textContent = c.title + ": no such lines in this log" + (c.missing ? " (" + c.missing + ")" : "");
+    continue;
+  }
   const paths = c.style === "step" ? uPlot.paths.stepped({ align: 1 }) : c.style === "bars" ? uPlot.paths.bars({ size: [0.8, 40] }) : undefined;
   new uPlot({
     title: c.title, width: Math.max(400, el.clientWidth || 900), height: 180,
@@ -131,8 +138,14 @@ export function renderReport(session: Session, result: Verdict, source: string):
     chart("retries", "Reconnect delays", "ms", "#d62", "points", session.retries),
     chart("rtts", "Round-trip times", "ms", "#27c", "points", session.rtts),
     chart("keepalive", "Keep alive", "s", "#838", "step", untilEnd(session.keepAlive, session.span)),
-    chart("traffic", "Traffic", "bytes", "#2a8", "bars", buckets(session.traffic, session.span)),
-    chart("heap", "Heap in use", "bytes", "#a60", "points", session.heap),
+    {
+      ...chart("traffic", "Traffic", "bytes", "#2a8", "bars", buckets(session.traffic, session.span)),
+      missing: "received messages show at log level info; `trace on` shows every packet",
+    },
+    {
+      ...chart("heap", "Heap in use", "bytes", "#a60", "points", session.heap),
+      missing: "type `status` or `stats` on the console now and then to record it",
+    },
   ];
   const json = JSON.stringify({ charts, span: session.span / 1000 }).replace(/</g, "\\u003c");
   const evidence = result.evidence.map((f) => `line ${f.line}: ${f.text}`).join("\n");
