@@ -62,10 +62,15 @@ async function main(argv: string[]): Promise<number> {
   const prefixers = new Map<string, (text: string) => string>();
   let typeLine: ((line: string) => void) | undefined;
   const input = createInterface({ input: process.stdin });
-  const ended = new Promise<void>((resolve) => {
-    input.on("close", resolve);
-    process.on("SIGINT", resolve);
-  });
+  // Ctrl-C ends the run (before the diagnosis too) and cleans up; a second one leaves at once.
+  let interrupts = 0;
+  const interrupted = new Promise<void>((resolve) =>
+    process.on("SIGINT", () => {
+      if (++interrupts > 1) process.exit(130);
+      resolve();
+    }),
+  );
+  const ended = Promise.race([new Promise<void>((resolve) => input.on("close", resolve)), interrupted]);
   input.on("line", (line) => (typeLine ? typeLine(line) : note("no device yet: line not sent")));
   const outcome = await runScenario(scenario, {
     serial(device, text) {
@@ -77,7 +82,7 @@ async function main(argv: string[]): Promise<number> {
       }
     },
     note: (n) => note(n.text),
-    stopped: new Promise((resolve) => process.once("SIGINT", resolve)),
+    stopped: interrupted,
     booted(_, device) {
       typeLine ??= (line) => device.device.typeLine(line);
     },

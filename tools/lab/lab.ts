@@ -6,7 +6,7 @@ import { isSecretKey } from "tether/diag/log";
 import { type EmbeddedBroker, startBroker } from "../../hosts/sim/node/broker";
 import { SimDevice } from "../../hosts/sim/node/device";
 import { FaultProxy } from "../rigs/fault-proxy";
-import { MOSQUITTO, type MosquittoOptions, startMosquitto } from "../rigs/mosquitto";
+import { MOSQUITTO, type Mosquitto, startMosquitto } from "../rigs/mosquitto";
 import { Probe } from "../rigs/probe";
 
 /** Settings under every scenario's own: quick retries and timeouts, no status beacon to blur the story. */
@@ -70,9 +70,9 @@ export class Lab {
     return broker;
   }
 
-  /** A mosquitto with these options (passwords, plugins); the scenario's `needs` says mosquitto is required. */
-  async mosquitto(options: MosquittoOptions, what: string): Promise<{ url: string; port: number }> {
-    const mosquitto = await startMosquitto(options);
+  /** A mosquitto of the scenario's own (a password file, a plugin); the scenario's `needs` says mosquitto. */
+  async mosquitto(start: () => Promise<Mosquitto>, what: string): Promise<Mosquitto> {
+    const mosquitto = await start();
     this.defer(() => mosquitto.stop());
     this.note(`mosquitto (${what}) listens on ${mosquitto.url}`);
     return mosquitto;

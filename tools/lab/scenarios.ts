@@ -5,7 +5,7 @@
 import { connect } from "mqtt";
 import type { Code } from "tether/diag/codes";
 import { startDynsec } from "../rigs/dynsec";
-import { MOSQUITTO } from "../rigs/mosquitto";
+import { MOSQUITTO, startMosquitto } from "../rigs/mosquitto";
 import { makeCertificates, OPENSSL, startTlsFront } from "../rigs/tls";
 import type { Lab } from "./lab";
 
@@ -43,7 +43,10 @@ export const SCENARIOS: Scenario[] = [
     allowed: [],
     needs: ["mosquitto"],
     async run(lab) {
-      const broker = await lab.mosquitto({ users: { alice: "correct-horse" } }, "password file with alice");
+      const broker = await lab.mosquitto(
+        () => startMosquitto({ users: { alice: "correct-horse" } }),
+        "password file with alice",
+      );
       await lab.boot("device", {
         broker: broker.url,
         clientId: id("pw"),
@@ -63,12 +66,11 @@ export const SCENARIOS: Scenario[] = [
     allowed: [],
     needs: ["mosquitto"],
     async run(lab) {
-      const broker = await startDynsec([
+      const denials = [
         { acltype: "subscribePattern", topic: "secret/#" },
         { acltype: "publishClientSend", topic: "secret/#" },
-      ]);
-      lab.defer(() => broker.stop());
-      lab.note(`mosquitto (dynamic security: secret/# denied) listens on ${broker.url}`);
+      ];
+      const broker = await lab.mosquitto(() => startDynsec(denials), "dynamic security: secret/# denied");
       const device = await lab.boot("device", { broker: broker.url, clientId: id("acl"), mqttVersion: "5" });
       await device.waitForLine(/ I mqtt subscribed /);
       await lab.type(device, "sub secret/plans 1", /sub sent/);
@@ -197,7 +199,7 @@ export const SCENARIOS: Scenario[] = [
       });
       const front = await startTlsFront(signer.good, broker.port);
       lab.defer(() => front.close());
-      lab.note(`TLS front end on 127.0.0.1:${front.port}, certificate signed by CA "${signer.ca}"`);
+      lab.note(`TLS front end on 127.0.0.1:${front.port}, its certificate signed by a CA the device is not given`);
       await lab.boot("device", {
         broker: `mqtts://127.0.0.1:${front.port}`,
         clientId: id("tls"),
@@ -250,7 +252,7 @@ export const SCENARIOS: Scenario[] = [
         backoffBase: "1000",
       });
       await device.waitForCode("tcp_refused");
-      const [, used] = /heap_used=(\d+)/.exec((await device.command("status", /heap_used=/)).join("\n"))!;
+      const [, used] = /heap_used=(\d+)/.exec((await lab.type(device, "status", /heap_used=/)).join("\n"))!;
       const limit = Math.round(Number(used) * 1.15);
       await lab.type(device, `config set heapLimit ${limit}`, /heapLimit=/);
       lab.note("the application publishes QoS 1 readings until the device says its memory is low");
