@@ -34,7 +34,7 @@ export function summarize(outcome: Outcome): string[] {
   for (const [name, output] of outcome.output) {
     const lines = failureLines(output);
     if (lines.length === 0) continue;
-    out.push(`The lines that said so (${name}'s serial output):`);
+    out.push(`What ${name}'s serial output said (the first line of each code):`);
     // The first line of each code: repeats add nothing.
     const first = lines.filter((line, i) => lines.findIndex((other) => other.code === line.code) === i);
     for (const line of first) out.push(`  line ${line.number}: ${line.text}`);
