@@ -49,6 +49,7 @@ export class Lab {
   readonly devices = new Map<string, Probe>();
   private readonly started = Date.now();
   private readonly stops: (() => Promise<unknown>)[] = [];
+  private closed = false;
 
   constructor(private readonly events: LabEvents = {}) {}
 
@@ -58,9 +59,13 @@ export class Lab {
     this.events.note?.(note);
   }
 
-  /** Runs `stop` at close(), after what was registered later (last in, first out). */
+  /**
+   * Runs `stop` at close(), after what was registered later (last in, first out); at once when the lab is closed
+   * already (a scenario cut short by a timeout or Ctrl-C may still be starting something).
+   */
   defer(stop: () => Promise<unknown>): void {
-    this.stops.push(stop);
+    if (this.closed) void stop().catch(() => {});
+    else this.stops.push(stop);
   }
 
   /** A plain broker: mosquitto where installed, else the embedded aedes. */
@@ -106,6 +111,7 @@ export class Lab {
 
   /** Stops everything, newest first; never rejects. */
   async close(): Promise<void> {
+    this.closed = true;
     for (const stop of this.stops.splice(0).reverse()) await stop().catch(() => {});
   }
 
@@ -120,6 +126,7 @@ export class Lab {
       stop: () => current.stop(),
       start: async () => {
         current = await startMosquitto({ port });
+        this.defer(() => current.stop());
       },
     };
   }
@@ -135,6 +142,7 @@ export class Lab {
       stop: () => current.stop(),
       start: async () => {
         current = await startBroker(port);
+        this.defer(() => current.stop());
       },
     };
   }
