@@ -1,7 +1,7 @@
 // `npm run report`: a serial log read back (readSession), and a real fault run's log turned into a page that headless
 // Chromium loads, runs and renders with its charts.
 
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -78,3 +78,19 @@ test("a broker restart run's log becomes a page Chromium renders: verdict, timel
   expect(dom).toMatch(/<code>broker_closed<\/code>/);
   expect(renderReport(session, verdict(session), "restart.log")).toContain("<h1>Tether session report</h1>");
 }, 60000);
+
+test("bad input gets one clear line: a missing file, a file with no log lines, a wrong option", () => {
+  const report = (...args: string[]) =>
+    spawnSync(process.execPath, ["scripts/run-ts.mjs", "tools/report.ts", ...args], { encoding: "utf8" });
+  const noise = join(dir, "noise.log");
+  writeFileSync(noise, "ets Jun  8 2016 00:22:57\nrst:0x1 (POWERON_RESET)\n");
+  expect(report(join(dir, "absent.log"))).toMatchObject({
+    status: 1,
+    stderr: `report: cannot read ${join(dir, "absent.log")}: ENOENT\n`,
+  });
+  expect(report(noise)).toMatchObject({
+    status: 1,
+    stderr: `report: ${noise} has no Tether log lines (<uptime> <E|W|I|D|T> <area> <event> ...)\n`,
+  });
+  expect(report(noise, "--pdf")).toMatchObject({ status: 2, stderr: "report: unknown option --pdf (see --help)\n" });
+});
