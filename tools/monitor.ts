@@ -8,7 +8,7 @@ import { render } from "./monitor/render";
 import { eachLine, openFile, openPort, type Source, startSimulator } from "./monitor/sources";
 
 const USAGE = `usage: npm run monitor -- <serial port> [--baud 115200] [--save FILE]
-       npm run monitor -- --file LOG [--save FILE]
+       npm run monitor -- --file LOG [--save FILE]      (LOG "-": standard input)
        npm run monitor -- --sim [--save FILE] [-- npm start options]
 Shows a Tether device's serial output coloured by level; each "diag <code>" line is followed by the code's likely
 causes and fixes. Lines typed here go to the device's console (not with --file). --save writes every line the

@@ -58,6 +58,29 @@ test("--file: a saved log, shown with its causes and fixes; no colours when the 
   }
 });
 
+test("--sim: a simulated device (npm start) as the board: its output shown, a typed command answered", async () => {
+  const monitor = spawn(
+    process.execPath,
+    ["scripts/run-ts.mjs", "tools/monitor.ts", "--sim", "--", "--client-id", "sim-mon"],
+    {
+      stdio: ["pipe", "pipe", "pipe"],
+    },
+  );
+  try {
+    let shown = "";
+    monitor.stdout.on("data", (chunk) => (shown += chunk));
+    await waitFor(monitor.stdout, () => shown, /^\d+ I mqtt connected /m);
+    monitor.stdin.write("status\n");
+    await waitFor(monitor.stdout, () => shown, /^\| state=connected client_id=sim-mon /m);
+    // The end of input is the simulator's too: the device says goodbye, then both exit.
+    monitor.stdin.end();
+    expect(await new Promise((resolve) => monitor.once("exit", (code) => resolve(code)))).toBe(0);
+    expect(shown).toMatch(/^\d+ I app shutdown$/m);
+  } finally {
+    monitor.kill();
+  }
+}, 30000);
+
 /** ANSI escapes made visible, so that expectations can spell them. */
 const visible = (text: string) => text.replaceAll("\x1b", "<ESC>");
 

@@ -38,9 +38,10 @@ export async function openPort(path: string, baud: number): Promise<Source> {
   };
 }
 
+/** A saved log, or `-`: standard input (`npm start | npm run monitor -- --file -`); read once, nothing typed. */
 export function openFile(path: string): Source {
-  const output = createReadStream(path);
-  return { name: path, output, eol: "\n", close: async () => void output.destroy() };
+  const output = path === "-" ? process.stdin : createReadStream(path);
+  return { name: path === "-" ? "standard input" : path, output, eol: "\n", close: async () => void output.destroy() };
 }
 
 /** `npm start` with `args`, run by this Node: the simulated device, its serial port on stdout. */
