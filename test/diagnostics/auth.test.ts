@@ -2,28 +2,16 @@
 // refused) and the dynamic security plugin (subscribe and publish denials it reports, unlike an acl_file). What
 // mosquitto really answers is in /work/shared/broker-facts.md.
 
+import { startDynsec } from "../../tools/rigs/dynsec";
 import { describeMosquitto, type Mosquitto, startMosquitto } from "../helpers/mosquitto";
 import { devices, uniqueId } from "./helpers/device";
 
 const boot = devices().boot;
-const DYNSEC = "/usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so";
-
 /** Anonymous clients may do anything but subscribe to or publish on secret/#. */
-const DENY_SECRET = {
-  defaultACLAccess: { publishClientSend: true, publishClientReceive: true, subscribe: true, unsubscribe: true },
-  clients: [],
-  groups: [{ groupname: "anon", roles: [{ rolename: "deny-secret", priority: 0 }], clients: [] }],
-  roles: [
-    {
-      rolename: "deny-secret",
-      acls: [
-        { acltype: "subscribePattern", topic: "secret/#", priority: 0, allow: false },
-        { acltype: "publishClientSend", topic: "secret/#", priority: 0, allow: false },
-      ],
-    },
-  ],
-  anonymousGroup: "anon",
-};
+const DENY_SECRET = [
+  { acltype: "subscribePattern", topic: "secret/#" },
+  { acltype: "publishClientSend", topic: "secret/#" },
+];
 
 let passwords: Mosquitto;
 let dynsec: Mosquitto;
@@ -31,10 +19,7 @@ let dynsec: Mosquitto;
 beforeAll(async () => {
   [passwords, dynsec] = await Promise.all([
     startMosquitto({ users: { alice: "correct-horse" } }),
-    startMosquitto({
-      config: ["allow_anonymous true", `plugin ${DYNSEC}`, "plugin_opt_config_file dynsec.json"],
-      files: { "dynsec.json": JSON.stringify(DENY_SECRET) },
-    }),
+    startDynsec(DENY_SECRET),
   ]);
 });
 

@@ -5,7 +5,7 @@
 
 import { once } from "node:events";
 import { createServer, type Socket } from "node:net";
-import { FaultProxy } from "../helpers/fault-proxy";
+import { FaultProxy } from "../../tools/rigs/fault-proxy";
 import { describeMosquitto, freePort, type Mosquitto, startMosquitto } from "../helpers/mosquitto";
 import { startUnansweredListener } from "../helpers/sim";
 import { devices, uniqueId } from "./helpers/device";

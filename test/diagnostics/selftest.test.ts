@@ -4,30 +4,15 @@
 
 import type { Packet } from "mqtt-packet";
 import { type Code, failureInfo } from "tether/diag/codes";
+import { startDynsec } from "../../tools/rigs/dynsec";
+import { type Certificates, makeCertificates, OPENSSL, startTlsFront, type TlsFront } from "../../tools/rigs/tls";
 import { describeMosquitto, freePort, type Mosquitto, startMosquitto } from "../helpers/mosquitto";
 import { accept, type ScriptedBroker, startScriptedBroker } from "../helpers/scripted-broker";
 import { devices, type Probe, uniqueId } from "./helpers/device";
-import { type Certificates, makeCertificates, OPENSSL, startTlsFront, type TlsFront } from "./helpers/tls";
 
 const boot = devices().boot;
-const DYNSEC = "/usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so";
-
-/** A dynamic security configuration where anonymous clients may not `acltype` the self-test's topics. */
-function denying(acltype: string): string {
-  return JSON.stringify({
-    defaultACLAccess: { publishClientSend: true, publishClientReceive: true, subscribe: true, unsubscribe: true },
-    clients: [],
-    groups: [{ groupname: "anon", roles: [{ rolename: "deny", priority: 0 }], clients: [] }],
-    roles: [{ rolename: "deny", acls: [{ acltype, topic: "tether/+/reply/diag/#", priority: 0, allow: false }] }],
-    anonymousGroup: "anon",
-  });
-}
-
-const dynsec = (acltype: string) =>
-  startMosquitto({
-    config: ["allow_anonymous true", `plugin ${DYNSEC}`, "plugin_opt_config_file dynsec.json"],
-    files: { "dynsec.json": denying(acltype) },
-  });
+/** A mosquitto where anonymous clients may not `acltype` the self-test's topics. */
+const dynsec = (acltype: string) => startDynsec([{ acltype, topic: "tether/+/reply/diag/#" }]);
 
 let good: Mosquitto;
 let passwords: Mosquitto;

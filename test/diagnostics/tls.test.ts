@@ -1,8 +1,6 @@
 // TLS failures against mqtts:// front ends of a real mosquitto, with certificates made by openssl at test time: one
 // from a CA the device does not trust, one expired, one for another host name. The cause is named on the line.
 
-import { describeMosquitto, type Mosquitto, startMosquitto } from "../helpers/mosquitto";
-import { devices, uniqueId } from "./helpers/device";
 import {
   type Certificates,
   type KeyPair,
@@ -10,7 +8,9 @@ import {
   OPENSSL,
   startTlsFront,
   type TlsFront,
-} from "./helpers/tls";
+} from "../../tools/rigs/tls";
+import { describeMosquitto, type Mosquitto, startMosquitto } from "../helpers/mosquitto";
+import { devices, uniqueId } from "./helpers/device";
 
 const boot = devices().boot;
 let mosquitto: Mosquitto;

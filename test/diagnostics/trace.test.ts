@@ -1,7 +1,7 @@
 // The packet trace of the real firmware in XS against aedes: one line per packet, in place, however alike. The
 // log's rate limit (a line identical to a recent one is held back and counted) must never reach it.
 
-import { type Aedes, startAedes } from "../helpers/aedes";
+import { type Aedes, startAedes } from "../../tools/rigs/aedes";
 import { devices, uniqueId } from "./helpers/device";
 
 const boot = devices().boot;

@@ -6,8 +6,8 @@ import { spawn } from "node:child_process";
 import * as net from "node:net";
 import * as path from "node:path";
 import { connect, type IClientOptions, type MqttClient } from "mqtt";
+import { FaultProxy } from "../../tools/rigs/fault-proxy";
 import { next } from "../helpers/events";
-import { FaultProxy } from "../helpers/fault-proxy";
 import { describeMosquitto, startMosquitto } from "../helpers/mosquitto";
 
 interface Broker {

@@ -7,8 +7,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SETTINGS } from "tether/app/settings";
 import { parseArgs, USAGE } from "../../hosts/sim/node/cli";
-import { makeCertificates, OPENSSL, startTlsFront } from "../diagnostics/helpers/tls";
-import { startAedes } from "../helpers/aedes";
+import { startAedes } from "../../tools/rigs/aedes";
+import { makeCertificates, OPENSSL, startTlsFront } from "../../tools/rigs/tls";
 
 describe("parseArgs", () => {
   test("maps options to settings, in both spellings", () => {

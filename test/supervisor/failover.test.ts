@@ -1,7 +1,7 @@
 // Several brokers: the device fails over when one dies, and follows an MQTT 5 Server Reference (use another
 // server, server moved). No real broker sends a Server Reference, so a scripted fake broker plays that one part.
 
-import type { FaultProxy } from "../helpers/fault-proxy";
+import type { FaultProxy } from "../../tools/rigs/fault-proxy";
 import { accept, type Script, type ScriptedBroker, startScriptedBroker } from "../helpers/scripted-broker";
 import { simDevices } from "../helpers/sim";
 import {

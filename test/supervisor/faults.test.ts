@@ -4,7 +4,7 @@
 // those whose outcome depends on the broker (a cut or mangled packet, a restart, a takeover) against each.
 
 import type { SimDevice } from "../../hosts/sim/node/device";
-import type { FaultProxy } from "../helpers/fault-proxy";
+import type { FaultProxy } from "../../tools/rigs/fault-proxy";
 import { simDevices } from "../helpers/sim";
 import {
   BROKERS,

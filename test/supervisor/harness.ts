@@ -4,9 +4,9 @@
 import { connect, type IClientOptions, type MqttClient } from "mqtt";
 import { type ParsedLine, parseLine } from "tether/diag/log";
 import type { SimDevice } from "../../hosts/sim/node/device";
-import { startAedes } from "../helpers/aedes";
+import { startAedes } from "../../tools/rigs/aedes";
+import { FaultProxy, type ProxyEvent } from "../../tools/rigs/fault-proxy";
 import { next } from "../helpers/events";
-import { FaultProxy, type ProxyEvent } from "../helpers/fault-proxy";
 import { MOSQUITTO, type Mosquitto, type MosquittoOptions, startMosquitto } from "../helpers/mosquitto";
 
 /** A broker under test, whichever it is. */

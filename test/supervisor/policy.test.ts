@@ -1,7 +1,7 @@
 // The backoff policy as the device lives it, against real brokers: the growth resets only after a stable
 // connection, refused credentials wait the cap, a lost link is waited for instead of dialled.
 
-import type { FaultProxy } from "../helpers/fault-proxy";
+import type { FaultProxy } from "../../tools/rigs/fault-proxy";
 import { mosquittoTest, startMosquitto } from "../helpers/mosquitto";
 import { simDevices } from "../helpers/sim";
 import {

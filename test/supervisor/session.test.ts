@@ -2,7 +2,7 @@
 // persistent session, subscriptions are renewed when the broker has forgotten the session, and publishes made
 // while disconnected wait in the bounded offline queue.
 
-import type { FaultProxy } from "../helpers/fault-proxy";
+import type { FaultProxy } from "../../tools/rigs/fault-proxy";
 import { simDevices } from "../helpers/sim";
 import {
   BROKERS,

@@ -10,7 +10,7 @@
 // shows that the device recovers from one.
 
 import type { SimDevice } from "../../hosts/sim/node/device";
-import type { FaultProxy } from "../helpers/fault-proxy";
+import type { FaultProxy } from "../../tools/rigs/fault-proxy";
 import { simDevices } from "../helpers/sim";
 import {
   BROKERS,

@@ -1,0 +1,65 @@
+// `npm run lab` as a person runs it: the list, a scenario with a command typed on the device's console once the
+// diagnosis is in, the end of input ending it with the summary, the serial log saved for `npm run report`.
+
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { SCENARIOS } from "../../tools/lab/scenarios";
+
+const LAB = ["scripts/run-ts.mjs", "tools/lab.ts"];
+
+/** Resolves once `text()` matches, checked whenever `stream` has data; rejects after `ms`. */
+function waitFor(stream: NodeJS.ReadableStream, text: () => string, pattern: RegExp, ms = 20000): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      stream.off("data", check);
+      reject(new Error(`never saw ${pattern}; got:\n${text().slice(-1500)}`));
+    }, ms);
+    const check = () => {
+      if (!pattern.test(text())) return;
+      clearTimeout(timer);
+      stream.off("data", check);
+      resolve();
+    };
+    stream.on("data", check);
+    check();
+  });
+}
+
+test("without a scenario: the list, one line each; an unknown one is a usage error", () => {
+  const list = spawnSync(process.execPath, LAB, { encoding: "utf8" });
+  expect(list.status).toBe(0);
+  const shown = list.stdout.split("\n").map((line) => line.trim().split(/ {2,}/).slice(0, 2));
+  for (const scenario of SCENARIOS) expect(shown).toContainEqual([scenario.name, scenario.title]);
+  const unknown = spawnSync(process.execPath, [...LAB, "no-such-fault"], { encoding: "utf8" });
+  expect(unknown.status).toBe(2);
+  expect(unknown.stderr).toBe('lab: no scenario "no-such-fault" (npm run lab lists them) (see --help)\n');
+});
+
+test("a scenario: serial output, typed commands answered, the summary at the end of input, the log saved", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "tether-lab-"));
+  const log = join(dir, "lab.log");
+  let lab: ChildProcess | undefined;
+  try {
+    lab = spawn(process.execPath, [...LAB, "oversized-message", "--log", log], { stdio: ["pipe", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    lab.stdout!.on("data", (chunk) => (out += chunk));
+    lab.stderr!.on("data", (chunk) => (err += chunk));
+    await waitFor(lab.stderr!, () => err, /^lab: the device named packet_too_large$/m);
+    expect(out).toMatch(/^\d+ W diag packet_too_large /m);
+    lab.stdin!.write("status\n");
+    await waitFor(lab.stdout!, () => out, /^\| state=\S+ client_id=lab-big-/m);
+    lab.stdin!.end();
+    const code = await new Promise((resolve) => lab!.once("exit", (exitCode) => resolve(exitCode)));
+    expect(code).toBe(0);
+    expect(err).toContain("Diagnosis: packet_too_large, as expected.");
+    expect(err).toMatch(/^ {2}line \d+: \d+ W diag packet_too_large /m);
+    const saved = readFileSync(log, "utf8");
+    expect(saved).toBe(out);
+  } finally {
+    lab?.kill();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}, 40000);

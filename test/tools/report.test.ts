@@ -1,0 +1,96 @@
+// `npm run report`: a serial log read back (readSession), and a real fault run's log turned into a page that headless
+// Chromium loads, runs and renders with its charts.
+
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { runScenario } from "../../tools/lab/run";
+import { findScenario } from "../../tools/lab/scenarios";
+import { renderReport } from "../../tools/report/html";
+import { readSession } from "../../tools/report/session";
+import { verdict } from "../../tools/report/verdict";
+import { chromium } from "../../tools/rigs/chromium";
+
+const dir = mkdtempSync(join(tmpdir(), "tether-report-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const LOG = `boot loader noise
+100 I app boot platform=esp32 client_id=d1 boot=1
+120 I mqtt connecting broker=mqtt://10.0.0.5:1883 attempt=1 total=1
+180 I mqtt connected session=new keepalive=60 rtt=58 n=1
+900 I mqtt message topic=a/b qos=1 bytes=300
+| uptime_ms=950 heap_used=41200 heap_peak=50000
+5000 W diag tcp_reset broker=10.0.0.5:1883 error=reset uptime=4820 idle=4000 hint="x"
+5002 I mqtt retry in_ms=950 reason="tcp_reset: attempt 1"
+5003 W keepalive tuned change="keep alive 60 -> 45 s: ..."
+40 I app boot platform=esp32 client_id=d1 boot=2
+70 I mqtt connected session=resumed keepalive=45 rtt=61 n=1
+2000 W diag tcp_reset ... 3 similar suppressed
+| heap used=42000 peak=50000
+`;
+
+test("readSession: periods across a reboot, failures with repeats, delays, round trips, keep alive, traffic, heap", () => {
+  const session = readSession(LOG);
+  expect(session).toMatchObject({ lines: 13, logLines: 10, boots: 2, span: 7003 });
+  // After the reboot, time runs on from the last line before it (5003 ms).
+  expect(session.periods).toEqual([
+    { t: 180, line: 4, end: 5000, endedBy: "tcp_reset" },
+    { t: 5073, line: 11, end: 7003, endedBy: "still up" },
+  ]);
+  expect(session.failures.map((f) => [f.code, f.line, f.repeats])).toEqual([
+    ["tcp_reset", 7, 1],
+    ["tcp_reset", 12, 3],
+  ]);
+  expect(session.retries.map((s) => s.value)).toEqual([950]);
+  expect(session.rtts.map((s) => s.value)).toEqual([58, 61]);
+  expect(session.keepAlive.map((s) => s.value)).toEqual([60, 45, 45]);
+  expect(session.traffic.map((s) => s.value)).toEqual([300]);
+  // A status reply has its own uptime; a stats reply takes the last log line's.
+  expect(session.heap.map((s) => [s.line, s.t, s.value])).toEqual([
+    [6, 950, 41200],
+    [13, 7003, 42000],
+  ]);
+  expect(verdict(session)).toMatchObject({ code: "tcp_reset", evidence: [expect.objectContaining({ line: 7 })] });
+});
+
+test("a broker restart run's log becomes a page Chromium renders: verdict, timeline, charts, failures by code", async () => {
+  const outcome = await runScenario(findScenario("broker-restart")!);
+  expect(outcome.error).toBeUndefined();
+  const log = join(dir, "restart.log");
+  writeFileSync(log, outcome.output.get("device")!);
+  // Through the command line, as a user runs it.
+  const page = join(dir, "restart.html");
+  execFileSync(process.execPath, ["scripts/run-ts.mjs", "tools/report.ts", log, "-o", page], { stdio: "pipe" });
+  const html = readFileSync(page, "utf8");
+  // Self-contained: nothing to fetch.
+  expect(/<(script|link|img|iframe)[^>]+(src|href)=/.test(html)).toBe(false);
+  const dom = await chromium(page, ["--dump-dom", "--virtual-time-budget=5000"]);
+  // uPlot ran: the three charts this log has figures for (reconnect delays, round trips, keep alive) are drawn.
+  expect(dom).toMatch(/<body data-charts="3"/);
+  expect(dom.match(/class="uplot/g)).toHaveLength(3);
+  expect(dom).toContain("Traffic: no such lines in this log (received messages show at log level info;");
+  const session = readSession(outcome.output.get("device")!);
+  expect(dom).toContain("Most likely: broker_closed (mqtt layer)");
+  expect(dom.match(/class="up"/g)).toHaveLength(session.periods.length);
+  expect(dom.match(/class="fail"/g)).toHaveLength(session.failures.length);
+  expect(session.periods.length).toBeGreaterThanOrEqual(2);
+  expect(dom).toMatch(/<code>broker_closed<\/code>/);
+  expect(renderReport(session, verdict(session), "restart.log")).toContain("<h1>Tether session report</h1>");
+}, 60000);
+
+test("bad input gets one clear line: a missing file, a file with no log lines, a wrong option", () => {
+  const report = (...args: string[]) =>
+    spawnSync(process.execPath, ["scripts/run-ts.mjs", "tools/report.ts", ...args], { encoding: "utf8" });
+  const noise = join(dir, "noise.log");
+  writeFileSync(noise, "ets Jun  8 2016 00:22:57\nrst:0x1 (POWERON_RESET)\n");
+  expect(report(join(dir, "absent.log"))).toMatchObject({
+    status: 1,
+    stderr: `report: cannot read ${join(dir, "absent.log")}: ENOENT\n`,
+  });
+  expect(report(noise)).toMatchObject({
+    status: 1,
+    stderr: `report: ${noise} has no Tether log lines (<uptime> <E|W|I|D|T> <area> <event> ...)\n`,
+  });
+  expect(report(noise, "--pdf")).toMatchObject({ status: 2, stderr: "report: unknown option --pdf (see --help)\n" });
+});

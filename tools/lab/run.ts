@@ -1,0 +1,74 @@
+// Runs one scenario on a fresh lab: checks what it needs, runs it within its time, and keeps what the devices wrote
+// and what the lab did for the summary. `linger` keeps the bench up after the diagnosis (the user goes on typing).
+
+import type { Code } from "tether/diag/codes";
+import { Lab, type LabEvents, type Note } from "./lab";
+import { missing, type Scenario } from "./scenarios";
+
+/** Longest a scenario may take to produce its diagnosis. */
+export const SCENARIO_TIMEOUT_MS = 60000;
+
+export interface Outcome {
+  scenario: Scenario;
+  /** Why the scenario did not produce its diagnosis (a missing tool, a timeout, an error); undefined when it did. */
+  error?: string;
+  /** Serial output of each device, by name; the first is the device the user types to. */
+  output: Map<string, string>;
+  notes: Note[];
+  /** Every code the first device named, in order of first appearance. */
+  codes: string[];
+}
+
+export interface RunOptions extends LabEvents {
+  /** Settles when the user gives up (Ctrl-C): the run ends there. */
+  stopped?: Promise<void>;
+  /** Called once the diagnosis is in, with the lab still up; the run ends when the promise it returns settles. */
+  linger?(lab: Lab): Promise<void>;
+}
+
+export async function runScenario(scenario: Scenario, options: RunOptions = {}): Promise<Outcome> {
+  const lab = new Lab(options);
+  let error = missing(scenario);
+  if (!error) {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`no diagnosis within ${SCENARIO_TIMEOUT_MS / 1000} s`)),
+        SCENARIO_TIMEOUT_MS,
+      );
+    });
+    try {
+      const stopped = options.stopped?.then(() => {
+        throw new Error("stopped before the diagnosis");
+      });
+      await Promise.race([scenario.run(lab), timeout, ...(stopped ? [stopped] : [])]);
+      lab.note(`the device named ${scenario.expect.join(" and ")}`);
+      await options.linger?.(lab);
+    } catch (caught) {
+      error = (caught as Error).message.split("\n")[0];
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+  await lab.close();
+  const devices = [...lab.devices.entries()];
+  const first = devices[0]?.[1];
+  return {
+    scenario,
+    error,
+    output: new Map(devices.map(([name, probe]) => [name, probe.output])),
+    notes: lab.notes,
+    codes: first ? first.codes() : [],
+  };
+}
+
+/** The expected codes the first device did not name. */
+export function unnamed(outcome: Outcome): Code[] {
+  return outcome.scenario.expect.filter((code) => !outcome.codes.includes(code));
+}
+
+/** Codes the first device named that neither are expected nor come with the condition: a wrong diagnosis. */
+export function misnamed(outcome: Outcome): string[] {
+  const fitting: string[] = [...outcome.scenario.expect, ...outcome.scenario.allowed];
+  return outcome.codes.filter((code) => !fitting.includes(code));
+}
