@@ -192,7 +192,9 @@ test("UTF-8 payload text: any string, lone surrogates included, encodes as TextE
       const buf = new Uint8Array(s.length * 3);
       expect(utf8Length(s, true)).toBe(expected.length);
       expect(buf.subarray(0, writeUtf8(s, buf, 0, true))).toEqual(expected);
-      expect(readUtf8(expected, 0, expected.length, true)).toBe(new TextDecoder("utf-8", { ignoreBOM: true }).decode(expected));
+      expect(readUtf8(expected, 0, expected.length, true)).toBe(
+        new TextDecoder("utf-8", { ignoreBOM: true }).decode(expected),
+      );
     }),
     { numRuns: 2000 },
   );
