@@ -95,8 +95,22 @@ export function start(host: Host, config: Record<string, string>): Device {
       (finding) => failure(device, finding),
     );
     const client = new Client(host, config_, (event) => {
-      diagnoser.observe(event);
-      clientEvent(device, event, config_.classify);
+      // The guard sits here, inside the client: a message is acknowledged after this returns, so an exception
+      // would leave it unacknowledged and the broker would deliver it again, and again after every reboot.
+      try {
+        diagnoser.observe(event);
+        clientEvent(device, event, config_.classify);
+      } catch (error) {
+        if (event.type === "message") {
+          const { topic, qos, retain, payload } = event.publish;
+          fault(device, "message", error, {
+            topic: clip(topic),
+            qos,
+            retain: retain ? 1 : undefined,
+            bytes: payload.length,
+          });
+        } else fault(device, event.type, error);
+      }
     });
     device.client = client;
     client.subscribe({ topicFilter: device.topics.cmd, qos: 1 });
@@ -125,10 +139,14 @@ class Events implements HostEvents {
   private readonly tick = (): void => {
     const { device } = this;
     this.timer = device.host.setTimer(HOUSEKEEPING, this.tick);
-    housekeeping(device);
-    if (this.beaconEvery && device.host.now() >= this.beaconAt) {
-      this.beaconAt = device.host.now() + this.beaconEvery;
-      if (device.client?.connected) publishStatus(device, true);
+    try {
+      housekeeping(device);
+      if (this.beaconEvery && device.host.now() >= this.beaconAt) {
+        this.beaconAt = device.host.now() + this.beaconEvery;
+        if (device.client?.connected) publishStatus(device, true);
+      }
+    } catch (error) {
+      fault(device, "timer", error);
     }
   };
 
@@ -141,21 +159,52 @@ class Events implements HostEvents {
 
   onSerialLine(line: string): void {
     const { host } = this.device;
-    execute(COMMANDS, line, (text) => host.serialWrite(`${OUTPUT_PREFIX}${text}\n`), this.device);
+    try {
+      execute(COMMANDS, line, (text) => host.serialWrite(`${OUTPUT_PREFIX}${text}\n`), this.device);
+    } catch (error) {
+      fault(this.device, "serial", error, { line: clip(line) });
+    }
   }
 
   onLink(up: boolean): void {
-    this.device.client?.linkChanged(up);
-    if (up) this.device.log.info("link", "up");
+    try {
+      this.device.client?.linkChanged(up);
+      if (up) this.device.log.info("link", "up");
+    } catch (error) {
+      fault(this.device, "link", error);
+    }
   }
 
   onShutdown(): void {
     const { host, client, log } = this.device;
     host.clearTimer(this.timer);
-    if (client?.connected) publishStatus(this.device, false);
-    client?.stop("shutdown");
-    log.info("app", "shutdown");
+    try {
+      if (client?.connected) publishStatus(this.device, false);
+      client?.stop("shutdown");
+      log.info("app", "shutdown");
+    } catch (error) {
+      fault(this.device, "shutdown", error);
+    }
   }
+}
+
+/** The first `max` characters of a topic, line or message a fault line shows, and its length when cut. */
+function clip(text: string, max = 64): string {
+  return text.length > max ? `${text.slice(0, max)}...(${text.length})` : text;
+}
+
+/**
+ * The top-level guard's report: an event handler threw. One `E app fault` line naming the handler (`in`), what it
+ * was handling and the exception (secrets are hidden by the logger, as on every line); counted; kept in the
+ * history. The device goes on. Never throws itself: when even the report fails there is nothing left to tell.
+ */
+function fault(device: Device, handler: string, error: unknown, fields?: Fields): void {
+  try {
+    device.stats.fault(handler === "message");
+    const cause = clip(error instanceof Error ? `${error.name}: ${error.message}` : String(error), 160);
+    device.log.error("app", "fault", { in: handler, ...fields, error: cause });
+    device.history.add(device.host.now(), "fault", `in=${handler} ${cause}`);
+  } catch {}
 }
 
 /** Turns the settings into the client's configuration, or the first error as one line. */
