@@ -171,6 +171,24 @@ describeMosquitto("serial console", () => {
   });
 });
 
+describeMosquitto("serial line limits", () => {
+  test.concurrent("a line over 256 characters is refused with one line; NUL is fine in a payload", async () => {
+    const id = uniqueId("line");
+    const device = await connected({ clientId: id });
+    const { client, received } = await peer();
+    await client.subscribeAsync(`${id}/#`, { qos: 1 });
+    const from = device.output.length;
+    const long = `pub ${id}/long ${"y".repeat(300)} 1`;
+    device.device.typeLine(long);
+    await device.device.waitForSerial(/\*\*\* serial: line refused: (\d+) characters, the console takes at most 256\n/);
+    expect(device.output.slice(from)).toContain(`line refused: ${long.length} characters`);
+    expect(await device.command(`pub ${id}/nul a\\x00b 1`, /pub/)).toEqual(["pub sent"]);
+    await waitFor(() => received.some((m) => m.topic === `${id}/nul`));
+    expect(received.filter((m) => m.topic.startsWith(`${id}/`))).toEqual([{ topic: `${id}/nul`, text: "a\u0000b" }]);
+    expect(device.consoleOutput(from)).toEqual(["pub sent"]);
+  });
+});
+
 describeMosquitto("settings and history across a restart", () => {
   test("config set is saved; the password is write-only; history keeps the last boot's events", async () => {
     const file = storage.storageFile();

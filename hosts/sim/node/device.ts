@@ -82,6 +82,13 @@ export interface SimDeviceOptions {
   shutdownGraceMs?: number;
 }
 
+/**
+ * Longest line the serial console takes, in characters: the board's console (hosts/moddable/device.ts) stops at
+ * 256, and so does the simulator, so that what works here works on a device. A longer line is refused whole: cut
+ * short, a `config set` would save a value nobody typed.
+ */
+export const LINE_MAX = 256;
+
 const EMPTY = new Uint8Array(0);
 const utf8 = (text: string) => Buffer.from(text, "utf8");
 const json = (value: unknown) => utf8(JSON.stringify(value));
@@ -139,8 +146,12 @@ export class SimDevice {
     });
   }
 
-  /** Types a line on the serial console (no line ending). */
+  /** Types a line on the serial console (no line ending); one longer than LINE_MAX is refused with one line. */
   typeLine(line: string): void {
+    if (line.length > LINE_MAX) {
+      this.print(`*** serial: line refused: ${line.length} characters, the console takes at most ${LINE_MAX}\n`);
+      return;
+    }
     this.deliver(message(EV_SERIAL, 0, utf8(line)));
   }
 
