@@ -161,12 +161,36 @@ describeMosquitto("serial console", () => {
         "error: keepAlive=-1: must be a whole number from 1 to 65535; usage: config get|set <key> [value]",
       ],
       ["help nope", "error: no command nope"],
+      // Settings that would leave the device unable to work after the reboot are refused, by their meaning.
+      [
+        'config set broker ""',
+        'error: broker="": broker list is empty: give at least one mqtt://host:port; usage: config get|set <key> [value]',
+      ],
+      [
+        "config set broker junk://x",
+        'error: broker=junk://x: malformed broker URL "junk://x": expected mqtt://host:port or mqtts://host:port; usage: config get|set <key> [value]',
+      ],
+      [
+        "config set topicPrefix a/+/#",
+        "error: topicPrefix=a/+/#: must be one topic level: no /, + or #, no U+0000; usage: config get|set <key> [value]",
+      ],
+      [
+        "config set clientId a\\x00b",
+        'error: clientId="a\\x00b": must be one topic level: no /, + or #, no U+0000; usage: config get|set <key> [value]',
+      ],
+      [
+        "config set backoffBase 1000",
+        "error: backoffCap=400: must not be below backoffBase=1000; usage: config get|set <key> [value]",
+      ],
     ];
     for (const [line, error] of cases) {
       expect([line, await device.command(line, /error/)]).toEqual([line, [error]]);
       expect((await device.command("status", /uptime_ms=/))[0]).toMatch(/^state=connected /);
     }
     expect(device.device.running).toBe(true);
+    // Nothing refused was saved.
+    expect(await device.command("config get topicPrefix", /topicPrefix/)).toEqual(["topicPrefix=tether"]);
+    expect(await device.command("config get backoffBase", /backoffBase/)).toEqual(["backoffBase=100"]);
     device.expectNames([]);
   });
 });
