@@ -8,13 +8,13 @@ import { parseBrokers } from "tether/client/broker";
 import { Client, type ClientConfig, type ClientEvent, type PublishResult } from "tether/client/client";
 import { KeepAliveTuner, TUNER_DEFAULTS, validateTuner } from "tether/client/keepalive-tuner";
 import { failureInfo, failureLevel } from "tether/diag/codes";
-import { execute, tokenize } from "tether/diag/console";
+import { type Command, execute, tokenize } from "tether/diag/console";
 import { classifyCause, Diagnoser, type Finding } from "tether/diag/diagnose";
 import { History } from "tether/diag/history";
 import { type Fields, INFO, isSecretKey, Logger, levelFromName } from "tether/diag/log";
 import { Stats } from "tether/diag/stats";
 import type { Host, HostEvents, Timer } from "tether/host";
-import { PACKET_NAMES, type Packet, type QoS } from "tether/mqtt/packets";
+import { PACKET_NAMES, type Packet, type Publish, type QoS } from "tether/mqtt/packets";
 
 /** Heap use above this fraction of the limit is reported as low_memory; below the second, it has recovered. */
 const LOW_MEMORY = 0.9;
@@ -45,6 +45,10 @@ export interface Device {
   lastFailure: Finding | undefined;
   /** Whether low_memory has been reported and the heap has not recovered since. */
   lowMemory: boolean;
+  /** The command table of the command topic (see remoteTable); undefined when the remote console is off. */
+  remoteCommands: readonly Command<Device>[] | undefined;
+  /** True while a command from the command topic runs: settings that decide who controls the device are refused. */
+  remote: boolean;
 }
 
 export function start(host: Host, config: Record<string, string>): Device {
@@ -76,6 +80,8 @@ export function start(host: Host, config: Record<string, string>): Device {
     bootedAt: host.now(),
     lastFailure: undefined,
     lowMemory: false,
+    remoteCommands: remoteTable(settings.get("remoteCommands"), log),
+    remote: false,
   };
   log.info("app", "boot", { platform: host.platform, client_id: clientId, boot: history.boot });
   history.add(host.now(), "boot", `${host.platform} ${clientId}`);
@@ -113,7 +119,7 @@ export function start(host: Host, config: Record<string, string>): Device {
       }
     });
     device.client = client;
-    client.subscribe({ topicFilter: device.topics.cmd, qos: 1 });
+    if (device.remoteCommands) client.subscribe({ topicFilter: device.topics.cmd, qos: 1 });
     log.info("mqtt", "config", {
       broker: settings.get("broker"),
       version: settings.get("mqttVersion"),
@@ -326,7 +332,7 @@ function clientEvent(device: Device, event: ClientEvent, classify: ClientConfig[
       return;
     case "message":
       stats.received(event.publish.qos, event.publish.payload.length);
-      if (event.publish.topic === device.topics.cmd) remoteCommand(device, event.publish.payload);
+      if (event.publish.topic === device.topics.cmd) remoteCommand(device, event.publish);
       else
         log.info("mqtt", "message", {
           topic: event.publish.topic,
@@ -398,16 +404,50 @@ export function publishStatus(device: Device, online: boolean): void {
 }
 
 /**
- * A command arrived on the command topic: run it like a console line and publish its output on the reply topic,
- * what it prints at once as one message, anything it prints later (the self-test) line by line.
+ * The command table of the command topic: the commands `allowed` names (comma-separated) as they are, the others
+ * answering that they are for the serial console (`help` is always there). Undefined when `allowed` is empty: the
+ * remote console is off and the device does not subscribe to its command topic. Built once at boot.
  */
-function remoteCommand(device: Device, payload: Uint8Array): void {
+function remoteTable(allowed: string, log: Logger): readonly Command<Device>[] | undefined {
+  const names = allowed.split(",").filter((name) => name !== "");
+  if (!names.length) return undefined;
+  const unknown = names.filter((name) => name !== "help" && !COMMANDS.some((c) => c.name === name));
+  if (unknown.length) log.warn("app", "remote_commands", { unknown: unknown.join(",") });
+  return COMMANDS.map((c) =>
+    names.includes(c.name)
+      ? c
+      : { name: c.name, usage: c.usage, help: "serial console only", min: 0, max: 3, run: localOnly },
+  );
+}
+
+function localOnly(): void {
+  throw new Error("not allowed on the command topic (the setting remoteCommands lists what is)");
+}
+
+/**
+ * A command arrived on the command topic: run it like a console line, with the commands remoteCommands allows, and
+ * publish its output on the reply topic, what it prints at once as one message, anything it prints later (the
+ * self-test) line by line. A retained command is ignored: it is stored state (left by anyone, at any time), not a
+ * request, and would be obeyed again at every subscription.
+ */
+function remoteCommand(device: Device, message: Publish): void {
+  const commands = device.remoteCommands;
+  if (!commands || message.retain) {
+    const reason = commands ? "retained" : "remote console off";
+    device.log.warn("app", "command_ignored", { reason, bytes: message.payload.length });
+    return;
+  }
   const reply = (text: string) => publish(device, device.topics.reply, text, 1, false);
   let pending: string[] | undefined = [];
   const out = (text: string) => (pending ? pending.push(text) : reply(text));
-  const line = toText(payload);
-  if (line === undefined) out("error: command is not valid UTF-8");
-  else execute(COMMANDS, line, out, device);
+  const line = toText(message.payload);
+  device.remote = true;
+  try {
+    if (line === undefined) out("error: command is not valid UTF-8");
+    else execute(commands, line, out, device);
+  } finally {
+    device.remote = false;
+  }
   const lines = pending;
   pending = undefined;
   if (lines.length) reply(lines.join("\n"));

@@ -22,6 +22,11 @@ export interface SettingSpec {
   choices?: string[];
   /** For text with a meaning: what is wrong with `value`, or undefined when it is fine. */
   check?: (value: string) => string | undefined;
+  /**
+   * Decides who controls the device (where it connects, as whom, who may command it): changed on the serial console
+   * or in the build only, never by a command arriving on the command topic.
+   */
+  local?: boolean;
 }
 
 /** Longest client id and topic prefix, in UTF-8 bytes: both are levels of the device's topics. */
@@ -46,11 +51,13 @@ export const SETTINGS: SettingSpec[] = [
     value: "mqtt://127.0.0.1:1883",
     help: "broker URL, or a comma-separated list for failover",
     check: brokerProblem,
+    local: true,
   },
   {
     key: "brokerCa",
     value: "",
     help: "CA certificate for mqtts:// (a resource on the device, a PEM file in the simulator; empty: the host's)",
+    local: true,
   },
   {
     key: "clientId",
@@ -58,14 +65,16 @@ export const SETTINGS: SettingSpec[] = [
     help: "MQTT client id (default: tether-<device id>); one topic level of at most 128 bytes",
     // Empty is the default id. MQTT 3.1.1 brokers need only take 1 to 23 characters 0-9a-zA-Z; mosquitto takes more.
     check: (value) => (value === "" ? undefined : levelProblem(value)),
+    local: true,
   },
   {
     key: "mqttUser",
     value: "",
     help: "MQTT user name",
     check: (value) => (utf8Length(value) < 0 ? "must be UTF-8 text without U+0000" : undefined),
+    local: true,
   },
-  { key: "mqttPassword", value: "", help: "MQTT password", secret: true },
+  { key: "mqttPassword", value: "", help: "MQTT password", secret: true, local: true },
   { key: "mqttVersion", value: "3.1.1", help: "MQTT protocol version", choices: ["3.1.1", "5"] },
   { key: "keepAlive", value: "60", help: "keep alive in seconds", min: 1, max: 65535 },
   {
@@ -83,6 +92,14 @@ export const SETTINGS: SettingSpec[] = [
     help: "first level of the device's topics: no /, + or #, not starting with $",
     // Topics starting with $ are the broker's ($SYS): wildcard subscriptions of operators would not see them.
     check: (value) => (value.startsWith("$") ? "must not start with $" : levelProblem(value)),
+    local: true,
+  },
+  {
+    key: "remoteCommands",
+    value: "status,stats,history,help",
+    help: "commands allowed on the command topic, comma-separated (empty: the remote console is off)",
+    check: (value) => (/^[a-z]*(,[a-z]*)*$/.test(value) ? undefined : "must be command names separated by commas"),
+    local: true,
   },
   { key: "beaconInterval", value: "30", help: "status beacon period in seconds (0: off)", min: 0, max: 86400 },
   {
@@ -113,8 +130,8 @@ export const SETTINGS: SettingSpec[] = [
     min: 0,
     max: 4294967295,
   },
-  { key: "ssid", value: "", help: "Wi-Fi network name (device only)" },
-  { key: "password", value: "", help: "Wi-Fi password (device only)", secret: true },
+  { key: "ssid", value: "", help: "Wi-Fi network name (device only)", local: true },
+  { key: "password", value: "", help: "Wi-Fi password (device only)", secret: true, local: true },
 ];
 
 export function settingSpec(key: string): SettingSpec | undefined {
