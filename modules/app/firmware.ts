@@ -416,7 +416,14 @@ function remoteTable(allowed: string, log: Logger): readonly Command<Device>[] |
   return COMMANDS.map((c) =>
     names.includes(c.name)
       ? c
-      : { name: c.name, usage: c.usage, help: "serial console only", min: 0, max: 3, run: localOnly },
+      : {
+          name: c.name,
+          usage: c.usage,
+          help: "serial console only",
+          min: 0,
+          max: Number.MAX_SAFE_INTEGER,
+          run: localOnly,
+        },
   );
 }
 

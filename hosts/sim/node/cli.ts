@@ -10,6 +10,8 @@ Without --broker, an embedded MQTT broker (aedes) starts on a free 127.0.0.1 por
   --password PASSWORD   MQTT password
   --keepalive SECONDS   MQTT keep-alive
   --mqtt-version V      3.1.1 or 5
+  --remote-commands L   commands allowed on tether/<id>/cmd, comma-separated (default status,stats,history,help;
+                        empty: the remote console is off)
   --storage FILE        JSON file holding the device's storage across runs (default: in memory)
   --help                this text
 
@@ -25,6 +27,7 @@ const OPTIONS: Record<string, string> = {
   "--password": "mqttPassword",
   "--keepalive": "keepAlive",
   "--mqtt-version": "mqttVersion",
+  "--remote-commands": "remoteCommands",
   "--storage": "storage",
 };
 
