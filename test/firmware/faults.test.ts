@@ -44,7 +44,7 @@ function faultLines(device: Probe): string[] {
 }
 
 describeMosquitto("hostile input", () => {
-  test.concurrent("a 5,000-byte command is answered, and the device goes on", async () => {
+  test.concurrent("a 5,000-byte command and a lone surrogate are answered, and the device goes on", async () => {
     const id = uniqueId("bigcmd");
     const device = await connected({ broker: mosquitto.url, clientId: id });
     const client = await peer();
@@ -53,10 +53,13 @@ describeMosquitto("hostile input", () => {
     client.on("message", (topic, payload) => topic.endsWith("/reply") && replies.push(payload.toString()));
     const word = "w".repeat(5000);
     await client.publishAsync(`tether/${id}/cmd`, `help ${word}`, { qos: 1 });
+    // A reply holding a lone surrogate (the escape makes one): sent with U+FFFD in its place.
+    await client.publishAsync(`tether/${id}/cmd`, "x\\ud800", { qos: 1 });
     await client.publishAsync(`tether/${id}/cmd`, "status", { qos: 1 });
-    await waitFor(() => replies.length >= 2);
+    await waitFor(() => replies.length >= 3);
     expect(replies[0]).toBe(`error: no command ${word}`);
-    expect(replies[1]).toMatch(/^state=connected /);
+    expect(replies[1]).toBe("error: unknown command x\ufffd; type help for the list");
+    expect(replies[2]).toMatch(/^state=connected /);
     expect(device.device.running).toBe(true);
     expect(device.output).not.toMatch(/\*\*\*/);
   });
