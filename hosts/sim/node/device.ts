@@ -218,9 +218,11 @@ export class SimDevice {
    */
   async shutdown(): Promise<Exit> {
     if (this.running && !this.stopping) {
-      if (this.listening) await this.send(message(EV_SHUTDOWN));
+      const grace = this.options.shutdownGraceMs ?? 2000;
+      // Bounded too: an engine busy with a runaway computation takes no event, and Ctrl-C must still stop it.
+      if (this.listening) await within(this.send(message(EV_SHUTDOWN)), grace);
       const open = [...this.sockets.values()].map((socket) => socket.closed);
-      await within(Promise.all(open), this.options.shutdownGraceMs ?? 2000);
+      await within(Promise.all(open), grace);
     }
     this.stopping = true;
     this.worker.close();
