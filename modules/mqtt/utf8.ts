@@ -32,20 +32,30 @@ function width(c: number, text: boolean): number {
  * never -1 (see above).
  */
 export function utf8Length(s: string, text = false): number {
-  let bytes = 0;
-  if (s.length <= SHORT) {
-    for (let i = 0; i < s.length; ) {
+  const n = s.length;
+  // One byte per code unit, plus what the others need beyond it.
+  let bytes = n;
+  if (n <= SHORT) {
+    for (let i = 0; i < n; i++) {
+      // ASCII inline: a call per character costs XS more than the rest of the loop.
+      const u = s.charCodeAt(i);
+      if (u !== 0 && u < 0x80) continue;
       const c = s.codePointAt(i) as number;
       const w = width(c, text);
       if (w < 0) return -1;
-      bytes += w;
-      i += c > 0xffff ? 2 : 1;
+      bytes += w - 1;
+      if (c > 0xffff) {
+        bytes--;
+        i++;
+      }
     }
   } else {
     for (const ch of s) {
+      const u = ch.charCodeAt(0);
+      if (u !== 0 && u < 0x80) continue;
       const w = width(ch.codePointAt(0) as number, text);
       if (w < 0) return -1;
-      bytes += w;
+      bytes += w - ch.length;
     }
   }
   return bytes;
@@ -57,17 +67,27 @@ export function utf8Length(s: string, text = false): number {
  * code unit.
  */
 export function writeUtf8(s: string, buf: Uint8Array, offset: number, text = false): number {
+  const n = s.length;
   let p = offset;
-  if (s.length <= SHORT) {
-    for (let i = 0; i < s.length && p >= 0; ) {
-      const c = s.codePointAt(i) as number;
-      p = put(c, buf, p, text);
-      i += c > 0xffff ? 2 : 1;
+  if (n <= SHORT) {
+    for (let i = 0; i < n; i++) {
+      const u = s.charCodeAt(i);
+      if (u !== 0 && u < 0x80) buf[p++] = u;
+      else {
+        const c = s.codePointAt(i) as number;
+        p = put(c, buf, p, text);
+        if (p < 0) return -1;
+        if (c > 0xffff) i++;
+      }
     }
   } else {
     for (const ch of s) {
-      p = put(ch.codePointAt(0) as number, buf, p, text);
-      if (p < 0) break;
+      const u = ch.charCodeAt(0);
+      if (u !== 0 && u < 0x80) buf[p++] = u;
+      else {
+        p = put(ch.codePointAt(0) as number, buf, p, text);
+        if (p < 0) return -1;
+      }
     }
   }
   return p;
