@@ -194,7 +194,13 @@ class Events implements HostEvents {
   }
 }
 
-/** The first `max` characters of a topic, line or message a fault line shows, and its length when cut. */
+/**
+ * Characters of a topic a log line shows: a topic may be 64 KB long, and a line that long would hold the serial
+ * port for seconds.
+ */
+const TOPIC_SHOWN = 200;
+
+/** The first `max` characters of a topic, line or message a log line shows, and its length when cut. */
 function clip(text: string, max = 64): string {
   return text.length > max ? `${text.slice(0, max)}...(${text.length})` : text;
 }
@@ -335,7 +341,7 @@ function clientEvent(device: Device, event: ClientEvent, classify: ClientConfig[
       if (event.publish.topic === device.topics.cmd) remoteCommand(device, event.publish);
       else
         log.info("mqtt", "message", {
-          topic: event.publish.topic,
+          topic: clip(event.publish.topic, TOPIC_SHOWN),
           qos: event.publish.qos,
           bytes: event.publish.payload.length,
         });
@@ -472,7 +478,7 @@ export function packetFields(packet: Packet, size: number, cmdTopic: string): Fi
   if (typeof p.qos === "number") fields.qos = p.qos;
   if (p.dup) fields.dup = 1;
   if (p.retain) fields.retain = 1;
-  if (typeof p.topic === "string") fields.topic = p.topic;
+  if (typeof p.topic === "string") fields.topic = clip(p.topic, TOPIC_SHOWN);
   if (typeof p.reasonCode === "number") fields.rc = p.reasonCode;
   if (p.payload instanceof Uint8Array)
     fields.payload = preview(p.topic === cmdTopic ? redactCommand(p.payload) : p.payload);
