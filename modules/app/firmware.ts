@@ -450,7 +450,14 @@ function remoteCommand(device: Device, message: Publish): void {
     device.log.warn("app", "command_ignored", { reason, bytes: message.payload.length });
     return;
   }
-  const reply = (text: string) => publish(device, device.topics.reply, text, 1, false);
+  // Guarded on its own: what the self-test prints later comes from its callbacks, outside the message's guard.
+  const reply = (text: string) => {
+    try {
+      publish(device, device.topics.reply, text, 1, false);
+    } catch (error) {
+      fault(device, "reply", error);
+    }
+  };
   let pending: string[] | undefined = [];
   const out = (text: string) => (pending ? pending.push(text) : reply(text));
   const line = toText(message.payload);
