@@ -30,7 +30,7 @@ export interface SettingSpec {
 }
 
 /** Longest client id and topic prefix, in UTF-8 bytes: both are levels of the device's topics. */
-export const LEVEL_MAX = 128;
+const LEVEL_MAX = 128;
 
 /** Why `value` cannot be one level of a topic name (the device's topics are `<topicPrefix>/<clientId>/...`). */
 function levelProblem(value: string): string | undefined {
