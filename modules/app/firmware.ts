@@ -13,7 +13,7 @@ import { classifyCause, Diagnoser, type Finding } from "tether/diag/diagnose";
 import { History } from "tether/diag/history";
 import { type Fields, INFO, isSecretKey, Logger, levelFromName } from "tether/diag/log";
 import { Stats } from "tether/diag/stats";
-import type { Host, HostEvents, Timer } from "tether/host";
+import type { Host, HostEvents, SocketHandlers, Timer } from "tether/host";
 import { PACKET_NAMES, type Packet, type Publish, type QoS } from "tether/mqtt/packets";
 
 /** Heap use above this fraction of the limit is reported as low_memory; below the second, it has recovered. */
@@ -83,6 +83,7 @@ export function start(host: Host, config: Record<string, string>): Device {
     remoteCommands: remoteTable(settings.get("remoteCommands"), log),
     remote: false,
   };
+  device.host = guardSockets(device);
   log.info("app", "boot", { platform: host.platform, client_id: clientId, boot: history.boot });
   history.add(host.now(), "boot", `${host.platform} ${clientId}`);
 
@@ -100,7 +101,7 @@ export function start(host: Host, config: Record<string, string>): Device {
       },
       (finding) => failure(device, finding),
     );
-    const client = new Client(host, config_, (event) => {
+    const client = new Client(device.host, config_, (event) => {
       // The guard sits here, inside the client: a message is acknowledged after this returns, so an exception
       // would leave it unacknowledged and the broker would deliver it again, and again after every reboot.
       try {
@@ -199,6 +200,56 @@ class Events implements HostEvents {
  * port for seconds.
  */
 const TOPIC_SHOWN = 200;
+
+/**
+ * The host as the firmware's parts use it (device.host: the client, the self-test): the same object underneath,
+ * but the callbacks of the sockets they open are guarded like the other events, so that an exception in the
+ * client's or the self-test's handling of bytes is reported and cannot reach the host. Five closures per
+ * connection, none per event.
+ */
+function guardSockets(device: Device): Host {
+  const { host } = device;
+  const guarded: Host = Object.create(host);
+  guarded.connect = (options, handlers: SocketHandlers) =>
+    host.connect(options, {
+      onResolved(address) {
+        try {
+          handlers.onResolved?.(address);
+        } catch (error) {
+          fault(device, "socket", error);
+        }
+      },
+      onConnect() {
+        try {
+          handlers.onConnect();
+        } catch (error) {
+          fault(device, "socket", error);
+        }
+      },
+      onData(bytes) {
+        try {
+          handlers.onData(bytes);
+        } catch (error) {
+          fault(device, "socket", error, { bytes: bytes.length });
+        }
+      },
+      onWritable() {
+        try {
+          handlers.onWritable();
+        } catch (error) {
+          fault(device, "socket", error);
+        }
+      },
+      onError(netError) {
+        try {
+          handlers.onError(netError);
+        } catch (error) {
+          fault(device, "socket", error);
+        }
+      },
+    });
+  return guarded;
+}
 
 /** The first `max` characters of a topic, line or message a log line shows, and its length when cut. */
 function clip(text: string, max = 64): string {

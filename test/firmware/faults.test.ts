@@ -101,6 +101,22 @@ describeMosquitto("hostile input", () => {
     );
   });
 
+  test.concurrent("a socket callback that throws inside the client is reported, and the device goes on", async () => {
+    const config = { broker: mosquitto.url, clientId: uniqueId("socket"), beaconInterval: "0" };
+    const device = await connected(config, "sock/#", FAULTY);
+    await device.command("ARM-WRITE", /unknown command ARM-WRITE/);
+    const client = await peer();
+    // Its PUBACK is the next write: it throws in the client, under the socket's onData.
+    await client.publishAsync("sock/a", "1", { qos: 1 });
+    expect(await device.waitForLine(/ E app fault /)).toMatch(
+      / E app fault in=socket bytes=\d+ error="Error: injected write fault"$/,
+    );
+    await client.publishAsync("sock/b", "2", { qos: 0 });
+    await device.waitForLine(/ I mqtt message topic=sock\/b qos=0 bytes=1/);
+    expect((await device.command("status", /uptime_ms=/))[0]).toMatch(/^state=connected /);
+    expect(device.output).not.toMatch(/\*\*\*/);
+  });
+
   test.concurrent("a serial line and a timer tick that throw are reported, and the console still works", async () => {
     const device = await connected({ broker: mosquitto.url, clientId: uniqueId("guard") }, undefined, FAULTY);
     device.device.typeLine("FAULT");
