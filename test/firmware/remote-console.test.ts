@@ -128,6 +128,21 @@ describeMosquitto("remote console", () => {
     await p.client.publishAsync(`tether/${id}/cmd`, "", { qos: 1, retain: true });
   });
 
+  test.concurrent("a build-time allow-list naming no command is named at boot; the rest applies", async () => {
+    const id = uniqueId("unknown");
+    const device = await connected({ clientId: id, remoteCommands: "status,stauts" });
+    expect(device.lines().filter((line) => / W app /.test(line))).toEqual([
+      expect.stringMatching(/ W app remote_commands unknown=stauts$/),
+    ]);
+    await device.waitForLine(/ I mqtt subscribed filters=tether\/.*\/cmd /);
+    const p = await peer(mosquitto);
+    await p.client.subscribeAsync(`tether/${id}/reply`, { qos: 1 });
+    expect(await ask(p, id, ["status", "stats"])).toEqual([
+      expect.stringMatching(/^state=connected /),
+      `error: stats: ${NOT_ALLOWED}`,
+    ]);
+  });
+
   test.concurrent("remoteCommands empty: the device does not even subscribe to its command topic", async () => {
     const id = uniqueId("off");
     const device = await connected({ clientId: id, remoteCommands: "" });
