@@ -1,13 +1,15 @@
-// Text to bytes for payloads, without TextEncoder (XS on a device has none).
+// Text to bytes for payloads, without TextEncoder (XS on a device has none). A payload is bytes, not an MQTT
+// string: U+0000 is allowed both ways, and a lone surrogate (which UTF-8 cannot carry) is sent as U+FFFD, so that
+// any string can be published and nothing that prints a reply can throw.
 import { readUtf8, utf8Length, writeUtf8 } from "tether/mqtt/utf8";
 
 export function toBytes(text: string): Uint8Array {
-  const bytes = new Uint8Array(utf8Length(text));
-  writeUtf8(text, bytes, 0);
+  const bytes = new Uint8Array(utf8Length(text, true));
+  writeUtf8(text, bytes, 0, true);
   return bytes;
 }
 
 /** The payload as text, or undefined when it is not valid UTF-8. */
 export function toText(bytes: Uint8Array): string | undefined {
-  return readUtf8(bytes, 0, bytes.length);
+  return readUtf8(bytes, 0, bytes.length, true);
 }

@@ -193,8 +193,16 @@ function config(device: Device, args: string[], out: Out): void {
   }
   if (verb !== "set" || key === undefined || value === undefined)
     throw new UsageError("say get [key] or set <key> <value>");
+  const spec = settingSpec(key);
+  if (device.remote && spec?.local) throw new UsageError(`${key} can only be changed on the serial console`);
+  if (key === "remoteCommands") {
+    for (const name of value.split(",")) {
+      if (name && name !== "help" && !COMMANDS.some((c) => c.name === name))
+        throw new UsageError(`remoteCommands: no command "${name}"`);
+    }
+  }
   const error = settings.set(key, value);
   if (error) throw new UsageError(error);
-  if (settingSpec(key)?.secret) device.log.addSecret(value);
+  if (spec?.secret) device.log.addSecret(value);
   out(`${key}=${settings.shown(key)} saved; applies after reboot`);
 }

@@ -8,13 +8,13 @@ import { parseBrokers } from "tether/client/broker";
 import { Client, type ClientConfig, type ClientEvent, type PublishResult } from "tether/client/client";
 import { KeepAliveTuner, TUNER_DEFAULTS, validateTuner } from "tether/client/keepalive-tuner";
 import { failureInfo, failureLevel } from "tether/diag/codes";
-import { execute, tokenize } from "tether/diag/console";
+import { type Command, execute, tokenize } from "tether/diag/console";
 import { classifyCause, Diagnoser, type Finding } from "tether/diag/diagnose";
 import { History } from "tether/diag/history";
 import { type Fields, INFO, isSecretKey, Logger, levelFromName } from "tether/diag/log";
 import { Stats } from "tether/diag/stats";
-import type { Host, HostEvents, Timer } from "tether/host";
-import { PACKET_NAMES, type Packet, type QoS } from "tether/mqtt/packets";
+import type { Host, HostEvents, SocketHandlers, Timer } from "tether/host";
+import { PACKET_NAMES, type Packet, type Publish, type QoS } from "tether/mqtt/packets";
 
 /** Heap use above this fraction of the limit is reported as low_memory; below the second, it has recovered. */
 const LOW_MEMORY = 0.9;
@@ -45,6 +45,10 @@ export interface Device {
   lastFailure: Finding | undefined;
   /** Whether low_memory has been reported and the heap has not recovered since. */
   lowMemory: boolean;
+  /** The command table of the command topic (see remoteTable); undefined when the remote console is off. */
+  remoteCommands: readonly Command<Device>[] | undefined;
+  /** True while a command from the command topic runs: settings that decide who controls the device are refused. */
+  remote: boolean;
 }
 
 export function start(host: Host, config: Record<string, string>): Device {
@@ -76,7 +80,10 @@ export function start(host: Host, config: Record<string, string>): Device {
     bootedAt: host.now(),
     lastFailure: undefined,
     lowMemory: false,
+    remoteCommands: remoteTable(settings.get("remoteCommands"), log),
+    remote: false,
   };
+  device.host = guardSockets(device);
   log.info("app", "boot", { platform: host.platform, client_id: clientId, boot: history.boot });
   history.add(host.now(), "boot", `${host.platform} ${clientId}`);
 
@@ -97,12 +104,26 @@ export function start(host: Host, config: Record<string, string>): Device {
       },
       (finding) => failure(device, finding),
     );
-    const client = new Client(host, config_, (event) => {
-      diagnoser.observe(event);
-      clientEvent(device, event, config_.classify);
+    const client = new Client(device.host, config_, (event) => {
+      // The guard sits here, inside the client: a message is acknowledged after this returns, so an exception
+      // would leave it unacknowledged and the broker would deliver it again, and again after every reboot.
+      try {
+        diagnoser.observe(event);
+        clientEvent(device, event, config_.classify);
+      } catch (error) {
+        if (event.type === "message") {
+          const { topic, qos, retain, payload } = event.publish;
+          fault(device, "message", error, {
+            topic: clip(topic),
+            qos,
+            retain: retain ? 1 : undefined,
+            bytes: payload.length,
+          });
+        } else fault(device, event.type, error);
+      }
     });
     device.client = client;
-    client.subscribe({ topicFilter: device.topics.cmd, qos: 1 });
+    if (device.remoteCommands) client.subscribe({ topicFilter: device.topics.cmd, qos: 1 });
     log.info("mqtt", "config", {
       broker: settings.get("broker"),
       version: settings.get("mqttVersion"),
@@ -128,10 +149,14 @@ class Events implements HostEvents {
   private readonly tick = (): void => {
     const { device } = this;
     this.timer.schedule(HOUSEKEEPING);
-    housekeeping(device);
-    if (this.beaconEvery && device.host.now() >= this.beaconAt) {
-      this.beaconAt = device.host.now() + this.beaconEvery;
-      if (device.client?.connected) publishStatus(device, true);
+    try {
+      housekeeping(device);
+      if (this.beaconEvery && device.host.now() >= this.beaconAt) {
+        this.beaconAt = device.host.now() + this.beaconEvery;
+        if (device.client?.connected) publishStatus(device, true);
+      }
+    } catch (error) {
+      fault(device, "timer", error);
     }
   };
 
@@ -145,21 +170,116 @@ class Events implements HostEvents {
 
   onSerialLine(line: string): void {
     const { host } = this.device;
-    execute(COMMANDS, line, (text) => host.serialWrite(`${OUTPUT_PREFIX}${text}\n`), this.device);
+    try {
+      execute(COMMANDS, line, (text) => host.serialWrite(`${OUTPUT_PREFIX}${text}\n`), this.device);
+    } catch (error) {
+      fault(this.device, "serial", error, { line: clip(line) });
+    }
   }
 
   onLink(up: boolean): void {
-    this.device.client?.linkChanged(up);
-    if (up) this.device.log.info("link", "up");
+    try {
+      this.device.client?.linkChanged(up);
+      if (up) this.device.log.info("link", "up");
+    } catch (error) {
+      fault(this.device, "link", error);
+    }
   }
 
   onShutdown(): void {
     const { client, log } = this.device;
     this.timer.cancel();
-    if (client?.connected) publishStatus(this.device, false);
-    client?.stop("shutdown");
-    log.info("app", "shutdown");
+    try {
+      if (client?.connected) publishStatus(this.device, false);
+      client?.stop("shutdown");
+      log.info("app", "shutdown");
+    } catch (error) {
+      fault(this.device, "shutdown", error);
+    }
   }
+}
+
+/**
+ * Characters of a topic a log line shows: a topic may be 64 KB long, and a line that long would hold the serial
+ * port for seconds.
+ */
+const TOPIC_SHOWN = 200;
+
+/**
+ * The host as the firmware's parts use it (device.host: the client, the self-test): the same object underneath,
+ * but the callbacks of the sockets they open and of the timers they make are guarded like the other events, so
+ * that an exception in the client's or the self-test's handling of bytes or deadlines is reported and cannot reach
+ * the host. Five closures per connection and one per timer (timers are made once), none per event.
+ */
+function guardSockets(device: Device): Host {
+  const { host } = device;
+  const guarded: Host = Object.create(host);
+  guarded.timer = (callback) =>
+    host.timer(() => {
+      try {
+        callback();
+      } catch (error) {
+        fault(device, "timer", error);
+      }
+    });
+  guarded.connect = (options, handlers: SocketHandlers) =>
+    host.connect(options, {
+      onResolved(address) {
+        try {
+          handlers.onResolved?.(address);
+        } catch (error) {
+          fault(device, "socket", error);
+        }
+      },
+      onConnect() {
+        try {
+          handlers.onConnect();
+        } catch (error) {
+          fault(device, "socket", error);
+        }
+      },
+      onData(bytes) {
+        try {
+          handlers.onData(bytes);
+        } catch (error) {
+          fault(device, "socket", error, { bytes: bytes.length });
+        }
+      },
+      onWritable() {
+        try {
+          handlers.onWritable();
+        } catch (error) {
+          fault(device, "socket", error);
+        }
+      },
+      onError(netError) {
+        try {
+          handlers.onError(netError);
+        } catch (error) {
+          fault(device, "socket", error);
+        }
+      },
+    });
+  return guarded;
+}
+
+/** The first `max` characters of a topic, line or message a log line shows, and its length when cut. */
+function clip(text: string, max = 64): string {
+  return text.length > max ? `${text.slice(0, max)}...(${text.length})` : text;
+}
+
+/**
+ * The top-level guard's report: an event handler threw. One `E app fault` line naming the handler (`in`), what it
+ * was handling and the exception (secrets are hidden by the logger, as on every line); counted; kept in the
+ * history. The device goes on. Never throws itself: when even the report fails there is nothing left to tell.
+ */
+function fault(device: Device, handler: string, error: unknown, fields?: Fields): void {
+  try {
+    device.stats.fault(handler === "message");
+    const cause = clip(error instanceof Error ? `${error.name}: ${error.message}` : String(error), 160);
+    device.log.error("app", "fault", { in: handler, ...fields, error: cause });
+    device.history.add(device.host.now(), "fault", `in=${handler} ${cause}`);
+  } catch {}
 }
 
 /** Turns the settings into the client's configuration, or the first error as one line. */
@@ -285,10 +405,10 @@ function clientEvent(device: Device, event: ClientEvent, classify: ClientConfig[
       return;
     case "message":
       stats.received(event.publish.qos, event.publish.payload.length);
-      if (event.publish.topic === device.topics.cmd) remoteCommand(device, event.publish.payload);
+      if (event.publish.topic === device.topics.cmd) remoteCommand(device, event.publish);
       else
         log.info("mqtt", "message", {
-          topic: event.publish.topic,
+          topic: clip(event.publish.topic, TOPIC_SHOWN),
           qos: event.publish.qos,
           bytes: event.publish.payload.length,
         });
@@ -362,16 +482,64 @@ export function publishStatus(device: Device, online: boolean): void {
 }
 
 /**
- * A command arrived on the command topic: run it like a console line and publish its output on the reply topic,
- * what it prints at once as one message, anything it prints later (the self-test) line by line.
+ * The command table of the command topic: the commands `allowed` names (comma-separated) as they are, the others
+ * answering that they are for the serial console (`help` is always there). Undefined when `allowed` is empty: the
+ * remote console is off and the device does not subscribe to its command topic. Built once at boot.
  */
-function remoteCommand(device: Device, payload: Uint8Array): void {
-  const reply = (text: string) => publish(device, device.topics.reply, text, 1, false);
+function remoteTable(allowed: string, log: Logger): readonly Command<Device>[] | undefined {
+  const names = allowed.split(",").filter((name) => name !== "");
+  if (!names.length) return undefined;
+  const unknown = names.filter((name) => name !== "help" && !COMMANDS.some((c) => c.name === name));
+  if (unknown.length) log.warn("app", "remote_commands", { unknown: unknown.join(",") });
+  return COMMANDS.map((c) =>
+    names.includes(c.name)
+      ? c
+      : {
+          name: c.name,
+          usage: c.usage,
+          help: "serial console only",
+          min: 0,
+          max: Number.MAX_SAFE_INTEGER,
+          run: localOnly,
+        },
+  );
+}
+
+function localOnly(): void {
+  throw new Error("not allowed on the command topic (the setting remoteCommands lists what is)");
+}
+
+/**
+ * A command arrived on the command topic: run it like a console line, with the commands remoteCommands allows, and
+ * publish its output on the reply topic, what it prints at once as one message, anything it prints later (the
+ * self-test) line by line. A retained command is ignored: it is stored state (left by anyone, at any time), not a
+ * request, and would be obeyed again at every subscription.
+ */
+function remoteCommand(device: Device, message: Publish): void {
+  const commands = device.remoteCommands;
+  if (!commands || message.retain) {
+    const reason = commands ? "retained" : "remote console off";
+    device.log.warn("app", "command_ignored", { reason, bytes: message.payload.length });
+    return;
+  }
+  // Guarded on its own: what the self-test prints later comes from its callbacks, outside the message's guard.
+  const reply = (text: string) => {
+    try {
+      publish(device, device.topics.reply, text, 1, false);
+    } catch (error) {
+      fault(device, "reply", error);
+    }
+  };
   let pending: string[] | undefined = [];
   const out = (text: string) => (pending ? pending.push(text) : reply(text));
-  const line = toText(payload);
-  if (line === undefined) out("error: command is not valid UTF-8");
-  else execute(COMMANDS, line, out, device);
+  const line = toText(message.payload);
+  device.remote = true;
+  try {
+    if (line === undefined) out("error: command is not valid UTF-8");
+    else execute(commands, line, out, device);
+  } finally {
+    device.remote = false;
+  }
   const lines = pending;
   pending = undefined;
   if (lines.length) reply(lines.join("\n"));
@@ -389,7 +557,7 @@ export function packetFields(packet: Packet, size: number, cmdTopic: string): Fi
   if (typeof p.qos === "number") fields.qos = p.qos;
   if (p.dup) fields.dup = 1;
   if (p.retain) fields.retain = 1;
-  if (typeof p.topic === "string") fields.topic = p.topic;
+  if (typeof p.topic === "string") fields.topic = clip(p.topic, TOPIC_SHOWN);
   if (typeof p.reasonCode === "number") fields.rc = p.reasonCode;
   if (p.payload instanceof Uint8Array)
     fields.payload = preview(p.topic === cmdTopic ? redactCommand(p.payload) : p.payload);

@@ -2,8 +2,12 @@
 // build-time config (the manifest's `config` on Moddable, command-line options in the simulator), and values
 // saved at run time with `config set` (the host's key-value storage).
 
+import { parseBrokers } from "tether/client/broker";
+import { quote } from "tether/diag/console";
 import type { Storage } from "tether/diag/history";
 import { frozen } from "tether/mqtt/frozen";
+import { validTopicName } from "tether/mqtt/topic";
+import { utf8Length } from "tether/mqtt/utf8";
 
 export interface SettingSpec {
   key: string;
@@ -17,18 +21,61 @@ export interface SettingSpec {
   max?: number;
   /** For enumerations: the allowed values. */
   choices?: string[];
+  /** For text with a meaning: what is wrong with `value`, or undefined when it is fine. */
+  check?: (value: string) => string | undefined;
+  /**
+   * Decides who controls the device (where it connects, as whom, who may command it): changed on the serial console
+   * or in the build only, never by a command arriving on the command topic.
+   */
+  local?: boolean;
+}
+
+/** Longest client id and topic prefix, in UTF-8 bytes: both are levels of the device's topics. */
+const LEVEL_MAX = 128;
+
+/** Why `value` cannot be one level of a topic name (the device's topics are `<topicPrefix>/<clientId>/...`). */
+function levelProblem(value: string): string | undefined {
+  if (value === "") return "must not be empty";
+  if (value.indexOf("/") >= 0 || !validTopicName(value)) return "must be one topic level: no /, + or #, no U+0000";
+  if (utf8Length(value) > LEVEL_MAX) return `must be at most ${LEVEL_MAX} bytes of UTF-8`;
+  return undefined;
+}
+
+function brokerProblem(value: string): string | undefined {
+  const brokers = parseBrokers(value);
+  return typeof brokers === "string" ? brokers : undefined;
 }
 
 export const SETTINGS: readonly SettingSpec[] = frozen<SettingSpec>([
-  { key: "broker", value: "mqtt://127.0.0.1:1883", help: "broker URL, or a comma-separated list for failover" },
+  {
+    key: "broker",
+    value: "mqtt://127.0.0.1:1883",
+    help: "broker URL, or a comma-separated list for failover",
+    check: brokerProblem,
+    local: true,
+  },
   {
     key: "brokerCa",
     value: "",
     help: "CA certificate for mqtts:// (a resource on the device, a PEM file in the simulator; empty: the host's)",
+    local: true,
   },
-  { key: "clientId", value: "", help: "MQTT client id (default: tether-<device id>)" },
-  { key: "mqttUser", value: "", help: "MQTT user name" },
-  { key: "mqttPassword", value: "", help: "MQTT password", secret: true },
+  {
+    key: "clientId",
+    value: "",
+    help: "MQTT client id (default: tether-<device id>); one topic level of at most 128 bytes",
+    // Empty is the default id. MQTT 3.1.1 brokers need only take 1 to 23 characters 0-9a-zA-Z; mosquitto takes more.
+    check: (value) => (value === "" ? undefined : levelProblem(value)),
+    local: true,
+  },
+  {
+    key: "mqttUser",
+    value: "",
+    help: "MQTT user name",
+    check: (value) => (utf8Length(value) < 0 ? "must be UTF-8 text without U+0000" : undefined),
+    local: true,
+  },
+  { key: "mqttPassword", value: "", help: "MQTT password", secret: true, local: true },
   { key: "mqttVersion", value: "3.1.1", help: "MQTT protocol version", choices: ["3.1.1", "5"] },
   { key: "keepAlive", value: "60", help: "keep alive in seconds", min: 1, max: 65535 },
   {
@@ -40,7 +87,21 @@ export const SETTINGS: readonly SettingSpec[] = frozen<SettingSpec>([
   },
   { key: "cleanSession", value: "0", help: "1: start a new session on every connect", choices: ["0", "1"] },
   { key: "sessionExpiry", value: "3600", help: "MQTT 5 session expiry, seconds", min: 0, max: 4294967295 },
-  { key: "topicPrefix", value: "tether", help: "first level of the device's topics" },
+  {
+    key: "topicPrefix",
+    value: "tether",
+    help: "first level of the device's topics: no /, + or #, not starting with $",
+    // Topics starting with $ are the broker's ($SYS): wildcard subscriptions of operators would not see them.
+    check: (value) => (value.startsWith("$") ? "must not start with $" : levelProblem(value)),
+    local: true,
+  },
+  {
+    key: "remoteCommands",
+    value: "status,stats,history,help",
+    help: "commands allowed on the command topic, comma-separated (empty: the remote console is off)",
+    check: (value) => (/^[a-z]*(,[a-z]*)*$/.test(value) ? undefined : "must be command names separated by commas"),
+    local: true,
+  },
   { key: "beaconInterval", value: "30", help: "status beacon period in seconds (0: off)", min: 0, max: 86400 },
   {
     key: "logLevel",
@@ -70,8 +131,8 @@ export const SETTINGS: readonly SettingSpec[] = frozen<SettingSpec>([
     min: 0,
     max: 4294967295,
   },
-  { key: "ssid", value: "", help: "Wi-Fi network name (device only)" },
-  { key: "password", value: "", help: "Wi-Fi password (device only)", secret: true },
+  { key: "ssid", value: "", help: "Wi-Fi network name (device only)", local: true },
+  { key: "password", value: "", help: "Wi-Fi password (device only)", secret: true, local: true },
 ]);
 
 export function settingSpec(key: string): SettingSpec | undefined {
@@ -82,14 +143,17 @@ export function settingSpec(key: string): SettingSpec | undefined {
 export function checkSetting(key: string, value: string): string | undefined {
   const spec = settingSpec(key);
   if (!spec) return `unknown setting "${key}"`;
-  if (spec.choices && !spec.choices.includes(value)) return `${key}=${value}: must be one of ${spec.choices.join("|")}`;
+  // Quoted as the console reads it back: a value may hold controls or nothing at all.
+  const shown = spec.secret ? "***" : quote(value);
+  if (spec.choices && !spec.choices.includes(value)) return `${key}=${shown}: must be one of ${spec.choices.join("|")}`;
   if (spec.min !== undefined && spec.max !== undefined) {
     const n = Number(value);
     if (!/^\d+$/.test(value) || n < spec.min || n > spec.max) {
-      return `${key}=${value}: must be a whole number from ${spec.min} to ${spec.max}`;
+      return `${key}=${shown}: must be a whole number from ${spec.min} to ${spec.max}`;
     }
   }
-  return undefined;
+  const problem = spec.check?.(value);
+  return problem === undefined ? undefined : `${key}=${shown}: ${problem}`;
 }
 
 /** A settings store over the layers: defaults, build-time config, saved values (`prefix`-keyed in storage). */
@@ -107,13 +171,32 @@ export class Settings {
     return Number(this.get(key));
   }
 
-  /** Saves a value; undefined restores the build-time value. Returns an error line or undefined. */
+  /**
+   * Saves a value; undefined restores the build-time value. Returns an error line or undefined. A value is refused
+   * when it is wrong by itself or when it would add an error with the other settings (backoffCap below
+   * backoffBase): what `config set` saves must not keep the device from working after the reboot. Errors already
+   * there (a bad build-time value) do not block changing something else.
+   */
   set(key: string, value: string | undefined): string | undefined {
     const error =
       value === undefined ? (settingSpec(key) ? undefined : `unknown setting "${key}"`) : checkSetting(key, value);
     if (error) return error;
+    const before = this.errors();
+    const added = this.with(key, value)
+      .errors()
+      .find((e) => !before.includes(e));
+    if (added) return added;
     this.storage.writeSetting(`cfg.${key}`, value);
     return undefined;
+  }
+
+  /** These settings with `key` changed to `value`, saving nothing. */
+  private with(key: string, value: string | undefined): Settings {
+    const { storage } = this;
+    return new Settings(this.config, {
+      readSetting: (k) => (k === `cfg.${key}` ? value : storage.readSetting(k)),
+      writeSetting: () => {},
+    });
   }
 
   /** Every setting's error, for start-up: a bad build-time or saved value must be named, not silently used. */

@@ -29,40 +29,60 @@ export class UsageError extends Error {}
 
 const ESCAPES: Readonly<Record<string, string>> = Object.freeze({ n: "\n", r: "\r", t: "\t" });
 
-/** Splits a line into arguments (see the syntax above). Throws SyntaxError on an open quote or a bad escape. */
+/**
+ * Splits a line into arguments (see the syntax above). Throws SyntaxError on an open quote or a bad escape.
+ *
+ * Linear in the line's length in XS too, where indexing a string (`line[i]`) scans it from the start and adding a
+ * character to a string copies it: the line is walked with its iterator and each argument's characters are
+ * joined once.
+ */
 export function tokenize(line: string): string[] {
   const tokens: string[] = [];
-  let token = "";
+  const chars: string[] = [];
   let inToken = false;
   let quoted = false;
-  for (let i = 0; i < line.length; i++) {
-    const c = line[i];
-    if (c === "\\") {
-      const e = line[++i];
-      if (e === undefined) throw new SyntaxError("backslash at end of line");
-      if (e === "x" || e === "u") {
-        const n = e === "x" ? 2 : 4;
-        const hex = line.slice(i + 1, i + 1 + n);
-        if (hex.length !== n || !/^[0-9a-fA-F]+$/.test(hex)) throw new SyntaxError(`bad escape \\${e}${hex}`);
-        token += String.fromCharCode(Number.parseInt(hex, 16));
-        i += n;
-      } else token += ESCAPES[e] ?? e;
+  let escaped = false;
+  /** Inside `\xHH` or `\uHHHH`: its letter, the digits read so far and how many are still to come. */
+  let hexKind = "";
+  let hex = "";
+  let hexLeft = 0;
+  for (const c of line) {
+    if (hexLeft) {
+      hex += c;
+      if (--hexLeft === 0) chars.push(hexChar(hexKind, hex));
+    } else if (escaped) {
+      escaped = false;
+      if (c === "x" || c === "u") {
+        hexKind = c;
+        hex = "";
+        hexLeft = c === "x" ? 2 : 4;
+      } else chars.push(ESCAPES[c] ?? c);
+    } else if (c === "\\") {
+      escaped = true;
       inToken = true;
     } else if (c === '"') {
       quoted = !quoted;
       inToken = true;
     } else if (!quoted && (c === " " || c === "\t")) {
-      if (inToken) tokens.push(token);
-      token = "";
+      if (inToken) tokens.push(chars.join(""));
+      chars.length = 0;
       inToken = false;
     } else {
-      token += c;
+      chars.push(c);
       inToken = true;
     }
   }
+  if (escaped) throw new SyntaxError("backslash at end of line");
+  if (hexLeft) throw new SyntaxError(`bad escape \\${hexKind}${hex}`);
   if (quoted) throw new SyntaxError("unterminated quote");
-  if (inToken) tokens.push(token);
+  if (inToken) tokens.push(chars.join(""));
   return tokens;
+}
+
+/** The character of escape `\<kind><digits>`, or a SyntaxError when the digits are not hexadecimal. */
+function hexChar(kind: string, digits: string): string {
+  if (!/^[0-9a-fA-F]+$/.test(digits)) throw new SyntaxError(`bad escape \\${kind}${digits}`);
+  return String.fromCharCode(Number.parseInt(digits, 16));
 }
 
 /** Whether the character with code `c` is escaped inside quotes: quote, backslash, controls, line separators. */
@@ -84,6 +104,7 @@ function escapeChar(c: number): string {
  * space of any kind, quote, `=`, backslash or control character, which a reader or the tokenizer could misread.
  */
 export function quote(value: string): string {
+  if (value.length > LONG) return quoteLong(value);
   let plain = value !== "" && !/[\s'=]/.test(value);
   for (let i = 0; plain && i < value.length; i++) plain = !mustEscape(value.charCodeAt(i));
   if (plain) return value;
@@ -96,6 +117,27 @@ export function quote(value: string): string {
     start = i + 1;
   }
   return `${out}${value.slice(start)}"`;
+}
+
+/**
+ * Values longer than this are quoted by walking them with their iterator: XS finds `value.charCodeAt(i)` by
+ * scanning from the start, so the indexed loop of quote() would take time quadratic in the length (a 64 KB topic in
+ * a log line: seconds). Shorter ones keep that loop, which allocates nothing for a plain value.
+ */
+const LONG = 64;
+
+function quoteLong(value: string): string {
+  let plain = !/[\s'=]/.test(value);
+  const parts: string[] = [];
+  for (const ch of value) {
+    // The first code unit: the second of a pair is never one to escape.
+    const c = ch.charCodeAt(0);
+    if (mustEscape(c)) {
+      plain = false;
+      parts.push(escapeChar(c));
+    } else parts.push(ch);
+  }
+  return plain ? value : `"${parts.join("")}"`;
 }
 
 function oneLine(text: string): string {

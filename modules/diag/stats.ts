@@ -68,6 +68,9 @@ export interface StatsSnapshot {
   queueDepth: number;
   queuePeak: number;
   drops: number;
+  /** Exceptions the firmware's top-level guard caught, and how many of them came from handling a message. */
+  faults: number;
+  poison: number;
   heapUsed: number;
   heapPeak: number;
 }
@@ -109,6 +112,8 @@ export class Stats {
   queueDepth = 0;
   queuePeak = 0;
   drops = 0;
+  faults = 0;
+  poison = 0;
   heapUsed = 0;
   heapPeak = 0;
 
@@ -197,6 +202,12 @@ export class Stats {
     this.drops += count;
   }
 
+  /** An event handler threw; `message` when it was handling a received message (a poison message). */
+  fault(message: boolean): void {
+    this.faults++;
+    if (message) this.poison++;
+  }
+
   heap(used: number, peak: number): void {
     this.heapUsed = used;
     this.heapPeak = Math.max(this.heapPeak, peak, used);
@@ -220,6 +231,8 @@ export class Stats {
       queueDepth: this.queueDepth,
       queuePeak: this.queuePeak,
       drops: this.drops,
+      faults: this.faults,
+      poison: this.poison,
       heapUsed: this.heapUsed,
       heapPeak: this.heapPeak,
     };
@@ -265,6 +278,7 @@ export function formatStats(s: StatsSnapshot): string[] {
     trafficLine("in", s.in),
     trafficLine("out", s.out),
     `queue depth=${s.queueDepth} peak=${s.queuePeak} drops=${s.drops} retransmissions=${s.retransmissions}`,
+    `faults total=${s.faults} poison=${s.poison}`,
     `heap used=${s.heapUsed} peak=${s.heapPeak}`,
   ];
 }

@@ -1,80 +1,143 @@
 // MQTT UTF-8 strings (MQTT 5.0 spec 1.5.4, 3.1.1 spec 1.5.3): well-formed UTF-8 without surrogates and without
 // U+0000. XS on a device has no TextEncoder, and the codec needs the checks anyway, so this is done by hand.
-
-/** Longest run of code units passed to String.fromCharCode at once (engines cap the argument count). */
-const CHUNK = 4096;
+//
+// Payload text (`text` true) is looser, as a payload is bytes, not an MQTT string: U+0000 is an ordinary character,
+// and a lone surrogate, which no UTF-8 can carry, is written as U+FFFD (what TextEncoder does), so any JavaScript
+// string can be sent.
 
 /**
- * Byte length of `s` in UTF-8, or -1 when MQTT cannot carry it (a lone surrogate or U+0000).
+ * Most code units passed to one String.fromCharCode: apply() puts every argument on the engine's stack, which holds
+ * a few hundred slots on a device (xsnap overflows at about 3,800). Chunks are joined once at the end: adding each
+ * to a growing string would copy it again every time.
  */
-export function utf8Length(s: string): number {
+const CHUNK = 128;
+
+/**
+ * Strings longer than this are walked with their iterator: XS keeps strings as UTF-8 and finds `s.codePointAt(i)` by
+ * scanning from the start, so an indexed loop takes time quadratic in the length (seconds for a 64 KB topic on a
+ * desktop). Shorter ones are indexed, as the iterator allocates a string per character.
+ */
+const SHORT = 64;
+
+/** UTF-8 bytes of code point `c` (a lone surrogate as U+FFFD in `text`), or -1 when MQTT cannot carry it. */
+function width(c: number, text: boolean): number {
+  if (c < 0x80) return c === 0 && !text ? -1 : 1;
+  if (c < 0x800) return 2;
+  if (c >= 0xd800 && c <= 0xdfff) return text ? 3 : -1;
+  return c < 0x10000 ? 3 : 4;
+}
+
+/**
+ * Byte length of `s` in UTF-8, or -1 when MQTT cannot carry it (a lone surrogate or U+0000). As payload `text`,
+ * never -1 (see above).
+ */
+export function utf8Length(s: string, text = false): number {
   const n = s.length;
+  // One byte per code unit, plus what the others need beyond it.
   let bytes = n;
-  for (let i = 0; i < n; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x80) {
-      if (c === 0) return -1;
-    } else if (c < 0x800) bytes += 1;
-    else if (c < 0xd800 || c > 0xdfff) bytes += 2;
-    else if (c < 0xdc00 && i + 1 < n && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
-      // A pair: 4 bytes for 2 code units.
-      bytes += 2;
-      i++;
-    } else return -1;
+  if (n <= SHORT) {
+    for (let i = 0; i < n; i++) {
+      // ASCII inline: a call per character costs XS more than the rest of the loop.
+      const u = s.charCodeAt(i);
+      if (u !== 0 && u < 0x80) continue;
+      const c = s.codePointAt(i) as number;
+      const w = width(c, text);
+      if (w < 0) return -1;
+      bytes += w - 1;
+      if (c > 0xffff) {
+        bytes--;
+        i++;
+      }
+    }
+  } else {
+    for (const ch of s) {
+      const u = ch.charCodeAt(0);
+      if (u !== 0 && u < 0x80) continue;
+      const w = width(ch.codePointAt(0) as number, text);
+      if (w < 0) return -1;
+      bytes += w - ch.length;
+    }
   }
   return bytes;
 }
 
 /**
  * Writes `s` as UTF-8 into `buf` at `offset` and returns the offset after it, or -1 when MQTT cannot carry the
- * string (a lone surrogate or U+0000). The caller guarantees room: at most 3 bytes per code unit.
+ * string (a lone surrogate or U+0000; as payload `text`, never). The caller guarantees room: at most 3 bytes per
+ * code unit.
  */
-export function writeUtf8(s: string, buf: Uint8Array, offset: number): number {
+export function writeUtf8(s: string, buf: Uint8Array, offset: number, text = false): number {
   const n = s.length;
   let p = offset;
-  for (let i = 0; i < n; i++) {
-    let c = s.charCodeAt(i);
-    if (c < 0x80) {
-      if (c === 0) return -1;
-      buf[p++] = c;
-    } else if (c < 0x800) {
-      buf[p++] = 0xc0 | (c >> 6);
-      buf[p++] = 0x80 | (c & 0x3f);
-    } else if (c < 0xd800 || c > 0xdfff) {
-      buf[p++] = 0xe0 | (c >> 12);
-      buf[p++] = 0x80 | ((c >> 6) & 0x3f);
-      buf[p++] = 0x80 | (c & 0x3f);
-    } else {
-      const d = i + 1 < n ? s.charCodeAt(i + 1) : 0;
-      if (c >= 0xdc00 || (d & 0xfc00) !== 0xdc00) return -1;
-      c = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00);
-      i++;
-      buf[p++] = 0xf0 | (c >> 18);
-      buf[p++] = 0x80 | ((c >> 12) & 0x3f);
-      buf[p++] = 0x80 | ((c >> 6) & 0x3f);
-      buf[p++] = 0x80 | (c & 0x3f);
+  if (n <= SHORT) {
+    for (let i = 0; i < n; i++) {
+      const u = s.charCodeAt(i);
+      if (u !== 0 && u < 0x80) buf[p++] = u;
+      else {
+        const c = s.codePointAt(i) as number;
+        p = put(c, buf, p, text);
+        if (p < 0) return -1;
+        if (c > 0xffff) i++;
+      }
     }
+  } else {
+    for (const ch of s) {
+      const u = ch.charCodeAt(0);
+      if (u !== 0 && u < 0x80) buf[p++] = u;
+      else {
+        p = put(ch.codePointAt(0) as number, buf, p, text);
+        if (p < 0) return -1;
+      }
+    }
+  }
+  return p;
+}
+
+/** Writes code point `c` at `p`; returns the offset after it, or -1 (see width). */
+function put(c: number, buf: Uint8Array, p: number, text: boolean): number {
+  if (c < 0x80) {
+    if (c === 0 && !text) return -1;
+    buf[p++] = c;
+  } else if (c < 0x800) {
+    buf[p++] = 0xc0 | (c >> 6);
+    buf[p++] = 0x80 | (c & 0x3f);
+  } else if (c >= 0xd800 && c <= 0xdfff) {
+    if (!text) return -1;
+    buf[p++] = 0xef; // U+FFFD
+    buf[p++] = 0xbf;
+    buf[p++] = 0xbd;
+  } else if (c < 0x10000) {
+    buf[p++] = 0xe0 | (c >> 12);
+    buf[p++] = 0x80 | ((c >> 6) & 0x3f);
+    buf[p++] = 0x80 | (c & 0x3f);
+  } else {
+    buf[p++] = 0xf0 | (c >> 18);
+    buf[p++] = 0x80 | ((c >> 12) & 0x3f);
+    buf[p++] = 0x80 | ((c >> 6) & 0x3f);
+    buf[p++] = 0x80 | (c & 0x3f);
   }
   return p;
 }
 
 /**
  * Decodes and validates `buf[start..end)`. Returns undefined for anything MQTT forbids: ill-formed or overlong
- * sequences, encoded surrogates, code points above U+10FFFF, U+0000.
+ * sequences, encoded surrogates, code points above U+10FFFF, U+0000 (allowed in payload `text`).
  */
-export function readUtf8(buf: Uint8Array, start: number, end: number): string | undefined {
+export function readUtf8(buf: Uint8Array, start: number, end: number, text = false): string | undefined {
+  const nul = text ? -1 : 0;
   let i = start;
-  while (i < end && buf[i] < 0x80 && buf[i] !== 0) i++;
+  while (i < end && buf[i] < 0x80 && buf[i] !== nul) i++;
   if (i === end) return fromCodes(buf.subarray(start, end));
-  if (buf[i] === 0) return undefined;
-  // Not pure ASCII: collect UTF-16 code units, then build the string in a few calls.
-  const units: number[] = [];
-  for (let k = start; k < i; k++) units.push(buf[k]);
+  if (buf[i] === nul) return undefined;
+  // Not pure ASCII: collect UTF-16 code units (never more than bytes), then build the string in a few calls.
+  const units = new Uint16Array(end - start);
+  let u = i - start;
+  units.set(buf.subarray(start, i));
   while (i < end) {
     const b = buf[i];
     if (b < 0x80) {
-      if (b === 0) return undefined;
-      units.push(b);
+      if (b === nul) return undefined;
+      units[u++] = b;
       i++;
       continue;
     }
@@ -108,16 +171,23 @@ export function readUtf8(buf: Uint8Array, start: number, end: number): string | 
       c = (c << 6) | (bk & 0x3f);
     }
     i += more + 1;
-    if (c < 0x10000) units.push(c);
-    else units.push(0xd800 + ((c - 0x10000) >> 10), 0xdc00 + (c & 0x3ff));
+    if (c < 0x10000) units[u++] = c;
+    else {
+      units[u++] = 0xd800 + ((c - 0x10000) >> 10);
+      units[u++] = 0xdc00 + (c & 0x3ff);
+    }
   }
-  return fromCodes(units);
+  return fromCodes(units.subarray(0, u));
 }
 
-function fromCodes(codes: Uint8Array | number[]): string {
+/** The string of these UTF-16 code units, in chunks of CHUNK (see there). */
+function fromCodes(codes: Uint8Array | Uint16Array): string {
   const n = codes.length;
-  if (n <= CHUNK) return String.fromCharCode.apply(null, codes as number[]);
-  let s = "";
-  for (let k = 0; k < n; k += CHUNK) s += String.fromCharCode.apply(null, codes.slice(k, k + CHUNK) as number[]);
-  return s;
+  // apply() takes any array-like: typed arrays are passed as they are.
+  if (n <= CHUNK) return String.fromCharCode.apply(null, codes as unknown as number[]);
+  const parts: string[] = [];
+  for (let k = 0; k < n; k += CHUNK) {
+    parts.push(String.fromCharCode.apply(null, codes.subarray(k, k + CHUNK) as unknown as number[]));
+  }
+  return parts.join("");
 }

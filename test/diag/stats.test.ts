@@ -111,6 +111,8 @@ describe("Stats", () => {
     stats.failed(600, "tcp_reset");
     stats.pingRtt(7);
     stats.sent(1, 33);
+    stats.fault(true);
+    stats.fault(false);
     expect(formatStats(stats.snapshot(1000))).toEqual([
       "conn attempts=1 ok=1 failed=1 up=0 longest=500",
       "failures tcp_reset=1",
@@ -119,6 +121,7 @@ describe("Stats", () => {
       "in q0=0 q1=0 q2=0 bytes.q0=0 bytes.q1=0 bytes.q2=0",
       "out q0=0 q1=1 q2=0 bytes.q0=0 bytes.q1=33 bytes.q2=0",
       "queue depth=0 peak=0 drops=0 retransmissions=0",
+      "faults total=2 poison=1",
       "heap used=0 peak=0",
     ]);
   });

@@ -212,13 +212,55 @@ describeMosquitto("serial console", () => {
         "error: keepAlive=-1: must be a whole number from 1 to 65535; usage: config get|set <key> [value]",
       ],
       ["help nope", "error: no command nope"],
+      // Settings that would leave the device unable to work after the reboot are refused, by their meaning.
+      [
+        'config set broker ""',
+        'error: broker="": broker list is empty: give at least one mqtt://host:port; usage: config get|set <key> [value]',
+      ],
+      [
+        "config set broker junk://x",
+        'error: broker=junk://x: malformed broker URL "junk://x": expected mqtt://host:port or mqtts://host:port; usage: config get|set <key> [value]',
+      ],
+      [
+        "config set topicPrefix a/+/#",
+        "error: topicPrefix=a/+/#: must be one topic level: no /, + or #, no U+0000; usage: config get|set <key> [value]",
+      ],
+      [
+        "config set clientId a\\x00b",
+        'error: clientId="a\\x00b": must be one topic level: no /, + or #, no U+0000; usage: config get|set <key> [value]',
+      ],
+      [
+        "config set backoffBase 1000",
+        "error: backoffCap=400: must not be below backoffBase=1000; usage: config get|set <key> [value]",
+      ],
     ];
     for (const [line, error] of cases) {
       expect([line, await device.command(line, /error/)]).toEqual([line, [error]]);
       expect((await device.command("status", /uptime_ms=/))[0]).toMatch(/^state=connected /);
     }
     expect(device.device.running).toBe(true);
+    // Nothing refused was saved.
+    expect(await device.command("config get topicPrefix", /topicPrefix/)).toEqual(["topicPrefix=tether"]);
+    expect(await device.command("config get backoffBase", /backoffBase/)).toEqual(["backoffBase=100"]);
     device.expectNames([]);
+  });
+});
+
+describeMosquitto("serial line limits", () => {
+  test.concurrent("a line over 256 characters is refused with one line; NUL is fine in a payload", async () => {
+    const id = uniqueId("line");
+    const device = await connected({ clientId: id });
+    const { client, received } = await peer();
+    await client.subscribeAsync(`${id}/#`, { qos: 1 });
+    const from = device.output.length;
+    const long = `pub ${id}/long ${"y".repeat(300)} 1`;
+    device.device.typeLine(long);
+    await device.device.waitForSerial(/\*\*\* serial: line refused: (\d+) characters, the console takes at most 256\n/);
+    expect(device.output.slice(from)).toContain(`line refused: ${long.length} characters`);
+    expect(await device.command(`pub ${id}/nul a\\x00b 1`, /pub/)).toEqual(["pub sent"]);
+    await waitFor(() => received.some((m) => m.topic === `${id}/nul`));
+    expect(received.filter((m) => m.topic.startsWith(`${id}/`))).toEqual([{ topic: `${id}/nul`, text: "a\u0000b" }]);
+    expect(device.consoleOutput(from)).toEqual(["pub sent"]);
   });
 });
 
@@ -261,7 +303,8 @@ describeMosquitto("secrets", () => {
     const id = uniqueId("secret");
     const { client, received } = await peer();
     await client.subscribeAsync(`tether/${id}/#`, { qos: 1 });
-    const device = await connected({ clientId: id, beaconInterval: "1" });
+    // config is allowed on the command topic here: what it shows must still hide the password.
+    const device = await connected({ clientId: id, beaconInterval: "1", remoteCommands: "config" });
     device.device.typeLine("trace on");
     for (const [command, last] of [
       ["status", /uptime_ms/],
@@ -273,7 +316,8 @@ describeMosquitto("secrets", () => {
     ] as const) {
       await device.command(command, last, 8000);
     }
-    // Over the command topic too, including setting a new password while the trace shows the command arriving.
+    // Over the command topic too, including an attempt to set a new password (refused there) while the trace shows
+    // the command arriving.
     const NEW = "N3w-pw-77";
     await client.publishAsync(`tether/${id}/cmd`, "config get mqttPassword", { qos: 1 });
     await client.publishAsync(`tether/${id}/cmd`, `config set mqttPassword ${NEW}`, { qos: 1 });
@@ -282,7 +326,7 @@ describeMosquitto("secrets", () => {
     await device.waitForLine(/ I trace in type=PUBLISH .*payload="config set mqttPassword \*\*\*"/);
     expect(received.filter((m) => m.topic === `tether/${id}/reply`).map((m) => m.text)).toEqual([
       "mqttPassword=***",
-      "mqttPassword=*** saved; applies after reboot",
+      "error: mqttPassword can only be changed on the serial console; usage: config get|set <key> [value]",
     ]);
     expect(device.output).toContain("| diag done");
     for (const secret of [PASSWORD, NEW]) {
@@ -298,7 +342,7 @@ describeMosquitto("secrets", () => {
 describeMosquitto("commands over MQTT", () => {
   test.concurrent("commands on tether/<id>/cmd are answered on tether/<id>/reply", async () => {
     const id = uniqueId("remote");
-    const device = await connected({ clientId: id });
+    const device = await connected({ clientId: id, remoteCommands: "status,keepalive,diag" });
     const { client, received } = await peer();
     await client.subscribeAsync(`tether/${id}/reply`, { qos: 1 });
     const replies = () => received.filter((m) => m.topic === `tether/${id}/reply`).map((m) => m.text);

@@ -1,5 +1,5 @@
-// An MQTT.js peer for tests: it records what it receives and can wait for a matching message.
-import mqtt, { type MqttClient } from "mqtt";
+// An MQTT.js peer for tests: it records what it receives and can wait for matching messages.
+import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
 
 export interface Received {
   topic: string;
@@ -8,12 +8,17 @@ export interface Received {
   retain: boolean;
 }
 
-/** An MQTT.js peer that records what it receives and can wait for a matching message. */
-export async function peer(
-  url: string,
-  clientId: string,
-): Promise<{ client: MqttClient; waitFor: (match: (m: Received) => boolean, ms?: number) => Promise<Received> }> {
-  const client = mqtt.connect(url, { clientId, reconnectPeriod: 0 });
+export interface Peer {
+  client: MqttClient;
+  /** The first message received (so far or later) that matches. */
+  waitFor(match: (m: Received) => boolean, ms?: number): Promise<Received>;
+  /** The first `count` messages that match, once that many have arrived. */
+  waitForCount(match: (m: Received) => boolean, count: number, ms?: number): Promise<Received[]>;
+}
+
+/** Connects an MQTT.js client (no reconnection; `options` for TLS and the like) that records what it receives. */
+export async function peer(url: string, clientId: string, options: IClientOptions = {}): Promise<Peer> {
+  const client = mqtt.connect(url, { clientId, reconnectPeriod: 0, ...options });
   await new Promise<void>((resolve, reject) => {
     client.once("connect", () => resolve());
     client.once("error", reject);
@@ -24,23 +29,24 @@ export async function peer(
     seen.push({ topic, payload: payload.toString(), qos: packet.qos, retain: packet.retain });
     for (const wake of waiters) wake();
   });
-  const waitFor = (match: (m: Received) => boolean, ms = 10000) =>
-    new Promise<Received>((resolve, reject) => {
+  const waitForCount = (match: (m: Received) => boolean, count: number, ms = 10000) =>
+    new Promise<Received[]>((resolve, reject) => {
       const check = () => {
-        const found = seen.find(match);
-        if (!found) return;
+        const found = seen.filter(match);
+        if (found.length < count) return;
         waiters.delete(check);
         clearTimeout(timer);
-        resolve(found);
+        resolve(found.slice(0, count));
       };
       const timer = setTimeout(() => {
         waiters.delete(check);
-        reject(new Error(`no matching message within ${ms} ms; got ${JSON.stringify(seen)}`));
+        reject(new Error(`fewer than ${count} matching messages within ${ms} ms; got ${JSON.stringify(seen)}`));
       }, ms);
       waiters.add(check);
       check();
     });
-  return { client, waitFor };
+  const waitFor = async (match: (m: Received) => boolean, ms = 10000) => (await waitForCount(match, 1, ms))[0];
+  return { client, waitFor, waitForCount };
 }
 
 export function subscribe(client: MqttClient, topic: string, qos: 0 | 1 | 2): Promise<void> {

@@ -69,7 +69,8 @@ describeMosquitto("the firmware for lin, in mcsim, against mosquitto", () => {
     await broker.stop();
     const [, code] = await sim.waitFor(/ [EW] diag (\w+) /, 20000, before);
     expect(["broker_closed", "tcp_refused"]).toContain(code);
-    await sim.waitFor(/ I mqtt retry in_ms=\d+/, 10000, before);
+    // The attempts while it is down are refused, and named so (not a timeout, not a TLS failure).
+    await sim.waitFor(/ I mqtt retry in_ms=\d+ reason="tcp_refused: /, 20000, before);
 
     broker = await startMosquitto({ port });
     const back = sim.output.length;

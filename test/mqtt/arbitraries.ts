@@ -16,6 +16,7 @@ import {
 } from "tether/mqtt/properties";
 import { validReason } from "tether/mqtt/reasons";
 import { utf8Length } from "tether/mqtt/utf8";
+import { fromHex, VECTORS } from "./vectors";
 
 /** Reason codes the spec allows in a packet type, by version. */
 export function reasonCodes(packetType: number, version: ProtocolVersion): number[] {
@@ -279,3 +280,33 @@ export function packet(version: ProtocolVersion): fc.Arbitrary<Packet> {
 export const versionedPacket: fc.Arbitrary<{ version: ProtocolVersion; packet: Packet }> = fc
   .constantFrom<ProtocolVersion>(4, 5)
   .chain((version) => packet(version).map((p) => ({ version, packet: p })));
+
+const seeds = VECTORS.filter((v) => v.hex !== undefined).map((v) => ({ version: v.version, bytes: fromHex(v.hex!) }));
+
+/** A valid encoding with a few bytes changed, inserted or deleted. */
+export const mutated = fc
+  .tuple(
+    fc.constantFrom(...seeds),
+    fc.array(fc.tuple(fc.constantFrom("set", "insert", "delete"), fc.nat(), fc.integer({ min: 0, max: 255 })), {
+      minLength: 1,
+      maxLength: 2,
+    }),
+  )
+  .map(([seed, edits]) => {
+    const bytes = [...seed.bytes];
+    for (const [op, at, value] of edits) {
+      const i = at % (bytes.length + 1);
+      if (op === "insert") bytes.splice(i, 0, value);
+      else if (i < bytes.length) {
+        if (op === "set") bytes[i] = value;
+        else bytes.splice(i, 1);
+      }
+    }
+    return { version: seed.version, bytes: Uint8Array.from(bytes) };
+  });
+
+/** Any bytes, read as either version. */
+export const noise = fc.record({
+  version: fc.constantFrom<ProtocolVersion>(4, 5),
+  bytes: fc.uint8Array({ maxLength: 300 }),
+});

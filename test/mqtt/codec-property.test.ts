@@ -2,8 +2,7 @@ import fc from "fast-check";
 import { CodecError, Decoder, Encoder } from "tether/mqtt/codec";
 import type { Packet, ProtocolVersion } from "tether/mqtt/packets";
 import { readUtf8, utf8Length, writeUtf8 } from "tether/mqtt/utf8";
-import { packet, versionedPacket } from "./arbitraries";
-import { fromHex, VECTORS } from "./vectors";
+import { mutated, noise, packet, versionedPacket } from "./arbitraries";
 
 const MAX = 4096;
 
@@ -115,35 +114,6 @@ test("large payloads in any chunking, pushed from a reused socket buffer, give t
   );
 });
 
-const seeds = VECTORS.filter((v) => v.hex !== undefined).map((v) => ({ version: v.version, bytes: fromHex(v.hex!) }));
-
-/** A valid encoding with a few bytes changed, inserted or deleted. */
-const mutated = fc
-  .tuple(
-    fc.constantFrom(...seeds),
-    fc.array(fc.tuple(fc.constantFrom("set", "insert", "delete"), fc.nat(), fc.integer({ min: 0, max: 255 })), {
-      minLength: 1,
-      maxLength: 2,
-    }),
-  )
-  .map(([seed, edits]) => {
-    const bytes = [...seed.bytes];
-    for (const [op, at, value] of edits) {
-      const i = at % (bytes.length + 1);
-      if (op === "insert") bytes.splice(i, 0, value);
-      else if (i < bytes.length) {
-        if (op === "set") bytes[i] = value;
-        else bytes.splice(i, 1);
-      }
-    }
-    return { version: seed.version, bytes: Uint8Array.from(bytes) };
-  });
-
-const noise = fc.record({
-  version: fc.constantFrom<ProtocolVersion>(4, 5),
-  bytes: fc.uint8Array({ maxLength: 300 }),
-});
-
 test("arbitrary and mutated bytes give only packets or a CodecError, in bounded memory, in any chunking", () => {
   fc.assert(
     fc.property(fc.oneof(mutated, noise), fc.array(fc.nat(), { maxLength: 8 }), ({ version, bytes }, at) => {
@@ -210,5 +180,22 @@ test("UTF-8: agrees with the platform's TextEncoder and TextDecoder", () => {
       expect(readUtf8(bytes, 0, bytes.length)).toBe(expected);
     }),
     { numRuns: 3000 },
+  );
+});
+
+test("UTF-8 payload text: any string, lone surrogates included, encodes as TextEncoder does and reads back", () => {
+  const unit = fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c));
+  fc.assert(
+    fc.property(fc.array(fc.oneof(unit, fc.string({ unit: "binary", maxLength: 3 })), { maxLength: 90 }), (parts) => {
+      const s = parts.join("");
+      const expected = new TextEncoder().encode(s);
+      const buf = new Uint8Array(s.length * 3);
+      expect(utf8Length(s, true)).toBe(expected.length);
+      expect(buf.subarray(0, writeUtf8(s, buf, 0, true))).toEqual(expected);
+      expect(readUtf8(expected, 0, expected.length, true)).toBe(
+        new TextDecoder("utf-8", { ignoreBOM: true }).decode(expected),
+      );
+    }),
+    { numRuns: 2000 },
   );
 });

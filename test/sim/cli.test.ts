@@ -16,6 +16,7 @@ describe("parseArgs", () => {
       parseArgs([
         ...["--broker", "mqtts://a.example:8883,mqtt://10.0.0.2:1883", "--client-id=dev-1", "--user", "u"],
         ...["--password", "p w", "--keepalive", "30", "--mqtt-version=5", "--storage", "s.json"],
+        "--remote-commands=",
       ]),
     ).toEqual({
       help: false,
@@ -27,6 +28,7 @@ describe("parseArgs", () => {
         mqttPassword: "p w",
         keepAlive: "30",
         mqttVersion: "5",
+        remoteCommands: "",
       },
     });
     expect(parseArgs(["--help"]).help).toBe(true);

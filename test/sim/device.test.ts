@@ -336,6 +336,15 @@ describe("shutdown and power loss", () => {
     expect([...Buffer.concat(peer)]).toEqual([0xe0, 0x00]);
   });
 
+  test("shutdown stops an engine that is busy and takes no event, within its grace period", async () => {
+    const device = await boot({ shutdownGraceMs: 300 });
+    await run(device, "spin 60000", /spinning\n/);
+    const started = Date.now();
+    await device.shutdown();
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(device.running).toBe(false);
+  });
+
   test("kill resets the device's connections at once, so the peer notices", async () => {
     let closed: Promise<unknown[]> = Promise.resolve([]);
     const port = await listen((socket) => {

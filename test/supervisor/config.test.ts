@@ -15,6 +15,13 @@ const CASES: [string, Record<string, string>, RegExp][] = [
   ["a list of nothing but commas", { broker: " , ," }, /broker.*empty/],
   ["a malformed broker URL", { broker: "http://127.0.0.1:1883" }, /broker URL "http:\/\/127\.0\.0\.1:1883".*mqtt:\/\//],
   ["a port out of range", { broker: "mqtt://127.0.0.1:1883,mqtt://127.0.0.1:99999" }, /broker URL.*1\.\.65535/],
+  ["wildcards in the topic prefix", { topicPrefix: "a/+/#" }, /^topicPrefix=a\/\+\/#: must be one topic level/],
+  ["an empty topic prefix", { topicPrefix: "" }, /^topicPrefix="": must not be empty/],
+  ["a topic prefix of the broker's", { topicPrefix: "$SYS" }, /^topicPrefix=\$SYS: must not start with \$/],
+  ["U+0000 in the client id", { clientId: "a\u0000b" }, /^clientId="a\\x00b": must be one topic level/],
+  ["a client id of two levels", { clientId: "dev/1" }, /^clientId=dev\/1: must be one topic level/],
+  ["a client id over 128 bytes", { clientId: "é".repeat(65) }, /^clientId=é+: must be at most 128 bytes/],
+  ["U+0000 in the user name", { mqttUser: "a\u0000" }, /^mqttUser="a\\x00": must be UTF-8 text without U\+0000/],
 ];
 
 test.each(CASES)("%s: one error line naming the setting, and the console still answers", async (_, bad, names) => {

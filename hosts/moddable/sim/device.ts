@@ -4,11 +4,12 @@ import { type Device, print } from "hosts/moddable/platform";
 import Time from "time";
 
 export function createDevice(): Device {
+  // Time.ticks is the computer's clock on lin: counted from start, the log carries uptime as on a board.
+  const started = Time.ticks;
   return {
     platform: "mcsim",
     deviceId: "mcsim",
-    // Milliseconds since the simulator started, as on a board: log lines carry uptime, not the date.
-    now: () => Time.ticks,
+    now: () => Time.ticks - started,
     wallClock: () => Date.now(),
     linkUp: () => true,
     random: entropy,

@@ -83,6 +83,13 @@ export interface SimDeviceOptions {
   shutdownGraceMs?: number;
 }
 
+/**
+ * Longest line the serial console takes, in characters: the board's console (hosts/moddable/device.ts) stops at
+ * 256, and so does the simulator, so that what works here works on a device. A longer line is refused whole: cut
+ * short, a `config set` would save a value nobody typed.
+ */
+export const LINE_MAX = 256;
+
 const EMPTY = new Uint8Array(0);
 const utf8 = (text: string) => Buffer.from(text, "utf8");
 const json = (value: unknown) => utf8(JSON.stringify(value));
@@ -140,8 +147,12 @@ export class SimDevice {
     });
   }
 
-  /** Types a line on the serial console (no line ending). */
+  /** Types a line on the serial console (no line ending); one longer than LINE_MAX is refused with one line. */
   typeLine(line: string): void {
+    if (line.length > LINE_MAX) {
+      this.print(`*** serial: line refused: ${line.length} characters, the console takes at most ${LINE_MAX}\n`);
+      return;
+    }
     this.deliver(message(EV_SERIAL, 0, utf8(line)));
   }
 
@@ -208,9 +219,11 @@ export class SimDevice {
    */
   async shutdown(): Promise<Exit> {
     if (this.running && !this.stopping) {
-      if (this.listening) await this.send(message(EV_SHUTDOWN));
+      const grace = this.options.shutdownGraceMs ?? 2000;
+      // Bounded too: an engine busy with a runaway computation takes no event, and Ctrl-C must still stop it.
+      if (this.listening) await within(this.send(message(EV_SHUTDOWN)), grace);
       const open = [...this.sockets.values()].map((socket) => socket.closed);
-      await within(Promise.all(open), this.options.shutdownGraceMs ?? 2000);
+      await within(Promise.all(open), grace);
     }
     this.stopping = true;
     this.worker.close();

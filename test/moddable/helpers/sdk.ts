@@ -39,21 +39,25 @@ export interface Build {
 
 export interface BuildOptions {
   platform: "lin" | "esp32";
+  /** The build's NAME when the manifest in `dir` does not set it (one that includes the firmware's, say). */
+  name?: string;
   /** mcconfig's `key=value` overrides of the manifest's config. */
   config?: Record<string, string>;
   /** Instrumented release build (-i): heap counters in Instrumentation. */
   instrument?: boolean;
 }
 
-/** Builds the manifest in `dir` (relative to the repository). For esp32, stops after the modules are linked. */
+/** Builds the manifest in `dir` (relative to the repository, or absolute). For esp32, stops once the modules link. */
 export function build(dir: string, options: BuildOptions): Build {
   requireSdk();
+  const folder = resolve(ROOT, dir);
   const out = mkdtempSync(join(tmpdir(), "tether-mcconfig-"));
   const args = ["-m", "-p", options.platform, "-o", out, ...(options.instrument ? ["-i"] : [])];
   for (const [key, value] of Object.entries(options.config ?? {})) args.push(`${key}=${value}`);
-  const result = spawnSync(join(BIN, "mcconfig"), args, { cwd: join(ROOT, dir), env: sdkEnv(), encoding: "utf8" });
+  const result = spawnSync(join(BIN, "mcconfig"), args, { cwd: folder, env: sdkEnv(), encoding: "utf8" });
   let output = `${result.stdout}${result.stderr}`;
-  const name = JSON.parse(readFileSync(join(ROOT, dir, "manifest.json"), "utf8")).build?.NAME ?? basename(dir);
+  const manifest = JSON.parse(readFileSync(join(folder, "manifest.json"), "utf8"));
+  const name = options.name ?? manifest.build?.NAME ?? folder.split("/").pop()!;
   const tmp = join(out, "tmp", options.platform === "lin" ? "lin/mc" : "esp32", "release", name);
   const remove = () => rmSync(out, { recursive: true, force: true });
   if (options.platform === "esp32") {
@@ -69,10 +73,6 @@ export function build(dir: string, options: BuildOptions): Build {
   }
   const library = join(out, "bin/lin/mc/release", name, "mc.so");
   return { tmp, output, library: existsSync(library) ? library : undefined, remove };
-}
-
-function basename(dir: string): string {
-  return resolve(ROOT, dir).split("/").pop()!;
 }
 
 /** Runs the makefile's xsc, tsc, xsl and mcrez steps (mc.xs.c, mc.resources.c) with a stand-in for IDF_PATH. */
