@@ -5,15 +5,17 @@ import { spawnSync } from "node:child_process";
 import { cpus } from "node:os";
 import { SimDevice } from "../hosts/sim/node/device";
 import { MOSQUITTO, startMosquitto } from "../test/helpers/mosquitto";
+import { SDK, sdkBuilt } from "../tools/rigs/moddable";
 import { codecBench } from "./codec";
 import { e2eBench } from "./e2e";
+import { mcsimBench } from "./mcsim";
 import { heapRows, moduleSizes, sizeRows } from "./memory";
 import { recoveryBench } from "./recovery";
 import { consoleTable, writeReports } from "./report";
 import type { Row } from "./stats";
 
 const REPS = 5;
-const SECTIONS = ["codec", "e2e", "footprint", "recovery"];
+const SECTIONS = ["codec", "e2e", "footprint", "recovery", "mcsim"];
 
 const log = (line: string) => process.stdout.write(`${line}\n`);
 
@@ -29,7 +31,7 @@ async function main(): Promise<void> {
     log("codec");
     rows.push(...(await codecBench({ reps: REPS, ms: 100, log })));
   }
-  if (wanted("e2e") || wanted("footprint")) {
+  if (wanted("e2e") || wanted("footprint") || wanted("mcsim")) {
     // Subscriptions are logged so that the mosquitto_sub run can wait for its own; no limit on queued messages.
     const broker = await startMosquitto({
       config: [
@@ -50,6 +52,13 @@ async function main(): Promise<void> {
         } finally {
           await device.kill();
         }
+      }
+      if (wanted("mcsim")) {
+        // Moddable's simulator, beside Moddable's own module: only where an SDK is built ($MODDABLE or ~/moddable).
+        if (sdkBuilt()) {
+          log("mcsim (Moddable's simulator)");
+          rows.push(...(await mcsimBench(broker, 3, log)));
+        } else log(`mcsim: skipped, no Moddable SDK built at ${SDK} (../shared/moddable-sdk.sh builds one)`);
       }
       if (wanted("footprint")) {
         log("footprint");

@@ -3,9 +3,10 @@
 // returns (where Moddable's module stays closed), and 100,000 QoS 1 messages received in one run: every timer the
 // client arms is one Moddable timer armed again, where a timer per deadline would run out of the simulator's
 // 16-bit timer ids after 65,535.
+
+import { type Build, build, Mcsim, ownWarnings, unresolvedImports } from "../../tools/rigs/moddable";
 import { describeMosquitto, type Mosquitto, startMosquitto } from "../helpers/mosquitto";
 import { peer, subscribe } from "../helpers/peer";
-import { type Build, build, Mcsim, ownWarnings, unresolvedImports } from "./helpers/sdk";
 
 const PREFIX = "tether/example";
 const BULK = 100000;

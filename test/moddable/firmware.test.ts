@@ -2,9 +2,10 @@
 // (modules compiled and linked; there is no ESP-IDF here), then run in mcsim against a real mosquitto. What a user
 // checks first: it boots, connects, beacons, answers a command, names the failure when the broker goes away and
 // comes back with it; QoS 1 both ways (commands come in at QoS 1, replies and the beacon go out at QoS 1).
+
+import { type Build, build, Mcsim, ownWarnings, unresolvedImports } from "../../tools/rigs/moddable";
 import { describeMosquitto, type Mosquitto, startMosquitto } from "../helpers/mosquitto";
 import { peer, subscribe } from "../helpers/peer";
-import { type Build, build, Mcsim, ownWarnings, unresolvedImports } from "./helpers/sdk";
 
 const ID = "mcsim-firmware";
 

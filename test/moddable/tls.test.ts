@@ -6,10 +6,10 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { type Build, build, Mcsim, ROOT } from "../../tools/rigs/moddable";
 import { type Certificates, makeCertificates, OPENSSL } from "../../tools/rigs/tls";
 import { describeMosquitto, type Mosquitto, startMosquitto } from "../helpers/mosquitto";
 import { peer, subscribe } from "../helpers/peer";
-import { type Build, build, Mcsim, ROOT } from "./helpers/sdk";
 
 const ID = "mcsim-tls";
 

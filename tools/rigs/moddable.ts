@@ -1,4 +1,4 @@
-// The real Moddable SDK from a test: builds a manifest with mcconfig (release builds only: the debug makefile kills
+// The real Moddable SDK from a test or the bench: builds a manifest with mcconfig (release builds only: the debug makefile kills
 // processes by name), runs the result in mcsim headless, and, for ESP32 where there is no ESP-IDF, compiles and links
 // the modules alone. The SDK is $MODDABLE, else ~/moddable (what ../shared/moddable-sdk.sh builds).
 import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
@@ -7,13 +7,18 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } 
 import { homedir, tmpdir } from "node:os";
 import { delimiter, join, relative, resolve } from "node:path";
 
-export const ROOT = resolve(__dirname, "../../..");
+export const ROOT = resolve(__dirname, "../..");
 export const SDK = process.env.MODDABLE || join(homedir(), "moddable");
 const BIN = join(SDK, "build/bin/lin/release");
 
+/** Whether an SDK is built where this module looks. */
+export function sdkBuilt(): boolean {
+  return existsSync(join(BIN, "mcconfig")) && existsSync(join(BIN, "mcsim"));
+}
+
 /** Throws one clear line when there is no built SDK: these tests must not pass by skipping. */
 export function requireSdk(): void {
-  if (!existsSync(join(BIN, "mcconfig")) || !existsSync(join(BIN, "mcsim"))) {
+  if (!sdkBuilt()) {
     throw new Error(`no Moddable SDK built at ${SDK}: set MODDABLE, or build one with ../shared/moddable-sdk.sh`);
   }
 }
@@ -126,15 +131,19 @@ export function unresolvedImports(tmp: string): string[] {
 }
 
 /**
- * mcconfig's warnings about this repository's own files and modules. The SDK's own are not ours to fix, even when
- * xsl finds them through our code: the preference module's cache on lin, reached from our readSetting.
+ * Objects of the SDK's own modules that xsl finds unfrozen through our code: not ours to freeze. The preference
+ * module's cache (lin), reached from readSetting; the console module's command line (esp32), reached from the
+ * serial input.
  */
+const SDK_OBJECTS = [" Preference.#cache", " CLI", " CLI.handlers"];
+
+/** mcconfig's warnings about this repository's own files and modules (the SDK's own are not ours to fix). */
 export function ownWarnings(output: string): string[] {
   return output
     .split("\n")
     .filter((line) => /warning/i.test(line))
     .filter((line) => line.includes(ROOT) || /warning: (tether|hosts\/moddable|main)\b/.test(line))
-    .filter((line) => !line.endsWith(" Preference.#cache: not frozen"));
+    .filter((line) => !SDK_OBJECTS.some((object) => line.endsWith(`${object}: not frozen`)));
 }
 
 /** Files under `folder`, recursively, relative to it. */
@@ -179,6 +188,11 @@ export class Mcsim {
 
   static start(library: string): Mcsim {
     return new Mcsim(library);
+  }
+
+  /** The process group of mcsim and its X server (mcsim's own process is found in it by name). */
+  get group(): number {
+    return this.#child.pid!;
   }
 
   /** Everything mcsim printed: the firmware's trace output. */
