@@ -3,12 +3,14 @@
 // - onError carries no reason: before the connection is up it is reported as `refused` (lwIP gives up on an
 //   unanswered SYN later than any sensible timeout, which then fires first as `timeout`); after, as `closed`,
 //   whether the peer sent FIN or RST.
-// - TLS errors escape from the socket's callbacks as exceptions; a chain that does not verify ("certificate:
-//   auth err") is `unknown_ca`, expired or not yet valid certificates included.
+// - TLS errors escape from the socket's callbacks as exceptions whose messages do not tell the causes apart; the
+//   handshake bytes read are kept until it ends, and a failure is named from the certificates in them
+//   (hosts/moddable/tls-evidence).
 import Resource from "Resource";
 import TCP, { type Options as TCPOptions } from "embedded:io/socket/tcp";
 import TLSSocket from "embedded:io/socket/tcp/tls";
 import type { Timers } from "hosts/moddable/timers";
+import { EVIDENCE_MAX, tlsFailure } from "hosts/moddable/tls-evidence";
 // biome-ignore lint/style/useNodejsImportProtocol: Moddable's net module, not Node's
 import Net from "net";
 import type { ConnectOptions, NetError, Socket, SocketHandlers, TlsOptions } from "tether/host";
@@ -67,20 +69,42 @@ export function resolve(name: string, callback: Resolved, timers: Timers): void 
   }
 }
 
-function tlsError(error: unknown): NetError {
-  return { code: "tls", detail: message(error).includes("auth err") ? "unknown_ca" : "handshake" };
-}
-
 function caResource(tls: TlsOptions): string {
   const name = tls.ca?.[0] ?? DEFAULT_CA;
   return name.endsWith(".der") ? name : `${name}.der`;
 }
 
+/** The bytes of a TLS handshake as read from the server, kept until it ends: the evidence of a failure. */
+class Evidence {
+  bytes: Uint8Array | undefined = new Uint8Array(EVIDENCE_MAX);
+  length = 0;
+
+  keep(read: Uint8Array): void {
+    const bytes = this.bytes;
+    if (!bytes) return;
+    const n = Math.min(read.length, bytes.length - this.length);
+    bytes.set(read.subarray(0, n), this.length);
+    this.length += n;
+  }
+
+  /** The handshake succeeded: nothing more to keep. */
+  drop(): void {
+    this.bytes = undefined;
+  }
+}
+
 /**
  * The TCP socket under a TLS socket. The TLS socket runs its handshake inside the TCP callbacks and lets its
- * errors escape from them, where the runtime would only log them: this subclass catches them for `fail`.
+ * errors escape from them, where they would abort XS: this subclass catches them for `fail`, and keeps what it
+ * reads in `evidence`.
  */
-function guardedTCP(fail: (error: unknown) => void, opened: () => void): new (options: TCPOptions) => TCP {
+function guardedTCP(
+  fail: (error: unknown) => void,
+  opened: () => void,
+  evidence: Evidence,
+): new (
+  options: TCPOptions,
+) => TCP {
   const guard = (callback: Callback, count: number) => {
     try {
       callback?.(count);
@@ -88,7 +112,7 @@ function guardedTCP(fail: (error: unknown) => void, opened: () => void): new (op
       fail(error);
     }
   };
-  return class extends TCP {
+  const Guarded = class extends TCP {
     constructor(options: TCPOptions) {
       const readable = options.onReadable as Callback;
       const writable = options.onWritable as Callback;
@@ -102,6 +126,18 @@ function guardedTCP(fail: (error: unknown) => void, opened: () => void): new (op
       });
     }
   };
+  // read() copies what it read into the evidence, in either of its forms (into a buffer, or a new one returned).
+  const read = TCP.prototype.read as (this: TCP, ...args: unknown[]) => unknown;
+  (Guarded.prototype as unknown as { read: typeof read }).read = function (this: TCP, ...args: unknown[]) {
+    const result = read.apply(this, args);
+    if (evidence.bytes) {
+      const into = args[0];
+      if (into instanceof Uint8Array) evidence.keep(into);
+      else if (result instanceof ArrayBuffer) evidence.keep(new Uint8Array(result));
+    }
+    return result;
+  };
+  return Guarded;
 }
 
 export function connect(options: ConnectOptions, handlers: SocketHandlers, timers: Timers): Socket {
@@ -114,6 +150,7 @@ export function connect(options: ConnectOptions, handlers: SocketHandlers, timer
   let queue = new Uint8Array(QUEUE_INITIAL);
   let head = 0;
   let tail = 0;
+  let evidence: Evidence | undefined;
   const timeout = timers.timer(() => fail({ code: "timeout" }));
   timeout.schedule(options.timeout);
 
@@ -151,6 +188,7 @@ export function connect(options: ConnectOptions, handlers: SocketHandlers, timer
     writable = count;
     if (!connected) {
       connected = true;
+      evidence?.drop();
       stopTimeout();
       handlers.onConnect();
     }
@@ -171,7 +209,8 @@ export function connect(options: ConnectOptions, handlers: SocketHandlers, timer
         head += n;
       }
     } catch (error) {
-      fail(connected ? { code: "reset", detail: message(error) } : tlsError(error));
+      // Only ever called once connected (from onWritable): a write that fails now is a lost connection.
+      fail({ code: "reset", detail: message(error) });
       return;
     }
     if (head < tail || dead) return;
@@ -210,24 +249,40 @@ export function connect(options: ConnectOptions, handlers: SocketHandlers, timer
         fail({ code: "tls", detail: `no CA resource ${ca}` });
         return;
       }
-      const failTls = (error: unknown) => fail(connected ? { code: "reset", detail: message(error) } : tlsError(error));
-      const secure = {
-        serverName: tls.serverName ?? options.host,
-        verify,
-        certificate: verify ? new Resource(ca) : undefined,
+      const serverName = tls.serverName ?? options.host;
+      const certificate = verify ? new Resource(ca) : undefined;
+      const kept = new Evidence();
+      evidence = kept;
+      const failTls = (error: unknown) => {
+        if (connected) fail({ code: "reset", detail: message(error) });
+        else {
+          const trusted = certificate?.slice(0);
+          const bytes = kept.bytes?.subarray(0, kept.length) ?? new Uint8Array(0);
+          fail({ code: "tls", detail: tlsFailure(message(error), bytes, serverName, trusted, Date.now()) });
+        }
       };
       stream = new TLSSocket({
         ...base,
-        host: tls.serverName ?? options.host,
-        secure,
+        host: serverName,
+        secure: { serverName, verify, certificate },
         TCP: {
-          io: guardedTCP(failTls, () => {
-            tcpOpen = true;
-          }),
+          io: guardedTCP(
+            failTls,
+            () => {
+              tcpOpen = true;
+            },
+            kept,
+          ),
         },
       });
     } catch (error) {
-      fail({ code: "unreachable", detail: message(error) });
+      // The TLS socket checks the trusted CA itself when made: out of its dates (or the clock not set yet).
+      const text = message(error);
+      fail(
+        options.tls && text.includes("date")
+          ? { code: "tls", detail: "ca_expired" }
+          : { code: "unreachable", detail: text },
+      );
     }
   }
 

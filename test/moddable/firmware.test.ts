@@ -3,11 +3,28 @@
 // checks first: it boots, connects, beacons, answers a command, names the failure when the broker goes away and
 // comes back with it; QoS 1 both ways (commands come in at QoS 1, replies and the beacon go out at QoS 1).
 
-import { type Build, build, Mcsim, ownWarnings, unresolvedImports } from "../../tools/rigs/moddable";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { type Build, build, filesUnder, Mcsim, ownWarnings, SDK, unresolvedImports } from "../../tools/rigs/moddable";
 import { describeMosquitto, type Mosquitto, startMosquitto } from "../helpers/mosquitto";
 import { peer, subscribe } from "../helpers/peer";
 
 const ID = "mcsim-firmware";
+
+/** The modules a folder of typings declares. */
+function declared(folder: string): string[] {
+  return filesUnder(folder)
+    .filter((name) => name.endsWith(".d.ts"))
+    .flatMap((name) => [...readFileSync(join(folder, name), "utf8").matchAll(/declare module ["']([^"']+)["']/g)])
+    .map((match) => match[1]);
+}
+
+test("our typings declare only modules the SDK ships no typing for (the SDK's own win under mcconfig)", () => {
+  const ours = declared("hosts/moddable");
+  const sdk = new Set(declared(join(SDK, "typings")));
+  expect(ours.length).toBeGreaterThan(0);
+  expect(ours.filter((name) => sdk.has(name))).toEqual([]);
+});
 
 describe("the firmware for esp32: every module compiles, xsl links, every import resolves", () => {
   let esp32: Build;

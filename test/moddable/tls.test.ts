@@ -1,27 +1,47 @@
 // mqtts:// on Moddable's simulator: the firmware built with a private CA in its resources, against mosquitto's TLS
 // listener (which sends its chain: Moddable's TLS checks names and dates only on certificates it walks as part of
 // one), exchanging QoS 1 both ways. The XS stack the library manifest sets is what keeps the handshake's depth,
-// with Tether's on top, from aborting the engine.
+// with Tether's on top, from aborting the engine. Before it, the device fails over through TLS front ends that are
+// each wrong in one way, and names each failure by its cause, where the SDK's own errors say "auth err" for all.
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Build, build, Mcsim, ROOT } from "../../tools/rigs/moddable";
-import { type Certificates, makeCertificates, OPENSSL } from "../../tools/rigs/tls";
+import {
+  type Certificates,
+  type KeyPair,
+  makeCertificates,
+  OPENSSL,
+  startTlsFront,
+  type TlsFront,
+} from "../../tools/rigs/tls";
 import { describeMosquitto, type Mosquitto, startMosquitto } from "../helpers/mosquitto";
 import { peer, subscribe } from "../helpers/peer";
 
 const ID = "mcsim-tls";
 
+/** A certificate file holding `pair`'s certificate followed by the CA's: a broker that sends its chain. */
+function chain(dir: string, pair: KeyPair, ca: string): KeyPair {
+  const cert = join(dir, `chain-${pair.cert.split("/").pop()}`);
+  writeFileSync(cert, readFileSync(pair.cert, "utf8") + readFileSync(ca, "utf8"));
+  return { key: pair.key, cert };
+}
+
 describeMosquitto("the firmware over TLS in mcsim, against mosquitto with a private CA", () => {
   let certs: Certificates;
+  let stranger: Certificates;
   let broker: Mosquitto;
+  const fronts: TlsFront[] = [];
+  /** Front end port to the cause the device must name. */
+  const expected = new Map<number, string>();
   let app: string;
   let lin: Build;
-  let sim: Mcsim | undefined;
+  let sim: Mcsim;
   beforeAll(async () => {
     if (!OPENSSL) throw new Error("openssl is needed to make the test certificates");
     certs = makeCertificates();
+    stranger = makeCertificates();
     broker = await startMosquitto({
       files: {
         "chain.pem": readFileSync(certs.good.cert, "utf8") + readFileSync(certs.ca, "utf8"),
@@ -31,6 +51,19 @@ describeMosquitto("the firmware over TLS in mcsim, against mosquitto with a priv
     });
     // An application manifest beside the firmware's: the firmware plus the test CA as a resource (DER).
     app = mkdtempSync(join(tmpdir(), "tether-tls-app-"));
+    const wrong: [KeyPair, string][] = [
+      [certs.good, "leaf_only"],
+      [chain(app, certs.expired, certs.ca), "expired"],
+      [certs.expired, "expired"],
+      [chain(app, certs.otherName, certs.ca), "name_mismatch"],
+      [chain(app, stranger.good, stranger.ca), "unknown_ca"],
+    ];
+    for (const [pair, cause] of wrong) {
+      const front = await startTlsFront(pair, broker.port);
+      fronts.push(front);
+      expected.set(front.port, cause);
+    }
+    const brokers = [...expected.keys(), broker.port].map((port) => `mqtts://127.0.0.1:${port}`);
     execFileSync(OPENSSL, ["x509", "-in", certs.ca, "-outform", "der", "-out", join(app, "test-ca.der")]);
     writeFileSync(
       join(app, "manifest.json"),
@@ -39,20 +72,30 @@ describeMosquitto("the firmware over TLS in mcsim, against mosquitto with a priv
     lin = build(app, {
       platform: "lin",
       name: "tether",
-      config: { broker: `mqtts://127.0.0.1:${broker.port}`, brokerCa: "test-ca", clientId: ID },
+      config: { broker: brokers.join(","), brokerCa: "test-ca", clientId: ID, backoffBase: "200", backoffCap: "1000" },
     });
+    sim = Mcsim.start(lin.library!);
   });
   afterAll(async () => {
     await sim?.kill();
+    await Promise.all(fronts.map((front) => front.close()));
     await broker?.stop();
     lin?.remove();
     if (app) rmSync(app, { recursive: true, force: true });
     certs?.remove();
+    stranger?.remove();
   });
 
+  test("names each broken broker's TLS failure by its cause, then connects to the sound one", async () => {
+    await sim.waitFor(/ I mqtt connected session=\w+/, 60000);
+    const named = new Map<number, string>();
+    for (const [, port, detail] of sim.output.matchAll(/ diag tls_failed broker=127\.0\.0\.1:(\d+) .*?detail=(\w+)/g)) {
+      named.set(Number(port), detail);
+    }
+    expect(named).toEqual(expected);
+  }, 120000);
+
   test("connects over TLS, subscribes, answers commands at QoS 1, never aborts", async () => {
-    sim = Mcsim.start(lin.library!);
-    await sim.waitFor(/ I mqtt connected session=\w+/, 30000);
     const operator = await peer(broker.url.replace("mqtt:", "mqtts:"), "tls-operator", {
       ca: readFileSync(certs.ca),
     });

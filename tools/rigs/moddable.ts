@@ -7,7 +7,8 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } 
 import { homedir, tmpdir } from "node:os";
 import { delimiter, join, relative, resolve } from "node:path";
 
-export const ROOT = resolve(__dirname, "../..");
+/** The repository: npm and jest run everything from its root, as the other rigs assume. */
+export const ROOT = resolve(".");
 export const SDK = process.env.MODDABLE || join(homedir(), "moddable");
 const BIN = join(SDK, "build/bin/lin/release");
 
@@ -63,7 +64,8 @@ export function build(dir: string, options: BuildOptions): Build {
   let output = `${result.stdout}${result.stderr}`;
   const manifest = JSON.parse(readFileSync(join(folder, "manifest.json"), "utf8"));
   const name = options.name ?? manifest.build?.NAME ?? folder.split("/").pop()!;
-  const tmp = join(out, "tmp", options.platform === "lin" ? "lin/mc" : "esp32", "release", name);
+  const kind = options.instrument ? "instrument" : "release";
+  const tmp = join(out, "tmp", options.platform === "lin" ? "lin/mc" : "esp32", kind, name);
   const remove = () => rmSync(out, { recursive: true, force: true });
   if (options.platform === "esp32") {
     // Without ESP-IDF the generated makefile stops at once; its module targets need nothing from IDF.
@@ -76,7 +78,7 @@ export function build(dir: string, options: BuildOptions): Build {
     remove();
     throw new Error(`mcconfig failed:\n${output}`);
   }
-  const library = join(out, "bin/lin/mc/release", name, "mc.so");
+  const library = join(out, "bin/lin/mc", kind, name, "mc.so");
   return { tmp, output, library: existsSync(library) ? library : undefined, remove };
 }
 
