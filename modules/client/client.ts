@@ -36,6 +36,15 @@ export interface ClientConfig {
   verify?: boolean;
   /** Most QoS 1/2 messages in flight at once (see ConnectionOptions.maxInflight). */
   maxInflight?: number;
+  /** MQTT 5 Receive Maximum, Topic Alias Maximum and outgoing topic aliases (see ConnectionOptions). */
+  receiveMaximum?: number;
+  topicAliasMaximum?: number;
+  topicAliases?: boolean;
+  /**
+   * With an empty clientId (MQTT 5): the host storage key that keeps the id the broker assigns, so that the next
+   * boot resumes the session too. Without it the id is kept until the device restarts.
+   */
+  assignedIdKey?: string;
 }
 
 /** What the supervisor reports, beyond the connection's own events. */
@@ -60,7 +69,9 @@ const STOPPED = 5;
 
 export class Client {
   private state = IDLE;
-  private readonly session = new Session();
+  private readonly session: Session;
+  /** The id of every CONNECT: the configured one, or the one the broker assigned to our session. */
+  private clientId: string;
   private readonly queue: OfflineQueue;
   private readonly backoff: Backoff<Broker>;
   private readonly subscriptions = new Map<string, Subscription>();
@@ -79,6 +90,8 @@ export class Client {
     private readonly config: ClientConfig,
     private readonly observe: (event: ClientEvent) => void,
   ) {
+    this.session = new Session({ receiveMaximum: config.receiveMaximum });
+    this.clientId = config.clientId || (config.assignedIdKey ? (host.readSetting(config.assignedIdKey) ?? "") : "");
     this.queue = new OfflineQueue(config.queue);
     this.backoff = new Backoff(config.backoff, () => host.random(), config.brokers);
     this.timer = host.timer(() => {
@@ -89,6 +102,11 @@ export class Client {
 
   get connected(): boolean {
     return this.conn?.connected === true;
+  }
+
+  /** The client id of the next CONNECT: the broker's assigned one once it gave one. */
+  get id(): string {
+    return this.clientId;
   }
 
   get broker(): Broker {
@@ -228,7 +246,7 @@ export class Client {
     const conn = new Connection(
       {
         version: c.version,
-        clientId: c.clientId,
+        clientId: this.clientId,
         cleanStart: c.cleanStart,
         keepAlive: c.keepAlive,
         username: c.username,
@@ -238,6 +256,9 @@ export class Client {
         maxPacketSize: c.maxPacketSize,
         connackTimeout: c.connackTimeout,
         maxInflight: c.maxInflight,
+        receiveMaximum: c.receiveMaximum,
+        topicAliasMaximum: c.topicAliasMaximum,
+        topicAliases: c.topicAliases,
       },
       this.session,
       {
@@ -259,6 +280,7 @@ export class Client {
   private connectionEvent(conn: Connection, event: ConnectionEvent): void {
     if (event.type === "connected") {
       this.backoff.connected(this.host.now());
+      this.assigned(event.properties?.assignedClientIdentifier);
       this.attempt = 0;
       if (!event.sessionPresent && this.subscriptions.size) {
         conn.subscribe([...this.subscriptions.values()], this.host.now());
@@ -275,6 +297,17 @@ export class Client {
       return;
     }
     this.observe(event);
+  }
+
+  /**
+   * The broker named our session (we sent an empty id, or one it replaced): every later CONNECT uses that name, or
+   * it would find no session and leave one orphaned on the broker each time (spec 3.2.2.3.7).
+   */
+  private assigned(id: string | undefined): void {
+    if (!id || id === this.clientId) return;
+    this.clientId = id;
+    const key = this.config.assignedIdKey;
+    if (key) this.host.writeSetting(key, id);
   }
 
   /** The socket died before or after the MQTT session started. */
