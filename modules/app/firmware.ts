@@ -11,10 +11,11 @@ import { failureInfo, failureLevel } from "tether/diag/codes";
 import { execute, tokenize } from "tether/diag/console";
 import { classifyCause, Diagnoser, type Finding } from "tether/diag/diagnose";
 import { History } from "tether/diag/history";
-import { type Fields, INFO, isSecretKey, Logger, levelFromName } from "tether/diag/log";
+import { DEBUG, type Fields, INFO, isSecretKey, Logger, levelFromName } from "tether/diag/log";
 import { Stats } from "tether/diag/stats";
 import type { Host, HostEvents, Timer } from "tether/host";
-import { PACKET_NAMES, type Packet, type QoS } from "tether/mqtt/packets";
+import { PACKET_NAMES, type Packet, type Properties, type Publish, type QoS } from "tether/mqtt/packets";
+import { reasonText } from "tether/mqtt/reasons";
 
 /** Heap use above this fraction of the limit is reported as low_memory; below the second, it has recovered. */
 const LOW_MEMORY = 0.9;
@@ -45,6 +46,8 @@ export interface Device {
   lastFailure: Finding | undefined;
   /** Whether low_memory has been reported and the heap has not recovered since. */
   lowMemory: boolean;
+  /** MQTT 5 properties of every message the device publishes (the message expiry), made once. */
+  properties: Properties | undefined;
 }
 
 export function start(host: Host, config: Record<string, string>): Device {
@@ -76,6 +79,7 @@ export function start(host: Host, config: Record<string, string>): Device {
     bootedAt: host.now(),
     lastFailure: undefined,
     lowMemory: false,
+    properties: messageProperties(settings),
   };
   log.info("app", "boot", { platform: host.platform, client_id: clientId, boot: history.boot });
   history.add(host.now(), "boot", `${host.platform} ${clientId}`);
@@ -180,6 +184,11 @@ function clientConfig(
   const user = settings.get("mqttUser");
   const password = settings.get("mqttPassword");
   const version = settings.get("mqttVersion") === "5" ? 5 : 4;
+  const willDelay = settings.number("willDelay");
+  const willProperties: Properties | undefined =
+    version === 5 && willDelay
+      ? { ...messageProperties(settings), willDelayInterval: willDelay }
+      : messageProperties(settings);
   return {
     brokers,
     clientId,
@@ -187,7 +196,13 @@ function clientConfig(
     keepAlive,
     username: user || undefined,
     password: password ? toBytes(password) : undefined,
-    will: { topic: statusTopic, payload: toBytes('{"online":false}'), qos: 1, retain: true },
+    will: {
+      topic: statusTopic,
+      payload: toBytes('{"online":false}'),
+      qos: 1,
+      retain: true,
+      properties: willProperties,
+    },
     cleanStart: settings.get("cleanSession") === "1",
     sessionExpiry: settings.number("sessionExpiry"),
     maxPacketSize: settings.number("maxPacketSize"),
@@ -197,8 +212,17 @@ function clientConfig(
     queue: { count: settings.number("queueCount"), bytes: settings.number("queueBytes") },
     classify: (cause) => classifyCause(cause, version, user !== ""),
     maxInflight: settings.number("maxInflight"),
+    receiveMaximum: settings.number("receiveMaximum"),
+    topicAliasMaximum: settings.number("topicAliasMaximum"),
+    topicAliases: settings.get("topicAliases") === "1",
     ca: settings.ca(),
   };
+}
+
+/** The properties of the device's own messages: their expiry (MQTT 5), or none. */
+function messageProperties(settings: Settings): Properties | undefined {
+  const expiry = settings.number("messageExpiry");
+  return settings.get("mqttVersion") === "5" && expiry > 0 ? { messageExpiryInterval: expiry } : undefined;
 }
 
 function backoffConfig(settings: Settings): BackoffConfig {
@@ -285,7 +309,7 @@ function clientEvent(device: Device, event: ClientEvent, classify: ClientConfig[
       return;
     case "message":
       stats.received(event.publish.qos, event.publish.payload.length);
-      if (event.publish.topic === device.topics.cmd) remoteCommand(device, event.publish.payload);
+      if (event.publish.topic === device.topics.cmd) remoteCommand(device, event.publish);
       else
         log.info("mqtt", "message", {
           topic: event.publish.topic,
@@ -302,12 +326,35 @@ function clientEvent(device: Device, event: ClientEvent, classify: ClientConfig[
       if (event.result === "dropped") stats.dropped();
       return;
     case "subscribed":
-      log.info("mqtt", "subscribed", { filters: event.topicFilters.join(","), codes: event.reasonCodes.join(",") });
+      log.info("mqtt", "subscribed", {
+        filters: event.topicFilters.join(","),
+        codes: event.reasonCodes.join(","),
+        reason_string: event.reasonString,
+      });
       return;
     case "unsubscribed":
       // 3.1.1's UNSUBACK carries no reason codes.
-      log.info("mqtt", "unsubscribed", { id: event.packetId, codes: event.reasonCodes.join(",") || undefined });
+      log.info("mqtt", "unsubscribed", {
+        id: event.packetId,
+        codes: event.reasonCodes.join(",") || undefined,
+        reason_string: event.reasonString,
+      });
       return;
+    case "completed": {
+      // Refusals are the diagnoser's (publish_denied); a success that says more than "Success" is told here, plain
+      // ones at debug level.
+      const c = event.completion;
+      if (!c.ok) return;
+      const plain = c.reasonCode === 0 && event.reasonString === undefined;
+      log.log(plain ? DEBUG : INFO, "mqtt", "ack", {
+        packet: PACKET_NAMES[event.ack],
+        id: c.packetId,
+        topic: c.message.topic,
+        reason: reasonText(c.reasonCode, event.ack, device.settings.get("mqttVersion") === "5" ? 5 : 4),
+        reason_string: event.reasonString,
+      });
+      return;
+    }
     case "warning":
       log.warn("mqtt", "warning", { message: event.message });
       return;
@@ -346,9 +393,16 @@ function housekeeping(device: Device): void {
 }
 
 /** Publishes through the client and counts the message in the statistics when it was taken. */
-export function publish(device: Device, topic: string, text: string, qos: QoS, retain: boolean): PublishResult {
+export function publish(
+  device: Device,
+  topic: string,
+  text: string,
+  qos: QoS,
+  retain: boolean,
+  properties = device.properties,
+): PublishResult {
   const payload = toBytes(text);
-  const result = device.client?.publish(topic, payload, qos, retain) ?? "invalid";
+  const result = device.client?.publish(topic, payload, qos, retain, properties) ?? "invalid";
   if (result === "sent" || result === "queued") device.stats.sent(qos, payload.length);
   return result;
 }
@@ -363,10 +417,15 @@ export function publishStatus(device: Device, online: boolean): void {
 
 /**
  * A command arrived on the command topic: run it like a console line and publish its output on the reply topic,
- * what it prints at once as one message, anything it prints later (the self-test) line by line.
+ * what it prints at once as one message, anything it prints later (the self-test) line by line. An MQTT 5 request
+ * names its own Response Topic and Correlation Data: the output goes there, with the correlation data.
  */
-function remoteCommand(device: Device, payload: Uint8Array): void {
-  const reply = (text: string) => publish(device, device.topics.reply, text, 1, false);
+function remoteCommand(device: Device, command: Publish): void {
+  const { payload, properties } = command;
+  const topic = properties?.responseTopic ?? device.topics.reply;
+  const correlationData = properties?.correlationData;
+  const replyProperties = correlationData ? { ...device.properties, correlationData } : device.properties;
+  const reply = (text: string) => publish(device, topic, text, 1, false, replyProperties);
   let pending: string[] | undefined = [];
   const out = (text: string) => (pending ? pending.push(text) : reply(text));
   const line = toText(payload);
@@ -391,6 +450,13 @@ export function packetFields(packet: Packet, size: number, cmdTopic: string): Fi
   if (p.retain) fields.retain = 1;
   if (typeof p.topic === "string") fields.topic = p.topic;
   if (typeof p.reasonCode === "number") fields.rc = p.reasonCode;
+  const properties = p.properties as Record<string, unknown> | undefined;
+  if (properties) {
+    for (const [name, field] of TRACED) {
+      const value = properties[name];
+      if (typeof value === "number" || typeof value === "string") fields[field] = value;
+    }
+  }
   if (p.payload instanceof Uint8Array)
     fields.payload = preview(p.topic === cmdTopic ? redactCommand(p.payload) : p.payload);
   // CONNECT: never its password, and only whether a user name was sent.
@@ -412,6 +478,20 @@ function redactCommand(payload: Uint8Array): Uint8Array {
     ? toBytes(`config set ${words[2]} ***`)
     : payload;
 }
+
+/** MQTT 5 properties a trace line shows (never user properties or correlation data: they may be anything). */
+const TRACED: readonly (readonly [string, string])[] = Object.freeze([
+  ["topicAlias", "alias"],
+  ["reasonString", "reason_string"],
+  ["assignedClientIdentifier", "assigned_id"],
+  ["receiveMaximum", "receive_max"],
+  ["topicAliasMaximum", "alias_max"],
+  ["maximumPacketSize", "max_packet"],
+  ["sessionExpiryInterval", "session_expiry"],
+  ["messageExpiryInterval", "expiry"],
+  ["responseTopic", "response_topic"],
+  ["serverReference", "server_reference"],
+] as const);
 
 const PREVIEW = 32;
 
