@@ -197,6 +197,11 @@ export class Client {
    */
   publish(topic: string, data: Data, flags?: PublishFlags): PublishResult {
     this.#check(validTopicName(topic), topic);
+    const alias = flags?.properties?.topicAlias;
+    // One above the broker's maximum is left out when sent (the maximum is the broker's, known once connected).
+    if (alias !== undefined && !(Number.isInteger(alias) && alias >= 1 && alias <= 65535)) {
+      throw new RangeError("topicAlias must be 1..65535");
+    }
     const qos = qosOf(flags?.quality ?? 0);
     const result = this.#client.publish(topic, bytesOf(data), qos, flags?.retain === true, flags?.properties);
     if (result === "full") throw new Error("offline queue full");
