@@ -14,6 +14,7 @@ import { History } from "tether/diag/history";
 import { DEBUG, type Fields, INFO, isSecretKey, Logger, levelFromName } from "tether/diag/log";
 import { Stats } from "tether/diag/stats";
 import type { Host, HostEvents, Timer } from "tether/host";
+import { frozen } from "tether/mqtt/frozen";
 import { PACKET_NAMES, type Packet, type Properties, type Publish, type QoS } from "tether/mqtt/packets";
 import { reasonText } from "tether/mqtt/reasons";
 
@@ -452,7 +453,7 @@ export function packetFields(packet: Packet, size: number, cmdTopic: string): Fi
   if (typeof p.reasonCode === "number") fields.rc = p.reasonCode;
   const properties = p.properties as Record<string, unknown> | undefined;
   if (properties) {
-    for (const [name, field] of TRACED) {
+    for (const { name, field } of TRACED) {
       const value = properties[name];
       if (typeof value === "number" || typeof value === "string") fields[field] = value;
     }
@@ -480,18 +481,18 @@ function redactCommand(payload: Uint8Array): Uint8Array {
 }
 
 /** MQTT 5 properties a trace line shows (never user properties or correlation data: they may be anything). */
-const TRACED: readonly (readonly [string, string])[] = Object.freeze([
-  ["topicAlias", "alias"],
-  ["reasonString", "reason_string"],
-  ["assignedClientIdentifier", "assigned_id"],
-  ["receiveMaximum", "receive_max"],
-  ["topicAliasMaximum", "alias_max"],
-  ["maximumPacketSize", "max_packet"],
-  ["sessionExpiryInterval", "session_expiry"],
-  ["messageExpiryInterval", "expiry"],
-  ["responseTopic", "response_topic"],
-  ["serverReference", "server_reference"],
-] as const);
+const TRACED = frozen<{ name: string; field: string }>([
+  { name: "topicAlias", field: "alias" },
+  { name: "reasonString", field: "reason_string" },
+  { name: "assignedClientIdentifier", field: "assigned_id" },
+  { name: "receiveMaximum", field: "receive_max" },
+  { name: "topicAliasMaximum", field: "alias_max" },
+  { name: "maximumPacketSize", field: "max_packet" },
+  { name: "sessionExpiryInterval", field: "session_expiry" },
+  { name: "messageExpiryInterval", field: "expiry" },
+  { name: "responseTopic", field: "response_topic" },
+  { name: "serverReference", field: "server_reference" },
+]);
 
 const PREVIEW = 32;
 
