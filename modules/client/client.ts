@@ -67,6 +67,9 @@ const WAITING = 3; // backing off
 const NO_LINK = 4; // waiting for the network link
 const STOPPED = 5;
 
+/** CONNACK 0x85 Client Identifier not valid (only 5.0 assigns identifiers). */
+const CLIENT_ID_REJECTED = 0x85;
+
 export class Client {
   private state = IDLE;
   private readonly session: Session;
@@ -280,7 +283,7 @@ export class Client {
   private connectionEvent(conn: Connection, event: ConnectionEvent): void {
     if (event.type === "connected") {
       this.backoff.connected(this.host.now());
-      this.assigned(event.properties?.assignedClientIdentifier);
+      this.assigned(event.properties?.assignedClientIdentifier || undefined);
       this.attempt = 0;
       if (!event.sessionPresent && this.subscriptions.size) {
         conn.subscribe([...this.subscriptions.values()], this.host.now());
@@ -304,10 +307,10 @@ export class Client {
    * it would find no session and leave one orphaned on the broker each time (spec 3.2.2.3.7).
    */
   private assigned(id: string | undefined): void {
-    if (!id || id === this.clientId) return;
+    if (id === undefined || id === this.clientId) return;
     this.clientId = id;
     const key = this.config.assignedIdKey;
-    if (key) this.host.writeSetting(key, id);
+    if (key) this.host.writeSetting(key, id || undefined);
   }
 
   /** The socket died before or after the MQTT session started. */
@@ -325,6 +328,9 @@ export class Client {
 
   private retry(cause: CloseCause, uptime: number): void {
     this.cancelTimer();
+    // An assigned id the broker refuses (another broker, or it was reset) is given back: the next CONNECT asks for
+    // a new one instead of being refused for ever.
+    if (cause.kind === "connack" && cause.reasonCode === CLIENT_ID_REJECTED && !this.config.clientId) this.assigned("");
     if (this.state === STOPPED) return;
     const now = this.host.now();
     const code = this.config.classify(cause);

@@ -3,8 +3,10 @@
 // and reboots, so it resumes its session; and the MQTT 5 properties it publishes with reach the subscriber.
 
 import type { MqttClient } from "mqtt";
+import type { Packet } from "mqtt-packet";
 import { FaultProxy } from "../helpers/fault-proxy";
 import { describeMosquitto, type Mosquitto, startMosquitto } from "../helpers/mosquitto";
+import { type ScriptedBroker, startScriptedBroker } from "../helpers/scripted-broker";
 import { simDevices } from "../helpers/sim";
 import { Peers, until } from "../supervisor/harness";
 
@@ -99,5 +101,38 @@ describeMosquitto("compat Client, MQTT 5, against mosquitto", () => {
       / W mqtt warning message="topic alias 11 above the broker's Topic Alias Maximum 10: sent without it"/,
     );
     expect(device.serialOutput).not.toMatch(/ready 2|diag /);
+  });
+});
+
+describe("compat Client, MQTT 5, against a scripted broker", () => {
+  let scripted: ScriptedBroker | undefined;
+  afterEach(() => scripted?.close());
+
+  test("an assigned id the broker refuses later (0x85) is given back: the next CONNECT asks for a new one", async () => {
+    let assigned = 0;
+    scripted = await startScriptedBroker((packet, peer) => {
+      if (packet.cmd !== "connect") return;
+      if (packet.clientId === "") {
+        const properties = { assignedClientIdentifier: `given-${++assigned}` };
+        peer.send({ cmd: "connack", sessionPresent: false, reasonCode: 0, properties } as Packet);
+        // The first connection drops at once: the device comes back with the id it was given.
+        if (assigned === 1) peer.close();
+      } else {
+        const properties = { reasonString: "unknown client identifier" };
+        peer.send({ cmd: "connack", sessionPresent: false, reasonCode: 0x85, properties } as Packet);
+      }
+    });
+    const storageFile = devices.storageFile();
+    const device = await devices.start({
+      entry: ENTRY,
+      storageFile,
+      config: { host: "127.0.0.1", port: String(scripted.port), prefix: `c5/${process.pid}/${++run}` },
+    });
+    await device.waitForSerial(/ I mqtt connected .*client_id=given-2\b/, WAIT_MS);
+    const ids = scripted.received
+      .filter((r) => r.packet.cmd === "connect")
+      .map((r) => (r.packet as { clientId: string }).clientId);
+    expect(ids).toEqual(["", "given-1", ""]);
+    expect(device.serialOutput).toMatch(/ diag client_id_rejected .*reason="0x85 Client Identifier not valid"/);
   });
 });
