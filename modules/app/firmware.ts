@@ -15,7 +15,7 @@ import { DEBUG, type Fields, INFO, isSecretKey, Logger, levelFromName } from "te
 import { Stats } from "tether/diag/stats";
 import type { Host, HostEvents, Timer } from "tether/host";
 import { frozen } from "tether/mqtt/frozen";
-import { PACKET_NAMES, type Packet, type Properties, type Publish, type QoS } from "tether/mqtt/packets";
+import { PACKET_NAMES, type Packet, type Properties, PUBREC, type Publish, type QoS } from "tether/mqtt/packets";
 import { reasonText } from "tether/mqtt/reasons";
 
 /** Heap use above this fraction of the limit is reported as low_memory; below the second, it has recovered. */
@@ -338,6 +338,14 @@ function clientEvent(device: Device, event: ClientEvent, classify: ClientConfig[
       log.info("mqtt", "unsubscribed", {
         id: event.packetId,
         codes: event.reasonCodes.join(",") || undefined,
+        reason_string: event.reasonString,
+      });
+      return;
+    case "received":
+      log.log(event.reasonCode === 0 && event.reasonString === undefined ? DEBUG : INFO, "mqtt", "ack", {
+        packet: "PUBREC",
+        id: event.packetId,
+        reason: reasonText(event.reasonCode, PUBREC, device.settings.get("mqttVersion") === "5" ? 5 : 4),
         reason_string: event.reasonString,
       });
       return;

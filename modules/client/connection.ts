@@ -106,6 +106,8 @@ export type ConnectionEvent =
       idle: number;
     }
   | { type: "message"; publish: Publish }
+  /** A PUBREC that accepted a QoS 2 message: the broker has it, PUBREL and PUBCOMP follow. */
+  | { type: "received"; packetId: number; reasonCode: number; reasonString?: string }
   /** `ack` is the packet type that ended the flow (PUBACK, PUBREC refusing it, or PUBCOMP). */
   | { type: "completed"; completion: Completion; ack: number; reasonString?: string }
   | { type: "subscribed"; packetId: number; topicFilters: string[]; reasonCodes: number[]; reasonString?: string }
@@ -329,6 +331,9 @@ export class Connection {
         for (const p of result.send) this.send(p, now);
         if (result.completed) {
           this.out.event({ type: "completed", completion: result.completed, ack: packet.type, reasonString });
+        } else if (packet.type === PUBREC && !result.error) {
+          const { packetId, reasonCode } = packet;
+          this.out.event({ type: "received", packetId, reasonCode, reasonString });
         }
         return;
       }

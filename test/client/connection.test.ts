@@ -205,6 +205,17 @@ describe("acks", () => {
     });
   });
 
+  test("a PUBREC that accepts says so with its reason; the PUBCOMP then completes the message", () => {
+    const h = harness();
+    h.accept();
+    h.publish("q2", 2);
+    h.send({ cmd: "pubrec", messageId: 1, reasonCode: 0x10, properties: { reasonString: "none" } } as WirePacket);
+    expect(h.of("received")).toEqual([{ type: "received", packetId: 1, reasonCode: 0x10, reasonString: "none" }]);
+    expect(h.of("completed")).toEqual([]);
+    h.send({ cmd: "pubcomp", messageId: 1 } as WirePacket);
+    expect(h.of("completed")).toMatchObject([{ ack: PUBCOMP, completion: { ok: true } }]);
+  });
+
   test("a PUBCOMP 0x92 for a PUBREL sent again after a reconnect completes the message as delivered", () => {
     const session = new Session();
     const first = harness({}, session);
