@@ -283,7 +283,8 @@ export class Client {
   private connectionEvent(conn: Connection, event: ConnectionEvent): void {
     if (event.type === "connected") {
       this.backoff.connected(this.host.now());
-      this.assigned(event.properties?.assignedClientIdentifier || undefined);
+      // Only a client that sent no id may be given one (spec 3.2.2.3.7): the configured id stays the configured id.
+      if (!this.config.clientId) this.assigned(event.properties?.assignedClientIdentifier || undefined);
       this.attempt = 0;
       if (!event.sessionPresent && this.subscriptions.size) {
         conn.subscribe([...this.subscriptions.values()], this.host.now());
