@@ -151,8 +151,8 @@ export class Connection {
   private aliasesOut: Map<string, number> | undefined;
   /** A topic whose new alias takes effect once the PUBLISH that sets it is written. */
   private aliasPending = "";
-  /** The broker's aliases on this connection, by alias (index 0 unused). */
-  private aliasesIn: string[] | undefined;
+  /** The broker's aliases on this connection: topics by alias. */
+  private aliasesIn: Map<number, string> | undefined;
   /** Filters of each SUBSCRIBE awaiting its SUBACK, so a refusal can name them. */
   private readonly pendingSubscribes = new Map<number, string[]>();
 
@@ -403,7 +403,7 @@ export class Connection {
     if (this.options.version === 5) {
       this.brokerAliasMax = p?.topicAliasMaximum ?? 0;
       if (this.options.topicAliases && this.brokerAliasMax) this.aliasesOut = new Map();
-      if (this.options.topicAliasMaximum) this.aliasesIn = [];
+      if (this.options.topicAliasMaximum) this.aliasesIn = new Map();
     }
     this.keepAlive.start(now, p?.serverKeepAlive);
     this.session.protocolVersion = this.options.version;
@@ -438,8 +438,8 @@ export class Connection {
     const max = this.options.topicAliasMaximum ?? 0;
     let problem = "";
     if (!aliases || alias > max) problem = `broker used topic alias ${alias}, above our Topic Alias Maximum ${max}`;
-    else if (packet.topic !== "") aliases[alias] = packet.topic;
-    else if (aliases[alias] !== undefined) packet.topic = aliases[alias]!;
+    else if (packet.topic !== "") aliases.set(alias, packet.topic);
+    else if (aliases.has(alias)) packet.topic = aliases.get(alias)!;
     else problem = `broker used topic alias ${alias} before giving its topic`;
     if (problem) this.fail({ kind: "protocol", code: "topic_alias", message: problem }, now, TOPIC_ALIAS_INVALID);
     return problem === "";
