@@ -15,7 +15,15 @@ import { DEBUG, type Fields, INFO, isSecretKey, Logger, levelFromName } from "te
 import { Stats } from "tether/diag/stats";
 import type { Host, HostEvents, Timer } from "tether/host";
 import { frozen } from "tether/mqtt/frozen";
-import { PACKET_NAMES, type Packet, type Properties, PUBREC, type Publish, type QoS } from "tether/mqtt/packets";
+import {
+  PACKET_NAMES,
+  type Packet,
+  type Properties,
+  type ProtocolVersion,
+  PUBREC,
+  type Publish,
+  type QoS,
+} from "tether/mqtt/packets";
 import { reasonText } from "tether/mqtt/reasons";
 
 /** Heap use above this fraction of the limit is reported as low_memory; below the second, it has recovered. */
@@ -184,12 +192,10 @@ function clientConfig(
   if (invalid) return invalid;
   const user = settings.get("mqttUser");
   const password = settings.get("mqttPassword");
-  const version = settings.get("mqttVersion") === "5" ? 5 : 4;
+  const version = mqttVersion(settings);
   const willDelay = settings.number("willDelay");
-  const willProperties: Properties | undefined =
-    version === 5 && willDelay
-      ? { ...messageProperties(settings), willDelayInterval: willDelay }
-      : messageProperties(settings);
+  const message = messageProperties(settings);
+  const willProperties = version === 5 && willDelay ? { ...message, willDelayInterval: willDelay } : message;
   return {
     brokers,
     clientId,
@@ -223,7 +229,11 @@ function clientConfig(
 /** The properties of the device's own messages: their expiry (MQTT 5), or none. */
 function messageProperties(settings: Settings): Properties | undefined {
   const expiry = settings.number("messageExpiry");
-  return settings.get("mqttVersion") === "5" && expiry > 0 ? { messageExpiryInterval: expiry } : undefined;
+  return mqttVersion(settings) === 5 && expiry > 0 ? { messageExpiryInterval: expiry } : undefined;
+}
+
+function mqttVersion(settings: Settings): ProtocolVersion {
+  return settings.get("mqttVersion") === "5" ? 5 : 4;
 }
 
 function backoffConfig(settings: Settings): BackoffConfig {
@@ -345,7 +355,7 @@ function clientEvent(device: Device, event: ClientEvent, classify: ClientConfig[
       log.log(event.reasonCode === 0 && event.reasonString === undefined ? DEBUG : INFO, "mqtt", "ack", {
         packet: "PUBREC",
         id: event.packetId,
-        reason: reasonText(event.reasonCode, PUBREC, device.settings.get("mqttVersion") === "5" ? 5 : 4),
+        reason: reasonText(event.reasonCode, PUBREC, mqttVersion(device.settings)),
         reason_string: event.reasonString,
       });
       return;
@@ -359,7 +369,7 @@ function clientEvent(device: Device, event: ClientEvent, classify: ClientConfig[
         packet: PACKET_NAMES[event.ack],
         id: c.packetId,
         topic: c.message.topic,
-        reason: reasonText(c.reasonCode, event.ack, device.settings.get("mqttVersion") === "5" ? 5 : 4),
+        reason: reasonText(c.reasonCode, event.ack, mqttVersion(device.settings)),
         reason_string: event.reasonString,
       });
       return;

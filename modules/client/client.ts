@@ -304,8 +304,8 @@ export class Client {
   }
 
   /**
-   * The broker named our session (we sent an empty id, or one it replaced): every later CONNECT uses that name, or
-   * it would find no session and leave one orphaned on the broker each time (spec 3.2.2.3.7).
+   * The broker named our session (we sent an empty id): every later CONNECT uses that name, or it would find no
+   * session and leave one orphaned on the broker each time (spec 3.2.2.3.7). "" gives the name back.
    */
   private assigned(id: string | undefined): void {
     if (id === undefined || id === this.clientId) return;
