@@ -348,6 +348,11 @@ export const PROSE: Readonly<Record<Code, Prose>> = {
         cause: "A cluster or migration moves clients to another broker.",
         fix: "Set `broker` to the new server (or add it to the comma-separated list).",
       },
+      {
+        cause:
+          "The device follows a reference once, in any form brokers send (`host`, `host:port`, `[ipv6]:port`, `tcp://`, `mqtt://`, `mqtts://`, `ssl://` URLs, a space-separated list: the first usable entry); a reference it cannot follow (a WebSocket URL, a plain-text URL from a TLS broker) is named in the `mqtt retry` line (`not followed`).",
+        fix: "Put a reachable broker into `broker`; a redirect never takes the device off TLS.",
+      },
     ],
     example: {
       broker: BROKER,
@@ -451,7 +456,14 @@ export const PROSE: Readonly<Record<Code, Prose>> = {
         fix: "Set `mqttVersion=5` and publish with QoS 1 to see denials.",
       },
     ],
-    example: { topic: "plant/line1/temperature", qos: 1, reason: "0x87 Not authorized" },
+    evidence:
+      "A PUBACK or PUBREC with a reason code of 0x80 or more, named by the packet that carried it, with the broker's reason string. Not a PUBCOMP: its 0x92 Packet Identifier not found answers a PUBREL sent again after the broker had completed the flow, so the message was delivered (an `mqtt ack packet=PUBCOMP` line says so). Successes with a reason (PUBACK 0x10 No matching subscribers) are `mqtt ack` lines, not failures.",
+    example: {
+      topic: "plant/line1/temperature",
+      qos: 1,
+      reason: "0x87 Not authorized",
+      reason_string: "ACL denies publish",
+    },
   },
   session_taken_over: {
     summary:

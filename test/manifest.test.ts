@@ -315,7 +315,7 @@ describe("hosts/moddable/manifest.json (the library applications include)", () =
 
 describe("Preference names and values", () => {
   it("stores every setting the firmware saves under a distinct NVS key of at most 15 characters", () => {
-    const names = [...SETTINGS.map((s) => `cfg.${s.key}`), "ka.tuner", "hist.b", "hist.63"];
+    const names = [...SETTINGS.map((s) => `cfg.${s.key}`), "ka.tuner", "hist.b", "hist.63", "mqtt.aid"];
     const keys = names.map(storageKey);
     for (const key of keys) expect(key.length).toBeLessThanOrEqual(15);
     expect(new Set(keys).size).toBe(names.length);

@@ -11,10 +11,20 @@ import { failureInfo, failureLevel } from "tether/diag/codes";
 import { type Command, execute, tokenize } from "tether/diag/console";
 import { classifyCause, Diagnoser, type Finding } from "tether/diag/diagnose";
 import { History } from "tether/diag/history";
-import { type Fields, INFO, isSecretKey, Logger, levelFromName } from "tether/diag/log";
+import { DEBUG, type Fields, INFO, isSecretKey, Logger, levelFromName } from "tether/diag/log";
 import { Stats } from "tether/diag/stats";
 import type { Host, HostEvents, SocketHandlers, Timer } from "tether/host";
-import { PACKET_NAMES, type Packet, type Publish, type QoS } from "tether/mqtt/packets";
+import { frozen } from "tether/mqtt/frozen";
+import {
+  PACKET_NAMES,
+  type Packet,
+  type Properties,
+  type ProtocolVersion,
+  PUBREC,
+  type Publish,
+  type QoS,
+} from "tether/mqtt/packets";
+import { reasonText } from "tether/mqtt/reasons";
 
 /** Heap use above this fraction of the limit is reported as low_memory; below the second, it has recovered. */
 const LOW_MEMORY = 0.9;
@@ -49,6 +59,8 @@ export interface Device {
   remoteCommands: readonly Command<Device>[] | undefined;
   /** True while a command from the command topic runs: settings that decide who controls the device are refused. */
   remote: boolean;
+  /** MQTT 5 properties of every message the device publishes (the message expiry), made once. */
+  properties: Properties | undefined;
 }
 
 export function start(host: Host, config: Record<string, string>): Device {
@@ -82,6 +94,7 @@ export function start(host: Host, config: Record<string, string>): Device {
     lowMemory: false,
     remoteCommands: remoteTable(settings.get("remoteCommands"), log),
     remote: false,
+    properties: messageProperties(settings),
   };
   device.host = guardSockets(device);
   log.info("app", "boot", { platform: host.platform, client_id: clientId, boot: history.boot });
@@ -299,7 +312,10 @@ function clientConfig(
   if (invalid) return invalid;
   const user = settings.get("mqttUser");
   const password = settings.get("mqttPassword");
-  const version = settings.get("mqttVersion") === "5" ? 5 : 4;
+  const version = mqttVersion(settings);
+  const willDelay = settings.number("willDelay");
+  const message = messageProperties(settings);
+  const willProperties = version === 5 && willDelay ? { ...message, willDelayInterval: willDelay } : message;
   return {
     brokers,
     clientId,
@@ -307,7 +323,13 @@ function clientConfig(
     keepAlive,
     username: user || undefined,
     password: password ? toBytes(password) : undefined,
-    will: { topic: statusTopic, payload: toBytes('{"online":false}'), qos: 1, retain: true },
+    will: {
+      topic: statusTopic,
+      payload: toBytes('{"online":false}'),
+      qos: 1,
+      retain: true,
+      properties: willProperties,
+    },
     cleanStart: settings.get("cleanSession") === "1",
     sessionExpiry: settings.number("sessionExpiry"),
     maxPacketSize: settings.number("maxPacketSize"),
@@ -317,8 +339,21 @@ function clientConfig(
     queue: { count: settings.number("queueCount"), bytes: settings.number("queueBytes") },
     classify: (cause) => classifyCause(cause, version, user !== ""),
     maxInflight: settings.number("maxInflight"),
+    receiveMaximum: settings.number("receiveMaximum"),
+    topicAliasMaximum: settings.number("topicAliasMaximum"),
+    topicAliases: settings.get("topicAliases") === "1",
     ca: settings.ca(),
   };
+}
+
+/** The properties of the device's own messages: their expiry (MQTT 5), or none. */
+function messageProperties(settings: Settings): Properties | undefined {
+  const expiry = settings.number("messageExpiry");
+  return mqttVersion(settings) === 5 && expiry > 0 ? { messageExpiryInterval: expiry } : undefined;
+}
+
+function mqttVersion(settings: Settings): ProtocolVersion {
+  return settings.get("mqttVersion") === "5" ? 5 : 4;
 }
 
 function backoffConfig(settings: Settings): BackoffConfig {
@@ -422,12 +457,43 @@ function clientEvent(device: Device, event: ClientEvent, classify: ClientConfig[
       if (event.result === "dropped") stats.dropped();
       return;
     case "subscribed":
-      log.info("mqtt", "subscribed", { filters: event.topicFilters.join(","), codes: event.reasonCodes.join(",") });
+      log.info("mqtt", "subscribed", {
+        filters: event.topicFilters.join(","),
+        codes: event.reasonCodes.join(","),
+        reason_string: event.reasonString,
+      });
       return;
     case "unsubscribed":
       // 3.1.1's UNSUBACK carries no reason codes.
-      log.info("mqtt", "unsubscribed", { id: event.packetId, codes: event.reasonCodes.join(",") || undefined });
+      log.info("mqtt", "unsubscribed", {
+        id: event.packetId,
+        codes: event.reasonCodes.join(",") || undefined,
+        reason_string: event.reasonString,
+      });
       return;
+    case "received":
+      log.log(event.reasonCode === 0 && event.reasonString === undefined ? DEBUG : INFO, "mqtt", "ack", {
+        packet: "PUBREC",
+        id: event.packetId,
+        reason: reasonText(event.reasonCode, PUBREC, mqttVersion(device.settings)),
+        reason_string: event.reasonString,
+      });
+      return;
+    case "completed": {
+      // Refusals are the diagnoser's (publish_denied); a success that says more than "Success" is told here, plain
+      // ones at debug level.
+      const c = event.completion;
+      if (!c.ok) return;
+      const plain = c.reasonCode === 0 && event.reasonString === undefined;
+      log.log(plain ? DEBUG : INFO, "mqtt", "ack", {
+        packet: PACKET_NAMES[event.ack],
+        id: c.packetId,
+        topic: c.message.topic,
+        reason: reasonText(c.reasonCode, event.ack, mqttVersion(device.settings)),
+        reason_string: event.reasonString,
+      });
+      return;
+    }
     case "warning":
       log.warn("mqtt", "warning", { message: event.message });
       return;
@@ -466,9 +532,16 @@ function housekeeping(device: Device): void {
 }
 
 /** Publishes through the client and counts the message in the statistics when it was taken. */
-export function publish(device: Device, topic: string, text: string, qos: QoS, retain: boolean): PublishResult {
+export function publish(
+  device: Device,
+  topic: string,
+  text: string,
+  qos: QoS,
+  retain: boolean,
+  properties = device.properties,
+): PublishResult {
   const payload = toBytes(text);
-  const result = device.client?.publish(topic, payload, qos, retain) ?? "invalid";
+  const result = device.client?.publish(topic, payload, qos, retain, properties) ?? "invalid";
   if (result === "sent" || result === "queued") device.stats.sent(qos, payload.length);
   return result;
 }
@@ -512,8 +585,9 @@ function localOnly(): void {
 /**
  * A command arrived on the command topic: run it like a console line, with the commands remoteCommands allows, and
  * publish its output on the reply topic, what it prints at once as one message, anything it prints later (the
- * self-test) line by line. A retained command is ignored: it is stored state (left by anyone, at any time), not a
- * request, and would be obeyed again at every subscription.
+ * self-test) line by line. An MQTT 5 request names its own Response Topic and Correlation Data: the output goes
+ * there, with the correlation data. A retained command is ignored: it is stored state (left by anyone, at any time),
+ * not a request, and would be obeyed again at every subscription.
  */
 function remoteCommand(device: Device, message: Publish): void {
   const commands = device.remoteCommands;
@@ -522,10 +596,14 @@ function remoteCommand(device: Device, message: Publish): void {
     device.log.warn("app", "command_ignored", { reason, bytes: message.payload.length });
     return;
   }
+  const { properties } = message;
+  const topic = properties?.responseTopic ?? device.topics.reply;
+  const correlationData = properties?.correlationData;
+  const replyProperties = correlationData ? { ...device.properties, correlationData } : device.properties;
   // Guarded on its own: what the self-test prints later comes from its callbacks, outside the message's guard.
   const reply = (text: string) => {
     try {
-      publish(device, device.topics.reply, text, 1, false);
+      publish(device, topic, text, 1, false, replyProperties);
     } catch (error) {
       fault(device, "reply", error);
     }
@@ -559,6 +637,13 @@ export function packetFields(packet: Packet, size: number, cmdTopic: string): Fi
   if (p.retain) fields.retain = 1;
   if (typeof p.topic === "string") fields.topic = clip(p.topic, TOPIC_SHOWN);
   if (typeof p.reasonCode === "number") fields.rc = p.reasonCode;
+  const properties = p.properties as Record<string, unknown> | undefined;
+  if (properties) {
+    for (const { name, field } of TRACED) {
+      const value = properties[name];
+      if (typeof value === "number" || typeof value === "string") fields[field] = value;
+    }
+  }
   if (p.payload instanceof Uint8Array)
     fields.payload = preview(p.topic === cmdTopic ? redactCommand(p.payload) : p.payload);
   // CONNECT: never its password, and only whether a user name was sent.
@@ -580,6 +665,20 @@ function redactCommand(payload: Uint8Array): Uint8Array {
     ? toBytes(`config set ${words[2]} ***`)
     : payload;
 }
+
+/** MQTT 5 properties a trace line shows (never user properties or correlation data: they may be anything). */
+const TRACED = frozen<{ name: string; field: string }>([
+  { name: "topicAlias", field: "alias" },
+  { name: "reasonString", field: "reason_string" },
+  { name: "assignedClientIdentifier", field: "assigned_id" },
+  { name: "receiveMaximum", field: "receive_max" },
+  { name: "topicAliasMaximum", field: "alias_max" },
+  { name: "maximumPacketSize", field: "max_packet" },
+  { name: "sessionExpiryInterval", field: "session_expiry" },
+  { name: "messageExpiryInterval", field: "expiry" },
+  { name: "responseTopic", field: "response_topic" },
+  { name: "serverReference", field: "server_reference" },
+]);
 
 const PREVIEW = 32;
 

@@ -201,11 +201,14 @@ export class Backoff<B extends Endpoint = Endpoint> {
     }
     // A reference is followed once, from a configured broker: a failure at the target counts against the broker
     // that redirected, so a redirect loop backs off like any other failure.
+    const tls = (this.broker as { tls?: boolean }).tls === true;
     const target =
       policy === "redirect" && !this.#redirect
-        ? parseServerReference(info?.serverReference ?? "", this.broker.port)
+        ? parseServerReference(info?.serverReference ?? "", this.broker.port, tls)
         : "";
     this.#redirect = undefined;
+    // A reference that cannot be followed is said, not dropped: the diagnostics line names it.
+    if (target !== "" && typeof target === "string" && info?.serverReference) note += ` (${target}: not followed)`;
     if (typeof target !== "string") {
       const broker = { ...this.broker, ...target[0] };
       this.#redirect = broker;

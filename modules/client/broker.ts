@@ -10,7 +10,12 @@ export interface Broker extends Endpoint {
   tls: boolean;
 }
 
-const HOST = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+/** A DNS name or dotted address (the pattern is made per call: XS must not preload regular expressions). */
+function validHost(host: string): boolean {
+  return /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/.test(
+    host,
+  );
+}
 
 /** Parses one broker URL; a string result is the error, one line naming what is wrong. */
 export function parseBroker(url: string): Broker | string {
@@ -18,7 +23,7 @@ export function parseBroker(url: string): Broker | string {
   if (!m) return `malformed broker URL "${url}": expected mqtt://host:port or mqtts://host:port`;
   const tls = m[1] === "mqtts";
   const host = m[2];
-  if (!HOST.test(host)) return `malformed broker URL "${url}": bad host name "${host}"`;
+  if (!validHost(host)) return `malformed broker URL "${url}": bad host name "${host}"`;
   const port = m[3] === undefined ? (tls ? 8883 : 1883) : Number(m[3]);
   if (!/^\d{1,5}$/.test(m[3] ?? "1") || port < 1 || port > 65535) {
     return `malformed broker URL "${url}": port must be 1..65535`;
@@ -46,19 +51,39 @@ export function hostPort(e: Endpoint): string {
   return e.host.includes(":") ? `[${e.host}]:${e.port}` : `${e.host}:${e.port}`;
 }
 
+const SECURE = Object.freeze(["mqtts", "ssl", "tls"]);
+const PLAIN = Object.freeze(["mqtt", "tcp"]);
+
+/** Where a Server Reference sends us; `tls` only when the entry names a scheme. */
+export interface Reference extends Endpoint {
+  tls?: boolean;
+}
+
 /**
- * Parses an MQTT 5 Server Reference: `host`, `host:port` or `[ipv6]:port`, several separated by spaces (or commas).
- * Returns an error string naming the bad entry.
+ * Parses an MQTT 5 Server Reference in the forms brokers send: `host`, `host:port`, `[ipv6]:port`, or a URL
+ * `scheme://host[:port]` (tcp, mqtt, mqtts, ssl, tls), several separated by spaces (or commas). An entry without a
+ * port keeps `defaultPort` (a URL: its scheme's). With `tls`, a plain-text URL is left out: a redirect may not
+ * take the device off TLS. Returns the usable entries in order, or one line saying why there is none.
  */
-export function parseServerReference(text: string, defaultPort: number): Endpoint[] | string {
-  const endpoints: Endpoint[] = [];
+export function parseServerReference(text: string, defaultPort: number, tls = false): Reference[] | string {
+  const endpoints: Reference[] = [];
+  let refused = "";
   for (const item of text.split(/[\s,]+/)) {
     if (item === "") continue;
-    const m = /^(?:\[([^\]]+)\]|([^:[\]]+))(?::(\d+))?$/.exec(item);
-    const port = m?.[3] === undefined ? defaultPort : Number(m[3]);
-    if (!m || !(port >= 1 && port <= 65535))
-      return `broker "${item}": expected host, host:port or [ipv6]:port, port 1..65535`;
-    endpoints.push({ host: m[1] ?? m[2]!, port });
+    const m = /^(?:([A-Za-z][A-Za-z0-9+.-]*):\/\/)?(?:\[([^\]]+)\]|([^:/[\]]+))(?::(\d{1,5}))?\/?$/.exec(item);
+    const scheme = m?.[1]?.toLowerCase();
+    const secure = scheme === undefined ? undefined : SECURE.indexOf(scheme) >= 0;
+    const known = secure !== undefined && (secure || PLAIN.indexOf(scheme!) >= 0);
+    const port = m?.[4] !== undefined ? Number(m[4]) : secure === undefined ? defaultPort : secure ? 8883 : 1883;
+    const host = m?.[2] ?? m?.[3] ?? "";
+    if (!m || !(port >= 1 && port <= 65535) || (m[3] !== undefined && !validHost(host))) {
+      refused ||= `server reference "${item}": expected host, host:port, [ipv6]:port or scheme://host:port`;
+    } else if (scheme !== undefined && !known) {
+      refused ||= `server reference "${item}": scheme ${scheme} is not MQTT over TCP or TLS`;
+    } else if (tls && secure === false) {
+      refused ||= `server reference "${item}": would leave TLS`;
+    } else endpoints.push(secure === undefined ? { host, port } : { host, port, tls: secure });
   }
-  return endpoints.length > 0 ? endpoints : "broker: the list is empty; give at least one host[:port]";
+  if (endpoints.length > 0) return endpoints;
+  return refused || "server reference is empty";
 }

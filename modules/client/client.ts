@@ -36,6 +36,15 @@ export interface ClientConfig {
   verify?: boolean;
   /** Most QoS 1/2 messages in flight at once (see ConnectionOptions.maxInflight). */
   maxInflight?: number;
+  /** MQTT 5 Receive Maximum, Topic Alias Maximum and outgoing topic aliases (see ConnectionOptions). */
+  receiveMaximum?: number;
+  topicAliasMaximum?: number;
+  topicAliases?: boolean;
+  /**
+   * With an empty clientId (MQTT 5): the host storage key that keeps the id the broker assigns, so that the next
+   * boot resumes the session too. Without it the id is kept until the device restarts.
+   */
+  assignedIdKey?: string;
 }
 
 /** What the supervisor reports, beyond the connection's own events. */
@@ -58,9 +67,14 @@ const WAITING = 3; // backing off
 const NO_LINK = 4; // waiting for the network link
 const STOPPED = 5;
 
+/** CONNACK 0x85 Client Identifier not valid (only 5.0 assigns identifiers). */
+const CLIENT_ID_REJECTED = 0x85;
+
 export class Client {
   private state = IDLE;
-  private readonly session = new Session();
+  private readonly session: Session;
+  /** The id of every CONNECT: the configured one, or the one the broker assigned to our session. */
+  private clientId: string;
   private readonly queue: OfflineQueue;
   private readonly backoff: Backoff<Broker>;
   private readonly subscriptions = new Map<string, Subscription>();
@@ -79,6 +93,8 @@ export class Client {
     private readonly config: ClientConfig,
     private readonly observe: (event: ClientEvent) => void,
   ) {
+    this.session = new Session({ receiveMaximum: config.receiveMaximum });
+    this.clientId = config.clientId || (config.assignedIdKey ? (host.readSetting(config.assignedIdKey) ?? "") : "");
     this.queue = new OfflineQueue(config.queue);
     this.backoff = new Backoff(config.backoff, () => host.random(), config.brokers);
     this.timer = host.timer(() => {
@@ -89,6 +105,11 @@ export class Client {
 
   get connected(): boolean {
     return this.conn?.connected === true;
+  }
+
+  /** The client id of the next CONNECT: the broker's assigned one once it gave one. */
+  get id(): string {
+    return this.clientId;
   }
 
   get broker(): Broker {
@@ -228,7 +249,7 @@ export class Client {
     const conn = new Connection(
       {
         version: c.version,
-        clientId: c.clientId,
+        clientId: this.clientId,
         cleanStart: c.cleanStart,
         keepAlive: c.keepAlive,
         username: c.username,
@@ -238,6 +259,9 @@ export class Client {
         maxPacketSize: c.maxPacketSize,
         connackTimeout: c.connackTimeout,
         maxInflight: c.maxInflight,
+        receiveMaximum: c.receiveMaximum,
+        topicAliasMaximum: c.topicAliasMaximum,
+        topicAliases: c.topicAliases,
       },
       this.session,
       {
@@ -259,6 +283,8 @@ export class Client {
   private connectionEvent(conn: Connection, event: ConnectionEvent): void {
     if (event.type === "connected") {
       this.backoff.connected(this.host.now());
+      // Only a client that sent no id may be given one (spec 3.2.2.3.7): the configured id stays the configured id.
+      if (!this.config.clientId) this.assigned(event.properties?.assignedClientIdentifier || undefined);
       this.attempt = 0;
       if (!event.sessionPresent && this.subscriptions.size) {
         conn.subscribe([...this.subscriptions.values()], this.host.now());
@@ -277,6 +303,17 @@ export class Client {
     this.observe(event);
   }
 
+  /**
+   * The broker named our session (we sent an empty id): every later CONNECT uses that name, or it would find no
+   * session and leave one orphaned on the broker each time (spec 3.2.2.3.7). "" gives the name back.
+   */
+  private assigned(id: string | undefined): void {
+    if (id === undefined || id === this.clientId) return;
+    this.clientId = id;
+    const key = this.config.assignedIdKey;
+    if (key) this.host.writeSetting(key, id || undefined);
+  }
+
   /** The socket died before or after the MQTT session started. */
   private lost(error: NetError): void {
     const conn = this.conn;
@@ -292,6 +329,9 @@ export class Client {
 
   private retry(cause: CloseCause, uptime: number): void {
     this.cancelTimer();
+    // An assigned id the broker refuses (another broker, or it was reset) is given back: the next CONNECT asks for
+    // a new one instead of being refused for ever.
+    if (cause.kind === "connack" && cause.reasonCode === CLIENT_ID_REJECTED && !this.config.clientId) this.assigned("");
     if (this.state === STOPPED) return;
     const now = this.host.now();
     const code = this.config.classify(cause);

@@ -28,6 +28,7 @@ import {
   UNSUBSCRIBE,
   type Will,
 } from "tether/mqtt/packets";
+import { reasonText } from "tether/mqtt/reasons";
 import type { Completion, OutMessage, Session } from "tether/mqtt/session";
 
 export interface ConnectionOptions {
@@ -51,6 +52,16 @@ export interface ConnectionOptions {
    * ack for a message it drops: in 3.1.1 an ack cannot carry a reason code. Default DEFAULT_MAX_INFLIGHT.
    */
   maxInflight?: number;
+  /** MQTT 5 Receive Maximum we announce: QoS 1/2 PUBLISHes the broker may leave unanswered (absent: 65535). */
+  receiveMaximum?: number;
+  /** MQTT 5 Topic Alias Maximum we announce: the aliases the broker may use towards us (0 or absent: none). */
+  topicAliasMaximum?: number;
+  /**
+   * MQTT 5: give each topic we publish to an alias of its own, up to the broker's Topic Alias Maximum, so that
+   * later messages to it carry two bytes instead of the topic name (a radio link's bytes). Aliases that callers
+   * set themselves are then left out: one owner of the alias space.
+   */
+  topicAliases?: boolean;
 }
 
 /** mosquitto's default max_inflight_messages, which it also announces as its Receive Maximum in MQTT 5. */
@@ -95,9 +106,12 @@ export type ConnectionEvent =
       idle: number;
     }
   | { type: "message"; publish: Publish }
-  | { type: "completed"; completion: Completion }
+  /** A PUBREC that accepted a QoS 2 message: the broker has it, PUBREL and PUBCOMP follow. */
+  | { type: "received"; packetId: number; reasonCode: number; reasonString?: string }
+  /** `ack` is the packet type that ended the flow (PUBACK, PUBREC refusing it, or PUBCOMP). */
+  | { type: "completed"; completion: Completion; ack: number; reasonString?: string }
   | { type: "subscribed"; packetId: number; topicFilters: string[]; reasonCodes: number[]; reasonString?: string }
-  | { type: "unsubscribed"; packetId: number; reasonCodes: number[] }
+  | { type: "unsubscribed"; packetId: number; reasonCodes: number[]; reasonString?: string }
   | { type: "pong"; rtt: number }
   /** Something odd that does not end the connection (an ack for an unknown packet id). */
   | { type: "warning"; message: string }
@@ -118,6 +132,7 @@ const CLOSED = 2;
 const MALFORMED_PACKET = 0x81;
 const PROTOCOL_ERROR = 0x82;
 const PACKET_TOO_LARGE = 0x95;
+const TOPIC_ALIAS_INVALID = 0x94;
 
 export class Connection {
   trace = false;
@@ -130,6 +145,14 @@ export class Connection {
   private lastReceived = 0;
   private brokerMaxPacket = 0;
   private brokerMaxQoS: QoS = 2;
+  /** The broker's Topic Alias Maximum: our aliases must stay within it (spec 3.2.2.3.8). */
+  private brokerAliasMax = 0;
+  /** Our aliases on this connection, by topic (with `topicAliases`); aliases live as long as the connection. */
+  private aliasesOut: Map<string, number> | undefined;
+  /** A topic whose new alias takes effect once the PUBLISH that sets it is written. */
+  private aliasPending = "";
+  /** The broker's aliases on this connection: topics by alias. */
+  private aliasesIn: Map<number, string> | undefined;
   /** Filters of each SUBSCRIBE awaiting its SUBACK, so a refusal can name them. */
   private readonly pendingSubscribes = new Map<number, string[]>();
 
@@ -158,7 +181,9 @@ export class Connection {
     const properties: Properties = {};
     if (o.version === 5) {
       if (o.sessionExpiry) properties.sessionExpiryInterval = o.sessionExpiry;
+      if (o.receiveMaximum !== undefined && o.receiveMaximum < 65535) properties.receiveMaximum = o.receiveMaximum;
       properties.maximumPacketSize = o.maxPacketSize;
+      if (o.topicAliasMaximum) properties.topicAliasMaximum = o.topicAliasMaximum;
     }
     this.startedAt = now;
     this.lastReceived = now;
@@ -279,11 +304,8 @@ export class Connection {
     }
     switch (packet.type) {
       case PUBLISH: {
-        if (packet.properties?.topicAlias !== undefined) {
-          // We announce no Topic Alias Maximum, so the broker may not use aliases (spec 3.3.2.3.4).
-          this.fail({ kind: "protocol", code: "topic_alias", message: "broker used a topic alias" }, now, 0x94);
-          return;
-        }
+        const alias = packet.properties?.topicAlias;
+        if (alias !== undefined && !this.unalias(packet, alias, now)) return;
         const result = this.session.onPublish(packet);
         if (result.error) {
           const { reasonCode, text } = result.error;
@@ -298,9 +320,21 @@ export class Connection {
       case PUBREC:
       case PUBCOMP: {
         const result = this.session.onAck(packet);
-        if (result.error) this.out.event({ type: "warning", message: result.error.text });
+        const reasonString = packet.properties?.reasonString;
+        if (result.error) {
+          const v = this.options.version;
+          const said = packet.reasonCode
+            ? ` (${reasonText(packet.reasonCode, packet.type, v)}${quoted(reasonString)})`
+            : "";
+          this.out.event({ type: "warning", message: `${result.error.text}${said}` });
+        }
         for (const p of result.send) this.send(p, now);
-        if (result.completed) this.out.event({ type: "completed", completion: result.completed });
+        if (result.completed) {
+          this.out.event({ type: "completed", completion: result.completed, ack: packet.type, reasonString });
+        } else if (packet.type === PUBREC && !result.error) {
+          const { packetId, reasonCode } = packet;
+          this.out.event({ type: "received", packetId, reasonCode, reasonString });
+        }
         return;
       }
       case PUBREL:
@@ -321,7 +355,15 @@ export class Connection {
           this.pendingSubscribes.delete(packetId);
           const reasonString = packet.properties?.reasonString;
           this.out.event({ type: "subscribed", packetId, topicFilters, reasonCodes, reasonString });
-        } else this.out.event({ type: "unsubscribed", packetId: packet.packetId, reasonCodes: packet.reasonCodes });
+        } else {
+          const { packetId, reasonCodes } = packet;
+          this.out.event({
+            type: "unsubscribed",
+            packetId,
+            reasonCodes,
+            reasonString: packet.properties?.reasonString,
+          });
+        }
         return;
       case PINGRESP: {
         const rtt = this.keepAlive.pingResponse(now);
@@ -358,6 +400,11 @@ export class Connection {
     this.connectedAt = now;
     this.brokerMaxPacket = p?.maximumPacketSize ?? 0;
     this.brokerMaxQoS = (p?.maximumQoS ?? 2) as QoS;
+    if (this.options.version === 5) {
+      this.brokerAliasMax = p?.topicAliasMaximum ?? 0;
+      if (this.options.topicAliases && this.brokerAliasMax) this.aliasesOut = new Map();
+      if (this.options.topicAliasMaximum) this.aliasesIn = new Map();
+    }
     this.keepAlive.start(now, p?.serverKeepAlive);
     this.session.protocolVersion = this.options.version;
     const resumed = this.session.resume(
@@ -382,8 +429,56 @@ export class Connection {
     });
   }
 
+  /**
+   * An incoming PUBLISH with a Topic Alias: learns the alias (topic given) or puts its topic in (topic empty).
+   * False when the alias breaks the rules (spec 3.3.2.3.4): the connection is failed.
+   */
+  private unalias(packet: Publish, alias: number, now: number): boolean {
+    const aliases = this.aliasesIn;
+    const max = this.options.topicAliasMaximum ?? 0;
+    let problem = "";
+    if (!aliases || alias > max) problem = `broker used topic alias ${alias}, above our Topic Alias Maximum ${max}`;
+    else if (packet.topic !== "") aliases.set(alias, packet.topic);
+    else if (aliases.has(alias)) packet.topic = aliases.get(alias)!;
+    else problem = `broker used topic alias ${alias} before giving its topic`;
+    if (problem) this.fail({ kind: "protocol", code: "topic_alias", message: problem }, now, TOPIC_ALIAS_INVALID);
+    return problem === "";
+  }
+
+  /**
+   * A PUBLISH as it leaves on this connection. Aliases are the connection's: a caller's alias above the broker's
+   * Topic Alias Maximum is left out (the broker would end the connection with 0x94, and the message, sent again,
+   * would end the next one too), and with `topicAliases` the connection picks them. The session's packet is not
+   * changed: it is sent again, on another connection, with other aliases.
+   */
+  private outgoing(packet: Publish): Publish {
+    const properties = packet.properties;
+    const given = properties?.topicAlias;
+    const aliases = this.aliasesOut;
+    if (given !== undefined && (aliases || given > this.brokerAliasMax)) {
+      if (!aliases) {
+        this.out.event({
+          type: "warning",
+          message: `topic alias ${given} above the broker's Topic Alias Maximum ${this.brokerAliasMax}: sent without it`,
+        });
+      }
+      const { topicAlias: _, ...rest } = properties!;
+      packet = { ...packet, properties: rest };
+    }
+    if (!aliases) return packet;
+    const known = aliases.get(packet.topic);
+    if (known !== undefined) return { ...packet, topic: "", properties: { ...packet.properties, topicAlias: known } };
+    // When all are taken the first topics keep theirs: a device publishes to a few topics, the same ones again.
+    if (aliases.size >= this.brokerAliasMax) return packet;
+    this.aliasPending = packet.topic;
+    return { ...packet, properties: { ...packet.properties, topicAlias: aliases.size + 1 } };
+  }
+
   /** Encodes and writes one packet; false when it cannot be encoded or exceeds the broker's maximum. */
   private send(packet: Packet, now: number): boolean {
+    if (packet.type === PUBLISH && this.options.version === 5) packet = this.outgoing(packet);
+    const pending = this.aliasPending;
+    this.aliasPending = "";
     const bytes = this.encoder.encode(packet, this.options.version);
     if (bytes instanceof CodecError) {
       this.out.event({ type: "warning", message: `cannot send packet type ${packet.type}: ${bytes.message}` });
@@ -396,6 +491,8 @@ export class Connection {
       });
       return false;
     }
+    // Only an alias the broker has seen with its topic may stand for it.
+    if (pending) this.aliasesOut!.set(pending, this.aliasesOut!.size + 1);
     if (this.trace) this.out.event({ type: "packet", direction: "out", packet, size: bytes.length });
     if (expectsAnswer(packet)) this.keepAlive.expectAnswer(now);
     else this.keepAlive.sent(now);
@@ -423,6 +520,10 @@ export class Connection {
       idle: now - this.lastReceived,
     });
   }
+}
+
+function quoted(text: string | undefined): string {
+  return text === undefined ? "" : ` "${text}"`;
 }
 
 function unexpected(packet: Packet): CloseCause {

@@ -25,7 +25,10 @@ export interface ClientOptions {
   host?: string;
   /** Default 1883 (8883 with `secure`). */
   port?: number;
-  /** Client identifier; default "" (the broker assigns one). */
+  /**
+   * Client identifier; default "" (the broker assigns one). With MQTT 5 the assigned one is used from then on, and
+   * kept in the host's storage: reconnects and the next boot resume its session.
+   */
   id?: string;
   user?: string;
   password?: string | ArrayBuffer;
@@ -59,6 +62,12 @@ export interface ClientOptions {
   queue?: { count?: number; bytes?: number };
   /** Largest packet accepted, bytes; default 65536. */
   maxPacketSize?: number;
+  /** MQTT 5 Receive Maximum: QoS 1/2 messages the broker may send before we answer; default 65535. */
+  receiveMaximum?: number;
+  /** MQTT 5 Topic Alias Maximum: aliases the broker may use towards us; default 8. */
+  topicAliasMaximum?: number;
+  /** MQTT 5: give each topic published to an alias of its own, saving its bytes in later messages; default false. */
+  topicAliases?: boolean;
   /** CA certificate names for TLS (resources on Moddable). */
   ca?: string[];
   /** Serial diagnostics: error, warn (the default: failures with their hint), info, debug, trace, or none. */
@@ -108,6 +117,8 @@ export class Client {
   readonly #peers: Map<string, Client>;
   readonly #key: string;
   readonly #reconnect: boolean;
+  /** The application gave no client id: the broker assigns one. */
+  readonly #anonymous: boolean;
   readonly #log: Logger | undefined;
   readonly #diagnoser: Diagnoser;
   readonly #classify: (cause: CloseCause) => string;
@@ -132,6 +143,7 @@ export class Client {
     this.#peers = peers;
     this.#key = `${config.clientId} ${config.brokers.map(brokerName).join(",")}`;
     this.#reconnect = options.reconnect !== false;
+    this.#anonymous = !config.clientId;
     this.#classify = config.classify;
     const log =
       level === undefined
@@ -185,6 +197,11 @@ export class Client {
    */
   publish(topic: string, data: Data, flags?: PublishFlags): PublishResult {
     this.#check(validTopicName(topic), topic);
+    const alias = flags?.properties?.topicAlias;
+    // One above the broker's maximum is left out when sent (the maximum is the broker's, known once connected).
+    if (alias !== undefined && !(Number.isInteger(alias) && alias >= 1 && alias <= 65535)) {
+      throw new RangeError("topicAlias must be 1..65535");
+    }
     const qos = qosOf(flags?.quality ?? 0);
     const result = this.#client.publish(topic, bytesOf(data), qos, flags?.retain === true, flags?.properties);
     if (result === "full") throw new Error("offline queue full");
@@ -241,7 +258,14 @@ export class Client {
         }
         break;
       case "connected":
-        this.#log?.info("mqtt", "connected", { broker: this.broker, rtt: event.rtt, keepalive: event.keepAlive });
+        this.#log?.info("mqtt", "connected", {
+          broker: this.broker,
+          session: event.sessionPresent ? "resumed" : "new",
+          rtt: event.rtt,
+          keepalive: event.keepAlive,
+          // The broker's name for our session, when the application gave none: the one later connects use.
+          client_id: this.#anonymous ? this.#client.id : undefined,
+        });
         break;
       case "waiting":
         this.#log?.info("mqtt", "retry", { in_ms: Math.round(event.delay), reason: event.reason });
@@ -297,6 +321,9 @@ export class Client {
   }
 }
 
+/** Where the id a broker assigned is kept (host storage), for a client without an id of its own. */
+const ASSIGNED_ID_KEY = "mqtt.aid";
+
 /** The supervisor's configuration from the dictionary, with Moddable's defaults where it has them. */
 function configOf(options: ClientOptions): ClientConfig {
   if (options.path !== undefined) throw new Error("MQTT over WebSockets (path) is not supported");
@@ -320,6 +347,10 @@ function configOf(options: ClientOptions): ClientConfig {
     cleanStart: options.clean !== false,
     sessionExpiry: options.sessionExpiry ?? 0,
     maxPacketSize: options.maxPacketSize ?? 65536,
+    receiveMaximum: options.receiveMaximum,
+    topicAliasMaximum: options.topicAliasMaximum ?? 8,
+    topicAliases: options.topicAliases === true,
+    assignedIdKey: options.id ? undefined : ASSIGNED_ID_KEY,
     connectTimeout: 10000,
     connackTimeout: 10000,
     backoff: {

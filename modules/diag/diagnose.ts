@@ -15,8 +15,8 @@ import type { CloseCause } from "tether/client/connection";
 import { shortest, similar, TUNER_DEFAULTS } from "tether/client/keepalive-tuner";
 import { type Code, classifyConnack, classifyDisconnect, classifyNetError } from "tether/diag/codes";
 import type { Fields } from "tether/diag/log";
-import { CONNACK, DISCONNECT, type ProtocolVersion, PUBACK, PUBREC, SUBACK } from "tether/mqtt/packets";
-import { reasonName } from "tether/mqtt/reasons";
+import { CONNACK, DISCONNECT, type ProtocolVersion, SUBACK } from "tether/mqtt/packets";
+import { reasonText } from "tether/mqtt/reasons";
 
 export interface Finding {
   code: Code;
@@ -120,7 +120,8 @@ export class Diagnoser {
             fields: {
               topic: c.message.topic,
               qos: c.qos,
-              reason: this.reason(c.reasonCode, c.qos === 1 ? PUBACK : PUBREC),
+              reason: this.reason(c.reasonCode, event.ack),
+              reason_string: event.reasonString,
             },
           });
         }
@@ -275,8 +276,7 @@ export class Diagnoser {
   }
 
   private reason(code: number, packetType: number): string {
-    const hex = code < 16 ? `0x0${code.toString(16)}` : `0x${code.toString(16)}`;
-    return `${hex} ${reasonName(code, packetType, this.options.version)}`;
+    return reasonText(code, packetType, this.options.version);
   }
 }
 

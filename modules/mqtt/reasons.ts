@@ -94,3 +94,8 @@ export function reasonName(code: number, packetType: number, version: ProtocolVe
   const at = version === 5 || packetType === 9 || code === 0 ? find(code) : -1;
   return at < 0 ? `Unknown reason 0x${hex(code)}` : TABLE.slice(TABLE.indexOf(" ", at) + 1, TABLE.indexOf("\n", at));
 }
+
+/** The code in hex with its name in a packet of this type, as logs show it: "0x10 No matching subscribers". */
+export function reasonText(code: number, packetType: number, version: ProtocolVersion): string {
+  return `0x${hex(code)} ${reasonName(code, packetType, version)}`;
+}

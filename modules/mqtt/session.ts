@@ -168,7 +168,10 @@ export class Session {
     this.#flights.delete(packetId);
     const send: Packet[] = [];
     this.#releaseAll(send);
-    return { send, completed: { packetId, qos, reasonCode, ok: reasonCode < 0x80, message: flight.message } };
+    // A PUBCOMP never refuses: its only other code, 0x92, answers a PUBREL sent again after the broker had already
+    // completed the flow (our first PUBCOMP was lost with the connection): after PUBREC the message is delivered.
+    const ok = type === PUBCOMP || reasonCode < 0x80;
+    return { send, completed: { packetId, qos, reasonCode, ok, message: flight.message } };
   }
 
   /** An incoming PUBLISH. A QoS 2 message is delivered once, however often the broker sends it before PUBREL. */

@@ -73,8 +73,33 @@ describe("validateBackoff and parseServerReference", () => {
     ]);
   });
 
-  test.each(["", "  ", "a:0", "a:99999", "a:b", "[::1", "a:1:2"])("refuses %j", (text) => {
-    expect(typeof parseServerReference(text, 1883)).toBe("string");
+  test.each(["", "  ", "a:0", "a:99999", "a:b", "[::1", "a:1:2", "ws://a:80", "tcp://", "tcp://a:b", "bad_host:1"])(
+    "refuses %j",
+    (text) => {
+      expect(typeof parseServerReference(text, 1883)).toBe("string");
+    },
+  );
+
+  test("parses the URLs brokers really send: tcp://, mqtt://, mqtts://, ssl://, with or without a port", () => {
+    expect(
+      parseServerReference("tcp://localhost:1883 mqtt://m.example mqtts://s.example SSL://[fe80::1]:8884/", 1999),
+    ).toEqual([
+      { host: "localhost", port: 1883, tls: false },
+      { host: "m.example", port: 1883, tls: false },
+      { host: "s.example", port: 8883, tls: true },
+      { host: "fe80::1", port: 8884, tls: true },
+    ]);
+  });
+
+  test("from a TLS broker, plain-text URLs are left out; the refusal names the entry", () => {
+    expect(parseServerReference("tcp://a.example:1883 ssl://b.example:8884 c.example", 8883, true)).toEqual([
+      { host: "b.example", port: 8884, tls: true },
+      { host: "c.example", port: 8883 },
+    ]);
+    expect(parseServerReference("mqtt://a.example", 8883, true)).toBe(
+      'server reference "mqtt://a.example": would leave TLS',
+    );
+    expect(parseServerReference("ws://a.example/mqtt", 1883)).toMatch(/^server reference "ws:\/\/a.example\/mqtt": /);
   });
 });
 
@@ -359,6 +384,17 @@ describe("failover", () => {
       port: 8883,
       tls: true,
     });
+  });
+
+  test("a reference URL is followed with its scheme's TLS, and one that cannot be followed is said", () => {
+    const b = new Backoff(config(), () => 0.5, [{ host: "a.example", port: 1883, tls: false }]);
+    const retry = b.failed(0, "server_moved", { reasonCode: 0x9d, serverReference: "tcp://localhost:1884" });
+    expect(retry.broker).toEqual({ host: "localhost", port: 1884, tls: false });
+    b.failed(10, "tcp_refused");
+    const bad = b.failed(2000, "server_moved", { reasonCode: 0x9d, serverReference: "ws://x.example:80" });
+    expect(bad.reason).toMatch(
+      /^server_moved \(server reference "ws:\/\/x.example:80": scheme ws .*: not followed\): attempt/,
+    );
   });
 
   test("a redirect after a stable connection resets the backoff and goes to the reference", () => {

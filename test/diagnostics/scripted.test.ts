@@ -83,7 +83,13 @@ describe("MQTT 5 DISCONNECT from the broker", () => {
     device.expectNames(["session_taken_over"]);
   });
 
-  test.concurrent("server_moved: DISCONNECT 0x9D with a server reference, which the device follows", async () => {
+  // Every form brokers send: host:port, URLs (tcp:// is what many brokers and HiveMQ's docs show), lists.
+  test.concurrent.each([
+    ["localhost:PORT"],
+    ["tcp://localhost:PORT"],
+    ["mqtt://localhost:PORT/"],
+    ["ws://localhost:80/mqtt tcp://localhost:PORT"],
+  ])("server_moved: DISCONNECT 0x9D with server reference %s, which the device follows", async (form) => {
     let target = "";
     const scripted = await broker((packet, peer) => {
       if (packet.cmd !== "subscribe" || peer.id > 1) return false;
@@ -91,7 +97,7 @@ describe("MQTT 5 DISCONNECT from the broker", () => {
       return true;
     });
     // The reference names the same broker by another name, which the device must dial to get in again.
-    target = `localhost:${scripted.port}`;
+    target = form.replace("PORT", String(scripted.port));
     const device = await boot({ broker: scripted.url, clientId: uniqueId("moved"), mqttVersion: "5" });
     const line = await device.waitForCode("server_moved");
     expect(line.fields).toMatchObject({ reason: "0x9d Server moved", server_reference: target });

@@ -1,0 +1,264 @@
+// The MQTT 5 rules of one connection, driven with packets from mqtt-packet (an independent implementation) and a
+// fake clock: Topic Alias Maximum both ways, the properties of CONNECT, acks' reason codes and reason strings, and
+// a PUBCOMP 0x92 for a PUBREL sent again.
+
+import { generate, parser, type Packet as WirePacket } from "mqtt-packet";
+import { Connection, type ConnectionEvent, type ConnectionOptions } from "tether/client/connection";
+import { PUBACK, PUBCOMP } from "tether/mqtt/packets";
+import { Session } from "tether/mqtt/session";
+
+const OPTIONS: ConnectionOptions = {
+  version: 5,
+  clientId: "c1",
+  cleanStart: false,
+  keepAlive: 60,
+  sessionExpiry: 300,
+  maxPacketSize: 4096,
+  connackTimeout: 5000,
+  receiveMaximum: 5,
+  topicAliasMaximum: 3,
+};
+
+/** A connection (over `session`) whose output is parsed back into packets; `send` plays the broker. */
+function harness(options: Partial<ConnectionOptions> = {}, session = new Session()) {
+  const written: WirePacket[] = [];
+  const sizes: number[] = [];
+  const events: ConnectionEvent[] = [];
+  let closed = false;
+  const decoder = parser({ protocolVersion: 5 });
+  decoder.on("packet", (packet: WirePacket) => written.push(packet));
+  const conn = new Connection({ ...OPTIONS, ...options }, session, {
+    write: (bytes) => {
+      sizes.push(bytes.length);
+      decoder.parse(Buffer.from(bytes));
+    },
+    close: () => {
+      closed = true;
+    },
+    event: (event) => events.push(event),
+  });
+  conn.start(0);
+  const send = (packet: WirePacket, now = 1) => conn.receive(generate(packet, { protocolVersion: 5 }), now);
+  return {
+    conn,
+    session,
+    written,
+    sizes,
+    events,
+    send,
+    get closed() {
+      return closed;
+    },
+    /** CONNACK with these properties. */
+    accept(properties: Record<string, unknown> = {}, sessionPresent = false) {
+      send({ cmd: "connack", sessionPresent, reasonCode: 0, properties } as WirePacket);
+    },
+    publish(topic: string, qos: 0 | 1 | 2 = 0, properties?: Record<string, unknown>) {
+      conn.publish({ topic, payload: new TextEncoder().encode("21.5"), qos, retain: false, properties }, 2);
+    },
+    of<T extends ConnectionEvent["type"]>(type: T) {
+      return events.filter((e): e is Extract<ConnectionEvent, { type: T }> => e.type === type);
+    },
+  };
+}
+
+describe("CONNECT", () => {
+  test("announces Receive Maximum, Topic Alias Maximum and Maximum Packet Size from the options", () => {
+    const h = harness();
+    expect(h.written[0]).toMatchObject({
+      cmd: "connect",
+      properties: { receiveMaximum: 5, topicAliasMaximum: 3, maximumPacketSize: 4096, sessionExpiryInterval: 300 },
+    });
+  });
+
+  test("leaves out what has its default meaning (Receive Maximum 65535, no aliases)", () => {
+    const h = harness({ receiveMaximum: 65535, topicAliasMaximum: 0 });
+    const properties = (h.written[0] as { properties: Record<string, unknown> }).properties;
+    expect(properties.receiveMaximum).toBeUndefined();
+    expect(properties.topicAliasMaximum).toBeUndefined();
+  });
+});
+
+describe("outgoing topic aliases", () => {
+  test("a caller's alias above the broker's Topic Alias Maximum is left out, with a warning, not sent", () => {
+    const h = harness();
+    h.accept({ topicAliasMaximum: 10 });
+    h.publish("t/a", 1, { topicAlias: 11 });
+    h.publish("t/b", 1, { topicAlias: 10 });
+    const publishes = h.written.filter((p) => p.cmd === "publish") as { topic: string; properties?: object }[];
+    expect(publishes[0]).toMatchObject({ topic: "t/a" });
+    expect(publishes[0]!.properties).toBeUndefined();
+    expect(publishes[1]).toMatchObject({ topic: "t/b", properties: { topicAlias: 10 } });
+    expect(h.of("warning").map((w) => w.message)).toEqual([
+      "topic alias 11 above the broker's Topic Alias Maximum 10: sent without it",
+    ]);
+    expect(h.conn.connected).toBe(true);
+  });
+
+  test("a broker without Topic Alias Maximum gets no alias at all", () => {
+    const h = harness({ topicAliases: true });
+    h.accept();
+    h.publish("t/a", 0, { topicAlias: 1 });
+    h.publish("t/a", 0);
+    const publishes = h.written.filter((p) => p.cmd === "publish") as { topic: string; properties?: object }[];
+    expect(publishes.map((p) => [p.topic, p.properties])).toEqual([
+      ["t/a", undefined],
+      ["t/a", undefined],
+    ]);
+  });
+
+  test("with topicAliases, later messages carry the alias instead of the topic: bytes saved per message", () => {
+    const topic = "tether/tether-a1b2c3d4e5f6/sensors/temperature";
+    const h = harness({ topicAliases: true });
+    h.accept({ topicAliasMaximum: 2 });
+    const start = h.sizes.length;
+    h.publish(topic);
+    h.publish(topic);
+    h.publish("b");
+    h.publish("c"); // no alias left: sent with its topic
+    h.publish(topic);
+    const publishes = h.written.filter((p) => p.cmd === "publish") as { topic: string; properties?: object }[];
+    expect(publishes.map((p) => [p.topic, p.properties])).toEqual([
+      [topic, { topicAlias: 1 }],
+      ["", { topicAlias: 1 }],
+      ["b", { topicAlias: 2 }],
+      ["c", undefined],
+      ["", { topicAlias: 1 }],
+    ]);
+    const [first, second] = h.sizes.slice(start);
+    const plain = harness();
+    plain.accept({ topicAliasMaximum: 2 });
+    plain.publish(topic);
+    const without = plain.sizes.at(-1)!;
+    // The topic (2 + 46 bytes) becomes an empty one (2) plus the alias property (3): 55 bytes become 12, after a
+    // first message of 58.
+    expect([without, first, second]).toEqual([55, 58, 12]);
+    expect(without - second!).toBe(topic.length - 3);
+  });
+
+  test("aliases belong to one connection: the message in flight goes to the next broker with its topic", () => {
+    const session = new Session();
+    const first = harness({ topicAliases: true }, session);
+    first.accept({ topicAliasMaximum: 5 });
+    first.publish("t/q1", 1);
+    first.publish("t/q1", 1);
+    first.conn.socketFailed({ code: "reset" }, 3);
+    const second = harness({ topicAliases: true }, session);
+    second.accept({ topicAliasMaximum: 5 }, true);
+    const resent = second.written.filter((p) => p.cmd === "publish") as { topic: string; dup: boolean }[];
+    expect(resent.map((p) => [p.topic, p.dup])).toEqual([
+      ["t/q1", true],
+      ["", true],
+    ]);
+    expect((second.written[1] as { properties?: object }).properties).toEqual({ topicAlias: 1 });
+  });
+});
+
+describe("incoming topic aliases", () => {
+  const publish = (topic: string, topicAlias?: number) =>
+    ({ cmd: "publish", topic, payload: Buffer.from("x"), qos: 0, properties: { topicAlias } }) as WirePacket;
+
+  test("within our Topic Alias Maximum: learned with the topic, then stand for it", () => {
+    const h = harness();
+    h.accept();
+    h.send(publish("a/b", 3));
+    h.send(publish("", 3));
+    h.send(publish("c", 3));
+    h.send(publish("", 3));
+    expect(h.of("message").map((m) => m.publish.topic)).toEqual(["a/b", "a/b", "c", "c"]);
+    expect(h.closed).toBe(false);
+  });
+
+  test.each([
+    ["alias 4 of 3", 3, publish("a", 4), "above our Topic Alias Maximum 3"],
+    ["alias 1 of none", 0, publish("a", 1), "above our Topic Alias Maximum 0"],
+    ["alias never given a topic", 3, publish("", 2), "before giving its topic"],
+  ])("%s: DISCONNECT 0x94 Topic Alias invalid", (_name, topicAliasMaximum, packet, problem) => {
+    const h = harness({ topicAliasMaximum });
+    h.accept();
+    h.send(packet);
+    expect(h.written.at(-1)).toMatchObject({ cmd: "disconnect", reasonCode: 0x94 });
+    expect(h.closed).toBe(true);
+    const [closed] = h.of("closed");
+    expect(closed?.cause).toMatchObject({ kind: "protocol", code: "topic_alias" });
+    expect(closed?.cause).toHaveProperty("message", expect.stringContaining(problem));
+    expect(h.of("message")).toEqual([]);
+  });
+});
+
+describe("acks", () => {
+  test("reason code, reason string and the packet that answered come with the completion", () => {
+    const h = harness();
+    h.accept();
+    h.publish("a", 1);
+    h.send({
+      cmd: "puback",
+      messageId: 1,
+      reasonCode: 0x10,
+      properties: { reasonString: "nobody listens" },
+    } as WirePacket);
+    const [done] = h.of("completed");
+    expect(done).toMatchObject({
+      ack: PUBACK,
+      reasonString: "nobody listens",
+      completion: { reasonCode: 0x10, ok: true },
+    });
+  });
+
+  test("a PUBREC that accepts says so with its reason; the PUBCOMP then completes the message", () => {
+    const h = harness();
+    h.accept();
+    h.publish("q2", 2);
+    h.send({ cmd: "pubrec", messageId: 1, reasonCode: 0x10, properties: { reasonString: "none" } } as WirePacket);
+    expect(h.of("received")).toEqual([{ type: "received", packetId: 1, reasonCode: 0x10, reasonString: "none" }]);
+    expect(h.of("completed")).toEqual([]);
+    h.send({ cmd: "pubcomp", messageId: 1 } as WirePacket);
+    expect(h.of("completed")).toMatchObject([{ ack: PUBCOMP, completion: { ok: true } }]);
+  });
+
+  test("a PUBCOMP 0x92 for a PUBREL sent again after a reconnect completes the message as delivered", () => {
+    const session = new Session();
+    const first = harness({}, session);
+    first.accept();
+    first.publish("q2", 2);
+    first.send({ cmd: "pubrec", messageId: 1 } as WirePacket);
+    expect(first.written.at(-1)).toMatchObject({ cmd: "pubrel", messageId: 1 });
+    // The broker completed the flow; its PUBCOMP is lost with the connection.
+    first.conn.socketFailed({ code: "reset" }, 3);
+    const second = harness({}, session);
+    second.accept({}, true);
+    expect(second.written.at(-1)).toMatchObject({ cmd: "pubrel", messageId: 1 });
+    second.send({
+      cmd: "pubcomp",
+      messageId: 1,
+      reasonCode: 0x92,
+      properties: { reasonString: "packet id not found" },
+    } as WirePacket);
+    const [done] = second.of("completed");
+    expect(done).toMatchObject({
+      ack: PUBCOMP,
+      reasonString: "packet id not found",
+      completion: { reasonCode: 0x92, ok: true, qos: 2 },
+    });
+    expect(session.inflight).toBe(0);
+  });
+
+  test("an ack for an unknown id is a warning that names its reason and reason string", () => {
+    const h = harness();
+    h.accept();
+    h.send({ cmd: "puback", messageId: 7, reasonCode: 0x87, properties: { reasonString: "ACL" } } as WirePacket);
+    expect(h.of("warning").map((w) => w.message)).toEqual([
+      'PUBACK for unknown packet id 7 (0x87 Not authorized "ACL")',
+    ]);
+  });
+
+  test("an UNSUBACK's reason string reaches the event", () => {
+    const h = harness();
+    h.accept();
+    const id = h.conn.unsubscribe(["f"], 2);
+    h.send({ cmd: "unsuback", messageId: id, granted: [0x11], properties: { reasonString: "had none" } } as WirePacket);
+    expect(h.of("unsubscribed")).toEqual([
+      { type: "unsubscribed", packetId: id, reasonCodes: [0x11], reasonString: "had none" },
+    ]);
+  });
+});
