@@ -59,7 +59,7 @@ describe("parseArgs", () => {
       for (const spec of SETTINGS) {
         const option = `--${spec.key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
         expect(USAGE).toMatch(
-          new RegExp(`^  (${option}|--set ${spec.key}=) +${spec.help.replace(/[()|]/g, "\\$&")}`, "m"),
+          new RegExp(`^  (${option}|--set ${spec.key}=) +${spec.help.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}`, "m"),
         );
       }
     } finally {
@@ -117,7 +117,7 @@ describe("the program", () => {
 
   test.each([
     [["--bogus"], /^tether-sim: unknown option --bogus .*\n$/],
-    [["--broker", "mqtt:/nohost"], /^tether-sim: malformed broker URL "mqtt:\/nohost".*\n$/],
+    [["--broker", "mqtt:/nohost"], /^tether-sim: broker=mqtt:\/nohost: malformed broker URL "mqtt:\/nohost".*\n$/],
     [["--keepalive", "0"], /^tether-sim: keepAlive=0: must be a whole number from 1 to 65535 \(see --help\)\n$/],
   ])("%j exits 2 with one line on stderr", async (args, line) => {
     const run = simulator(...args);
