@@ -14,18 +14,11 @@
 // m2's identifier, which the rebooted device gave to a new message.
 import type { MqttClient } from "mqtt";
 import type { SimDevice } from "../../hosts/sim/node/device";
+import { until } from "../helpers/events";
 import { FaultProxy } from "../helpers/fault-proxy";
 import { describeMosquitto, type Mosquitto, startMosquitto } from "../helpers/mosquitto";
 import { peer, subscribe } from "../helpers/peer";
 import { simDevices } from "../helpers/sim";
-
-async function until(condition: () => boolean, what: string, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 /** The device's own status message goes out at connect: waits (asking `status`) until its flow has ended. */
 async function nothingInFlight(device: SimDevice): Promise<void> {
