@@ -100,4 +100,33 @@ describeMosquitto("a reboot mid-flow loses nothing", () => {
     },
     30000,
   );
+
+  test("a message too large to save makes the first connection after the reboot start clean, and says so", async () => {
+    const id = `reboot-big-${process.pid}`;
+    const proxy = await FaultProxy.start({ host: "127.0.0.1", port: mosquitto.port });
+    proxies.push(proxy);
+    const storageFile = devices.storageFile();
+    // MQTT 5: a clean start with a session expiry leaves a session behind, which the next connection resumes.
+    const config = { clientId: id, mqttVersion: "5", sessionExpiry: "600" };
+    const options = { broker: `mqtt://127.0.0.1:${proxy.port}`, config, storageFile };
+    const first = await devices.start(options);
+    await first.waitForSerial(/ I mqtt subscribed /, 10000);
+    await nothingInFlight(first);
+    proxy.blackhole(true, "both");
+    first.typeLine(`pub ${id}/data ${"x".repeat(1100)} 2`);
+    await first.waitForSerial(/^\| pub sent$/m);
+    await first.kill();
+    proxy.blackhole(false);
+
+    // The broker kept the session (it would answer session present), but the device no longer matches it.
+    const second = await devices.start(options);
+    await second.waitForSerial(
+      / W mqtt warning message="next connection starts a clean session: .*could not all be stored/,
+    );
+    await second.waitForSerial(/ I mqtt connected session=new /, 10000);
+    await second.waitForSerial(/ I mqtt subscribed /, 10000);
+    // Once: the connection after it resumes the session again.
+    second.typeLine("reconnect");
+    await second.waitForSerial(/ I mqtt connected session=resumed /, 10000);
+  });
 });
