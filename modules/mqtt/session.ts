@@ -93,9 +93,12 @@ export interface SessionOptions {
 interface Flight {
   message: OutMessage;
   released: boolean;
-  /** Its stored value's slot, or -1 when it is not stored. */
+  /** Its stored value's slot, or IN_RAM (counted as unstored), or NEW (not saved yet, or no store). */
   slot: number;
 }
+
+const IN_RAM = -1;
+const NEW = -2;
 
 /** Storage keys (NVS names have 15 characters at most). */
 const KEY_FLIGHT = "ses.";
@@ -131,6 +134,8 @@ export class Session {
   /** Flights and incoming identifiers held in RAM only (too big to store, no slot free, or a store that failed). */
   #unstored = 0;
   #incomingStored = true;
+  /** Whether KEY_LOST is written now. */
+  #lostWritten = false;
   /** Whether a previous run held state it could not store: the broker's session no longer matches ours. */
   readonly lost: boolean = false;
   /** QoS 1/2 messages read back from the store at construction. */
@@ -146,6 +151,7 @@ export class Session {
     const slots = options.slots ?? DEFAULT_SLOTS;
     for (let i = 0; i < slots; i++) this.#slots.push(false);
     this.lost = store.readSetting(KEY_LOST) !== undefined;
+    this.#lostWritten = this.lost;
     for (let i = 0; i < slots; i++) {
       const flight = parseFlight(store.readSetting(KEY_FLIGHT + i));
       if (flight === undefined || this.#flights.has(flight.id)) continue;
@@ -164,7 +170,7 @@ export class Session {
       if (this.#incoming.size) store.writeSetting(KEY_INCOMING, undefined);
       if (this.lost) store.writeSetting(KEY_LOST, undefined);
       this.#incoming.clear();
-      for (const flight of this.#flights.values()) flight.slot = -1;
+      for (const flight of this.#flights.values()) flight.slot = NEW;
       this.#slots.length = 0;
       return;
     }
@@ -211,7 +217,7 @@ export class Session {
       this.#waiting.requeue(again);
       this.#clearIncoming();
       // The broker starts afresh too: a previous run's lost state no longer matters.
-      if (this.lost && this.#store !== undefined && this.#unstored === 0) this.#write(KEY_LOST, undefined);
+      if (this.#lostWritten && this.#unstored === 0 && this.#write(KEY_LOST, undefined)) this.#lostWritten = false;
     }
     this.#releaseAll(send);
     return { send, requeued, unacknowledged };
@@ -327,25 +333,25 @@ export class Session {
     this.#waiting.clear();
   }
 
-  /** Stores a flight (again, after PUBREC); a flight that cannot be stored is counted as unstored. */
+  /** Stores a flight (again, after PUBREC); a flight that cannot be stored is counted as unstored, once. */
   #save(id: number, flight: Flight): void {
-    const store = this.#store;
-    if (store === undefined) return;
-    let slot = flight.slot;
-    if (slot < 0) slot = this.#slots.indexOf(false);
+    if (this.#store === undefined) return;
+    const was = flight.slot;
+    const slot = was >= 0 ? was : this.#slots.indexOf(false);
     const value = slot < 0 ? undefined : flightValue(id, flight);
     if (value !== undefined && this.#write(KEY_FLIGHT + slot, value)) {
-      if (flight.slot < 0) this.#slots[slot] = true;
+      this.#slots[slot] = true;
       flight.slot = slot;
+      if (was === IN_RAM) this.#unstore(-1);
       return;
     }
-    if (flight.slot >= 0) {
-      // Its stored value is stale now: remove it, and count the flight as held in RAM only.
-      this.#write(KEY_FLIGHT + flight.slot, undefined);
-      this.#slots[flight.slot] = false;
-      flight.slot = -1;
+    // Its stored value, if any, is stale now: removed, and the flight counted as held in RAM only.
+    if (was >= 0) {
+      this.#write(KEY_FLIGHT + was, undefined);
+      this.#slots[was] = false;
     }
-    this.#unstore(1);
+    flight.slot = IN_RAM;
+    if (was !== IN_RAM) this.#unstore(1);
   }
 
   /** A flight ended or left for the waiting queue: its stored value goes. */
@@ -355,7 +361,7 @@ export class Session {
     if (flight.slot >= 0) {
       this.#write(KEY_FLIGHT + flight.slot, undefined);
       this.#slots[flight.slot] = false;
-    } else this.#unstore(-1);
+    } else if (flight.slot === IN_RAM) this.#unstore(-1);
   }
 
   #clearIncoming(): void {
@@ -377,9 +383,9 @@ export class Session {
 
   /** Keeps KEY_LOST written exactly while some of the state the broker holds us to is in RAM only. */
   #unstore(delta: number): void {
-    const before = this.#unstored;
-    this.#unstored = Math.max(0, before + delta);
-    if ((before === 0) !== (this.#unstored === 0)) this.#write(KEY_LOST, this.#unstored ? "1" : undefined);
+    this.#unstored = Math.max(0, this.#unstored + delta);
+    const lost = this.#unstored > 0;
+    if (lost !== this.#lostWritten && this.#write(KEY_LOST, lost ? "1" : undefined)) this.#lostWritten = lost;
   }
 
   /** False when the store refused the value (a host's limits: Moddable's Preference throws). */
@@ -414,7 +420,7 @@ export class Session {
       if (this.#flights.size >= this.#limit) return undefined;
       packetId = this.#allocate();
       if (packetId === undefined) return undefined;
-      const flight: Flight = { message: out, released: false, slot: -1 };
+      const flight: Flight = { message: out, released: false, slot: NEW };
       this.#flights.set(packetId, flight);
       this.#save(packetId, flight);
     }

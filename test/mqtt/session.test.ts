@@ -514,10 +514,11 @@ describe("state kept through a reboot", () => {
     const store = new Nvs();
     const s = new Session({ store, slots: 1 });
     s.resume(true, 10);
-    sent(s.publish({ ...message("big"), payload: payload(1000) }));
+    sent(s.publish({ ...message("big", 2), payload: payload(1000) }));
     expect(store.values.get("ses.lost")).toBe("1");
     expect(boot(store).lost).toBe(true);
-    s.onAck(ackOf(PUBACK, 1));
+    s.onAck(ackOf(PUBREC, 1));
+    s.onAck(ackOf(PUBCOMP, 1));
     expect(store.values.has("ses.lost")).toBe(false);
     sent(s.publish(message("fits")));
     sent(s.publish(message("no slot")));
