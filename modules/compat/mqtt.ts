@@ -187,7 +187,7 @@ export class Client {
     this.#check(validTopicName(topic), topic);
     const qos = qosOf(flags?.quality ?? 0);
     const result = this.#client.publish(topic, bytesOf(data), qos, flags?.retain === true, flags?.properties);
-    if (result === "full") throw new Error("offline queue full");
+    if (result === "full") throw new Error("queue full");
     // The reason (too large for our limit or the broker's) is in the client's warning.
     if (result === "invalid") throw new Error("message can never be sent: too large");
     return result;
