@@ -180,8 +180,8 @@ export class Client {
 
   /**
    * Publishes now, or when connected again (Moddable's module throws instead). Throws when the client is closed,
-   * the topic is invalid, the message is too large to send, or a QoS 1 or 2 message does not fit in the queue. `dropped`: a QoS 0 message
-   * gave way in the full queue.
+   * the topic is invalid, the message is too large ever to send, or a QoS 1 or 2 message does not fit in the queue.
+   * `dropped`: a QoS 0 message gave way in the full queue.
    */
   publish(topic: string, data: Data, flags?: PublishFlags): PublishResult {
     this.#check(validTopicName(topic), topic);
