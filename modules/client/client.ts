@@ -5,6 +5,7 @@ import { Backoff, type BackoffConfig, type Retry } from "tether/client/backoff";
 import type { Broker } from "tether/client/broker";
 import { type CloseCause, Connection, type ConnectionEvent, DEFAULT_MAX_INFLIGHT } from "tether/client/connection";
 import type { Host, NetError, Socket, Timer } from "tether/host";
+import { varintSize } from "tether/mqtt/codec";
 import type { Properties, ProtocolVersion, QoS, Subscription, Will } from "tether/mqtt/packets";
 import type { QueueLimits } from "tether/mqtt/queue";
 import { type OutMessage, Session } from "tether/mqtt/session";
@@ -207,7 +208,7 @@ export class Client {
     if (!validTopicName(topic)) return "not a valid topic name (empty, a wildcard, U+0000, a lone surrogate)";
     // Fixed header, topic, packet identifier, payload, and in 5.0 the property length (one byte without any).
     const body = 2 + utf8Length(topic) + (qos > 0 ? 2 : 0) + payload.length + (this.config.version === 5 ? 1 : 0);
-    const size = 1 + (body < 0x80 ? 1 : body < 0x4000 ? 2 : body < 0x200000 ? 3 : 4) + body;
+    const size = 1 + varintSize(body) + body;
     const ours = this.config.maxPacketSize;
     if (size > ours) return `a packet of ${size} bytes exceeds maxPacketSize (${ours})`;
     const theirs = this.brokerMaxPacket;

@@ -98,7 +98,8 @@ function error(code: CodecErrorCode, type: number, detail: string): CodecError {
   return new CodecError(code, `${PACKET_NAMES[type] ?? PACKET_NAMES[0]}: ${detail}`);
 }
 
-function varintSize(n: number): number {
+/** Bytes of a Variable Byte Integer (the remaining length, property lengths). */
+export function varintSize(n: number): number {
   return n < 0x80 ? 1 : n < 0x4000 ? 2 : n < 0x200000 ? 3 : 4;
 }
 
