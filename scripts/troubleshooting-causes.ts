@@ -274,21 +274,22 @@ export const PROSE: Readonly<Record<Code, Prose>> = {
       "A packet exceeded a size limit: reason 0x95 from the broker, or a packet larger than the device can receive.",
     causes: [
       {
-        cause: "The device published more than the broker's maximum packet size.",
-        fix: "Publish smaller payloads, or raise `max_packet_size` on the broker.",
+        cause:
+          "A message (often a retained one, or a command) larger than `maxPacketSize` came on a topic the device subscribes to. In MQTT 3.1.1, which cannot tell the broker the limit, the device skips it as it arrives and acknowledges it so that it is not sent again (`action=skipped`, its topic and size); the connection stays up. In MQTT 5 the broker broke the limit the device announced: the device closes with 0x95, and its next connection starts a clean session so that the broker forgets the message.",
+        fix: "Find the message by its topic; shrink or clear it, or raise `maxPacketSize` if the device has the memory.",
       },
       {
-        cause: "The broker delivers a message (often a retained one) larger than the device's receive buffer.",
-        fix: "Find the large retained message on the subscribed topics and clear or shrink it.",
+        cause:
+          "The device published more than the broker's maximum packet size (a 3.1.1 broker cannot announce it; an MQTT 5 broker's is checked before sending, and such a publish is refused with a warning).",
+        fix: "Publish smaller payloads, or raise `max_packet_size` / `message_size_limit` on the broker.",
       },
     ],
     example: {
-      broker: BROKER,
-      address: ADDRESS,
-      error: "packet_too_large",
-      detail: "PUBLISH of 300021 bytes",
-      uptime: 81000,
-      idle: 2,
+      topic: "tether/dev1/cmd",
+      qos: 1,
+      size: 1048597,
+      max: 16384,
+      action: "skipped",
     },
   },
   broker_closed: {

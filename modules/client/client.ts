@@ -1,13 +1,16 @@
 // The supervisor: keeps one connection to a broker alive through whatever the network does. It is the thin
 // driver between the Host (sockets, timers) and the sans-IO parts: Connection for the protocol, Backoff for when
-// to retry, KeepAliveTuner for NAT idle timeouts, OfflineQueue for publishes made while disconnected.
+// to retry, KeepAliveTuner for NAT idle timeouts, the Session for publishes in flight and waiting (bounded).
 import { Backoff, type BackoffConfig, type Retry } from "tether/client/backoff";
 import type { Broker } from "tether/client/broker";
-import { type CloseCause, Connection, type ConnectionEvent } from "tether/client/connection";
-import { OfflineQueue, type QueueLimits } from "tether/client/queue";
+import { type CloseCause, Connection, type ConnectionEvent, DEFAULT_MAX_INFLIGHT } from "tether/client/connection";
 import type { Host, NetError, Socket, Timer } from "tether/host";
+import { varintSize } from "tether/mqtt/codec";
 import type { Properties, ProtocolVersion, QoS, Subscription, Will } from "tether/mqtt/packets";
+import type { QueueLimits } from "tether/mqtt/queue";
 import { type OutMessage, Session } from "tether/mqtt/session";
+import { validTopicName } from "tether/mqtt/topic";
+import { utf8Length } from "tether/mqtt/utf8";
 
 export interface ClientConfig {
   brokers: Broker[];
@@ -27,6 +30,7 @@ export interface ClientConfig {
   /** ms to wait for CONNACK. */
   connackTimeout: number;
   backoff: BackoffConfig;
+  /** Bounds of the messages waiting behind the in-flight window or for a connection, at all times. */
   queue: QueueLimits;
   /** Names the cause of a failure with a diagnostics code; the backoff policy acts on it (see causePolicy). */
   classify: (cause: CloseCause) => string;
@@ -60,6 +64,9 @@ export type ClientEvent =
 
 export type PublishResult = "sent" | "queued" | "dropped" | "full" | "invalid";
 
+/** Stored flights at most: the store's values are read one by one at boot. */
+const MAX_SLOTS = 32;
+
 const IDLE = 0;
 const CONNECTING = 1; // socket being opened
 const SESSION = 2; // socket open, Connection running (handshake or up)
@@ -75,7 +82,6 @@ export class Client {
   private readonly session: Session;
   /** The id of every CONNECT: the configured one, or the one the broker assigned to our session. */
   private clientId: string;
-  private readonly queue: OfflineQueue;
   private readonly backoff: Backoff<Broker>;
   private readonly subscriptions = new Map<string, Subscription>();
   private conn: Connection | undefined;
@@ -87,15 +93,28 @@ export class Client {
   private attempt = 0;
   private socketStarted = 0;
   private traceOn = false;
+  /** The next CONNECT asks for a clean start whatever the configuration says (see cleanOnce). */
+  private cleanNext = false;
+  /** The broker's Maximum Packet Size from the last CONNACK (0: none announced). */
+  private brokerMaxPacket = 0;
 
   constructor(
     private readonly host: Host,
     private readonly config: ClientConfig,
     private readonly observe: (event: ClientEvent) => void,
   ) {
-    this.session = new Session({ receiveMaximum: config.receiveMaximum });
+    // The session state outlives a reboot in the host's storage when the broker keeps our session: else a reboot
+    // mid-flow would resume the broker's session with our packet identifiers forgotten (see docs/ARCHITECTURE.md).
+    const keepsSession = !config.cleanStart && (config.version === 4 || config.sessionExpiry > 0);
+    this.session = new Session({
+      receiveMaximum: config.receiveMaximum,
+      queue: config.queue,
+      store: host,
+      persist: keepsSession,
+      slots: Math.min(config.maxInflight ?? DEFAULT_MAX_INFLIGHT, MAX_SLOTS),
+    });
+    this.cleanNext = keepsSession && this.session.lost;
     this.clientId = config.clientId || (config.assignedIdKey ? (host.readSetting(config.assignedIdKey) ?? "") : "");
-    this.queue = new OfflineQueue(config.queue);
     this.backoff = new Backoff(config.backoff, () => host.random(), config.brokers);
     this.timer = host.timer(() => {
       this.timerAt = Number.POSITIVE_INFINITY;
@@ -116,8 +135,9 @@ export class Client {
     return this.backoff.broker;
   }
 
+  /** Messages waiting behind the in-flight window or for a connection. */
   get queueDepth(): number {
-    return this.queue.length;
+    return this.session.waiting;
   }
 
   get inflight(): number {
@@ -134,6 +154,9 @@ export class Client {
   }
 
   start(): void {
+    if (this.state === IDLE && this.cleanNext) {
+      this.cleanOnce("the session state of the last run could not all be stored (messages too large or too many)");
+    }
     if (this.state === IDLE || this.state === STOPPED) this.dial();
   }
 
@@ -170,22 +193,55 @@ export class Client {
     if (this.conn || this.socket) this.lost({ code: "unreachable", detail: "link_down" });
   }
 
+  /**
+   * Publishes, or queues while offline or behind the in-flight window, within the queue's bounds. `invalid`: the
+   * message can never be sent (its topic, or its size against our limit or the broker's), said in a warning.
+   */
   publish(topic: string, payload: Uint8Array, qos: QoS, retain: boolean, properties?: Properties): PublishResult {
-    const message: OutMessage = { topic, payload, qos, retain, properties };
-    if (this.conn?.connected) {
-      const taken = this.conn.publish(message, this.host.now());
-      this.rearm();
-      return taken ? "sent" : "invalid";
+    const problem = this.refusal(topic, payload, qos);
+    if (problem) {
+      this.observe({ type: "warning", message: `publish to ${topic} refused: ${problem}` });
+      return "invalid";
     }
-    const before = this.queue.dropped;
-    const result = this.queue.push(message);
-    const depth = this.queue.length;
+    const message: OutMessage = { topic, payload, qos, retain, properties };
+    const before = this.session.dropped;
+    let result: PublishResult;
+    if (this.conn?.connected) {
+      result = this.conn.publish(message, this.host.now());
+      this.rearm();
+    } else {
+      // Offline the session releases nothing: the answer is the waiting queue's.
+      const queued = this.session.publish(message);
+      result = typeof queued === "string" ? queued : "sent";
+    }
+    if (result === "sent") return result;
+    const depth = this.session.waiting;
     // Every QoS 0 message pushed out to make room is a drop of its own, for the counters.
-    for (let n = this.queue.dropped - before - (result === "dropped" ? 1 : 0); n > 0; n--) {
+    for (let n = this.session.dropped - before - (result === "dropped" ? 1 : 0); n > 0; n--) {
       this.observe({ type: "queued", result: "dropped", depth });
     }
     this.observe({ type: "queued", result, depth });
     return result;
+  }
+
+  /** Why a message can never be sent, or undefined. Properties are left to the encoder (see Connection). */
+  private refusal(topic: string, payload: Uint8Array, qos: QoS): string | undefined {
+    if (!validTopicName(topic)) return "not a valid topic name (empty, a wildcard, U+0000, a lone surrogate)";
+    // Fixed header, topic, packet identifier, payload, and in 5.0 the property length (one byte without any).
+    const body = 2 + utf8Length(topic) + (qos > 0 ? 2 : 0) + payload.length + (this.config.version === 5 ? 1 : 0);
+    const size = 1 + varintSize(body) + body;
+    const ours = this.config.maxPacketSize;
+    if (size > ours) return `a packet of ${size} bytes exceeds maxPacketSize (${ours})`;
+    const theirs = this.brokerMaxPacket;
+    if (theirs && size > theirs)
+      return `a packet of ${size} bytes exceeds the broker's Maximum Packet Size (${theirs})`;
+    return undefined;
+  }
+
+  /** The next connection starts clean (and says why): the broker's session cannot be trusted or must be shed. */
+  private cleanOnce(why: string): void {
+    this.cleanNext = true;
+    this.observe({ type: "warning", message: `next connection starts a clean session: ${why}` });
   }
 
   /** Subscribes now if connected, and again after every reconnect that finds no session. */
@@ -250,7 +306,7 @@ export class Client {
       {
         version: c.version,
         clientId: this.clientId,
-        cleanStart: c.cleanStart,
+        cleanStart: c.cleanStart || this.cleanNext,
         keepAlive: c.keepAlive,
         username: c.username,
         password: c.password,
@@ -286,16 +342,22 @@ export class Client {
       // Only a client that sent no id may be given one (spec 3.2.2.3.7): the configured id stays the configured id.
       if (!this.config.clientId) this.assigned(event.properties?.assignedClientIdentifier || undefined);
       this.attempt = 0;
+      this.cleanNext = false;
+      this.brokerMaxPacket = event.properties?.maximumPacketSize ?? 0;
       if (!event.sessionPresent && this.subscriptions.size) {
         conn.subscribe([...this.subscriptions.values()], this.host.now());
       }
       this.observe(event);
-      for (const message of this.queue.drain()) conn.publish(message, this.host.now());
       return;
     }
     if (event.type === "closed") {
       this.conn = undefined;
       this.observe(event);
+      const { cause } = event;
+      if (cause.kind === "protocol" && cause.code === "packet_too_large" && !this.config.cleanStart) {
+        // MQTT 5: the broker sent more than the maximum we announced, and would send it again at every resumption.
+        this.cleanOnce("the broker's session holds a message larger than maxPacketSize, which it would resend");
+      }
       // A close of our own (stop, reconnect) is followed by whatever its caller does next, not by a backoff.
       if (event.cause.kind !== "local") this.retry(event.cause, event.uptime);
       return;

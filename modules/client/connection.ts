@@ -2,7 +2,7 @@
 // failures and the time; it answers through its Output (bytes to write, close the socket, events). The Session
 // outlives connections, so in-flight messages survive a reconnect.
 import type { NetError } from "tether/host";
-import { CodecError, Decoder, Encoder } from "tether/mqtt/codec";
+import { CodecError, Decoder, Encoder, type SkippedPublish } from "tether/mqtt/codec";
 import { KeepAlive } from "tether/mqtt/keepalive";
 import {
   CONNACK,
@@ -28,6 +28,7 @@ import {
   UNSUBSCRIBE,
   type Will,
 } from "tether/mqtt/packets";
+import type { QueueResult } from "tether/mqtt/queue";
 import { reasonText } from "tether/mqtt/reasons";
 import type { Completion, OutMessage, Session } from "tether/mqtt/session";
 
@@ -108,11 +109,16 @@ export type ConnectionEvent =
   | { type: "message"; publish: Publish }
   /** A PUBREC that accepted a QoS 2 message: the broker has it, PUBREL and PUBCOMP follow. */
   | { type: "received"; packetId: number; reasonCode: number; reasonString?: string }
-  /** `ack` is the packet type that ended the flow (PUBACK, PUBREC refusing it, or PUBCOMP). */
+  /**
+   * `ack` is the packet type that ended the flow (PUBACK, PUBREC refusing it, or PUBCOMP), or PUBLISH when the
+   * device gave the message up itself (it could not be sent).
+   */
   | { type: "completed"; completion: Completion; ack: number; reasonString?: string }
   | { type: "subscribed"; packetId: number; topicFilters: string[]; reasonCodes: number[]; reasonString?: string }
   | { type: "unsubscribed"; packetId: number; reasonCodes: number[]; reasonString?: string }
   | { type: "pong"; rtt: number }
+  /** A PUBLISH over our maximum packet size, skipped and acknowledged unread (3.1.1). */
+  | { type: "skipped"; topic: string; qos: QoS; size: number; max: number }
   /** Something odd that does not end the connection (an ack for an unknown packet id). */
   | { type: "warning"; message: string }
   /** Every packet both ways, when tracing is on. `size` is its encoded length. */
@@ -210,6 +216,10 @@ export class Connection {
     for (;;) {
       const packet = this.decoder.next();
       if (packet === undefined || this.state === CLOSED) return;
+      if (packet instanceof CodecError && packet.skipped) {
+        this.skipped(packet.skipped, now);
+        continue;
+      }
       if (packet instanceof CodecError) {
         const reason = packet.code === "packet_too_large" ? PACKET_TOO_LARGE : MALFORMED_PACKET;
         this.fail({ kind: "protocol", code: packet.code, message: packet.message }, now, reason);
@@ -253,14 +263,14 @@ export class Connection {
 
   /**
    * Publishes through the session, which keeps QoS 1 and 2 until completed, even across reconnects, and keeps
-   * every QoS in publish order behind the broker's Receive Maximum. False when not connected.
+   * every QoS in publish order behind the broker's Receive Maximum. What became of it: `sent`, or the waiting
+   * queue's answer (see Session.publish).
    */
-  publish(message: OutMessage, now: number): boolean {
-    if (this.state !== UP) return false;
-    if (message.qos > this.brokerMaxQoS) message = { ...message, qos: this.brokerMaxQoS };
+  publish(message: OutMessage, now: number): "sent" | QueueResult {
     const packet = this.session.publish(message);
-    if (packet) this.send(packet, now);
-    return true;
+    if (typeof packet === "string") return packet;
+    this.sendReleased([packet], now);
+    return "sent";
   }
 
   /** Sends SUBSCRIBE; returns its packet id, or 0 when not connected or out of identifiers. */
@@ -328,7 +338,7 @@ export class Connection {
             : "";
           this.out.event({ type: "warning", message: `${result.error.text}${said}` });
         }
-        for (const p of result.send) this.send(p, now);
+        this.sendReleased(result.send, now);
         if (result.completed) {
           this.out.event({ type: "completed", completion: result.completed, ack: packet.type, reasonString });
         } else if (packet.type === PUBREC && !result.error) {
@@ -389,11 +399,34 @@ export class Connection {
     }
   }
 
+  /**
+   * A PUBLISH over our maximum, skipped by the decoder (3.1.1): acknowledged as if delivered, so that the broker
+   * does not send it again at every reconnect, and reported.
+   */
+  private skipped(skipped: SkippedPublish, now: number): void {
+    this.lastReceived = now;
+    this.keepAlive.received(now);
+    const { topic, qos, packetId, size } = skipped;
+    if (qos > 0 && packetId) {
+      const publish: Publish = { type: PUBLISH, topic, payload: new Uint8Array(0), qos, retain: false, dup: false };
+      publish.packetId = packetId;
+      const result = this.session.onPublish(publish);
+      if (result.send) this.send(result.send, now);
+    }
+    this.out.event({ type: "skipped", topic, qos, size, max: this.options.maxPacketSize });
+  }
+
   private connack(packet: Connack, now: number): void {
     const p = packet.properties;
     if (packet.reasonCode !== 0) {
       const { reasonString, serverReference } = p ?? {};
       this.end({ kind: "connack", reasonCode: packet.reasonCode, reasonString, serverReference }, now);
+      return;
+    }
+    if (packet.sessionPresent && this.options.cleanStart) {
+      // The broker claims a session we asked it to discard: nothing it holds for us can be trusted (MQTT-3.2.2-4).
+      const message = "CONNACK with session present answering a clean start";
+      this.fail({ kind: "protocol", code: "protocol_error", message }, now, PROTOCOL_ERROR);
       return;
     }
     this.state = UP;
@@ -410,14 +443,13 @@ export class Connection {
     const resumed = this.session.resume(
       packet.sessionPresent,
       Math.min(p?.receiveMaximum ?? 65535, this.options.maxInflight ?? DEFAULT_MAX_INFLIGHT),
+      (p?.maximumQoS ?? 2) as QoS,
     );
-    // Resends leave before the event: its handler publishes (the offline queue, a status), and those must not
-    // overtake messages already in flight, or a subscriber would see them out of order (spec 4.6).
+    // Resends leave before the event: its handler publishes (a status), and those must not overtake messages
+    // already in flight, or a subscriber would see them out of order (spec 4.6).
     let resent = 0;
-    for (const resend of resumed.send) {
-      if (resend.type === PUBLISH && resend.dup) resent++;
-      this.send(resend, now);
-    }
+    for (const resend of resumed.send) if (resend.type === PUBLISH && resend.dup) resent++;
+    this.sendReleased(resumed.send, now);
     this.out.event({
       type: "connected",
       sessionPresent: packet.sessionPresent,
@@ -472,6 +504,21 @@ export class Connection {
     if (aliases.size >= this.brokerAliasMax) return packet;
     this.aliasPending = packet.topic;
     return { ...packet, properties: { ...packet.properties, topicAlias: aliases.size + 1 } };
+  }
+
+  /**
+   * Sends what the session released. A PUBLISH that cannot be sent (too large for the broker, unencodable) is
+   * given up with a failed completion, so that it does not hold its identifier and window slot for ever; giving
+   * it up may release more.
+   */
+  private sendReleased(packets: Packet[], now: number): void {
+    for (let i = 0; i < packets.length; i++) {
+      const packet = packets[i];
+      if (this.send(packet, now) || packet.type !== PUBLISH || !packet.packetId) continue;
+      const result = this.session.abandon(packet.packetId, PACKET_TOO_LARGE);
+      for (const p of result.send) packets.push(p);
+      if (result.completed) this.out.event({ type: "completed", completion: result.completed, ack: PUBLISH });
+    }
   }
 
   /** Encodes and writes one packet; false when it cannot be encoded or exceeds the broker's maximum. */

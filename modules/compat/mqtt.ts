@@ -192,8 +192,8 @@ export class Client {
 
   /**
    * Publishes now, or when connected again (Moddable's module throws instead). Throws when the client is closed,
-   * the topic is invalid, or a QoS 1 or 2 message does not fit in the offline queue. `dropped`: a QoS 0 message
-   * gave way in the full queue.
+   * the topic is invalid, the message is too large ever to send, or a QoS 1 or 2 message does not fit in the queue.
+   * `dropped`: a QoS 0 message gave way in the full queue.
    */
   publish(topic: string, data: Data, flags?: PublishFlags): PublishResult {
     this.#check(validTopicName(topic), topic);
@@ -204,7 +204,9 @@ export class Client {
     }
     const qos = qosOf(flags?.quality ?? 0);
     const result = this.#client.publish(topic, bytesOf(data), qos, flags?.retain === true, flags?.properties);
-    if (result === "full") throw new Error("offline queue full");
+    if (result === "full") throw new Error("queue full");
+    // The reason (too large for our limit or the broker's) is in the client's warning.
+    if (result === "invalid") throw new Error("message can never be sent: too large");
     return result;
   }
 

@@ -127,6 +127,13 @@ export class Diagnoser {
         }
         return;
       }
+      case "skipped":
+        // A message over our maximum, skipped and acknowledged so that it is not redelivered (3.1.1).
+        this.report({
+          code: "packet_too_large",
+          fields: { topic: event.topic, qos: event.qos, size: event.size, max: event.max, action: "skipped" },
+        });
+        return;
       case "link":
         if (event.up) this.linkDown = false;
         else this.linkLost("lost");

@@ -58,14 +58,28 @@ export type CodecErrorCode =
   | "protocol_error"
   | "unsupported_protocol_version";
 
+/** A PUBLISH over our Maximum Packet Size that the decoder discarded as it streamed past (MQTT 3.1.1 only). */
+export interface SkippedPublish {
+  /** The topic, or its first TOPIC_KEPT bytes followed by `...`. */
+  topic: string;
+  qos: QoS;
+  /** 0 for QoS 0. */
+  packetId: number;
+  /** The packet's encoded size. */
+  size: number;
+}
+
 /** Why a packet could not be encoded or decoded. A value, never thrown. */
 export class CodecError {
   readonly code: CodecErrorCode;
   /** The packet type and what was wrong with it, e.g. `PUBACK: reason code 5`. */
   readonly message: string;
-  constructor(code: CodecErrorCode, message: string) {
+  /** Set when the packet was skipped and decoding goes on: the only CodecError after which the decoder works. */
+  readonly skipped: SkippedPublish | undefined;
+  constructor(code: CodecErrorCode, message: string, skipped?: SkippedPublish) {
     this.code = code;
     this.message = message;
+    this.skipped = skipped;
   }
 }
 
@@ -84,7 +98,8 @@ function error(code: CodecErrorCode, type: number, detail: string): CodecError {
   return new CodecError(code, `${PACKET_NAMES[type] ?? PACKET_NAMES[0]}: ${detail}`);
 }
 
-function varintSize(n: number): number {
+/** Bytes of a Variable Byte Integer (the remaining length, property lengths). */
+export function varintSize(n: number): number {
   return n < 0x80 ? 1 : n < 0x4000 ? 2 : n < 0x200000 ? 3 : 4;
 }
 
@@ -408,6 +423,10 @@ export class Encoder {
 /** Outcome of reading a fixed header: need more bytes, or the decoder has failed (see `failed`). */
 const MORE = 0;
 const FAILED = -1;
+/** frame(): a PUBLISH too large to take, to be skipped (3.1.1). */
+const SKIP = -2;
+/** Bytes of a skipped PUBLISH's topic kept to name it. */
+const TOPIC_KEPT = 64;
 /** First size of the buffer that gathers a packet arriving in pieces; it grows only for a larger one. */
 const GATHER = 128;
 /** PUBLISH size above which payloads are views of one copy of the pushed bytes rather than copies of their own. */
@@ -433,6 +452,17 @@ export class Decoder {
   private pendingLength = 0;
   private filled = 0;
   private failed: CodecError | undefined;
+  /**
+   * A PUBLISH being skipped: body bytes still to discard, body bytes seen, its QoS and size, its topic length, the
+   * start of its topic and its packet identifier as they stream past. Nothing else of it is kept.
+   */
+  private skipLeft = 0;
+  private skipAt = 0;
+  private skipQoS: QoS = 0;
+  private skipSize = 0;
+  private skipTopic = 0;
+  private skipId = 0;
+  private topicHead: Uint8Array | undefined;
   // The packet being decoded: its bytes, read position, end of the bytes at hand, end of the packet, where its body
   // starts, its type and the first error.
   private buf: Uint8Array;
@@ -483,12 +513,22 @@ export class Decoder {
   /**
    * The next whole packet, a CodecError (after which the decoder stays failed: the connection must close), or
    * undefined when more bytes are needed. The maximum packet size is enforced from the fixed header alone, before
-   * anything is allocated for the body.
+   * anything is allocated for the body. In 3.1.1, which cannot tell the broker our maximum, a PUBLISH over it is
+   * skipped instead: its bytes are discarded as they arrive, and a CodecError with `skipped` set (its topic, QoS
+   * and packet identifier, so that it can be acknowledged) is returned once it has passed; decoding goes on.
    */
   next(): Packet | CodecError | undefined {
     // Each turn returns, or moves at least one pushed byte into `own` or a payload, so this ends.
     for (;;) {
       if (this.failed !== undefined) return this.failed;
+      if (this.skipLeft > 0) {
+        const n = this.take(this.skipLeft);
+        if (n < 0) return undefined;
+        this.skipHeader(this.src!, this.at - n, this.at);
+        this.skipLeft -= n;
+        if (this.skipLeft === 0) return this.skipped();
+        continue;
+      }
       const pending = this.pending;
       if (pending !== undefined) {
         const payload = pending.payload;
@@ -508,6 +548,13 @@ export class Decoder {
       const to = gathered ? this.have : this.end;
       const total = this.frame(buf, from, to);
       if (total === FAILED) return this.failed;
+      if (total === SKIP) {
+        // `own` holds exactly the fixed header when gathered: its bytes are taken one at a time until it is whole.
+        if (gathered) this.have = 0;
+        else this.at = this.body;
+        if (this.skipLeft === 0) return this.skipped();
+        continue;
+      }
       if (total !== MORE && total <= to - from) {
         // A PUBLISH large enough to be worth an allocation of its own: copy the rest of the caller's bytes once
         // instead, and hand out payloads that are views of that copy.
@@ -567,6 +614,39 @@ export class Decoder {
     return taken;
   }
 
+  /** Reads what a skipped PUBLISH's topic length, topic start and packet identifier hold among buf[from..to). */
+  private skipHeader(buf: Uint8Array, from: number, to: number): void {
+    const idLength = this.skipQoS > 0 ? 2 : 0;
+    let i = from;
+    while (i < to) {
+      const at = this.skipAt;
+      const idAt = 2 + this.skipTopic;
+      if (at >= 2 && at >= idAt + idLength) break;
+      const b = buf[i++];
+      this.skipAt++;
+      if (at < 2) this.skipTopic = this.skipTopic * 256 + b;
+      else if (at < idAt) {
+        if (at - 2 < TOPIC_KEPT) {
+          this.topicHead ??= new Uint8Array(TOPIC_KEPT);
+          this.topicHead[at - 2] = b;
+        }
+      } else this.skipId = this.skipId * 256 + b;
+    }
+    this.skipAt += to - i;
+  }
+
+  private skipped(): CodecError {
+    const kept = Math.min(this.skipTopic, TOPIC_KEPT, Math.max(0, this.skipAt - 2));
+    let topic: string | undefined;
+    // A topic cut short may end inside a character: leave that character out.
+    const head = this.topicHead ?? new Uint8Array(0);
+    for (let n = kept; topic === undefined && n >= 0 && n > kept - 4; n--) topic = readUtf8(head, 0, n);
+    const name = (topic ?? "?") + (this.skipTopic > kept ? "..." : "");
+    const skipped = { topic: name, qos: this.skipQoS, packetId: this.skipId, size: this.skipSize };
+    this.length = this.skipSize;
+    return new CodecError("packet_too_large", `PUBLISH: ${this.skipSize} bytes skipped`, skipped);
+  }
+
   private stopWith(code: CodecErrorCode, detail: string): number {
     this.failed = error(code, this.type, detail);
     return FAILED;
@@ -594,9 +674,14 @@ export class Decoder {
       length += (d & 0x7f) * scale;
       if (d < 0x80) {
         const total = i + 1 + length;
-        if (total > this.max) return this.stopWith("packet_too_large", `${total} bytes`);
         this.body = from + i + 1;
-        return total;
+        if (total <= this.max) return total;
+        if (type !== PUBLISH || this.version !== 4) return this.stopWith("packet_too_large", `${total} bytes`);
+        this.skipLeft = length;
+        this.skipAt = this.skipTopic = this.skipId = 0;
+        this.skipQoS = ((flags >> 1) & 3) as QoS;
+        this.skipSize = total;
+        return SKIP;
       }
       scale *= 128;
     }

@@ -1,7 +1,9 @@
 // Session state (spec 4.1): our packet identifiers, the QoS 1/2 flows in both directions (4.3), what is sent again
-// after a reconnect (4.4, 4.6) and the Receive Maximum flow control of 5.0 (4.9). Pure: packets in, packets out.
+// after a reconnect (4.4, 4.6) and the Receive Maximum flow control of 5.0 (4.9). Pure: packets in, packets out,
+// and, when given a store, the state the broker holds us to written through it so that it outlives a reboot.
 import type { Ack, Packet, Properties, ProtocolVersion, Publish, QoS } from "tether/mqtt/packets";
 import { PUBACK, PUBCOMP, PUBLISH, PUBREC, PUBREL } from "tether/mqtt/packets";
+import { MessageQueue, type QueueLimits, type QueueResult } from "tether/mqtt/queue";
 
 const MAX_ID = 65535;
 const PROTOCOL_ERROR = 0x82;
@@ -59,18 +61,52 @@ export interface ResumeResult {
   unacknowledged: number[];
 }
 
+/** Persistent strings, as Host.readSetting/writeSetting (Preference, NVS on an ESP32). */
+export interface SessionStore {
+  readSetting(key: string): string | undefined;
+  writeSetting(key: string, value: string | undefined): void;
+}
+
 export interface SessionOptions {
   /** Decides whether "identifier not found" answers carry reason 0x92 (5.0) or 0 (3.1.1). Default 4. */
   protocolVersion?: ProtocolVersion;
   /** Our Receive Maximum (the CONNECT property): QoS 1/2 PUBLISHes the broker may have unanswered. Default 65535. */
   receiveMaximum?: number;
+  /** Bounds of the messages waiting behind the in-flight window or for a connection. Default: unbounded. */
+  queue?: QueueLimits;
+  /**
+   * Where the session state survives a reboot: our QoS 1/2 messages in flight (identifier, flags, topic, payload),
+   * one value each, and the incoming QoS 2 identifiers awaiting PUBREL, one value. What was stored is read back at
+   * construction. Written on every change of that state, never otherwise.
+   */
+  store?: SessionStore;
+  /**
+   * Whether to keep writing the state (the broker keeps our session). False: what a previous run stored is read
+   * back (its messages are sent again as new ones) and removed, and nothing more is written. Default true.
+   */
+  persist?: boolean;
+  /** Stored flights at most (values read at boot); flights beyond are not stored and make the session `lost`. */
+  slots?: number;
 }
 
 /** One of our QoS 1/2 messages between PUBLISH and its completion. `released`: PUBREC came, PUBREL was sent. */
 interface Flight {
   message: OutMessage;
   released: boolean;
+  /** Its stored value's slot, or IN_RAM (counted as unstored), or NEW (not saved yet, or no store). */
+  slot: number;
 }
+
+const IN_RAM = -1;
+const NEW = -2;
+
+/** Storage keys (NVS names have 15 characters at most). */
+const KEY_FLIGHT = "ses.";
+const KEY_INCOMING = "ses.in";
+const KEY_LOST = "ses.lost";
+/** The longest value NVS holds for sure (hosts/moddable/nvs.ts: 3999 bytes of UTF-8 in any case). */
+const VALUE_MAX = 1333;
+const DEFAULT_SLOTS = 20;
 
 /**
  * Offline until the first `resume()`: messages published meanwhile wait and go out, in order, after CONNACK.
@@ -86,14 +122,59 @@ export class Session {
   #controls = new Set<number>();
   /** Incoming QoS 2 identifiers that were PUBREC'd and await PUBREL. */
   #incoming = new Set<number>();
-  #waiting: OutMessage[] = [];
+  #waiting: MessageQueue<OutMessage>;
   /** The broker's Receive Maximum on this connection; 0 while offline, so nothing leaves. */
   #limit = 0;
+  /** The broker's Maximum QoS on this connection: waiting messages above it leave downgraded (5.0, 3.2.2.3.4). */
+  #maxQoS: QoS = 2;
   #next = 1;
+  readonly #store: SessionStore | undefined;
+  /** Stored flight values by slot: true when in use. */
+  readonly #slots: boolean[] = [];
+  /** Flights and incoming identifiers held in RAM only (too big to store, no slot free, or a store that failed). */
+  #unstored = 0;
+  #incomingStored = true;
+  /** Whether KEY_LOST is written now. */
+  #lostWritten = false;
+  /** Whether a previous run held state it could not store: the broker's session no longer matches ours. */
+  readonly lost: boolean = false;
+  /** QoS 1/2 messages read back from the store at construction. */
+  readonly restored: number = 0;
 
   constructor(options: SessionOptions = {}) {
     this.protocolVersion = options.protocolVersion ?? 4;
     this.receiveMaximum = options.receiveMaximum ?? MAX_ID;
+    const limits = options.queue ?? { count: Number.POSITIVE_INFINITY, bytes: Number.POSITIVE_INFINITY };
+    this.#waiting = new MessageQueue(limits);
+    const store = options.store;
+    if (store === undefined) return;
+    const slots = options.slots ?? DEFAULT_SLOTS;
+    for (let i = 0; i < slots; i++) this.#slots.push(false);
+    this.lost = store.readSetting(KEY_LOST) !== undefined;
+    this.#lostWritten = this.lost;
+    for (let i = 0; i < slots; i++) {
+      const flight = parseFlight(store.readSetting(KEY_FLIGHT + i));
+      if (flight === undefined || this.#flights.has(flight.id)) continue;
+      this.#flights.set(flight.id, { message: flight.message, released: flight.released, slot: i });
+      this.#slots[i] = true;
+      this.#next = flight.id === MAX_ID ? 1 : flight.id + 1;
+    }
+    for (const word of (store.readSetting(KEY_INCOMING) ?? "").split(" ")) {
+      const id = Number(word);
+      if (id > 0 && id <= MAX_ID && Number.isInteger(id)) this.#incoming.add(id);
+    }
+    this.restored = this.#flights.size;
+    if (options.persist === false) {
+      // Not kept: what was stored leaves as new messages, and the store is cleared once.
+      for (let i = 0; i < slots; i++) if (this.#slots[i]) store.writeSetting(KEY_FLIGHT + i, undefined);
+      if (this.#incoming.size) store.writeSetting(KEY_INCOMING, undefined);
+      if (this.lost) store.writeSetting(KEY_LOST, undefined);
+      this.#incoming.clear();
+      for (const flight of this.#flights.values()) flight.slot = NEW;
+      this.#slots.length = 0;
+      return;
+    }
+    this.#store = store;
   }
 
   /** Our QoS 1/2 messages sent and not completed. */
@@ -106,12 +187,18 @@ export class Session {
     return this.#waiting.length;
   }
 
+  /** QoS 0 messages dropped from the waiting queue so far (to make room, or because they did not fit). */
+  get dropped(): number {
+    return this.#waiting.dropped;
+  }
+
   /**
    * Called on every successful CONNACK with its Session Present flag and Receive Maximum (65535 when absent, and in
    * 3.1.1). Messages in flight are resent even beyond a smaller new maximum: the broker already holds them.
    */
-  resume(sessionPresent: boolean, brokerReceiveMaximum = MAX_ID): ResumeResult {
+  resume(sessionPresent: boolean, brokerReceiveMaximum = MAX_ID, brokerMaximumQoS: QoS = 2): ResumeResult {
     this.#limit = Math.max(1, brokerReceiveMaximum);
+    this.#maxQoS = brokerMaximumQoS;
     const send: Packet[] = [];
     const unacknowledged = Array.from(this.#controls);
     this.#controls.clear();
@@ -123,10 +210,14 @@ export class Session {
     } else {
       // Sent again even after PUBREC: once the broker has forgotten, a duplicate is better than a loss.
       const again: OutMessage[] = [];
-      for (const flight of this.#flights.values()) again.push(flight.message);
-      this.#waiting = again.concat(this.#waiting);
-      this.#flights.clear();
-      this.#incoming.clear();
+      for (const [id, flight] of this.#flights) {
+        again.push(flight.message);
+        this.#forget(id, flight);
+      }
+      this.#waiting.requeue(again);
+      this.#clearIncoming();
+      // The broker starts afresh too: a previous run's lost state no longer matters.
+      if (this.#lostWritten && this.#unstored === 0 && this.#write(KEY_LOST, undefined)) this.#lostWritten = false;
     }
     this.#releaseAll(send);
     return { send, requeued, unacknowledged };
@@ -137,11 +228,29 @@ export class Session {
     this.#limit = 0;
   }
 
-  /** Returns the PUBLISH to send now, or undefined when the message waits (offline, Receive Maximum, no free id). */
-  publish(message: OutMessage): Publish | undefined {
-    this.#waiting.push(message);
+  /**
+   * Returns the PUBLISH to send now, or what became of the message: `queued` when it waits (offline, Receive
+   * Maximum, no free id), `dropped` or `full` when the waiting queue had no room for it (see MessageQueue).
+   */
+  publish(message: OutMessage): Publish | QueueResult {
+    const result = this.#waiting.push(message);
     // Anything already waiting is blocked, and this message must not overtake it.
-    return this.#waiting.length === 1 ? this.#releaseOne() : undefined;
+    if (result !== "queued" || this.#waiting.length !== 1) return result;
+    return this.#releaseOne() ?? result;
+  }
+
+  /**
+   * Gives up one of our flights that cannot be sent (it exceeds the broker's Maximum Packet Size, say): without
+   * this, it would hold its identifier and Receive Maximum slot for good. Its completion carries `reasonCode`.
+   */
+  abandon(packetId: number, reasonCode: number): AckResult {
+    const flight = this.#flights.get(packetId);
+    if (flight === undefined) return { send: [] };
+    this.#forget(packetId, flight);
+    const send: Packet[] = [];
+    this.#releaseAll(send);
+    const { qos } = flight.message;
+    return { send, completed: { packetId, qos, reasonCode, ok: false, message: flight.message } };
   }
 
   /** A PUBACK, PUBREC or PUBCOMP from the broker (a PUBREL is passed on to `onPubrel`). */
@@ -162,10 +271,13 @@ export class Session {
       };
     }
     if (type === PUBREC && (flight.released || reasonCode < 0x80)) {
-      flight.released = true;
+      if (!flight.released) {
+        flight.released = true;
+        this.#save(packetId, flight);
+      }
       return { send: [ack(PUBREL, packetId, 0)] };
     }
-    this.#flights.delete(packetId);
+    this.#forget(packetId, flight);
     const send: Packet[] = [];
     this.#releaseAll(send);
     // A PUBCOMP never refuses: its only other code, 0x92, answers a PUBREL sent again after the broker had already
@@ -187,13 +299,21 @@ export class Session {
         error: { reasonCode: RECEIVE_MAXIMUM_EXCEEDED, text: `more than ${this.receiveMaximum} QoS 2 in flight` },
       };
     }
-    if (qos === 2) this.#incoming.add(packetId);
+    if (qos === 2) {
+      this.#incoming.add(packetId);
+      this.#incomingChanged(this.#incoming.size - 1);
+    }
     return { deliver: true, send: ack(qos === 1 ? PUBACK : PUBREC, packetId, 0) };
   }
 
   /** An incoming PUBREL: the PUBCOMP to answer. Unknown ids are normal after a reconnect (our PUBCOMP was lost). */
   onPubrel(pubrel: Ack): Ack {
-    return ack(PUBCOMP, pubrel.packetId, this.#incoming.delete(pubrel.packetId) ? 0 : this.#notFound());
+    const known = this.#incoming.has(pubrel.packetId);
+    if (known) {
+      this.#incoming.delete(pubrel.packetId);
+      this.#incomingChanged(this.#incoming.size + 1);
+    }
+    return ack(PUBCOMP, pubrel.packetId, known ? 0 : this.#notFound());
   }
 
   /** A packet identifier for a SUBSCRIBE or UNSUBSCRIBE, or undefined when all 65535 are in use. */
@@ -210,10 +330,75 @@ export class Session {
 
   /** Forgets everything, waiting messages included (a clean start chosen by the application). */
   clear(): void {
-    this.#flights.clear();
+    for (const [id, flight] of this.#flights) this.#forget(id, flight);
     this.#controls.clear();
+    this.#clearIncoming();
+    this.#waiting.clear();
+  }
+
+  /** Stores a flight (again, after PUBREC); a flight that cannot be stored is counted as unstored, once. */
+  #save(id: number, flight: Flight): void {
+    if (this.#store === undefined) return;
+    const was = flight.slot;
+    const slot = was >= 0 ? was : this.#slots.indexOf(false);
+    const value = slot < 0 ? undefined : flightValue(id, flight);
+    if (value !== undefined && this.#write(KEY_FLIGHT + slot, value)) {
+      this.#slots[slot] = true;
+      flight.slot = slot;
+      if (was === IN_RAM) this.#unstore(-1);
+      return;
+    }
+    // Its stored value, if any, is stale now: removed, and the flight counted as held in RAM only.
+    if (was >= 0) {
+      this.#write(KEY_FLIGHT + was, undefined);
+      this.#slots[was] = false;
+    }
+    flight.slot = IN_RAM;
+    if (was !== IN_RAM) this.#unstore(1);
+  }
+
+  /** A flight ended or left for the waiting queue: its stored value goes. */
+  #forget(id: number, flight: Flight): void {
+    this.#flights.delete(id);
+    if (this.#store === undefined) return;
+    if (flight.slot >= 0) {
+      this.#write(KEY_FLIGHT + flight.slot, undefined);
+      this.#slots[flight.slot] = false;
+    } else if (flight.slot === IN_RAM) this.#unstore(-1);
+  }
+
+  #clearIncoming(): void {
+    const before = this.#incoming.size;
     this.#incoming.clear();
-    this.#waiting = [];
+    this.#incomingChanged(before);
+  }
+
+  /** Writes the incoming QoS 2 identifiers after a change (`before`: how many there were). */
+  #incomingChanged(before: number): void {
+    if (this.#store === undefined || (before === 0 && this.#incoming.size === 0)) return;
+    let value = "";
+    for (const id of this.#incoming) value += value ? ` ${id}` : `${id}`;
+    const stored = value.length <= VALUE_MAX && this.#write(KEY_INCOMING, value || undefined);
+    // The list counts as one piece of unstored state while it does not fit.
+    if (stored !== this.#incomingStored) this.#unstore(stored ? -1 : 1);
+    this.#incomingStored = stored;
+  }
+
+  /** Keeps KEY_LOST written exactly while some of the state the broker holds us to is in RAM only. */
+  #unstore(delta: number): void {
+    this.#unstored = Math.max(0, this.#unstored + delta);
+    const lost = this.#unstored > 0;
+    if (lost !== this.#lostWritten && this.#write(KEY_LOST, lost ? "1" : undefined)) this.#lostWritten = lost;
+  }
+
+  /** False when the store refused the value (a host's limits: Moddable's Preference throws). */
+  #write(key: string, value: string | undefined): boolean {
+    try {
+      this.#store!.writeSetting(key, value);
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   #notFound(): number {
@@ -230,17 +415,20 @@ export class Session {
 
   /** Sends the first waiting message if the connection, Receive Maximum and identifiers allow it. */
   #releaseOne(): Publish | undefined {
-    const message = this.#waiting[0];
+    const message = this.#waiting.first();
     if (message === undefined || this.#limit === 0) return undefined;
     let packetId: number | undefined;
-    if (message.qos > 0) {
+    const out = message.qos > this.#maxQoS ? { ...message, qos: this.#maxQoS } : message;
+    if (out.qos > 0) {
       if (this.#flights.size >= this.#limit) return undefined;
       packetId = this.#allocate();
       if (packetId === undefined) return undefined;
-      this.#flights.set(packetId, { message, released: false });
+      const flight: Flight = { message: out, released: false, slot: NEW };
+      this.#flights.set(packetId, flight);
+      this.#save(packetId, flight);
     }
     this.#waiting.shift();
-    return toPublish(message, packetId, false);
+    return toPublish(out, packetId, false);
   }
 
   #releaseAll(send: Packet[]): void {
@@ -257,4 +445,73 @@ function ack(type: Ack["type"], packetId: number, reasonCode: number): Ack {
 function toPublish(message: OutMessage, packetId: number | undefined, dup: boolean): Publish {
   const { topic, payload, qos, retain, properties } = message;
   return { type: PUBLISH, topic, payload, qos, retain, dup, packetId, properties };
+}
+
+/** A stored flight: `<id> <qos>[r][R] <topic length> <topic><payload in base64>`; r: released, R: retain. */
+function flightValue(id: number, flight: Flight): string | undefined {
+  const { topic, payload, qos, retain, properties } = flight.message;
+  // Properties (MQTT 5) are not stored: such a flight stays in RAM only. So are values NVS may not hold.
+  if (properties !== undefined || topic.indexOf("\0") >= 0) return undefined;
+  const head = `${id} ${qos}${flight.released ? "r" : ""}${retain ? "R" : ""} ${topic.length} ${topic}`;
+  if (head.length + Math.ceil(payload.length / 3) * 4 > VALUE_MAX) return undefined;
+  return head + toBase64(payload);
+}
+
+function parseFlight(value: string | undefined): { id: number; message: OutMessage; released: boolean } | undefined {
+  if (value === undefined) return undefined;
+  const a = value.indexOf(" ");
+  const b = value.indexOf(" ", a + 1);
+  const c = value.indexOf(" ", b + 1);
+  if (a < 0 || b < 0 || c < 0) return undefined;
+  const id = Number(value.slice(0, a));
+  const flags = value.slice(a + 1, b);
+  const qos = Number(flags[0]);
+  const length = Number(value.slice(b + 1, c));
+  const payload = fromBase64(value.slice(c + 1 + length));
+  if (!(id > 0 && id <= MAX_ID) || (qos !== 1 && qos !== 2) || !(length >= 0) || payload === undefined)
+    return undefined;
+  const message: OutMessage = { topic: value.slice(c + 1, c + 1 + length), payload, qos, retain: flags.includes("R") };
+  return { id, message, released: flags.includes("r") };
+}
+
+const BASE64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+function toBase64(bytes: Uint8Array): string {
+  let text = "";
+  for (let i = 0; i < bytes.length; i += 3) {
+    const n = (bytes[i] << 16) | ((bytes[i + 1] ?? 0) << 8) | (bytes[i + 2] ?? 0);
+    text += BASE64[n >> 18] + BASE64[(n >> 12) & 63];
+    text += i + 1 < bytes.length ? BASE64[(n >> 6) & 63] : "=";
+    text += i + 2 < bytes.length ? BASE64[n & 63] : "=";
+  }
+  return text;
+}
+
+function fromBase64(text: string): Uint8Array | undefined {
+  if (text.length % 4 !== 0) return undefined;
+  let pad = 0;
+  while (pad < 2 && text[text.length - 1 - pad] === "=") pad++;
+  const bytes = new Uint8Array((text.length / 4) * 3 - pad);
+  let n = 0;
+  for (let i = 0; i < text.length - pad; i++) {
+    const digit = BASE64.indexOf(text[i]);
+    if (digit < 0) return undefined;
+    n = (n << 6) | digit;
+    if (i % 4 === 3) {
+      const at = (i >> 2) * 3;
+      bytes[at] = n >> 16;
+      bytes[at + 1] = (n >> 8) & 255;
+      bytes[at + 2] = n & 255;
+      n = 0;
+    }
+  }
+  // The last group, short of its padding.
+  const rest = (text.length - pad) % 4;
+  if (rest) {
+    n <<= 6 * (4 - rest);
+    const at = ((text.length - pad) >> 2) * 3;
+    bytes[at] = n >> 16;
+    if (rest === 3) bytes[at + 1] = (n >> 8) & 255;
+  }
+  return bytes;
 }

@@ -1,6 +1,7 @@
 // Failures a real mosquitto produces once the session is up: another client taking the client id over, again and
 // again (mosquitto closes the old connection without DISCONNECT, even in MQTT 5: the pattern is all the device
-// can see), and a message larger than the device accepts (MQTT 3.1.1 has no way to tell the broker the limit).
+// can see), and a message larger than the device accepts (MQTT 3.1.1 has no way to tell the broker the limit: the
+// device skips it as it streams past and acknowledges it, so that the broker does not send it again).
 
 import { type EventEmitter, once } from "node:events";
 import { connect, type MqttClient } from "mqtt";
@@ -78,16 +79,47 @@ describeMosquitto("session failures against mosquitto", () => {
     }
   }, 20000);
 
-  test.concurrent("packet_too_large: a message larger than the device's maxPacketSize (MQTT 3.1.1)", async () => {
-    const id = uniqueId("small");
-    const device = await boot({ broker: mosquitto.url, clientId: id, maxPacketSize: "1024" });
-    await device.waitForLine(/ I mqtt subscribed /);
-    await device.command(`sub ${id}/big 0`, /sub sent/);
-    await device.waitForLine(new RegExp(` I mqtt subscribed filters=${id}/big `));
-    const sender = await peer(`${id}-sender`);
-    await sender.publishAsync(`${id}/big`, Buffer.alloc(4000, 0x61));
-    const line = await device.waitForCode("packet_too_large");
-    expect(line.fields).toMatchObject({ error: "packet_too_large", broker: `127.0.0.1:${mosquitto.port}` });
-    device.expectNames(["packet_too_large"]);
+  test.concurrent.each([0, 1])(
+    "packet_too_large: a QoS %i message larger than maxPacketSize is skipped and acknowledged; the device stays online (MQTT 3.1.1)",
+    async (qos) => {
+      const id = uniqueId(`small${qos}`);
+      const device = await boot({ broker: mosquitto.url, clientId: id, maxPacketSize: "1024" });
+      await device.waitForLine(/ I mqtt subscribed /);
+      await device.command(`sub ${id}/big 1`, /sub sent/);
+      await device.waitForLine(new RegExp(` I mqtt subscribed filters=${id}/big `));
+      const sender = await peer(`${id}-sender`);
+      await sender.publishAsync(`${id}/big`, Buffer.alloc(4000, 0x61), { qos: qos as 0 | 1 });
+      const line = await device.waitForCode("packet_too_large");
+      expect(line.fields).toMatchObject({
+        topic: `${id}/big`,
+        qos: String(qos),
+        // The fixed header (3 bytes), the topic with its length, the packet id, the payload.
+        size: String(3 + 2 + id.length + 4 + (qos ? 2 : 0) + 4000),
+        max: "1024",
+        action: "skipped",
+      });
+      // Still online: a small message after it is delivered on the same connection.
+      await sender.publishAsync(`${id}/big`, "small", { qos: qos as 0 | 1 });
+      await device.waitForLine(new RegExp(` I mqtt message topic=${id}/big qos=${qos} bytes=5`));
+      expect(device.output).not.toMatch(/ mqtt closed | diag protocol_error /);
+      device.expectNames(["packet_too_large"]);
+    },
+  );
+
+  test.concurrent("a 1 MB QoS 1 command is acknowledged, never redelivered: the device is not kept offline (MQTT 3.1.1)", async () => {
+    const id = uniqueId("poison");
+    const device = await boot({ broker: mosquitto.url, clientId: id });
+    await device.waitForLine(/ I mqtt subscribed filters=tether\/.*\/cmd /);
+    const operator = await peer(`${id}-operator`);
+    await operator.subscribeAsync(`tether/${id}/reply`, { qos: 1 });
+    await operator.publishAsync(`tether/${id}/cmd`, Buffer.alloc(1 << 20, 0x61), { qos: 1 });
+    await device.waitForCode("packet_too_large");
+    // A reconnect resumes the session: had the message not been acknowledged, the broker would send it again.
+    await device.command("reconnect", /./);
+    await device.waitForLines(/ I mqtt connected session=resumed /, 1);
+    const reply = new Promise<string>((resolve) => operator.once("message", (_t, payload) => resolve(String(payload))));
+    await operator.publishAsync(`tether/${id}/cmd`, "status", { qos: 1 });
+    expect(await reply).toMatch(/^state=connected /);
+    expect(device.failures().filter((f) => f.event === "packet_too_large")).toHaveLength(1);
   });
 });

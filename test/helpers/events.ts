@@ -20,3 +20,12 @@ export function next<T = unknown>(target: object, name: string, ms = 5000): Prom
     emitter.on(name, listener);
   });
 }
+
+/** Resolves once `condition` holds (checked every 10 ms), or rejects after `ms`: for state no event announces. */
+export async function until(condition: () => boolean, what: string, ms = 5000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}

@@ -1,5 +1,5 @@
 import { CodecError, type CodecErrorCode, Decoder, Encoder } from "tether/mqtt/codec";
-import type { Packet, Properties, ProtocolVersion } from "tether/mqtt/packets";
+import { type Packet, type Properties, type ProtocolVersion, PUBLISH, type Publish } from "tether/mqtt/packets";
 import { PROPERTIES, propertyById, propertyByName } from "tether/mqtt/properties";
 import { reasonName, validReason } from "tether/mqtt/reasons";
 import { readUtf8, utf8Length, writeUtf8 } from "tether/mqtt/utf8";
@@ -160,8 +160,8 @@ describe("Decoder", () => {
     expect(out).toStrictEqual(decodeAll(4, bytes));
   });
 
-  test("a header announcing 256 MB fails after 5 bytes, before any allocation for the body", () => {
-    const decoder = new Decoder(4, 1 << 20);
+  test("a header announcing 256 MB fails after 5 bytes, before any allocation for the body (MQTT 5)", () => {
+    const decoder = new Decoder(5, 1 << 20);
     const before = decoder.capacity;
     decoder.push(fromHex("30ffffff"));
     expect(decoder.next()).toBeUndefined();
@@ -170,6 +170,64 @@ describe("Decoder", () => {
     expect(r).toBeInstanceOf(CodecError);
     expect((r as CodecError).code).toBe("packet_too_large");
     expect(decoder.capacity).toBe(before);
+  });
+
+  describe("a PUBLISH over the maximum in 3.1.1 is skipped as it streams past", () => {
+    const big = (qos: 0 | 1 | 2, topic: string, size: number, id = 0x1234) => {
+      const encoder = new Encoder(64, 1 << 24);
+      const packet: Publish = {
+        type: PUBLISH,
+        topic,
+        payload: new Uint8Array(size).fill(0x61),
+        qos,
+        retain: false,
+        dup: false,
+      };
+      const bytes = encoder.encode(qos ? { ...packet, packetId: id } : packet, 4) as Uint8Array;
+      return bytes.slice();
+    };
+    const ping = fromHex("d000");
+
+    test.each([1, 7, 64 * 1024])(
+      "in %i-byte chunks, with the packet after it decoded, and nothing buffered",
+      (chunk) => {
+        const decoder = new Decoder(4, 1024);
+        const before = decoder.capacity;
+        const bytes = concat([big(1, "tether/dev/cmd", 1 << 20), ping]);
+        const out: (Packet | CodecError)[] = [];
+        for (let i = 0; i < bytes.length; i += chunk) {
+          decoder.push(bytes.subarray(i, i + chunk));
+          for (let r = decoder.next(); r !== undefined; r = decoder.next()) out.push(r);
+          expect(decoder.capacity).toBe(before);
+        }
+        expect(out).toHaveLength(2);
+        const skipped = out[0] as CodecError;
+        expect(skipped).toBeInstanceOf(CodecError);
+        expect(skipped.code).toBe("packet_too_large");
+        expect(skipped.skipped).toEqual({ topic: "tether/dev/cmd", qos: 1, packetId: 0x1234, size: bytes.length - 2 });
+        expect(out[1]).toEqual({ type: 13 });
+      },
+    );
+
+    test("QoS 0 has no packet id; a long topic is named by its start, never cut inside a character", () => {
+      const decoder = new Decoder(4, 512);
+      const topic = `${"a".repeat(63)}é${"b".repeat(600)}`;
+      decoder.push(big(0, topic, 100));
+      const r = decoder.next() as CodecError;
+      expect(r.skipped).toMatchObject({ topic: `${"a".repeat(63)}...`, qos: 0, packetId: 0 });
+      decoder.push(big(2, "t", 600, 9));
+      expect((decoder.next() as CodecError).skipped).toMatchObject({ topic: "t", qos: 2, packetId: 9 });
+    });
+
+    test("other packets over the maximum, and any in MQTT 5, still fail", () => {
+      const v5 = new Decoder(5, 512);
+      v5.push(big(1, "t", 600));
+      expect((v5.next() as CodecError).skipped).toBeUndefined();
+      expect(v5.next()).toBeInstanceOf(CodecError);
+      const suback = new Decoder(4, 64);
+      suback.push(fromHex("90ff01"));
+      expect(suback.next()).toMatchObject({ code: "packet_too_large", skipped: undefined });
+    });
   });
 
   test("a bad first byte fails at once", () => {

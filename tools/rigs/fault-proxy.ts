@@ -81,7 +81,8 @@ export class FaultProxy {
   #server: net.Server | undefined;
   #target: Target;
   #mode: AcceptMode = "forward";
-  #blackhole = false;
+  /** The directions swallowed: none, one, or both. */
+  #blackhole: Direction | "both" | undefined;
   #delay = 0;
   #jitter = 0;
   #rate = 0;
@@ -114,7 +115,7 @@ export class FaultProxy {
 
   /** Clears every fault: listening, forwarding, no delay, no throttle, no cut, no corruption, no idle drop. */
   async passThrough(): Promise<void> {
-    this.#blackhole = false;
+    this.#blackhole = undefined;
     this.#delay = this.#jitter = this.#rate = this.#idle = 0;
     this.#cut = this.#corrupt = this.#connackCut = undefined;
     for (const link of this.#links) {
@@ -142,9 +143,16 @@ export class FaultProxy {
     this.#server ??= await listen(this.port, (socket) => this.#accept(socket));
   }
 
-  /** Stops forwarding both ways on every connection, open and new, without closing anything (half-open). */
-  blackhole(on = true): void {
-    this.#blackhole = on;
+  /**
+   * Stops forwarding both ways (or only `dir`) on every connection, open and new, without closing anything
+   * (half-open). One way only: the broker gets what the client sends, and the client never hears back.
+   */
+  blackhole(on = true, dir: Direction | "both" = "both"): void {
+    this.#blackhole = on ? dir : undefined;
+  }
+
+  #swallows(dir: Direction): boolean {
+    return this.#blackhole === "both" || this.#blackhole === dir;
   }
 
   /** Delays every chunk by `ms` plus up to `jitter` ms, keeping each direction's order. */
@@ -298,7 +306,7 @@ export class FaultProxy {
   }
 
   #data(link: Link, flow: Flow, chunk: Buffer): void {
-    if (link.dead || this.#blackhole) {
+    if (link.dead || this.#swallows(flow.dir)) {
       this.dropped += chunk.length;
       return;
     }
@@ -329,7 +337,7 @@ export class FaultProxy {
 
   // Every chunk goes through the flow's queue, so delay, jitter and throttle can never reorder a direction.
   #enqueue(link: Link, flow: Flow, data: Buffer, end?: End): void {
-    if (!this.#links.has(link) || (end && end !== "cut" && (link.dead || this.#blackhole))) return;
+    if (!this.#links.has(link) || (end && end !== "cut" && (link.dead || this.#swallows(flow.dir)))) return;
     const now = Date.now();
     const start = Math.max(flow.lastAt, now + this.#delay + Math.random() * this.#jitter);
     flow.lastAt = start + (this.#rate > 0 ? (data.length * 1000) / this.#rate : 0);

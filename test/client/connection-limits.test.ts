@@ -1,0 +1,143 @@
+// One connection as the sans-IO state machine it is: broker bytes in, device bytes and events out, with a fake
+// clock. For what no real broker does (a session claimed on a clean start) and for the exact bytes of the answers.
+import { Connection, type ConnectionEvent, type ConnectionOptions } from "tether/client/connection";
+import { CodecError, Decoder, Encoder } from "tether/mqtt/codec";
+import {
+  CONNACK,
+  DISCONNECT,
+  type Packet,
+  type Properties,
+  type ProtocolVersion,
+  PUBACK,
+  PUBLISH,
+  PUBREC,
+  type QoS,
+} from "tether/mqtt/packets";
+import { Session } from "tether/mqtt/session";
+
+function setup(version: ProtocolVersion, options: Partial<ConnectionOptions> = {}, session = new Session()) {
+  const written: Packet[] = [];
+  const events: ConnectionEvent[] = [];
+  const decoder = new Decoder(version, 1 << 24);
+  let closed = false;
+  const conn = new Connection(
+    { version, clientId: "c", cleanStart: false, keepAlive: 60, maxPacketSize: 1024, connackTimeout: 5000, ...options },
+    session,
+    {
+      write: (bytes) => {
+        decoder.push(bytes.slice());
+        for (let p = decoder.next(); p !== undefined; p = decoder.next()) {
+          if (p instanceof CodecError) throw new Error(p.message);
+          written.push(p);
+        }
+      },
+      close: () => {
+        closed = true;
+      },
+      event: (event) => events.push(event),
+    },
+  );
+  const encoder = new Encoder(64, 1 << 24);
+  const receive = (packet: Packet) => {
+    const bytes = encoder.encode(packet, version);
+    if (bytes instanceof CodecError) throw new Error(bytes.message);
+    // In pieces, as TCP delivers them.
+    for (let i = 0; i < bytes.length; i += 1000) conn.receive(bytes.slice(i, i + 1000), 0);
+  };
+  conn.start(0);
+  written.length = 0;
+  return { conn, session, written, events, receive, closed: () => closed };
+}
+
+const connack = (sessionPresent: boolean, properties?: Properties): Packet => ({
+  type: CONNACK,
+  sessionPresent,
+  reasonCode: 0,
+  properties,
+});
+
+describe("CONNACK", () => {
+  test.each([4, 5] as const)("session present answering a clean start is a protocol error (MQTT %s)", (version) => {
+    const c = setup(version, { cleanStart: true });
+    c.receive(connack(true));
+    expect(c.closed()).toBe(true);
+    expect(c.conn.connected).toBe(false);
+    expect(c.events).toEqual([
+      expect.objectContaining({ type: "closed", cause: expect.objectContaining({ kind: "protocol" }) }),
+    ]);
+    // MQTT 5 says why first: 0x82 Protocol Error.
+    expect(c.written).toEqual(version === 5 ? [{ type: DISCONNECT, reasonCode: 0x82 }] : []);
+  });
+
+  test("session present without a clean start resumes", () => {
+    const c = setup(4);
+    c.receive(connack(true));
+    expect(c.conn.connected).toBe(true);
+  });
+});
+
+describe("a PUBLISH over our maximum in MQTT 3.1.1", () => {
+  test.each([0, 1, 2] as const)(
+    "QoS %i is skipped, acknowledged, reported, and the connection stays up",
+    (qos: QoS) => {
+      const c = setup(4);
+      c.receive(connack(false));
+      const big: Packet = {
+        type: PUBLISH,
+        topic: "dev/cmd",
+        payload: new Uint8Array(1 << 20),
+        qos,
+        retain: false,
+        dup: false,
+      };
+      if (qos) big.packetId = 77;
+      c.receive(big);
+      c.receive({
+        type: PUBLISH,
+        topic: "dev/cmd",
+        payload: new Uint8Array([0x6f, 0x6b]),
+        qos: 0,
+        retain: false,
+        dup: false,
+      });
+      expect(c.conn.connected).toBe(true);
+      const acks = {
+        0: [],
+        1: [{ type: PUBACK, packetId: 77, reasonCode: 0 }],
+        2: [{ type: PUBREC, packetId: 77, reasonCode: 0 }],
+      };
+      expect(c.written).toEqual(acks[qos]);
+      const kinds = c.events.map((e) => e.type);
+      expect(kinds).toEqual(["connected", "skipped", "message"]);
+      expect(c.events[1]).toEqual({
+        type: "skipped",
+        topic: "dev/cmd",
+        qos,
+        size: (1 << 20) + 9 + (qos ? 4 : 2) + 2,
+        max: 1024,
+      });
+    },
+  );
+});
+
+describe("a message that can never be sent", () => {
+  test("is given up when released (over the broker's Maximum Packet Size), and later publishes still leave", () => {
+    const session = new Session();
+    // Queued before the broker announced its maximum.
+    session.publish({ topic: "t", payload: new Uint8Array(500), qos: 1, retain: false });
+    session.publish({ topic: "t", payload: new Uint8Array(10), qos: 1, retain: false });
+    const c = setup(5, {}, session);
+    c.receive(connack(false, { maximumPacketSize: 200, receiveMaximum: 1 }));
+    const completed = c.events.filter((e) => e.type === "completed");
+    expect(completed).toEqual([
+      {
+        type: "completed",
+        completion: expect.objectContaining({ packetId: 1, ok: false, reasonCode: 0x95 }),
+        ack: PUBLISH,
+      },
+    ]);
+    expect(c.written).toEqual([expect.objectContaining({ type: PUBLISH, packetId: 2, payload: new Uint8Array(10) })]);
+    expect(c.conn.publish({ topic: "t", payload: new Uint8Array(1), qos: 0, retain: false }, 0)).toBe("sent");
+    expect(session.inflight).toBe(1);
+  });
+});
