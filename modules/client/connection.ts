@@ -150,7 +150,6 @@ export class Connection {
   private connectedAt = -1;
   private lastReceived = 0;
   private brokerMaxPacket = 0;
-  private brokerMaxQoS: QoS = 2;
   /** The broker's Topic Alias Maximum: our aliases must stay within it (spec 3.2.2.3.8). */
   private brokerAliasMax = 0;
   /** Our aliases on this connection, by topic (with `topicAliases`); aliases live as long as the connection. */
@@ -432,7 +431,6 @@ export class Connection {
     this.state = UP;
     this.connectedAt = now;
     this.brokerMaxPacket = p?.maximumPacketSize ?? 0;
-    this.brokerMaxQoS = (p?.maximumQoS ?? 2) as QoS;
     if (this.options.version === 5) {
       this.brokerAliasMax = p?.topicAliasMaximum ?? 0;
       if (this.options.topicAliases && this.brokerAliasMax) this.aliasesOut = new Map();
