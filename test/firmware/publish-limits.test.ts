@@ -12,7 +12,8 @@ describeMosquitto("publishes that can never be sent", () => {
   let mosquitto: Mosquitto;
   const peers: MqttClient[] = [];
   beforeAll(async () => {
-    mosquitto = await startMosquitto({ config: ["max_packet_size 400"] });
+    // Small enough for a publish that fits on one console line (256 characters) to exceed it.
+    mosquitto = await startMosquitto({ config: ["max_packet_size 200"] });
   });
   afterEach(async () => {
     await Promise.all(peers.splice(0).map((p) => p.endAsync(true)));
@@ -22,8 +23,8 @@ describeMosquitto("publishes that can never be sent", () => {
   });
 
   test.each([
-    ["5", {}, /a packet of 5\d\d bytes exceeds the broker's Maximum Packet Size \(400\)/],
-    ["3.1.1", { maxPacketSize: "300" }, /a packet of 5\d\d bytes exceeds maxPacketSize \(300\)/],
+    ["5", {}, /a packet of 2\d\d bytes exceeds the broker's Maximum Packet Size \(200\)/],
+    ["3.1.1", { maxPacketSize: "200" }, /a packet of 2\d\d bytes exceeds maxPacketSize \(200\)/],
   ] as const)(
     "are refused at once with the reason, and later ones still leave (MQTT %s)",
     async (version, extra, why) => {
@@ -38,7 +39,7 @@ describeMosquitto("publishes that can never be sent", () => {
       await device.waitForSerial(/ I mqtt subscribed /, 10000);
       for (const qos of [1, 0]) {
         const from = device.serialOutput.length;
-        device.typeLine(`pub ${id}/t ${"x".repeat(500)} ${qos}`);
+        device.typeLine(`pub ${id}/t ${"x".repeat(210)} ${qos}`);
         await device.waitForSerial(/^\| pub invalid$/m, 5000, from);
         const [warning] = await device.waitForSerial(/ W mqtt warning .*refused.*$/m, 5000, from);
         expect(warning).toMatch(why);
