@@ -15,8 +15,8 @@ import { readUtf8, utf8Length, writeUtf8 } from "tether/mqtt/utf8";
 
 /**
  * A WebSocket failure (`code` "ws"), named by `detail`:
- * - the upgrade: `no_response` (the server closed without an HTTP answer: not a WebSocket listener, or it refused
- *   the request, as mosquitto does for a subprotocol other than mqtt), `response_timeout`, `http_<status>` (the
+ * - the upgrade: `no_response` (the server closed or reset the connection without an HTTP answer: not a WebSocket
+ *   listener, or it refused the request, as mosquitto does for a subprotocol other than mqtt), `response_timeout`, `http_<status>` (the
  *   server answered but did not switch protocols: 404 wrong path, 400, 426...), `bad_upgrade` (no Upgrade:
  *   websocket / Connection: Upgrade), `bad_accept` (Sec-WebSocket-Accept is not the one for our key: not a
  *   WebSocket server, or a proxy in the way), `no_subprotocol` / `subprotocol` (the server did not agree to mqtt),
@@ -158,11 +158,15 @@ export class WebSocket {
     this.state = CLOSED;
   }
 
-  /** The socket failed: the error as the layer above should see it (a close during the upgrade is a refusal). */
+  /**
+   * The socket failed: the error as the layer above should see it. A close or a reset during the upgrade is the
+   * server hanging up on the request (mosquitto resets when a plain MQTT listener gets it, and closes when a
+   * WebSocket one refuses it).
+   */
   socketFailed(error: NetError): TransportError {
     const upgrading = this.state === UPGRADING;
     this.state = CLOSED;
-    if (!upgrading || error.code !== "closed") return error;
+    if (!upgrading || (error.code !== "closed" && error.code !== "reset")) return error;
     return { code: "ws", detail: this.headLength ? "bad_response" : "no_response" };
   }
 

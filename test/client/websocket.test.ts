@@ -190,13 +190,13 @@ describe("the upgrade", () => {
     const h = harness();
     h.receive("HTTP/1.1 101 Swi");
     expect(h.ws.socketFailed({ code: "closed" })).toEqual({ code: "ws", detail: "bad_response" });
-    // Other failures keep their own names, and a close once open is the broker's.
-    expect(harness().ws.socketFailed({ code: "reset", detail: "ECONNRESET" })).toEqual({
-      code: "reset",
-      detail: "ECONNRESET",
-    });
+    // A reset is a refusal too (mosquitto's plain listener resets); other failures keep their own names, and a
+    // close or reset once open is the broker's.
+    expect(harness().ws.socketFailed({ code: "reset", detail: "ECONNRESET" })).toEqual({ code: "ws", detail: "no_response" });
+    expect(harness().ws.socketFailed({ code: "unreachable" })).toEqual({ code: "unreachable" });
     const o = harness();
     o.open();
+    expect(o.ws.socketFailed({ code: "reset" })).toEqual({ code: "reset" });
     expect(o.ws.socketFailed({ code: "closed" })).toEqual({ code: "closed" });
   });
 });
