@@ -192,7 +192,10 @@ describe("the upgrade", () => {
     expect(h.ws.socketFailed({ code: "closed" })).toEqual({ code: "ws", detail: "bad_response" });
     // A reset is a refusal too (mosquitto's plain listener resets); other failures keep their own names, and a
     // close or reset once open is the broker's.
-    expect(harness().ws.socketFailed({ code: "reset", detail: "ECONNRESET" })).toEqual({ code: "ws", detail: "no_response" });
+    expect(harness().ws.socketFailed({ code: "reset", detail: "ECONNRESET" })).toEqual({
+      code: "ws",
+      detail: "no_response",
+    });
     expect(harness().ws.socketFailed({ code: "unreachable" })).toEqual({ code: "unreachable" });
     const o = harness();
     o.open();
