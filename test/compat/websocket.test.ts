@@ -1,45 +1,35 @@
 // The drop-in's `path`, as Moddable's module takes it: MQTT over WebSocket to mosquitto's WebSocket listener (wss
 // with `secure`), with messages larger than 64 KB both ways (one frame with a 64-bit length each way), and a
-// refused upgrade named in onClose and on serial. (mosquitto 2.0.11 sends large WebSocket frames slowly, about 25 ms
-// per KB to MQTT.js too: hence 70 KB, not more.) The application is the one of mqtt.test.ts, in XS.
+// refused upgrade named in onClose and on serial. (mosquitto 2.0.11 sends large WebSocket frames slowly, see
+// tools/rigs/websocket.ts: hence 70 KB, not more.) The application is the one of mqtt.test.ts, in XS.
 
-import { readFileSync } from "node:fs";
 import { makeCertificates, OPENSSL } from "../../tools/rigs/tls";
-import { describeMosquitto, freePort, type Mosquitto, startMosquitto } from "../helpers/mosquitto";
+import { startWebSocketMosquitto, type WebSocketMosquitto } from "../../tools/rigs/websocket";
+import { describeMosquitto } from "../helpers/mosquitto";
 import { type Peer, peer } from "../helpers/peer";
 import { simDevices } from "../helpers/sim";
 
 const APP = "test/compat/fixtures/app.ts";
 const devices = simDevices();
 const certs = OPENSSL ? makeCertificates() : undefined;
-let mosquitto: Mosquitto;
-let ws: number;
-let wss: number;
+let broker: WebSocketMosquitto;
 let run = 0;
 const peers: Peer[] = [];
 
 beforeAll(async () => {
-  [ws, wss] = [await freePort(), await freePort()];
-  const config = [`listener ${ws} 127.0.0.1`, "protocol websockets"];
-  const files: Record<string, string> = {};
-  if (certs) {
-    config.push(`listener ${wss} 127.0.0.1`, "protocol websockets", "certfile cert.pem", "keyfile key.pem");
-    files["cert.pem"] = readFileSync(certs.good.cert, "utf8");
-    files["key.pem"] = readFileSync(certs.good.key, "utf8");
-  }
-  mosquitto = await startMosquitto({ config, files });
+  broker = await startWebSocketMosquitto(certs?.good);
 });
 
 afterAll(async () => {
   for (const p of peers) await p.client.endAsync(true);
-  await mosquitto?.stop();
+  await broker?.mosquitto.stop();
   certs?.remove();
 });
 
 /** Boots the application with `config`; resolves once `peer` sees it ready (it has subscribed to its commands). */
 async function boot(config: Record<string, string>) {
   const prefix = `compat-ws/${process.pid}/${++run}`;
-  const p = await peer(mosquitto.url, `compat-ws-peer-${process.pid}-${run}`);
+  const p = await peer(broker.mosquitto.url, `compat-ws-peer-${process.pid}-${run}`);
   peers.push(p);
   await p.client.subscribeAsync(`${prefix}/out/#`, { qos: 2 });
   const device = await devices.start({
@@ -51,10 +41,10 @@ async function boot(config: Record<string, string>) {
 
 describeMosquitto("compat Client over WebSocket (path)", () => {
   test.each<[string, () => Record<string, string>]>([
-    ["ws", () => ({ port: String(ws), path: "/mqtt" })],
+    ["ws", () => ({ port: String(broker.ws), path: "/mqtt" })],
     ...(certs
       ? [
-          ["wss", () => ({ port: String(wss), path: "/mqtt", secure: "1", ca: certs.ca })] as [
+          ["wss", () => ({ port: String(broker.wss), path: "/mqtt", secure: "1", ca: certs.ca })] as [
             string,
             () => Record<string, string>,
           ],
@@ -80,7 +70,7 @@ describeMosquitto("compat Client over WebSocket (path)", () => {
   });
 
   test("a path to a port that is no WebSocket listener: onClose websocket_failed, named on serial", async () => {
-    const { device } = await boot({ port: String(mosquitto.port), path: "/mqtt", reconnect: "0" });
+    const { device } = await boot({ port: String(broker.mosquitto.port), path: "/mqtt", reconnect: "0" });
     await device.waitForSerial(/^close websocket_failed$/m, 10000);
     expect(device.serialOutput).toMatch(/ E diag websocket_failed .*error=ws detail=no_response /);
   });
