@@ -6,11 +6,11 @@ import { toBytes } from "tether/app/bytes";
 import type { Device } from "tether/app/firmware";
 import { brokerName } from "tether/client/broker";
 import { Connection, type ConnectionEvent } from "tether/client/connection";
-import { connectWebSocket, type TransportError } from "tether/client/websocket";
+import { connectWebSocket, type TransportError, type WebSocketHandlers } from "tether/client/websocket";
 import { type Code, failureInfo } from "tether/diag/codes";
 import type { Out } from "tether/diag/console";
 import { Diagnoser, type Finding } from "tether/diag/diagnose";
-import type { Socket, SocketHandlers } from "tether/host";
+import type { Socket } from "tether/host";
 import { Session } from "tether/mqtt/session";
 
 /**
@@ -94,7 +94,7 @@ export function runSelfTest(device: Device, out: Out): void {
       timeout: settings.number("connectTimeout"),
       tls: broker.tls ? { serverName: broker.host, verify: true, ca: settings.ca() } : undefined,
     };
-    const handlers: SocketHandlers = {
+    const handlers: WebSocketHandlers = {
       onConnect: () => {
         if (done) return;
         ok(broker.path === undefined ? address : "");

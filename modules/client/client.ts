@@ -5,8 +5,8 @@ import { Backoff, type BackoffConfig, type Retry } from "tether/client/backoff";
 import type { Broker } from "tether/client/broker";
 import { type CloseCause, Connection, type ConnectionEvent } from "tether/client/connection";
 import { OfflineQueue, type QueueLimits } from "tether/client/queue";
-import { connectWebSocket, type TransportError } from "tether/client/websocket";
-import type { Host, Socket, SocketHandlers, Timer } from "tether/host";
+import { connectWebSocket, type TransportError, type WebSocketHandlers } from "tether/client/websocket";
+import type { Host, Socket, Timer } from "tether/host";
 import type { Properties, ProtocolVersion, QoS, Subscription, Will } from "tether/mqtt/packets";
 import { type OutMessage, Session } from "tether/mqtt/session";
 
@@ -217,7 +217,7 @@ export class Client {
       timeout: this.config.connectTimeout,
       tls: broker.tls ? { serverName: broker.host, verify: this.config.verify ?? true, ca: this.config.ca } : undefined,
     };
-    const handlers: SocketHandlers = {
+    const handlers: WebSocketHandlers = {
       onResolved: (address) => {
         if (this.socket === socket) this.observe({ type: "resolved", broker, address });
       },

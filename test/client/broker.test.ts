@@ -1,5 +1,5 @@
 // Broker URLs as users write them: MQTT over TCP or TLS, and MQTT over WebSocket with its path.
-import { brokerName, parseBroker, parseBrokers } from "tether/client/broker";
+import { brokerName, parseBroker, parseBrokers, validPath } from "tether/client/broker";
 
 test("mqtt:// and mqtts:// keep their default ports and take no path", () => {
   expect(parseBroker("mqtt://b.example")).toEqual({ host: "b.example", port: 1883, tls: false });
@@ -45,5 +45,13 @@ test("brokerName writes each form back as it parses", () => {
     const broker = parseBroker(url);
     if (typeof broker === "string") throw new Error(broker);
     expect(brokerName(broker)).toBe(url);
+  }
+});
+
+test("a WebSocket path starts with / and holds printable ASCII only (the drop-in's path too)", () => {
+  for (const path of ["/", "/mqtt", "/ws?token=a%20b&x=1", "/a/b:c@d"])
+    expect([path, validPath(path)]).toEqual([path, true]);
+  for (const path of ["", "mqtt", "/a b", "/a\tb", "/caf\u00e9", "/x#y", "/\u007f"]) {
+    expect([path, validPath(path)]).toEqual([path, false]);
   }
 });
