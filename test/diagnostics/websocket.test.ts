@@ -3,6 +3,7 @@
 // MQTT port), and by a small fake HTTP server for the answers mosquitto never gives (404, a wrong Accept, a wrong or
 // missing subprotocol, no answer at all).
 
+import { failureInfo } from "tether/diag/codes";
 import { type Certificates, makeCertificates, OPENSSL } from "../../tools/rigs/tls";
 import {
   FAKE_PATHS,
@@ -85,6 +86,17 @@ describeMosquitto("MQTT over WebSocket", () => {
       ]),
     );
     expect(output[output.length - 1]).toMatch(/^diag done: every layer ok in \d+ms$/);
+  });
+
+  test.concurrent("the self-test stops at the websocket step with the refusal's diagnosis", async () => {
+    const device = await boot({ broker: fake.url(FAKE_PATHS.http_404), clientId: uniqueId("ws-diag-404") });
+    await device.waitForCode("websocket_failed");
+    const output = await device.command("diag", /^(diag done|diagnosis: )/, 10000);
+    expect(output.slice(-3)).toEqual([
+      expect.stringMatching(/^diag tcp ok \d+ms 127\.0\.0\.1$/),
+      expect.stringMatching(/^diag websocket failed \d+ms .*error=ws detail=http_404$/),
+      `diagnosis: websocket_failed: ${failureInfo("websocket_failed").hint}`,
+    ]);
   });
 
   test.concurrent.each<[string, () => string]>([
