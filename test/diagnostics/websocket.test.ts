@@ -72,6 +72,24 @@ describeMosquitto("MQTT over WebSocket", () => {
     },
   );
 
+  test.concurrent("the broker's restart is named as over TCP, and the device reconnects over WebSocket", async () => {
+    let own = await startWebSocketMosquitto();
+    try {
+      const device = await boot({ broker: `ws://127.0.0.1:${own.ws}/mqtt`, clientId: uniqueId("ws-restart") });
+      await device.waitForLine(/ I mqtt connected .* n=1$/);
+      await own.mosquitto.stop();
+      const line = await device.waitForCode("broker_closed");
+      expect(line.fields).toMatchObject({ error: "closed" });
+      // While it is down the port refuses, before any upgrade.
+      await device.waitForCode("tcp_refused");
+      own = await startWebSocketMosquitto(undefined, { port: own.mosquitto.port, ws: own.ws });
+      await device.waitForLine(/ I mqtt connected .* n=2$/);
+      device.expectNames(["broker_closed", "tcp_refused"]);
+    } finally {
+      await own.mosquitto.stop();
+    }
+  });
+
   test.concurrent("the self-test walks the WebSocket upgrade as a step of its own", async () => {
     const device = await boot({ broker: `ws://127.0.0.1:${broker.ws}/mqtt`, clientId: uniqueId("ws-diag") });
     await device.waitForLine(/ I mqtt connected /);

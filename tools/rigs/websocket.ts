@@ -22,10 +22,16 @@ export interface WebSocketMosquitto {
   wss?: number;
 }
 
-/** mosquitto with a WebSocket listener, and a TLS one with `pair` (its certificate file may hold the chain). */
-export async function startWebSocketMosquitto(pair?: KeyPair): Promise<WebSocketMosquitto> {
-  const ws = await freePort();
-  const wss = pair ? await freePort() : undefined;
+/**
+ * mosquitto with a WebSocket listener, and a TLS one with `pair` (its certificate file may hold the chain); `ports`
+ * of an earlier one start it again where it was.
+ */
+export async function startWebSocketMosquitto(
+  pair?: KeyPair,
+  ports?: { port: number; ws: number; wss?: number },
+): Promise<WebSocketMosquitto> {
+  const ws = ports?.ws ?? (await freePort());
+  const wss = pair ? (ports?.wss ?? (await freePort())) : undefined;
   const config = [`listener ${ws} 127.0.0.1`, "protocol websockets"];
   const files: Record<string, string> = {};
   if (pair) {
@@ -33,7 +39,7 @@ export async function startWebSocketMosquitto(pair?: KeyPair): Promise<WebSocket
     files["cert.pem"] = readFileSync(pair.cert, "utf8");
     files["key.pem"] = readFileSync(pair.key, "utf8");
   }
-  return { mosquitto: await startMosquitto({ config, files }), ws, wss };
+  return { mosquitto: await startMosquitto({ config, files, port: ports?.port }), ws, wss };
 }
 
 /**
