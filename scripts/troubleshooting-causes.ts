@@ -162,13 +162,44 @@ export const PROSE: Readonly<Record<Code, Prose>> = {
     ],
     example: { broker: "broker.example.com:8883", address: ADDRESS, error: "tls", detail: "unknown_ca" },
   },
+  websocket_failed: {
+    summary:
+      "MQTT over WebSocket (`ws://`, `wss://`): the socket opened but the HTTP upgrade to a WebSocket for MQTT failed; `detail` says how.",
+    causes: [
+      {
+        cause:
+          "`no_response`: the server closed the connection without an HTTP answer: the port is a plain MQTT listener, not a WebSocket one, or the server refused the request (mosquitto closes without a word when the client does not offer the subprotocol `mqtt`).",
+        fix: "Use the broker's WebSocket listener (mosquitto: a `listener` with `protocol websockets`; often 8080, 9001 or 443 behind a proxy) with `ws://`/`wss://`, and its MQTT listener with `mqtt://`.",
+      },
+      {
+        cause:
+          "`http_<status>`: an HTTP server answered but did not switch protocols: `http_404` a wrong path, `http_400`/`http_426` a request it does not take, `http_502`/`http_503` a proxy without its broker.",
+        fix: "Put the broker's WebSocket path in the URL (`ws://host:port/mqtt` is the default; some brokers use `/ws` or `/`); check the reverse proxy's route.",
+      },
+      {
+        cause:
+          "`bad_accept`, `bad_upgrade`: the answer was not a proper WebSocket upgrade for this request: another kind of server, or a proxy that rewrites the handshake.",
+        fix: "Point the URL at the broker itself, or fix the proxy so it passes WebSocket upgrades through.",
+      },
+      {
+        cause:
+          "`no_subprotocol`, `subprotocol`: the server switched protocols without agreeing to `mqtt` (a WebSocket server for something else), `extension`: it imposed an extension the device did not offer.",
+        fix: "Use the broker's MQTT WebSocket endpoint; brokers answer `Sec-WebSocket-Protocol: mqtt`.",
+      },
+      {
+        cause: "`response_timeout`: the connection opened but nothing answered the upgrade in `connackTimeout` ms.",
+        fix: "Check the port belongs to the broker, and the broker's (or proxy's) load.",
+      },
+    ],
+    example: { broker: "10.0.0.5:8080", address: ADDRESS, error: "ws", detail: "http_404" },
+  },
   connack_timeout: {
     summary: "The TCP (or TLS) connection opened and CONNECT was sent, but no CONNACK came back in time.",
     causes: [
       {
         cause:
           "The port is not plain MQTT: a WebSockets listener (often 8080/9001), an HTTP server, a TLS port used with `mqtt://`.",
-        fix: "Use the broker's MQTT listener: 1883 with `mqtt://`, 8883 with `mqtts://`.",
+        fix: "Use the broker's MQTT listener: 1883 with `mqtt://`, 8883 with `mqtts://`; a WebSocket listener with `ws://host:port/path` (`wss://` over TLS).",
       },
       {
         cause: "The broker is overloaded, or its authentication backend (plugin, HTTP/database auth) is slow.",

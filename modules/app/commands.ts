@@ -4,6 +4,7 @@
 import { type Device, publish } from "tether/app/firmware";
 import { runSelfTest } from "tether/app/selftest";
 import { SETTINGS, settingSpec } from "tether/app/settings";
+import { brokerName } from "tether/client/broker";
 import type { Client } from "tether/client/client";
 import { type Command, enumArg, intArg, type Out, qosArg, UsageError } from "tether/diag/console";
 import { LEVEL_NAMES, type Level } from "tether/diag/log";
@@ -172,7 +173,7 @@ function status(device: Device, out: Out): void {
   if (client) {
     const b = client.broker;
     out(
-      `broker=${b.tls ? "mqtts" : "mqtt"}://${b.host}:${b.port} version=${settings.get("mqttVersion")} keepalive=${client.keepAlive} up_ms=${stats.uptime(now)} inflight=${client.inflight} queued=${client.queueDepth}`,
+      `broker=${brokerName(b)} version=${settings.get("mqttVersion")} keepalive=${client.keepAlive} up_ms=${stats.uptime(now)} inflight=${client.inflight} queued=${client.queueDepth}`,
     );
   }
   const heap = host.heap();

@@ -4,7 +4,7 @@ import { toBytes, toText } from "tether/app/bytes";
 import { COMMANDS } from "tether/app/commands";
 import { Settings } from "tether/app/settings";
 import { type BackoffConfig, DEFAULT_JITTER, validateBackoff } from "tether/client/backoff";
-import { parseBrokers } from "tether/client/broker";
+import { brokerName, parseBrokers } from "tether/client/broker";
 import { Client, type ClientConfig, type ClientEvent, type PublishResult } from "tether/client/client";
 import { KeepAliveTuner, TUNER_DEFAULTS, validateTuner } from "tether/client/keepalive-tuner";
 import { failureInfo, failureLevel } from "tether/diag/codes";
@@ -373,7 +373,7 @@ function clientEvent(device: Device, event: ClientEvent, classify: ClientConfig[
     case "connecting":
       stats.attempt();
       log.info("mqtt", "connecting", {
-        broker: `${event.broker.tls ? "mqtts" : "mqtt"}://${event.broker.host}:${event.broker.port}`,
+        broker: brokerName(event.broker),
         attempt: event.attempt,
         total: stats.attempts,
       });
@@ -382,7 +382,10 @@ function clientEvent(device: Device, event: ClientEvent, classify: ClientConfig[
       log.debug("dns", "resolved", { host: event.broker.host, address: event.address });
       return;
     case "socket":
-      log.debug(event.broker.tls ? "tls" : "tcp", "connected", { ms: event.ms });
+      // Over WebSocket the time includes the upgrade.
+      log.debug(event.broker.path !== undefined ? "ws" : event.broker.tls ? "tls" : "tcp", "connected", {
+        ms: event.ms,
+      });
       return;
     case "connected": {
       const { rtt } = event;

@@ -4,11 +4,13 @@
 // own client id, so the device's session is not disturbed (the same id would take it over).
 import { toBytes } from "tether/app/bytes";
 import type { Device } from "tether/app/firmware";
+import { brokerName } from "tether/client/broker";
 import { Connection, type ConnectionEvent } from "tether/client/connection";
+import { connectWebSocket, type TransportError, type WebSocketHandlers } from "tether/client/websocket";
 import { type Code, failureInfo } from "tether/diag/codes";
 import type { Out } from "tether/diag/console";
 import { Diagnoser, type Finding } from "tether/diag/diagnose";
-import type { NetError, Socket } from "tether/host";
+import type { Socket } from "tether/host";
 import { Session } from "tether/mqtt/session";
 
 /**
@@ -19,12 +21,12 @@ const SILENCE: Readonly<Record<string, Code>> = Object.freeze({
   dns: "dns_failed",
   tcp: "tcp_timeout",
   "tcp+tls": "tcp_timeout",
+  websocket: "websocket_failed",
   connect: "connack_timeout",
   subscribe: "keepalive_timeout",
   loopback: "subscribe_denied",
   ping: "keepalive_timeout",
 });
-const IP = /^\d{1,3}(\.\d{1,3}){3}$/;
 
 export function runSelfTest(device: Device, out: Out): void {
   const { host, settings } = device;
@@ -70,10 +72,10 @@ export function runSelfTest(device: Device, out: Out): void {
     out(`diagnosis: ${finding.code}: ${failureInfo(finding.code).hint}`);
     finish();
   }
-  const netFailed = (error: NetError) =>
+  const netFailed = (error: TransportError) =>
     diagnoser.observe({ type: "closed", cause: { kind: "net", error }, uptime: -1, idle: 0 });
 
-  out(`diag start broker=${broker.tls ? "mqtts" : "mqtt"}://${broker.host}:${broker.port}`);
+  out(`diag start broker=${brokerName(broker)}`);
   step = "link";
   if (!host.linkUp()) {
     fail({ code: "link_down", fields: { link: "down" } });
@@ -85,28 +87,44 @@ export function runSelfTest(device: Device, out: Out): void {
     begin(broker.tls ? "tcp+tls" : "tcp");
     diagnoser.observe({ type: "connecting", broker, attempt: 1 });
     diagnoser.observe({ type: "resolved", broker, address });
-    socket = host.connect(
-      {
-        host: address,
-        port: broker.port,
-        timeout: settings.number("connectTimeout"),
-        tls: broker.tls ? { serverName: broker.host, verify: true, ca: settings.ca() } : undefined,
+    const options = {
+      host: address,
+      port: broker.port,
+      timeout: settings.number("connectTimeout"),
+      tls: broker.tls ? { serverName: broker.host, verify: true, ca: settings.ca() } : undefined,
+    };
+    const handlers: WebSocketHandlers = {
+      onConnect: () => {
+        if (done) return;
+        ok(broker.path === undefined ? address : "");
+        mqtt();
       },
-      {
-        onConnect: () => {
-          if (done) return;
-          ok(address);
-          mqtt();
-        },
-        onData: (bytes) => conn?.receive(bytes, host.now()),
-        onWritable: () => {},
-        onError: (error) => {
-          if (done) return;
-          if (conn) conn.socketFailed(error, host.now());
-          else netFailed(error);
-        },
+      onData: (bytes) => conn?.receive(bytes, host.now()),
+      onWritable: () => {},
+      onError: (error) => {
+        if (done) return;
+        if (conn) conn.socketFailed(error, host.now());
+        else netFailed(error);
       },
-    );
+    };
+    const path = broker.path;
+    // Over WebSocket, the upgrade is a step of its own after the socket's.
+    socket =
+      path === undefined
+        ? host.connect(options, handlers)
+        : connectWebSocket(
+            host,
+            options,
+            { host: broker.host, port: broker.port, tls: broker.tls, path },
+            {
+              ...handlers,
+              onUpgrading: () => {
+                if (done) return;
+                ok(address);
+                begin("websocket");
+              },
+            },
+          );
   };
 
   const mqtt = () => {
@@ -169,7 +187,7 @@ export function runSelfTest(device: Device, out: Out): void {
     }
   };
 
-  if (IP.test(broker.host)) {
+  if (/^\d{1,3}(\.\d{1,3}){3}$/.test(broker.host)) {
     step = "dns";
     ok(`skipped: ${broker.host} is an address`);
     dial(broker.host);

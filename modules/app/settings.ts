@@ -57,7 +57,7 @@ export const SETTINGS: readonly SettingSpec[] = frozen<SettingSpec>([
   {
     key: "brokerCa",
     value: "",
-    help: "CA certificate for mqtts:// (a resource on the device, a PEM file in the simulator; empty: the host's)",
+    help: "CA certificate for mqtts:// and wss:// (a resource on the device, a PEM file in the simulator; empty: the host's)",
     local: true,
   },
   {

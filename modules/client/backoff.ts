@@ -210,7 +210,10 @@ export class Backoff<B extends Endpoint = Endpoint> {
     // A reference that cannot be followed is said, not dropped: the diagnostics line names it.
     if (target !== "" && typeof target === "string" && info?.serverReference) note += ` (${target}: not followed)`;
     if (typeof target !== "string") {
-      const broker = { ...this.broker, ...target[0] };
+      // A URL names its transport (TCP or TLS): it keeps nothing of a WebSocket broker's path.
+      const first = target[0];
+      const broker =
+        first.tls === undefined ? { ...this.broker, ...first } : { ...this.broker, path: undefined, ...first };
       this.#redirect = broker;
       const delay = Math.floor(this.#random() * this.#config.base);
       return {

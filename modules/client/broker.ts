@@ -1,5 +1,5 @@
-// Broker addresses as users write them (`mqtt://host:port`, `mqtts://host:port`, or a comma-separated list) and
-// as MQTT 5 Server References give them (`host[:port]`, `[ipv6]:port`, separated by spaces).
+// Broker addresses as users write them (`mqtt://host:port`, `mqtts://host:port`, MQTT over WebSocket as
+// `ws://host:port/path` and `wss://host:port/path`, or a comma-separated list) and as MQTT 5 Server References give them (`host[:port]`, `[ipv6]:port`, separated by spaces).
 
 export interface Endpoint {
   host: string;
@@ -8,6 +8,8 @@ export interface Endpoint {
 
 export interface Broker extends Endpoint {
   tls: boolean;
+  /** MQTT over WebSocket: the request target of the upgrade (`/mqtt` by default); absent for MQTT over TCP. */
+  path?: string;
 }
 
 /** A DNS name or dotted address (the pattern is made per call: XS must not preload regular expressions). */
@@ -19,16 +21,37 @@ function validHost(host: string): boolean {
 
 /** Parses one broker URL; a string result is the error, one line naming what is wrong. */
 export function parseBroker(url: string): Broker | string {
-  const m = /^(mqtts?):\/\/([^/:?#]*)(?::([^/?#]*))?\/?$/.exec(url.trim());
-  if (!m) return `malformed broker URL "${url}": expected mqtt://host:port or mqtts://host:port`;
-  const tls = m[1] === "mqtts";
+  const m = /^(mqtts?|wss?):\/\/([^/:?#]*)(?::([^/?#]*))?(\/[^#]*)?$/.exec(url.trim());
+  const expected = "expected mqtt://host:port, mqtts://host:port, ws://host:port/path or wss://host:port/path";
+  if (!m) return `malformed broker URL "${url}": ${expected}`;
+  const scheme = m[1];
+  const ws = scheme === "ws" || scheme === "wss";
+  const tls = scheme === "mqtts" || scheme === "wss";
   const host = m[2];
   if (!validHost(host)) return `malformed broker URL "${url}": bad host name "${host}"`;
-  const port = m[3] === undefined ? (tls ? 8883 : 1883) : Number(m[3]);
+  const port = m[3] === undefined ? (ws ? (tls ? 443 : 80) : tls ? 8883 : 1883) : Number(m[3]);
   if (!/^\d{1,5}$/.test(m[3] ?? "1") || port < 1 || port > 65535) {
     return `malformed broker URL "${url}": port must be 1..65535`;
   }
-  return { host, port, tls };
+  const path = m[4];
+  if (!ws) {
+    if (path !== undefined && path !== "/") return `malformed broker URL "${url}": a path needs ws:// or wss://`;
+    return { host, port, tls };
+  }
+  if (path !== undefined && !validPath(path)) {
+    return `malformed broker URL "${url}": the path may hold printable ASCII only, no spaces`;
+  }
+  return { host, port, tls, path: path ?? "/mqtt" };
+}
+
+/** A request target for the WebSocket upgrade: `/`, then printable ASCII without spaces (a query included). */
+export function validPath(path: string): boolean {
+  if (path.charCodeAt(0) !== 47) return false;
+  for (let i = 0; i < path.length; i++) {
+    const c = path.charCodeAt(i);
+    if (c <= 0x20 || c >= 0x7f || c === 0x23) return false;
+  }
+  return true;
 }
 
 /** Parses a comma-separated list of broker URLs; a string result is the first error. */
@@ -44,6 +67,7 @@ export function parseBrokers(list: string): Broker[] | string {
 }
 
 export function brokerName(broker: Broker): string {
+  if (broker.path !== undefined) return `${broker.tls ? "wss" : "ws"}://${hostPort(broker)}${broker.path}`;
   return `${broker.tls ? "mqtts" : "mqtt"}://${hostPort(broker)}`;
 }
 

@@ -4,7 +4,8 @@
 import { Backoff, type BackoffConfig, type Retry } from "tether/client/backoff";
 import type { Broker } from "tether/client/broker";
 import { type CloseCause, Connection, type ConnectionEvent, DEFAULT_MAX_INFLIGHT } from "tether/client/connection";
-import type { Host, NetError, Socket, Timer } from "tether/host";
+import { connectWebSocket, type TransportError, type WebSocketHandlers } from "tether/client/websocket";
+import type { Host, Socket, Timer } from "tether/host";
 import { varintSize } from "tether/mqtt/codec";
 import type { Properties, ProtocolVersion, QoS, Subscription, Will } from "tether/mqtt/packets";
 import type { QueueLimits } from "tether/mqtt/queue";
@@ -266,38 +267,52 @@ export class Client {
     this.attempt++;
     this.socketStarted = this.host.now();
     this.observe({ type: "connecting", broker, attempt: this.attempt });
-    const socket = this.host.connect(
-      {
-        host: broker.host,
-        port: broker.port,
-        timeout: this.config.connectTimeout,
-        tls: broker.tls
-          ? { serverName: broker.host, verify: this.config.verify ?? true, ca: this.config.ca }
-          : undefined,
+    const options = {
+      host: broker.host,
+      port: broker.port,
+      timeout: this.config.connectTimeout,
+      tls: broker.tls ? { serverName: broker.host, verify: this.config.verify ?? true, ca: this.config.ca } : undefined,
+    };
+    const handlers: WebSocketHandlers = {
+      onResolved: (address) => {
+        if (this.socket === socket) this.observe({ type: "resolved", broker, address });
       },
-      {
-        onResolved: (address) => {
-          if (this.socket === socket) this.observe({ type: "resolved", broker, address });
-        },
-        onConnect: () => {
-          if (this.socket === socket) this.opened();
-        },
-        onData: (bytes) => {
-          if (this.socket !== socket || !this.conn) return;
-          this.observe({ type: "bytes", direction: "in", count: bytes.length });
-          this.conn.receive(bytes, this.host.now());
-          this.rearm();
-        },
-        onWritable: () => {},
-        onError: (error) => {
-          if (this.socket === socket) this.lost(error);
-        },
+      onConnect: () => {
+        if (this.socket === socket) this.opened();
       },
-    );
+      onData: (bytes) => {
+        if (this.socket !== socket || !this.conn) return;
+        this.observe({ type: "bytes", direction: "in", count: bytes.length });
+        this.conn.receive(bytes, this.host.now());
+        this.rearm();
+      },
+      onWritable: () => {},
+      onError: (error) => {
+        if (this.socket === socket) this.lost(error);
+      },
+    };
+    const path = broker.path;
+    // Over WebSocket the socket's connect is followed by the upgrade, which gets as long as a CONNACK would.
+    const socket =
+      path === undefined
+        ? this.host.connect(options, handlers)
+        : connectWebSocket(
+            this.host,
+            options,
+            { host: broker.host, port: broker.port, tls: broker.tls, path },
+            {
+              ...handlers,
+              onUpgrading: () => {
+                if (this.socket === socket)
+                  this.armAt(this.host.now() + this.config.connackTimeout, this.upgradeTimedOut);
+              },
+            },
+          );
     this.socket = socket;
   }
 
   private opened(): void {
+    this.cancelTimer(); // the WebSocket upgrade's deadline
     const now = this.host.now();
     this.observe({ type: "socket", broker: this.broker, ms: now - this.socketStarted });
     this.state = SESSION;
@@ -377,7 +392,7 @@ export class Client {
   }
 
   /** The socket died before or after the MQTT session started. */
-  private lost(error: NetError): void {
+  private lost(error: TransportError): void {
     const conn = this.conn;
     if (conn) {
       conn.socketFailed(error, this.host.now());
@@ -423,6 +438,9 @@ export class Client {
 
   // The timer's actions, made once: a closure per deadline would be garbage on every publish.
   private readonly dialNow = (): void => this.dial();
+  private readonly upgradeTimedOut = (): void => {
+    if (this.state === CONNECTING) this.lost({ code: "ws", detail: "response_timeout" });
+  };
   private readonly tickNow = (): void => {
     const conn = this.conn;
     if (!conn) return;

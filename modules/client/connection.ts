@@ -1,7 +1,7 @@
 // One connection's life, from CONNECT to close, as a sans-IO state machine. The driver hands it bytes, socket
 // failures and the time; it answers through its Output (bytes to write, close the socket, events). The Session
 // outlives connections, so in-flight messages survive a reconnect.
-import type { NetError } from "tether/host";
+import type { TransportError } from "tether/client/websocket";
 import { CodecError, Decoder, Encoder, type SkippedPublish } from "tether/mqtt/codec";
 import { KeepAlive } from "tether/mqtt/keepalive";
 import {
@@ -71,7 +71,7 @@ export const DEFAULT_MAX_INFLIGHT = 20;
 /** Why a connection ended: the facts the diagnostics classify. */
 export type CloseCause =
   /** The socket failed or the peer closed it (code `closed`: no DISCONNECT came first). */
-  | { kind: "net"; error: NetError }
+  | { kind: "net"; error: TransportError }
   /** The broker refused the CONNECT; MQTT 5 may name another server to use (0x9C, 0x9D). */
   | { kind: "connack"; reasonCode: number; reasonString?: string; serverReference?: string }
   | { kind: "connack_timeout"; waited: number }
@@ -232,7 +232,7 @@ export class Connection {
   }
 
   /** The socket failed or the peer closed it. */
-  socketFailed(error: NetError, now: number): void {
+  socketFailed(error: TransportError, now: number): void {
     this.end({ kind: "net", error }, now);
   }
 

@@ -6,7 +6,7 @@
 // module, which also keeps the protocol state machine out of reach of an exception the application throws.
 import { toBytes } from "tether/app/bytes";
 import { DEFAULT_BASE, DEFAULT_CAP, DEFAULT_JITTER, DEFAULT_STABLE } from "tether/client/backoff";
-import { type Broker, brokerName, parseBrokers } from "tether/client/broker";
+import { type Broker, brokerName, parseBrokers, validPath } from "tether/client/broker";
 import { type ClientConfig, type ClientEvent, type PublishResult, Client as Supervisor } from "tether/client/client";
 import type { CloseCause } from "tether/client/connection";
 import { failureInfo, failureLevel } from "tether/diag/codes";
@@ -23,7 +23,7 @@ export interface ClientOptions {
   // Moddable's dictionary.
   /** The broker's host name or address (required unless `brokers` is given). */
   host?: string;
-  /** Default 1883 (8883 with `secure`). */
+  /** Default 1883 (8883 with `secure`); with `path`, 80 (443 with `secure`). */
   port?: number;
   /**
    * Client identifier; default "" (the broker assigns one). With MQTT 5 the assigned one is used from then on, and
@@ -40,11 +40,14 @@ export interface ClientOptions {
    * verification, as with Moddable's SecureSocket. SecureSocket's other options are unused.
    */
   secure?: unknown;
-  /** MQTT over WebSockets: not supported, the constructor throws. */
+  /**
+   * MQTT over WebSocket, as Moddable's module: the upgrade's request target (`/mqtt`; a query may follow). With
+   * `secure`, over TLS (wss).
+   */
   path?: string;
 
   // Tether's extras.
-  /** Broker URLs for failover (`mqtt://host:port,mqtts://host:port`), in place of host and port. */
+  /** Broker URLs for failover (`mqtt://host:port,mqtts://host:port,wss://host:port/path`), in place of host and port. */
   brokers?: string;
   /** 4 (MQTT 3.1.1, the default) or 5. */
   version?: ProtocolVersion;
@@ -328,7 +331,6 @@ const ASSIGNED_ID_KEY = "mqtt.aid";
 
 /** The supervisor's configuration from the dictionary, with Moddable's defaults where it has them. */
 function configOf(options: ClientOptions): ClientConfig {
-  if (options.path !== undefined) throw new Error("MQTT over WebSockets (path) is not supported");
   const version = options.version ?? 4;
   if (version !== 4 && version !== 5) throw new RangeError("version must be 4 (MQTT 3.1.1) or 5");
   const { will, backoff = {}, queue = {} } = options;
@@ -376,7 +378,11 @@ function brokersOf(options: ClientOptions): Broker[] {
   }
   if (!options.host) throw new Error("parameter host is required");
   const tls = !!options.secure;
-  return [{ host: options.host, port: options.port || (tls ? 8883 : 1883), tls }];
+  // A path (any but "", as Moddable's module tests it) asks for MQTT over WebSocket.
+  const path = options.path || undefined;
+  if (path === undefined) return [{ host: options.host, port: options.port || (tls ? 8883 : 1883), tls }];
+  if (!validPath(path)) throw new RangeError(`invalid path "${path}": / then printable ASCII, no spaces`);
+  return [{ host: options.host, port: options.port || (tls ? 443 : 80), tls, path }];
 }
 
 function qosOf(qos: number): QoS {

@@ -7,12 +7,22 @@
 // mosquitto 2.0): mosquitto refuses a wrong password or unknown user with 5 / 0x87, never 4 / 0x86;
 // denials by an acl_file are silent; a client-id takeover and a broker shutdown close the socket with no DISCONNECT.
 
+import type { TransportError } from "tether/client/websocket";
 import { ERROR, type Level, WARN } from "tether/diag/log";
-import type { NetError } from "tether/host";
 import { frozen } from "tether/mqtt/frozen";
 import type { ProtocolVersion } from "tether/mqtt/packets";
 
-export type Layer = "link" | "dns" | "tcp" | "tls" | "mqtt" | "auth" | "session" | "keepalive" | "resource";
+export type Layer =
+  | "link"
+  | "dns"
+  | "tcp"
+  | "tls"
+  | "websocket"
+  | "mqtt"
+  | "auth"
+  | "session"
+  | "keepalive"
+  | "resource";
 
 export type Code =
   | "link_down"
@@ -21,6 +31,7 @@ export type Code =
   | "tcp_timeout"
   | "tcp_reset"
   | "tls_failed"
+  | "websocket_failed"
   | "connack_timeout"
   | "protocol_rejected"
   | "client_id_rejected"
@@ -81,9 +92,14 @@ export const FAILURES: readonly FailureInfo[] = frozen<FailureInfo>([
     hint: "TLS failed, see detail: unknown_ca: give the device the broker's CA; expired: certificate dates or device clock; name_mismatch: the host in broker must match the certificate",
   },
   {
+    code: "websocket_failed",
+    layer: "websocket",
+    hint: "WebSocket upgrade failed, see detail: no_response: not a WebSocket listener; http_404: check the path in the broker URL (often /mqtt); bad_accept/subprotocol: not an MQTT WebSocket server",
+  },
+  {
     code: "connack_timeout",
     layer: "mqtt",
-    hint: "TCP works but no MQTT answer: check the port is an MQTT listener (not WebSockets/HTTP), mqtt:// vs mqtts:// matches it, and the broker's log",
+    hint: "TCP works but no MQTT answer: check the port is an MQTT listener (a WebSocket one needs ws://, not HTTP), mqtt:// vs mqtts:// matches it, and the broker's log",
   },
   {
     code: "protocol_rejected",
@@ -186,12 +202,17 @@ export function failureInfo(code: Code): FailureInfo {
  * person can fix (credentials, certificates), a warning for what may pass by itself on a retry.
  */
 export function failureLevel(info: FailureInfo): Level {
-  return info.layer === "auth" || info.layer === "tls" ? ERROR : WARN;
+  return info.layer === "auth" || info.layer === "tls" || info.layer === "websocket" ? ERROR : WARN;
 }
 
-/** The code for a socket failure. `unreachable` is the link's fault; an orderly close is the broker's. */
-export function classifyNetError(error: NetError): Code {
+/**
+ * The code for a socket failure. `unreachable` is the link's fault; an orderly close is the broker's (a WebSocket
+ * close frame included); a WebSocket failure is the upgrade's, or the broker's frames (protocol_error).
+ */
+export function classifyNetError(error: TransportError): Code {
   switch (error.code) {
+    case "ws":
+      return error.detail.startsWith("frame_") ? "protocol_error" : "websocket_failed";
     case "dns":
       return "dns_failed";
     case "refused":

@@ -26,7 +26,6 @@ export interface HistoryEvent {
 
 export const MAX_CODE = 32;
 export const MAX_DETAIL = 96;
-const SLOT = /^(\d+) (\d+) (\d+) (\S+) ?(.*)$/s;
 
 export class History {
   /** This boot's number: 1 on the first boot, counted in storage. */
@@ -80,8 +79,10 @@ export class History {
   /** The valid events in slots 0 to count - 1, in slot order; corrupt slots are skipped. */
   private read(count: number): HistoryEvent[] {
     const events: HistoryEvent[] = [];
+    // Made here, not at module level: a regular expression in a module that Moddable preloads stays in flash.
+    const slot = /^(\d+) (\d+) (\d+) (\S+) ?(.*)$/s;
     for (let i = 0; i < count; i++) {
-      const match = SLOT.exec(this.storage.readSetting(`${this.prefix}.${i}`) ?? "");
+      const match = slot.exec(this.storage.readSetting(`${this.prefix}.${i}`) ?? "");
       if (match) events.push({ seq: +match[1], boot: +match[2], time: +match[3], code: match[4], detail: match[5] });
     }
     return events;

@@ -17,7 +17,7 @@ function store(saved: Record<string, string> = {}) {
 test("each value is checked by its meaning, and the error line names the setting and what is allowed", () => {
   expect(checkSetting("broker", "mqtt://a.example:1883,mqtts://b.example")).toBeUndefined();
   expect(checkSetting("broker", "junk://x")).toBe(
-    'broker=junk://x: malformed broker URL "junk://x": expected mqtt://host:port or mqtts://host:port',
+    'broker=junk://x: malformed broker URL "junk://x": expected mqtt://host:port, mqtts://host:port, ws://host:port/path or wss://host:port/path',
   );
   expect(checkSetting("clientId", "")).toBeUndefined();
   expect(checkSetting("clientId", "dev-é-1")).toBeUndefined();

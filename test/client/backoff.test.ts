@@ -386,6 +386,21 @@ describe("failover", () => {
     });
   });
 
+  test("from a WebSocket broker, a bare reference keeps the path, and a URL is MQTT over TCP or TLS", () => {
+    const ws = [{ host: "w.example", port: 443, tls: true, path: "/mqtt" }];
+    const bare = new Backoff(config(), () => 0.5, ws);
+    expect(bare.failed(0, "server_moved", { serverReference: "v.example" }).broker).toEqual({
+      host: "v.example",
+      port: 443,
+      tls: true,
+      path: "/mqtt",
+    });
+    const url = new Backoff(config(), () => 0.5, ws);
+    const moved = url.failed(0, "server_moved", { serverReference: "mqtts://v.example" }).broker;
+    expect(moved).toEqual({ host: "v.example", port: 8883, tls: true });
+    expect(moved.path).toBeUndefined();
+  });
+
   test("a reference URL is followed with its scheme's TLS, and one that cannot be followed is said", () => {
     const b = new Backoff(config(), () => 0.5, [{ host: "a.example", port: 1883, tls: false }]);
     const retry = b.failed(0, "server_moved", { reasonCode: 0x9d, serverReference: "tcp://localhost:1884" });

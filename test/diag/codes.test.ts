@@ -36,8 +36,9 @@ const REQUIRED: Code[] = [
   "server_disconnect",
   "server_moved",
   "quota_exceeded",
+  "websocket_failed",
 ];
-const LAYERS = ["link", "dns", "tcp", "tls", "mqtt", "auth", "session", "keepalive", "resource"];
+const LAYERS = ["link", "dns", "tcp", "tls", "websocket", "mqtt", "auth", "session", "keepalive", "resource"];
 
 describe("failure table", () => {
   test("has every code once, and nothing else", () => {
@@ -61,11 +62,14 @@ describe("failure table", () => {
     for (const cause of ["unknown_ca", "expired", "name_mismatch"]) expect(tls).toContain(cause);
     expect(failureInfo("subscribe_denied").hint).toContain("acl_file");
     expect(failureInfo("session_taken_over").hint).toContain("clientId");
+    const ws = failureInfo("websocket_failed").hint;
+    for (const detail of ["no_response", "http_404", "bad_accept", "subprotocol", "path"]) expect(ws).toContain(detail);
   });
 
   test("failures only a person can fix are errors, the rest warnings", () => {
     expect(failureLevel(failureInfo("bad_credentials"))).toBe(ERROR);
     expect(failureLevel(failureInfo("tls_failed"))).toBe(ERROR);
+    expect(failureLevel(failureInfo("websocket_failed"))).toBe(ERROR);
     expect(failureLevel(failureInfo("tcp_refused"))).toBe(WARN);
   });
 
@@ -91,6 +95,12 @@ describe("classification", () => {
     expect(classifyNetError({ code: "tls", detail: "unknown_ca" })).toBe("tls_failed");
     expect(classifyNetError({ code: "unreachable" })).toBe("link_down");
     expect(classifyNetError({ code: "closed" })).toBe("broker_closed");
+    // WebSocket: a refused upgrade is its own code; bad frames are the broker's protocol errors; a close frame is
+    // an orderly close.
+    expect(classifyNetError({ code: "ws", detail: "http_404" })).toBe("websocket_failed");
+    expect(classifyNetError({ code: "ws", detail: "no_response" })).toBe("websocket_failed");
+    expect(classifyNetError({ code: "ws", detail: "frame_masked" })).toBe("protocol_error");
+    expect(classifyNetError({ code: "closed", detail: "close_1001" })).toBe("broker_closed");
   });
 
   test("MQTT 3.1.1 CONNACK return codes, as mosquitto uses them", () => {

@@ -219,7 +219,7 @@ describeMosquitto("serial console", () => {
       ],
       [
         "config set broker junk://x",
-        'error: broker=junk://x: malformed broker URL "junk://x": expected mqtt://host:port or mqtts://host:port; usage: config get|set <key> [value]',
+        'error: broker=junk://x: malformed broker URL "junk://x": expected mqtt://host:port, mqtts://host:port, ws://host:port/path or wss://host:port/path; usage: config get|set <key> [value]',
       ],
       [
         "config set topicPrefix a/+/#",

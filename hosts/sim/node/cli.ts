@@ -50,7 +50,7 @@ Without --broker, an embedded MQTT broker (aedes) starts on a free 127.0.0.1 por
   --user USER           same as --set mqttUser=USER
   --password PASSWORD   same as --set mqttPassword=PASSWORD
   --keepalive SECONDS   same as --set keepAlive=SECONDS
-  --ca FILE             same as --set brokerCa=FILE: the PEM file of the CA that signed an mqtts:// broker
+  --ca FILE             same as --set brokerCa=FILE: the PEM file of the CA that signed an mqtts:// or wss:// broker
   --storage FILE        JSON file holding the device's storage across runs (default: in memory)
   --help                this text
 
