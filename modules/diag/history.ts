@@ -79,7 +79,7 @@ export class History {
   /** The valid events in slots 0 to count - 1, in slot order; corrupt slots are skipped. */
   private read(count: number): HistoryEvent[] {
     const events: HistoryEvent[] = [];
-    // Made here, not at module level: a regular expression in a module that Moddable preloads stays in flash.
+    // Made here, not at module level: no regular expression is preloaded (they were the suspects of start-up crashes).
     const slot = /^(\d+) (\d+) (\d+) (\S+) ?(.*)$/s;
     for (let i = 0; i < count; i++) {
       const match = slot.exec(this.storage.readSetting(`${this.prefix}.${i}`) ?? "");
