@@ -233,10 +233,13 @@ export class Session {
    * Maximum, no free id), `dropped` or `full` when the waiting queue had no room for it (see MessageQueue).
    */
   publish(message: OutMessage): Publish | QueueResult {
-    const result = this.#waiting.push(message);
-    // Anything already waiting is blocked, and this message must not overtake it.
-    if (result !== "queued" || this.#waiting.length !== 1) return result;
-    return this.#releaseOne() ?? result;
+    // A message that can leave now never waits, and the queue's bounds are for what waits: it goes at once, whatever
+    // its size. Anything already waiting is blocked, and this message must not overtake it.
+    if (this.#waiting.length === 0) {
+      const now = this.#release(message);
+      if (now) return now;
+    }
+    return this.#waiting.push(message);
   }
 
   /**
@@ -416,7 +419,14 @@ export class Session {
   /** Sends the first waiting message if the connection, Receive Maximum and identifiers allow it. */
   #releaseOne(): Publish | undefined {
     const message = this.#waiting.first();
-    if (message === undefined || this.#limit === 0) return undefined;
+    const publish = message && this.#release(message);
+    if (publish) this.#waiting.shift();
+    return publish;
+  }
+
+  /** The PUBLISH for `message` if the connection, Receive Maximum and identifiers let it leave now. */
+  #release(message: OutMessage): Publish | undefined {
+    if (this.#limit === 0) return undefined;
     let packetId: number | undefined;
     const out = message.qos > this.#maxQoS ? { ...message, qos: this.#maxQoS } : message;
     if (out.qos > 0) {
@@ -427,7 +437,6 @@ export class Session {
       this.#flights.set(packetId, flight);
       this.#save(packetId, flight);
     }
-    this.#waiting.shift();
     return toPublish(out, packetId, false);
   }
 

@@ -64,6 +64,18 @@ describeMosquitto("the firmware for lin, in mcsim, against mosquitto", () => {
     expect(unresolvedImports(lin.tmp)).toEqual([]);
   });
 
+  test("starts 20 times out of 20: preloaded modules and their frozen tables never crash the start-up", async () => {
+    for (let start = 1; start <= 20; start++) {
+      const run = Mcsim.start(lin.library!);
+      try {
+        await run.waitFor(/ I mqtt connecting broker=/, 20000);
+        expect(run.output).not.toMatch(/XS abort|Segmentation fault|\*\*\* /);
+      } finally {
+        await run.kill();
+      }
+    }
+  }, 300000);
+
   test("boots, connects, beacons, answers a command; names the broker's loss, reconnects when it returns", async () => {
     const watcher = await peer(broker.url, "watcher");
     await subscribe(watcher.client, `tether/${ID}/#`, 1);

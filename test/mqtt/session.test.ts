@@ -415,6 +415,15 @@ describe("the waiting queue", () => {
     expect(s.publish(big)).toBe("full");
   });
 
+  it("bounds only what waits: a message that can leave at once goes, however large", () => {
+    const s = new Session({ queue: { count: 100, bytes: 10 } });
+    s.resume(false, 1);
+    const big = { ...message("t"), payload: new Uint8Array(70000) };
+    expect(sent(s.publish(big)).packetId).toBe(1);
+    // The window is full now: the next one would wait, and does not fit.
+    expect(s.publish(big)).toBe("full");
+  });
+
   it("costs the same per message however long it is, in XS (the device's engine)", async () => {
     // xsnap counts computation steps, element moves of Array.prototype.shift included: deterministic.
     const xs = await startXs("test/mqtt/fixtures/session-burst.ts");
