@@ -162,8 +162,8 @@ class Events implements HostEvents {
   }
 }
 
-/** Turns the settings into the client's configuration, or the first error as one line. */
-function clientConfig(
+/** Turns the settings into the client's configuration, or the first error as one line (also for `npm run fleet`). */
+export function clientConfig(
   settings: Settings,
   clientId: string,
   statusTopic: string,
@@ -207,6 +207,7 @@ function backoffConfig(settings: Settings): BackoffConfig {
     cap: settings.number("backoffCap"),
     stable: settings.number("backoffStable"),
     jitter: DEFAULT_JITTER,
+    spread: settings.number("backoffSpread"),
   };
 }
 

@@ -6,6 +6,17 @@
 // jitter draws now and then, while the randomness still spreads a fleet that lost its broker at the same moment.
 // The growth is reset only by a connection that stayed up for `stable` ms: a broker that accepts and drops at
 // once therefore sees ever longer delays, not a reconnect storm.
+//
+// A device is one of a fleet, and the fleet fails together (a broker restart, a broken auth backend, a power cut):
+// - every wait is drawn, the longest ones included: a wait of exactly `cap` would keep devices that failed in the
+//   same second retrying in the same second forever. At a ceiling the wait is drawn from its upper half, so the
+//   rate stays bounded (one attempt per half ceiling at most) and every device is back within the ceiling;
+// - a broker that refuses or resets (down, restarting) is retried within `spread`, not `cap`: a fleet retrying
+//   every spread/2..spread reaches a broker that comes back at about 1/(0.75 spread) of its size per second, and
+//   all of it within `spread` (docs/fleet.md measures the trade-off);
+// - the first attempt after power-on, and the first link-up since, comes within `spread` too, so a fleet that
+//   powers on together does not dial in one second;
+// - refused credentials and quotas wait cap/2..cap: at most one attempt per half cap per device, back within cap.
 
 import { type Endpoint, hostPort, parseServerReference } from "tether/client/broker";
 
@@ -19,12 +30,18 @@ export interface BackoffConfig {
   /** How long a connection must stay up before the backoff starts again from `base`, ms. */
   stable: number;
   jitter: Jitter;
+  /**
+   * The fleet's window, ms (0: none): the first attempt after power-on comes within it, and failures that a
+   * restarting broker causes are retried within it rather than the cap. Clamped to `cap`.
+   */
+  spread: number;
 }
 
 export const DEFAULT_BASE = 1000;
 export const DEFAULT_CAP = 120000;
 export const DEFAULT_STABLE = 60000;
 export const DEFAULT_JITTER: Jitter = "decorrelated";
+export const DEFAULT_SPREAD = 15000;
 /** A busy server is left alone for at least this many `base` delays. */
 export const BUSY_FACTOR = 10;
 
@@ -55,8 +72,9 @@ export interface Retry<B extends Endpoint = Endpoint> {
 /**
  * How a failure steers the next attempt, from its cause (a failure code of the diagnostics) and, when the broker
  * gave one, its MQTT 5 reason code:
- * - `cap`: the credentials or the client are refused (0x86, 0x87, 0x8A); only a configuration change helps.
- * - `busy`: the server sheds load (0x88, 0x89 busy, 0x97 quota, 0x9F connection rate; 3.1.1 return code 3).
+ * - `cap`: the credentials or the client are refused (0x86, 0x87, 0x8A), or a quota is used up (0x97); only a
+ *   configuration change or the quota's period helps.
+ * - `busy`: the server sheds load (0x88, 0x89 busy, 0x9F connection rate; 3.1.1 return code 3).
  * - `link`: the local network is down; no attempt can succeed until it is back.
  * - `redirect`: 0x9C use another server or 0x9D server moved, with a Server Reference: go there.
  * - `normal`: everything else (refused, reset, timeouts, DNS, TLS...).
@@ -68,10 +86,10 @@ export function causePolicy(cause: string, reasonCode?: number): CausePolicy {
     case 0x86:
     case 0x87:
     case 0x8a:
+    case 0x97:
       return "cap";
     case 0x88:
     case 0x89:
-    case 0x97:
     case 0x9f:
       return "busy";
     case 0x9c:
@@ -81,10 +99,10 @@ export function causePolicy(cause: string, reasonCode?: number): CausePolicy {
   switch (cause) {
     case "bad_credentials":
     case "not_authorized":
+    case "quota_exceeded":
       return "cap";
     case "server_unavailable":
     case "server_busy":
-    case "quota_exceeded":
       return "busy";
     case "link_down":
       return "link";
@@ -116,7 +134,8 @@ export function validateBackoff(c: BackoffConfig, brokers: readonly Endpoint[]):
   return (
     outOfRange("backoffBase (ms)", c.base, 1, 3600000) ??
     outOfRange("backoffCap (ms, at least backoffBase)", c.cap, c.base, 86400000) ??
-    outOfRange("backoffStable (ms)", c.stable, 1000, 86400000)
+    outOfRange("backoffStable (ms)", c.stable, 1000, 86400000) ??
+    outOfRange("backoffSpread (ms)", c.spread, 0, 86400000)
   );
 }
 
@@ -142,6 +161,8 @@ export class Backoff<B extends Endpoint = Endpoint> {
   #redirect: B | undefined;
   #connectedAt = -1;
   #attempt = 0;
+  /** Powered on (boot) and not connected since: a link that comes up now is the fleet's, not this device's. */
+  #booting = false;
 
   /** `random` returns a number in [0, 1), like Math.random; `brokers` are tried in round-robin order. */
   constructor(config: BackoffConfig, random: () => number, brokers: readonly B[]) {
@@ -164,6 +185,7 @@ export class Backoff<B extends Endpoint = Endpoint> {
   /** The broker accepted the connection (CONNACK with success). */
   connected(now: number): void {
     this.#connectedAt = now;
+    this.#booting = false;
   }
 
   /** An established connection ended. */
@@ -182,9 +204,35 @@ export class Backoff<B extends Endpoint = Endpoint> {
     return this.#decide(now, cause, info, false, "");
   }
 
-  /** The network link is back after a `waitForLink` decision. */
+  /**
+   * Power-on: when to make the first attempt. Within the spread (none when it is 0), so that a fleet powered on
+   * together does not dial in one second.
+   */
+  boot(now: number): Retry<B> {
+    this.#booting = true;
+    const spread = this.#spread();
+    return this.#pick(now, Math.floor(this.#random() * spread), true, "power-on spread");
+  }
+
+  /**
+   * The network link is back after a `waitForLink` decision (or came up at boot). Within the spread when no
+   * connection has been made since power-on (a fleet's links come up together after a power cut), within `base`
+   * otherwise (one device's link, which the others did not share).
+   */
   linkUp(now: number): Retry<B> {
-    return this.#pick(now, Math.floor(this.#random() * this.#config.base), true, "link up");
+    const window = this.#booting ? Math.max(this.#spread(), this.#config.base) : this.#config.base;
+    return this.#pick(now, Math.floor(this.#random() * window), true, "link up");
+  }
+
+  /** The ceiling of the waits that a broker that refuses or resets causes. */
+  #spread(): number {
+    const { spread, cap } = this.#config;
+    return spread > 0 ? Math.min(spread, cap) : 0;
+  }
+
+  /** A wait drawn from the upper half of `ceiling`: jitter at a ceiling, so a fleet never retries in lockstep. */
+  #upperHalf(ceiling: number): number {
+    return Math.floor(ceiling / 2 + (this.#random() * ceiling) / 2);
   }
 
   #decide(now: number, cause: string, info: FailureInfo | undefined, sticky: boolean, note: string): Retry<B> {
@@ -221,30 +269,53 @@ export class Backoff<B extends Endpoint = Endpoint> {
     this.#attempt++;
     const { cap, base } = this.#config;
     const state = this.#states[this.#index]!;
-    const grown = this.#grow(state);
     if (policy === "cap") {
-      for (const s of this.#states) s.readyAt = now + cap;
+      // The growth state is left alone: once the configuration is fixed, other failures start where they were.
+      const wait = this.#upperHalf(cap);
+      for (const s of this.#states) s.readyAt = now + wait;
       return this.#pick(
         now,
-        cap,
+        wait,
         sticky,
-        `${cause}: retrying cannot help until the configuration changes, waiting the cap`,
+        `${cause}: retrying cannot help until the configuration changes, waiting the cap (drawn from ${cap / 2}..${cap} ms)`,
         true,
       );
     }
-    const own = policy === "busy" ? Math.min(cap, Math.max(grown, BUSY_FACTOR * base, info?.retryAfter ?? 0)) : grown;
+    const grown = this.#grow(state, policy === "normal" && this.#spread() > 0 ? this.#spread() : cap);
+    let own = grown;
+    if (policy === "busy") {
+      // At least the server's hint and BUSY_FACTOR bases, drawn up to half as much again (within the cap).
+      const floor = Math.max(grown, BUSY_FACTOR * base, info?.retryAfter ?? 0);
+      const top = Math.min(cap, Math.floor(floor * 1.5));
+      const low = Math.min(floor, Math.floor((top * 2) / 3));
+      own = low + Math.floor(this.#random() * (top - low));
+    }
     state.sleep = Math.max(state.sleep, own);
     state.readyAt = now + own;
     const busy = policy === "busy" ? `, ${hostPort(this.broker)} rests ${own} ms` : "";
     return this.#pick(now, grown, sticky, `${cause}${note}: attempt ${this.#attempt}${busy}`);
   }
 
-  #grow(s: BrokerState): number {
-    const { base, cap, jitter } = this.#config;
+  /** The next delay of the growth, up to `ceiling`; once there, drawn from its upper half. */
+  #grow(s: BrokerState, ceiling: number): number {
+    const { base, jitter } = this.#config;
     s.failures++;
     if (s.failures === 1) return Math.floor(this.#random() * base);
-    if (jitter === "full") return Math.floor(this.#random() * Math.min(cap, base * 2 ** (s.failures - 1)));
-    s.sleep = Math.floor(Math.min(cap, base + this.#random() * (s.sleep * 3 - base)));
+    if (s.sleep >= ceiling) return this.#upperHalf(ceiling);
+    if (jitter === "full") {
+      const window = base * 2 ** (s.failures - 1);
+      if (window >= ceiling) {
+        s.sleep = ceiling;
+        return this.#upperHalf(ceiling);
+      }
+      return Math.floor(this.#random() * window);
+    }
+    const next = base + this.#random() * (s.sleep * 3 - base);
+    if (next >= ceiling) {
+      s.sleep = ceiling;
+      return this.#upperHalf(ceiling);
+    }
+    s.sleep = Math.floor(next);
     return s.sleep;
   }
 

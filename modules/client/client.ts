@@ -112,8 +112,17 @@ export class Client {
     if (this.conn) this.conn.trace = on;
   }
 
+  /** Starts: at power-on (the first start) after the backoff's power-on spread, after a stop() at once. */
   start(): void {
-    if (this.state === IDLE || this.state === STOPPED) this.dial();
+    if (this.state === STOPPED) {
+      this.dial();
+      return;
+    }
+    if (this.state !== IDLE) return;
+    // With the link down, the spread is drawn when it comes up (linkUp), the moment the fleet shares.
+    const first = this.backoff.boot(this.host.now());
+    if (first.delay === 0 || !this.host.linkUp()) this.dial();
+    else this.wait(first);
   }
 
   /**

@@ -327,6 +327,8 @@ function configOf(options: ClientOptions): ClientConfig {
       cap: backoff.cap ?? DEFAULT_CAP,
       stable: backoff.stable ?? DEFAULT_STABLE,
       jitter: DEFAULT_JITTER,
+      // Moddable's Client connects when it is made: an application that wants a power-on spread delays that.
+      spread: 0,
     },
     queue: { count: queue.count ?? 100, bytes: queue.bytes ?? 16384 },
     classify: (cause) => classifyCause(cause, version, username !== undefined),

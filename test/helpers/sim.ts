@@ -36,7 +36,11 @@ export function simDevices(): SimDevices {
   });
   return {
     async start({ broker, config, ...options } = {}) {
-      const device = await SimDevice.start({ ...options, config: { ...(broker ? { broker } : {}), ...config } });
+      // No power-on spread unless a test asks: a test waits for its device, not for a fleet's window.
+      const device = await SimDevice.start({
+        ...options,
+        config: { backoffSpread: "0", ...(broker ? { broker } : {}), ...config },
+      });
       devices.push(device);
       return device;
     },
