@@ -6,9 +6,9 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, wri
 import { dirname, join, relative } from "node:path";
 import { transformSync } from "esbuild";
 import { SimDevice } from "../hosts/sim/node/device";
+import type { Mosquitto } from "../hosts/sim/node/mosquitto";
 import type { Xsnap } from "../hosts/sim/node/xsnap";
 import { FaultProxy } from "../test/helpers/fault-proxy";
-import type { Mosquitto } from "../test/helpers/mosquitto";
 import type { Row } from "./stats";
 import { stat } from "./stats";
 

@@ -4,8 +4,8 @@
 // second after the previous one, so the blackhole meets each at a different point of its keep-alive cycle).
 import mqtt from "mqtt";
 import { Client } from "tether/client/client";
+import { type Mosquitto, startMosquitto } from "../hosts/sim/node/mosquitto";
 import { FaultProxy } from "../test/helpers/fault-proxy";
-import { type Mosquitto, startMosquitto } from "../test/helpers/mosquitto";
 import { NodeHost } from "./node-host";
 import { type Row, stat, within } from "./stats";
 import { benchConfig } from "./tether-workload";

@@ -4,7 +4,7 @@
 import { spawnSync } from "node:child_process";
 import { cpus } from "node:os";
 import { SimDevice } from "../hosts/sim/node/device";
-import { MOSQUITTO, startMosquitto } from "../test/helpers/mosquitto";
+import { MOSQUITTO, startMosquitto } from "../hosts/sim/node/mosquitto";
 import { codecBench } from "./codec";
 import { e2eBench } from "./e2e";
 import { heapRows, moduleSizes, sizeRows } from "./memory";

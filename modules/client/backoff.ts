@@ -9,14 +9,15 @@
 //
 // A device is one of a fleet, and the fleet fails together (a broker restart, a broken auth backend, a power cut):
 // - every wait is drawn, the longest ones included: a wait of exactly `cap` would keep devices that failed in the
-//   same second retrying in the same second forever. At a ceiling the wait is drawn from its upper half, so the
-//   rate stays bounded (one attempt per half ceiling at most) and every device is back within the ceiling;
-// - a broker that refuses or resets (down, restarting) is retried within `spread`, not `cap`: a fleet retrying
-//   every spread/2..spread reaches a broker that comes back at about 1/(0.75 spread) of its size per second, and
-//   all of it within `spread` (docs/fleet.md measures the trade-off);
-// - the first attempt after power-on, and the first link-up since, comes within `spread` too, so a fleet that
-//   powers on together does not dial in one second;
-// - refused credentials and quotas wait cap/2..cap: at most one attempt per half cap per device, back within cap.
+//   same second retrying in the same second forever;
+// - a broker that refuses or resets twice in a row is down or restarting, not one device's bad luck: from the
+//   second failure on, retries are drawn from spread/3..spread (SPREAD_LOW), not grown towards the cap. The band's
+//   mean (2/3 spread) sets the share of the fleet a returning broker sees per second (1/10 at 15 s, a little more
+//   in the first waves), its top how soon all of it is back (within `spread`); docs/fleet.md measures both and
+//   the trade-off between them;
+// - the first attempt after power-on, and the first link-up since, comes within `spread` too;
+// - refused credentials and quotas wait cap/2..cap: at most one attempt per half cap per device, all back within
+//   the cap once fixed; the growth state is left alone meanwhile, so a long outage does not slow the recovery.
 
 import { type Endpoint, hostPort, parseServerReference } from "tether/client/broker";
 
@@ -42,6 +43,8 @@ export const DEFAULT_CAP = 120000;
 export const DEFAULT_STABLE = 60000;
 export const DEFAULT_JITTER: Jitter = "decorrelated";
 export const DEFAULT_SPREAD = 15000;
+/** Retries at the spread are drawn from this fraction of it up to all of it. */
+export const SPREAD_LOW = 1 / 3;
 /** A busy server is left alone for at least this many `base` delays. */
 export const BUSY_FACTOR = 10;
 
@@ -230,9 +233,12 @@ export class Backoff<B extends Endpoint = Endpoint> {
     return spread > 0 ? Math.min(spread, cap) : 0;
   }
 
-  /** A wait drawn from the upper half of `ceiling`: jitter at a ceiling, so a fleet never retries in lockstep. */
-  #upperHalf(ceiling: number): number {
-    return Math.floor(ceiling / 2 + (this.#random() * ceiling) / 2);
+  /**
+   * A wait drawn from `low`..1 of `ceiling`: jitter at a ceiling, so that a fleet never retries in lockstep, and
+   * the band's width (1 - low) bounds the share of the fleet one second sees (docs/fleet.md).
+   */
+  #band(ceiling: number, low: number): number {
+    return Math.floor(ceiling * (low + this.#random() * (1 - low)));
   }
 
   #decide(now: number, cause: string, info: FailureInfo | undefined, sticky: boolean, note: string): Retry<B> {
@@ -271,7 +277,7 @@ export class Backoff<B extends Endpoint = Endpoint> {
     const state = this.#states[this.#index]!;
     if (policy === "cap") {
       // The growth state is left alone: once the configuration is fixed, other failures start where they were.
-      const wait = this.#upperHalf(cap);
+      const wait = this.#band(cap, 0.5);
       for (const s of this.#states) s.readyAt = now + wait;
       return this.#pick(
         now,
@@ -281,7 +287,8 @@ export class Backoff<B extends Endpoint = Endpoint> {
         true,
       );
     }
-    const grown = this.#grow(state, policy === "normal" && this.#spread() > 0 ? this.#spread() : cap);
+    const spread = policy === "normal" ? this.#spread() : 0;
+    const grown = spread > 0 ? this.#spreadOut(state, spread) : this.#grow(state, cap);
     let own = grown;
     if (policy === "busy") {
       // At least the server's hint and BUSY_FACTOR bases, drawn up to half as much again (within the cap).
@@ -296,26 +303,26 @@ export class Backoff<B extends Endpoint = Endpoint> {
     return this.#pick(now, grown, sticky, `${cause}${note}: attempt ${this.#attempt}${busy}`);
   }
 
-  /** The next delay of the growth, up to `ceiling`; once there, drawn from its upper half. */
-  #grow(s: BrokerState, ceiling: number): number {
+  /** A failure the fleet may share: the first retry within `base`, the next ones in the spread's band. */
+  #spreadOut(s: BrokerState, spread: number): number {
+    s.failures++;
+    if (s.failures === 1) return Math.floor(this.#random() * this.#config.base);
+    s.sleep = Math.max(s.sleep, spread);
+    return this.#band(spread, SPREAD_LOW);
+  }
+
+  /** The next delay of the growth, up to the cap; once there, drawn from its upper half. */
+  #grow(s: BrokerState, cap: number): number {
     const { base, jitter } = this.#config;
     s.failures++;
     if (s.failures === 1) return Math.floor(this.#random() * base);
-    if (s.sleep >= ceiling) return this.#upperHalf(ceiling);
-    if (jitter === "full") {
-      const window = base * 2 ** (s.failures - 1);
-      if (window >= ceiling) {
-        s.sleep = ceiling;
-        return this.#upperHalf(ceiling);
-      }
-      return Math.floor(this.#random() * window);
+    const window = jitter === "full" ? base * 2 ** (s.failures - 1) : base + this.#random() * (s.sleep * 3 - base);
+    if (s.sleep >= cap || window >= cap) {
+      s.sleep = cap;
+      return this.#band(cap, 0.5);
     }
-    const next = base + this.#random() * (s.sleep * 3 - base);
-    if (next >= ceiling) {
-      s.sleep = ceiling;
-      return this.#upperHalf(ceiling);
-    }
-    s.sleep = Math.floor(next);
+    if (jitter === "full") return Math.floor(this.#random() * window);
+    s.sleep = Math.floor(window);
     return s.sleep;
   }
 

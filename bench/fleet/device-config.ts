@@ -1,0 +1,41 @@
+// A fleet device's configuration, made the way the firmware makes it: the firmware's settings (defaults, then
+// the `--set` overrides, checked by its own rules) turned into a ClientConfig by the firmware's clientConfig,
+// which also wires the firmware's failure classifier.
+import { clientConfig } from "tether/app/firmware";
+import { checkSetting, Settings } from "tether/app/settings";
+import type { ClientConfig } from "tether/client/client";
+
+/** Settings the tool gives every device, before the operator's `--set`. */
+export interface DeviceIdentity {
+  broker: string;
+  clientId: string;
+  user?: string;
+  password?: string;
+}
+
+/** Checks `key=value` overrides; returns the first error as one line. */
+export function checkOverrides(overrides: Record<string, string>): string | undefined {
+  for (const [key, value] of Object.entries(overrides)) {
+    const error = checkSetting(key, value);
+    if (error) return error;
+  }
+  return undefined;
+}
+
+/** The device's ClientConfig, or the firmware's one-line error. */
+export function deviceConfig(identity: DeviceIdentity, overrides: Record<string, string>): ClientConfig | string {
+  const values: Record<string, string> = {
+    broker: identity.broker,
+    clientId: identity.clientId,
+    ...(identity.user ? { mqttUser: identity.user, mqttPassword: identity.password ?? "" } : {}),
+    ...overrides,
+  };
+  const settings = new Settings(values, { readSetting: () => undefined, writeSetting: () => {} });
+  const clientId = settings.get("clientId");
+  return clientConfig(
+    settings,
+    clientId,
+    `${settings.get("topicPrefix")}/${clientId}/status`,
+    settings.number("keepAlive"),
+  );
+}
