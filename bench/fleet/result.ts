@@ -20,6 +20,8 @@ export interface Recording {
   atBroker: number[] | undefined;
   /** Per device, the first time it was connected after the disruption began (NaN: never). */
   connectedAt: Float64Array;
+  /** Attempts the clients saw reach a listening broker (not refused), when they tell. */
+  reached?: number;
   /** When the disruption began (the broker stopped, the power came on). */
   disruption: number;
   /** The origin of the reported times (see ORIGIN). */
@@ -43,7 +45,8 @@ export interface FleetResult {
   /** Fraction of the fleet reconnected (since the disruption) by the end of each bin. */
   connectedFraction: number[];
   marks: { name: string; at: number }[];
-  totals: { attempts: number; atBroker: number | null };
+  /** Since the disruption. `reachedByClients`: attempts the clients saw reach a listening broker. */
+  totals: { attempts: number; atBroker: number | null; reachedByClients: number | null };
   peakPerSecond: { attempts: number; atBroker: number | null };
   /** ms after the origin by which 50, 99 and 100% of the devices were connected; null when they never were. */
   reconnected: { p50: number | null; p99: number | null; p100: number | null; missing: number };
@@ -97,7 +100,11 @@ export function summarize(d: Described, r: Recording, end: number): FleetResult 
     atBrokerPerSecond,
     connectedFraction,
     marks: r.marks.map((m) => ({ name: m.name, at: Math.round(m.at - r.origin) })),
-    totals: { attempts: r.attempts.length, atBroker: r.atBroker ? r.atBroker.length : null },
+    totals: {
+      attempts: r.attempts.length,
+      atBroker: r.atBroker ? r.atBroker.length : null,
+      reachedByClients: r.reached ?? null,
+    },
     peakPerSecond: {
       attempts: Math.max(...attemptsPerSecond),
       atBroker: atBrokerPerSecond ? Math.max(...atBrokerPerSecond) : null,

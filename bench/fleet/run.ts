@@ -197,7 +197,8 @@ async function openBroker(o: RunOptions, users: Record<string, string>): Promise
   return { url: o.broker, name: o.broker, accepted: undefined, stop: async () => {} };
 }
 
-const SETTLE_MS = 2000;
+/** Quiet time before the disruption and after the last device is back, so that the chart shows both. */
+const SETTLE_MS = 1000;
 
 /** Runs one scenario with one kind of client; `log` gets progress lines. */
 export async function runFleet(o: RunOptions, log: (line: string) => void): Promise<FleetResult> {
@@ -250,7 +251,6 @@ export async function runFleet(o: RunOptions, log: (line: string) => void): Prom
     log(
       `  ${tally.reconnected} of ${o.devices} connected ${all ? "" : "(gave up) "}after ${((performance.now() - origin) / 1000).toFixed(1)} s`,
     );
-    // A little more, so that the chart shows the quiet after.
     await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
     const end = performance.now();
     const from = tally.disruption;
@@ -276,6 +276,7 @@ export async function runFleet(o: RunOptions, log: (line: string) => void): Prom
       {
         attempts,
         atBroker,
+        reached,
         connectedAt: tally.connectedAt,
         disruption: from,
         origin,
