@@ -204,6 +204,12 @@ const SETTLE_MS = 1000;
 export async function runFleet(o: RunOptions, log: (line: string) => void): Promise<FleetResult> {
   const right = randomBytes(9).toString("base64url");
   const broker = await openBroker(o, { [USER]: right });
+  // Ctrl-C or a kill: the broker the tool started goes too, rather than linger on its port.
+  const interrupted = () => {
+    broker.stop().finally(() => process.exit(130));
+  };
+  process.once("SIGINT", interrupted);
+  process.once("SIGTERM", interrupted);
   const tally = new Tally(o.devices);
   const devices: Device[] = [];
   const marks: Recording["marks"] = [];
@@ -285,6 +291,8 @@ export async function runFleet(o: RunOptions, log: (line: string) => void): Prom
       end,
     );
   } finally {
+    process.off("SIGINT", interrupted);
+    process.off("SIGTERM", interrupted);
     for (const d of devices) d.stop();
     await broker.stop();
   }

@@ -10,6 +10,9 @@
 // A device is one of a fleet, and the fleet fails together (a broker restart, a broken auth backend, a power cut):
 // - every wait is drawn, the longest ones included: a wait of exactly `cap` would keep devices that failed in the
 //   same second retrying in the same second forever;
+// - a broker that closes the connection (broker_closed: mosquitto stopping; MQTT 5 0x8B) is going away for the
+//   whole fleet at once, and a restart is back in well under a second: the first retry comes within `spread`;
+//   other drops (a reset, a keep-alive timeout: one device's path) retry within `base`;
 // - a broker that refuses or resets twice in a row is down or restarting, not one device's bad luck: from the
 //   second failure on, retries are drawn from spread/3..spread (SPREAD_LOW), not grown towards the cap. The band's
 //   mean (2/3 spread) sets the share of the fleet a returning broker sees per second (1/10 at 15 s, a little more
@@ -114,6 +117,15 @@ export function causePolicy(cause: string, reasonCode?: number): CausePolicy {
     default:
       return "normal";
   }
+}
+
+/**
+ * The broker closed every connection it had: it shut down or restarted (mosquitto closes its sockets without a
+ * DISCONNECT when stopped; an MQTT 5 broker may say 0x8B Server shutting down). A restart takes a broker a fraction
+ * of a second, so its whole fleet would be back in one `base` window: those devices spread their first retry.
+ */
+function brokerWentAway(cause: string, info: FailureInfo | undefined): boolean {
+  return cause === "broker_closed" || info?.reasonCode === 0x8b;
 }
 
 /** An error naming the setting and its allowed range when `value` is outside it (or not an integer when asked). */
@@ -288,7 +300,7 @@ export class Backoff<B extends Endpoint = Endpoint> {
       );
     }
     const spread = policy === "normal" ? this.#spread() : 0;
-    const grown = spread > 0 ? this.#spreadOut(state, spread) : this.#grow(state, cap);
+    const grown = spread > 0 ? this.#spreadOut(state, spread, brokerWentAway(cause, info)) : this.#grow(state, cap);
     let own = grown;
     if (policy === "busy") {
       // At least the server's hint and BUSY_FACTOR bases, drawn up to half as much again (within the cap).
@@ -303,10 +315,13 @@ export class Backoff<B extends Endpoint = Endpoint> {
     return this.#pick(now, grown, sticky, `${cause}${note}: attempt ${this.#attempt}${busy}`);
   }
 
-  /** A failure the fleet may share: the first retry within `base`, the next ones in the spread's band. */
-  #spreadOut(s: BrokerState, spread: number): number {
+  /**
+   * A failure the fleet may share: the first retry within `base` (within the spread when the broker itself went
+   * away: every device it served is retrying now), the next ones in the spread's band.
+   */
+  #spreadOut(s: BrokerState, spread: number, shared: boolean): number {
     s.failures++;
-    if (s.failures === 1) return Math.floor(this.#random() * this.#config.base);
+    if (s.failures === 1) return Math.floor(this.#random() * (shared ? spread : this.#config.base));
     s.sleep = Math.max(s.sleep, spread);
     return this.#band(spread, SPREAD_LOW);
   }
