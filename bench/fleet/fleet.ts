@@ -18,11 +18,15 @@ function backoffOf(overrides: Record<string, string>) {
 
 function save(o: FleetOptions, results: FleetResult[]): string[] {
   mkdirSync(o.out, { recursive: true });
-  const name = `${o.simulate ? "sim-" : ""}${o.scenario}-${o.devices}`;
+  const outage = o.scenario === "power-on" ? "" : `-${o.outage / 1000}s`;
+  const name = `${o.simulate ? "sim-" : ""}${o.scenario}-${o.devices}${outage}${o.admit ? `-admit${o.admit}` : ""}`;
   const json = join(o.out, `${name}.json`);
   const svg = join(o.out, `${name}.svg`);
   writeFileSync(json, `${JSON.stringify(results, null, 2)}\n`);
-  const title = `${o.scenario}, ${o.devices} devices${o.simulate ? " (simulated)" : ""}`;
+  const down =
+    o.scenario === "power-on" ? "" : `, ${o.outage / 1000} s ${o.scenario === "auth-outage" ? "refused" : "down"}`;
+  const admit = o.admit ? `, broker admits ${o.admit}/s` : "";
+  const title = `${o.scenario}, ${o.devices.toLocaleString("en")} devices${down}${admit}${o.simulate ? " (simulated)" : ""}`;
   writeFileSync(svg, chart(results, title));
   return [json, svg];
 }
