@@ -36,10 +36,12 @@ export function simDevices(): SimDevices {
   });
   return {
     async start({ broker, config, ...options } = {}) {
-      // No power-on spread unless a test asks: a test waits for its device, not for a fleet's window.
+      // The firmware without a power-on spread unless a test asks: a test waits for its device, not for a fleet's
+      // window. Other entries get their config as given.
+      const fleet: Record<string, string> = options.entry === undefined ? { backoffSpread: "0" } : {};
       const device = await SimDevice.start({
         ...options,
-        config: { backoffSpread: "0", ...(broker ? { broker } : {}), ...config },
+        config: { ...fleet, ...(broker ? { broker } : {}), ...config },
       });
       devices.push(device);
       return device;
