@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { cryptoSeed } from "../random";
 import { type FleetOptions, parseArgs } from "./cli";
 import { deviceConfig } from "./device-config";
-import { chart, describe, type FleetResult } from "./result";
+import { chart, type FleetResult, textSummary } from "./result";
 import { simulate } from "./simulate";
 
 /** The devices' backoff, from the firmware's settings with the overrides. */
@@ -50,14 +50,14 @@ async function main(): Promise<void> {
     for (const policy of o.compare ? (["tether", "mqttjs"] as const) : (["tether"] as const)) {
       const result = simulate({ ...o, backoff, policy, seed, settings: o.overrides });
       results.push(result);
-      process.stdout.write(`${describe(result)}\n`);
+      process.stdout.write(`${textSummary(result)}\n`);
     }
   } else {
     const { runFleet } = await import("./run");
     for (const client of o.compare ? (["tether", "mqttjs"] as const) : (["tether"] as const)) {
       const result = await runFleet({ ...o, client }, (line) => process.stdout.write(`${line}\n`));
       results.push(result);
-      process.stdout.write(`${describe(result)}\n`);
+      process.stdout.write(`${textSummary(result)}\n`);
     }
   }
   for (const file of save(o, results)) process.stdout.write(`wrote ${file}\n`);

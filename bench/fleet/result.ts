@@ -116,7 +116,7 @@ export function summarize(d: Described, r: Recording, end: number): FleetResult 
 const seconds = (ms: number | null) => (ms === null ? "never" : `${(ms / 1000).toFixed(1)} s`);
 
 /** A few lines for the terminal. */
-export function describe(r: FleetResult): string {
+export function textSummary(r: FleetResult): string {
   const broker =
     r.totals.atBroker === null ? "" : `, ${r.totals.atBroker} at the broker (peak ${r.peakPerSecond.atBroker}/s)`;
   return [

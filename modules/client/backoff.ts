@@ -5,7 +5,7 @@
 // it never waits less than `base`, so a broker that keeps failing is never hammered by the near-zero delays full
 // jitter draws now and then, while the randomness still spreads a fleet that lost its broker at the same moment.
 // The growth is reset only by a connection that stayed up for `stable` ms: a broker that accepts and drops at
-// once therefore sees ever longer delays, not a reconnect storm.
+// once therefore sees ever longer delays (with a `spread`: delays in its band), not a reconnect storm.
 //
 // A device is one of a fleet, and the fleet fails together (a broker restart, a broken auth backend, a power cut):
 // - every wait is drawn, the longest ones included: a wait of exactly `cap` would keep devices that failed in the
@@ -13,11 +13,11 @@
 // - a broker that closes the connection (broker_closed: mosquitto stopping; MQTT 5 0x8B) is going away for the
 //   whole fleet at once, and a restart is back in well under a second: the first retry comes within `spread`;
 //   other drops (a reset, a keep-alive timeout: one device's path) retry within `base`;
-// - a broker that refuses or resets twice in a row is down or restarting, not one device's bad luck: from the
-//   second failure on, retries are drawn from spread/3..spread (SPREAD_LOW), not grown towards the cap. The band's
-//   mean (2/3 spread) sets the share of the fleet a returning broker sees per second (1/10 at 15 s, a little more
-//   in the first waves), its top how soon all of it is back (within `spread`); docs/fleet.md measures both and
-//   the trade-off between them;
+// - a second failure in a row (refused, reset, timed out: the `normal` causes) means a broker down or restarting,
+//   not one device's bad luck: from there on, retries are drawn from spread/3..spread (SPREAD_LOW), not grown
+//   towards the cap. The band's mean (2/3 spread) sets the share of the fleet a returning broker sees per second
+//   (1/10 at 15 s, a little more in the first waves), its top how soon all of it is back (within `spread`);
+//   docs/fleet.md measures both and the trade-off between them;
 // - the first attempt after power-on, and the first link-up since, comes within `spread` too;
 // - refused credentials and quotas wait cap/2..cap: at most one attempt per half cap per device, all back within
 //   the cap once fixed; the growth state is left alone meanwhile, so a long outage does not slow the recovery.
