@@ -39,3 +39,17 @@ export function deviceConfig(identity: DeviceIdentity, overrides: Record<string,
     settings.number("keepAlive"),
   );
 }
+
+/** The overrides and the backoff settings in effect (defaults included), for a result that says what it ran. */
+export function settingsInEffect(overrides: Record<string, string>): Record<string, string> {
+  const config = deviceConfig({ broker: "mqtt://127.0.0.1:1883", clientId: "fleet" }, overrides);
+  if (typeof config === "string") throw new Error(config);
+  const { base, cap, spread, stable } = config.backoff;
+  return {
+    backoffBase: String(base),
+    backoffCap: String(cap),
+    backoffSpread: String(spread),
+    backoffStable: String(stable),
+    ...overrides,
+  };
+}

@@ -5,7 +5,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { cryptoSeed } from "../random";
 import { type FleetOptions, parseArgs } from "./cli";
-import { deviceConfig } from "./device-config";
+import { deviceConfig, settingsInEffect } from "./device-config";
 import { chart, type FleetResult, textSummary } from "./result";
 import { simulate } from "./simulate";
 
@@ -48,7 +48,7 @@ async function main(): Promise<void> {
     const backoff = backoffOf(o.overrides);
     const seed = cryptoSeed();
     for (const policy of o.compare ? (["tether", "mqttjs"] as const) : (["tether"] as const)) {
-      const result = simulate({ ...o, backoff, policy, seed, settings: o.overrides });
+      const result = simulate({ ...o, backoff, policy, seed, settings: settingsInEffect(o.overrides) });
       results.push(result);
       process.stdout.write(`${textSummary(result)}\n`);
     }

@@ -4,13 +4,14 @@
 // broker URL. The scenario is driven here: the broker stopped and started again on its port, its password file
 // changed under it, or every device powered on at once.
 import { randomBytes } from "node:crypto";
+import { cpus, loadavg } from "node:os";
 import mqtt, { type MqttClient } from "mqtt";
 import { Client } from "tether/client/client";
 import { startBroker } from "../../hosts/sim/node/broker";
 import { type Mosquitto, startMosquitto } from "../../hosts/sim/node/mosquitto";
 import { NodeHost } from "../node-host";
 import type { FleetOptions } from "./cli";
-import { deviceConfig } from "./device-config";
+import { deviceConfig, settingsInEffect } from "./device-config";
 import { type FleetResult, type Recording, summarize } from "./result";
 
 export interface RunOptions extends FleetOptions {
@@ -265,7 +266,7 @@ export async function runFleet(o: RunOptions, log: (line: string) => void): Prom
     const atBroker = broker.accepted ? after(broker.accepted) : undefined;
     const reached = attempts.length - after(tally.refused).length;
     const notes = [
-      `one Node process on ${(await import("node:os")).cpus().length} cores shared with other work`,
+      `one Node process on ${cpus().length} cores shared with other work (load average ${loadavg()[0]!.toFixed(1)} at the end)`,
       broker.accepted
         ? `${reached} attempts the clients saw reach a listening broker, ${atBroker!.length} accepted in the broker's log`
         : `attempts at the broker counted by the clients (${reached} not refused)`,
@@ -276,7 +277,7 @@ export async function runFleet(o: RunOptions, log: (line: string) => void): Prom
         client: o.client === "tether" ? "Tether" : "MQTT.js 5 (defaults, reconnectOnConnackError)",
         scenario: o.scenario,
         broker: broker.name,
-        settings: o.overrides,
+        settings: o.client === "tether" ? settingsInEffect(o.overrides) : {},
         notes,
       },
       {
