@@ -254,7 +254,7 @@ export async function runFleet(o: RunOptions, log: (line: string) => void): Prom
       }
       origin = performance.now();
     }
-    const all = await tally.until(() => tally.reconnected, o.devices, o.outage + o.horizon);
+    const all = await tally.until(() => tally.reconnected, o.devices, o.horizon);
     log(
       `  ${tally.reconnected} of ${o.devices} connected ${all ? "" : "(gave up) "}after ${((performance.now() - origin) / 1000).toFixed(1)} s`,
     );
