@@ -3,8 +3,8 @@ import { checkOverrides } from "./device-config";
 import { SCENARIOS, type Scenario } from "./result";
 
 export const USAGE = `usage: npm run fleet -- --devices N --scenario broker-restart|auth-outage|power-on [options]
-  --broker URL        a broker to use as it is (power-on only; default: a mosquitto the tool starts, or the
-                      embedded aedes broker with --broker aedes)
+  --broker URL|aedes  power-on only: a broker to use as it is, or the embedded aedes (default: a mosquitto the
+                      tool starts; aedes when mosquitto is not installed)
   --set key=value     a firmware setting for every device (repeatable; checked as \`config set\` checks it)
   --compare mqttjs    the same run with MQTT.js 5 clients afterwards
   --outage S          seconds the broker is down (broker-restart, default 20) or refuses (auth-outage, default 60)

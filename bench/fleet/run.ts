@@ -8,7 +8,7 @@ import { cpus, loadavg } from "node:os";
 import mqtt, { type MqttClient } from "mqtt";
 import { Client } from "tether/client/client";
 import { startBroker } from "../../hosts/sim/node/broker";
-import { type Mosquitto, startMosquitto } from "../../hosts/sim/node/mosquitto";
+import { MOSQUITTO, type Mosquitto, startMosquitto } from "../../hosts/sim/node/mosquitto";
 import { NodeHost } from "../node-host";
 import type { FleetOptions } from "./cli";
 import { deviceConfig, settingsInEffect } from "./device-config";
@@ -190,8 +190,11 @@ async function mosquittoBroker(users: Record<string, string>): Promise<BrokerHan
 }
 
 async function openBroker(o: RunOptions, users: Record<string, string>): Promise<BrokerHandle> {
-  if (o.broker === undefined) return mosquittoBroker(users);
-  if (o.broker === "aedes") {
+  if (o.broker === undefined && MOSQUITTO) return mosquittoBroker(users);
+  if (o.broker === undefined && o.scenario !== "power-on") {
+    throw new Error(`--scenario ${o.scenario} needs mosquitto (Debian: apt-get install -y mosquitto)`);
+  }
+  if (o.broker === undefined || o.broker === "aedes") {
     const aedes = await startBroker();
     return { url: aedes.url, name: "aedes (embedded)", accepted: undefined, stop: () => aedes.stop() };
   }
