@@ -2,7 +2,7 @@
 // the `--set` overrides, checked by its own rules) turned into a ClientConfig by the firmware's clientConfig,
 // which also wires the firmware's failure classifier.
 import { clientConfig } from "tether/app/firmware";
-import { checkSetting, Settings } from "tether/app/settings";
+import { checkSetting, Settings, settingSpec } from "tether/app/settings";
 import type { ClientConfig } from "tether/client/client";
 
 /** Settings the tool gives every device, before the operator's `--set`. */
@@ -40,16 +40,27 @@ export function deviceConfig(identity: DeviceIdentity, overrides: Record<string,
   );
 }
 
-/** The overrides and the backoff settings in effect (defaults included), for a result that says what it ran. */
+/**
+ * The overrides and the backoff settings in effect (defaults included), for a result that says what it ran;
+ * secrets shown as the console shows them.
+ */
 export function settingsInEffect(overrides: Record<string, string>): Record<string, string> {
   const config = deviceConfig({ broker: "mqtt://127.0.0.1:1883", clientId: "fleet" }, overrides);
   if (typeof config === "string") throw new Error(config);
   const { base, cap, spread, stable } = config.backoff;
-  return {
+  const shown: Record<string, string> = {
     backoffBase: String(base),
     backoffCap: String(cap),
     backoffSpread: String(spread),
     backoffStable: String(stable),
-    ...overrides,
   };
+  for (const [key, value] of Object.entries(overrides)) shown[key] = settingSpec(key)?.secret ? "***" : value;
+  return shown;
+}
+
+/** A broker URL as it may be shown: any user information in it masked. */
+export function shownUrl(url: string): string {
+  const at = url.lastIndexOf("@");
+  const scheme = url.indexOf("://");
+  return at > scheme && scheme >= 0 ? `${url.slice(0, scheme + 3)}***${url.slice(at)}` : url;
 }

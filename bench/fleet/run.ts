@@ -11,7 +11,7 @@ import { startBroker } from "../../hosts/sim/node/broker";
 import { MOSQUITTO, type Mosquitto, startMosquitto } from "../../hosts/sim/node/mosquitto";
 import { NodeHost } from "../node-host";
 import type { FleetOptions } from "./cli";
-import { deviceConfig, settingsInEffect } from "./device-config";
+import { deviceConfig, settingsInEffect, shownUrl } from "./device-config";
 import { type FleetResult, type Recording, summarize } from "./result";
 
 export interface RunOptions extends FleetOptions {
@@ -97,10 +97,16 @@ class Tally {
 
 const USER = "fleet";
 
-function tetherDevice(i: number, url: string, o: RunOptions, password: string, tally: Tally): Device {
+/** The credentials every device sends: the tool's own for its mosquitto, else the operator's `--set`, if any. */
+interface Credentials {
+  user?: string;
+  password?: string;
+}
+
+function tetherDevice(i: number, url: string, o: RunOptions, login: Credentials, tally: Tally): Device {
   const host = new NodeHost();
   const clientId = `fleet-${process.pid}-${i}`;
-  const config = deviceConfig({ broker: url, clientId, user: USER, password }, o.overrides);
+  const config = deviceConfig({ broker: url, clientId, ...login }, o.overrides);
   if (typeof config === "string") throw new Error(config);
   const client = new Client(host, config, (event) => {
     if (event.type === "connecting") tally.attempt();
@@ -119,15 +125,15 @@ function tetherDevice(i: number, url: string, o: RunOptions, password: string, t
   };
 }
 
-function mqttjsDevice(i: number, url: string, password: string, tally: Tally): Device {
+function mqttjsDevice(i: number, url: string, login: Credentials, tally: Tally): Device {
   let client: MqttClient | undefined;
   return {
     start: () => {
       // reconnectOnConnackError: with its default (false) MQTT.js never retries after a refused CONNACK.
       client = mqtt.connect(url, {
         clientId: `fleet-${process.pid}-js-${i}`,
-        username: USER,
-        password,
+        username: login.user,
+        password: login.password,
         clean: false,
         reconnectOnConnackError: true,
         connectTimeout: 10000,
@@ -198,7 +204,7 @@ async function openBroker(o: RunOptions, users: Record<string, string>): Promise
     const aedes = await startBroker();
     return { url: aedes.url, name: "aedes (embedded)", accepted: undefined, stop: () => aedes.stop() };
   }
-  return { url: o.broker, name: o.broker, accepted: undefined, stop: async () => {} };
+  return { url: o.broker, name: shownUrl(o.broker), accepted: undefined, stop: async () => {} };
 }
 
 /** Quiet time before the disruption and after the last device is back, so that the chart shows both. */
@@ -214,6 +220,10 @@ export async function runFleet(o: RunOptions, log: (line: string) => void): Prom
   };
   process.once("SIGINT", interrupted);
   process.once("SIGTERM", interrupted);
+  // A mosquitto the tool started has the tool's password file.
+  const login: Credentials = broker.setUsers
+    ? { user: USER, password: right }
+    : { user: o.overrides.mqttUser, password: o.overrides.mqttPassword };
   const tally = new Tally(o.devices);
   const devices: Device[] = [];
   const marks: Recording["marks"] = [];
@@ -222,8 +232,8 @@ export async function runFleet(o: RunOptions, log: (line: string) => void): Prom
     for (let i = 0; i < o.devices; i++) {
       devices.push(
         o.client === "tether"
-          ? tetherDevice(i, broker.url, o, right, tally)
-          : mqttjsDevice(i, broker.url, right, tally),
+          ? tetherDevice(i, broker.url, o, login, tally)
+          : mqttjsDevice(i, broker.url, login, tally),
       );
     }
     let origin: number;

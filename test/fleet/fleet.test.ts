@@ -2,6 +2,7 @@
 // and classifier) against a mosquitto the tool starts, through each scenario. The numbers the tool reports must
 // agree with each other and with the broker's own count.
 import { type FleetOptions, parseArgs } from "../../bench/fleet/cli";
+import { settingsInEffect, shownUrl } from "../../bench/fleet/device-config";
 import type { FleetResult } from "../../bench/fleet/result";
 import { runFleet } from "../../bench/fleet/run";
 import { describeMosquitto } from "../helpers/mosquitto";
@@ -97,5 +98,20 @@ describe("the command line", () => {
     expect(parseArgs(["--devices", "100000", "--scenario", "power-on", "--simulate", "--admit", "2000"])).toMatchObject(
       { devices: 100000, simulate: true, admit: 2000 },
     );
+  });
+});
+
+describe("what a result shows", () => {
+  test("secrets are masked, the backoff in effect is named", () => {
+    expect(settingsInEffect({ mqttPassword: "hunter2", mqttUser: "u", backoffCap: "60000" })).toEqual({
+      backoffBase: "1000",
+      backoffCap: "60000",
+      backoffSpread: "15000",
+      backoffStable: "60000",
+      mqttPassword: "***",
+      mqttUser: "u",
+    });
+    expect(shownUrl("mqtt://alice:secret@broker.example:1883")).toBe("mqtt://***@broker.example:1883");
+    expect(shownUrl("mqtts://broker.example:8883")).toBe("mqtts://broker.example:8883");
   });
 });
