@@ -27,6 +27,16 @@ function consistent(r: FleetResult): void {
   expect(r.peakPerSecond.attempts).toBe(Math.max(...r.attemptsPerSecond));
 }
 
+/**
+ * The broker's count against the clients': every connection mosquitto logged was an attempt a client saw get
+ * through. Around a stop the kernel may still complete a few handshakes that the stopping mosquitto never accepts
+ * (the client then sees a reset, not a refusal), so the clients may count a few more, never fewer.
+ */
+function agree(r: FleetResult): void {
+  expect(r.totals.reachedByClients!).toBeGreaterThanOrEqual(r.totals.atBroker!);
+  expect(r.totals.reachedByClients! - r.totals.atBroker!).toBeLessThanOrEqual(DEVICES / 10);
+}
+
 const log = () => {};
 
 describeMosquitto("a real fleet against mosquitto", () => {
@@ -45,7 +55,7 @@ describeMosquitto("a real fleet against mosquitto", () => {
       log,
     );
     consistent(r);
-    expect(r.totals.reachedByClients).toBe(r.totals.atBroker);
+    agree(r);
     // Each device dialled at least once while the broker was down (refused), then once more to get back.
     expect(r.totals.attempts).toBeGreaterThan(r.totals.atBroker!);
     expect(r.totals.atBroker).toBeGreaterThanOrEqual(DEVICES);
@@ -58,8 +68,9 @@ describeMosquitto("a real fleet against mosquitto", () => {
       log,
     );
     consistent(r);
-    expect(r.totals.atBroker).toBe(r.totals.attempts);
-    expect(r.totals.reachedByClients).toBe(r.totals.attempts);
+    agree(r);
+    // Refused only in the moment between the broker's stop and its start.
+    expect(r.totals.attempts - r.totals.atBroker!).toBeLessThan(DEVICES);
     // The first retry after the restart, one every 1..2 s while refused (2 s), one to get back: about 3 each.
     expect(r.totals.attempts).toBeGreaterThanOrEqual(2 * DEVICES);
     expect(r.totals.attempts).toBeLessThanOrEqual(5 * DEVICES);
