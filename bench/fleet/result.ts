@@ -62,6 +62,13 @@ export interface Described {
   notes: string[];
 }
 
+/** The largest number of a list that may be longer than a call's arguments can be (a day of seconds). */
+function most(list: readonly number[]): number {
+  let m = 0;
+  for (const v of list) if (v > m) m = v;
+  return m;
+}
+
 /** Bins the recording by second from the disruption (or 5 s before the origin, whichever is first) to the end. */
 export function summarize(d: Described, r: Recording, end: number): FleetResult {
   const n = r.connectedAt.length;
@@ -106,8 +113,8 @@ export function summarize(d: Described, r: Recording, end: number): FleetResult 
       reachedByClients: r.reached ?? null,
     },
     peakPerSecond: {
-      attempts: Math.max(...attemptsPerSecond),
-      atBroker: atBrokerPerSecond ? Math.max(...atBrokerPerSecond) : null,
+      attempts: most(attemptsPerSecond),
+      atBroker: atBrokerPerSecond ? most(atBrokerPerSecond) : null,
     },
     reconnected: { p50: rank(0.5), p99: rank(0.99), p100: rank(1), missing: n - times.length },
   };
@@ -165,7 +172,7 @@ export function chart(results: readonly FleetResult[], title: string): string {
   results.forEach((r, k) => {
     const top = 28 + k * PANEL_H;
     const bars = r.atBrokerPerSecond ?? r.attemptsPerSecond;
-    const yMax = niceMax(Math.max(...r.attemptsPerSecond, ...bars));
+    const yMax = niceMax(Math.max(most(r.attemptsPerSecond), most(bars)));
     const y = (v: number) => top + PAD.top + plotH - (v / yMax) * plotH;
     const yFrac = (f: number) => top + PAD.top + plotH - f * plotH;
     const barW = Math.max(1, plotW / span - 1);
