@@ -3,7 +3,7 @@
 import { spawn } from "node:child_process";
 import mqtt from "mqtt";
 import type { SimDevice } from "../hosts/sim/node/device";
-import type { Mosquitto } from "../test/helpers/mosquitto";
+import type { Mosquitto } from "../tools/rigs/mosquitto";
 import { NodeHost } from "./node-host";
 import { type Row, repeat, within } from "./stats";
 import { runWorkload, type Workload, type WorkloadResult } from "./tether-workload";

@@ -7,8 +7,8 @@ import { dirname, join, relative } from "node:path";
 import { transformSync } from "esbuild";
 import { SimDevice } from "../hosts/sim/node/device";
 import type { Xsnap } from "../hosts/sim/node/xsnap";
-import type { Mosquitto } from "../test/helpers/mosquitto";
 import { FaultProxy } from "../tools/rigs/fault-proxy";
+import type { Mosquitto } from "../tools/rigs/mosquitto";
 import type { Row } from "./stats";
 import { stat } from "./stats";
 

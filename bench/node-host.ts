@@ -1,14 +1,22 @@
 // A Host on plain Node (node:net, setTimeout, performance.now), so that Tether's real Client runs on Node directly,
-// without XS, beside MQTT.js. Only what the benchmarks use is real: no TLS, no settings, no serial console.
+// without XS, beside MQTT.js. Only what the benchmarks and the fleet tool use is real: no TLS, no stored settings,
+// no serial console. Each host has its own random generator, crypto-seeded unless a seed is given.
 import { connect as tcpConnect } from "node:net";
 import type { Host, HostEvents, Socket, SocketHandlers, Timer } from "tether/host";
 import { netError } from "../hosts/sim/node/net";
+import { cryptoSeed, generator } from "./random";
 
 export class NodeHost implements Host {
   readonly platform = "node";
   readonly deviceId = "000000000000";
   private readonly sockets = new Set<() => void>();
   private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly draw: () => number;
+
+  /** `seed`: four 32-bit words for this host's generator (default: from the operating system). */
+  constructor(readonly seed: Uint32Array = cryptoSeed()) {
+    this.draw = generator(seed);
+  }
 
   now(): number {
     return performance.now();
@@ -42,7 +50,7 @@ export class NodeHost implements Host {
   }
 
   random(): number {
-    return Math.random();
+    return this.draw();
   }
 
   serialWrite(_text: string): void {}

@@ -39,7 +39,7 @@ export function benchConfig(broker: Broker, clientId: string, keepAlive: number)
     maxPacketSize: 65536,
     connectTimeout: 5000,
     connackTimeout: 5000,
-    backoff: { base: 1000, cap: 120000, stable: 60000, jitter: "decorrelated" },
+    backoff: { base: 1000, cap: 120000, stable: 60000, jitter: "decorrelated", spread: 0 },
     queue: { count: 100, bytes: 65536 },
     classify: (cause) => cause.kind,
   };

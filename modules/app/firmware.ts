@@ -295,8 +295,8 @@ function fault(device: Device, handler: string, error: unknown, fields?: Fields)
   } catch {}
 }
 
-/** Turns the settings into the client's configuration, or the first error as one line. */
-function clientConfig(
+/** Turns the settings into the client's configuration, or the first error as one line (also for `npm run fleet`). */
+export function clientConfig(
   settings: Settings,
   clientId: string,
   statusTopic: string,
@@ -362,6 +362,7 @@ function backoffConfig(settings: Settings): BackoffConfig {
     cap: settings.number("backoffCap"),
     stable: settings.number("backoffStable"),
     jitter: DEFAULT_JITTER,
+    spread: settings.number("backoffSpread"),
   };
 }
 

@@ -111,6 +111,13 @@ export const SETTINGS: readonly SettingSpec[] = frozen<SettingSpec>([
   },
   { key: "backoffBase", value: "1000", help: "first reconnect delay, ms", min: 100, max: 3600000 },
   { key: "backoffCap", value: "120000", help: "longest reconnect delay, ms", min: 100, max: 86400000 },
+  {
+    key: "backoffSpread",
+    value: "15000",
+    help: "fleet window, ms: first attempt after power-on within it, retries of a down broker too (0: off)",
+    min: 0,
+    max: 86400000,
+  },
   { key: "backoffStable", value: "60000", help: "uptime after which the backoff resets, ms", min: 1000, max: 86400000 },
   { key: "connectTimeout", value: "10000", help: "TCP/TLS connect timeout, ms", min: 100, max: 600000 },
   { key: "connackTimeout", value: "10000", help: "CONNACK timeout, ms", min: 100, max: 600000 },

@@ -5,7 +5,22 @@
 // it never waits less than `base`, so a broker that keeps failing is never hammered by the near-zero delays full
 // jitter draws now and then, while the randomness still spreads a fleet that lost its broker at the same moment.
 // The growth is reset only by a connection that stayed up for `stable` ms: a broker that accepts and drops at
-// once therefore sees ever longer delays, not a reconnect storm.
+// once therefore sees ever longer delays (with a `spread`: delays in its band), not a reconnect storm.
+//
+// A device is one of a fleet, and the fleet fails together (a broker restart, a broken auth backend, a power cut):
+// - every wait is drawn, the longest ones included: a wait of exactly `cap` would keep devices that failed in the
+//   same second retrying in the same second forever;
+// - a broker that closes the connection (broker_closed: mosquitto stopping; MQTT 5 0x8B) is going away for the
+//   whole fleet at once, and a restart is back in well under a second: the first retry comes within `spread`;
+//   other drops (a reset, a keep-alive timeout: one device's path) retry within `base`;
+// - a second failure in a row (refused, reset, timed out: the `normal` causes) means a broker down or restarting,
+//   not one device's bad luck: from there on, retries are drawn from spread/3..spread (SPREAD_LOW), not grown
+//   towards the cap. The band's mean (2/3 spread) sets the share of the fleet a returning broker sees per second
+//   (1/10 at 15 s, a little more in the first waves), its top how soon all of it is back (within `spread`);
+//   docs/fleet.md measures both and the trade-off between them;
+// - the first attempt after power-on, and the first link-up since, comes within `spread` too;
+// - refused credentials and quotas wait cap/2..cap: at most one attempt per half cap per device, all back within
+//   the cap once fixed; the growth state is left alone meanwhile, so a long outage does not slow the recovery.
 
 import { type Endpoint, hostPort, parseServerReference } from "tether/client/broker";
 
@@ -19,12 +34,20 @@ export interface BackoffConfig {
   /** How long a connection must stay up before the backoff starts again from `base`, ms. */
   stable: number;
   jitter: Jitter;
+  /**
+   * The fleet's window, ms (0: none): the first attempt after power-on comes within it, and failures that a
+   * restarting broker causes are retried within it rather than the cap. Clamped to `cap`.
+   */
+  spread: number;
 }
 
 export const DEFAULT_BASE = 1000;
 export const DEFAULT_CAP = 120000;
 export const DEFAULT_STABLE = 60000;
 export const DEFAULT_JITTER: Jitter = "decorrelated";
+export const DEFAULT_SPREAD = 15000;
+/** Retries at the spread are drawn from this fraction of it up to all of it. */
+export const SPREAD_LOW = 1 / 3;
 /** A busy server is left alone for at least this many `base` delays. */
 export const BUSY_FACTOR = 10;
 
@@ -55,8 +78,9 @@ export interface Retry<B extends Endpoint = Endpoint> {
 /**
  * How a failure steers the next attempt, from its cause (a failure code of the diagnostics) and, when the broker
  * gave one, its MQTT 5 reason code:
- * - `cap`: the credentials or the client are refused (0x86, 0x87, 0x8A); only a configuration change helps.
- * - `busy`: the server sheds load (0x88, 0x89 busy, 0x97 quota, 0x9F connection rate; 3.1.1 return code 3).
+ * - `cap`: the credentials or the client are refused (0x86, 0x87, 0x8A), or a quota is used up (0x97); only a
+ *   configuration change or the quota's period helps.
+ * - `busy`: the server sheds load (0x88, 0x89 busy, 0x9F connection rate; 3.1.1 return code 3).
  * - `link`: the local network is down; no attempt can succeed until it is back.
  * - `redirect`: 0x9C use another server or 0x9D server moved, with a Server Reference: go there.
  * - `normal`: everything else (refused, reset, timeouts, DNS, TLS...).
@@ -68,10 +92,10 @@ export function causePolicy(cause: string, reasonCode?: number): CausePolicy {
     case 0x86:
     case 0x87:
     case 0x8a:
+    case 0x97:
       return "cap";
     case 0x88:
     case 0x89:
-    case 0x97:
     case 0x9f:
       return "busy";
     case 0x9c:
@@ -81,10 +105,10 @@ export function causePolicy(cause: string, reasonCode?: number): CausePolicy {
   switch (cause) {
     case "bad_credentials":
     case "not_authorized":
+    case "quota_exceeded":
       return "cap";
     case "server_unavailable":
     case "server_busy":
-    case "quota_exceeded":
       return "busy";
     case "link_down":
       return "link";
@@ -93,6 +117,15 @@ export function causePolicy(cause: string, reasonCode?: number): CausePolicy {
     default:
       return "normal";
   }
+}
+
+/**
+ * The broker closed every connection it had: it shut down or restarted (mosquitto closes its sockets without a
+ * DISCONNECT when stopped; an MQTT 5 broker may say 0x8B Server shutting down). A restart takes a broker a fraction
+ * of a second, so its whole fleet would be back in one `base` window: those devices spread their first retry.
+ */
+function brokerWentAway(cause: string, info: FailureInfo | undefined): boolean {
+  return cause === "broker_closed" || info?.reasonCode === 0x8b;
 }
 
 /** An error naming the setting and its allowed range when `value` is outside it (or not an integer when asked). */
@@ -116,7 +149,8 @@ export function validateBackoff(c: BackoffConfig, brokers: readonly Endpoint[]):
   return (
     outOfRange("backoffBase (ms)", c.base, 1, 3600000) ??
     outOfRange("backoffCap (ms, at least backoffBase)", c.cap, c.base, 86400000) ??
-    outOfRange("backoffStable (ms)", c.stable, 1000, 86400000)
+    outOfRange("backoffStable (ms)", c.stable, 1000, 86400000) ??
+    outOfRange("backoffSpread (ms)", c.spread, 0, 86400000)
   );
 }
 
@@ -142,6 +176,8 @@ export class Backoff<B extends Endpoint = Endpoint> {
   #redirect: B | undefined;
   #connectedAt = -1;
   #attempt = 0;
+  /** Powered on (boot) and not connected since: a link that comes up now is the fleet's, not this device's. */
+  #booting = false;
 
   /** `random` returns a number in [0, 1), like Math.random; `brokers` are tried in round-robin order. */
   constructor(config: BackoffConfig, random: () => number, brokers: readonly B[]) {
@@ -164,6 +200,7 @@ export class Backoff<B extends Endpoint = Endpoint> {
   /** The broker accepted the connection (CONNACK with success). */
   connected(now: number): void {
     this.#connectedAt = now;
+    this.#booting = false;
   }
 
   /** An established connection ended. */
@@ -182,9 +219,38 @@ export class Backoff<B extends Endpoint = Endpoint> {
     return this.#decide(now, cause, info, false, "");
   }
 
-  /** The network link is back after a `waitForLink` decision. */
+  /**
+   * Power-on: when to make the first attempt. Within the spread (none when it is 0), so that a fleet powered on
+   * together does not dial in one second.
+   */
+  boot(now: number): Retry<B> {
+    this.#booting = true;
+    const spread = this.#spread();
+    return this.#pick(now, Math.floor(this.#random() * spread), true, "power-on spread");
+  }
+
+  /**
+   * The network link is back after a `waitForLink` decision (or came up at boot). Within the spread when no
+   * connection has been made since power-on (a fleet's links come up together after a power cut), within `base`
+   * otherwise (one device's link, which the others did not share).
+   */
   linkUp(now: number): Retry<B> {
-    return this.#pick(now, Math.floor(this.#random() * this.#config.base), true, "link up");
+    const window = this.#booting ? Math.max(this.#spread(), this.#config.base) : this.#config.base;
+    return this.#pick(now, Math.floor(this.#random() * window), true, "link up");
+  }
+
+  /** The ceiling of the waits that a broker that refuses or resets causes. */
+  #spread(): number {
+    const { spread, cap } = this.#config;
+    return spread > 0 ? Math.min(spread, cap) : 0;
+  }
+
+  /**
+   * A wait drawn from `low`..1 of `ceiling`: jitter at a ceiling, so that a fleet never retries in lockstep, and
+   * the band's width (1 - low) bounds the share of the fleet one second sees (docs/fleet.md).
+   */
+  #band(ceiling: number, low: number): number {
+    return Math.floor(ceiling * (low + this.#random() * (1 - low)));
   }
 
   #decide(now: number, cause: string, info: FailureInfo | undefined, sticky: boolean, note: string): Retry<B> {
@@ -227,30 +293,57 @@ export class Backoff<B extends Endpoint = Endpoint> {
     this.#attempt++;
     const { cap, base } = this.#config;
     const state = this.#states[this.#index]!;
-    const grown = this.#grow(state);
     if (policy === "cap") {
-      for (const s of this.#states) s.readyAt = now + cap;
+      // The growth state is left alone: once the configuration is fixed, other failures start where they were.
+      const wait = this.#band(cap, 0.5);
+      for (const s of this.#states) s.readyAt = now + wait;
       return this.#pick(
         now,
-        cap,
+        wait,
         sticky,
-        `${cause}: retrying cannot help until the configuration changes, waiting the cap`,
+        `${cause}: retrying cannot help until the configuration changes, waiting the cap (drawn from ${cap / 2}..${cap} ms)`,
         true,
       );
     }
-    const own = policy === "busy" ? Math.min(cap, Math.max(grown, BUSY_FACTOR * base, info?.retryAfter ?? 0)) : grown;
+    const spread = policy === "normal" ? this.#spread() : 0;
+    const grown = spread > 0 ? this.#spreadOut(state, spread, brokerWentAway(cause, info)) : this.#grow(state, cap);
+    let own = grown;
+    if (policy === "busy") {
+      // At least the server's hint and BUSY_FACTOR bases, drawn up to half as much again (within the cap).
+      const floor = Math.max(grown, BUSY_FACTOR * base, info?.retryAfter ?? 0);
+      const top = Math.min(cap, Math.floor(floor * 1.5));
+      const low = Math.min(floor, Math.floor((top * 2) / 3));
+      own = low + Math.floor(this.#random() * (top - low));
+    }
     state.sleep = Math.max(state.sleep, own);
     state.readyAt = now + own;
     const busy = policy === "busy" ? `, ${hostPort(this.broker)} rests ${own} ms` : "";
     return this.#pick(now, grown, sticky, `${cause}${note}: attempt ${this.#attempt}${busy}`);
   }
 
-  #grow(s: BrokerState): number {
-    const { base, cap, jitter } = this.#config;
+  /**
+   * A failure the fleet may share: the first retry within `base` (within the spread when the broker itself went
+   * away: every device it served is retrying now), the next ones in the spread's band.
+   */
+  #spreadOut(s: BrokerState, spread: number, shared: boolean): number {
+    s.failures++;
+    if (s.failures === 1) return Math.floor(this.#random() * (shared ? spread : this.#config.base));
+    s.sleep = Math.max(s.sleep, spread);
+    return this.#band(spread, SPREAD_LOW);
+  }
+
+  /** The next delay of the growth, up to the cap; once there, drawn from its upper half. */
+  #grow(s: BrokerState, cap: number): number {
+    const { base, jitter } = this.#config;
     s.failures++;
     if (s.failures === 1) return Math.floor(this.#random() * base);
-    if (jitter === "full") return Math.floor(this.#random() * Math.min(cap, base * 2 ** (s.failures - 1)));
-    s.sleep = Math.floor(Math.min(cap, base + this.#random() * (s.sleep * 3 - base)));
+    const window = jitter === "full" ? base * 2 ** (s.failures - 1) : base + this.#random() * (s.sleep * 3 - base);
+    if (s.sleep >= cap || window >= cap) {
+      s.sleep = cap;
+      return this.#band(cap, 0.5);
+    }
+    if (jitter === "full") return Math.floor(this.#random() * window);
+    s.sleep = Math.floor(window);
     return s.sleep;
   }
 

@@ -154,11 +154,20 @@ export class Client {
     if (this.conn) this.conn.trace = on;
   }
 
+  /** Starts: at power-on (the first start) after the backoff's power-on spread, after a stop() at once. */
   start(): void {
-    if (this.state === IDLE && this.cleanNext) {
+    if (this.state === STOPPED) {
+      this.dial();
+      return;
+    }
+    if (this.state !== IDLE) return;
+    if (this.cleanNext) {
       this.cleanOnce("the session state of the last run could not all be stored (messages too large or too many)");
     }
-    if (this.state === IDLE || this.state === STOPPED) this.dial();
+    // With the link down, the spread is drawn when it comes up (linkUp), the moment the fleet shares.
+    const first = this.backoff.boot(this.host.now());
+    if (first.delay === 0 || !this.host.linkUp()) this.dial();
+    else this.wait(first);
   }
 
   /**

@@ -60,7 +60,7 @@ export interface ClientOptions {
   /** Dial again after a drop or a failed attempt (default true); false behaves as Moddable's module. */
   reconnect?: boolean;
   /** Retry delays, ms: the first window, the longest, and the uptime after which they start over. */
-  backoff?: { base?: number; cap?: number; stable?: number };
+  backoff?: { base?: number; cap?: number; stable?: number; spread?: number };
   /** Bounds of the queue that holds publishes made while disconnected (default 100 messages, 16384 bytes). */
   queue?: { count?: number; bytes?: number };
   /** Largest packet accepted, bytes; default 65536. */
@@ -362,6 +362,8 @@ function configOf(options: ClientOptions): ClientConfig {
       cap: backoff.cap ?? DEFAULT_CAP,
       stable: backoff.stable ?? DEFAULT_STABLE,
       jitter: DEFAULT_JITTER,
+      // Moddable's Client connects when it is made: the fleet window (power-on spread) only when asked for.
+      spread: backoff.spread ?? 0,
     },
     queue: { count: queue.count ?? 100, bytes: queue.bytes ?? 16384 },
     classify: (cause) => classifyCause(cause, version, username !== undefined),

@@ -22,6 +22,8 @@ function config(over: Partial<BackoffConfig> = {}): BackoffConfig {
     cap: DEFAULT_CAP,
     stable: DEFAULT_STABLE,
     jitter: DEFAULT_JITTER,
+    // The fleet window has tests of its own below; without it the growth goes up to the cap.
+    spread: 0,
     ...over,
   };
 }
@@ -123,9 +125,10 @@ describe("delays", () => {
     expect(delays[0]).toBeLessThan(DEFAULT_BASE);
     for (let i = 1; i < delays.length; i++) {
       expect(delays[i]).toBeGreaterThanOrEqual(DEFAULT_BASE);
-      expect(delays[i]).toBeGreaterThanOrEqual(Math.min(DEFAULT_CAP, delays[i - 1]!));
+      expect(delays[i]).toBeGreaterThanOrEqual(Math.min(0.999 * DEFAULT_CAP, delays[i - 1]!));
     }
-    expect(delays.at(-1)).toBe(DEFAULT_CAP);
+    // At the cap the wait is drawn from its upper half: random 0.999 gives just under the cap.
+    expect(delays.at(-1)).toBe(Math.floor(DEFAULT_CAP / 2 + (0.999 * DEFAULT_CAP) / 2));
   });
 
   test("full: the window doubles from base up to the cap", () => {
@@ -236,13 +239,15 @@ describe("policy by cause", () => {
     expect(causePolicy("bad_credentials")).toBe("cap");
     expect(causePolicy("not_authorized")).toBe("cap");
     expect(causePolicy("server_unavailable")).toBe("busy");
-    expect(causePolicy("quota_exceeded")).toBe("busy");
+    expect(causePolicy("quota_exceeded")).toBe("cap");
     expect(causePolicy("link_down")).toBe("link");
     expect(causePolicy("server_moved")).toBe("redirect");
     expect(causePolicy("tcp_refused")).toBe("normal");
     // A reason code refines a generic cause.
     expect(causePolicy("server_disconnect", 0x89)).toBe("busy");
     expect(causePolicy("server_disconnect", 0x9f)).toBe("busy");
+    expect(causePolicy("quota_exceeded", 0x9f)).toBe("busy");
+    expect(causePolicy("server_disconnect", 0x97)).toBe("cap");
     expect(causePolicy("server_disconnect", 0x8a)).toBe("cap");
     expect(causePolicy("server_disconnect", 0x9c)).toBe("redirect");
     expect(causePolicy("server_disconnect", 0x8b)).toBe("normal");
@@ -252,10 +257,11 @@ describe("policy by cause", () => {
     ["bad_credentials", undefined],
     ["not_authorized", undefined],
     ["server_disconnect", 0x87],
-  ])("%s (reason %s) goes straight to the cap and says so", (cause, reasonCode) => {
+    ["quota_exceeded", 0x97],
+  ])("%s (reason %s) goes straight to the cap, drawn from its upper half, and says so", (cause, reasonCode) => {
     const b = new Backoff(config(), () => 0.1, [A, B]);
     const retry = b.failed(5, cause, { reasonCode });
-    expect(retry.delay).toBe(DEFAULT_CAP);
+    expect(retry.delay).toBe(DEFAULT_CAP / 2 + 0.1 * (DEFAULT_CAP / 2));
     expect(retry.capped).toBe(true);
     expect(retry.reason).toMatch(new RegExp(`^${cause}: .*cap`));
     // The brokers share the credentials: the next one in turn is not tried sooner either.
@@ -264,26 +270,29 @@ describe("policy by cause", () => {
 
   test.each([
     ["server_unavailable", undefined],
-    ["quota_exceeded", 0x97],
     ["quota_exceeded", 0x9f],
     ["server_disconnect", 0x89],
-  ])("%s (reason %s) backs off several times base", (cause, reasonCode) => {
+  ])("%s (reason %s) backs off several times base, up to half as much again", (cause, reasonCode) => {
     const b = new Backoff(config(), () => 0.5, [A]);
     const retry = b.failed(0, cause, { reasonCode });
-    expect(retry.delay).toBe(BUSY_FACTOR * DEFAULT_BASE);
+    // From BUSY_FACTOR bases to 1.5 times that.
+    expect(retry.delay).toBe(BUSY_FACTOR * DEFAULT_BASE * 1.25);
     expect(retry.capped).toBe(false);
-    expect(retry.reason).toMatch(/rests 10000 ms/);
-    // Decorrelated growth continues from there (base + 0.5 * (3 * 10000 - base)) rather than from base.
-    expect(b.failed(retry.delay, "tcp_refused").delay).toBe(15500);
+    expect(retry.reason).toMatch(/rests 12500 ms/);
+    // Decorrelated growth continues from there (base + 0.5 * (3 * 12500 - base)) rather than from base.
+    expect(b.failed(retry.delay, "tcp_refused").delay).toBe(19250);
   });
 
   test("a server's retry hint is honoured, within the cap", () => {
     expect(new Backoff(config(), () => 0, [A]).failed(0, "server_unavailable", { retryAfter: 45000 }).delay).toBe(
       45000,
     );
-    expect(new Backoff(config(), () => 0, [A]).failed(0, "server_unavailable", { retryAfter: 10 ** 9 }).delay).toBe(
-      DEFAULT_CAP,
-    );
+    // A hint beyond the cap: the upper third of the cap, so that the fleet told the same does not come back as one.
+    const beyond = (r: number) =>
+      new Backoff(config(), () => r, [A]).failed(0, "server_unavailable", { retryAfter: 10 ** 9 }).delay;
+    expect(beyond(0)).toBe((DEFAULT_CAP * 2) / 3);
+    expect(beyond(0.999)).toBeLessThan(DEFAULT_CAP);
+    expect(beyond(0.999)).toBeGreaterThan(DEFAULT_CAP * 0.99);
   });
 
   test("link down waits for the link without counting a failure, then retries within base", () => {
@@ -330,8 +339,8 @@ describe("failover", () => {
 
   test("when every broker is backing off, the one free first is chosen", () => {
     const b = new Backoff(config(), () => 0, [A, B]);
-    b.failed(0, "quota_exceeded", { retryAfter: 50000 }); // A free at 50000
-    const retry = b.failed(0, "quota_exceeded", { retryAfter: 20000 }); // B free at 20000
+    b.failed(0, "server_unavailable", { retryAfter: 50000 }); // A free at 50000
+    const retry = b.failed(0, "server_unavailable", { retryAfter: 20000 }); // B free at 20000
     expect(retry).toMatchObject({ broker: B, delay: 20000 });
   });
 

@@ -36,7 +36,13 @@ export function simDevices(): SimDevices {
   });
   return {
     async start({ broker, config, ...options } = {}) {
-      const device = await SimDevice.start({ ...options, config: { ...(broker ? { broker } : {}), ...config } });
+      // The firmware without a power-on spread unless a test asks: a test waits for its device, not for a fleet's
+      // window. Other entries get their config as given.
+      const fleet: Record<string, string> = options.entry === undefined ? { backoffSpread: "0" } : {};
+      const device = await SimDevice.start({
+        ...options,
+        config: { ...fleet, ...(broker ? { broker } : {}), ...config },
+      });
       devices.push(device);
       return device;
     },

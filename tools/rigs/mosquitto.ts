@@ -1,8 +1,8 @@
 // A real mosquitto broker, on a free 127.0.0.1 port (or a given one), with the configuration and files the caller
-// gives: for tests (test/helpers/mosquitto.ts adds the jest side) and the fault lab. mosquitto drops root for the
-// user `mosquitto` before reading its files, so everything is written world-readable in a world-traversable folder
-// (see /work/shared/broker-facts.md), and mosquitto runs in that folder: relative file names in configuration lines
-// refer to `files`.
+// gives: for tests (test/helpers/mosquitto.ts adds the jest side), the fault lab and `npm run fleet`. mosquitto drops
+// root for the user `mosquitto` before reading its files, so everything is written world-readable in a
+// world-traversable folder (see /work/shared/broker-facts.md), and mosquitto runs in that folder: relative file names
+// in configuration lines refer to `files`.
 
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { once } from "node:events";
@@ -33,7 +33,7 @@ export interface MosquittoOptions {
   files?: Record<string, string>;
   /** Users and passwords, written with mosquitto_passwd to `passwd` and used as password_file; anonymous is off. */
   users?: Record<string, string>;
-  /** The port to listen on (a restart on the same port); a free one when absent. */
+  /** The port to listen on (a broker started again where devices knew it); default: a free one. */
   port?: number;
 }
 
@@ -45,6 +45,10 @@ export interface Mosquitto {
   dir: string;
   /** What mosquitto logged so far. */
   log(): string;
+  /** Calls `listener` with every complete line mosquitto logs from now on, as it arrives. */
+  onLine(listener: (line: string) => void): void;
+  /** Rewrites the password file (as `users` at start) and makes mosquitto read it again (SIGHUP). */
+  setUsers(users: Record<string, string>): void;
   /** SIGTERM: mosquitto closes its connections (without DISCONNECT) and exits; the folder is removed. */
   stop(): Promise<void>;
 }
@@ -66,11 +70,10 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Mo
     if (!config.some((line) => line.startsWith("allow_anonymous"))) {
       config.push(`allow_anonymous ${options.users ? "false" : "true"}`);
     }
-    if (options.port) return await launch(dir, options.port, config);
     // A free port can be taken between our probe and mosquitto's bind; a few tries make that harmless.
     for (let attempt = 1; ; attempt++) {
       try {
-        return await launch(dir, await freePort(), config);
+        return await launch(dir, options.port ?? (await freePort()), config);
       } catch (error) {
         if (attempt === 3) throw error;
       }
@@ -89,6 +92,8 @@ async function launch(dir: string, port: number, config: string[]): Promise<Mosq
   const child = spawn(MOSQUITTO!, ["-c", "mosquitto.conf"], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
   const exited = once(child, "exit").then(() => {});
   let log = "";
+  let partial = "";
+  const lineListeners: ((line: string) => void)[] = [];
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill("SIGKILL");
@@ -96,6 +101,11 @@ async function launch(dir: string, port: number, config: string[]): Promise<Mosq
     }, START_TIMEOUT_MS);
     const collect = (chunk: Buffer) => {
       log += chunk;
+      if (lineListeners.length) {
+        const lines = (partial + chunk).split("\n");
+        partial = lines.pop()!;
+        for (const line of lines) for (const listener of lineListeners) listener(line);
+      }
       // Logged after every listener is open.
       if (/mosquitto version \S+ running/.test(log)) {
         clearTimeout(timer);
@@ -114,6 +124,13 @@ async function launch(dir: string, port: number, config: string[]): Promise<Mosq
     url: `mqtt://127.0.0.1:${port}`,
     dir,
     log: () => log,
+    onLine: (listener) => {
+      lineListeners.push(listener);
+    },
+    setUsers: (users) => {
+      writePasswords(join(dir, "passwd"), users);
+      child.kill("SIGHUP");
+    },
     stop: async () => {
       await terminate(child, exited);
       rmSync(dir, { recursive: true, force: true });

@@ -12,6 +12,7 @@ export const FAST: Record<string, string> = {
   backoffCap: "400",
   connectTimeout: "2000",
   connackTimeout: "2000",
+  backoffSpread: "0",
 };
 
 export const CODES: readonly Code[] = FAILURES.map((f) => f.code);
