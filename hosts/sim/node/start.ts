@@ -40,6 +40,8 @@ async function main(): Promise<void> {
     broker = await listenAedes(0, "127.0.0.1");
     options.config.broker = `mqtt://127.0.0.1:${broker.port}`;
     note(`embedded broker (aedes) on ${options.config.broker}`);
+    // One device and a broker of its own: no fleet to spread over the first connection's window.
+    options.config.backoffSpread ??= "0";
   }
   device = await SimDevice.start({
     config: options.config,
