@@ -121,8 +121,20 @@ export const SETTINGS: readonly SettingSpec[] = frozen<SettingSpec>([
   { key: "backoffStable", value: "60000", help: "uptime after which the backoff resets, ms", min: 1000, max: 86400000 },
   { key: "connectTimeout", value: "10000", help: "TCP/TLS connect timeout, ms", min: 100, max: 600000 },
   { key: "connackTimeout", value: "10000", help: "CONNACK timeout, ms", min: 100, max: 600000 },
-  { key: "queueCount", value: "100", help: "offline queue: most messages", min: 0, max: 100000 },
-  { key: "queueBytes", value: "16384", help: "offline queue: most bytes", min: 0, max: 16777216 },
+  {
+    key: "queueCount",
+    value: "100",
+    help: "messages waiting to be sent (offline, or behind the in-flight window): at most this many",
+    min: 0,
+    max: 100000,
+  },
+  {
+    key: "queueBytes",
+    value: "16384",
+    help: "messages waiting to be sent: at most this many bytes",
+    min: 0,
+    max: 16777216,
+  },
   {
     key: "maxInflight",
     value: "20",

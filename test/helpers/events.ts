@@ -29,3 +29,26 @@ export async function until(condition: () => boolean, what: string, ms = 5000): 
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }
+
+/** Resolves once `text()` (what `stream` has delivered so far) matches `pattern`, checked on every chunk. */
+export function untilOutput(
+  stream: NodeJS.ReadableStream,
+  text: () => string,
+  pattern: RegExp,
+  ms = 20000,
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      stream.off("data", check);
+      reject(new Error(`never saw ${pattern}; got:\n${text().slice(-1500)}`));
+    }, ms);
+    const check = () => {
+      if (!pattern.test(text())) return;
+      clearTimeout(timer);
+      stream.off("data", check);
+      resolve();
+    };
+    stream.on("data", check);
+    check();
+  });
+}

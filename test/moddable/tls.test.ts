@@ -3,11 +3,10 @@
 // one), exchanging QoS 1 both ways. The XS stack the library manifest sets is what keeps the handshake's depth,
 // with Tether's on top, from aborting the engine. Before it, the device fails over through TLS front ends that are
 // each wrong in one way, and names each failure by its cause, where the SDK's own errors say "auth err" for all.
-import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type Build, build, Mcsim, ROOT } from "../../tools/rigs/moddable";
+import { type Build, buildTrusting, Mcsim } from "../../tools/rigs/moddable";
 import {
   type Certificates,
   type KeyPair,
@@ -49,7 +48,6 @@ describeMosquitto("the firmware over TLS in mcsim, against mosquitto with a priv
       },
       config: ["certfile chain.pem", "keyfile key.pem"],
     });
-    // An application manifest beside the firmware's: the firmware plus the test CA as a resource (DER).
     app = mkdtempSync(join(tmpdir(), "tether-tls-app-"));
     const wrong: [KeyPair, string][] = [
       [certs.good, "leaf_only"],
@@ -64,15 +62,11 @@ describeMosquitto("the firmware over TLS in mcsim, against mosquitto with a priv
       expected.set(front.port, cause);
     }
     const brokers = [...expected.keys(), broker.port].map((port) => `mqtts://127.0.0.1:${port}`);
-    execFileSync(OPENSSL, ["x509", "-in", certs.ca, "-outform", "der", "-out", join(app, "test-ca.der")]);
-    writeFileSync(
-      join(app, "manifest.json"),
-      JSON.stringify({ include: [join(ROOT, "manifest.json")], data: { "*": "./test-ca" } }),
-    );
-    lin = build(app, {
-      platform: "lin",
-      name: "tether",
-      config: { broker: brokers.join(","), brokerCa: "test-ca", clientId: ID, backoffBase: "200", backoffCap: "1000" },
+    lin = buildTrusting(app, certs.ca, {
+      broker: brokers.join(","),
+      clientId: ID,
+      backoffBase: "200",
+      backoffCap: "1000",
     });
     sim = Mcsim.start(lin.library!);
   });

@@ -3,11 +3,10 @@
 // resets an HTTP request) and names each refusal, then connects with wss:// to mosquitto's WebSocket listener over
 // TLS (its certificate file holds the chain: Moddable's TLS checks names only on certificates it walks as part of
 // one) and exchanges QoS 1 both ways.
-import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type Build, build, Mcsim, ROOT } from "../../tools/rigs/moddable";
+import { type Build, buildTrusting, Mcsim } from "../../tools/rigs/moddable";
 import { type Certificates, makeCertificates, OPENSSL } from "../../tools/rigs/tls";
 import {
   FAKE_PATHS,
@@ -41,16 +40,11 @@ describeMosquitto("the firmware over WebSocket in mcsim, against mosquitto's Web
       `ws://127.0.0.1:${broker.mosquitto.port}/mqtt`,
       `wss://127.0.0.1:${broker.wss}/mqtt`,
     ];
-    // An application manifest beside the firmware's: the firmware plus the test CA as a resource (DER).
-    execFileSync(OPENSSL, ["x509", "-in", certs.ca, "-outform", "der", "-out", join(app, "test-ca.der")]);
-    writeFileSync(
-      join(app, "manifest.json"),
-      JSON.stringify({ include: [join(ROOT, "manifest.json")], data: { "*": "./test-ca" } }),
-    );
-    lin = build(app, {
-      platform: "lin",
-      name: "tether",
-      config: { broker: brokers.join(","), brokerCa: "test-ca", clientId: ID, backoffBase: "200", backoffCap: "1000" },
+    lin = buildTrusting(app, certs.ca, {
+      broker: brokers.join(","),
+      clientId: ID,
+      backoffBase: "200",
+      backoffCap: "1000",
     });
     sim = Mcsim.start(lin.library!);
   });

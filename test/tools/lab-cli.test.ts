@@ -6,27 +6,11 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SCENARIOS } from "../../tools/lab/scenarios";
+import { untilOutput } from "../helpers/events";
 
 const LAB = ["scripts/run-ts.mjs", "tools/lab.ts"];
 
 /** Resolves once `text()` matches, checked whenever `stream` has data; rejects after `ms`. */
-function waitFor(stream: NodeJS.ReadableStream, text: () => string, pattern: RegExp, ms = 20000): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      stream.off("data", check);
-      reject(new Error(`never saw ${pattern}; got:\n${text().slice(-1500)}`));
-    }, ms);
-    const check = () => {
-      if (!pattern.test(text())) return;
-      clearTimeout(timer);
-      stream.off("data", check);
-      resolve();
-    };
-    stream.on("data", check);
-    check();
-  });
-}
-
 test("without a scenario: the list, one line each; an unknown one is a usage error", () => {
   const list = spawnSync(process.execPath, LAB, { encoding: "utf8" });
   expect(list.status).toBe(0);
@@ -47,10 +31,10 @@ test("a scenario: serial output, typed commands answered, the summary at the end
     let err = "";
     lab.stdout!.on("data", (chunk) => (out += chunk));
     lab.stderr!.on("data", (chunk) => (err += chunk));
-    await waitFor(lab.stderr!, () => err, /^lab: the device named packet_too_large$/m);
+    await untilOutput(lab.stderr!, () => err, /^lab: the device named packet_too_large$/m);
     expect(out).toMatch(/^\d+ W diag packet_too_large /m);
     lab.stdin!.write("status\n");
-    await waitFor(lab.stdout!, () => out, /^\| state=\S+ client_id=lab-big-/m);
+    await untilOutput(lab.stdout!, () => out, /^\| state=\S+ client_id=lab-big-/m);
     lab.stdin!.end();
     const code = await new Promise((resolve) => lab!.once("exit", (exitCode) => resolve(exitCode)));
     expect(code).toBe(0);

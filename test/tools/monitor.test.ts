@@ -10,6 +10,7 @@ import { SerialPort } from "serialport";
 import { SimDevice } from "../../hosts/sim/node/device";
 import { render } from "../../tools/monitor/render";
 import { freePort } from "../../tools/rigs/mosquitto";
+import { untilOutput } from "../helpers/events";
 
 test("render: colour by level, console output, and a failure line followed by its causes and fixes", () => {
   expect(render("12 I mqtt connected session=new keepalive=60 rtt=3 n=1", true)).toEqual([
@@ -69,9 +70,9 @@ test("--sim: a simulated device (npm start) as the board: its output shown, a ty
   try {
     let shown = "";
     monitor.stdout.on("data", (chunk) => (shown += chunk));
-    await waitFor(monitor.stdout, () => shown, /^\d+ I mqtt connected /m);
+    await untilOutput(monitor.stdout, () => shown, /^\d+ I mqtt connected /m);
     monitor.stdin.write("status\n");
-    await waitFor(monitor.stdout, () => shown, /^\| state=connected client_id=sim-mon /m);
+    await untilOutput(monitor.stdout, () => shown, /^\| state=connected client_id=sim-mon /m);
     // The end of input is the simulator's too: the device says goodbye, then both exit.
     monitor.stdin.end();
     expect(await new Promise((resolve) => monitor.once("exit", (code) => resolve(code)))).toBe(0);
@@ -88,23 +89,6 @@ const visible = (text: string) => text.replaceAll("\x1b", "<ESC>");
 const SOCAT = "socat";
 
 /** Resolves once `text()` matches, checking whenever `stream` has data; rejects after `ms`. */
-function waitFor(stream: NodeJS.ReadableStream, text: () => string, pattern: RegExp, ms = 15000): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      stream.off("data", check);
-      reject(new Error(`never saw ${pattern}; got:\n${text().slice(-1500)}`));
-    }, ms);
-    const check = () => {
-      if (!pattern.test(text())) return;
-      clearTimeout(timer);
-      stream.off("data", check);
-      resolve();
-    };
-    stream.on("data", check);
-    check();
-  });
-}
-
 test("on a pseudo-terminal wired to a simulated device: shows, expands, saves, types", async () => {
   const dir = mkdtempSync(join(tmpdir(), "tether-monitor-"));
   const [host, board, saved] = [join(dir, "ttyHOST"), join(dir, "ttyBOARD"), join(dir, "session.log")];
@@ -116,7 +100,7 @@ test("on a pseudo-terminal wired to a simulated device: shows, expands, saves, t
     socat = spawn(SOCAT, ["-d", "-d", `pty,raw,echo=0,link=${host}`, `pty,raw,echo=0,link=${board}`]);
     let socatLog = "";
     socat.stderr!.on("data", (chunk) => (socatLog += chunk));
-    await waitFor(socat.stderr!, () => socatLog, /starting data transfer loop/);
+    await untilOutput(socat.stderr!, () => socatLog, /starting data transfer loop/);
 
     monitor = spawn(process.execPath, ["scripts/run-ts.mjs", "tools/monitor.ts", host, "--save", saved, "--color"], {
       stdio: ["pipe", "pipe", "pipe"],
@@ -126,7 +110,7 @@ test("on a pseudo-terminal wired to a simulated device: shows, expands, saves, t
     // The monitor has the port open before the board starts talking, as when a board is reset under it.
     let opened = "";
     monitor.stderr!.on("data", (chunk) => (opened += chunk));
-    await waitFor(monitor.stderr!, () => opened, /monitor: .* at 115200 baud, saving to /);
+    await untilOutput(monitor.stderr!, () => opened, /monitor: .* at 115200 baud, saving to /);
 
     // The board: a simulated device whose serial port is the pseudo-terminal's far end, CRLF as a board sends.
     port = new SerialPort({ path: board, baudRate: 115200 });
@@ -152,7 +136,7 @@ test("on a pseudo-terminal wired to a simulated device: shows, expands, saves, t
       }
     });
 
-    await waitFor(
+    await untilOutput(
       monitor.stdout!,
       () => visible(shown),
       /diag tcp_refused [^\n]*\n<ESC>\[35m {4}tcp_refused: [^\n]*\n<ESC>\[35m {6}cause: /,
@@ -160,7 +144,7 @@ test("on a pseudo-terminal wired to a simulated device: shows, expands, saves, t
     expect(visible(shown)).toMatch(/<ESC>\[33m\d+ W diag tcp_refused /);
 
     monitor.stdin!.write("status\n");
-    await waitFor(monitor.stdout!, () => visible(shown), /<ESC>\[36m\| state=\S+/);
+    await untilOutput(monitor.stdout!, () => visible(shown), /<ESC>\[36m\| state=\S+/);
     monitor.stdin!.end();
     const code = await new Promise((resolve) => monitor!.once("exit", (exitCode) => resolve(exitCode)));
     expect(code).toBe(0);

@@ -3,7 +3,7 @@
 // the modules alone. The SDK is $MODDABLE, else ~/moddable (what ../shared/moddable-sdk.sh builds).
 import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
 import { once } from "node:events";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
 import { delimiter, join, relative, resolve } from "node:path";
 
@@ -80,6 +80,19 @@ export function build(dir: string, options: BuildOptions): Build {
   }
   const library = join(out, "bin/lin/mc", kind, name, "mc.so");
   return { tmp, output, library: existsSync(library) ? library : undefined, remove };
+}
+
+/**
+ * The firmware for lin trusting a private CA, as a user builds it: an application manifest in `folder` that
+ * includes the firmware's and bundles `caPem` (converted to DER) as the resource `test-ca`, named by brokerCa.
+ */
+export function buildTrusting(folder: string, caPem: string, config: Record<string, string>): Build {
+  execFileSync("openssl", ["x509", "-in", caPem, "-outform", "der", "-out", join(folder, "test-ca.der")]);
+  writeFileSync(
+    join(folder, "manifest.json"),
+    JSON.stringify({ include: [join(ROOT, "manifest.json")], data: { "*": "./test-ca" } }),
+  );
+  return build(folder, { platform: "lin", name: "tether", config: { brokerCa: "test-ca", ...config } });
 }
 
 /** Runs the makefile's xsc, tsc, xsl and mcrez steps (mc.xs.c, mc.resources.c) with a stand-in for IDF_PATH. */
