@@ -134,7 +134,7 @@ export const PROSE: Readonly<Record<Code, Prose>> = {
   },
   tls_failed: {
     summary:
-      "The TLS handshake failed; `detail` says why where the platform knows: unknown_ca, expired, name_mismatch or handshake.",
+      "The TLS handshake failed; `detail` says why where the platform knows: unknown_ca, expired (not_yet_valid), name_mismatch, leaf_only, ca_expired or handshake. On Moddable, where the TLS stack throws the same error for most of them, the device reads the cause from the server's certificates in the handshake.",
     causes: [
       {
         cause: "`unknown_ca`: the broker's certificate is not signed by a CA the device has (self-signed, private CA).",
@@ -152,12 +152,22 @@ export const PROSE: Readonly<Record<Code, Prose>> = {
       },
       {
         cause:
+          "`leaf_only` (Moddable): the broker sends its own certificate without the CA or intermediate that signed it; Moddable's TLS checks a certificate's names and dates only as part of a chain, and refuses a lone leaf even when it is valid.",
+        fix: "Make the broker send its chain: with mosquitto, a `certfile` holding the server certificate followed by the intermediate/CA certificates.",
+      },
+      {
+        cause:
+          "`ca_expired` (Moddable): the CA certificate the device trusts is out of its dates for the device's clock, so the TLS socket refuses it before dialling; usually the clock is not set yet.",
+        fix: "Check that the device got the time (SNTP) before connecting; renew the bundled CA if it really expired.",
+      },
+      {
+        cause:
           "`handshake`: the broker requires a client certificate, no common TLS version/cipher (the ESP32 speaks TLS 1.2), or `mqtts://` to a plain MQTT port.",
         fix: "Use `mqtt://` for port 1883 and `mqtts://` for 8883; check `require_certificate` and `tls_version` on the broker.",
       },
       {
         cause: "Not enough free memory for the handshake (it needs tens of KB).",
-        fix: "See low_memory: shrink the offline queue and message sizes.",
+        fix: "See low_memory: shrink the queue of messages waiting to be sent and message sizes.",
       },
     ],
     example: { broker: "broker.example.com:8883", address: ADDRESS, error: "tls", detail: "unknown_ca" },

@@ -89,7 +89,7 @@ export const FAILURES: readonly FailureInfo[] = frozen<FailureInfo>([
   {
     code: "tls_failed",
     layer: "tls",
-    hint: "TLS failed, see detail: unknown_ca: give the device the broker's CA; expired: certificate dates or device clock; name_mismatch: the host in broker must match the certificate",
+    hint: "TLS failed, see detail: unknown_ca: add the broker's CA; expired: cert dates or device clock; name_mismatch: broker host vs certificate; leaf_only: broker must send its chain",
   },
   {
     code: "websocket_failed",
