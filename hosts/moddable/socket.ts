@@ -127,16 +127,20 @@ function guardedTCP(
     }
   };
   // read() copies what it read into the evidence, in either of its forms (into a buffer, or a new one returned).
+  // Defined, not assigned: TCP's prototype is preloaded, so frozen, and assigning an inherited read-only property
+  // throws ("set read: not writable").
   const read = TCP.prototype.read as (this: TCP, ...args: unknown[]) => unknown;
-  (Guarded.prototype as unknown as { read: typeof read }).read = function (this: TCP, ...args: unknown[]) {
-    const result = read.apply(this, args);
-    if (evidence.bytes) {
-      const into = args[0];
-      if (into instanceof Uint8Array) evidence.keep(into);
-      else if (result instanceof ArrayBuffer) evidence.keep(new Uint8Array(result));
-    }
-    return result;
-  };
+  Object.defineProperty(Guarded.prototype, "read", {
+    value(this: TCP, ...args: unknown[]) {
+      const result = read.apply(this, args);
+      if (evidence.bytes) {
+        const into = args[0];
+        if (into instanceof Uint8Array) evidence.keep(into);
+        else if (result instanceof ArrayBuffer) evidence.keep(new Uint8Array(result));
+      }
+      return result;
+    },
+  });
   return Guarded;
 }
 

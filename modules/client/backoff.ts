@@ -63,7 +63,7 @@ export interface FailureInfo {
 
 /** The decision after a connection ended or an attempt failed. */
 export interface Retry<B extends Endpoint = Endpoint> {
-  /** Milliseconds to wait before dialling `broker`; 0 when `waitForLink`. */
+  /** Milliseconds to wait before dialling `broker`; with `waitForLink`, only if the link is up all the same. */
   delay: number;
   /** The network link is down: dial when the host reports it up again (then call `linkUp`), not on a timer. */
   waitForLink: boolean;
@@ -257,8 +257,10 @@ export class Backoff<B extends Endpoint = Endpoint> {
     this.#connectedAt = -1;
     const policy = causePolicy(cause, info?.reasonCode);
     if (policy === "link") {
+      // `delay` serves when the host says the link is up after all (a route or a socket the platform refused): the
+      // supervisor then waits it, grown like any failure's, instead of dialling again at once, in a loop.
       return {
-        delay: 0,
+        delay: this.#grow(this.#states[this.#index]!, this.#config.cap),
         waitForLink: true,
         broker: this.broker,
         capped: false,
