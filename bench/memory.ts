@@ -168,6 +168,10 @@ export async function heapRows(broker: Mosquitto, reps: number, log: (line: stri
           broker: `mqtt://127.0.0.1:${proxy.port}`,
           clientId: `mem-${process.pid}-${rep}`,
           beaconInterval: "0",
+          // Room for every message of the run in flight: what waits behind the window is another measure.
+          maxInflight: "64",
+          // One device: no fleet to spread its first connection over.
+          backoffSpread: "0",
         },
       });
       try {
@@ -187,14 +191,14 @@ export async function heapRows(broker: Mosquitto, reps: number, log: (line: stri
         proxy.blackhole(true);
         from = device.serialOutput.length;
         const small = 32;
-        for (let i = 0; i < small; i++) device.typeLine(`pub bench/m ${"x".repeat(16)} 1`);
+        device.typeLine(`!pub ${small} 16 bench/m`);
         await serialCount(device, /pub sent/, small, from);
         const flying = await footprint(device);
         perMessage.push(esp32Bytes(up, flying) / small);
 
         from = device.serialOutput.length;
         const big = 16;
-        for (let i = 0; i < big; i++) device.typeLine(`pub bench/big ${"y".repeat(4096)} 1`);
+        device.typeLine(`!pub ${big} 4096 bench/big`);
         await serialCount(device, /pub sent/, big, from);
         burst.push(esp32Bytes(base, await footprint(device)));
       } finally {
