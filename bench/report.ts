@@ -158,6 +158,17 @@ ${tables(rows)}
   \`generate\`/\`parser\` on Node, in one process, on the same packets: eight PUBLISHes per case (3.1.1), and one
   packet of every type of MQTT 5.0 with properties. Decoders get the encoded stream in 1460-byte chunks. Tether (XS)
   is the same loop in xsnap, timed with \`Date.now()\` inside XS.
+- **Meter**: xsnap's computrons, XS's own count of the work a delivery does (bytecodes run, plus the work inside
+  built-ins), which is the same on every run of the same code on the same input: a regression shows as a changed
+  number, not as noise. Everything runs inside one xsnap on a host with nothing behind it (\`bench/xs/manual-host.ts\`:
+  time moves 1 ms per message by hand, timers fire only then, the socket counts the bytes written and takes bytes
+  fed to it). Publish is Moddable's \`client.publish(topic, 64-byte ArrayBuffer, {quality})\` on the drop-in
+  \`Client\` (MQTT 3.1.1, connected), a QoS 1 message acknowledged by a PUBACK fed back at once; receive is one
+  PUBLISH of 64 bytes per socket read, counted in \`onMessage\` (a QoS 1 one answered with a PUBACK); the codec rows
+  are Tether's \`Encoder\` and \`Decoder\` alone on the same PUBLISHes, the baseline under both. Each figure is one
+  delivery of 1,000 messages, after a warm-up delivery, divided by 1,000: the delivery's own cost (a few hundred
+  computrons, given in the note) is under one computron a message. The host's few steps per message are included.
+  No peer: Moddable's \`mqtt\` module needs the SDK's socket, which xsnap does not have.
 - **End to end**: one mosquitto on a loopback port; publisher and subscriber are both the client under test, in
   MQTT 3.1.1, 64-byte payloads. QoS 0 is counted where it is delivered (the subscriber), QoS 1 and 2 where they
   complete (PUBACK or PUBCOMP at the publisher), sequentially or with 16 in flight. Tether (Node) is the real

@@ -1,6 +1,6 @@
-// `npm run bench`: codec, end to end, footprint and recovery, in one run on this machine; prints the table and
-// writes bench/results.json, docs/benchmarks.svg and docs/benchmarks.md. `npm run bench -- codec e2e` runs only
-// the sections named (codec, e2e, footprint, recovery) and writes nothing.
+// `npm run bench`: codec, meter, end to end, footprint and recovery, in one run on this machine; prints the table
+// and writes bench/results.json, docs/benchmarks.svg and docs/benchmarks.md. `npm run bench -- codec e2e` runs only
+// the sections named (codec, meter, e2e, footprint, recovery, mcsim) and writes nothing.
 import { spawnSync } from "node:child_process";
 import { cpus } from "node:os";
 import { SimDevice } from "../hosts/sim/node/device";
@@ -10,12 +10,13 @@ import { codecBench } from "./codec";
 import { e2eBench } from "./e2e";
 import { mcsimBench } from "./mcsim";
 import { heapRows, moduleSizes, sizeRows } from "./memory";
+import { meterBench } from "./meter";
 import { recoveryBench } from "./recovery";
 import { consoleTable, writeReports } from "./report";
 import type { Row } from "./stats";
 
 const REPS = 5;
-const SECTIONS = ["codec", "e2e", "footprint", "recovery", "mcsim"];
+const SECTIONS = ["codec", "meter", "e2e", "footprint", "recovery", "mcsim"];
 
 const log = (line: string) => process.stdout.write(`${line}\n`);
 
@@ -30,6 +31,10 @@ async function main(): Promise<void> {
   if (wanted("codec")) {
     log("codec");
     rows.push(...(await codecBench({ reps: REPS, ms: 100, log })));
+  }
+  if (wanted("meter")) {
+    log("meter (xsnap computrons)");
+    rows.push(...(await meterBench(log)));
   }
   if (wanted("e2e") || wanted("footprint") || wanted("mcsim")) {
     // Subscriptions are logged so that the mosquitto_sub run can wait for its own; no limit on queued messages.

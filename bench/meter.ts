@@ -1,0 +1,98 @@
+// xsnap's deterministic meter: computrons (XS's count of the work a delivery did) per message published and received
+// through the drop-in Client, and per PUBLISH encoded and decoded by the codec alone, all inside XS on a ManualHost
+// (bench/xs/meter.ts): no sockets, no clocks, so the count is the same every run and a regression shows as a
+// changed number, not as noise. Each figure is one batch in one delivery, after a warm-up batch, divided by its size.
+import { startXs, type XsEntry } from "../test/helpers/xs";
+import type { Row } from "./stats";
+import { stat } from "./stats";
+import type { MeterInput, MeterOp, MeterOutput } from "./xs/meter";
+
+/** Messages per measured batch (and per warm-up batch). */
+export const METER_BATCH = 1000;
+
+export interface MeterCase {
+  op: MeterOp;
+  qos: 0 | 1;
+  name: string;
+}
+
+export const METER_CASES: MeterCase[] = [
+  { op: "publish", qos: 0, name: "publish QoS 0, 64 B, drop-in Client" },
+  { op: "publish", qos: 1, name: "publish QoS 1, 64 B, drop-in Client (PUBACK fed back)" },
+  { op: "receive", qos: 0, name: "receive QoS 0, 64 B, drop-in Client" },
+  { op: "receive", qos: 1, name: "receive QoS 1, 64 B, drop-in Client (PUBACK sent)" },
+  { op: "encode", qos: 0, name: "encode PUBLISH QoS 0, 64 B, codec alone" },
+  { op: "encode", qos: 1, name: "encode PUBLISH QoS 1, 64 B, codec alone" },
+  { op: "decode", qos: 0, name: "decode PUBLISH QoS 0, 64 B, codec alone" },
+  { op: "decode", qos: 1, name: "decode PUBLISH QoS 1, 64 B, codec alone" },
+];
+
+export interface MeterCount extends MeterCase {
+  /** Computrons of the measured delivery over the messages in it. */
+  perMessage: number;
+}
+
+export interface MeterResult {
+  counts: MeterCount[];
+  /** Computrons of a delivery with an empty batch: the call's own cost, spread over the batch in every figure. */
+  overhead: number;
+}
+
+/** Fails unless the batch did what it is counted for: every message through, QoS 1 all acknowledged, no warning. */
+function check(c: MeterCase, batch: number, out: MeterOutput): void {
+  const problems: string[] = [];
+  if (out.messages !== batch) problems.push(`${out.messages} of ${batch} messages`);
+  // A PUBLISH of 64 B is more than 64 B; a QoS 1 message received is answered with a 4-byte PUBACK.
+  const wanted = c.op === "receive" ? (c.qos ? 4 * batch : 0) : c.op === "decode" ? 0 : 66 * batch;
+  if (c.op === "receive" || c.op === "decode" ? out.written !== wanted : out.written < wanted) {
+    problems.push(`${out.written} bytes written`);
+  }
+  if (out.inflight !== 0) problems.push(`${out.inflight} unacknowledged`);
+  if (out.serial) problems.push(`the client said: ${out.serial.trim()}`);
+  if (problems.length) throw new Error(`meter: ${c.name}: ${problems.join("; ")}`);
+}
+
+async function computrons(xs: XsEntry, input: MeterInput): Promise<{ compute: number; out: MeterOutput }> {
+  const out = await xs.call<MeterOutput>(input);
+  const compute = xs.meter?.compute;
+  if (!compute) throw new Error("xsnap reported no compute meter");
+  return { compute, out };
+}
+
+/** Every case in one fresh engine, in order: a warm-up batch, then the measured one. */
+export async function meterCounts(batch = METER_BATCH): Promise<MeterResult> {
+  const xs = await startXs("bench/xs/meter.ts");
+  try {
+    const counts: MeterCount[] = [];
+    for (const c of METER_CASES) {
+      const input = { op: c.op, qos: c.qos, count: batch };
+      check(c, batch, (await computrons(xs, input)).out);
+      const { compute, out } = await computrons(xs, input);
+      check(c, batch, out);
+      counts.push({ ...c, perMessage: compute / batch });
+    }
+    const overhead = (await computrons(xs, { op: "encode", qos: 0, count: 0 })).compute;
+    return { counts, overhead };
+  } finally {
+    await xs.close();
+  }
+}
+
+export async function meterBench(log: (line: string) => void): Promise<Row[]> {
+  const { counts, overhead } = await meterCounts();
+  const note =
+    `one delivery of ${METER_BATCH.toLocaleString("en-US")} messages after a warm-up one, divided: the delivery's ` +
+    `own ${overhead.toLocaleString("en-US")} computrons are negligible; no peer (Moddable's mqtt module needs the ` +
+    "SDK's socket, not in xsnap)";
+  return counts.map((c) => {
+    log(`  ${c.name}: ${c.perMessage} computrons`);
+    return {
+      section: "Meter (xsnap, deterministic)",
+      name: c.name,
+      unit: "computrons",
+      higherIsBetter: false,
+      values: [["Tether (xsnap)", stat([c.perMessage])]],
+      note,
+    };
+  });
+}
