@@ -7,7 +7,7 @@ import { readSetting, writeSetting } from "hosts/moddable/settings";
 import { connect, resolve } from "hosts/moddable/socket";
 import { Timers } from "hosts/moddable/timers";
 import Instrumentation from "instrumentation";
-import type { HeapInfo, Host, HostEvents } from "tether/host";
+import type { ConnectOptions, HeapInfo, Host, HostEvents, NetError, Socket, SocketHandlers, Timer } from "tether/host";
 
 /**
  * With `wifi`, the host brings the network up with these credentials and keeps it up. Without, the application
@@ -15,34 +15,79 @@ import type { HeapInfo, Host, HostEvents } from "tether/host";
  * starts no Wi-Fi and reports the link up, so that a dial made before the network is ready fails and is retried.
  */
 export function createHost(device: Device, wifi?: WifiCredentials): Host {
-  let events: HostEvents | undefined;
-  let peak = 0;
-  const timers = new Timers(() => device.now());
-  // The XS heap in use is the slot heap and the chunk heap; the counters exist in instrumented builds (-i) only.
-  const slots = Instrumentation.map("XS Slot Heap Used");
-  const chunks = Instrumentation.map("XS Chunk Heap Used");
-  if (wifi) device.startLink(wifi, (up) => events?.onLink(up));
-  return {
-    platform: device.platform,
-    deviceId: device.deviceId,
-    now: () => device.now(),
-    wallClock: () => device.wallClock(),
-    timer: (callback) => timers.timer(callback),
-    random: () => device.random(),
-    serialWrite: print,
-    listen(handlers: HostEvents): void {
-      events = handlers;
-      device.startConsole((line) => handlers.onSerialLine(line));
-    },
-    linkUp: wifi ? () => device.linkUp() : () => true,
-    connect: (options, handlers) => connect(options, handlers, timers),
-    resolve: (name, callback) => resolve(name, callback, timers),
-    readSetting,
-    writeSetting,
-    heap(): HeapInfo {
-      const used = (Instrumentation.get(slots) ?? 0) + (Instrumentation.get(chunks) ?? 0);
-      peak = Math.max(peak, used);
-      return { used, peak, total: 0 };
-    },
-  };
+  return new ModdableHost(device, wifi);
+}
+
+/** A class, so that its methods stay in flash with the preloaded module rather than as closures in the heap. */
+class ModdableHost implements Host {
+  readonly platform: string;
+  readonly deviceId: string;
+  readonly #device: Device;
+  readonly #wifi: boolean;
+  readonly #timers: Timers;
+  #events: HostEvents | undefined;
+  #peak = 0;
+
+  constructor(device: Device, wifi?: WifiCredentials) {
+    this.platform = device.platform;
+    this.deviceId = device.deviceId;
+    this.#device = device;
+    this.#wifi = wifi !== undefined;
+    this.#timers = new Timers(() => device.now());
+    if (wifi) device.startLink(wifi, (up) => this.#events?.onLink(up));
+  }
+
+  now(): number {
+    return this.#device.now();
+  }
+
+  wallClock(): number {
+    return this.#device.wallClock();
+  }
+
+  timer(callback: () => void): Timer {
+    return this.#timers.timer(callback);
+  }
+
+  random(): number {
+    return this.#device.random();
+  }
+
+  serialWrite(text: string): void {
+    print(text);
+  }
+
+  listen(handlers: HostEvents): void {
+    this.#events = handlers;
+    this.#device.startConsole((line) => handlers.onSerialLine(line));
+  }
+
+  linkUp(): boolean {
+    return this.#wifi ? this.#device.linkUp() : true;
+  }
+
+  connect(options: ConnectOptions, handlers: SocketHandlers): Socket {
+    return connect(options, handlers, this.#timers);
+  }
+
+  resolve(name: string, callback: (address: string | undefined, error?: NetError) => void): void {
+    resolve(name, callback, this.#timers);
+  }
+
+  readSetting(key: string): string | undefined {
+    return readSetting(key);
+  }
+
+  writeSetting(key: string, value: string | undefined): void {
+    writeSetting(key, value);
+  }
+
+  heap(): HeapInfo {
+    // The XS heap in use is the slot heap and the chunk heap; the counters exist in instrumented builds (-i) only.
+    const used =
+      (Instrumentation.get(Instrumentation.map("XS Slot Heap Used")) ?? 0) +
+      (Instrumentation.get(Instrumentation.map("XS Chunk Heap Used")) ?? 0);
+    this.#peak = Math.max(this.#peak, used);
+    return { used, peak: this.#peak, total: 0 };
+  }
 }

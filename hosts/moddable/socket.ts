@@ -13,7 +13,7 @@ import type { Timers } from "hosts/moddable/timers";
 import { EVIDENCE_MAX, tlsFailure } from "hosts/moddable/tls-evidence";
 // biome-ignore lint/style/useNodejsImportProtocol: Moddable's net module, not Node's
 import Net from "net";
-import type { ConnectOptions, NetError, Socket, SocketHandlers, TlsOptions } from "tether/host";
+import type { ConnectOptions, NetError, Socket, SocketHandlers, Timer, TlsOptions } from "tether/host";
 
 /** The CA certificate trusted when the firmware names none: ISRG Root X1 (Let's Encrypt), in hosts/moddable/certs. */
 const DEFAULT_CA = "isrg-root-x1";
@@ -144,128 +144,178 @@ function guardedTCP(
   return Guarded;
 }
 
-export function connect(options: ConnectOptions, handlers: SocketHandlers, timers: Timers): Socket {
-  let stream: Stream | undefined;
-  let dead = false;
-  let connected = false;
-  let tcpOpen = false;
-  let blocked = false;
-  let writable = 0;
-  let queue = new Uint8Array(QUEUE_INITIAL);
-  let head = 0;
-  let tail = 0;
-  let evidence: Evidence | undefined;
-  const timeout = timers.timer(() => fail({ code: "timeout" }));
-  timeout.schedule(options.timeout);
+/**
+ * One connection: a class, not a closure per callback, because every closure a connection made would be heap on the
+ * device for as long as it lives; the methods are in flash with the preloaded module. Bytes the socket cannot take
+ * yet wait in a queue made only when that first happens.
+ */
+class Connection implements Socket {
+  private stream: Stream | undefined;
+  private dead = false;
+  private connected = false;
+  private tcpOpen = false;
+  private blocked = false;
+  private writable = 0;
+  private queue: Uint8Array | undefined;
+  private head = 0;
+  private tail = 0;
+  private evidence: Evidence | undefined;
+  private readonly timeout: Timer;
 
-  function stopTimeout(): void {
-    timeout.cancel();
+  constructor(
+    private readonly options: ConnectOptions,
+    private readonly handlers: SocketHandlers,
+    private readonly timers: Timers,
+  ) {
+    this.timeout = timers.timer(() => this.fail({ code: "timeout" }));
+    this.timeout.schedule(options.timeout);
+    resolve(options.host, (address, error) => this.resolved(address, error), timers);
   }
 
-  function close(): void {
-    if (dead) return;
-    dead = true;
-    stopTimeout();
-    stream?.close();
-    stream = undefined;
-  }
-
-  function fail(error: NetError): void {
-    if (dead) return;
-    close();
-    handlers.onError(error);
-  }
-
-  function onError(): void {
-    if (connected) fail({ code: "closed", detail: "fin_or_rst" });
-    else if (tcpOpen) fail({ code: "tls", detail: "handshake" });
-    else fail({ code: "refused" });
-  }
-
-  function onReadable(): void {
-    const data = stream?.read();
-    if (data instanceof ArrayBuffer) handlers.onData(new Uint8Array(data));
-  }
-
-  function onWritable(count: number): void {
-    if (dead) return;
-    writable = count;
-    if (!connected) {
-      connected = true;
-      evidence?.drop();
-      stopTimeout();
-      handlers.onConnect();
+  write(bytes: Uint8Array): boolean {
+    if (this.dead) return false;
+    let sent = 0;
+    if (this.connected && this.head === this.tail && this.writable > 0) {
+      sent = Math.min(bytes.length, this.writable);
+      try {
+        this.send(sent === bytes.length ? bytes : bytes.subarray(0, sent));
+      } catch (error) {
+        later(this.timers, () => this.fail({ code: "reset", detail: message(error) }));
+        return false;
+      }
     }
-    flush();
+    if (sent < bytes.length) {
+      this.enqueue(sent ? bytes.subarray(sent) : bytes);
+      this.blocked = true;
+    }
+    return !this.blocked;
   }
 
-  function send(bytes: Uint8Array): void {
+  close(): void {
+    if (this.dead) return;
+    this.dead = true;
+    this.timeout.cancel();
+    this.stream?.close();
+    this.stream = undefined;
+  }
+
+  private fail(error: NetError): void {
+    if (this.dead) return;
+    this.close();
+    this.handlers.onError(error);
+  }
+
+  private resolved(address: string | undefined, error: NetError | undefined): void {
+    if (this.dead) return;
+    if (!address) this.fail(error ?? { code: "dns" });
+    else {
+      this.handlers.onResolved?.(address);
+      if (!this.dead) this.open(address);
+    }
+  }
+
+  private errored(): void {
+    if (this.connected) this.fail({ code: "closed", detail: "fin_or_rst" });
+    else if (this.tcpOpen) this.fail({ code: "tls", detail: "handshake" });
+    else this.fail({ code: "refused" });
+  }
+
+  private readable(): void {
+    const data = this.stream?.read();
+    if (data instanceof ArrayBuffer) this.handlers.onData(new Uint8Array(data));
+  }
+
+  private canWrite(count: number): void {
+    if (this.dead) return;
+    this.writable = count;
+    if (!this.connected) {
+      this.connected = true;
+      this.evidence?.drop();
+      this.timeout.cancel();
+      this.handlers.onConnect();
+    }
+    this.flush();
+  }
+
+  private send(bytes: Uint8Array): void {
     // TLSSocket.write answers how much more it takes; TCP.write answers nothing.
-    const left: unknown = stream?.write(bytes);
-    writable = typeof left === "number" ? left : writable - bytes.length;
+    const left: unknown = this.stream?.write(bytes);
+    this.writable = typeof left === "number" ? left : this.writable - bytes.length;
   }
 
-  function flush(): void {
+  private flush(): void {
+    const queue = this.queue;
+    if (!queue) return;
     try {
-      while (!dead && head < tail && writable > 0) {
-        const n = Math.min(tail - head, writable);
-        send(queue.subarray(head, head + n));
-        head += n;
+      while (!this.dead && this.head < this.tail && this.writable > 0) {
+        const n = Math.min(this.tail - this.head, this.writable);
+        this.send(queue.subarray(this.head, this.head + n));
+        this.head += n;
       }
     } catch (error) {
       // Only ever called once connected (from onWritable): a write that fails now is a lost connection.
-      fail({ code: "reset", detail: message(error) });
+      this.fail({ code: "reset", detail: message(error) });
       return;
     }
-    if (head < tail || dead) return;
-    head = tail = 0;
-    if (blocked) {
-      blocked = false;
-      handlers.onWritable();
+    if (this.head < this.tail || this.dead) return;
+    this.head = this.tail = 0;
+    if (this.blocked) {
+      this.blocked = false;
+      this.handlers.onWritable();
     }
   }
 
-  function enqueue(bytes: Uint8Array): void {
-    const pending = tail - head;
-    if (tail + bytes.length > queue.length) {
-      const larger = pending + bytes.length > queue.length;
-      const target = larger ? new Uint8Array(Math.max(queue.length * 2, pending + bytes.length)) : queue;
-      target.set(queue.subarray(head, tail));
-      queue = target;
-      head = 0;
-      tail = pending;
+  private enqueue(bytes: Uint8Array): void {
+    const queue = this.queue ?? new Uint8Array(Math.max(QUEUE_INITIAL, bytes.length));
+    const pending = this.tail - this.head;
+    let target = queue;
+    if (this.tail + bytes.length > queue.length) {
+      if (pending + bytes.length > queue.length)
+        target = new Uint8Array(Math.max(queue.length * 2, pending + bytes.length));
+      target.set(queue.subarray(this.head, this.tail));
+      this.head = 0;
+      this.tail = pending;
     }
-    queue.set(bytes, tail);
-    tail += bytes.length;
+    target.set(bytes, this.tail);
+    this.tail += bytes.length;
+    this.queue = target;
   }
 
-  function open(address: string): void {
-    const base = { address, port: options.port, nodelay: true, onReadable, onWritable, onError };
+  private open(address: string): void {
+    const options = this.options;
+    const base = {
+      address,
+      port: options.port,
+      nodelay: true,
+      onReadable: () => this.readable(),
+      onWritable: (count: number) => this.canWrite(count),
+      onError: () => this.errored(),
+    };
     const tls = options.tls;
     try {
       if (!tls) {
-        stream = new TCP(base);
+        this.stream = new TCP(base);
         return;
       }
       const verify = tls.verify !== false;
       const ca = caResource(tls);
       if (verify && !Resource.exists(ca)) {
-        fail({ code: "tls", detail: `no CA resource ${ca}` });
+        this.fail({ code: "tls", detail: `no CA resource ${ca}` });
         return;
       }
       const serverName = tls.serverName ?? options.host;
       const certificate = verify ? new Resource(ca) : undefined;
       const kept = new Evidence();
-      evidence = kept;
+      this.evidence = kept;
       const failTls = (error: unknown) => {
-        if (connected) fail({ code: "reset", detail: message(error) });
+        if (this.connected) this.fail({ code: "reset", detail: message(error) });
         else {
           const trusted = certificate?.slice(0);
           const bytes = kept.bytes?.subarray(0, kept.length) ?? new Uint8Array(0);
-          fail({ code: "tls", detail: tlsFailure(message(error), bytes, serverName, trusted, Date.now()) });
+          this.fail({ code: "tls", detail: tlsFailure(message(error), bytes, serverName, trusted, Date.now()) });
         }
       };
-      stream = new TLSSocket({
+      this.stream = new TLSSocket({
         ...base,
         host: serverName,
         secure: { serverName, verify, certificate },
@@ -273,7 +323,7 @@ export function connect(options: ConnectOptions, handlers: SocketHandlers, timer
           io: guardedTCP(
             failTls,
             () => {
-              tcpOpen = true;
+              this.tcpOpen = true;
             },
             kept,
           ),
@@ -282,46 +332,15 @@ export function connect(options: ConnectOptions, handlers: SocketHandlers, timer
     } catch (error) {
       // The TLS socket checks the trusted CA itself when made: out of its dates (or the clock not set yet).
       const text = message(error);
-      fail(
+      this.fail(
         options.tls && text.includes("date")
           ? { code: "tls", detail: "ca_expired" }
           : { code: "unreachable", detail: text },
       );
     }
   }
+}
 
-  resolve(
-    options.host,
-    (address, error) => {
-      if (dead) return;
-      if (!address) fail(error ?? { code: "dns" });
-      else {
-        handlers.onResolved?.(address);
-        if (!dead) open(address);
-      }
-    },
-    timers,
-  );
-
-  return {
-    write(bytes: Uint8Array): boolean {
-      if (dead) return false;
-      let sent = 0;
-      if (connected && head === tail && writable > 0) {
-        sent = Math.min(bytes.length, writable);
-        try {
-          send(bytes.subarray(0, sent));
-        } catch (error) {
-          later(timers, () => fail({ code: "reset", detail: message(error) }));
-          return false;
-        }
-      }
-      if (sent < bytes.length) {
-        enqueue(sent ? bytes.subarray(sent) : bytes);
-        blocked = true;
-      }
-      return !blocked;
-    },
-    close,
-  };
+export function connect(options: ConnectOptions, handlers: SocketHandlers, timers: Timers): Socket {
+  return new Connection(options, handlers, timers);
 }

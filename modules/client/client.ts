@@ -60,8 +60,7 @@ export type ClientEvent =
   | { type: "socket"; broker: Broker; ms: number }
   | { type: "waiting"; delay: number; reason: string; broker: Broker }
   | { type: "link"; up: boolean }
-  | { type: "queued"; result: "queued" | "dropped" | "full"; depth: number }
-  | { type: "bytes"; direction: "in" | "out"; count: number };
+  | { type: "queued"; result: "queued" | "dropped" | "full"; depth: number };
 
 export type PublishResult = "sent" | "queued" | "dropped" | "full" | "invalid";
 
@@ -98,6 +97,9 @@ export class Client {
   private cleanNext = false;
   /** The broker's Maximum Packet Size from the last CONNACK (0: none announced). */
   private brokerMaxPacket = 0;
+  /** The last topic published to and topicLength's answer for it ("" is not a valid topic name). */
+  private lastTopic = "";
+  private lastTopicLength = -1;
 
   constructor(
     private readonly host: Host,
@@ -206,6 +208,7 @@ export class Client {
   /**
    * Publishes, or queues while offline or behind the in-flight window, within the queue's bounds. `invalid`: the
    * message can never be sent (its topic, or its size against our limit or the broker's), said in a warning.
+   * `payload` is read during the call only: a message that is kept (QoS 1 and 2, or waiting) keeps a copy.
    */
   publish(topic: string, payload: Uint8Array, qos: QoS, retain: boolean, properties?: Properties): PublishResult {
     const problem = this.refusal(topic, payload, qos);
@@ -213,7 +216,9 @@ export class Client {
       this.observe({ type: "warning", message: `publish to ${topic} refused: ${problem}` });
       return "invalid";
     }
-    const message: OutMessage = { topic, payload, qos, retain, properties };
+    // A QoS 0 message that leaves at once is encoded now and kept nowhere: only then is no copy needed.
+    const leavesNow = qos === 0 && this.conn?.connected === true && this.session.waiting === 0;
+    const message: OutMessage = { topic, payload: leavesNow ? payload : payload.slice(), qos, retain, properties };
     const before = this.session.dropped;
     let result: PublishResult;
     if (this.conn?.connected) {
@@ -234,11 +239,24 @@ export class Client {
     return result;
   }
 
+  /**
+   * The topic's length in UTF-8, or -1 when it is not a valid topic name. The last topic's answer is kept: a device
+   * publishes to the same few topics, and XS reads a string's characters by scanning it from the start.
+   */
+  topicLength(topic: string): number {
+    if (topic !== this.lastTopic) {
+      this.lastTopic = topic;
+      this.lastTopicLength = validTopicName(topic) ? utf8Length(topic) : -1;
+    }
+    return this.lastTopicLength;
+  }
+
   /** Why a message can never be sent, or undefined. Properties are left to the encoder (see Connection). */
   private refusal(topic: string, payload: Uint8Array, qos: QoS): string | undefined {
-    if (!validTopicName(topic)) return "not a valid topic name (empty, a wildcard, U+0000, a lone surrogate)";
+    const length = this.topicLength(topic);
+    if (length < 0) return "not a valid topic name (empty, a wildcard, U+0000, a lone surrogate)";
     // Fixed header, topic, packet identifier, payload, and in 5.0 the property length (one byte without any).
-    const body = 2 + utf8Length(topic) + (qos > 0 ? 2 : 0) + payload.length + (this.config.version === 5 ? 1 : 0);
+    const body = 2 + length + (qos > 0 ? 2 : 0) + payload.length + (this.config.version === 5 ? 1 : 0);
     const size = 1 + varintSize(body) + body;
     const ours = this.config.maxPacketSize;
     if (size > ours) return `a packet of ${size} bytes exceeds maxPacketSize (${ours})`;
@@ -291,7 +309,6 @@ export class Client {
       },
       onData: (bytes) => {
         if (this.socket !== socket || !this.conn) return;
-        this.observe({ type: "bytes", direction: "in", count: bytes.length });
         this.conn.receive(bytes, this.host.now());
         this.rearm();
       },
@@ -346,9 +363,7 @@ export class Client {
       this.session,
       {
         write: (bytes) => {
-          if (!this.socket) return;
-          this.observe({ type: "bytes", direction: "out", count: bytes.length });
-          this.socket.write(bytes);
+          this.socket?.write(bytes);
         },
         close: () => this.dropSocket(),
         event: (event) => this.connectionEvent(conn, event),

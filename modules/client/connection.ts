@@ -268,7 +268,8 @@ export class Connection {
   publish(message: OutMessage, now: number): "sent" | QueueResult {
     const packet = this.session.publish(message);
     if (typeof packet === "string") return packet;
-    this.sendReleased([packet], now);
+    // One packet is sent as it is: the array sendReleased takes is made only when it cannot be.
+    if (!this.send(packet, now) && packet.packetId) this.sendReleased(this.abandon(packet.packetId), now);
     return "sent";
   }
 
@@ -513,10 +514,15 @@ export class Connection {
     for (let i = 0; i < packets.length; i++) {
       const packet = packets[i];
       if (this.send(packet, now) || packet.type !== PUBLISH || !packet.packetId) continue;
-      const result = this.session.abandon(packet.packetId, PACKET_TOO_LARGE);
-      for (const p of result.send) packets.push(p);
-      if (result.completed) this.out.event({ type: "completed", completion: result.completed, ack: PUBLISH });
+      for (const p of this.abandon(packet.packetId)) packets.push(p);
     }
+  }
+
+  /** Gives up one of our flights that cannot be sent; returns what that releases. */
+  private abandon(packetId: number): Packet[] {
+    const result = this.session.abandon(packetId, PACKET_TOO_LARGE);
+    if (result.completed) this.out.event({ type: "completed", completion: result.completed, ack: PUBLISH });
+    return result.send;
   }
 
   /** Encodes and writes one packet; false when it cannot be encoded or exceeds the broker's maximum. */

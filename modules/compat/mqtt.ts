@@ -14,7 +14,7 @@ import { classifyCause, Diagnoser } from "tether/diag/diagnose";
 import { Logger, levelFromName, WARN } from "tether/diag/log";
 import type { Host, Timer } from "tether/host";
 import type { Properties, ProtocolVersion, Publish, QoS } from "tether/mqtt/packets";
-import { validTopicFilter, validTopicName } from "tether/mqtt/topic";
+import { validTopicFilter } from "tether/mqtt/topic";
 
 /** A payload as Moddable takes it: a string or an ArrayBuffer; a typed array, or anything else as its string. */
 export type Data = string | ArrayBuffer | ArrayBufferView | number | boolean;
@@ -199,14 +199,14 @@ export class Client {
    * `dropped`: a QoS 0 message gave way in the full queue.
    */
   publish(topic: string, data: Data, flags?: PublishFlags): PublishResult {
-    this.#check(validTopicName(topic), topic);
+    this.#check(this.#client.topicLength(topic) >= 0, topic);
     const alias = flags?.properties?.topicAlias;
     // One above the broker's maximum is left out when sent (the maximum is the broker's, known once connected).
     if (alias !== undefined && !(Number.isInteger(alias) && alias >= 1 && alias <= 65535)) {
       throw new RangeError("topicAlias must be 1..65535");
     }
     const qos = qosOf(flags?.quality ?? 0);
-    const result = this.#client.publish(topic, bytesOf(data), qos, flags?.retain === true, flags?.properties);
+    const result = this.#client.publish(topic, viewOf(data), qos, flags?.retain === true, flags?.properties);
     if (result === "full") throw new Error("queue full");
     // The reason (too large for our limit or the broker's) is in the client's warning.
     if (result === "invalid") throw new Error("message can never be sent: too large");
@@ -341,10 +341,10 @@ function configOf(options: ClientOptions): ClientConfig {
     version,
     keepAlive: options.keepAlive ?? (options.timeout === undefined ? 60 : Math.ceil(options.timeout / 1000)),
     username,
-    password: options.password ? bytesOf(options.password) : undefined,
+    password: options.password ? copyOf(options.password) : undefined,
     will: will && {
       topic: will.topic,
-      payload: bytesOf(will.message),
+      payload: copyOf(will.message),
       qos: qosOf(will.quality ?? 0),
       retain: will.retain === true,
     },
@@ -392,11 +392,17 @@ function qosOf(qos: number): QoS {
   return qos;
 }
 
-/** A private copy: the session keeps QoS 1 and 2 payloads until acknowledged, and the caller may reuse its buffer. */
-function bytesOf(data: Data): Uint8Array {
-  if (data instanceof ArrayBuffer) return new Uint8Array(data.slice(0));
-  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength).slice();
+/** The bytes of `data`, read in place where it has bytes: the client copies what it keeps. */
+function viewOf(data: Data): Uint8Array {
+  if (data instanceof Uint8Array) return data;
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   return toBytes(String(data));
+}
+
+/** A private copy, for what the configuration keeps (the caller may reuse its buffer). */
+function copyOf(data: Data): Uint8Array {
+  return viewOf(data).slice();
 }
 
 /** The payload as an ArrayBuffer of its own (the decoder gives each packet its own copy already). */

@@ -145,6 +145,15 @@ export class Encoder {
   /** Largest buffer allowed: a packet of maxPacketSize bytes written after HEADROOM. */
   private readonly limit: number;
   private readonly max: number;
+  /**
+   * The topic whose bytes (length first) the buffer holds at HEADROOM, where the last PUBLISH wrote them, and their
+   * count: a PUBLISH to the same topic leaves them there. A device publishes to the same few topics, and XS reads a
+   * string's characters by scanning it, so encoding one again costs more than the rest of the packet.
+   */
+  private written = "";
+  private writtenBytes = 0;
+  /** `written` while a PUBLISH is encoded, else "": any other packet overwrites those bytes. */
+  private reusable = "";
 
   constructor(initialCapacity: number, maxPacketSize: number) {
     this.max = Math.min(maxPacketSize, VARINT_MAX + HEADROOM);
@@ -161,6 +170,8 @@ export class Encoder {
     this.pos = HEADROOM;
     this.type = packet.type;
     this.error = undefined;
+    this.reusable = packet.type === PUBLISH ? this.written : "";
+    this.written = "";
     const first = this.body(packet, version);
     const length = this.pos - HEADROOM;
     const start = HEADROOM - 1 - varintSize(length);
@@ -237,8 +248,18 @@ export class Encoder {
 
   /** A topic name; empty is allowed where a topic alias stands for it. */
   private topic(name: string, emptyOk: boolean): void {
+    const at = this.pos;
+    if (at === HEADROOM && name !== "" && name === this.reusable) {
+      this.pos += this.writtenBytes;
+      this.written = name;
+      return;
+    }
     if (wildcard(name) || (name === "" && !emptyOk)) this.fail("bad_topic", `topic name "${name}"`);
     this.str(name);
+    if (at === HEADROOM && this.error === undefined) {
+      this.written = name;
+      this.writtenBytes = this.pos - at;
+    }
   }
 
   /** Properties (5.0; `type` is WILL for Will Properties), or none (3.1.1, which refuses any rather than drop them). */

@@ -46,11 +46,14 @@ export interface AckResult {
 
 export interface PublishResult {
   /** Hand the message to the application. False for a QoS 2 duplicate and on error. */
-  deliver: boolean;
+  readonly deliver: boolean;
   /** The PUBACK or PUBREC to answer with. */
-  send?: Ack;
-  error?: ProtocolError;
+  readonly send?: Ack;
+  readonly error?: ProtocolError;
 }
+
+/** A QoS 0 message's answer, the same every time: no object per message received. */
+const DELIVER: PublishResult = Object.freeze({ deliver: true });
 
 export interface ResumeResult {
   /** To send right after CONNACK, in order. */
@@ -292,7 +295,7 @@ export class Session {
   /** An incoming PUBLISH. A QoS 2 message is delivered once, however often the broker sends it before PUBREL. */
   onPublish(publish: Publish): PublishResult {
     const { qos, packetId } = publish;
-    if (qos === 0) return { deliver: true };
+    if (qos === 0) return DELIVER;
     if (!packetId) return { deliver: false, error: { reasonCode: PROTOCOL_ERROR, text: "PUBLISH without packet id" } };
     if (qos === 2 && this.#incoming.has(packetId)) return { deliver: false, send: ack(PUBREC, packetId, 0) };
     // QoS 1 is answered at once, so only QoS 2 awaiting PUBREL is still in flight from the broker's point of view.

@@ -341,6 +341,34 @@ describe("Encoder", () => {
     expect(small.buffer).toBe(out.buffer);
   });
 
+  test("a PUBLISH to the last topic reuses its bytes, also after other packets and other topics in between", () => {
+    const encoder = new Encoder(8, 1 << 20);
+    const fresh = (packet: Packet) => toHex(new Encoder(8, 1 << 20).encode(packet, 5) as Uint8Array);
+    const publish = (topic: string, qos: 0 | 1, payload: string): Packet => ({
+      type: PUBLISH,
+      topic,
+      payload: new TextEncoder().encode(payload),
+      qos,
+      retain: false,
+      dup: false,
+      ...(qos ? { packetId: 7 } : {}),
+    });
+    const sequence: Packet[] = [
+      publish("a/é/topic", 0, "one"),
+      publish("a/é/topic", 1, "two"),
+      { type: 4, packetId: 9, reasonCode: 0 },
+      publish("a/é/topic", 0, "three"),
+      publish("b", 0, "four"),
+      publish("a/é/topic", 0, "five"),
+      { ...publish("", 0, "six"), properties: { topicAlias: 1 } },
+      publish("a/é/topic", 0, "seven"),
+    ];
+    for (const packet of sequence) expect(toHex(encoder.encode(packet, 5) as Uint8Array)).toBe(fresh(packet));
+    // A topic refused once is refused again, though it is the last one.
+    for (let i = 0; i < 2; i++)
+      expect((encoder.encode(publish("a/+", 0, "x"), 5) as CodecError).code).toBe("bad_topic");
+  });
+
   test("the maximum packet size counts the fixed header", () => {
     // topic "t" + 11 bytes of payload: 14 bytes of body, 16 with the fixed header.
     const packet: Packet = { type: 3, topic: "t", payload: new Uint8Array(11), qos: 0, retain: false, dup: false };

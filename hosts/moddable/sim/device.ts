@@ -3,19 +3,35 @@ import entropy from "hosts/moddable/entropy";
 import { type Device, print } from "hosts/moddable/platform";
 import Time from "time";
 
-export function createDevice(): Device {
+class Simulator implements Device {
+  readonly platform = "mcsim";
+  readonly deviceId = "mcsim";
   // Time.ticks is the computer's clock on lin: counted from start, the log carries uptime as on a board.
-  const started = Time.ticks;
-  return {
-    platform: "mcsim",
-    deviceId: "mcsim",
-    now: () => Time.ticks - started,
-    wallClock: () => Date.now(),
-    linkUp: () => true,
-    random: entropy,
-    startLink() {},
-    startConsole() {
-      print("console input is not available in mcsim: use `npm start` for an interactive simulator\n");
-    },
-  };
+  readonly #started = Time.ticks;
+
+  now(): number {
+    return Time.ticks - this.#started;
+  }
+
+  wallClock(): number {
+    return Date.now();
+  }
+
+  linkUp(): boolean {
+    return true;
+  }
+
+  random(): number {
+    return entropy();
+  }
+
+  startLink(): void {}
+
+  startConsole(): void {
+    print("console input is not available in mcsim: use `npm start` for an interactive simulator\n");
+  }
+}
+
+export function createDevice(): Device {
+  return new Simulator();
 }
