@@ -344,7 +344,7 @@ describe("Encoder", () => {
   test("a PUBLISH to the last topic reuses its bytes, also after other packets and other topics in between", () => {
     const encoder = new Encoder(8, 1 << 20);
     const fresh = (packet: Packet) => toHex(new Encoder(8, 1 << 20).encode(packet, 5) as Uint8Array);
-    const publish = (topic: string, qos: 0 | 1, payload: string): Packet => ({
+    const publish = (topic: string, qos: 0 | 1, payload: string): Publish => ({
       type: PUBLISH,
       topic,
       payload: new TextEncoder().encode(payload),
