@@ -74,6 +74,11 @@ const WAITING = 3; // backing off
 const NO_LINK = 4; // waiting for the network link
 const STOPPED = 5;
 
+// The timer's actions.
+const DIAL = 0;
+const UPGRADE_TIMEOUT = 1;
+const TICK = 2;
+
 /** CONNACK 0x85 Client Identifier not valid (only 5.0 assigns identifiers). */
 const CLIENT_ID_REJECTED = 0x85;
 
@@ -89,7 +94,8 @@ export class Client {
   /** The one timer: at the connection's next deadline, or the end of the backoff wait. */
   private readonly timer: Timer;
   private timerAt = Number.POSITIVE_INFINITY;
-  private timerAction: () => void = () => {};
+  /** What the timer does when it fires: DIAL, UPGRADE_TIMEOUT or TICK (a number, not a closure: heap). */
+  private timerAction = TICK;
   private attempt = 0;
   private socketStarted = 0;
   private traceOn = false;
@@ -121,7 +127,7 @@ export class Client {
     this.backoff = new Backoff(config.backoff, () => host.random(), config.brokers);
     this.timer = host.timer(() => {
       this.timerAt = Number.POSITIVE_INFINITY;
-      this.timerAction();
+      this.timerFired();
     });
   }
 
@@ -329,8 +335,7 @@ export class Client {
             {
               ...handlers,
               onUpgrading: () => {
-                if (this.socket === socket)
-                  this.armAt(this.host.now() + this.config.connackTimeout, this.upgradeTimedOut);
+                if (this.socket === socket) this.armAt(this.host.now() + this.config.connackTimeout, UPGRADE_TIMEOUT);
               },
             },
           );
@@ -451,7 +456,7 @@ export class Client {
     }
     this.state = WAITING;
     this.observe({ type: "waiting", delay: next.delay, reason: next.reason, broker: next.broker });
-    this.armAt(this.host.now() + next.delay, this.dialNow);
+    this.armAt(this.host.now() + next.delay, DIAL);
   }
 
   private dropSocket(): void {
@@ -460,17 +465,17 @@ export class Client {
     socket?.close();
   }
 
-  // The timer's actions, made once: a closure per deadline would be garbage on every publish.
-  private readonly dialNow = (): void => this.dial();
-  private readonly upgradeTimedOut = (): void => {
-    if (this.state === CONNECTING) this.lost({ code: "ws", detail: "response_timeout" });
-  };
-  private readonly tickNow = (): void => {
-    const conn = this.conn;
-    if (!conn) return;
-    conn.tick(this.host.now());
-    this.rearm();
-  };
+  private timerFired(): void {
+    if (this.timerAction === DIAL) this.dial();
+    else if (this.timerAction === UPGRADE_TIMEOUT) {
+      if (this.state === CONNECTING) this.lost({ code: "ws", detail: "response_timeout" });
+    } else {
+      const conn = this.conn;
+      if (!conn) return;
+      conn.tick(this.host.now());
+      this.rearm();
+    }
+  }
 
   /** Keeps the timer armed at the connection's next deadline (an earlier one only moves it). */
   private rearm(): void {
@@ -478,10 +483,10 @@ export class Client {
     if (!conn) return;
     const at = conn.deadline();
     if (at >= this.timerAt) return;
-    this.armAt(at, this.tickNow);
+    this.armAt(at, TICK);
   }
 
-  private armAt(at: number, action: () => void): void {
+  private armAt(at: number, action: number): void {
     this.cancelTimer();
     if (at === Number.POSITIVE_INFINITY) return;
     this.timerAt = at;

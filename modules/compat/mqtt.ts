@@ -253,6 +253,12 @@ export class Client {
 
   #observe(event: ClientEvent): void {
     if (this.#done) return;
+    // The one event of every message, first: the diagnoser has nothing to learn from it.
+    if (event.type === "message") {
+      this.#pending.push(event);
+      this.#callBack();
+      return;
+    }
     this.#diagnoser.observe(event);
     switch (event.type) {
       case "closed":
@@ -279,7 +285,6 @@ export class Client {
         this.#log?.warn("mqtt", "warning", { message: event.message });
         return;
       case "socket":
-      case "message":
         break;
       default:
         return;

@@ -146,10 +146,12 @@ export class Logger {
   private readonly sink: (line: string) => void;
   private readonly now: () => number;
   private readonly secrets: string[] = [];
+  // Made with the first line: a client that has nothing to say (the drop-in, at warn, while all is well) keeps the
+  // heap they would take.
   /** Each recent line's text after the time; "" for none. */
-  private readonly texts: string[] = new Array(RECENT).fill("");
+  private texts: string[] = [];
   /** Each recent line's numbers: PRINTED, SEEN and HELD at index RECENT_FIELDS * line + field. */
-  private readonly recent = new Float64Array(RECENT * RECENT_FIELDS);
+  private recent: Float64Array | undefined;
 
   /** `sink` gets each line without a line ending; `now` gives the uptime in ms. */
   constructor(sink: (line: string) => void, now: () => number, level: Level = INFO, window = 10000) {
@@ -180,6 +182,10 @@ export class Logger {
     if (level > this.level) return;
     const now = this.now();
     const text = body(level, area, event, fields, this.secrets);
+    if (this.recent === undefined) {
+      this.recent = new Float64Array(RECENT * RECENT_FIELDS);
+      this.texts = new Array(RECENT).fill("");
+    }
     const r = this.recent;
     let line = this.texts.indexOf(text);
     let at = line * RECENT_FIELDS;
@@ -224,9 +230,11 @@ export class Logger {
 
   /** Call now and then (the firmware's periodic work): reports held-back lines once their window has passed. */
   tick(now: number): void {
+    const r = this.recent;
+    if (r === undefined) return;
     for (let line = 0; line < RECENT; line++) {
       const at = line * RECENT_FIELDS;
-      if (this.recent[at + HELD] > 0 && now - this.recent[at + PRINTED] >= this.window) {
+      if (r[at + HELD] > 0 && now - r[at + PRINTED] >= this.window) {
         this.flush(line, now);
         // The summary closes the window: the next copy prints.
         this.texts[line] = "";
@@ -236,11 +244,12 @@ export class Logger {
 
   /** Prints the summary of the copies of recent line `line` held back, if any. */
   private flush(line: number, now: number): void {
+    const r = this.recent!;
     const at = line * RECENT_FIELDS + HELD;
-    if (this.recent[at] === 0) return;
+    if (r[at] === 0) return;
     // The summary repeats the level, area and event of the held-back line: its first three words after the time.
     const head = this.texts[line].split(" ", 3).join(" ");
-    this.sink(`${Math.floor(now)} ${head} ... ${this.recent[at]} similar suppressed`);
-    this.recent[at] = 0;
+    this.sink(`${Math.floor(now)} ${head} ... ${r[at]} similar suppressed`);
+    r[at] = 0;
   }
 }

@@ -484,6 +484,10 @@ export class Decoder {
   private skipTopic = 0;
   private skipId = 0;
   private topicHead: Uint8Array | undefined;
+  /** The last PUBLISH's topic, when it had TOPIC_KEPT bytes at most, and its bytes (see topicName). */
+  private lastTopic = "";
+  private lastTopicLength = -1;
+  private readonly lastTopicBytes = new Uint8Array(TOPIC_KEPT);
   // The packet being decoded: its bytes, read position, end of the bytes at hand, end of the packet, where its body
   // starts, its type and the first error.
   private buf: Uint8Array;
@@ -765,6 +769,33 @@ export class Decoder {
     return this.pos;
   }
 
+  /**
+   * A PUBLISH's topic name: the last one's string again when its bytes are the same. A device hears the same few
+   * topics, and comparing bytes costs XS less than making a string of them.
+   */
+  private topicName(): string {
+    const end = this.field();
+    const { buf, pos } = this;
+    const n = end - pos;
+    const kept = this.lastTopicBytes;
+    if (n > 0 && n === this.lastTopicLength) {
+      let i = 0;
+      while (i < n && buf[pos + i] === kept[i]) i++;
+      if (i === n) {
+        this.pos = end;
+        return this.lastTopic;
+      }
+    }
+    this.pos = pos - 2;
+    const topic = this.str();
+    if (this.err === undefined && n <= TOPIC_KEPT) {
+      kept.set(buf.subarray(pos, end));
+      this.lastTopic = topic;
+      this.lastTopicLength = n;
+    }
+    return topic;
+  }
+
   private str(): string {
     const end = this.field();
     const s = readUtf8(this.buf, this.pos, end);
@@ -875,7 +906,7 @@ export class Decoder {
       }
       case PUBLISH: {
         const qos = ((flags >> 1) & 3) as QoS;
-        const topic = this.str();
+        const topic = this.topicName();
         const packetId = qos > 0 ? this.packetId() : undefined;
         const properties = v5 ? this.properties(type) : undefined;
         if (topic === "" ? properties?.topicAlias === undefined : wildcard(topic))

@@ -230,6 +230,21 @@ describe("Decoder", () => {
     });
   });
 
+  test("topics of the same length but other bytes are read as they are, the last one's string reused for the same", () => {
+    const topics = ["a/b", "a/b", "a/c", "é/b", "a/b", "x".repeat(300), "x".repeat(300), "a/b"];
+    const encoder = new Encoder(8, 1 << 20);
+    const decoder = new Decoder(4, 1 << 20);
+    for (const topic of topics) {
+      const payload = new Uint8Array([1, 2]);
+      const bytes = encoder.encode({ type: PUBLISH, topic, payload, qos: 0, retain: false, dup: false }, 4);
+      decoder.push((bytes as Uint8Array).slice());
+      expect((decoder.next() as Publish).topic).toBe(topic);
+    }
+    // A wildcard in a topic that would otherwise match the last one's length is still refused.
+    decoder.push(fromHex("3005 0003 612f2b"));
+    expect((decoder.next() as CodecError).code).toBe("bad_topic");
+  });
+
   test("a bad first byte fails at once", () => {
     const decoder = new Decoder(5, 1 << 20);
     decoder.push(fromHex("00"));
