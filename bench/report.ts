@@ -182,9 +182,9 @@ ${tables(rows)}
   without debug information: the bytes xsc would store, strings included, symbol tables apart. Heap is Tether's
   firmware (not the drop-in) in xsnap, measured from snapshots taken after a full garbage collection, beyond a
   baseline taken once all code is loaded and before the firmware starts: module code, functions and module-level
-  objects are not counted (on a device they are in flash when preloaded, in RAM otherwise). Live slots are counted at the ESP32's 16 bytes, plus chunks (strings, buffers) and new
-  property keys. Each run does the same in the same order, so the heap rows are deterministic: their repetitions
-  show that (min = max) and are not alternated.
+  objects are not counted (on a device they are in flash when preloaded, in RAM otherwise). Live slots are counted
+  at the ESP32's 16 bytes, plus chunks (strings, buffers) and new property keys. Each run does the same in the same
+  order, so the heap rows are deterministic: their repetitions show that (min = max) and are not alternated.
 - **Recovery**: Tether's supervisor (\`tether/client/client\`) on the Node host and MQTT.js, both with a 5 s keep
   alive, and MQTT.js with its defaults (60 s), side by side behind a fault-injection proxy: one client of each per
   repetition, the repetitions a second apart. The blackhole drops everything both ways without closing; time runs
