@@ -154,16 +154,28 @@ export function encodedChunks(c: CodecCase): Uint8Array[] {
   return chunks;
 }
 
+/**
+ * Each packet encoded and copied out of the encoder's reused buffer, the copy a caller makes before the next
+ * encode overwrites it (mqtt-packet's generate allocates a Buffer per packet, so its side has that cost built in).
+ */
 export function tetherEncodeRate(c: CodecCase, ms: number, now: () => number): number {
   const encoder = new Encoder(512, MAX_PACKET);
-  return rate(
+  let copied = 0;
+  const perSecond = rate(
     () => {
-      for (const packet of c.packets) encoder.encode(packet, c.version);
+      for (const packet of c.packets) {
+        const encoded = encoder.encode(packet, c.version);
+        if (encoded instanceof CodecError) throw new Error(`${c.name}: ${encoded.message}`);
+        copied += encoded.slice().length;
+      }
       return c.packets.length;
     },
     ms,
     now,
   );
+  // The copies' sizes are used, so no engine can drop them as dead code.
+  if (copied === 0) throw new Error(`${c.name}: nothing encoded`);
+  return perSecond;
 }
 
 export function tetherDecodeRate(c: CodecCase, ms: number, now: () => number): number {

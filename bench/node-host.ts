@@ -10,7 +10,8 @@ export class NodeHost implements Host {
   readonly platform = "node";
   readonly deviceId = "000000000000";
   private readonly sockets = new Set<() => void>();
-  private readonly timers = new Set<NodeJS.Timeout>();
+  /** How to cancel each armed timer. */
+  private readonly timers = new Set<() => void>();
   private readonly draw: () => number;
 
   /** `seed`: four 32-bit words for this host's generator (default: from the operating system). */
@@ -26,23 +27,36 @@ export class NodeHost implements Host {
     return Date.now();
   }
 
+  /**
+   * A timer of 0 ms runs on the next turn of the event loop (setImmediate), as Moddable's Timer.set(callback, 0)
+   * does: Node's setTimeout makes it at least 1 ms, which would cap anything that answers through a timer (the
+   * drop-in Client's callbacks) at a thousand round trips a second on Node alone.
+   */
   timer(callback: () => void): Timer {
     const timers = this.timers;
-    let handle: NodeJS.Timeout | undefined;
+    let disarm: (() => void) | undefined;
     const cancel = () => {
-      if (handle) timers.delete(handle);
-      clearTimeout(handle);
-      handle = undefined;
+      if (disarm) timers.delete(disarm);
+      disarm?.();
+      disarm = undefined;
     };
     return {
       schedule(ms: number) {
         cancel();
-        const armed = setTimeout(() => {
+        const fire = () => {
           timers.delete(armed);
-          handle = undefined;
+          disarm = undefined;
           callback();
-        }, ms);
-        handle = armed;
+        };
+        let armed: () => void;
+        if (ms > 0) {
+          const handle = setTimeout(fire, ms);
+          armed = () => clearTimeout(handle);
+        } else {
+          const handle = setImmediate(fire);
+          armed = () => clearImmediate(handle);
+        }
+        disarm = armed;
         timers.add(armed);
       },
       cancel,
@@ -137,7 +151,7 @@ export class NodeHost implements Host {
   /** Closes every socket and timer this host still has, so that a benchmark leaves nothing behind. */
   dispose(): void {
     for (const destroy of [...this.sockets]) destroy();
-    for (const timer of this.timers) clearTimeout(timer);
+    for (const disarm of this.timers) disarm();
     this.timers.clear();
   }
 }

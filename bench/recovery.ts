@@ -3,18 +3,36 @@
 // alive. The repetitions run side by side (one client of each kind per repetition, each repetition connected a
 // second after the previous one, so the blackhole meets each at a different point of its keep-alive cycle).
 import mqtt from "mqtt";
-import { Client } from "tether/client/client";
+import type { Broker } from "tether/client/broker";
+import { Client, type ClientConfig } from "tether/client/client";
 import { type Mosquitto, startMosquitto } from "../test/helpers/mosquitto";
 import { FaultProxy } from "../tools/rigs/fault-proxy";
 import { NodeHost } from "./node-host";
 import { type Row, stat, within } from "./stats";
-import { benchConfig } from "./tether-workload";
 
 const KEEP_ALIVE = 5;
 /** Tether's longest ping timeout is half the keep alive (modules/mqtt/keepalive.ts). */
 const DETECTION_GOAL_MS = KEEP_ALIVE * 1500;
 /** How long the broker stays down in the restart test. */
 const OUTAGE_MS = 2000;
+
+/** Tether's client here: MQTT 3.1.1, clean session, the firmware's backoff. */
+function benchConfig(broker: Broker, clientId: string, keepAlive: number): ClientConfig {
+  return {
+    brokers: [broker],
+    clientId,
+    version: 4,
+    keepAlive,
+    cleanStart: true,
+    sessionExpiry: 0,
+    maxPacketSize: 65536,
+    connectTimeout: 5000,
+    connackTimeout: 5000,
+    backoff: { base: 1000, cap: 120000, stable: 60000, jitter: "decorrelated", spread: 0 },
+    queue: { count: 100, bytes: 65536 },
+    classify: (cause) => cause.kind,
+  };
+}
 
 /** One client under test, reporting when its connection closes and when it is connected. */
 interface Subject {

@@ -157,7 +157,10 @@ ${tables(rows)}
 - **Codec**: packets per second through Tether's \`Encoder\`/\`Decoder\` and through mqtt-packet's
   \`generate\`/\`parser\` on Node, in one process, on the same packets: eight PUBLISHes per case (3.1.1), and one
   packet of every type of MQTT 5.0 with properties. Decoders get the encoded stream in 1460-byte chunks. Tether (XS)
-  is the same loop in xsnap, timed with \`Date.now()\` inside XS.
+  is the same loop in xsnap, timed with \`Date.now()\` inside XS. Tether's encoder returns a view of a buffer it
+  reuses, where \`generate\` allocates a Buffer per packet: Tether's encode rates, Node and XS, include a copy of
+  each packet (\`slice()\`), the copy its hosts make before writing. Runs last 100 ms; the three subjects
+  alternate (below).
 - **Meter**: xsnap's computrons, XS's own count of the work a delivery does (bytecodes run, plus the work inside
   built-ins), which is the same on every run of the same code on the same input: a regression shows as a changed
   number, not as noise. Everything runs inside one xsnap on a host with nothing behind it (\`bench/xs/manual-host.ts\`:
@@ -169,21 +172,35 @@ ${tables(rows)}
   delivery of 1,000 messages, after a warm-up delivery, divided by 1,000: the delivery's own cost (a few hundred
   computrons, given in the note) is under one computron a message. The host's few steps per message are included.
   No peer: Moddable's \`mqtt\` module needs the SDK's socket, which xsnap does not have.
-- **End to end**: one mosquitto on a loopback port; publisher and subscriber are both the client under test, in
-  MQTT 3.1.1, 64-byte payloads. QoS 0 is counted where it is delivered (the subscriber), QoS 1 and 2 where they
-  complete (PUBACK or PUBCOMP at the publisher), sequentially or with 16 in flight. Tether (Node) is the real
-  \`Client\` on a Node host (\`bench/node-host.ts\`); Tether (XS) is the same workload code inside xsnap through the
-  simulator's host bridge, each socket operation a round trip between the two processes; mosquitto_pub/sub is the
-  ceiling (\`mosquitto_pub -l -M <window>\`, timed by \`mosquitto_sub -F %U\` between first and last delivery).
+- **End to end**: one mosquitto on a loopback port (\`set_tcp_nodelay true\`: without it, the broker's Nagle
+  holds deliveries to a subscriber that never writes back for its delayed ACKs, 40 ms stalls); publisher and
+  subscriber are both the client under test, in MQTT 3.1.1, 64-byte payloads, sequentially or with 16 in flight.
+  Tether is its drop-in \`Client\` (\`modules/compat/mqtt.ts\`, Moddable's API, what applications call: topic
+  validation, a copy of each payload, diagnostics, callbacks from a timer), on a Node host (\`bench/node-host.ts\`,
+  whose 0 ms timer runs on the next turn, as Moddable's does) and inside xsnap through the simulator's host bridge
+  (each socket operation a round trip between two processes; its timers are Node's \`setTimeout\`, at least 1 ms,
+  a floor under every round trip that waits for a callback). The drop-in reports no PUBACK or PUBCOMP (Moddable's
+  module has none), so Tether's messages, QoS 1 and 2 included, are counted where they arrive, at its subscriber
+  (subscribed at QoS 0): each round trip is publisher, broker, subscriber. MQTT.js counts QoS 0 at its subscriber
+  and QoS 1 and 2 where they complete (PUBACK or PUBCOMP at the publisher), publisher, broker, publisher.
+  mosquitto_pub/sub is the ceiling (\`mosquitto_pub -l -M <window>\`, timed by \`mosquitto_sub -F %U\` between
+  first and last delivery).
+- **Runs**: in the codec and end-to-end sections each subject first runs once as a warm-up (discarded), then every
+  repetition runs every subject once, the order rotated by one each time, so that drift on this shared machine falls
+  on all subjects alike.
 - **Footprint**: bytecode is each file of \`modules/\` transpiled alone and compiled by the XS compiler (the parser
   and code generator of the XS sources shipped in @agoric/xsnap, driven by \`bench/xs-size.c\`) as a strict module
-  without debug information: the bytes xsc would store, strings included, symbol tables apart. Heap is the real
-  firmware in xsnap, measured from snapshots taken after a full garbage collection, beyond a baseline taken once
-  the code is loaded and before the firmware starts: live slots counted at the ESP32's 16 bytes, plus chunks
-  (strings, buffers) and new property keys.
-- **Recovery**: clients behind a fault-injection proxy; the blackhole drops everything both ways without closing;
-  time runs from the blackhole to the client's close. The restart test takes mosquitto down for two seconds (new
-  connects refused) and times from the new broker accepting to the client's CONNACK.
+  without debug information: the bytes xsc would store, strings included, symbol tables apart. Heap is Tether's
+  firmware (not the drop-in) in xsnap, measured from snapshots taken after a full garbage collection, beyond a
+  baseline taken once all code is loaded and before the firmware starts: module code, functions and module-level
+  objects are not counted (on a device they are in flash when preloaded, in RAM otherwise). Live slots are counted
+  at the ESP32's 16 bytes, plus chunks (strings, buffers) and new property keys. Each run does the same in the same
+  order, so the heap rows are deterministic: their repetitions show that (min = max) and are not alternated.
+- **Recovery**: Tether's supervisor (\`tether/client/client\`) on the Node host and MQTT.js, both with a 5 s keep
+  alive, and MQTT.js with its defaults (60 s), side by side behind a fault-injection proxy: one client of each per
+  repetition, the repetitions a second apart. The blackhole drops everything both ways without closing; time runs
+  from the blackhole to the client's close. The restart test takes mosquitto down for two seconds (new connects
+  refused) and times from the new broker accepting to the client's CONNACK.
 - **mcsim** (only where a Moddable SDK is built): one application (\`bench/mcsim/app.js\`) built twice, on Moddable's
   own \`mqtt\` module and on Tether's drop-in \`tether-mqtt\`, instrumented release builds for lin (64-bit: XS slots are
   32 bytes here, 16 on an ESP32), a warm-up run of each, then runs alternated. Heap: XS slot and chunk heap in use

@@ -37,7 +37,9 @@ async function main(): Promise<void> {
     rows.push(...(await meterBench(log)));
   }
   if (wanted("e2e") || wanted("footprint") || wanted("mcsim")) {
-    // Subscriptions are logged so that the mosquitto_sub run can wait for its own; no limit on queued messages.
+    // Subscriptions are logged so that the mosquitto_sub run can wait for its own; no limit on queued messages;
+    // no Nagle on the broker's sockets: a subscriber that never writes back (QoS 0) delays its ACKs, and Nagle then
+    // holds the next small delivery for them (40 ms stalls), which would time the kernel, not the clients.
     const broker = await startMosquitto({
       config: [
         "log_type error",
@@ -46,6 +48,7 @@ async function main(): Promise<void> {
         "log_type information",
         "log_type subscribe",
         "max_queued_messages 0",
+        "set_tcp_nodelay true",
       ],
     });
     try {

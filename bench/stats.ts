@@ -33,11 +33,25 @@ export function stat(samples: number[]): Stat {
   return { median, min: sorted[0], max: sorted[sorted.length - 1], samples };
 }
 
-/** Runs `measure` `times` times, one after the other. */
-export async function repeat(times: number, measure: (i: number) => Promise<number> | number): Promise<Stat> {
-  const samples: number[] = [];
-  for (let i = 0; i < times; i++) samples.push(await measure(i));
-  return stat(samples);
+/** One subject's measurement: each call is one run, giving one sample. */
+export type Measure = () => Promise<number> | number;
+
+/**
+ * Runs every subject once as a warm-up (discarded: first runs pay for compilation, caches and connections), then
+ * `reps` rounds in which every subject runs once, the order rotated by one each round, so that what drifts while
+ * the bench runs (the other processes on this machine, CPU frequency, garbage) falls on all subjects alike instead
+ * of on whichever ran its block at a bad moment. One Stat per subject, in the order given.
+ */
+export async function alternate(reps: number, measures: Measure[]): Promise<Stat[]> {
+  for (const measure of measures) await measure();
+  const samples = measures.map((): number[] => []);
+  for (let round = 0; round < reps; round++) {
+    for (let k = 0; k < measures.length; k++) {
+      const which = (round + k) % measures.length;
+      samples[which].push(await measures[which]());
+    }
+  }
+  return samples.map(stat);
 }
 
 /** Tether's median over the peer's, oriented so that above 1 means Tether is better. */

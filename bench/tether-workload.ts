@@ -1,8 +1,12 @@
-// The end-to-end workloads, written once against the Host interface so that the same code drives Tether's Client on
-// Node (bench/node-host.ts) and inside XS (bench/xs/client.ts over the simulator's host). Plain ES2022: it is
-// bundled for XS too. Time comes from host.now(), on either side.
+// The end-to-end workloads, written once against the Host interface so that the same code drives Tether on Node
+// (bench/node-host.ts) and inside XS (bench/xs/client.ts over the simulator's host). Plain ES2022: it is bundled for
+// XS too. Time comes from host.now(), on either side.
+//
+// Both clients are the drop-in Client of modules/compat/mqtt.ts, the API applications call (Moddable's): topic
+// validation, a copy of each payload, diagnostics, callbacks from a timer. It reports no PUBACK or PUBCOMP, as
+// Moddable's module reports none, so every message is counted where it arrives: at a subscriber on the same topic.
 import type { Broker } from "tether/client/broker";
-import { Client, type ClientConfig, type ClientEvent } from "tether/client/client";
+import { bindClient } from "tether/compat/mqtt";
 import type { Host } from "tether/host";
 import type { QoS } from "tether/mqtt/packets";
 
@@ -12,9 +16,13 @@ export interface Workload {
   n: number;
   /** Payload bytes. */
   size: number;
-  /** Publishes in flight at once (QoS 1 and 2); 1 is sequential round trips. */
+  /** Messages in flight at once (QoS 1 and 2); 1 is sequential round trips. */
   window: number;
-  /** Count deliveries at a subscriber (QoS 0) rather than completions at the publisher. */
+  /**
+   * Published in batches without pacing and counted where delivered (QoS 0); otherwise `window` at a time, counted
+   * where they complete: for MQTT.js at its publisher, for Tether's drop-in (no completion callback) at its
+   * subscriber.
+   */
   deliver: boolean;
   /** Gives up after this many ms and reports what was done. */
   timeoutMs: number;
@@ -27,28 +35,14 @@ export interface WorkloadResult {
   ms: number;
 }
 
-/** The settings of every Tether client in the benchmarks: MQTT 3.1.1, clean session, the firmware's backoff. */
-export function benchConfig(broker: Broker, clientId: string, keepAlive: number): ClientConfig {
-  return {
-    brokers: [broker],
-    clientId,
-    version: 4,
-    keepAlive,
-    cleanStart: true,
-    sessionExpiry: 0,
-    maxPacketSize: 65536,
-    connectTimeout: 5000,
-    connackTimeout: 5000,
-    backoff: { base: 1000, cap: 120000, stable: 60000, jitter: "decorrelated", spread: 0 },
-    queue: { count: 100, bytes: 65536 },
-    classify: (cause) => cause.kind,
-  };
-}
-
 /** Messages published per turn of the event loop when nothing paces the publisher (QoS 0). */
 const BATCH = 500;
 
-/** Connects a publisher (and a subscriber when `deliver`), runs the workload, stops both and calls `done` once. */
+/**
+ * Connects a publisher and a subscriber, runs the workload, closes both and calls `done` once. The subscriber
+ * publishes one probe to the topic once connected: it comes back after its own SUBSCRIBE, on the same connection,
+ * so its arrival says the subscription is in place; the workload starts then.
+ */
 export function runWorkload(
   host: Host,
   broker: Broker,
@@ -56,25 +50,29 @@ export function runWorkload(
   w: Workload,
   done: (result: WorkloadResult) => void,
 ): void {
+  const MqttClient = bindClient(host);
   const topic = `bench/${id}`;
-  const payload = new Uint8Array(w.size).fill(0x61);
+  const payload = new Uint8Array(w.size).fill(0x61).buffer;
+  const flags = { quality: w.qos };
+  const options = { host: broker.host, port: broker.port, keepAlive: 60, reconnect: false };
   let started = -1;
   let sent = 0;
   let count = 0;
   let last = 0;
   let finished = false;
   let pubUp = false;
-  let subUp = !w.deliver;
+  let subUp = false;
   const publish = () => {
     sent++;
-    pub.publish(topic, payload, w.qos, false);
+    pub.publish(topic, payload, flags);
   };
   const finish = () => {
     if (finished) return;
     finished = true;
     guard.cancel();
-    pub.stop("done");
-    sub?.stop("done");
+    next.cancel();
+    pub.close();
+    sub.close();
     done({ count, ms: started < 0 ? 0 : last - started });
   };
   const counted = () => {
@@ -93,24 +91,22 @@ export function runWorkload(
     if (w.deliver) burst();
     else for (let i = 0; i < w.window && sent < w.n; i++) publish();
   };
-  const pub = new Client(host, benchConfig(broker, `${id}-pub`, 60), (event: ClientEvent) => {
-    if (event.type === "connected") {
-      pubUp = true;
+  const pub = new MqttClient({ ...options, id: `${id}-pub` });
+  pub.onReady = () => {
+    pubUp = true;
+    begin();
+  };
+  const sub = new MqttClient({ ...options, id: `${id}-sub` });
+  sub.subscribe(topic, 0);
+  sub.onReady = () => sub.publish(topic, "probe");
+  sub.onMessage = () => {
+    if (started >= 0) counted();
+    else if (!subUp) {
+      subUp = true;
       begin();
-    } else if (event.type === "completed") counted();
-  });
-  const sub = w.deliver
-    ? new Client(host, benchConfig(broker, `${id}-sub`, 60), (event: ClientEvent) => {
-        if (event.type === "subscribed") {
-          subUp = true;
-          begin();
-        } else if (event.type === "message") counted();
-      })
-    : undefined;
+    }
+  };
   const next = host.timer(burst);
   const guard = host.timer(finish);
   guard.schedule(w.timeoutMs);
-  sub?.subscribe({ topicFilter: topic, qos: 0 });
-  sub?.start();
-  pub.start();
 }

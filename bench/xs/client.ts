@@ -1,4 +1,4 @@
-// XS entry of the end-to-end benchmark: Tether's Client inside the real XS engine, on the simulator's Host. Each
+// XS entry of the end-to-end benchmark: Tether's drop-in Client inside the real XS engine, on the simulator's Host. Each
 // serial line is a workload as JSON ({ port, id, ...Workload }); the answer is one line `result {count, ms}`.
 import { boot } from "../../hosts/sim/xs/host";
 import { runWorkload, type Workload } from "../tether-workload";
