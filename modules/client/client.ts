@@ -3,7 +3,13 @@
 // to retry, KeepAliveTuner for NAT idle timeouts, the Session for publishes in flight and waiting (bounded).
 import { Backoff, type BackoffConfig, type Retry } from "tether/client/backoff";
 import type { Broker } from "tether/client/broker";
-import { type CloseCause, Connection, type ConnectionEvent, DEFAULT_MAX_INFLIGHT } from "tether/client/connection";
+import {
+  type CloseCause,
+  Connection,
+  type ConnectionEvent,
+  type ConnectionOutput,
+  DEFAULT_MAX_INFLIGHT,
+} from "tether/client/connection";
 import { connectWebSocket, type TransportError, type WebSocketHandlers } from "tether/client/websocket";
 import type { Host, Socket, Timer } from "tether/host";
 import { varintSize } from "tether/mqtt/codec";
@@ -74,6 +80,51 @@ const WAITING = 3; // backing off
 const NO_LINK = 4; // waiting for the network link
 const STOPPED = 5;
 
+// What a dial's socket and the connection over it report (see DialEvents).
+const RESOLVED = 0;
+const OPENED = 1;
+const DATA = 2;
+const FAILED = 3;
+const UPGRADING = 4;
+const WRITE = 5;
+const CLOSE = 6;
+const EVENT = 7;
+
+/**
+ * The handlers of one dial's socket and the output of the connection over it, passed on to the supervisor by
+ * number: one closure per dial, where a closure per handler would be heap the device holds as long as the
+ * connection lives (the methods are in flash with the preloaded module).
+ */
+class DialEvents implements WebSocketHandlers, ConnectionOutput {
+  constructor(private readonly report: (what: number, value?: unknown) => void) {}
+
+  onResolved(address: string): void {
+    this.report(RESOLVED, address);
+  }
+  onConnect(): void {
+    this.report(OPENED);
+  }
+  onData(bytes: Uint8Array): void {
+    this.report(DATA, bytes);
+  }
+  onWritable(): void {}
+  onError(error: TransportError): void {
+    this.report(FAILED, error);
+  }
+  onUpgrading(): void {
+    this.report(UPGRADING);
+  }
+  write(bytes: Uint8Array): void {
+    this.report(WRITE, bytes);
+  }
+  close(): void {
+    this.report(CLOSE);
+  }
+  event(event: ConnectionEvent): void {
+    this.report(EVENT, event);
+  }
+}
+
 // The timer's actions.
 const DIAL = 0;
 const UPGRADE_TIMEOUT = 1;
@@ -91,6 +142,8 @@ export class Client {
   private readonly subscriptions = new Map<string, Subscription>();
   private conn: Connection | undefined;
   private socket: Socket | undefined;
+  /** What the current socket and the connection over it report to (see DialEvents). */
+  private events: DialEvents | undefined;
   /** The one timer: at the connection's next deadline, or the end of the backoff wait. */
   private readonly timer: Timer;
   private timerAt = Number.POSITIVE_INFINITY;
@@ -306,40 +359,43 @@ export class Client {
       timeout: this.config.connectTimeout,
       tls: broker.tls ? { serverName: broker.host, verify: this.config.verify ?? true, ca: this.config.ca } : undefined,
     };
-    const handlers: WebSocketHandlers = {
-      onResolved: (address) => {
-        if (this.socket === socket) this.observe({ type: "resolved", broker, address });
-      },
-      onConnect: () => {
-        if (this.socket === socket) this.opened();
-      },
-      onData: (bytes) => {
-        if (this.socket !== socket || !this.conn) return;
-        this.conn.receive(bytes, this.host.now());
-        this.rearm();
-      },
-      onWritable: () => {},
-      onError: (error) => {
-        if (this.socket === socket) this.lost(error);
-      },
-    };
+    const events = new DialEvents((what, value) => this.dialEvent(socket, what, value));
+    this.events = events;
     const path = broker.path;
     // Over WebSocket the socket's connect is followed by the upgrade, which gets as long as a CONNACK would.
     const socket =
       path === undefined
-        ? this.host.connect(options, handlers)
-        : connectWebSocket(
-            this.host,
-            options,
-            { host: broker.host, port: broker.port, tls: broker.tls, path },
-            {
-              ...handlers,
-              onUpgrading: () => {
-                if (this.socket === socket) this.armAt(this.host.now() + this.config.connackTimeout, UPGRADE_TIMEOUT);
-              },
-            },
-          );
+        ? this.host.connect(options, events)
+        : connectWebSocket(this.host, options, { host: broker.host, port: broker.port, tls: broker.tls, path }, events);
     this.socket = socket;
+  }
+
+  /** What the socket of one dial, and the connection over it, reported (see DialEvents). */
+  private dialEvent(socket: Socket, what: number, value: unknown): void {
+    if (what === WRITE) {
+      this.socket?.write(value as Uint8Array);
+      return;
+    }
+    if (what === EVENT) {
+      this.connectionEvent(this.conn!, value as ConnectionEvent);
+      return;
+    }
+    if (what === CLOSE) {
+      this.dropSocket();
+      return;
+    }
+    // A socket this supervisor dropped has nothing more to say.
+    if (this.socket !== socket) return;
+    if (what === DATA) {
+      const conn = this.conn;
+      if (!conn) return;
+      conn.receive(value as Uint8Array, this.host.now());
+      this.rearm();
+    } else if (what === RESOLVED) {
+      this.observe({ type: "resolved", broker: this.broker, address: value as string });
+    } else if (what === OPENED) this.opened();
+    else if (what === FAILED) this.lost(value as TransportError);
+    else if (what === UPGRADING) this.armAt(this.host.now() + this.config.connackTimeout, UPGRADE_TIMEOUT);
   }
 
   private opened(): void {
@@ -366,13 +422,7 @@ export class Client {
         topicAliases: c.topicAliases,
       },
       this.session,
-      {
-        write: (bytes) => {
-          this.socket?.write(bytes);
-        },
-        close: () => this.dropSocket(),
-        event: (event) => this.connectionEvent(conn, event),
-      },
+      this.events!,
     );
     conn.trace = this.traceOn;
     this.conn = conn;

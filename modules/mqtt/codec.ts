@@ -41,7 +41,7 @@ import {
 } from "tether/mqtt/properties";
 import { validReason } from "tether/mqtt/reasons";
 import { validTopicFilter, validTopicName } from "tether/mqtt/topic";
-import { readUtf8, utf8Length, writeUtf8 } from "tether/mqtt/utf8";
+import { latin1, readUtf8, utf8Length, writeUtf8 } from "tether/mqtt/utf8";
 
 export type CodecErrorCode =
   | "malformed_length"
@@ -484,10 +484,8 @@ export class Decoder {
   private skipTopic = 0;
   private skipId = 0;
   private topicHead: Uint8Array | undefined;
-  /** The last PUBLISH's topic, when it had TOPIC_KEPT bytes at most, and its bytes (see topicName). */
+  /** The last valid ASCII topic a PUBLISH had (see topicName). */
   private lastTopic = "";
-  private lastTopicLength = -1;
-  private readonly lastTopicBytes = new Uint8Array(TOPIC_KEPT);
   // The packet being decoded: its bytes, read position, end of the bytes at hand, end of the packet, where its body
   // starts, its type and the first error.
   private buf: Uint8Array;
@@ -771,28 +769,21 @@ export class Decoder {
 
   /**
    * A PUBLISH's topic name: the last one's string again when its bytes are the same. A device hears the same few
-   * topics, and comparing bytes costs XS less than making a string of them.
+   * topics, and XS checks them faster as a string (one native call makes it, === compares it) than byte by byte in
+   * a loop, which is what reading UTF-8 takes. The last topic is kept only when it is ASCII, so that the bytes read
+   * as Latin-1 give the same string exactly when they are the same bytes.
    */
   private topicName(): string {
+    const start = this.pos + 2;
     const end = this.field();
-    const { buf, pos } = this;
-    const n = end - pos;
-    const kept = this.lastTopicBytes;
-    if (n > 0 && n === this.lastTopicLength) {
-      let i = 0;
-      while (i < n && buf[pos + i] === kept[i]) i++;
-      if (i === n) {
-        this.pos = end;
-        return this.lastTopic;
-      }
+    const last = this.lastTopic;
+    if (end - start === last.length && last !== "" && latin1(this.buf, start, end) === last) {
+      this.pos = end;
+      return last;
     }
-    this.pos = pos - 2;
+    this.pos = start - 2;
     const topic = this.str();
-    if (this.err === undefined && n <= TOPIC_KEPT) {
-      kept.set(buf.subarray(pos, end));
-      this.lastTopic = topic;
-      this.lastTopicLength = n;
-    }
+    if (this.err === undefined && topic.length === end - start && !wildcard(topic)) this.lastTopic = topic;
     return topic;
   }
 
@@ -909,7 +900,8 @@ export class Decoder {
         const topic = this.topicName();
         const packetId = qos > 0 ? this.packetId() : undefined;
         const properties = v5 ? this.properties(type) : undefined;
-        if (topic === "" ? properties?.topicAlias === undefined : wildcard(topic))
+        // The last topic kept was checked when it was read (see topicName).
+        if (topic === "" ? properties?.topicAlias === undefined : topic !== this.lastTopic && wildcard(topic))
           this.fail("bad_topic", `topic name "${topic}"`);
         const packet: Publish = {
           type,

@@ -181,6 +181,11 @@ export function readUtf8(buf: Uint8Array, start: number, end: number, text = fal
 }
 
 /** The string of these UTF-16 code units, in chunks of CHUNK (see there). */
+/** buf[start..end) read as Latin-1 (one character per byte): the same string as UTF-8 for ASCII bytes. */
+export function latin1(buf: Uint8Array, start: number, end: number): string {
+  return fromCodes(buf.subarray(start, end));
+}
+
 function fromCodes(codes: Uint8Array | Uint16Array): string {
   const n = codes.length;
   // apply() takes any array-like: typed arrays are passed as they are.
