@@ -1,9 +1,10 @@
-// A Host on plain Node (node:net, setTimeout, performance.now), so that Tether's real Client runs on Node directly,
+// A Host on plain Node (node:net, Node's timers, performance.now), so that Tether's real Client runs on Node directly,
 // without XS, beside MQTT.js. Only what the benchmarks and the fleet tool use is real: no TLS, no stored settings,
 // no serial console. Each host has its own random generator, crypto-seeded unless a seed is given.
 import { connect as tcpConnect } from "node:net";
 import type { Host, HostEvents, Socket, SocketHandlers, Timer } from "tether/host";
 import { netError } from "../hosts/sim/node/net";
+import { armTimer } from "../hosts/sim/node/timer";
 import { cryptoSeed, generator } from "./random";
 
 export class NodeHost implements Host {
@@ -27,11 +28,7 @@ export class NodeHost implements Host {
     return Date.now();
   }
 
-  /**
-   * A timer of 0 ms runs on the next turn of the event loop (setImmediate), as Moddable's Timer.set(callback, 0)
-   * does: Node's setTimeout makes it at least 1 ms, which would cap anything that answers through a timer (the
-   * drop-in Client's callbacks) at a thousand round trips a second on Node alone.
-   */
+  /** A timer of 0 ms runs on the next turn of the event loop, as Moddable's Timer.set(callback, 0) does (armTimer). */
   timer(callback: () => void): Timer {
     const timers = this.timers;
     let disarm: (() => void) | undefined;
@@ -43,19 +40,11 @@ export class NodeHost implements Host {
     return {
       schedule(ms: number) {
         cancel();
-        const fire = () => {
+        const armed = armTimer(() => {
           timers.delete(armed);
           disarm = undefined;
           callback();
-        };
-        let armed: () => void;
-        if (ms > 0) {
-          const handle = setTimeout(fire, ms);
-          armed = () => clearTimeout(handle);
-        } else {
-          const handle = setImmediate(fire);
-          armed = () => clearImmediate(handle);
-        }
+        }, ms);
         disarm = armed;
         timers.add(armed);
       },

@@ -174,17 +174,20 @@ ${tables(rows)}
   No peer: Moddable's \`mqtt\` module needs the SDK's socket, which xsnap does not have.
 - **End to end**: one mosquitto on a loopback port (\`set_tcp_nodelay true\`: without it, the broker's Nagle
   holds deliveries to a subscriber that never writes back for its delayed ACKs, 40 ms stalls); publisher and
-  subscriber are both the client under test, in MQTT 3.1.1, 64-byte payloads, sequentially or with 16 in flight.
-  Tether is its drop-in \`Client\` (\`modules/compat/mqtt.ts\`, Moddable's API, what applications call: topic
-  validation, a copy of each payload, diagnostics, callbacks from a timer), on a Node host (\`bench/node-host.ts\`,
-  whose 0 ms timer runs on the next turn, as Moddable's does) and inside xsnap through the simulator's host bridge
-  (each socket operation a round trip between two processes; its timers are Node's \`setTimeout\`, at least 1 ms,
-  a floor under every round trip that waits for a callback). The drop-in reports no PUBACK or PUBCOMP (Moddable's
-  module has none), so Tether's messages, QoS 1 and 2 included, are counted where they arrive, at its subscriber
-  (subscribed at QoS 0): each round trip is publisher, broker, subscriber. MQTT.js counts QoS 0 at its subscriber
-  and QoS 1 and 2 where they complete (PUBACK or PUBCOMP at the publisher), publisher, broker, publisher.
+  subscriber are both the client under test, in MQTT 3.1.1, 64-byte payloads. Every subject is counted at the same
+  point: where its messages arrive at its own subscriber, subscribed at QoS 0, so each message, QoS 1 and 2 included,
+  is timed publisher, broker, subscriber. QoS 0 is published in batches without pacing; QoS 1 and 2 sequentially
+  (the next published when the previous has arrived at the subscriber) or with a window of 16 (at most 16 published
+  and not yet arrived). Tether is its drop-in \`Client\` (\`modules/compat/mqtt.ts\`, Moddable's API, what
+  applications call: topic validation, a copy of each payload, diagnostics, callbacks from a timer), on a Node host
+  (\`bench/node-host.ts\`) and inside xsnap through the simulator's host bridge (each socket operation a round trip
+  between two processes); on both, a 0 ms timer runs on the next turn of the event loop, as Moddable's
+  \`Timer.set(callback, 0)\` does, not after Node's 1 ms \`setTimeout\` floor. The drop-in reports no PUBACK or
+  PUBCOMP (Moddable's module has none), which is why its subscriber is the point; MQTT.js, whose publisher does
+  report them, is counted at its subscriber too, a second MQTT.js client, and its completions are not waited for.
   mosquitto_pub/sub is the ceiling (\`mosquitto_pub -l -M <window>\`, timed by \`mosquitto_sub -F %U\` between
-  first and last delivery).
+  first and last arrival); its window is of messages not yet acknowledged to the publisher, as it cannot wait for
+  its subscriber, so its sequential rows overlap deliveries the others do not.
 - **Runs**: in the codec and end-to-end sections each subject first runs once as a warm-up (discarded), then every
   repetition runs every subject once, the order rotated by one each time, so that drift on this shared machine falls
   on all subjects alike.

@@ -42,6 +42,7 @@ import {
 import { bundleForXs } from "./bundle";
 import { netError, SimSocket } from "./net";
 import { Storage } from "./storage";
+import { armTimer } from "./timer";
 import { type Exit, XsError, Xsnap } from "./xsnap";
 
 export const FIRMWARE_ENTRY = "hosts/sim/xs/main.ts";
@@ -113,7 +114,10 @@ export class SimDevice {
   private readonly bootTime = performance.now();
   private readonly storage: Storage;
   private readonly deviceId: string;
-  private readonly timers = new Map<number, NodeJS.Timeout>();
+  /** How to cancel each armed timer, by the XS side's id. */
+  private readonly timers = new Map<number, () => void>();
+  /** 0 ms timers set by the command in flight, armed when it ends (see setTimer). */
+  private readonly nextTurn = new Set<number>();
   private readonly sockets = new Map<number, SimSocket>();
   private readonly serialWatchers = new Set<() => void>();
   /** Serial, link and shutdown events wait here until the firmware calls listen(). */
@@ -128,6 +132,7 @@ export class SimDevice {
     const code = await bundleForXs(options.entry ?? FIRMWARE_ENTRY);
     const device = new SimDevice(options);
     await device.worker.evaluate(code).catch((error) => device.report(error));
+    device.endTurn();
     return device;
   }
 
@@ -242,8 +247,9 @@ export class SimDevice {
 
   /** Whatever stopped the engine, nothing of the device may stay behind: timers, sockets, pending events. */
   private halt(): void {
-    for (const timer of this.timers.values()) clearTimeout(timer);
+    for (const disarm of this.timers.values()) disarm();
     this.timers.clear();
+    this.nextTurn.clear();
     for (const socket of this.sockets.values()) socket.reset();
     this.sockets.clear();
     this.held.length = 0;
@@ -273,7 +279,7 @@ export class SimDevice {
           this.setTimer(id, readFloat64(payload));
           return EMPTY;
         case REQ_TIMER_CLEAR:
-          clearTimeout(this.timers.get(id));
+          this.timers.get(id)?.();
           this.timers.delete(id);
           return EMPTY;
         case REQ_CONNECT:
@@ -309,13 +315,33 @@ export class SimDevice {
     }
   }
 
+  /**
+   * A 0 ms timer runs on the next turn, as on a board (see armTimer), not after Node's 1 ms floor; but only once
+   * the command that set it has ended. Node's event loop turns between the requests of one command, so an
+   * immediate armed at once would fire while the command still runs, and its event, queued behind the command, could
+   * not be taken back when the same command arms the timer again for later or cancels it.
+   */
   private setTimer(id: number, ms: number): void {
-    clearTimeout(this.timers.get(id));
-    const timer = setTimeout(() => {
+    this.timers.get(id)?.();
+    if (ms > 0) this.arm(id, ms);
+    else {
+      this.nextTurn.add(id);
+      this.timers.set(id, () => this.nextTurn.delete(id));
+    }
+  }
+
+  private arm(id: number, ms: number): void {
+    const disarm = armTimer(() => {
       this.timers.delete(id);
       this.send(message(EV_TIMER, id));
     }, ms);
-    this.timers.set(id, timer);
+    this.timers.set(id, disarm);
+  }
+
+  /** The command in flight has ended: the 0 ms timers it set go on the next turn of Node's event loop. */
+  private endTurn(): void {
+    for (const id of this.nextTurn) this.arm(id, 0);
+    this.nextTurn.clear();
   }
 
   private connect(id: number, options: ConnectOptions): void {
@@ -353,10 +379,13 @@ export class SimDevice {
   /** Hands one event to the firmware; never rejects. */
   private send(event: Uint8Array): Promise<void> {
     if (!this.running || this.stopping) return Promise.resolve();
-    return this.worker.command(event).then(
-      () => void this.heap(),
-      (error) => this.report(error),
-    );
+    return this.worker
+      .command(event)
+      .then(
+        () => void this.heap(),
+        (error) => this.report(error),
+      )
+      .finally(() => this.endTurn());
   }
 
   /** An exception escaped the firmware: the device prints it, as a board prints a crash, and goes on. */
