@@ -33,7 +33,7 @@ class ModdableHost implements Host {
     this.deviceId = device.deviceId;
     this.#device = device;
     this.#wifi = wifi !== undefined;
-    this.#timers = new Timers(() => device.now());
+    this.#timers = new Timers(device);
     if (wifi) device.startLink(wifi, (up) => this.#events?.onLink(up));
   }
 

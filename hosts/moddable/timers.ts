@@ -32,14 +32,14 @@ class Entry implements Timer {
 }
 
 export class Timers {
-  readonly #now: () => number;
+  readonly #clock: { now(): number };
   readonly #entries: Entry[] = [];
   readonly #timer: ModdableTimer;
   #firing = false;
 
-  /** `now` is the device's monotonic clock in ms. */
-  constructor(now: () => number) {
-    this.#now = now;
+  /** `clock.now()` is the device's monotonic clock in ms (an object, not a closure: no heap of its own). */
+  constructor(clock: { now(): number }) {
+    this.#clock = clock;
     this.#timer = ModdableTimer.repeat(() => this.#fire(), IDLE_MS);
     ModdableTimer.schedule(this.#timer);
   }
@@ -49,7 +49,7 @@ export class Timers {
   }
 
   schedule(entry: Entry, ms: number): void {
-    entry.at = this.#now() + ms;
+    entry.at = this.#clock.now() + ms;
     if (!entry.scheduled) {
       entry.scheduled = true;
       this.#entries.push(entry);
@@ -86,7 +86,7 @@ export class Timers {
   }
 
   #due(): Entry | undefined {
-    const now = this.#now();
+    const now = this.#clock.now();
     for (const entry of this.#entries) if (entry.at <= now) return entry;
     return undefined;
   }
@@ -101,7 +101,7 @@ export class Timers {
       return;
     }
     // At least 1 ms: on lin a 0 ms timer runs at a priority above socket reads, and would starve them.
-    const ms = Math.min(IDLE_MS, Math.max(1, Math.ceil(next - this.#now())));
+    const ms = Math.min(IDLE_MS, Math.max(1, Math.ceil(next - this.#clock.now())));
     ModdableTimer.schedule(this.#timer, ms, ms);
   }
 }

@@ -86,9 +86,8 @@ const OPENED = 1;
 const DATA = 2;
 const FAILED = 3;
 const UPGRADING = 4;
-const WRITE = 5;
-const CLOSE = 6;
-const EVENT = 7;
+const CLOSE = 5;
+const EVENT = 6;
 
 /**
  * The handlers of one dial's socket and the output of the connection over it, passed on to the supervisor by
@@ -96,7 +95,14 @@ const EVENT = 7;
  * connection lives (the methods are in flash with the preloaded module).
  */
 class DialEvents implements WebSocketHandlers, ConnectionOutput {
-  constructor(private readonly report: (what: number, value?: unknown) => void) {}
+  /** The dial's socket, until the supervisor drops it: the connection's bytes go straight there. */
+  socket: Socket | undefined;
+
+  constructor(
+    private readonly report: (what: number, value?: unknown) => void,
+    /** The supervisor's observer: a message is for it alone, straight from the connection. */
+    private readonly observe: (event: ClientEvent) => void,
+  ) {}
 
   onResolved(address: string): void {
     this.report(RESOLVED, address);
@@ -115,13 +121,14 @@ class DialEvents implements WebSocketHandlers, ConnectionOutput {
     this.report(UPGRADING);
   }
   write(bytes: Uint8Array): void {
-    this.report(WRITE, bytes);
+    this.socket?.write(bytes);
   }
   close(): void {
     this.report(CLOSE);
   }
   event(event: ConnectionEvent): void {
-    this.report(EVENT, event);
+    if (event.type === "message") this.observe(event);
+    else this.report(EVENT, event);
   }
 }
 
@@ -282,7 +289,8 @@ export class Client {
     let result: PublishResult;
     if (this.conn?.connected) {
       result = this.conn.publish(message, this.host.now());
-      this.rearm();
+      // Only a message the broker must answer can bring the next deadline closer (see KeepAlive.expectAnswer).
+      if (qos > 0) this.rearm();
     } else {
       // Offline the session releases nothing: the answer is the waiting queue's.
       const queued = this.session.publish(message);
@@ -359,7 +367,7 @@ export class Client {
       timeout: this.config.connectTimeout,
       tls: broker.tls ? { serverName: broker.host, verify: this.config.verify ?? true, ca: this.config.ca } : undefined,
     };
-    const events = new DialEvents((what, value) => this.dialEvent(socket, what, value));
+    const events = new DialEvents((what, value) => this.dialEvent(socket, what, value), this.observe);
     this.events = events;
     const path = broker.path;
     // Over WebSocket the socket's connect is followed by the upgrade, which gets as long as a CONNACK would.
@@ -367,13 +375,17 @@ export class Client {
       path === undefined
         ? this.host.connect(options, events)
         : connectWebSocket(this.host, options, { host: broker.host, port: broker.port, tls: broker.tls, path }, events);
-    this.socket = socket;
+    this.socket = events.socket = socket;
   }
 
   /** What the socket of one dial, and the connection over it, reported (see DialEvents). */
   private dialEvent(socket: Socket, what: number, value: unknown): void {
-    if (what === WRITE) {
-      this.socket?.write(value as Uint8Array);
+    // A socket this supervisor dropped has nothing more to say. The most frequent events first.
+    if (what === DATA) {
+      const conn = this.conn;
+      if (this.socket !== socket || !conn) return;
+      conn.receive(value as Uint8Array, this.host.now());
+      this.rearm();
       return;
     }
     if (what === EVENT) {
@@ -384,14 +396,8 @@ export class Client {
       this.dropSocket();
       return;
     }
-    // A socket this supervisor dropped has nothing more to say.
     if (this.socket !== socket) return;
-    if (what === DATA) {
-      const conn = this.conn;
-      if (!conn) return;
-      conn.receive(value as Uint8Array, this.host.now());
-      this.rearm();
-    } else if (what === RESOLVED) {
+    if (what === RESOLVED) {
       this.observe({ type: "resolved", broker: this.broker, address: value as string });
     } else if (what === OPENED) this.opened();
     else if (what === FAILED) this.lost(value as TransportError);
@@ -512,6 +518,7 @@ export class Client {
   private dropSocket(): void {
     const socket = this.socket;
     this.socket = undefined;
+    if (this.events) this.events.socket = undefined;
     socket?.close();
   }
 

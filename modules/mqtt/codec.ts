@@ -313,6 +313,17 @@ export class Encoder {
   private body(packet: Packet, version: ProtocolVersion): number {
     const type = packet.type;
     switch (packet.type) {
+      // PUBLISH first: the switch compares case by case, and it is the packet sent most.
+      case PUBLISH: {
+        const qos = packet.qos;
+        if (!validQos(qos)) this.fail("bad_qos", `QoS ${qos}`);
+        if (packet.dup && qos === 0) this.fail("protocol_error", "DUP at QoS 0");
+        this.topic(packet.topic, version === 5 && packet.properties?.topicAlias !== undefined);
+        if (qos > 0) this.packetId(packet.packetId);
+        this.properties(packet.properties, type, version);
+        this.raw(packet.payload);
+        return 0x30 | (packet.dup ? 8 : 0) | ((qos & 3) << 1) | (packet.retain ? 1 : 0);
+      }
       case CONNECT: {
         const v = packet.protocolVersion;
         if (v !== 4 && v !== 5) this.fail("unsupported_protocol_version", `protocol level ${v}`);
@@ -352,16 +363,6 @@ export class Encoder {
         this.uint(packet.reasonCode, 1);
         this.properties(packet.properties, type, version);
         return 0x20;
-      case PUBLISH: {
-        const qos = packet.qos;
-        if (!validQos(qos)) this.fail("bad_qos", `QoS ${qos}`);
-        if (packet.dup && qos === 0) this.fail("protocol_error", "DUP at QoS 0");
-        this.topic(packet.topic, version === 5 && packet.properties?.topicAlias !== undefined);
-        if (qos > 0) this.packetId(packet.packetId);
-        this.properties(packet.properties, type, version);
-        this.raw(packet.payload);
-        return 0x30 | (packet.dup ? 8 : 0) | ((qos & 3) << 1) | (packet.retain ? 1 : 0);
-      }
       case PUBACK:
       case PUBREC:
       case PUBREL:
@@ -882,19 +883,7 @@ export class Decoder {
   private packet(type: number, flags: number): Packet {
     const v5 = this.version === 5;
     switch (type) {
-      case CONNECT:
-        return this.connect();
-      case CONNACK: {
-        const ack = this.uint(1);
-        const reasonCode = this.uint(1);
-        if (ack & 0xfe) this.fail("reserved_flags", `flags ${ack}`);
-        const properties = this.optionalProperties(type);
-        // A 3.1.1 broker refuses a 5.0 CONNECT with a 3.1.1 CONNACK (no properties, return code 1): let it through
-        // so that the client can tell why and fall back.
-        if (!(v5 && properties === undefined && this.lim - this.body === 2 && reasonCode <= 5)) this.reason(reasonCode);
-        if (ack && reasonCode !== 0) this.fail("protocol_error", "session present, refused");
-        return withProperties({ type, sessionPresent: ack === 1, reasonCode }, properties);
-      }
+      // PUBLISH first: the switch compares case by case, and it is the packet received most.
       case PUBLISH: {
         const qos = ((flags >> 1) & 3) as QoS;
         const topic = this.topicName();
@@ -913,6 +902,19 @@ export class Decoder {
         };
         if (packetId !== undefined) packet.packetId = packetId;
         return withProperties(packet, properties);
+      }
+      case CONNECT:
+        return this.connect();
+      case CONNACK: {
+        const ack = this.uint(1);
+        const reasonCode = this.uint(1);
+        if (ack & 0xfe) this.fail("reserved_flags", `flags ${ack}`);
+        const properties = this.optionalProperties(type);
+        // A 3.1.1 broker refuses a 5.0 CONNECT with a 3.1.1 CONNACK (no properties, return code 1): let it through
+        // so that the client can tell why and fall back.
+        if (!(v5 && properties === undefined && this.lim - this.body === 2 && reasonCode <= 5)) this.reason(reasonCode);
+        if (ack && reasonCode !== 0) this.fail("protocol_error", "session present, refused");
+        return withProperties({ type, sessionPresent: ack === 1, reasonCode }, properties);
       }
       case PUBACK:
       case PUBREC:
