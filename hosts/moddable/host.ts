@@ -18,39 +18,43 @@ export function createHost(device: Device, wifi?: WifiCredentials): Host {
   return new ModdableHost(device, wifi);
 }
 
-/** A class, so that its methods stay in flash with the preloaded module rather than as closures in the heap. */
+/**
+ * A class, so that its methods stay in flash with the preloaded module rather than as closures in the heap. Its
+ * fields are not #private: the firmware guards the host by putting an object in front of it (Object.create), and
+ * #private fields are found on the instance itself only.
+ */
 class ModdableHost implements Host {
   readonly platform: string;
   readonly deviceId: string;
-  readonly #device: Device;
-  readonly #wifi: boolean;
-  readonly #timers: Timers;
-  #events: HostEvents | undefined;
-  #peak = 0;
+  private readonly device: Device;
+  private readonly wifi: boolean;
+  private readonly timers: Timers;
+  private events: HostEvents | undefined;
+  private peak = 0;
 
   constructor(device: Device, wifi?: WifiCredentials) {
     this.platform = device.platform;
     this.deviceId = device.deviceId;
-    this.#device = device;
-    this.#wifi = wifi !== undefined;
-    this.#timers = new Timers(device);
-    if (wifi) device.startLink(wifi, (up) => this.#events?.onLink(up));
+    this.device = device;
+    this.wifi = wifi !== undefined;
+    this.timers = new Timers(device);
+    if (wifi) device.startLink(wifi, (up) => this.events?.onLink(up));
   }
 
   now(): number {
-    return this.#device.now();
+    return this.device.now();
   }
 
   wallClock(): number {
-    return this.#device.wallClock();
+    return this.device.wallClock();
   }
 
   timer(callback: () => void): Timer {
-    return this.#timers.timer(callback);
+    return this.timers.timer(callback);
   }
 
   random(): number {
-    return this.#device.random();
+    return this.device.random();
   }
 
   serialWrite(text: string): void {
@@ -58,20 +62,20 @@ class ModdableHost implements Host {
   }
 
   listen(handlers: HostEvents): void {
-    this.#events = handlers;
-    this.#device.startConsole((line) => handlers.onSerialLine(line));
+    this.events = handlers;
+    this.device.startConsole((line) => handlers.onSerialLine(line));
   }
 
   linkUp(): boolean {
-    return this.#wifi ? this.#device.linkUp() : true;
+    return this.wifi ? this.device.linkUp() : true;
   }
 
   connect(options: ConnectOptions, handlers: SocketHandlers): Socket {
-    return connect(options, handlers, this.#timers);
+    return connect(options, handlers, this.timers);
   }
 
   resolve(name: string, callback: (address: string | undefined, error?: NetError) => void): void {
-    resolve(name, callback, this.#timers);
+    resolve(name, callback, this.timers);
   }
 
   readSetting(key: string): string | undefined {
@@ -87,7 +91,7 @@ class ModdableHost implements Host {
     const used =
       (Instrumentation.get(Instrumentation.map("XS Slot Heap Used")) ?? 0) +
       (Instrumentation.get(Instrumentation.map("XS Chunk Heap Used")) ?? 0);
-    this.#peak = Math.max(this.#peak, used);
-    return { used, peak: this.#peak, total: 0 };
+    this.peak = Math.max(this.peak, used);
+    return { used, peak: this.peak, total: 0 };
   }
 }

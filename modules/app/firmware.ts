@@ -226,8 +226,9 @@ const TOPIC_SHOWN = 200;
  */
 function guardSockets(device: Device): Host {
   const { host } = device;
-  const guarded: Host = Object.create(host);
-  guarded.timer = (callback) =>
+  // Own properties over the host: a host whose class is preloaded has a frozen prototype, and assigning over an
+  // inherited read-only method throws.
+  const timer: Host["timer"] = (callback) =>
     host.timer(() => {
       try {
         callback();
@@ -235,7 +236,7 @@ function guardSockets(device: Device): Host {
         fault(device, "timer", error);
       }
     });
-  guarded.connect = (options, handlers: SocketHandlers) =>
+  const connect: Host["connect"] = (options, handlers: SocketHandlers) =>
     host.connect(options, {
       onResolved(address) {
         try {
@@ -273,7 +274,7 @@ function guardSockets(device: Device): Host {
         }
       },
     });
-  return guarded;
+  return Object.create(host, { timer: { value: timer }, connect: { value: connect } });
 }
 
 /** The first `max` characters of a topic, line or message a log line shows, and its length when cut. */
