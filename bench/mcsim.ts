@@ -3,7 +3,8 @@
 // run of each. Per run: the XS heap after a forced GC once connected and subscribed; CPU per QoS 0 message
 // published and received, as the simulator's main thread's CPU time (/proc/<pid>/schedstat, ns) over the phase,
 // less the same thread's idle rate measured in the same run. On lin the SDK's TCP moves at most 1,536 B per 20 ms,
-// so rates there measure that transport: CPU per message is the comparison that means something.
+// so rates there measure that transport: CPU per message is the comparison that means something. Then Tether's
+// whole firmware (bench/mcsim/firmware), once per repetition: its heap after GC once connected and subscribed.
 import { readdirSync, readFileSync } from "node:fs";
 import { peer } from "../test/helpers/peer";
 import { type Build, build, Mcsim } from "../tools/rigs/moddable";
@@ -17,6 +18,8 @@ const SUBJECTS = [
 const COUNT = 5000;
 const SIZE = 64;
 const IDLE_MS = 2000;
+/** The full firmware's heap goal on mcsim (issue 12). */
+const FIRMWARE_GOAL = 32 * 1024;
 
 interface Sample {
   heap: number;
@@ -80,9 +83,30 @@ async function oneRun(library: string, broker: Mosquitto, id: string): Promise<S
   }
 }
 
+/** Tether's whole firmware (bench/mcsim/firmware): the XS heap after GC once connected and subscribed. */
+async function firmwareHeap(library: string): Promise<number> {
+  const sim = Mcsim.start(library);
+  try {
+    const subscribed = await sim.waitFor(/ I mqtt subscribed [^\n]*\n/, 30000);
+    const [, heap] = await sim.waitFor(/heap (\d+)\n/, 5000, subscribed.index! + subscribed[0].length);
+    return Number(heap);
+  } finally {
+    await sim.kill();
+  }
+}
+
 export async function mcsimBench(broker: Mosquitto, reps: number, log: (line: string) => void): Promise<Row[]> {
   const builds: Build[] = [];
+  let firmware: Build | undefined;
   try {
+    log("  building Tether's firmware");
+    firmware = build("bench/mcsim/firmware", {
+      platform: "lin",
+      instrument: true,
+      // No power-on spread: one device, and the heap is read once it is connected.
+      config: { broker: broker.url, clientId: "bench-firmware", backoffSpread: "0" },
+    });
+    const firmwareHeaps: number[] = [];
     for (const [subject, dir] of SUBJECTS) {
       log(`  building ${subject}`);
       const id = subject.startsWith("Tether") ? "tether" : "moddable";
@@ -104,6 +128,10 @@ export async function mcsimBench(broker: Mosquitto, reps: number, log: (line: st
         log(
           `  ${SUBJECTS[s][0]} ${rep < 0 ? "warm-up" : `run ${rep + 1}`}: heap ${sample.heap} B, publish ${sample.publishUs.toFixed(1)} us, receive ${sample.receiveUs.toFixed(1)} us`,
         );
+      }
+      if (rep >= 0) {
+        firmwareHeaps.push(await firmwareHeap(firmware.library!));
+        log(`  Tether's firmware run ${rep + 1}: heap ${firmwareHeaps[rep]} B`);
       }
     }
     const row = (
@@ -153,8 +181,18 @@ export async function mcsimBench(broker: Mosquitto, reps: number, log: (line: st
         "<= 1x Moddable's",
         "simulator main thread, idle rate subtracted",
       ),
+      {
+        section: "mcsim",
+        name: "Tether's firmware: XS heap after GC, connected and subscribed",
+        unit: "B",
+        higherIsBetter: false,
+        values: [["Tether (firmware)", stat(firmwareHeaps)]],
+        goal: { text: `<= ${FIRMWARE_GOAL / 1024} KB`, met: stat(firmwareHeaps).median <= FIRMWARE_GOAL },
+        note: "the whole firmware (diagnostics, console, history, beacon, command topic), code preloaded; its bench module's one timer included",
+      },
     ];
   } finally {
     for (const b of builds) b.remove();
+    firmware?.remove();
   }
 }

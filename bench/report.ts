@@ -207,10 +207,17 @@ ${tables(rows)}
 - **mcsim** (only where a Moddable SDK is built): one application (\`bench/mcsim/app.js\`) built twice, on Moddable's
   own \`mqtt\` module and on Tether's drop-in \`tether-mqtt\`, instrumented release builds for lin (64-bit: XS slots are
   32 bytes here, 16 on an ESP32), a warm-up run of each, then runs alternated. Heap: XS slot and chunk heap in use
-  after \`Debug.gc()\`, once connected and subscribed, code preloaded in both. CPU: the simulator's main thread's time
+  after \`Debug.gc()\`, once connected and subscribed: everything the application holds, the same application in
+  both. Moddable's module is preloaded (its manifest says so), and so are Tether's modules; \`tether-mqtt\` itself is
+  not (its body makes the host when first imported), so its small client class counts. What the drop-in holds that
+  Moddable's module does not: the reconnect supervisor and its backoff, the session (QoS 1 and 2 in flight, the
+  offline queue), the diagnoser and the logger. CPU: the simulator's main thread's time
   (\`/proc/<pid>/schedstat\`) while publishing 5,000 QoS 0 messages of 64 bytes (paced at 16 per 20 ms, what the
   SDK's lin socket moves in one turn) or receiving 5,000 from an MQTT.js publisher, less the thread's idle rate
   measured in the same run, per message. Rates are not compared there: the transport, not the client, sets them.
+  The firmware row is Tether's whole firmware (\`bench/mcsim/firmware\`: the repository's main module and a timer
+  that prints the heap after \`Debug.gc()\` every second), read once it is connected and subscribed, once per
+  repetition.
 `;
 }
 

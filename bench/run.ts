@@ -65,7 +65,7 @@ async function main(): Promise<void> {
         // Moddable's simulator, beside Moddable's own module: only where an SDK is built ($MODDABLE or ~/moddable).
         if (sdkBuilt()) {
           log("mcsim (Moddable's simulator)");
-          rows.push(...(await mcsimBench(broker, 3, log)));
+          rows.push(...(await mcsimBench(broker, REPS, log)));
         } else log(`mcsim: skipped, no Moddable SDK built at ${SDK} (../shared/moddable-sdk.sh builds one)`);
       }
       if (wanted("footprint")) {

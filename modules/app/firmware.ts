@@ -13,7 +13,7 @@ import { classifyCause, Diagnoser, type Finding } from "tether/diag/diagnose";
 import { History } from "tether/diag/history";
 import { DEBUG, type Fields, INFO, isSecretKey, Logger, levelFromName } from "tether/diag/log";
 import { Stats } from "tether/diag/stats";
-import type { Host, HostEvents, SocketHandlers, Timer } from "tether/host";
+import type { Host, HostEvents, NetError, SocketHandlers, Timer } from "tether/host";
 import { frozen } from "tether/mqtt/frozen";
 import {
   PACKET_NAMES,
@@ -222,12 +222,10 @@ const TOPIC_SHOWN = 200;
  * The host as the firmware's parts use it (device.host: the client, the self-test): the same object underneath,
  * but the callbacks of the sockets they open and of the timers they make are guarded like the other events, so
  * that an exception in the client's or the self-test's handling of bytes or deadlines is reported and cannot reach
- * the host. Five closures per connection and one per timer (timers are made once), none per event.
+ * the host. One object per connection and one closure per timer (timers are made once), none per event.
  */
 function guardSockets(device: Device): Host {
   const { host } = device;
-  // Own properties over the host: a host whose class is preloaded has a frozen prototype, and assigning over an
-  // inherited read-only method throws.
   const timer: Host["timer"] = (callback) =>
     host.timer(() => {
       try {
@@ -236,45 +234,58 @@ function guardSockets(device: Device): Host {
         fault(device, "timer", error);
       }
     });
-  const connect: Host["connect"] = (options, handlers: SocketHandlers) =>
-    host.connect(options, {
-      onResolved(address) {
-        try {
-          handlers.onResolved?.(address);
-        } catch (error) {
-          fault(device, "socket", error);
-        }
-      },
-      onConnect() {
-        try {
-          handlers.onConnect();
-        } catch (error) {
-          fault(device, "socket", error);
-        }
-      },
-      onData(bytes) {
-        try {
-          handlers.onData(bytes);
-        } catch (error) {
-          fault(device, "socket", error, { bytes: bytes.length });
-        }
-      },
-      onWritable() {
-        try {
-          handlers.onWritable();
-        } catch (error) {
-          fault(device, "socket", error);
-        }
-      },
-      onError(netError) {
-        try {
-          handlers.onError(netError);
-        } catch (error) {
-          fault(device, "socket", error);
-        }
-      },
-    });
+  const connect: Host["connect"] = (options, handlers) => host.connect(options, new GuardedHandlers(device, handlers));
+  // Own properties over the host: a host whose class is preloaded has a frozen prototype, and assigning over an
+  // inherited read-only method throws.
   return Object.create(host, { timer: { value: timer }, connect: { value: connect } });
+}
+
+/** A socket's handlers, each call guarded (see guardSockets): a class, so its methods are in flash. */
+class GuardedHandlers implements SocketHandlers {
+  constructor(
+    private readonly device: Device,
+    private readonly handlers: SocketHandlers,
+  ) {}
+
+  onResolved(address: string): void {
+    try {
+      this.handlers.onResolved?.(address);
+    } catch (error) {
+      fault(this.device, "socket", error);
+    }
+  }
+
+  onConnect(): void {
+    try {
+      this.handlers.onConnect();
+    } catch (error) {
+      fault(this.device, "socket", error);
+    }
+  }
+
+  onData(bytes: Uint8Array): void {
+    try {
+      this.handlers.onData(bytes);
+    } catch (error) {
+      fault(this.device, "socket", error, { bytes: bytes.length });
+    }
+  }
+
+  onWritable(): void {
+    try {
+      this.handlers.onWritable();
+    } catch (error) {
+      fault(this.device, "socket", error);
+    }
+  }
+
+  onError(netError: NetError): void {
+    try {
+      this.handlers.onError(netError);
+    } catch (error) {
+      fault(this.device, "socket", error);
+    }
+  }
 }
 
 /** The first `max` characters of a topic, line or message a log line shows, and its length when cut. */

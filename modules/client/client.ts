@@ -80,55 +80,33 @@ const WAITING = 3; // backing off
 const NO_LINK = 4; // waiting for the network link
 const STOPPED = 5;
 
-// What a dial's socket and the connection over it report (see DialEvents).
-const RESOLVED = 0;
-const OPENED = 1;
-const DATA = 2;
-const FAILED = 3;
-const UPGRADING = 4;
-const CLOSE = 5;
-const EVENT = 6;
-
 /**
- * The handlers of one dial's socket and the output of the connection over it, passed on to the supervisor by
- * number: one closure per dial, where a closure per handler would be heap the device holds as long as the
- * connection lives (the methods are in flash with the preloaded module).
+ * A connection's output: its bytes go straight to its socket, its messages straight to the observer, and the rest
+ * (events, and the close of the socket) to one closure of the supervisor's. A class with one closure rather than a
+ * closure per member, because it lives as long as the connection (the methods are in flash with the module).
  */
-class DialEvents implements WebSocketHandlers, ConnectionOutput {
-  /** The dial's socket, until the supervisor drops it: the connection's bytes go straight there. */
+class Output implements ConnectionOutput {
+  /** The connection's socket, until the supervisor drops it. */
   socket: Socket | undefined;
 
   constructor(
-    private readonly report: (what: number, value?: unknown) => void,
-    /** The supervisor's observer: a message is for it alone, straight from the connection. */
+    socket: Socket | undefined,
+    /** An event of the connection's, or undefined for "close the socket". */
+    private readonly report: (event: ConnectionEvent | undefined) => void,
     private readonly observe: (event: ClientEvent) => void,
-  ) {}
+  ) {
+    this.socket = socket;
+  }
 
-  onResolved(address: string): void {
-    this.report(RESOLVED, address);
-  }
-  onConnect(): void {
-    this.report(OPENED);
-  }
-  onData(bytes: Uint8Array): void {
-    this.report(DATA, bytes);
-  }
-  onWritable(): void {}
-  onError(error: TransportError): void {
-    this.report(FAILED, error);
-  }
-  onUpgrading(): void {
-    this.report(UPGRADING);
-  }
   write(bytes: Uint8Array): void {
     this.socket?.write(bytes);
   }
   close(): void {
-    this.report(CLOSE);
+    this.report(undefined);
   }
   event(event: ConnectionEvent): void {
     if (event.type === "message") this.observe(event);
-    else this.report(EVENT, event);
+    else this.report(event);
   }
 }
 
@@ -140,7 +118,12 @@ const TICK = 2;
 /** CONNACK 0x85 Client Identifier not valid (only 5.0 assigns identifiers). */
 const CLIENT_ID_REJECTED = 0x85;
 
-export class Client {
+/**
+ * The supervisor. It is the handler of the sockets it opens (onConnect, onData...: its own methods rather than a
+ * closure each, which would live as long as the connection); only its current socket calls them, since a closed
+ * socket says nothing more (Host.connect).
+ */
+export class Client implements WebSocketHandlers {
   private state = IDLE;
   private readonly session: Session;
   /** The id of every CONNECT: the configured one, or the one the broker assigned to our session. */
@@ -149,8 +132,8 @@ export class Client {
   private readonly subscriptions = new Map<string, Subscription>();
   private conn: Connection | undefined;
   private socket: Socket | undefined;
-  /** What the current socket and the connection over it report to (see DialEvents). */
-  private events: DialEvents | undefined;
+  /** The current connection's output (see Output). */
+  private out: Output | undefined;
   /** The one timer: at the connection's next deadline, or the end of the backoff wait. */
   private readonly timer: Timer;
   private timerAt = Number.POSITIVE_INFINITY;
@@ -367,41 +350,38 @@ export class Client {
       timeout: this.config.connectTimeout,
       tls: broker.tls ? { serverName: broker.host, verify: this.config.verify ?? true, ca: this.config.ca } : undefined,
     };
-    const events = new DialEvents((what, value) => this.dialEvent(socket, what, value), this.observe);
-    this.events = events;
     const path = broker.path;
     // Over WebSocket the socket's connect is followed by the upgrade, which gets as long as a CONNACK would.
-    const socket =
+    this.socket =
       path === undefined
-        ? this.host.connect(options, events)
-        : connectWebSocket(this.host, options, { host: broker.host, port: broker.port, tls: broker.tls, path }, events);
-    this.socket = events.socket = socket;
+        ? this.host.connect(options, this)
+        : connectWebSocket(this.host, options, { host: broker.host, port: broker.port, tls: broker.tls, path }, this);
   }
 
-  /** What the socket of one dial, and the connection over it, reported (see DialEvents). */
-  private dialEvent(socket: Socket, what: number, value: unknown): void {
-    // A socket this supervisor dropped has nothing more to say. The most frequent events first.
-    if (what === DATA) {
-      const conn = this.conn;
-      if (this.socket !== socket || !conn) return;
-      conn.receive(value as Uint8Array, this.host.now());
-      this.rearm();
-      return;
-    }
-    if (what === EVENT) {
-      this.connectionEvent(this.conn!, value as ConnectionEvent);
-      return;
-    }
-    if (what === CLOSE) {
-      this.dropSocket();
-      return;
-    }
-    if (this.socket !== socket) return;
-    if (what === RESOLVED) {
-      this.observe({ type: "resolved", broker: this.broker, address: value as string });
-    } else if (what === OPENED) this.opened();
-    else if (what === FAILED) this.lost(value as TransportError);
-    else if (what === UPGRADING) this.armAt(this.host.now() + this.config.connackTimeout, UPGRADE_TIMEOUT);
+  // The socket's handlers.
+  onResolved(address: string): void {
+    this.observe({ type: "resolved", broker: this.broker, address });
+  }
+
+  onUpgrading(): void {
+    this.armAt(this.host.now() + this.config.connackTimeout, UPGRADE_TIMEOUT);
+  }
+
+  onConnect(): void {
+    this.opened();
+  }
+
+  onData(bytes: Uint8Array): void {
+    const conn = this.conn;
+    if (!conn) return;
+    conn.receive(bytes, this.host.now());
+    this.rearm();
+  }
+
+  onWritable(): void {}
+
+  onError(error: TransportError): void {
+    if (this.socket) this.lost(error);
   }
 
   private opened(): void {
@@ -410,6 +390,12 @@ export class Client {
     this.observe({ type: "socket", broker: this.broker, ms: now - this.socketStarted });
     this.state = SESSION;
     const c = this.config;
+    const out = new Output(
+      this.socket,
+      (event) => (event ? this.connectionEvent(conn, event) : this.dropSocket()),
+      this.observe,
+    );
+    this.out = out;
     const conn = new Connection(
       {
         version: c.version,
@@ -428,7 +414,7 @@ export class Client {
         topicAliases: c.topicAliases,
       },
       this.session,
-      this.events!,
+      out,
     );
     conn.trace = this.traceOn;
     this.conn = conn;
@@ -518,7 +504,7 @@ export class Client {
   private dropSocket(): void {
     const socket = this.socket;
     this.socket = undefined;
-    if (this.events) this.events.socket = undefined;
+    if (this.out) this.out.socket = undefined;
     socket?.close();
   }
 
