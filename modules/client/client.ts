@@ -322,6 +322,11 @@ export class Client implements WebSocketHandlers {
     this.observe({ type: "warning", message: `next connection starts a clean session: ${why}` });
   }
 
+  /** The subscription to `topicFilter` kept for reconnects, if any. */
+  subscription(topicFilter: string): Subscription | undefined {
+    return this.subscriptions.get(topicFilter);
+  }
+
   /** Subscribes now if connected, and again after every reconnect that finds no session. */
   subscribe(subscription: Subscription): number {
     this.subscriptions.set(subscription.topicFilter, subscription);

@@ -125,8 +125,6 @@ export class Client {
   readonly #log: Logger | undefined;
   readonly #diagnoser: Diagnoser;
   readonly #classify: (cause: CloseCause) => string;
-  /** What the application subscribed to: a subscribe that Tether already renewed after a reconnect is not sent. */
-  readonly #filters = new Map<string, QoS>();
   /** Events waiting for their callbacks, in order. */
   readonly #pending: ClientEvent[] = [];
   /** Calls the application back from the event loop, never from inside the socket's callback. */
@@ -217,14 +215,13 @@ export class Client {
   subscribe(topic: string, qos: QoS = 0): void {
     this.#check(validTopicFilter(topic), topic);
     const granted = qosOf(qos);
-    if (this.#filters.get(topic) === granted && this.#client.connected) return;
-    this.#filters.set(topic, granted);
+    // A subscribe that Tether already renewed after a reconnect (an application's onReady does it) is not sent.
+    if (this.#client.subscription(topic)?.qos === granted && this.#client.connected) return;
     this.#client.subscribe({ topicFilter: topic, qos: granted });
   }
 
   unsubscribe(topic: string): void {
     this.#check(validTopicFilter(topic), topic);
-    this.#filters.delete(topic);
     this.#client.unsubscribe(topic);
   }
 
