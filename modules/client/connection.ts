@@ -211,6 +211,10 @@ export class Connection {
   /** Bytes from the socket, in any chunking. */
   receive(bytes: Uint8Array, now: number): void {
     if (this.state === CLOSED) return;
+    // Any byte proves the link alive, not only a whole packet: a large one crawling through a slow link must not be
+    // taken for silence while the PINGRESP waits behind it.
+    this.lastReceived = now;
+    this.keepAlive.received(now);
     this.decoder.push(bytes);
     for (;;) {
       const packet = this.decoder.next();
@@ -224,8 +228,6 @@ export class Connection {
         this.fail({ kind: "protocol", code: packet.code, message: packet.message }, now, reason);
         return;
       }
-      this.lastReceived = now;
-      this.keepAlive.received(now);
       if (this.trace) this.out.event({ type: "packet", direction: "in", packet, size: this.decoder.length });
       this.handle(packet, now);
     }

@@ -262,3 +262,39 @@ describe("acks", () => {
     ]);
   });
 });
+
+describe("keep alive", () => {
+  /** Connected with a keep alive of 2 s at t=1, a PINGREQ out at t=2001; returns when its answer is overdue. */
+  function pinged() {
+    const h = harness({ keepAlive: 2 });
+    h.accept();
+    h.conn.tick(2001);
+    expect(h.written.map((p) => p.cmd)).toContain("pingreq");
+    return { h, overdue: h.conn.deadline() };
+  }
+
+  test("silence after a PINGREQ ends the connection at the deadline", () => {
+    const { h, overdue } = pinged();
+    h.conn.tick(overdue);
+    expect(h.of("closed").map((e) => e.cause.kind)).toEqual(["keepalive_timeout"]);
+  });
+
+  test("the bytes of a large packet crawling in count as the link alive, not only whole packets", () => {
+    const { h, overdue } = pinged();
+    const big = generate(
+      { cmd: "publish", topic: "t", payload: Buffer.alloc(3000, 120), qos: 0, retain: false, dup: false },
+      { protocolVersion: 5 },
+    );
+    // 500 bytes every 300 ms, past the PINGREQ's deadline: the PINGRESP waits behind them on the slow link.
+    let now = 2100;
+    for (let at = 0; at < big.length; at += 500, now += 300) {
+      h.conn.receive(big.subarray(at, at + 500), now);
+      h.conn.tick(now);
+    }
+    expect(now).toBeGreaterThan(overdue);
+    h.send({ cmd: "pingresp" } as WirePacket, now);
+    h.conn.tick(now);
+    expect(h.of("closed")).toEqual([]);
+    expect(h.of("message").map((e) => e.publish.payload.length)).toEqual([3000]);
+  });
+});
