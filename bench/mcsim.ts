@@ -103,8 +103,8 @@ export async function mcsimBench(broker: Mosquitto, reps: number, log: (line: st
     firmware = build("bench/mcsim/firmware", {
       platform: "lin",
       instrument: true,
-      // No power-on spread: one device, and the heap is read once it is connected.
-      config: { broker: broker.url, clientId: "bench-firmware", backoffSpread: "0" },
+      // No power-on spread (one device), and a clean session every run, so that every run subscribes.
+      config: { broker: broker.url, clientId: "bench-firmware", backoffSpread: "0", cleanSession: "1" },
     });
     const firmwareHeaps: number[] = [];
     for (const [subject, dir] of SUBJECTS) {
