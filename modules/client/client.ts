@@ -265,13 +265,14 @@ export class Client implements WebSocketHandlers {
       this.observe({ type: "warning", message: `publish to ${topic} refused: ${problem}` });
       return "invalid";
     }
+    const conn = this.conn?.connected ? this.conn : undefined;
     // A QoS 0 message that leaves at once is encoded now and kept nowhere: only then is no copy needed.
-    const leavesNow = qos === 0 && this.conn?.connected === true && this.session.waiting === 0;
+    const leavesNow = qos === 0 && conn !== undefined && this.session.waiting === 0;
     const message: OutMessage = { topic, payload: leavesNow ? payload : payload.slice(), qos, retain, properties };
     const before = this.session.dropped;
     let result: PublishResult;
-    if (this.conn?.connected) {
-      result = this.conn.publish(message, this.host.now());
+    if (conn) {
+      result = conn.publish(message, this.host.now());
       // Only a message the broker must answer can bring the next deadline closer (see KeepAlive.expectAnswer).
       if (qos > 0) this.rearm();
     } else {

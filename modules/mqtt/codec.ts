@@ -41,7 +41,7 @@ import {
 } from "tether/mqtt/properties";
 import { validReason } from "tether/mqtt/reasons";
 import { validTopicFilter, validTopicName } from "tether/mqtt/topic";
-import { latin1, readUtf8, utf8Length, writeUtf8 } from "tether/mqtt/utf8";
+import { asciiEnd, latin1, readUtf8, utf8Length, writeUtf8 } from "tether/mqtt/utf8";
 
 export type CodecErrorCode =
   | "malformed_length"
@@ -152,8 +152,6 @@ export class Encoder {
    */
   private written = "";
   private writtenBytes = 0;
-  /** `written` while a PUBLISH is encoded, else "": any other packet overwrites those bytes. */
-  private reusable = "";
 
   constructor(initialCapacity: number, maxPacketSize: number) {
     this.max = Math.min(maxPacketSize, VARINT_MAX + HEADROOM);
@@ -170,8 +168,8 @@ export class Encoder {
     this.pos = HEADROOM;
     this.type = packet.type;
     this.error = undefined;
-    this.reusable = packet.type === PUBLISH ? this.written : "";
-    this.written = "";
+    // Any other packet writes over those bytes.
+    if (packet.type !== PUBLISH) this.written = "";
     const first = this.body(packet, version);
     const length = this.pos - HEADROOM;
     const start = HEADROOM - 1 - varintSize(length);
@@ -249,11 +247,11 @@ export class Encoder {
   /** A topic name; empty is allowed where a topic alias stands for it. */
   private topic(name: string, emptyOk: boolean): void {
     const at = this.pos;
-    if (at === HEADROOM && name !== "" && name === this.reusable) {
+    if (at === HEADROOM && name !== "" && name === this.written) {
       this.pos += this.writtenBytes;
-      this.written = name;
       return;
     }
+    this.written = "";
     if (wildcard(name) || (name === "" && !emptyOk)) this.fail("bad_topic", `topic name "${name}"`);
     this.str(name);
     if (at === HEADROOM && this.error === undefined) {
@@ -782,9 +780,7 @@ export class Decoder {
       this.pos = end;
       return topic;
     }
-    let i = start;
-    while (i < end && buf[i] !== 0 && buf[i] < 0x80) i++;
-    if (i < end) {
+    if (asciiEnd(buf, start, end) < end) {
       this.pos = start - 2;
       return this.str();
     }

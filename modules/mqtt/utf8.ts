@@ -125,8 +125,7 @@ function put(c: number, buf: Uint8Array, p: number, text: boolean): number {
  */
 export function readUtf8(buf: Uint8Array, start: number, end: number, text = false): string | undefined {
   const nul = text ? -1 : 0;
-  let i = start;
-  while (i < end && buf[i] < 0x80 && buf[i] !== nul) i++;
+  let i = asciiEnd(buf, start, end, text);
   if (i === end) return fromCodes(buf.subarray(start, end));
   if (buf[i] === nul) return undefined;
   // Not pure ASCII: collect UTF-16 code units (never more than bytes), then build the string in a few calls.
@@ -180,12 +179,23 @@ export function readUtf8(buf: Uint8Array, start: number, end: number, text = fal
   return fromCodes(units.subarray(0, u));
 }
 
-/** The string of these UTF-16 code units, in chunks of CHUNK (see there). */
+/**
+ * Where the ASCII at buf[start..end) ends (U+0000 ends it too, unless allowed in `text`): `end` when all of it is,
+ * and then its UTF-8 string is its Latin-1 one.
+ */
+export function asciiEnd(buf: Uint8Array, start: number, end: number, text = false): number {
+  const nul = text ? -1 : 0;
+  let i = start;
+  while (i < end && buf[i] < 0x80 && buf[i] !== nul) i++;
+  return i;
+}
+
 /** buf[start..end) read as Latin-1 (one character per byte): the same string as UTF-8 for ASCII bytes. */
 export function latin1(buf: Uint8Array, start: number, end: number): string {
   return fromCodes(buf.subarray(start, end));
 }
 
+/** The string of these UTF-16 code units, in chunks of CHUNK (see there). */
 function fromCodes(codes: Uint8Array | Uint16Array): string {
   const n = codes.length;
   // apply() takes any array-like: typed arrays are passed as they are.
