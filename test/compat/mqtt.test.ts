@@ -135,7 +135,7 @@ describeMosquitto("compat Client against mosquitto", () => {
       const { device, prefix } = await boot(broker.port, peer, { version: String(version) });
       await device.waitForSerial(/ready 1\n/);
 
-      // Published before onReady: queued, then sent at QoS 1.
+      // Published before onReady from a buffer the app overwrote at once: queued as it was, then sent at QoS 1.
       const early = await peer.message(`${prefix}/out/early`);
       expect([early.payload.toString(), early.qos]).toEqual(["before onReady", 1]);
 
