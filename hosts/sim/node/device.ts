@@ -40,9 +40,9 @@ import {
   readFloat64,
 } from "../xs/protocol";
 import { bundleForXs } from "./bundle";
+import { DeviceTimers } from "./device-timers";
 import { netError, SimSocket } from "./net";
 import { Storage } from "./storage";
-import { armTimer } from "./timer";
 import { type Exit, XsError, Xsnap } from "./xsnap";
 
 export const FIRMWARE_ENTRY = "hosts/sim/xs/main.ts";
@@ -114,10 +114,7 @@ export class SimDevice {
   private readonly bootTime = performance.now();
   private readonly storage: Storage;
   private readonly deviceId: string;
-  /** How to cancel each armed timer, by the XS side's id. */
-  private readonly timers = new Map<number, () => void>();
-  /** 0 ms timers set by the command in flight, armed when it ends (see setTimer). */
-  private readonly nextTurn = new Set<number>();
+  private readonly timers = new DeviceTimers((id) => this.send(message(EV_TIMER, id)));
   private readonly sockets = new Map<number, SimSocket>();
   private readonly serialWatchers = new Set<() => void>();
   /** Serial, link and shutdown events wait here until the firmware calls listen(). */
@@ -132,7 +129,7 @@ export class SimDevice {
     const code = await bundleForXs(options.entry ?? FIRMWARE_ENTRY);
     const device = new SimDevice(options);
     await device.worker.evaluate(code).catch((error) => device.report(error));
-    device.endTurn();
+    device.timers.endTurn();
     return device;
   }
 
@@ -247,9 +244,7 @@ export class SimDevice {
 
   /** Whatever stopped the engine, nothing of the device may stay behind: timers, sockets, pending events. */
   private halt(): void {
-    for (const disarm of this.timers.values()) disarm();
-    this.timers.clear();
-    this.nextTurn.clear();
+    this.timers.halt();
     for (const socket of this.sockets.values()) socket.reset();
     this.sockets.clear();
     this.held.length = 0;
@@ -276,11 +271,11 @@ export class SimDevice {
           this.print(textOf(payload));
           return EMPTY;
         case REQ_TIMER_SET:
-          this.setTimer(id, readFloat64(payload));
+          this.timers.clear(readFloat64(payload, 8));
+          this.timers.set(id, readFloat64(payload));
           return EMPTY;
         case REQ_TIMER_CLEAR:
-          this.timers.get(id)?.();
-          this.timers.delete(id);
+          this.timers.clear(id);
           return EMPTY;
         case REQ_CONNECT:
           this.connect(id, JSON.parse(textOf(payload)));
@@ -313,35 +308,6 @@ export class SimDevice {
       this.print(`\n*** simulator error: ${(error as Error).stack}\n`);
       return EMPTY;
     }
-  }
-
-  /**
-   * A 0 ms timer runs on the next turn, as on a board (see armTimer), not after Node's 1 ms floor; but only once
-   * the command that set it has ended. Node's event loop turns between the requests of one command, so an
-   * immediate armed at once would fire while the command still runs, and its event, queued behind the command, could
-   * not be taken back when the same command arms the timer again for later or cancels it.
-   */
-  private setTimer(id: number, ms: number): void {
-    this.timers.get(id)?.();
-    if (ms > 0) this.arm(id, ms);
-    else {
-      this.nextTurn.add(id);
-      this.timers.set(id, () => this.nextTurn.delete(id));
-    }
-  }
-
-  private arm(id: number, ms: number): void {
-    const disarm = armTimer(() => {
-      this.timers.delete(id);
-      this.send(message(EV_TIMER, id));
-    }, ms);
-    this.timers.set(id, disarm);
-  }
-
-  /** The command in flight has ended: the 0 ms timers it set go on the next turn of Node's event loop. */
-  private endTurn(): void {
-    for (const id of this.nextTurn) this.arm(id, 0);
-    this.nextTurn.clear();
   }
 
   private connect(id: number, options: ConnectOptions): void {
@@ -385,7 +351,7 @@ export class SimDevice {
         () => void this.heap(),
         (error) => this.report(error),
       )
-      .finally(() => this.endTurn());
+      .finally(() => this.timers.endTurn());
   }
 
   /** An exception escaped the firmware: the device prints it, as a board prints a crash, and goes on. */

@@ -64,11 +64,14 @@ export function boot(start: Firmware): void {
     now: () => readFloat64(request(REQ_NOW)),
     wallClock: () => Date.now(),
     timer(callback) {
-      const id = ++lastId;
+      // The id of the latest schedule (see REQ_TIMER_SET): each one takes a new id.
+      let id = 0;
       return {
         schedule(ms) {
+          const replaced = timers.delete(id) ? id : 0;
+          id = ++lastId;
           timers.set(id, callback);
-          request(REQ_TIMER_SET, id, float64(ms));
+          request(REQ_TIMER_SET, id, float64(ms, replaced));
         },
         cancel() {
           if (timers.delete(id)) request(REQ_TIMER_CLEAR, id);

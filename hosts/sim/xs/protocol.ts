@@ -18,7 +18,11 @@ export const REQ_NOW = 3;
 export const REQ_LINK = 4;
 /** text -> none */
 export const REQ_SERIAL = 5;
-/** float64 ms -> none; fires EV_TIMER with the same id, once (a timer set again fires at its new time only) */
+/**
+ * float64 ms, float64 id of the schedule it replaces (0 for none) -> none; fires EV_TIMER with the same id, once.
+ * Every schedule has an id of its own: an event of one replaced while its event was already on the way finds
+ * nothing on the XS side, so a timer set again fires at its new time only.
+ */
 export const REQ_TIMER_SET = 6;
 /** none -> none */
 export const REQ_TIMER_CLEAR = 7;
@@ -70,9 +74,11 @@ export function idOf(bytes: Uint8Array): number {
   return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(1, true);
 }
 
-export function float64(value: number): Uint8Array {
-  const bytes = new Uint8Array(8);
-  new DataView(bytes.buffer).setFloat64(0, value, true);
+/** The values as consecutive little-endian float64s. */
+export function float64(...values: number[]): Uint8Array {
+  const bytes = new Uint8Array(8 * values.length);
+  const view = new DataView(bytes.buffer);
+  for (let i = 0; i < values.length; i++) view.setFloat64(8 * i, values[i], true);
   return bytes;
 }
 
