@@ -55,8 +55,8 @@ export interface Device {
   lastFailure: Finding | undefined;
   /** Whether low_memory has been reported and the heap has not recovered since. */
   lowMemory: boolean;
-  /** The command table of the command topic (see remoteTable); undefined when the remote console is off. */
-  remoteCommands: readonly Command<Device>[] | undefined;
+  /** The commands the command topic may run (the setting remoteCommands); undefined when the remote console is off. */
+  remoteCommands: readonly string[] | undefined;
   /** True while a command from the command topic runs: settings that decide who controls the device are refused. */
   remote: boolean;
   /** MQTT 5 properties of every message the device publishes (the message expiry), made once. */
@@ -92,7 +92,7 @@ export function start(host: Host, config: Record<string, string>): Device {
     bootedAt: host.now(),
     lastFailure: undefined,
     lowMemory: false,
-    remoteCommands: remoteTable(settings.get("remoteCommands"), log),
+    remoteCommands: remoteNames(settings.get("remoteCommands"), log),
     remote: false,
     properties: messageProperties(settings),
   };
@@ -575,11 +575,19 @@ export function publishStatus(device: Device, online: boolean): void {
  * answering that they are for the serial console (`help` is always there). Undefined when `allowed` is empty: the
  * remote console is off and the device does not subscribe to its command topic. Built once at boot.
  */
-function remoteTable(allowed: string, log: Logger): readonly Command<Device>[] | undefined {
+function remoteNames(allowed: string, log: Logger): readonly string[] | undefined {
   const names = allowed.split(",").filter((name) => name !== "");
   if (!names.length) return undefined;
   const unknown = names.filter((name) => name !== "help" && !COMMANDS.some((c) => c.name === name));
   if (unknown.length) log.warn("app", "remote_commands", { unknown: unknown.join(",") });
+  return names;
+}
+
+/**
+ * The command table of the command topic: the commands `names` allows, and the others refusing to run. Made for
+ * each remote command, which is rare, rather than kept: a dozen objects would stay on the heap for good.
+ */
+function remoteTable(names: readonly string[]): readonly Command<Device>[] {
   return COMMANDS.map((c) =>
     names.includes(c.name)
       ? c
@@ -606,9 +614,9 @@ function localOnly(): void {
  * not a request, and would be obeyed again at every subscription.
  */
 function remoteCommand(device: Device, message: Publish): void {
-  const commands = device.remoteCommands;
-  if (!commands || message.retain) {
-    const reason = commands ? "retained" : "remote console off";
+  const allowed = device.remoteCommands;
+  if (!allowed || message.retain) {
+    const reason = allowed ? "retained" : "remote console off";
     device.log.warn("app", "command_ignored", { reason, bytes: message.payload.length });
     return;
   }
@@ -630,7 +638,7 @@ function remoteCommand(device: Device, message: Publish): void {
   device.remote = true;
   try {
     if (line === undefined) out("error: command is not valid UTF-8");
-    else execute(commands, line, out, device);
+    else execute(remoteTable(allowed), line, out, device);
   } finally {
     device.remote = false;
   }

@@ -68,6 +68,9 @@ describeMosquitto("the firmware for lin, in mcsim, against mosquitto", () => {
     for (let start = 1; start <= 20; start++) {
       const run = Mcsim.start(lin.library!);
       try {
+        // Every run is a new device: its storage is its own, so it counts its first boot (see Mcsim).
+        const [, boot] = await run.waitFor(/ I app boot .*\bboot=(\d+)/, 20000);
+        expect(boot).toBe("1");
         await run.waitFor(/ I mqtt connecting broker=/, 20000);
         expect(run.output).not.toMatch(/XS abort|Segmentation fault|\*\*\* /);
       } finally {

@@ -58,12 +58,13 @@ export function build(dir: string, options: BuildOptions): Build {
   requireSdk();
   const folder = resolve(ROOT, dir);
   const out = mkdtempSync(join(tmpdir(), "tether-mcconfig-"));
-  const args = ["-m", "-p", options.platform, "-o", out, ...(options.instrument ? ["-i"] : [])];
-  for (const [key, value] of Object.entries(options.config ?? {})) args.push(`${key}=${value}`);
-  const result = spawnSync(join(BIN, "mcconfig"), args, { cwd: folder, env: sdkEnv(), encoding: "utf8" });
-  let output = `${result.stdout}${result.stderr}`;
   const manifest = JSON.parse(readFileSync(join(folder, "manifest.json"), "utf8"));
   const name = options.name ?? manifest.build?.NAME ?? folder.split("/").pop()!;
+  const args = ["-m", "-p", options.platform, "-o", out, ...(options.instrument ? ["-i"] : [])];
+  for (const [key, value] of Object.entries(options.config ?? {})) args.push(`${key}=${value}`);
+  if (options.platform === "lin") args.push(filesInWorkingDirectory(folder, out, name));
+  const result = spawnSync(join(BIN, "mcconfig"), args, { cwd: folder, env: sdkEnv(), encoding: "utf8" });
+  let output = `${result.stdout}${result.stderr}`;
   const kind = options.instrument ? "instrument" : "release";
   const tmp = join(out, "tmp", options.platform === "lin" ? "lin/mc" : "esp32", kind, name);
   const remove = () => rmSync(out, { recursive: true, force: true });
@@ -80,6 +81,23 @@ export function build(dir: string, options: BuildOptions): Build {
   }
   const library = join(out, "bin/lin/mc", kind, name, "mc.so");
   return { tmp, output, library: existsSync(library) ? library : undefined, remove };
+}
+
+/**
+ * A manifest in `out` that builds the one in `folder` with the file system's root in the working directory: on lin
+ * it is /tmp/, so every mcsim on the machine would share one preferences file (Preference keeps its settings in
+ * /tmp/modpreferences.json), and one run's saved settings and history would reach another's. Each Mcsim runs in a
+ * folder of its own.
+ */
+function filesInWorkingDirectory(folder: string, out: string, name: string): string {
+  const wrapper = join(out, "manifest.json");
+  const manifest = {
+    build: { NAME: name },
+    include: [join(folder, "manifest.json")],
+    config: { file: { root: "./" } },
+  };
+  writeFileSync(wrapper, JSON.stringify(manifest));
+  return wrapper;
 }
 
 /**
@@ -175,7 +193,10 @@ export function filesUnder(folder: string): string[] {
   return found;
 }
 
-/** One run of mcsim, headless, with a configuration folder (and so preferences) of its own. */
+/**
+ * One run of mcsim, headless, in a folder of its own: its configuration (XDG_CONFIG_HOME) and, for builds of
+ * `build`, its files and preferences (see filesInWorkingDirectory).
+ */
 export class Mcsim {
   #output = "";
   #waiters = new Set<() => void>();
@@ -186,6 +207,7 @@ export class Mcsim {
   private constructor(library: string) {
     this.#config = mkdtempSync(join(tmpdir(), "tether-mcsim-"));
     this.#child = spawn("xvfb-run", ["-a", "stdbuf", "-o0", join(BIN, "mcsim"), library], {
+      cwd: this.#config,
       env: { ...sdkEnv(), XDG_CONFIG_HOME: this.#config },
       stdio: ["ignore", "pipe", "pipe"],
       detached: true,
