@@ -165,6 +165,11 @@ export const COMMANDS: readonly Command<Device>[] = frozen<Command<Device>>([
   },
 ]);
 
+/** Whether `name` is a console command (`help` included, which the console itself answers). */
+export function isCommand(name: string): boolean {
+  return name === "help" || COMMANDS.some((c) => c.name === name);
+}
+
 function status(device: Device, out: Out): void {
   const { host, client, stats, settings, lastFailure } = device;
   const now = host.now();
@@ -198,8 +203,7 @@ function config(device: Device, args: string[], out: Out): void {
   if (device.remote && spec?.local) throw new UsageError(`${key} can only be changed on the serial console`);
   if (key === "remoteCommands") {
     for (const name of value.split(",")) {
-      if (name && name !== "help" && !COMMANDS.some((c) => c.name === name))
-        throw new UsageError(`remoteCommands: no command "${name}"`);
+      if (name && !isCommand(name)) throw new UsageError(`remoteCommands: no command "${name}"`);
     }
   }
   const error = settings.set(key, value);

@@ -1,7 +1,7 @@
 // The firmware: reads the settings, keeps the client connected, publishes the status beacon, answers commands
 // on the serial console and on its command topic, and says on serial what goes wrong and why.
 import { toBytes, toText } from "tether/app/bytes";
-import { COMMANDS } from "tether/app/commands";
+import { COMMANDS, isCommand } from "tether/app/commands";
 import { Settings } from "tether/app/settings";
 import { type BackoffConfig, DEFAULT_JITTER, validateBackoff } from "tether/client/backoff";
 import { brokerName, parseBrokers } from "tether/client/broker";
@@ -571,21 +571,22 @@ export function publishStatus(device: Device, online: boolean): void {
 }
 
 /**
- * The command table of the command topic: the commands `allowed` names (comma-separated) as they are, the others
- * answering that they are for the serial console (`help` is always there). Undefined when `allowed` is empty: the
- * remote console is off and the device does not subscribe to its command topic. Built once at boot.
+ * The commands the command topic may run: those `allowed` names (comma-separated), unknown names said in a warning.
+ * Undefined when `allowed` is empty: the remote console is off and the device does not subscribe to its command
+ * topic.
  */
 function remoteNames(allowed: string, log: Logger): readonly string[] | undefined {
   const names = allowed.split(",").filter((name) => name !== "");
   if (!names.length) return undefined;
-  const unknown = names.filter((name) => name !== "help" && !COMMANDS.some((c) => c.name === name));
+  const unknown = names.filter((name) => !isCommand(name));
   if (unknown.length) log.warn("app", "remote_commands", { unknown: unknown.join(",") });
   return names;
 }
 
 /**
- * The command table of the command topic: the commands `names` allows, and the others refusing to run. Made for
- * each remote command, which is rare, rather than kept: a dozen objects would stay on the heap for good.
+ * The command table of the command topic: the commands `names` allows as they are, the others answering that they
+ * are for the serial console (`help` is always there). Made for each remote command, which is rare, rather than
+ * kept: a dozen objects would stay on the heap for good.
  */
 function remoteTable(names: readonly string[]): readonly Command<Device>[] {
   return COMMANDS.map((c) =>

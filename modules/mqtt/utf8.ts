@@ -126,7 +126,7 @@ function put(c: number, buf: Uint8Array, p: number, text: boolean): number {
 export function readUtf8(buf: Uint8Array, start: number, end: number, text = false): string | undefined {
   const nul = text ? -1 : 0;
   let i = asciiEnd(buf, start, end, text);
-  if (i === end) return fromCodes(buf.subarray(start, end));
+  if (i === end) return latin1(buf, start, end);
   if (buf[i] === nul) return undefined;
   // Not pure ASCII: collect UTF-16 code units (never more than bytes), then build the string in a few calls.
   const units = new Uint16Array(end - start);
