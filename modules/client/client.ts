@@ -16,7 +16,7 @@ import { varintSize } from "tether/mqtt/codec";
 import type { Properties, ProtocolVersion, QoS, Subscription, Will } from "tether/mqtt/packets";
 import type { QueueLimits } from "tether/mqtt/queue";
 import { type OutMessage, Session } from "tether/mqtt/session";
-import { validTopicName } from "tether/mqtt/topic";
+import { topicNameProblem, validTopicName } from "tether/mqtt/topic";
 import { utf8Length } from "tether/mqtt/utf8";
 
 export interface ClientConfig {
@@ -215,6 +215,9 @@ export class Client implements WebSocketHandlers {
     if (this.cleanNext) {
       this.cleanOnce("the session state of the last run could not all be stored (messages too large or too many)");
     }
+    for (const topic of this.session.discarded) {
+      this.observe({ type: "warning", message: `stored message to ${topic} dropped: ${topicNameProblem(topic)}` });
+    }
     // With the link down, the spread is drawn when it comes up (linkUp), the moment the fleet shares.
     const first = this.backoff.boot(this.host.now());
     if (first.delay === 0 || !this.host.linkUp()) this.dial();
@@ -305,7 +308,7 @@ export class Client implements WebSocketHandlers {
   /** Why a message can never be sent, or undefined. Properties are left to the encoder (see Connection). */
   private refusal(topic: string, payload: Uint8Array, qos: QoS): string | undefined {
     const length = this.topicLength(topic);
-    if (length < 0) return "not a valid topic name (empty, a wildcard, U+0000, a lone surrogate)";
+    if (length < 0) return `not a valid topic name: ${topicNameProblem(topic)}`;
     // Fixed header, topic, packet identifier, payload, and in 5.0 the property length (one byte without any).
     const body = 2 + length + (qos > 0 ? 2 : 0) + payload.length + (this.config.version === 5 ? 1 : 0);
     const size = 1 + varintSize(body) + body;

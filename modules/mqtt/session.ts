@@ -4,6 +4,7 @@
 import type { Ack, Packet, Properties, ProtocolVersion, Publish, QoS } from "tether/mqtt/packets";
 import { PUBACK, PUBCOMP, PUBLISH, PUBREC, PUBREL } from "tether/mqtt/packets";
 import { MessageQueue, type QueueLimits, type QueueResult } from "tether/mqtt/queue";
+import { validTopicName } from "tether/mqtt/topic";
 
 const MAX_ID = 65535;
 const PROTOCOL_ERROR = 0x82;
@@ -143,6 +144,11 @@ export class Session {
   readonly lost: boolean = false;
   /** QoS 1/2 messages read back from the store at construction. */
   readonly restored: number = 0;
+  /**
+   * Topics of stored messages removed at construction because no broker accepts them (a control character, stored
+   * by an older firmware): sent again, each would end every connection, at every boot. The caller names them.
+   */
+  readonly discarded: string[] = [];
 
   constructor(options: SessionOptions = {}) {
     this.protocolVersion = options.protocolVersion ?? 4;
@@ -158,6 +164,11 @@ export class Session {
     for (let i = 0; i < slots; i++) {
       const flight = parseFlight(store.readSetting(KEY_FLIGHT + i));
       if (flight === undefined || this.#flights.has(flight.id)) continue;
+      if (!validTopicName(flight.message.topic)) {
+        this.discarded.push(flight.message.topic);
+        store.writeSetting(KEY_FLIGHT + i, undefined);
+        continue;
+      }
       this.#flights.set(flight.id, { message: flight.message, released: flight.released, slot: i });
       this.#slots[i] = true;
       this.#next = flight.id === MAX_ID ? 1 : flight.id + 1;

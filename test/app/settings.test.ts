@@ -43,7 +43,7 @@ test("set refuses what would add an error with the other settings, and only that
 
   // A bad build-time value is reported at boot, and does not block fixing or changing anything else.
   const broken = new Settings({ topicPrefix: "a/#" }, store());
-  expect(broken.errors()).toEqual(["topicPrefix=a/#: must be one topic level: no /, + or #, no U+0000"]);
+  expect(broken.errors()).toEqual(["topicPrefix=a/#: must be one topic level: no /"]);
   expect(broken.set("keepAlive", "30")).toBeUndefined();
   expect(broken.set("topicPrefix", "plant")).toBeUndefined();
   expect(broken.errors()).toEqual([]);
@@ -53,6 +53,6 @@ test("a bad saved value is named at boot", () => {
   const settings = new Settings({}, store({ "cfg.broker": "", "cfg.clientId": "a/b" }));
   expect(settings.errors()).toEqual([
     'broker="": broker list is empty: give at least one mqtt://host:port',
-    "clientId=a/b: must be one topic level: no /, + or #, no U+0000",
+    "clientId=a/b: must be one topic level: no /",
   ]);
 });
