@@ -252,6 +252,24 @@ export class Settings {
     return undefined;
   }
 
+  /**
+   * Removes saved values that are wrong by themselves (saved by a firmware with looser rules, or a damaged store):
+   * each would keep the device from connecting at every boot, and the build-time value serves instead. Returns one
+   * line per value removed, for the boot log.
+   */
+  discardInvalid(): string[] {
+    const lines: string[] = [];
+    for (const spec of SETTINGS) {
+      const key = `cfg.${spec.key}`;
+      const saved = this.storage.readSetting(key);
+      const error = saved === undefined ? undefined : checkSetting(spec.key, saved);
+      if (error === undefined) continue;
+      this.storage.writeSetting(key, undefined);
+      lines.push(error);
+    }
+    return lines;
+  }
+
   /** These settings with `key` changed to `value`, saving nothing. */
   private with(key: string, value: string | undefined): Settings {
     const { storage } = this;
