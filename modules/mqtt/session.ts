@@ -74,7 +74,10 @@ export interface SessionStore {
 export interface SessionOptions {
   /** Decides whether "identifier not found" answers carry reason 0x92 (5.0) or 0 (3.1.1). Default 4. */
   protocolVersion?: ProtocolVersion;
-  /** Our Receive Maximum (the CONNECT property): QoS 1/2 PUBLISHes the broker may have unanswered. Default 65535. */
+  /**
+   * Our Receive Maximum (the CONNECT property, MQTT 5 only): QoS 1/2 PUBLISHes the broker may have unanswered.
+   * Default 65535.
+   */
   receiveMaximum?: number;
   /** Bounds of the messages waiting behind the in-flight window or for a connection. Default: unbounded. */
   queue?: QueueLimits;
@@ -310,7 +313,9 @@ export class Session {
     if (!packetId) return { deliver: false, error: { reasonCode: PROTOCOL_ERROR, text: "PUBLISH without packet id" } };
     if (qos === 2 && this.#incoming.has(packetId)) return { deliver: false, send: ack(PUBREC, packetId, 0) };
     // QoS 1 is answered at once, so only QoS 2 awaiting PUBREL is still in flight from the broker's point of view.
-    if (this.#incoming.size >= this.receiveMaximum) {
+    // 3.1.1 has no Receive Maximum: the broker was never told one (mosquitto sends max_inflight_messages at once),
+    // and the identifiers bound the set to 65535.
+    if (this.protocolVersion === 5 && this.#incoming.size >= this.receiveMaximum) {
       return {
         deliver: false,
         error: { reasonCode: RECEIVE_MAXIMUM_EXCEEDED, text: `more than ${this.receiveMaximum} QoS 2 in flight` },

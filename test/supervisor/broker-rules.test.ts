@@ -4,7 +4,7 @@
 import { writeFileSync } from "node:fs";
 import { describeMosquitto, type Mosquitto, startMosquitto } from "../helpers/mosquitto";
 import { simDevices } from "../helpers/sim";
-import { collect, command, connections, deviceConfig, mark, Peers, stats, until } from "./harness";
+import { collect, command, connections, deviceConfig, mark, Peers, poll, stats, until } from "./harness";
 
 const devices = simDevices();
 const peers = new Peers();
@@ -84,4 +84,29 @@ describeMosquitto("strings brokers refuse", () => {
     expect(device.serialOutput.slice(from)).not.toMatch(/config error/);
     expect(device.serialOutput).toMatch(new RegExp(`subscribed filters=tether/${id}/cmd`));
   });
+});
+
+describeMosquitto("MQTT 3.1.1 has no Receive Maximum", () => {
+  let mosquitto: Mosquitto;
+  beforeAll(async () => {
+    mosquitto = await startMosquitto({ config: ["max_inflight_messages 100"] });
+  });
+  afterAll(() => mosquitto.stop());
+
+  test("a burst of 100 QoS 2 messages (mosquitto's max_inflight_messages 100) arrives without a protocol error", async () => {
+    const topic = `rules/burst/${process.pid}`;
+    const device = await devices.start({ broker: mosquitto.url, config: deviceConfig(`rules-burst-${process.pid}`) });
+    await connections(device, 1);
+    await command(device, `sub ${topic} 2`, /sub sent/);
+    await device.waitForSerial(new RegExp(`I mqtt subscribed filters=${topic} codes=2`));
+    const peer = await peers.connect(mosquitto.port);
+    await Promise.all(Array.from({ length: 100 }, (_, i) => peer.publishAsync(topic, `m${i}`, { qos: 2 })));
+    const received = async () =>
+      Number((await command(device, "stats", /in q0=\d+ q1=\d+ q2=(\d+)[^]*heap used=\d+ peak=\d+\n/))[1]);
+    await poll(async () => ((await received()) >= 100 ? true : undefined), 20000, "100 QoS 2 messages in");
+    const s = await stats(device);
+    expect(s.drops).toBe(0);
+    expect(s.ok).toBe(1);
+    expect(device.serialOutput).not.toMatch(/receive_maximum|protocol_error/);
+  }, 30000);
 });
