@@ -102,7 +102,7 @@ describeMosquitto("MQTT 3.1.1 has no Receive Maximum", () => {
     const peer = await peers.connect(mosquitto.port);
     await Promise.all(Array.from({ length: 100 }, (_, i) => peer.publishAsync(topic, `m${i}`, { qos: 2 })));
     const received = async () =>
-      Number((await command(device, "stats", /in q0=\d+ q1=\d+ q2=(\d+)[^]*heap used=\d+ peak=\d+\n/))[1]);
+      Number((await command(device, "stats", /in q0=\d+ q1=\d+ q2=(\d+)[\s\S]*heap used=\d+ peak=\d+\n/))[1]);
     await poll(async () => ((await received()) >= 100 ? true : undefined), 20000, "100 QoS 2 messages in");
     const s = await stats(device);
     expect(s.drops).toBe(0);
