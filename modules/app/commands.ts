@@ -7,12 +7,12 @@ import { runSelfTest } from "tether/app/selftest";
 import { SETTINGS, settingSpec } from "tether/app/settings";
 import { brokerName } from "tether/client/broker";
 import type { Client } from "tether/client/client";
-import { type Command, enumArg, intArg, type Out, qosArg, UsageError } from "tether/diag/console";
+import { type Command, enumArg, intArg, type Out, qosArg, quote, UsageError } from "tether/diag/console";
 import { LEVEL_NAMES, type Level } from "tether/diag/log";
 import { formatStats } from "tether/diag/stats";
 import { frozen } from "tether/mqtt/frozen";
 import type { QoS } from "tether/mqtt/packets";
-import { validTopicFilter, validTopicName } from "tether/mqtt/topic";
+import { topicFilterProblem, topicNameProblem } from "tether/mqtt/topic";
 
 /** The running client, or an error naming the fix when the configuration kept it from starting. */
 function client(device: Device): Client {
@@ -124,7 +124,8 @@ export const COMMANDS: readonly Command<Device>[] = frozen<Command<Device>>([
       const [topic, payload, q, extra] = args.slice(i);
       if (payload === undefined || extra !== undefined || (q !== undefined && qos !== undefined))
         throw new UsageError("say the options, then the topic and the payload");
-      if (!validTopicName(topic)) throw new UsageError(`bad topic "${topic}": no + or #, not empty`);
+      const problem = topicNameProblem(topic);
+      if (problem) throw new UsageError(`bad topic ${quote(topic)}: ${problem}`);
       if (q !== undefined) qos = qosArg(q);
       client(device); // says so when the client is not running
       out(`pub ${publish(device, topic, payload, qos ?? 0, retain)}`);
@@ -137,7 +138,7 @@ export const COMMANDS: readonly Command<Device>[] = frozen<Command<Device>>([
     min: 1,
     max: 2,
     run: ([filter, q], out, device) => {
-      if (!validTopicFilter(filter)) throw new UsageError(`bad topic filter "${filter}"`);
+      filterCheck(filter);
       const id = client(device).subscribe({ topicFilter: filter, qos: q === undefined ? 0 : qosArg(q) });
       out(id ? `sub sent id=${id}` : "sub saved: sent when connected");
     },
@@ -149,7 +150,7 @@ export const COMMANDS: readonly Command<Device>[] = frozen<Command<Device>>([
     min: 1,
     max: 1,
     run: ([filter], out, device) => {
-      if (!validTopicFilter(filter)) throw new UsageError(`bad topic filter "${filter}"`);
+      filterCheck(filter);
       // Without it the device could no longer be reached over MQTT.
       if (filter === device.topics.cmd) throw new UsageError("the command topic stays subscribed");
       const id = client(device).unsubscribe(filter);
@@ -211,4 +212,10 @@ function config(device: Device, args: string[], out: Out): void {
   if (error) throw new UsageError(error);
   if (spec?.secret) device.log.addSecret(value);
   out(`${key}=${settings.shown(key)} saved; applies after reboot`);
+}
+
+/** Throws the UsageError naming what is wrong with a topic filter, if anything. */
+function filterCheck(filter: string): void {
+  const problem = topicFilterProblem(filter);
+  if (problem) throw new UsageError(`bad topic filter ${quote(filter)}: ${problem}`);
 }

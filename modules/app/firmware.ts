@@ -27,11 +27,13 @@ const HOUSEKEEPING = 1000;
 export function start(host: Host, config: Record<string, string>): Device {
   // The host is handed over as the storage itself: an adapter of closures would live on the heap for good.
   const settings = new Settings(config, host);
+  const discarded = settings.discardInvalid();
   const log = new Logger(
     (line) => host.serialWrite(`${line}\n`),
     () => host.now(),
     levelFromName(settings.get("logLevel")) ?? INFO,
   );
+  for (const error of discarded) log.warn("app", "config_discarded", { error, using: "the build-time value" });
   for (const secret of ["mqttPassword", "password"]) log.addSecret(settings.get(secret));
   const history = new History(host);
   const clientId = settings.get("clientId") || `tether-${host.deviceId}`;

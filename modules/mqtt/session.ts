@@ -4,6 +4,7 @@
 import type { Ack, Packet, Properties, ProtocolVersion, Publish, QoS } from "tether/mqtt/packets";
 import { PUBACK, PUBCOMP, PUBLISH, PUBREC, PUBREL } from "tether/mqtt/packets";
 import { MessageQueue, type QueueLimits, type QueueResult } from "tether/mqtt/queue";
+import { validTopicName } from "tether/mqtt/topic";
 
 const MAX_ID = 65535;
 const PROTOCOL_ERROR = 0x82;
@@ -73,7 +74,10 @@ export interface SessionStore {
 export interface SessionOptions {
   /** Decides whether "identifier not found" answers carry reason 0x92 (5.0) or 0 (3.1.1). Default 4. */
   protocolVersion?: ProtocolVersion;
-  /** Our Receive Maximum (the CONNECT property): QoS 1/2 PUBLISHes the broker may have unanswered. Default 65535. */
+  /**
+   * Our Receive Maximum (the CONNECT property, MQTT 5 only): QoS 1/2 PUBLISHes the broker may have unanswered.
+   * Default 65535.
+   */
   receiveMaximum?: number;
   /** Bounds of the messages waiting behind the in-flight window or for a connection. Default: unbounded. */
   queue?: QueueLimits;
@@ -143,6 +147,11 @@ export class Session {
   readonly lost: boolean = false;
   /** QoS 1/2 messages read back from the store at construction. */
   readonly restored: number = 0;
+  /**
+   * Topics of stored messages removed at construction because no broker accepts them (a control character, stored
+   * by an older firmware): sent again, each would end every connection, at every boot. The caller names them.
+   */
+  readonly discarded: string[] = [];
 
   constructor(options: SessionOptions = {}) {
     this.protocolVersion = options.protocolVersion ?? 4;
@@ -158,6 +167,11 @@ export class Session {
     for (let i = 0; i < slots; i++) {
       const flight = parseFlight(store.readSetting(KEY_FLIGHT + i));
       if (flight === undefined || this.#flights.has(flight.id)) continue;
+      if (!validTopicName(flight.message.topic)) {
+        this.discarded.push(flight.message.topic);
+        store.writeSetting(KEY_FLIGHT + i, undefined);
+        continue;
+      }
       this.#flights.set(flight.id, { message: flight.message, released: flight.released, slot: i });
       this.#slots[i] = true;
       this.#next = flight.id === MAX_ID ? 1 : flight.id + 1;
@@ -299,7 +313,9 @@ export class Session {
     if (!packetId) return { deliver: false, error: { reasonCode: PROTOCOL_ERROR, text: "PUBLISH without packet id" } };
     if (qos === 2 && this.#incoming.has(packetId)) return { deliver: false, send: ack(PUBREC, packetId, 0) };
     // QoS 1 is answered at once, so only QoS 2 awaiting PUBREL is still in flight from the broker's point of view.
-    if (this.#incoming.size >= this.receiveMaximum) {
+    // 3.1.1 has no Receive Maximum: the broker was never told one (mosquitto sends max_inflight_messages at once),
+    // and the identifiers bound the set to 65535.
+    if (this.protocolVersion === 5 && this.#incoming.size >= this.receiveMaximum) {
       return {
         deliver: false,
         error: { reasonCode: RECEIVE_MAXIMUM_EXCEEDED, text: `more than ${this.receiveMaximum} QoS 2 in flight` },
