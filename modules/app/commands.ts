@@ -1,7 +1,8 @@
 // The console commands, the same on the serial port and on the command topic. Each is a small function over the
 // Device; argument checking and error lines come from diag/console.
 
-import { type Device, publish } from "tether/app/firmware";
+import type { Device } from "tether/app/device";
+import { publish } from "tether/app/publish";
 import { runSelfTest } from "tether/app/selftest";
 import { SETTINGS, settingSpec } from "tether/app/settings";
 import { brokerName } from "tether/client/broker";
