@@ -68,7 +68,10 @@ export function clientEvent(device: Device, event: ClientEvent, classify: Client
       const conclusions = tuner.conclusions;
       const change = event.uptime >= 0 ? tuner.ended(now, code, idle) : undefined;
       if (change) {
-        host.writeSetting(TUNER_KEY, tuner.serialize());
+        // Saved when the flash budget allows; else the tuning holds until the next reboot.
+        try {
+          host.writeSetting(TUNER_KEY, tuner.serialize());
+        } catch {}
         device.client?.setKeepAlive(tuner.keepAlive);
         log.warn("keepalive", "tuned", { change });
       }

@@ -8,6 +8,7 @@ import type { Finding } from "tether/diag/diagnose";
 import type { History } from "tether/diag/history";
 import type { Fields, Logger } from "tether/diag/log";
 import type { Stats } from "tether/diag/stats";
+import type { Store } from "tether/diag/storage";
 import type { Host } from "tether/host";
 import type { Properties } from "tether/mqtt/packets";
 
@@ -21,6 +22,8 @@ export const OUTPUT_PREFIX = "| ";
 /** Everything the console commands and the self-test need to reach. */
 export interface Device {
   host: Host;
+  /** The host's storage with the flash budget, as every part of the firmware reads and writes it. */
+  store: Store;
   settings: Settings;
   log: Logger;
   stats: Stats;

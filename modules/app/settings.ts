@@ -184,6 +184,38 @@ export const SETTINGS: readonly SettingSpec[] = frozen<SettingSpec>([
     min: 0,
     max: 4294967295,
   },
+  {
+    key: "flashBudget",
+    value: "120",
+    help: "flash writes an hour at most (history, session, tuner, config; 0: no limit); see stats",
+    min: 0,
+    max: 100000,
+    local: true,
+  },
+  {
+    key: "serialBudget",
+    value: "20",
+    help: "log lines a second on serial, on average, bursts of 5 s worth (0: no limit); the rest is summed up",
+    min: 0,
+    max: 10000,
+    local: true,
+  },
+  {
+    key: "historyBudget",
+    value: "16",
+    help: "new history entries an hour at most (repeats are counted in one entry; 0: no limit)",
+    min: 0,
+    max: 100000,
+    local: true,
+  },
+  {
+    key: "remoteBudget",
+    value: "30",
+    help: "commands a minute the command topic runs at most (0: no limit); the rest are refused and counted",
+    min: 0,
+    max: 100000,
+    local: true,
+  },
   { key: "ssid", value: "", help: "Wi-Fi network name (device only)", local: true },
   { key: "password", value: "", help: "Wi-Fi password (device only)", secret: true, local: true },
 ]);
@@ -222,6 +254,21 @@ export class Settings {
 
   number(key: string): number {
     return Number(this.get(key));
+  }
+
+  /**
+   * Removes saved values that fail their check, each named through Storage.rejected (at boot: the device then runs
+   * with the build-time value or the default, rather than stopping at a config_error over a value nobody typed).
+   */
+  dropInvalid(): void {
+    const { storage } = this;
+    if (!storage.rejected) return;
+    for (const spec of SETTINGS) {
+      const key = `cfg.${spec.key}`;
+      const value = storage.readSetting(key);
+      const error = value === undefined ? undefined : checkSetting(spec.key, value);
+      if (error) storage.rejected(key, error);
+    }
   }
 
   /**

@@ -259,7 +259,15 @@ export class Client implements WebSocketHandlers {
    * message can never be sent (its topic, or its size against our limit or the broker's), said in a warning.
    * `payload` is read during the call only: a message that is kept (QoS 1 and 2, or waiting) keeps a copy.
    */
-  publish(topic: string, payload: Uint8Array, qos: QoS, retain: boolean, properties?: Properties): PublishResult {
+  /** `transient`: never stored for the session, whatever it is (see OutMessage). */
+  publish(
+    topic: string,
+    payload: Uint8Array,
+    qos: QoS,
+    retain: boolean,
+    properties?: Properties,
+    transient = false,
+  ): PublishResult {
     const problem = this.refusal(topic, payload, qos);
     if (problem) {
       this.observe({ type: "warning", message: `publish to ${topic} refused: ${problem}` });
@@ -269,6 +277,7 @@ export class Client implements WebSocketHandlers {
     // A QoS 0 message that leaves at once is encoded now and kept nowhere: only then is no copy needed.
     const leavesNow = qos === 0 && conn !== undefined && this.session.waiting === 0;
     const message: OutMessage = { topic, payload: leavesNow ? payload : payload.slice(), qos, retain, properties };
+    if (transient) message.transient = true;
     const before = this.session.dropped;
     let result: PublishResult;
     if (conn) {

@@ -21,6 +21,7 @@
 // Storage.rejected (the firmware logs `E app storage_error key=...`) and removed; boot reads at most MAX_CAPACITY
 // slots, whatever the boot counter says.
 
+import { Bucket } from "tether/diag/bucket";
 import type { Host } from "tether/host";
 
 /**
@@ -76,15 +77,12 @@ export class History {
   private readonly prefix: string;
   /** Event seq lives in slot seq % capacity. Only storage holds the events: the heap keeps the newest alone. */
   private readonly capacity: number;
-  private readonly budget: number;
   private nextSeq = 0;
   /** The newest entry of this boot, which a repeat counts into; `dirty` while its count is not stored. */
   private newest: HistoryEvent | undefined;
   private dirty = false;
   private writtenAt = 0;
-  /** The budget's token bucket: entries that may be made now, and when it was last filled. */
-  private tokens: number;
-  private filled = 0;
+  private readonly bucket: Bucket;
   /** Events held back since the last held_back entry: how many, and the uptime of the first and last. */
   private heldCount = 0;
   private heldFirst = 0;
@@ -96,8 +94,7 @@ export class History {
     this.storage = storage;
     this.prefix = prefix;
     this.capacity = Math.min(Math.max(1, capacity), MAX_CAPACITY);
-    this.budget = budget;
-    this.tokens = budget;
+    this.bucket = new Bucket(budget, HOUR);
     this.counts = { budget, written: 0, repeats: 0, held: 0 };
     const key = `${prefix}.b`;
     const text = this.readKey(key);
@@ -129,7 +126,6 @@ export class History {
     time = Math.floor(time);
     code = code.replace(/\s/g, "_").slice(0, MAX_CODE) || "_";
     detail = detail.replace(/[\r\n]+/g, " ").slice(0, MAX_DETAIL);
-    this.fill(time);
     const newest = this.newest;
     if (newest && newest.code === code && newest.detail === detail) {
       newest.count++;
@@ -140,7 +136,7 @@ export class History {
       return;
     }
     this.release(time);
-    if (this.tokens < 1) {
+    if (!this.bucket.take(time)) {
       this.counts.held++;
       if (this.heldCount++ === 0) this.heldFirst = time;
       this.heldLast = time;
@@ -152,7 +148,6 @@ export class History {
 
   /** Call now and then: stores a repeating entry's count once REWRITE has passed, and what the budget held back. */
   tick(now: number): void {
-    this.fill(now);
     this.release(now);
     if (this.dirty && now - this.writtenAt >= REWRITE) this.rewrite(now);
   }
@@ -162,19 +157,9 @@ export class History {
     return { ...this.counts };
   }
 
-  /** Refills the budget's bucket for the time passed. */
-  private fill(now: number): void {
-    if (this.budget <= 0) {
-      this.tokens = 1;
-      return;
-    }
-    this.tokens = Math.min(this.budget, this.tokens + ((now - this.filled) * this.budget) / HOUR);
-    this.filled = now;
-  }
-
   /** Stores the count of events held back as one entry, when there are some and the budget allows. */
   private release(now: number): void {
-    if (this.heldCount === 0 || this.tokens < 1) return;
+    if (this.heldCount === 0 || !this.bucket.take(now)) return;
     this.rewrite(now);
     this.make(now, HELD_BACK, "events past the history budget", this.heldCount, this.heldLast, this.heldFirst);
     this.heldCount = 0;
@@ -188,9 +173,8 @@ export class History {
     this.store(this.newest.seq % this.capacity, this.newest);
   }
 
-  /** A new entry, which takes one from the budget. */
+  /** A new entry (its token taken from the budget already). */
   private make(now: number, code: string, detail: string, count: number, last: number, time = now): void {
-    if (this.budget > 0) this.tokens--;
     const seq = this.nextSeq++;
     this.newest = { seq, boot: this.boot, time, code, detail, count, last };
     this.dirty = false;

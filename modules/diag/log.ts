@@ -28,6 +28,7 @@
 // Secrets: values of keys that name a secret (password, token, key, auth, ...) print as `***`, and any value
 // registered with addSecret() is replaced by `***` wherever it appears inside any value.
 
+import { Bucket } from "tether/diag/bucket";
 import { quote, tokenize } from "tether/diag/console";
 
 export const ERROR = 0;
@@ -163,14 +164,11 @@ export class Logger {
   level: Level;
   /** Milliseconds within which an identical line is counted instead of printed. */
   window: number;
-  /** Lines a second the serial port is given, on average (0: no limit); see Budget above. */
-  budget: number;
   /** Lines printed and lines held back by the budget, since the start. */
   printed = 0;
   held = 0;
-  /** The budget's token bucket: lines that may be printed now, and when it was last filled. */
-  private tokens = -1;
-  private filled = 0;
+  /** The serial budget (see Budget above). */
+  private readonly bucket: Bucket;
   /** Lines held back since the last held_back line, by `area.event` (made with the first one held back). */
   private heldCodes: Map<string, number> | undefined;
   private heldSince = 0;
@@ -191,7 +189,16 @@ export class Logger {
     this.now = now;
     this.level = level;
     this.window = window;
-    this.budget = budget;
+    this.bucket = new Bucket(budget, 1000, BURST);
+  }
+
+  /** Lines a second the serial port is given, on average (0: no limit); see Budget above. */
+  get budget(): number {
+    return this.bucket.rate;
+  }
+
+  set budget(rate: number) {
+    this.bucket.rate = rate;
   }
 
   /** Hides `value` wherever it appears in a logged value from now on (a password, a token). Empty values are ignored. */
@@ -257,16 +264,9 @@ export class Logger {
 
   /** Takes one line from the serial budget; false (the line counted as held back) when there is none left. */
   private spend(now: number, area: string, event: string): boolean {
-    if (this.budget > 0) {
-      const most = this.budget * BURST;
-      if (this.tokens < 0) this.tokens = most;
-      else this.tokens = Math.min(most, this.tokens + ((now - this.filled) * this.budget) / 1000);
-      this.filled = now;
-      if (this.tokens < 1) {
-        this.hold(now, `${name(area)}.${name(event)}`);
-        return false;
-      }
-      this.tokens--;
+    if (!this.bucket.take(now)) {
+      this.hold(now, `${name(area)}.${name(event)}`);
+      return false;
     }
     this.printed++;
     return true;

@@ -17,6 +17,12 @@ export interface OutMessage {
   qos: QoS;
   retain: boolean;
   properties?: Properties;
+  /**
+   * Never written to the store, whatever the session: a message not worth a flash write (the answer to a remote
+   * command, which a flood of commands would turn into two writes each; a status that the next one replaces). It
+   * is resent from RAM after a reconnect, and forgotten by a reboot.
+   */
+  transient?: boolean;
 }
 
 /** The end of one of our QoS 1/2 flows. `ok` is false when the broker refused it (reason code >= 0x80). */
@@ -68,6 +74,8 @@ export interface ResumeResult {
 export interface SessionStore {
   readSetting(key: string): string | undefined;
   writeSetting(key: string, value: string | undefined): void;
+  /** A stored value that does not parse (`why`): named and removed. Without it, the value is removed. */
+  rejected?(key: string, why: string): void;
 }
 
 export interface SessionOptions {
@@ -156,16 +164,23 @@ export class Session {
     this.lost = store.readSetting(KEY_LOST) !== undefined;
     this.#lostWritten = this.lost;
     for (let i = 0; i < slots; i++) {
-      const flight = parseFlight(store.readSetting(KEY_FLIGHT + i));
-      if (flight === undefined || this.#flights.has(flight.id)) continue;
+      const value = store.readSetting(KEY_FLIGHT + i);
+      if (value === undefined) continue;
+      const flight = parseFlight(value);
+      if (flight === undefined || this.#flights.has(flight.id)) {
+        reject(store, KEY_FLIGHT + i, flight ? `packet id ${flight.id} stored twice` : "not a stored message");
+        continue;
+      }
       this.#flights.set(flight.id, { message: flight.message, released: flight.released, slot: i });
       this.#slots[i] = true;
       this.#next = flight.id === MAX_ID ? 1 : flight.id + 1;
     }
-    for (const word of (store.readSetting(KEY_INCOMING) ?? "").split(" ")) {
+    const incoming = store.readSetting(KEY_INCOMING);
+    for (const word of (incoming ?? "").split(" ")) {
       const id = Number(word);
       if (id > 0 && id <= MAX_ID && Number.isInteger(id)) this.#incoming.add(id);
     }
+    if (incoming !== undefined && this.#incoming.size === 0) reject(store, KEY_INCOMING, "not packet ids");
     this.restored = this.#flights.size;
     if (options.persist === false) {
       // Not kept: what was stored leaves as new messages, and the store is cleared once.
@@ -344,7 +359,7 @@ export class Session {
 
   /** Stores a flight (again, after PUBREC); a flight that cannot be stored is counted as unstored, once. */
   #save(id: number, flight: Flight): void {
-    if (this.#store === undefined) return;
+    if (this.#store === undefined || flight.message.transient) return;
     const was = flight.slot;
     const slot = was >= 0 ? was : this.#slots.indexOf(false);
     const value = slot < 0 ? undefined : flightValue(id, flight);
@@ -449,6 +464,17 @@ export class Session {
 }
 
 const NAMES = Object.freeze(["", "", "", "", "PUBACK", "PUBREC", "PUBREL", "PUBCOMP"]);
+
+/** A stored value that does not parse: named by the store when it can, removed in any case. */
+function reject(store: SessionStore, key: string, why: string): void {
+  if (store.rejected) {
+    store.rejected(key, why);
+    return;
+  }
+  try {
+    store.writeSetting(key, undefined);
+  } catch {}
+}
 
 function ack(type: Ack["type"], packetId: number, reasonCode: number): Ack {
   return { type, packetId, reasonCode };
