@@ -110,7 +110,8 @@ export function clientEvent(device: Device, event: ClientEvent, classify: Client
       return;
     case "queued":
       stats.queue(event.depth);
-      if (event.result === "dropped") stats.dropped();
+      // A QoS 1 or 2 message refused for a full queue is lost as surely as a QoS 0 one pushed out.
+      if (event.result === "dropped" || event.result === "full") stats.dropped();
       return;
     case "subscribed":
       log.info("mqtt", "subscribed", {

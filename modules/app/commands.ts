@@ -9,7 +9,7 @@ import { brokerName } from "tether/client/broker";
 import type { Client } from "tether/client/client";
 import { type Command, enumArg, intArg, type Out, qosArg, UsageError } from "tether/diag/console";
 import { LEVEL_NAMES, type Level } from "tether/diag/log";
-import { formatStats } from "tether/diag/stats";
+import { formatBudgets, formatStats } from "tether/diag/stats";
 import { frozen } from "tether/mqtt/frozen";
 import type { QoS } from "tether/mqtt/packets";
 import { validTopicFilter, validTopicName } from "tether/mqtt/topic";
@@ -33,13 +33,15 @@ export const COMMANDS: readonly Command<Device>[] = frozen<Command<Device>>([
   {
     name: "stats",
     usage: "",
-    help: "counters, round-trip times, traffic, heap",
+    help: "counters, round-trip times, traffic, heap, budgets",
     min: 0,
     max: 0,
-    run: (_, out, { host, stats }) => {
+    run: (_, out, { host, stats, store, log, history, remoteBucket }) => {
       const heap = host.heap();
       stats.heap(heap.used, heap.peak);
       for (const line of formatStats(stats.snapshot(host.now()))) out(line);
+      const budgets = { flash: store.figures(), serial: log.serial(), history: history.figures() };
+      for (const line of formatBudgets({ ...budgets, remote: remoteBucket.rate })) out(line);
     },
   },
   {

@@ -3,6 +3,7 @@
 import type { Settings } from "tether/app/settings";
 import type { Client } from "tether/client/client";
 import type { KeepAliveTuner } from "tether/client/keepalive-tuner";
+import type { Bucket } from "tether/diag/bucket";
 import { failureInfo, failureLevel } from "tether/diag/codes";
 import type { Finding } from "tether/diag/diagnose";
 import type { History } from "tether/diag/history";
@@ -41,6 +42,8 @@ export interface Device {
   remoteCommands: readonly string[] | undefined;
   /** True while a command from the command topic runs: settings that decide who controls the device are refused. */
   remote: boolean;
+  /** The command topic's budget: commands a minute (remoteBudget). */
+  remoteBucket: Bucket;
   /** MQTT 5 properties of every message the device publishes (the message expiry), made once. */
   properties: Properties | undefined;
 }

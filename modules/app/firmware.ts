@@ -7,10 +7,11 @@ import { COMMANDS } from "tether/app/commands";
 import { clip, type Device, failure, fault, OUTPUT_PREFIX } from "tether/app/device";
 import { guardSockets } from "tether/app/guard";
 import { publishStatus } from "tether/app/publish";
-import { remoteNames } from "tether/app/remote";
+import { remoteNames, senderFailure } from "tether/app/remote";
 import { Settings } from "tether/app/settings";
 import { Client } from "tether/client/client";
 import { KeepAliveTuner, TUNER_DEFAULTS } from "tether/client/keepalive-tuner";
+import { Bucket } from "tether/diag/bucket";
 import { execute } from "tether/diag/console";
 import { Diagnoser } from "tether/diag/diagnose";
 import { History } from "tether/diag/history";
@@ -24,6 +25,7 @@ const LOW_MEMORY = 0.9;
 const RECOVERED = 0.8;
 /** Period of the housekeeping (heap check, rate-limit summaries), ms. */
 const HOUSEKEEPING = 1000;
+const MINUTE = 60000;
 /** Events the history keeps. */
 const HISTORY_SLOTS = 64;
 
@@ -63,6 +65,7 @@ export function start(host: Host, config: Record<string, string>): Device {
     lowMemory: false,
     remoteCommands: remoteNames(settings.get("remoteCommands"), log),
     remote: false,
+    remoteBucket: new Bucket(settings.number("remoteBudget"), MINUTE),
     properties: messageProperties(settings),
   };
   device.host = guardSockets(device);
@@ -90,7 +93,8 @@ export function start(host: Host, config: Record<string, string>): Device {
       // The guard sits here, inside the client: a message is acknowledged after this returns, so an exception
       // would leave it unacknowledged and the broker would deliver it again, and again after every reboot.
       try {
-        diagnoser.observe(event);
+        // What a command's sender caused is counted against it, not diagnosed as the device's failure.
+        if (!senderFailure(device, event)) diagnoser.observe(event);
         clientEvent(device, event, config_.classify);
       } catch (error) {
         if (event.type === "message") {
