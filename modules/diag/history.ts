@@ -18,7 +18,7 @@
 //   nothing, however fast it fails, pushes older events out faster than the budget.
 //
 // Stored values are read defensively: a slot or a boot counter that does not parse is named once through
-// Storage.rejected (the firmware logs `E app storage_error key=...`) and removed; boot reads at most MAX_CAPACITY
+// Storage.rejected (the firmware logs `E app storage_error entry=...`) and removed; boot reads at most MAX_CAPACITY
 // slots, whatever the boot counter says.
 
 import { Bucket } from "tether/diag/bucket";
