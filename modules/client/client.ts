@@ -61,7 +61,16 @@ export interface ClientConfig {
 /** What the supervisor reports, beyond the connection's own events. */
 export type ClientEvent =
   | ConnectionEvent
-  | { type: "connecting"; broker: Broker; attempt: number }
+  | {
+      type: "connecting";
+      broker: Broker;
+      attempt: number;
+      /**
+       * How late the backoff timer that dialled fired, ms after its deadline: how late the device's event loop runs,
+       * which the diagnoser allows for in the timing it reads. Absent when dialled at once (no timer).
+       */
+      late?: number;
+    }
   | { type: "resolved"; broker: Broker; address: string }
   | { type: "socket"; broker: Broker; ms: number }
   | { type: "waiting"; delay: number; reason: string; broker: Broker }
@@ -189,8 +198,9 @@ export class Client implements WebSocketHandlers {
     }
     this.backoff = new Backoff(config.backoff, () => host.random(), config.brokers);
     this.timer = host.timer(() => {
+      const due = this.timerAt;
       this.timerAt = Number.POSITIVE_INFINITY;
-      this.timerFired();
+      this.timerFired(due);
     });
   }
 
@@ -375,7 +385,8 @@ export class Client implements WebSocketHandlers {
     return this.conn?.connected ? this.conn.unsubscribe([topicFilter], this.host.now()) : 0;
   }
 
-  private dial(): void {
+  /** Dials now; `due` is the deadline of the timer that called, if one did. */
+  private dial(due?: number): void {
     if (!this.host.linkUp()) {
       this.state = NO_LINK;
       this.observe({ type: "waiting", delay: -1, reason: "network link down: waiting for it", broker: this.broker });
@@ -384,8 +395,10 @@ export class Client implements WebSocketHandlers {
     const broker = this.broker;
     this.state = CONNECTING;
     this.attempt++;
-    this.socketStarted = this.host.now();
-    this.observe({ type: "connecting", broker, attempt: this.attempt });
+    const now = this.host.now();
+    this.socketStarted = now;
+    const late = due === undefined ? undefined : Math.max(0, now - due);
+    this.observe({ type: "connecting", broker, attempt: this.attempt, late });
     const options = {
       host: broker.host,
       port: broker.port,
@@ -550,8 +563,8 @@ export class Client implements WebSocketHandlers {
     socket?.close();
   }
 
-  private timerFired(): void {
-    if (this.timerAction === DIAL) this.dial();
+  private timerFired(due: number): void {
+    if (this.timerAction === DIAL) this.dial(due);
     else if (this.timerAction === UPGRADE_TIMEOUT) {
       if (this.state === CONNECTING) this.lost({ code: "ws", detail: "response_timeout" });
     } else {
