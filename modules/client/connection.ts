@@ -271,7 +271,8 @@ export class Connection {
     const packet = this.session.publish(message);
     if (typeof packet === "string") return packet;
     // One packet is sent as it is: the array sendReleased takes is made only when it cannot be.
-    if (!this.send(packet, now) && packet.packetId) this.sendReleased(this.abandon(packet.packetId), now);
+    const unsent = this.send(packet, now);
+    if (unsent && packet.packetId) this.sendReleased(this.abandon(packet.packetId, unsent), now);
     return "sent";
   }
 
@@ -409,9 +410,11 @@ export class Connection {
     this.lastReceived = now;
     this.keepAlive.received(now);
     const { topic, qos, packetId, size } = skipped;
+    const publish: Publish = { type: PUBLISH, topic, payload: new Uint8Array(0), qos, retain: false, dup: false };
+    if (packetId) publish.packetId = packetId;
+    // Traced as what was read of it: its header, without the payload it was skipped for.
+    if (this.trace) this.out.event({ type: "packet", direction: "in", packet: publish, size });
     if (qos > 0 && packetId) {
-      const publish: Publish = { type: PUBLISH, topic, payload: new Uint8Array(0), qos, retain: false, dup: false };
-      publish.packetId = packetId;
       const result = this.session.onPublish(publish);
       if (result.send) this.send(result.send, now);
     }
@@ -515,34 +518,38 @@ export class Connection {
   private sendReleased(packets: Packet[], now: number): void {
     for (let i = 0; i < packets.length; i++) {
       const packet = packets[i];
-      if (this.send(packet, now) || packet.type !== PUBLISH || !packet.packetId) continue;
-      for (const p of this.abandon(packet.packetId)) packets.push(p);
+      const unsent = this.send(packet, now);
+      if (!unsent || packet.type !== PUBLISH || !packet.packetId) continue;
+      for (const p of this.abandon(packet.packetId, unsent)) packets.push(p);
     }
   }
 
-  /** Gives up one of our flights that cannot be sent; returns what that releases. */
-  private abandon(packetId: number): Packet[] {
-    const result = this.session.abandon(packetId, PACKET_TOO_LARGE);
+  /** Gives up one of our flights that cannot be sent, for `reasonCode`; returns what that releases. */
+  private abandon(packetId: number, reasonCode: number): Packet[] {
+    const result = this.session.abandon(packetId, reasonCode);
     if (result.completed) this.out.event({ type: "completed", completion: result.completed, ack: PUBLISH });
     return result.send;
   }
 
-  /** Encodes and writes one packet; false when it cannot be encoded or exceeds the broker's maximum. */
-  private send(packet: Packet, now: number): boolean {
+  /**
+   * Encodes and writes one packet. 0 when written, else why not as a reason code: 0x95 Packet too large (ours or the
+   * broker's maximum), 0x81 Malformed Packet (it cannot be encoded: an invalid property, say).
+   */
+  private send(packet: Packet, now: number): number {
     if (packet.type === PUBLISH && this.options.version === 5) packet = this.outgoing(packet);
     const pending = this.aliasPending;
     this.aliasPending = "";
     const bytes = this.encoder.encode(packet, this.options.version);
     if (bytes instanceof CodecError) {
       this.out.event({ type: "warning", message: `cannot send packet type ${packet.type}: ${bytes.message}` });
-      return false;
+      return bytes.code === "packet_too_large" ? PACKET_TOO_LARGE : MALFORMED_PACKET;
     }
     if (this.brokerMaxPacket && bytes.length > this.brokerMaxPacket) {
       this.out.event({
         type: "warning",
         message: `packet of ${bytes.length} bytes exceeds the broker's maximum of ${this.brokerMaxPacket}`,
       });
-      return false;
+      return PACKET_TOO_LARGE;
     }
     // Only an alias the broker has seen with its topic may stand for it.
     if (pending) this.aliasesOut!.set(pending, this.aliasesOut!.size + 1);
@@ -550,7 +557,7 @@ export class Connection {
     if (expectsAnswer(packet)) this.keepAlive.expectAnswer(now);
     else this.keepAlive.sent(now);
     this.out.write(bytes);
-    return true;
+    return 0;
   }
 
   /** Ends the connection because of a fault on our side of the protocol; MQTT 5 says why first. */
