@@ -5,10 +5,12 @@ import { Backoff, type BackoffConfig, type Retry } from "tether/client/backoff";
 import type { Broker } from "tether/client/broker";
 import {
   type CloseCause,
+  type ConnectExtras,
   Connection,
   type ConnectionEvent,
   type ConnectionOutput,
   DEFAULT_MAX_INFLIGHT,
+  type Goodbye,
 } from "tether/client/connection";
 import { connectWebSocket, type TransportError, type WebSocketHandlers } from "tether/client/websocket";
 import type { Host, Socket, Timer } from "tether/host";
@@ -51,6 +53,8 @@ export interface ClientConfig {
   receiveMaximum?: number;
   topicAliasMaximum?: number;
   topicAliases?: boolean;
+  /** MQTT 5 CONNECT: Request Response and Problem Information, User Properties, enhanced authentication. */
+  extras?: ConnectExtras;
   /**
    * With an empty clientId (MQTT 5): the host storage key that keeps the id the broker assigns, so that the next
    * boot resumes the session too. Without it the id is kept until the device restarts.
@@ -149,6 +153,8 @@ export class Client implements WebSocketHandlers {
   private clientId: string;
   private readonly backoff: Backoff<Broker>;
   private readonly subscriptions = new Map<string, Subscription>();
+  /** MQTT 5 SUBSCRIBE properties (Subscription Identifier, User Properties) by filter: made when first given. */
+  private subscriptionProperties: Map<string, Properties> | undefined;
   private conn: Connection | undefined;
   private socket: Socket | undefined;
   /** The current connection's output (see Output). */
@@ -262,12 +268,17 @@ export class Client implements WebSocketHandlers {
    * Says goodbye to the broker and stays down until start(). With `abort` the socket is closed first, so no
    * DISCONNECT goes out and the broker publishes the will, as after a crash.
    */
-  stop(reason: string, abort = false): void {
+  stop(reason: string, abort = false, goodbye?: Goodbye): void {
     this.state = STOPPED;
     this.cancelTimer();
     if (abort) this.dropSocket();
-    if (this.conn) this.conn.disconnect(this.host.now(), reason);
+    if (this.conn) this.conn.disconnect(this.host.now(), reason, goodbye);
     else this.dropSocket();
+  }
+
+  /** MQTT 5: re-authenticates with the configured method (see Connection.reauthenticate); false when it cannot. */
+  reauthenticate(): boolean {
+    return this.conn?.reauthenticate(this.host.now()) === true;
   }
 
   /** Drops the current connection (or the wait) and dials again now. */
@@ -374,15 +385,47 @@ export class Client implements WebSocketHandlers {
     return this.subscriptions.get(topicFilter);
   }
 
-  /** Subscribes now if connected, and again after every reconnect that finds no session. */
-  subscribe(subscription: Subscription): number {
-    this.subscriptions.set(subscription.topicFilter, subscription);
-    return this.conn?.connected ? this.conn.subscribe([subscription], this.host.now()) : 0;
+  /**
+   * Subscribes now if connected, and again after every reconnect that finds no session. MQTT 5 `properties` (a
+   * Subscription Identifier, User Properties) are kept with it: such a subscription is renewed in a SUBSCRIBE of
+   * its own, since they belong to the packet.
+   */
+  subscribe(subscription: Subscription, properties?: Properties): number {
+    const filter = subscription.topicFilter;
+    this.subscriptions.set(filter, subscription);
+    if (properties) {
+      this.subscriptionProperties ??= new Map();
+      this.subscriptionProperties.set(filter, properties);
+    } else this.subscriptionProperties?.delete(filter);
+    return this.conn?.connected ? this.conn.subscribe([subscription], this.host.now(), properties) : 0;
   }
 
-  unsubscribe(topicFilter: string): number {
+  /** The MQTT 5 properties the subscription to `topicFilter` was made with, if any. */
+  subscribedWith(topicFilter: string): Properties | undefined {
+    return this.subscriptionProperties?.get(topicFilter);
+  }
+
+  unsubscribe(topicFilter: string, properties?: Properties): number {
     this.subscriptions.delete(topicFilter);
-    return this.conn?.connected ? this.conn.unsubscribe([topicFilter], this.host.now()) : 0;
+    this.subscriptionProperties?.delete(topicFilter);
+    return this.conn?.connected ? this.conn.unsubscribe([topicFilter], this.host.now(), properties) : 0;
+  }
+
+  /** Renews every subscription: those without properties in one SUBSCRIBE, each of the others in its own. */
+  private resubscribe(conn: Connection): void {
+    const now = this.host.now();
+    const withProperties = this.subscriptionProperties;
+    if (!withProperties?.size) {
+      conn.subscribe([...this.subscriptions.values()], now);
+      return;
+    }
+    const plain: Subscription[] = [];
+    for (const [filter, subscription] of this.subscriptions) {
+      const properties = withProperties.get(filter);
+      if (properties) conn.subscribe([subscription], now, properties);
+      else plain.push(subscription);
+    }
+    if (plain.length) conn.subscribe(plain, now);
   }
 
   /** Dials now; `due` is the deadline of the timer that called, if one did. */
@@ -467,6 +510,7 @@ export class Client implements WebSocketHandlers {
         receiveMaximum: c.receiveMaximum,
         topicAliasMaximum: c.topicAliasMaximum,
         topicAliases: c.topicAliases,
+        extras: c.extras,
       },
       this.session,
       out,
@@ -485,9 +529,7 @@ export class Client implements WebSocketHandlers {
       this.attempt = 0;
       this.cleanNext = false;
       this.brokerMaxPacket = event.properties?.maximumPacketSize ?? 0;
-      if (!event.sessionPresent && this.subscriptions.size) {
-        conn.subscribe([...this.subscriptions.values()], this.host.now());
-      }
+      if (!event.sessionPresent && this.subscriptions.size) this.resubscribe(conn);
       this.observe(event);
       return;
     }
