@@ -1,7 +1,13 @@
 // The firmware: reads the settings, keeps the client connected, publishes the status beacon, answers commands
 // on the serial console and on its command topic, and says on serial what goes wrong and why. This file boots it
 // and takes the host's events; each part it wires lives in a file of its own (see docs/ARCHITECTURE.md).
-import { clientConfig, messageProperties } from "tether/app/client-config";
+import {
+  clientConfig,
+  deviceClientId,
+  messageProperties,
+  packetSizeProblem,
+  topicBase,
+} from "tether/app/client-config";
 import { clientEvent, TUNER_KEY } from "tether/app/client-events";
 import { COMMANDS } from "tether/app/commands";
 import { clip, type Device, failure, fault, OUTPUT_PREFIX } from "tether/app/device";
@@ -26,7 +32,7 @@ const HOUSEKEEPING = 1000;
 
 export function start(host: Host, config: Record<string, string>): Device {
   // The host is handed over as the storage itself: an adapter of closures would live on the heap for good.
-  const settings = new Settings(config, host);
+  const settings = new Settings(config, host, (s) => packetSizeProblem(s, host.deviceId));
   const discarded = settings.discardInvalid();
   const log = new Logger(
     (line) => host.serialWrite(`${line}\n`),
@@ -36,8 +42,8 @@ export function start(host: Host, config: Record<string, string>): Device {
   for (const error of discarded) log.warn("app", "config_discarded", { error, using: "the build-time value" });
   for (const secret of ["mqttPassword", "password"]) log.addSecret(settings.get(secret));
   const history = new History(host);
-  const clientId = settings.get("clientId") || `tether-${host.deviceId}`;
-  const prefix = `${settings.get("topicPrefix")}/${clientId}`;
+  const clientId = deviceClientId(settings, host.deviceId);
+  const prefix = topicBase(settings, clientId);
   const keepAlive = settings.number("keepAlive");
   const tuner = new KeepAliveTuner({ ...TUNER_DEFAULTS, keepAlive, min: settings.number("keepAliveMin") });
   const saved = host.readSetting(TUNER_KEY);

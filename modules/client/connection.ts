@@ -192,7 +192,9 @@ export class Connection {
     }
     this.startedAt = now;
     this.lastReceived = now;
-    this.send(
+    // A CONNECT that cannot be encoded (larger than maxPacketSize, a string brokers refuse) would time out at every
+    // attempt, for ever: the connection ends as one of ours, which the supervisor does not retry; the warning says why.
+    const sent = this.send(
       {
         type: CONNECT,
         protocolVersion: o.version,
@@ -206,6 +208,7 @@ export class Connection {
       },
       now,
     );
+    if (!sent) this.end({ kind: "local", reason: "the CONNECT cannot be sent: fix the configuration" }, now);
   }
 
   /** Bytes from the socket, in any chunking. */

@@ -141,3 +141,16 @@ describe("a message that can never be sent", () => {
     expect(session.inflight).toBe(1);
   });
 });
+
+describe("a CONNECT that cannot be sent", () => {
+  test.each([4, 5] as const)("larger than maxPacketSize ends the connection as ours, at once (MQTT %s)", (version) => {
+    // Before, it went unsent and the attempt waited for a CONNACK that could not come: connack_timeout, for ever.
+    const c = setup(version, { clientId: "x".repeat(80), maxPacketSize: 64 });
+    expect(c.closed()).toBe(true);
+    expect(c.events).toEqual([
+      expect.objectContaining({ type: "warning", message: expect.stringMatching(/^cannot send packet type 1: /) }),
+      expect.objectContaining({ type: "closed", cause: { kind: "local", reason: expect.stringMatching(/CONNECT/) } }),
+    ]);
+    expect(c.conn.deadline()).toBe(Number.POSITIVE_INFINITY);
+  });
+});
