@@ -138,6 +138,7 @@ const CLOSED = 2;
 const MALFORMED_PACKET = 0x81;
 const PROTOCOL_ERROR = 0x82;
 const PACKET_TOO_LARGE = 0x95;
+const RETAIN_NOT_SUPPORTED = 0x9a;
 const TOPIC_ALIAS_INVALID = 0x94;
 
 export class Connection {
@@ -158,6 +159,12 @@ export class Connection {
   private aliasPending = "";
   /** The broker's aliases on this connection: topics by alias. */
   private aliasesIn: Map<number, string> | undefined;
+  /** The broker's Retain Available (5.0; true when absent): a retained PUBLISH it refuses ends the connection. */
+  private retainAvailable = true;
+  /** The broker's Subscription Identifier Available (5.0; true when absent). */
+  private subscriptionIdsAvailable = true;
+  /** Why the last send() refused a PUBLISH, as a 5.0 reason code: its completion carries it. */
+  private refusal = PACKET_TOO_LARGE;
   /** Filters of each SUBSCRIBE awaiting its SUBACK, so a refusal can name them. */
   private readonly pendingSubscribes = new Map<number, string[]>();
 
@@ -280,6 +287,12 @@ export class Connection {
 
   /** Sends SUBSCRIBE; returns its packet id, or 0 when not connected or out of identifiers. */
   subscribe(subscriptions: Subscription[], now: number, properties?: Properties): number {
+    if (properties?.subscriptionIdentifier !== undefined && !this.subscriptionIdsAvailable) {
+      // The broker would end the connection with 0xA1, and a subscription kept for reconnects would end every one.
+      const message = "SUBSCRIBE with a subscription identifier not sent: the broker has Subscription Identifier Available 0";
+      this.out.event({ type: "warning", message });
+      return 0;
+    }
     const packetId = this.state === UP ? (this.session.allocate() ?? 0) : 0;
     if (packetId) {
       this.pendingSubscribes.set(
@@ -437,6 +450,8 @@ export class Connection {
     this.state = UP;
     this.connectedAt = now;
     this.brokerMaxPacket = p?.maximumPacketSize ?? 0;
+    this.retainAvailable = p?.retainAvailable !== 0;
+    this.subscriptionIdsAvailable = p?.subscriptionIdentifiersAvailable !== 0;
     if (this.options.version === 5) {
       this.brokerAliasMax = p?.topicAliasMaximum ?? 0;
       if (this.options.topicAliases && this.brokerAliasMax) this.aliasesOut = new Map();
@@ -525,13 +540,26 @@ export class Connection {
 
   /** Gives up one of our flights that cannot be sent; returns what that releases. */
   private abandon(packetId: number): Packet[] {
-    const result = this.session.abandon(packetId, PACKET_TOO_LARGE);
+    const result = this.session.abandon(packetId, this.refusal);
     if (result.completed) this.out.event({ type: "completed", completion: result.completed, ack: PUBLISH });
     return result.send;
   }
 
-  /** Encodes and writes one packet; false when it cannot be encoded or exceeds the broker's maximum. */
+  /**
+   * Encodes and writes one packet; false when it cannot be encoded, exceeds the broker's maximum, or is a retained
+   * PUBLISH to a broker without retain (a message queued or stored before this broker said so: sent, it would end
+   * this connection and, sent again, every next one).
+   */
   private send(packet: Packet, now: number): boolean {
+    if (packet.type === PUBLISH && packet.retain && !this.retainAvailable) {
+      this.refusal = RETAIN_NOT_SUPPORTED;
+      this.out.event({
+        type: "warning",
+        message: `retained publish to ${packet.topic} not sent: the broker has Retain Available 0`,
+      });
+      return false;
+    }
+    this.refusal = PACKET_TOO_LARGE;
     if (packet.type === PUBLISH && this.options.version === 5) packet = this.outgoing(packet);
     const pending = this.aliasPending;
     this.aliasPending = "";

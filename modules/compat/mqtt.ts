@@ -213,7 +213,7 @@ export class Client {
 
   /** Subscribes now, or once connected; Tether subscribes again after every reconnect that finds no session. */
   subscribe(topic: string, qos: QoS = 0): void {
-    this.#check(topicFilterProblem(topic), topic);
+    this.#check(topicFilterProblem(topic) ?? this.#client.unsupportedFilter(topic), topic);
     const granted = qosOf(qos);
     // A subscribe that Tether already renewed after a reconnect (an application's onReady does it) is not sent.
     if (this.#client.subscription(topic)?.qos === granted && this.#client.connected) return;
