@@ -28,6 +28,7 @@ export function publishStatus(device: Device, online: boolean): void {
   const body = online
     ? JSON.stringify({ online: true, ...device.stats.beacon(now), heap: device.host.heap().used })
     : '{"online":false}';
-  // Transient: the next status replaces it, and a reboot publishes a new one.
-  publish(device, device.topics.status, body, 1, true, device.properties, true);
+  // Transient: the next status replaces it, and a reboot publishes a new one. Retained, unless the broker keeps no
+  // retained messages (MQTT 5 Retain Available 0): then it is a plain message.
+  publish(device, device.topics.status, body, 1, device.client?.retainAvailable !== false, device.properties, true);
 }

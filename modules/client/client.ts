@@ -138,6 +138,16 @@ function madeId(random: () => number): string {
   return id;
 }
 
+// Capabilities a broker may lack (bits of Client.unsupported and Client.willLimits).
+const NO_RETAIN = 1;
+const NO_WILDCARD = 2;
+const NO_SHARED = 4;
+const NO_QOS = 8;
+
+/** CONNACK 0x9A Retain not supported and 0x9B QoS not supported: what refuses a will. */
+const RETAIN_NOT_SUPPORTED = 0x9a;
+const QOS_NOT_SUPPORTED = 0x9b;
+
 /** CONNACK 0x85 Client Identifier not valid (only 5.0 assigns identifiers). */
 const CLIENT_ID_REJECTED = 0x85;
 
@@ -171,6 +181,16 @@ export class Client implements WebSocketHandlers {
   private cleanNext = false;
   /** The broker's Maximum Packet Size from the last CONNACK (0: none announced). */
   private brokerMaxPacket = 0;
+  /**
+   * What the last CONNACK said the broker does not support (5.0; NO_RETAIN, NO_WILDCARD, NO_SHARED bits): kept
+   * while offline, as the next broker is most likely the same one.
+   */
+  private unsupported = 0;
+  /**
+   * What the will must do without (NO_RETAIN: its retain flag; NO_QOS: its QoS, sent at 0), learnt from a CONNACK
+   * refusing it (0x9A, 0x9B): sent as configured, it would be refused at every attempt.
+   */
+  private willLimits = 0;
   /** The client id was made here (see the constructor): said once, at start. */
   private madeId = false;
   /** The last topic published to and topicLength's answer for it ("" is not a valid topic name). */
@@ -316,7 +336,7 @@ export class Client implements WebSocketHandlers {
     properties?: Properties,
     transient = false,
   ): PublishResult {
-    const problem = this.refusal(topic, payload, qos);
+    const problem = this.refusal(topic, payload, qos, retain);
     if (problem) {
       this.observe({ type: "warning", message: `publish to ${topic} refused: ${problem}` });
       return "invalid";
@@ -359,10 +379,16 @@ export class Client implements WebSocketHandlers {
     return this.lastTopicLength;
   }
 
+  /** False once the broker said it does not keep retained messages (MQTT 5 Retain Available 0). */
+  get retainAvailable(): boolean {
+    return (this.unsupported & NO_RETAIN) === 0;
+  }
+
   /** Why a message can never be sent, or undefined. Properties are left to the encoder (see Connection). */
-  private refusal(topic: string, payload: Uint8Array, qos: QoS): string | undefined {
+  private refusal(topic: string, payload: Uint8Array, qos: QoS, retain: boolean): string | undefined {
     const length = this.topicLength(topic);
     if (length < 0) return `not a valid topic name: ${topicNameProblem(topic)}`;
+    if (retain && !this.retainAvailable) return "retained, and the broker has Retain Available 0";
     // Fixed header, topic, packet identifier, payload, and in 5.0 the property length (one byte without any).
     const body = 2 + length + (qos > 0 ? 2 : 0) + payload.length + (this.config.version === 5 ? 1 : 0);
     const size = 1 + varintSize(body) + body;
@@ -388,10 +414,16 @@ export class Client implements WebSocketHandlers {
   /**
    * Subscribes now if connected, and again after every reconnect that finds no session. MQTT 5 `properties` (a
    * Subscription Identifier, User Properties) are kept with it: such a subscription is renewed in a SUBSCRIBE of
-   * its own, since they belong to the packet.
+   * its own, since they belong to the packet. -1: refused, as the broker does not support the filter (a wildcard or
+   * a shared subscription), said in a warning.
    */
   subscribe(subscription: Subscription, properties?: Properties): number {
     const filter = subscription.topicFilter;
+    const problem = this.unsupportedFilter(filter);
+    if (problem) {
+      this.observe({ type: "warning", message: `subscribe to ${filter} refused: ${problem}` });
+      return -1;
+    }
     this.subscriptions.set(filter, subscription);
     if (properties) {
       this.subscriptionProperties ??= new Map();
@@ -403,6 +435,19 @@ export class Client implements WebSocketHandlers {
   /** The MQTT 5 properties the subscription to `topicFilter` was made with, if any. */
   subscribedWith(topicFilter: string): Properties | undefined {
     return this.subscriptionProperties?.get(topicFilter);
+  }
+
+  /**
+   * What the broker (as its last CONNACK described it) lacks for `filter`, or undefined. Sent, such a SUBSCRIBE
+   * would end the connection (0xA2, 0x9E), and, kept for reconnects, every next one.
+   */
+  unsupportedFilter(filter: string): string | undefined {
+    const lacks = this.unsupported;
+    if (lacks & NO_SHARED && filter.startsWith("$share/")) return "the broker has Shared Subscription Available 0";
+    if (lacks & NO_WILDCARD && (filter.indexOf("+") >= 0 || filter.indexOf("#") >= 0)) {
+      return "the broker has Wildcard Subscription Available 0";
+    }
+    return undefined;
   }
 
   unsubscribe(topicFilter: string, properties?: Properties): number {
@@ -502,7 +547,7 @@ export class Client implements WebSocketHandlers {
         keepAlive: c.keepAlive,
         username: c.username,
         password: c.password,
-        will: c.will,
+        will: this.will(),
         sessionExpiry: c.sessionExpiry,
         maxPacketSize: c.maxPacketSize,
         connackTimeout: c.connackTimeout,
@@ -528,7 +573,13 @@ export class Client implements WebSocketHandlers {
       if (!this.config.clientId) this.assigned(event.properties?.assignedClientIdentifier || undefined);
       this.attempt = 0;
       this.cleanNext = false;
-      this.brokerMaxPacket = event.properties?.maximumPacketSize ?? 0;
+      const p = event.properties;
+      this.brokerMaxPacket = p?.maximumPacketSize ?? 0;
+      this.unsupported =
+        (p?.retainAvailable === 0 ? NO_RETAIN : 0) |
+        (p?.wildcardSubscriptionAvailable === 0 ? NO_WILDCARD : 0) |
+        (p?.sharedSubscriptionAvailable === 0 ? NO_SHARED : 0);
+      if (this.unsupported) this.dropUnsupported();
       if (!event.sessionPresent && this.subscriptions.size) this.resubscribe(conn);
       this.observe(event);
       return;
@@ -546,6 +597,50 @@ export class Client implements WebSocketHandlers {
       return;
     }
     this.observe(event);
+  }
+
+  /** Subscriptions kept for reconnects that this broker does not support are given up, each with a line. */
+  private dropUnsupported(): void {
+    for (const filter of [...this.subscriptions.keys()]) {
+      const problem = this.unsupportedFilter(filter);
+      if (!problem) continue;
+      this.subscriptions.delete(filter);
+      this.subscriptionProperties?.delete(filter);
+      this.observe({ type: "warning", message: `subscription to ${filter} given up: ${problem}` });
+    }
+  }
+
+  /**
+   * A CONNACK refused the will for a capability the broker lacks (0x9A retain, 0x9B QoS): the next attempts send
+   * it without, said once. Sent as configured, it would be refused at every attempt, for ever.
+   */
+  private adjustWill(reasonCode: number): void {
+    const will = this.config.will;
+    const limit =
+      reasonCode === RETAIN_NOT_SUPPORTED && will?.retain
+        ? NO_RETAIN
+        : reasonCode === QOS_NOT_SUPPORTED && will && will.qos > 0
+          ? NO_QOS
+          : 0;
+    if (!limit || this.willLimits & limit) return;
+    this.willLimits |= limit;
+    const what = limit === NO_RETAIN ? "retained messages (CONNACK 0x9A)" : "its QoS (CONNACK 0x9B)";
+    const how = limit === NO_RETAIN ? "without retain" : "at QoS 0";
+    this.observe({
+      type: "warning",
+      message: `the broker refused the will: it does not support ${what}; sent ${how} from now on`,
+    });
+  }
+
+  /** The will as the broker takes it (see adjustWill). */
+  private will(): Will | undefined {
+    const will = this.config.will;
+    if (!will || !this.willLimits) return will;
+    return {
+      ...will,
+      retain: this.willLimits & NO_RETAIN ? false : will.retain,
+      qos: this.willLimits & NO_QOS ? 0 : will.qos,
+    };
   }
 
   /**
@@ -577,6 +672,7 @@ export class Client implements WebSocketHandlers {
     // An assigned id the broker refuses (another broker, or it was reset) is given back: the next CONNECT asks for
     // a new one instead of being refused for ever.
     if (cause.kind === "connack" && cause.reasonCode === CLIENT_ID_REJECTED && !this.config.clientId) this.assigned("");
+    if (cause.kind === "connack") this.adjustWill(cause.reasonCode);
     if (this.state === STOPPED) return;
     const now = this.host.now();
     const code = this.config.classify(cause);

@@ -188,6 +188,7 @@ const CLOSED = 2;
 const MALFORMED_PACKET = 0x81;
 const PROTOCOL_ERROR = 0x82;
 const PACKET_TOO_LARGE = 0x95;
+const RETAIN_NOT_SUPPORTED = 0x9a;
 const TOPIC_ALIAS_INVALID = 0x94;
 const UNSPECIFIED_ERROR = 0x80;
 const CONTINUE_AUTHENTICATION = 0x18;
@@ -211,6 +212,10 @@ export class Connection {
   private aliasPending = "";
   /** The broker's aliases on this connection: topics by alias. */
   private aliasesIn: Map<number, string> | undefined;
+  /** The broker's Retain Available (5.0; true when absent): a retained PUBLISH it refuses ends the connection. */
+  private retainAvailable = true;
+  /** The broker's Subscription Identifier Available (5.0; true when absent). */
+  private subscriptionIdsAvailable = true;
   /** Filters of each SUBSCRIBE awaiting its SUBACK, so a refusal can name them. */
   private readonly pendingSubscribes = new Map<number, string[]>();
 
@@ -250,7 +255,9 @@ export class Connection {
     }
     this.startedAt = now;
     this.lastReceived = now;
-    this.send(
+    // A CONNECT that cannot be encoded (larger than maxPacketSize, a string brokers refuse) would time out at every
+    // attempt, for ever: the connection ends as one of ours, which the supervisor does not retry; the warning says why.
+    const sent = this.send(
       {
         type: CONNECT,
         protocolVersion: o.version,
@@ -264,6 +271,7 @@ export class Connection {
       },
       now,
     );
+    if (!sent) this.end({ kind: "local", reason: "the CONNECT cannot be sent: fix the configuration" }, now);
   }
 
   /** Bytes from the socket, in any chunking. */
@@ -336,6 +344,13 @@ export class Connection {
 
   /** Sends SUBSCRIBE; returns its packet id, or 0 when not connected or out of identifiers. */
   subscribe(subscriptions: Subscription[], now: number, properties?: Properties): number {
+    if (properties?.subscriptionIdentifier !== undefined && !this.subscriptionIdsAvailable) {
+      // The broker would end the connection with 0xA1, and a subscription kept for reconnects would end every one.
+      const message =
+        "SUBSCRIBE with a subscription identifier not sent: the broker has Subscription Identifier Available 0";
+      this.out.event({ type: "warning", message });
+      return 0;
+    }
     const packetId = this.state === UP ? (this.session.allocate() ?? 0) : 0;
     if (packetId) {
       this.pendingSubscribes.set(
@@ -587,6 +602,8 @@ export class Connection {
     this.state = UP;
     this.connectedAt = now;
     this.brokerMaxPacket = p?.maximumPacketSize ?? 0;
+    this.retainAvailable = p?.retainAvailable !== 0;
+    this.subscriptionIdsAvailable = p?.subscriptionIdentifiersAvailable !== 0;
     if (this.options.version === 5) {
       this.brokerAliasMax = p?.topicAliasMaximum ?? 0;
       if (this.options.topicAliases && this.brokerAliasMax) this.aliasesOut = new Map();
@@ -683,9 +700,18 @@ export class Connection {
 
   /**
    * Encodes and writes one packet. 0 when written, else why not as a reason code: 0x95 Packet too large (ours or the
-   * broker's maximum), 0x81 Malformed Packet (it cannot be encoded: an invalid property, say).
+   * broker's maximum), 0x81 Malformed Packet (it cannot be encoded: an invalid property, say), 0x9A Retain not
+   * supported (a retained PUBLISH queued or stored before this broker said it keeps none: sent, it would end this
+   * connection and, sent again, every next one).
    */
   private send(packet: Packet, now: number): number {
+    if (packet.type === PUBLISH && packet.retain && !this.retainAvailable) {
+      this.out.event({
+        type: "warning",
+        message: `retained publish to ${packet.topic} not sent: the broker has Retain Available 0`,
+      });
+      return RETAIN_NOT_SUPPORTED;
+    }
     if (packet.type === PUBLISH && this.options.version === 5) packet = this.outgoing(packet);
     const pending = this.aliasPending;
     this.aliasPending = "";

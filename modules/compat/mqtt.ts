@@ -257,7 +257,7 @@ export class Client {
    * second argument is a QoS, or MQTT.js's options: `{qos, nl, rap, rh, properties}` (see SubscribeOptions).
    */
   subscribe(topic: string, options: QoS | SubscribeOptions = 0): void {
-    this.#check(topicFilterProblem(topic), topic);
+    this.#check(topicFilterProblem(topic) ?? this.#client.unsupportedFilter(topic), topic);
     const o = typeof options === "object" ? options : { qos: options };
     const subscription: Subscription = { topicFilter: topic, qos: qosOf(o.qos ?? 0) };
     const { nl, rap, rh } = o;
