@@ -109,6 +109,10 @@ export function clientEvent(device: Device, event: ClientEvent, classify: Client
       stats.queue(event.depth);
       if (event.result === "dropped") stats.dropped();
       return;
+    case "quarantined":
+      // Named by the diagnoser (message_quarantined); counted with the messages the device gave up.
+      stats.dropped();
+      return;
     case "subscribed":
       log.info("mqtt", "subscribed", {
         filters: event.topicFilters.join(","),

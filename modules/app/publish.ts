@@ -19,10 +19,17 @@ export function publish(
   return result;
 }
 
+/**
+ * The retained status. Online at QoS 1. Offline (at shutdown, just before the DISCONNECT) at QoS 0: a QoS 1 message
+ * is kept in the session, and stored, until its PUBACK, which a device shutting down does not wait for; it was
+ * resent at the next boot, so subscribers saw a stale offline just before online. At QoS 0 it is kept nowhere, and
+ * it is no less sure: it precedes the DISCONNECT on the same connection, which the broker reads in order, and if
+ * the connection dies first, no DISCONNECT arrives and the broker publishes the will, the same offline.
+ */
 export function publishStatus(device: Device, online: boolean): void {
   const now = device.host.now();
   const body = online
     ? JSON.stringify({ online: true, ...device.stats.beacon(now), heap: device.host.heap().used })
     : '{"online":false}';
-  publish(device, device.topics.status, body, 1, true);
+  publish(device, device.topics.status, body, online ? 1 : 0, true);
 }

@@ -66,9 +66,17 @@ export type ClientEvent =
   | { type: "socket"; broker: Broker; ms: number }
   | { type: "waiting"; delay: number; reason: string; broker: Broker }
   | { type: "link"; up: boolean }
-  | { type: "queued"; result: "queued" | "dropped" | "full"; depth: number };
+  | { type: "queued"; result: "queued" | "dropped" | "full"; depth: number }
+  /**
+   * LOOP_REPEATS connections in a row (and again at twice, four times as many...) ended the same way, `cause`, with
+   * nothing delivered: the waits grow towards the cap until something is.
+   */
+  | { type: "loop"; cause: string; count: number };
 
 export type PublishResult = "sent" | "queued" | "dropped" | "full" | "invalid";
+
+/** Connections in a row that end the same way with no progress before the loop detector acts. */
+export const LOOP_REPEATS = 3;
 
 /** Stored flights at most: the store's values are read one by one at boot. */
 const MAX_SLOTS = 32;
@@ -88,6 +96,8 @@ const STOPPED = 5;
 class Output implements ConnectionOutput {
   /** The connection's socket, until the supervisor drops it. */
   socket: Socket | undefined;
+  /** A message from the broker was handed to the application on this connection: progress (see Client.ended). */
+  delivered = false;
 
   constructor(
     socket: Socket | undefined,
@@ -105,8 +115,10 @@ class Output implements ConnectionOutput {
     this.report(undefined);
   }
   event(event: ConnectionEvent): void {
-    if (event.type === "message") this.observe(event);
-    else this.report(event);
+    if (event.type === "message") {
+      this.delivered = true;
+      this.observe(event);
+    } else this.report(event);
   }
 }
 
@@ -130,6 +142,12 @@ export class Client implements WebSocketHandlers {
   private clientId: string;
   private readonly backoff: Backoff<Broker>;
   private readonly subscriptions = new Map<string, Subscription>();
+  /**
+   * Filters subscribed or unsubscribed since the broker last confirmed them, with the packet identifier of the
+   * SUBSCRIBE or UNSUBSCRIBE that carries the change (0: not sent yet, offline). A resumed session holds only what
+   * the broker confirmed: these are sent again after every CONNACK until a SUBACK or UNSUBACK answers them.
+   */
+  private readonly unconfirmed = new Map<string, number>();
   private conn: Connection | undefined;
   private socket: Socket | undefined;
   /** The current connection's output (see Output). */
@@ -141,6 +159,14 @@ export class Client implements WebSocketHandlers {
   private timerAction = TICK;
   private attempt = 0;
   private socketStarted = 0;
+  /** When the last dial started: the next one is never sooner than backoffBase after it, whatever the cause. */
+  private lastDial = Number.NEGATIVE_INFINITY;
+  /** QoS 1/2 messages published on this connection, and ours the broker completed on it (see ended). */
+  private publishedHere = 0;
+  private completedHere = 0;
+  /** The loop detector: how the last connections ended with no progress, and how many in a row. */
+  private loopCause = "";
+  private loopCount = 0;
   private traceOn = false;
   /** The next CONNECT asks for a clean start whatever the configuration says (see cleanOnce). */
   private cleanNext = false;
@@ -208,7 +234,7 @@ export class Client implements WebSocketHandlers {
   /** Starts: at power-on (the first start) after the backoff's power-on spread, after a stop() at once. */
   start(): void {
     if (this.state === STOPPED) {
-      this.dial();
+      this.redial("start");
       return;
     }
     if (this.state !== IDLE) return;
@@ -233,12 +259,19 @@ export class Client implements WebSocketHandlers {
     else this.dropSocket();
   }
 
-  /** Drops the current connection (or the wait) and dials again now. */
+  /** Drops the current connection (or the wait) and dials again now, or once backoffBase has passed since the last. */
   reconnect(reason: string): void {
     if (this.conn) this.conn.disconnect(this.host.now(), reason);
     else this.dropSocket();
     this.cancelTimer();
-    this.dial();
+    this.redial(reason);
+  }
+
+  /** Dials now if the last dial is backoffBase ago, else waits for that. */
+  private redial(reason: string): void {
+    const now = this.host.now();
+    if (now - this.lastDial >= this.config.backoff.base) this.dial();
+    else this.wait({ delay: 0, waitForLink: false, broker: this.broker, capped: false, reason });
   }
 
   setKeepAlive(seconds: number): void {
@@ -272,6 +305,7 @@ export class Client implements WebSocketHandlers {
     const before = this.session.dropped;
     let result: PublishResult;
     if (conn) {
+      if (qos > 0) this.publishedHere++;
       result = conn.publish(message, this.host.now());
       // Only a message the broker must answer can bring the next deadline closer (see KeepAlive.expectAnswer).
       if (qos > 0) this.rearm();
@@ -328,15 +362,62 @@ export class Client implements WebSocketHandlers {
     return this.subscriptions.get(topicFilter);
   }
 
-  /** Subscribes now if connected, and again after every reconnect that finds no session. */
+  /**
+   * Subscribes now if connected, else after the next CONNACK (a resumed session too), and again after every
+   * reconnect that finds no session.
+   */
   subscribe(subscription: Subscription): number {
-    this.subscriptions.set(subscription.topicFilter, subscription);
-    return this.conn?.connected ? this.conn.subscribe([subscription], this.host.now()) : 0;
+    const filter = subscription.topicFilter;
+    this.subscriptions.set(filter, subscription);
+    const id = this.conn?.connected ? this.conn.subscribe([subscription], this.host.now()) : 0;
+    this.unconfirmed.set(filter, id);
+    return id;
   }
 
+  /** Unsubscribes now if connected, else after the next CONNACK that resumes a session. */
   unsubscribe(topicFilter: string): number {
     this.subscriptions.delete(topicFilter);
-    return this.conn?.connected ? this.conn.unsubscribe([topicFilter], this.host.now()) : 0;
+    const id = this.conn?.connected ? this.conn.unsubscribe([topicFilter], this.host.now()) : 0;
+    this.unconfirmed.set(topicFilter, id);
+    return id;
+  }
+
+  /**
+   * After CONNACK: without a session every subscription goes out again; with one, the changes the broker has not
+   * confirmed (made offline, or whose SUBSCRIBE or UNSUBSCRIBE went unanswered when the connection died).
+   */
+  private renew(conn: Connection, sessionPresent: boolean): void {
+    const now = this.host.now();
+    const unconfirmed = this.unconfirmed;
+    if (!sessionPresent) {
+      // The broker holds nothing of ours: unsubscribes have nothing left to undo.
+      unconfirmed.clear();
+      if (!this.subscriptions.size) return;
+      const id = conn.subscribe([...this.subscriptions.values()], now);
+      for (const filter of this.subscriptions.keys()) unconfirmed.set(filter, id);
+      return;
+    }
+    if (!unconfirmed.size) return;
+    const subscribe: Subscription[] = [];
+    const unsubscribe: string[] = [];
+    for (const filter of unconfirmed.keys()) {
+      const subscription = this.subscriptions.get(filter);
+      if (subscription) subscribe.push(subscription);
+      else unsubscribe.push(filter);
+    }
+    if (subscribe.length) {
+      const id = conn.subscribe(subscribe, now);
+      for (const s of subscribe) unconfirmed.set(s.topicFilter, id);
+    }
+    if (unsubscribe.length) {
+      const id = conn.unsubscribe(unsubscribe, now);
+      for (const filter of unsubscribe) unconfirmed.set(filter, id);
+    }
+  }
+
+  /** A SUBACK or UNSUBACK answered `packetId`: the changes it carried are the broker's now. */
+  private confirmed(packetId: number): void {
+    for (const [filter, id] of this.unconfirmed) if (id === packetId) this.unconfirmed.delete(filter);
   }
 
   private dial(): void {
@@ -348,7 +429,7 @@ export class Client implements WebSocketHandlers {
     const broker = this.broker;
     this.state = CONNECTING;
     this.attempt++;
-    this.socketStarted = this.host.now();
+    this.socketStarted = this.lastDial = this.host.now();
     this.observe({ type: "connecting", broker, attempt: this.attempt });
     const options = {
       host: broker.host,
@@ -436,12 +517,13 @@ export class Client implements WebSocketHandlers {
       this.attempt = 0;
       this.cleanNext = false;
       this.brokerMaxPacket = event.properties?.maximumPacketSize ?? 0;
-      if (!event.sessionPresent && this.subscriptions.size) {
-        conn.subscribe([...this.subscriptions.values()], this.host.now());
-      }
+      this.publishedHere = this.completedHere = 0;
+      this.renew(conn, event.sessionPresent);
       this.observe(event);
       return;
     }
+    if (event.type === "completed" && event.completion.ok) this.completedHere++;
+    if (event.type === "subscribed" || event.type === "unsubscribed") this.confirmed(event.packetId);
     if (event.type === "closed") {
       this.conn = undefined;
       this.observe(event);
@@ -451,10 +533,39 @@ export class Client implements WebSocketHandlers {
         this.cleanOnce("the broker's session holds a message larger than maxPacketSize, which it would resend");
       }
       // A close of our own (stop, reconnect) is followed by whatever its caller does next, not by a backoff.
-      if (event.cause.kind !== "local") this.retry(event.cause, event.uptime);
+      if (cause.kind !== "local") {
+        if (event.uptime >= 0) this.ended(cause, event.uptime);
+        this.retry(cause, event.uptime);
+      }
       return;
     }
     this.observe(event);
+  }
+
+  /**
+   * The loop detector. A connection made progress when it lasted backoffStable, delivered a message to the
+   * application, or completed more of our messages than were published on it (work from before it, not only the
+   * status each connection sends). LOOP_REPEATS connections in a row that end the same way without progress are a
+   * loop, whatever made it (a message or command the broker or we choke on, a twin, a proxy): it is named, and the
+   * backoff grows towards the cap, whatever the cause's policy, until progress.
+   */
+  private ended(cause: CloseCause, uptime: number): void {
+    const progress =
+      uptime >= this.config.backoff.stable || this.out?.delivered === true || this.completedHere > this.publishedHere;
+    const code = this.config.classify(cause);
+    if (progress) {
+      this.loopCount = 0;
+      this.backoff.looping = false;
+      return;
+    }
+    this.loopCount = code === this.loopCause ? this.loopCount + 1 : 1;
+    this.loopCause = code;
+    const count = this.loopCount;
+    if (count < LOOP_REPEATS) return;
+    this.backoff.looping = true;
+    // Named at LOOP_REPEATS, then at each doubling: a loop is said, not printed at every turn.
+    const turns = count / LOOP_REPEATS;
+    if (Number.isInteger(turns) && (turns & (turns - 1)) === 0) this.observe({ type: "loop", cause: code, count });
   }
 
   /**
@@ -503,8 +614,13 @@ export class Client implements WebSocketHandlers {
       return;
     }
     this.state = WAITING;
-    this.observe({ type: "waiting", delay: next.delay, reason: next.reason, broker: next.broker });
-    this.armAt(this.host.now() + next.delay, DIAL);
+    const now = this.host.now();
+    // Whatever the cause and its policy, never two dials within backoffBase: no loop can dial faster.
+    const floor = this.lastDial + this.config.backoff.base - now;
+    const delay = Math.max(next.delay, floor);
+    const reason = delay > next.delay ? `${next.reason}; one dial per backoffBase at most` : next.reason;
+    this.observe({ type: "waiting", delay, reason, broker: next.broker });
+    this.armAt(now + delay, DIAL);
   }
 
   private dropSocket(): void {
@@ -515,7 +631,13 @@ export class Client implements WebSocketHandlers {
   }
 
   private timerFired(): void {
-    if (this.timerAction === DIAL) this.dial();
+    if (this.timerAction === DIAL) {
+      // A host's timer may fire a little early (a board counts from the start of the turn that set it): the floor
+      // between dials holds all the same.
+      const early = this.lastDial + this.config.backoff.base - this.host.now();
+      if (early > 0) this.armAt(this.host.now() + early, DIAL);
+      else this.dial();
+    }
     else if (this.timerAction === UPGRADE_TIMEOUT) {
       if (this.state === CONNECTING) this.lost({ code: "ws", detail: "response_timeout" });
     } else {
