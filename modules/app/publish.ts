@@ -4,7 +4,10 @@ import type { Device } from "tether/app/device";
 import type { PublishResult } from "tether/client/client";
 import type { QoS } from "tether/mqtt/packets";
 
-/** Publishes through the client and counts the message in the statistics when it was taken. */
+/**
+ * Publishes through the client and counts the message in the statistics when it was taken. `transient`: never
+ * stored for the session (replies, the status), see OutMessage.
+ */
 export function publish(
   device: Device,
   topic: string,
@@ -12,24 +15,26 @@ export function publish(
   qos: QoS,
   retain: boolean,
   properties = device.properties,
+  transient = false,
 ): PublishResult {
   const payload = toBytes(text);
-  const result = device.client?.publish(topic, payload, qos, retain, properties) ?? "invalid";
+  const result = device.client?.publish(topic, payload, qos, retain, properties, transient) ?? "invalid";
   if (result === "sent" || result === "queued") device.stats.sent(qos, payload.length);
   return result;
 }
 
 /**
- * The retained status. Online at QoS 1. Offline (at shutdown, just before the DISCONNECT) at QoS 0: a QoS 1 message
- * is kept in the session, and stored, until its PUBACK, which a device shutting down does not wait for; it was
- * resent at the next boot, so subscribers saw a stale offline just before online. At QoS 0 it is kept nowhere, and
- * it is no less sure: it precedes the DISCONNECT on the same connection, which the broker reads in order, and if
- * the connection dies first, no DISCONNECT arrives and the broker publishes the will, the same offline.
+ * The retained status, transient (never stored: the next status replaces it, and a reboot publishes a new one).
+ * Online at QoS 1. Offline (at shutdown, just before the DISCONNECT) at QoS 0: a QoS 1 message is kept in the
+ * session until its PUBACK, which a device shutting down does not wait for; it was resent at the next boot, or at
+ * the next start(), so subscribers saw a stale offline just before online. At QoS 0 it is kept nowhere, and it is no
+ * less sure: it precedes the DISCONNECT on the same connection, which the broker reads in order, and if the
+ * connection dies first, no DISCONNECT arrives and the broker publishes the will, the same offline.
  */
 export function publishStatus(device: Device, online: boolean): void {
   const now = device.host.now();
   const body = online
     ? JSON.stringify({ online: true, ...device.stats.beacon(now), heap: device.host.heap().used })
     : '{"online":false}';
-  publish(device, device.topics.status, body, online ? 1 : 0, true);
+  publish(device, device.topics.status, body, online ? 1 : 0, true, device.properties, true);
 }

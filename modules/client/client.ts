@@ -16,7 +16,7 @@ import { varintSize } from "tether/mqtt/codec";
 import type { Properties, ProtocolVersion, QoS, Subscription, Will } from "tether/mqtt/packets";
 import type { QueueLimits } from "tether/mqtt/queue";
 import { type OutMessage, Session } from "tether/mqtt/session";
-import { validTopicName } from "tether/mqtt/topic";
+import { topicNameProblem, validTopicName } from "tether/mqtt/topic";
 import { utf8Length } from "tether/mqtt/utf8";
 
 export interface ClientConfig {
@@ -127,6 +127,16 @@ const DIAL = 0;
 const UPGRADE_TIMEOUT = 1;
 const TICK = 2;
 
+/** Characters of a made client id: what every 3.1.1 server takes [MQTT-3.1.3-5], lower case alone. */
+const ID_CHARACTERS = "0123456789abcdefghijklmnopqrstuvwxyz";
+
+/** A client id of 23 characters, the most every 3.1.1 server takes [MQTT-3.1.3-5]. */
+function madeId(random: () => number): string {
+  let id = "tether";
+  while (id.length < 23) id += ID_CHARACTERS[Math.floor(random() * ID_CHARACTERS.length)];
+  return id;
+}
+
 /** CONNACK 0x85 Client Identifier not valid (only 5.0 assigns identifiers). */
 const CLIENT_ID_REJECTED = 0x85;
 
@@ -172,6 +182,8 @@ export class Client implements WebSocketHandlers {
   private cleanNext = false;
   /** The broker's Maximum Packet Size from the last CONNACK (0: none announced). */
   private brokerMaxPacket = 0;
+  /** The client id was made here (see the constructor): said once, at start. */
+  private madeId = false;
   /** The last topic published to and topicLength's answer for it ("" is not a valid topic name). */
   private lastTopic = "";
   private lastTopicLength = -1;
@@ -193,6 +205,14 @@ export class Client implements WebSocketHandlers {
     });
     this.cleanNext = keepsSession && this.session.lost;
     this.clientId = config.clientId || (config.assignedIdKey ? (host.readSetting(config.assignedIdKey) ?? "") : "");
+    if (!this.clientId && config.version === 4 && !config.cleanStart) {
+      // [MQTT-3.1.3-7]: 3.1.1 takes an empty id with a clean session only (mosquitto answers CONNACK 2, at every
+      // attempt), and gives no id back. A session that lasts, which the application asked for, needs an id of our
+      // own: made once, kept as a 5.0 broker's assigned one is (storage when given a key, else until restart).
+      this.clientId = madeId(() => host.random());
+      this.madeId = true;
+      if (config.assignedIdKey) host.writeSetting(config.assignedIdKey, this.clientId);
+    }
     this.backoff = new Backoff(config.backoff, () => host.random(), config.brokers);
     this.timer = host.timer(() => {
       this.timerAt = Number.POSITIVE_INFINITY;
@@ -240,6 +260,13 @@ export class Client implements WebSocketHandlers {
     if (this.state !== IDLE) return;
     if (this.cleanNext) {
       this.cleanOnce("the session state of the last run could not all be stored (messages too large or too many)");
+    }
+    if (this.madeId) {
+      const kept = this.config.assignedIdKey ? "kept in storage" : "kept until restart";
+      this.observe({
+        type: "warning",
+        message: `MQTT 3.1.1 takes an empty client id with a clean session only [MQTT-3.1.3-7]: using ${this.clientId}, ${kept}`,
+      });
     }
     // With the link down, the spread is drawn when it comes up (linkUp), the moment the fleet shares.
     const first = this.backoff.boot(this.host.now());
@@ -292,7 +319,15 @@ export class Client implements WebSocketHandlers {
    * message can never be sent (its topic, or its size against our limit or the broker's), said in a warning.
    * `payload` is read during the call only: a message that is kept (QoS 1 and 2, or waiting) keeps a copy.
    */
-  publish(topic: string, payload: Uint8Array, qos: QoS, retain: boolean, properties?: Properties): PublishResult {
+  /** `transient`: never stored for the session, whatever it is (see OutMessage). */
+  publish(
+    topic: string,
+    payload: Uint8Array,
+    qos: QoS,
+    retain: boolean,
+    properties?: Properties,
+    transient = false,
+  ): PublishResult {
     const problem = this.refusal(topic, payload, qos);
     if (problem) {
       this.observe({ type: "warning", message: `publish to ${topic} refused: ${problem}` });
@@ -302,6 +337,7 @@ export class Client implements WebSocketHandlers {
     // A QoS 0 message that leaves at once is encoded now and kept nowhere: only then is no copy needed.
     const leavesNow = qos === 0 && conn !== undefined && this.session.waiting === 0;
     const message: OutMessage = { topic, payload: leavesNow ? payload : payload.slice(), qos, retain, properties };
+    if (transient) message.transient = true;
     const before = this.session.dropped;
     let result: PublishResult;
     if (conn) {
@@ -339,7 +375,7 @@ export class Client implements WebSocketHandlers {
   /** Why a message can never be sent, or undefined. Properties are left to the encoder (see Connection). */
   private refusal(topic: string, payload: Uint8Array, qos: QoS): string | undefined {
     const length = this.topicLength(topic);
-    if (length < 0) return "not a valid topic name (empty, a wildcard, U+0000, a lone surrogate)";
+    if (length < 0) return `not a valid topic name: ${topicNameProblem(topic)}`;
     // Fixed header, topic, packet identifier, payload, and in 5.0 the property length (one byte without any).
     const body = 2 + length + (qos > 0 ? 2 : 0) + payload.length + (this.config.version === 5 ? 1 : 0);
     const size = 1 + varintSize(body) + body;

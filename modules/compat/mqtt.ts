@@ -14,7 +14,7 @@ import { classifyCause, Diagnoser } from "tether/diag/diagnose";
 import { Logger, levelFromName, WARN } from "tether/diag/log";
 import type { Host, Timer } from "tether/host";
 import type { Properties, ProtocolVersion, Publish, QoS } from "tether/mqtt/packets";
-import { validTopicFilter } from "tether/mqtt/topic";
+import { topicFilterProblem, topicNameProblem } from "tether/mqtt/topic";
 
 /** A payload as Moddable takes it: a string or an ArrayBuffer; a typed array, or anything else as its string. */
 export type Data = string | ArrayBuffer | ArrayBufferView | number | boolean;
@@ -197,7 +197,7 @@ export class Client {
    * `dropped`: a QoS 0 message gave way in the full queue.
    */
   publish(topic: string, data: Data, flags?: PublishFlags): PublishResult {
-    this.#check(this.#client.topicLength(topic) >= 0, topic);
+    this.#check(this.#client.topicLength(topic) >= 0 ? undefined : topicNameProblem(topic), topic);
     const alias = flags?.properties?.topicAlias;
     // One above the broker's maximum is left out when sent (the maximum is the broker's, known once connected).
     if (alias !== undefined && !(Number.isInteger(alias) && alias >= 1 && alias <= 65535)) {
@@ -213,7 +213,7 @@ export class Client {
 
   /** Subscribes now, or once connected; Tether subscribes again after every reconnect that finds no session. */
   subscribe(topic: string, qos: QoS = 0): void {
-    this.#check(validTopicFilter(topic), topic);
+    this.#check(topicFilterProblem(topic), topic);
     const granted = qosOf(qos);
     // A subscribe that Tether already renewed after a reconnect (an application's onReady does it) is not sent.
     if (this.#client.subscription(topic)?.qos === granted && this.#client.connected) return;
@@ -221,7 +221,7 @@ export class Client {
   }
 
   unsubscribe(topic: string): void {
-    this.#check(validTopicFilter(topic), topic);
+    this.#check(topicFilterProblem(topic), topic);
     this.#client.unsubscribe(topic);
   }
 
@@ -238,9 +238,10 @@ export class Client {
     this.#client.stop("close", immediate);
   }
 
-  #check(valid: boolean, topic: string): void {
+  /** Throws when the client is closed or the topic has a `problem` (what brokers refuse, in words). */
+  #check(problem: string | undefined, topic: string): void {
     if (this.#done) throw new Error("connection closed");
-    if (!valid) throw new RangeError(`invalid topic "${topic}"`);
+    if (problem) throw new RangeError(`invalid topic "${topic}": ${problem}`);
   }
 
   #finish(): void {
