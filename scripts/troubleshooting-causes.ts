@@ -134,7 +134,7 @@ export const PROSE: Readonly<Record<Code, Prose>> = {
   },
   tls_failed: {
     summary:
-      "The TLS handshake failed; `detail` says why where the platform knows: unknown_ca, expired (not_yet_valid), name_mismatch, leaf_only, ca_expired or handshake. On Moddable, where the TLS stack throws the same error for most of them, the device reads the cause from the server's certificates in the handshake.",
+      "The TLS handshake failed; `detail` says why where the platform knows: unknown_ca, expired (not_yet_valid), name_mismatch, missing_intermediate, leaf_only, ca_expired or handshake. On Moddable, where the TLS stack throws the same error for most of them, the device reads the cause from the server's certificates in the handshake.",
     causes: [
       {
         cause: "`unknown_ca`: the broker's certificate is not signed by a CA the device has (self-signed, private CA).",
@@ -149,6 +149,11 @@ export const PROSE: Readonly<Record<Code, Prose>> = {
         cause:
           "`name_mismatch`: the host in `broker` is not among the certificate's names (CN/SAN), e.g. an IP address.",
         fix: "Connect by the name in the certificate, or issue a certificate that includes the name or IP used.",
+      },
+      {
+        cause:
+          "`missing_intermediate` (Moddable): the broker's certificate is signed by an intermediate CA that the broker does not send (it sends its certificate alone, or with the root but not the intermediate). The device has the root, not the intermediates: a common misconfiguration (a `certfile` holding the server certificate only).",
+        fix: "Put the chain in the broker's certificate file: the server certificate, then the intermediate(s). With mosquitto, `certfile` holds them concatenated in that order; a `fullchain.pem` from Let's Encrypt already is.",
       },
       {
         cause:
@@ -511,7 +516,7 @@ export const PROSE: Readonly<Record<Code, Prose>> = {
     summary:
       "Another client connected with the same client id: DISCONNECT 0x8E (5.0), or the broker closing new connections soon after they start, again and again (mosquitto sends no 0x8E).",
     evidence:
-      'DISCONNECT 0x8E (5.0) on each close; or three connections in a row that the broker closed without a word (FIN or RST, no DISCONNECT) soon after their CONNACK, and either a CONNACK among them found our session gone though the device keeps its session (a twin that starts clean ends it: `evidence="session gone on reconnect"`), or their uptimes are clearly irregular, the longest more than 40% above the shortest (a twin with a persistent session resumes ours each time, and reconnects after randomised delays: `evidence="irregular uptimes ..."`). Connections that end at the same uptime are flapping instead, those that end at the same idle time a NAT idle timeout.',
+      'DISCONNECT 0x8E (5.0) on each close; or three connections in a row that the broker closed without a word (FIN or RST, no DISCONNECT) soon after their CONNACK, and either a CONNACK among them found our session gone though the device keeps its session (a twin that starts clean ends it: `evidence="session gone on reconnect"`), or their uptimes are clearly irregular, each more than 40% above the next shorter one (a twin with a persistent session resumes ours each time, and reconnects after randomised delays: `evidence="irregular uptimes ..."`). Connections that end at the same uptime are flapping instead, those that end at the same idle time a NAT idle timeout. A device whose event loop runs late (busy, or a simulator on a loaded computer) reads every time late: that noise can make regular uptimes look irregular, never the reverse. So uptimes count as irregular only when they are also further apart than twice the lateness the device saw (how late its backoff timers fired before those connections: `late_ms=` on the pattern\'s line when not 0), and each stands apart from every other, so that one close read late during a moment\'s stall (a flash erase) cannot make the pattern. Regular times (flapping, NAT idle) are read with the same allowance.',
     causes: [
       {
         cause: "Two devices configured with the same `clientId` (a copied configuration).",
@@ -538,7 +543,7 @@ export const PROSE: Readonly<Record<Code, Prose>> = {
   flapping: {
     summary: "Connections keep ending shortly after they start, repeatedly.",
     evidence:
-      'Four short connections in a row that end at the same uptime after CONNACK (within 20%), whatever the traffic and even with the session resumed each time: something on the path cuts them (`evidence="cut at the same uptime ..."`); or three in a row that end for reasons other than a silent close by the broker, such as protocol errors (`evidence="short connections"`). Cuts at the same time sooner than 1 s after the last packet count here, never as a NAT idle timeout. Once named, a streak keeps its name until a connection lasts (`backoffStable`).',
+      'Four short connections in a row that end at the same uptime after CONNACK (within 20%, plus twice the lateness of the device\'s loop, `late_ms=`: see session_taken_over), whatever the traffic and even with the session resumed each time: something on the path cuts them (`evidence="cut at the same uptime ..."`); or three in a row that end for reasons other than a silent close by the broker, such as protocol errors (`evidence="short connections"`). Cuts at the same time sooner than 1 s after the last packet count here, never as a NAT idle timeout. Once named, a streak keeps its name until a connection lasts (`backoffStable`).',
     causes: [
       {
         cause:
@@ -586,7 +591,7 @@ export const PROSE: Readonly<Record<Code, Prose>> = {
     summary:
       "Connections die after about the same idle time: a NAT, firewall or mobile carrier drops idle TCP connections sooner than the keep-alive.",
     evidence:
-      "Three connections that ended at idle times (since the last packet received) within 20% of each other and at least 1 s, whatever their uptime: reset at that idle time, or a ping unanswered after it. Such connections are never counted as flapping or a takeover. The device lowers its keep alive below that idle time by itself, down to keepAliveMin, and says so (`keepalive tuned`; `keepalive=` is the new value). When the idle times call for less than keepAliveMin the line says `below=keepAliveMin` (for resets sooner than keepAliveMin, with their uptimes `uptime_s`): only a person can act.",
+      "Three connections that ended at idle times (since the last packet received) within 20% of each other (plus twice the lateness of the device's loop, `late_ms=`: see session_taken_over) and at least 1 s, whatever their uptime: reset at that idle time, or a ping unanswered after it. Such connections are never counted as flapping or a takeover. The device lowers its keep alive below that idle time by itself, down to keepAliveMin, and says so (`keepalive tuned`; `keepalive=` is the new value). When the idle times call for less than keepAliveMin the line says `below=keepAliveMin` (for resets sooner than keepAliveMin, with their uptimes `uptime_s`): only a person can act.",
     causes: [
       {
         cause: "A router, firewall or carrier-grade NAT with a short idle timeout.",

@@ -5,10 +5,12 @@ import { Backoff, type BackoffConfig, type Retry } from "tether/client/backoff";
 import type { Broker } from "tether/client/broker";
 import {
   type CloseCause,
+  type ConnectExtras,
   Connection,
   type ConnectionEvent,
   type ConnectionOutput,
   DEFAULT_MAX_INFLIGHT,
+  type Goodbye,
 } from "tether/client/connection";
 import { connectWebSocket, type TransportError, type WebSocketHandlers } from "tether/client/websocket";
 import type { Host, Socket, Timer } from "tether/host";
@@ -16,7 +18,7 @@ import { varintSize } from "tether/mqtt/codec";
 import type { Properties, ProtocolVersion, QoS, Subscription, Will } from "tether/mqtt/packets";
 import type { QueueLimits } from "tether/mqtt/queue";
 import { type OutMessage, Session } from "tether/mqtt/session";
-import { validTopicName } from "tether/mqtt/topic";
+import { topicNameProblem, validTopicName } from "tether/mqtt/topic";
 import { utf8Length } from "tether/mqtt/utf8";
 
 export interface ClientConfig {
@@ -51,6 +53,8 @@ export interface ClientConfig {
   receiveMaximum?: number;
   topicAliasMaximum?: number;
   topicAliases?: boolean;
+  /** MQTT 5 CONNECT: Request Response and Problem Information, User Properties, enhanced authentication. */
+  extras?: ConnectExtras;
   /**
    * With an empty clientId (MQTT 5): the host storage key that keeps the id the broker assigns, so that the next
    * boot resumes the session too. Without it the id is kept until the device restarts.
@@ -61,7 +65,16 @@ export interface ClientConfig {
 /** What the supervisor reports, beyond the connection's own events. */
 export type ClientEvent =
   | ConnectionEvent
-  | { type: "connecting"; broker: Broker; attempt: number }
+  | {
+      type: "connecting";
+      broker: Broker;
+      attempt: number;
+      /**
+       * How late the backoff timer that dialled fired, ms after its deadline: how late the device's event loop runs,
+       * which the diagnoser allows for in the timing it reads. Absent when dialled at once (no timer).
+       */
+      late?: number;
+    }
   | { type: "resolved"; broker: Broker; address: string }
   | { type: "socket"; broker: Broker; ms: number }
   | { type: "waiting"; delay: number; reason: string; broker: Broker }
@@ -115,6 +128,16 @@ const DIAL = 0;
 const UPGRADE_TIMEOUT = 1;
 const TICK = 2;
 
+/** Characters of a made client id: what every 3.1.1 server takes [MQTT-3.1.3-5], lower case alone. */
+const ID_CHARACTERS = "0123456789abcdefghijklmnopqrstuvwxyz";
+
+/** A client id of 23 characters, the most every 3.1.1 server takes [MQTT-3.1.3-5]. */
+function madeId(random: () => number): string {
+  let id = "tether";
+  while (id.length < 23) id += ID_CHARACTERS[Math.floor(random() * ID_CHARACTERS.length)];
+  return id;
+}
+
 /** CONNACK 0x85 Client Identifier not valid (only 5.0 assigns identifiers). */
 const CLIENT_ID_REJECTED = 0x85;
 
@@ -130,6 +153,8 @@ export class Client implements WebSocketHandlers {
   private clientId: string;
   private readonly backoff: Backoff<Broker>;
   private readonly subscriptions = new Map<string, Subscription>();
+  /** MQTT 5 SUBSCRIBE properties (Subscription Identifier, User Properties) by filter: made when first given. */
+  private subscriptionProperties: Map<string, Properties> | undefined;
   private conn: Connection | undefined;
   private socket: Socket | undefined;
   /** The current connection's output (see Output). */
@@ -146,6 +171,8 @@ export class Client implements WebSocketHandlers {
   private cleanNext = false;
   /** The broker's Maximum Packet Size from the last CONNACK (0: none announced). */
   private brokerMaxPacket = 0;
+  /** The client id was made here (see the constructor): said once, at start. */
+  private madeId = false;
   /** The last topic published to and topicLength's answer for it ("" is not a valid topic name). */
   private lastTopic = "";
   private lastTopicLength = -1;
@@ -167,10 +194,19 @@ export class Client implements WebSocketHandlers {
     });
     this.cleanNext = keepsSession && this.session.lost;
     this.clientId = config.clientId || (config.assignedIdKey ? (host.readSetting(config.assignedIdKey) ?? "") : "");
+    if (!this.clientId && config.version === 4 && !config.cleanStart) {
+      // [MQTT-3.1.3-7]: 3.1.1 takes an empty id with a clean session only (mosquitto answers CONNACK 2, at every
+      // attempt), and gives no id back. A session that lasts, which the application asked for, needs an id of our
+      // own: made once, kept as a 5.0 broker's assigned one is (storage when given a key, else until restart).
+      this.clientId = madeId(() => host.random());
+      this.madeId = true;
+      if (config.assignedIdKey) host.writeSetting(config.assignedIdKey, this.clientId);
+    }
     this.backoff = new Backoff(config.backoff, () => host.random(), config.brokers);
     this.timer = host.timer(() => {
+      const due = this.timerAt;
       this.timerAt = Number.POSITIVE_INFINITY;
-      this.timerFired();
+      this.timerFired(due);
     });
   }
 
@@ -215,6 +251,13 @@ export class Client implements WebSocketHandlers {
     if (this.cleanNext) {
       this.cleanOnce("the session state of the last run could not all be stored (messages too large or too many)");
     }
+    if (this.madeId) {
+      const kept = this.config.assignedIdKey ? "kept in storage" : "kept until restart";
+      this.observe({
+        type: "warning",
+        message: `MQTT 3.1.1 takes an empty client id with a clean session only [MQTT-3.1.3-7]: using ${this.clientId}, ${kept}`,
+      });
+    }
     // With the link down, the spread is drawn when it comes up (linkUp), the moment the fleet shares.
     const first = this.backoff.boot(this.host.now());
     if (first.delay === 0 || !this.host.linkUp()) this.dial();
@@ -225,12 +268,17 @@ export class Client implements WebSocketHandlers {
    * Says goodbye to the broker and stays down until start(). With `abort` the socket is closed first, so no
    * DISCONNECT goes out and the broker publishes the will, as after a crash.
    */
-  stop(reason: string, abort = false): void {
+  stop(reason: string, abort = false, goodbye?: Goodbye): void {
     this.state = STOPPED;
     this.cancelTimer();
     if (abort) this.dropSocket();
-    if (this.conn) this.conn.disconnect(this.host.now(), reason);
+    if (this.conn) this.conn.disconnect(this.host.now(), reason, goodbye);
     else this.dropSocket();
+  }
+
+  /** MQTT 5: re-authenticates with the configured method (see Connection.reauthenticate); false when it cannot. */
+  reauthenticate(): boolean {
+    return this.conn?.reauthenticate(this.host.now()) === true;
   }
 
   /** Drops the current connection (or the wait) and dials again now. */
@@ -259,7 +307,15 @@ export class Client implements WebSocketHandlers {
    * message can never be sent (its topic, or its size against our limit or the broker's), said in a warning.
    * `payload` is read during the call only: a message that is kept (QoS 1 and 2, or waiting) keeps a copy.
    */
-  publish(topic: string, payload: Uint8Array, qos: QoS, retain: boolean, properties?: Properties): PublishResult {
+  /** `transient`: never stored for the session, whatever it is (see OutMessage). */
+  publish(
+    topic: string,
+    payload: Uint8Array,
+    qos: QoS,
+    retain: boolean,
+    properties?: Properties,
+    transient = false,
+  ): PublishResult {
     const problem = this.refusal(topic, payload, qos);
     if (problem) {
       this.observe({ type: "warning", message: `publish to ${topic} refused: ${problem}` });
@@ -269,6 +325,7 @@ export class Client implements WebSocketHandlers {
     // A QoS 0 message that leaves at once is encoded now and kept nowhere: only then is no copy needed.
     const leavesNow = qos === 0 && conn !== undefined && this.session.waiting === 0;
     const message: OutMessage = { topic, payload: leavesNow ? payload : payload.slice(), qos, retain, properties };
+    if (transient) message.transient = true;
     const before = this.session.dropped;
     let result: PublishResult;
     if (conn) {
@@ -305,7 +362,7 @@ export class Client implements WebSocketHandlers {
   /** Why a message can never be sent, or undefined. Properties are left to the encoder (see Connection). */
   private refusal(topic: string, payload: Uint8Array, qos: QoS): string | undefined {
     const length = this.topicLength(topic);
-    if (length < 0) return "not a valid topic name (empty, a wildcard, U+0000, a lone surrogate)";
+    if (length < 0) return `not a valid topic name: ${topicNameProblem(topic)}`;
     // Fixed header, topic, packet identifier, payload, and in 5.0 the property length (one byte without any).
     const body = 2 + length + (qos > 0 ? 2 : 0) + payload.length + (this.config.version === 5 ? 1 : 0);
     const size = 1 + varintSize(body) + body;
@@ -328,18 +385,51 @@ export class Client implements WebSocketHandlers {
     return this.subscriptions.get(topicFilter);
   }
 
-  /** Subscribes now if connected, and again after every reconnect that finds no session. */
-  subscribe(subscription: Subscription): number {
-    this.subscriptions.set(subscription.topicFilter, subscription);
-    return this.conn?.connected ? this.conn.subscribe([subscription], this.host.now()) : 0;
+  /**
+   * Subscribes now if connected, and again after every reconnect that finds no session. MQTT 5 `properties` (a
+   * Subscription Identifier, User Properties) are kept with it: such a subscription is renewed in a SUBSCRIBE of
+   * its own, since they belong to the packet.
+   */
+  subscribe(subscription: Subscription, properties?: Properties): number {
+    const filter = subscription.topicFilter;
+    this.subscriptions.set(filter, subscription);
+    if (properties) {
+      this.subscriptionProperties ??= new Map();
+      this.subscriptionProperties.set(filter, properties);
+    } else this.subscriptionProperties?.delete(filter);
+    return this.conn?.connected ? this.conn.subscribe([subscription], this.host.now(), properties) : 0;
   }
 
-  unsubscribe(topicFilter: string): number {
+  /** The MQTT 5 properties the subscription to `topicFilter` was made with, if any. */
+  subscribedWith(topicFilter: string): Properties | undefined {
+    return this.subscriptionProperties?.get(topicFilter);
+  }
+
+  unsubscribe(topicFilter: string, properties?: Properties): number {
     this.subscriptions.delete(topicFilter);
-    return this.conn?.connected ? this.conn.unsubscribe([topicFilter], this.host.now()) : 0;
+    this.subscriptionProperties?.delete(topicFilter);
+    return this.conn?.connected ? this.conn.unsubscribe([topicFilter], this.host.now(), properties) : 0;
   }
 
-  private dial(): void {
+  /** Renews every subscription: those without properties in one SUBSCRIBE, each of the others in its own. */
+  private resubscribe(conn: Connection): void {
+    const now = this.host.now();
+    const withProperties = this.subscriptionProperties;
+    if (!withProperties?.size) {
+      conn.subscribe([...this.subscriptions.values()], now);
+      return;
+    }
+    const plain: Subscription[] = [];
+    for (const [filter, subscription] of this.subscriptions) {
+      const properties = withProperties.get(filter);
+      if (properties) conn.subscribe([subscription], now, properties);
+      else plain.push(subscription);
+    }
+    if (plain.length) conn.subscribe(plain, now);
+  }
+
+  /** Dials now; `due` is the deadline of the timer that called, if one did. */
+  private dial(due?: number): void {
     if (!this.host.linkUp()) {
       this.state = NO_LINK;
       this.observe({ type: "waiting", delay: -1, reason: "network link down: waiting for it", broker: this.broker });
@@ -348,8 +438,10 @@ export class Client implements WebSocketHandlers {
     const broker = this.broker;
     this.state = CONNECTING;
     this.attempt++;
-    this.socketStarted = this.host.now();
-    this.observe({ type: "connecting", broker, attempt: this.attempt });
+    const now = this.host.now();
+    this.socketStarted = now;
+    const late = due === undefined ? undefined : Math.max(0, now - due);
+    this.observe({ type: "connecting", broker, attempt: this.attempt, late });
     const options = {
       host: broker.host,
       port: broker.port,
@@ -418,6 +510,7 @@ export class Client implements WebSocketHandlers {
         receiveMaximum: c.receiveMaximum,
         topicAliasMaximum: c.topicAliasMaximum,
         topicAliases: c.topicAliases,
+        extras: c.extras,
       },
       this.session,
       out,
@@ -436,9 +529,7 @@ export class Client implements WebSocketHandlers {
       this.attempt = 0;
       this.cleanNext = false;
       this.brokerMaxPacket = event.properties?.maximumPacketSize ?? 0;
-      if (!event.sessionPresent && this.subscriptions.size) {
-        conn.subscribe([...this.subscriptions.values()], this.host.now());
-      }
+      if (!event.sessionPresent && this.subscriptions.size) this.resubscribe(conn);
       this.observe(event);
       return;
     }
@@ -514,8 +605,8 @@ export class Client implements WebSocketHandlers {
     socket?.close();
   }
 
-  private timerFired(): void {
-    if (this.timerAction === DIAL) this.dial();
+  private timerFired(due: number): void {
+    if (this.timerAction === DIAL) this.dial(due);
     else if (this.timerAction === UPGRADE_TIMEOUT) {
       if (this.state === CONNECTING) this.lost({ code: "ws", detail: "response_timeout" });
     } else {
