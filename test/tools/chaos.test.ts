@@ -129,6 +129,9 @@ describe("chaos invariants", () => {
     const line = parseLine(`1 W mqtt warning topic=${topic.slice(0, 200)}...(${topic.length})`)!;
     expect(mentions(line, topic)).toBe(true);
     expect(mentions(line, "chaos/other")).toBe(false);
+    const warning = parseLine('1 W mqtt warning message="publish to chaos/a/b refused: too large"')!;
+    expect(mentions(warning, "chaos/a/b")).toBe(true);
+    expect(mentions(warning, "chaos/a")).toBe(false);
   });
 });
 

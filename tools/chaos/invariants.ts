@@ -190,7 +190,7 @@ function checkAttempts(boot: Boot, index: number, limits: Limits): Violation[] {
     if (count > limits.perMinute + ours) {
       found.push({
         invariant: "attempts",
-        detail: `boot ${index}: ${count} connection attempts after ${cause} within 60 s from uptime ${from} ms (at most ${limits.perMinute}${ours ? ` + ${ours} asked for` : ""})`,
+        detail: `boot ${index}: ${count} connection attempts after ${cause === "unknown" ? "no line saying why (held back by the log's rate limit)" : cause} within 60 s from uptime ${from} ms (at most ${limits.perMinute}${ours ? ` + ${ours} asked for` : ""})`,
       });
     }
   }
@@ -268,10 +268,16 @@ function checkSettle(settle: Settle | undefined): Violation[] {
   return [];
 }
 
-/** Whether a line's field shows `topic`: whole, or cut short as log lines show long topics (`...(<length>)`). */
+/**
+ * Whether a line's field shows `topic`: whole (alone, or inside a sentence, not as the start of a longer topic), or
+ * cut short as log lines show long topics (`...(<length>)`).
+ */
 export function mentions(line: ParsedLine, topic: string): boolean {
   for (const value of Object.values(line.fields)) {
-    if (value === topic || value.includes(`publish to ${topic} `)) return true;
+    for (let at = value.indexOf(topic); at >= 0 && topic !== ""; at = value.indexOf(topic, at + 1)) {
+      const after = value[at + topic.length];
+      if (after === undefined || /[\s:;,)"']/.test(after)) return true;
+    }
     const cut = /^(.*)\.\.\.\(\d+\)$/s.exec(value);
     if (cut && cut[1]!.length > 0 && topic.startsWith(cut[1]!)) return true;
   }
@@ -353,9 +359,10 @@ function checkDelivery(record: RunRecord, stats: DeliveryStats): Violation[] {
   return found;
 }
 
-/** A line that may name a message's fate: a failure (denied, too large, quarantined) or a warning. */
+/** A line that may name a message's fate: a failure (denied, too large, quarantined), a warning, a stored one dropped. */
 function isNaming(line: ParsedLine): boolean {
-  return line.area === "diag" || (line.area === "mqtt" && line.event === "warning");
+  const event = `${line.area} ${line.event}`;
+  return line.area === "diag" || event === "mqtt warning" || event === "app storage_error";
 }
 
 export interface Verdict {
