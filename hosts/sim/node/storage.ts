@@ -4,7 +4,7 @@
 // Read defensively, as a device reads a flash that may hold anything: a file that does not parse, or holds no
 // object, is moved aside (`<file>.bad`, nothing is lost) and the device starts with empty storage, which `problem`
 // says; a value that is not a string is kept out and reading it throws, so that the firmware names it
-// (`E app storage_error key=...`) and removes it.
+// (`E app storage_error name=...`) and removes it.
 
 import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 
