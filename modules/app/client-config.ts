@@ -1,11 +1,13 @@
 // The client's configuration made from the settings, checked as a whole: what the device and `npm run fleet` start.
-import { toBytes } from "tether/app/bytes";
+
 import type { Settings } from "tether/app/settings";
 import { type BackoffConfig, DEFAULT_JITTER, validateBackoff } from "tether/client/backoff";
 import { parseBrokers } from "tether/client/broker";
 import type { ClientConfig } from "tether/client/client";
 import { TUNER_DEFAULTS, validateTuner } from "tether/client/keepalive-tuner";
+import { connectWebSocket } from "tether/client/websocket";
 import { classifyCause } from "tether/diag/diagnose";
+import { toBytes } from "tether/mqtt/bytes";
 import type { Properties, ProtocolVersion } from "tether/mqtt/packets";
 
 /** Turns the settings into the client's configuration, or the first error as one line (also for `npm run fleet`). */
@@ -31,6 +33,8 @@ export function clientConfig(
   const willProperties = version === 5 && willDelay ? { ...message, willDelayInterval: willDelay } : message;
   return {
     brokers,
+    // The firmware takes any broker URL from its settings, at run time: it carries the WebSocket layer.
+    webSocket: connectWebSocket,
     clientId,
     version,
     keepAlive,

@@ -10,7 +10,7 @@ import {
   type ConnectionOutput,
   DEFAULT_MAX_INFLIGHT,
 } from "tether/client/connection";
-import { connectWebSocket, type TransportError, type WebSocketHandlers } from "tether/client/websocket";
+import type { TransportError, WebSocketDialer, WebSocketHandlers } from "tether/client/transport";
 import type { Host, Socket, Timer } from "tether/host";
 import { varintSize } from "tether/mqtt/codec";
 import type { Properties, ProtocolVersion, QoS, Subscription, Will } from "tether/mqtt/packets";
@@ -51,6 +51,12 @@ export interface ClientConfig {
   receiveMaximum?: number;
   topicAliasMaximum?: number;
   topicAliases?: boolean;
+  /**
+   * MQTT over WebSocket (`tether/client/websocket`'s connectWebSocket), for ws:// and wss:// brokers. Passed in, not
+   * imported, so that a build without such brokers carries no WebSocket layer (hosts/moddable/manifest_websocket.json
+   * adds it); a ws:// broker without it fails every dial as `ws` `not_built`.
+   */
+  webSocket?: WebSocketDialer;
   /**
    * With an empty clientId (MQTT 5): the host storage key that keeps the id the broker assigns, so that the next
    * boot resumes the session too. Without it the id is kept until the device restarts.
@@ -114,6 +120,7 @@ class Output implements ConnectionOutput {
 const DIAL = 0;
 const UPGRADE_TIMEOUT = 1;
 const TICK = 2;
+const NO_WEBSOCKET = 3;
 
 /** CONNACK 0x85 Client Identifier not valid (only 5.0 assigns identifiers). */
 const CLIENT_ID_REJECTED = 0x85;
@@ -137,7 +144,7 @@ export class Client implements WebSocketHandlers {
   /** The one timer: at the connection's next deadline, or the end of the backoff wait. */
   private readonly timer: Timer;
   private timerAt = Number.POSITIVE_INFINITY;
-  /** What the timer does when it fires: DIAL, UPGRADE_TIMEOUT or TICK (a number, not a closure: heap). */
+  /** What the timer does when it fires: DIAL, UPGRADE_TIMEOUT, TICK or NO_WEBSOCKET (a number, not a closure: heap). */
   private timerAction = TICK;
   private attempt = 0;
   private socketStarted = 0;
@@ -357,11 +364,18 @@ export class Client implements WebSocketHandlers {
       tls: broker.tls ? { serverName: broker.host, verify: this.config.verify ?? true, ca: this.config.ca } : undefined,
     };
     const path = broker.path;
+    if (path === undefined) {
+      this.socket = this.host.connect(options, this);
+      return;
+    }
+    const webSocket = this.config.webSocket;
+    if (!webSocket) {
+      // Said as a failure of the dial, on the timer's next turn (as a socket's errors come), and retried with backoff.
+      this.armAt(this.host.now(), NO_WEBSOCKET);
+      return;
+    }
     // Over WebSocket the socket's connect is followed by the upgrade, which gets as long as a CONNACK would.
-    this.socket =
-      path === undefined
-        ? this.host.connect(options, this)
-        : connectWebSocket(this.host, options, { host: broker.host, port: broker.port, tls: broker.tls, path }, this);
+    this.socket = webSocket(this.host, options, { host: broker.host, port: broker.port, tls: broker.tls, path }, this);
   }
 
   // The socket's handlers.
@@ -518,6 +532,8 @@ export class Client implements WebSocketHandlers {
     if (this.timerAction === DIAL) this.dial();
     else if (this.timerAction === UPGRADE_TIMEOUT) {
       if (this.state === CONNECTING) this.lost({ code: "ws", detail: "response_timeout" });
+    } else if (this.timerAction === NO_WEBSOCKET) {
+      if (this.state === CONNECTING) this.lost({ code: "ws", detail: "not_built" });
     } else {
       const conn = this.conn;
       if (!conn) return;
