@@ -46,4 +46,4 @@ test("a scenario: serial output, typed commands answered, the summary at the end
     lab?.kill();
     rmSync(dir, { recursive: true, force: true });
   }
-}, 40000);
+});

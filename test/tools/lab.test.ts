@@ -31,6 +31,6 @@ describe("fault lab scenarios", () => {
         expect(summary).toContain(`line ${line.number}: ${line.text}`);
       }
     },
-    70000,
+    90000,
   );
 });

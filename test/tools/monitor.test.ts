@@ -80,7 +80,7 @@ test("--sim: a simulated device (npm start) as the board: its output shown, a ty
   } finally {
     monitor.kill();
   }
-}, 30000);
+});
 
 /** ANSI escapes made visible, so that expectations can spell them. */
 const visible = (text: string) => text.replaceAll("\x1b", "<ESC>");
@@ -162,4 +162,4 @@ test("on a pseudo-terminal wired to a simulated device: shows, expands, saves, t
     socat?.kill();
     rmSync(dir, { recursive: true, force: true });
   }
-}, 40000);
+});
