@@ -83,7 +83,7 @@ test("--sim: a simulated device (npm start) as the board: its output shown, a ty
   } finally {
     monitor.kill();
   }
-}, 30000);
+});
 
 /** ANSI escapes made visible, so that expectations can spell them. */
 const visible = (text: string) => text.replaceAll("\x1b", "<ESC>");
