@@ -83,7 +83,8 @@ async function main(): Promise<void> {
         if (sdkBuilt()) {
           log("mcsim (Moddable's simulator)");
           rows.push(...(await mcsimBench(broker, REPS, log)));
-        } else log(`mcsim: skipped, no Moddable SDK built at ${SDK} (../shared/moddable-sdk.sh builds one)`);
+        } else
+          log(`mcsim: skipped, no Moddable SDK built at ${SDK} (the SDK's Getting Started guide for Linux builds one)`);
       }
       if (wanted("footprint")) {
         log("footprint");
