@@ -214,7 +214,6 @@ function config(device: Device, args: string[], out: Out): void {
   }
   const error = settings.set(key, value);
   if (error) throw new UsageError(error);
-  if (spec?.secret) device.log.addSecret(value);
   out(`${key}=${settings.shown(key)} saved; applies after reboot`);
 }
 

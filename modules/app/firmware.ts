@@ -47,7 +47,6 @@ export function start(host: Host, config: Record<string, string>): Device {
   log.level = levelFromName(settings.get("logLevel")) ?? INFO;
   log.budget = settings.number("serialBudget");
   store.bucket.rate = settings.number("flashBudget");
-  for (const secret of ["mqttPassword", "password"]) log.addSecret(settings.get(secret));
   const history = new History(store, HISTORY_SLOTS, "hist", settings.number("historyBudget"));
   const clientId = deviceClientId(settings, host.deviceId);
   const prefix = topicBase(settings, clientId);

@@ -45,6 +45,20 @@ describeMosquitto("authentication and authorization", () => {
     expect(device.output).not.toContain("wrong-password");
   });
 
+  test.concurrent("a password that is an ordinary word (wrong) is hidden as a field, and the hint still reads right", async () => {
+    const device = await boot({
+      broker: passwords.url,
+      clientId: uniqueId("wordpw"),
+      mqttUser: "alice",
+      mqttPassword: "wrong",
+    });
+    const line = await device.waitForCode("bad_credentials");
+    // The hint names "a wrong password": hiding the password's text wherever it appeared made it "a *** password",
+    // which told the reader the password.
+    expect(line.fields.hint).toContain("for a wrong password or unknown user");
+    expect(device.output).not.toContain("***");
+  });
+
   test.concurrent.each([["3.1.1"], ["5"]])(
     "not_authorized: no user name where anonymous clients are refused (MQTT %s)",
     async (version) => {
