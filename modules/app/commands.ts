@@ -1,6 +1,7 @@
 // The console commands, the same on the serial port and on the command topic. Each is a small function over the
 // Device; argument checking and error lines come from diag/console.
 
+import { toBytes } from "tether/app/bytes";
 import type { Device } from "tether/app/device";
 import { publish } from "tether/app/publish";
 import { runSelfTest } from "tether/app/selftest";
@@ -87,11 +88,16 @@ export const COMMANDS: readonly Command<Device>[] = frozen<Command<Device>>([
   {
     name: "reconnect",
     usage: "",
-    help: "drop the connection and connect again now",
+    help: "drop the connection and connect again now, with the user name and password as set now",
     min: 0,
     max: 0,
     run: (_, out, device) => {
-      client(device).reconnect("console");
+      const { settings } = device;
+      const password = settings.get("mqttPassword");
+      client(device).reconnect("console", {
+        username: settings.get("mqttUser") || undefined,
+        password: password ? toBytes(password) : undefined,
+      });
       out("reconnecting");
     },
   },

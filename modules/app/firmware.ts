@@ -85,7 +85,10 @@ export function start(host: Host, config: Record<string, string>): Device {
     const diagnoser = new Diagnoser(
       {
         version: config_.version,
-        sentUser: config_.username !== undefined,
+        // Read at each failure: `reconnect` may set the user name the client sends (the client keeps this object).
+        get sentUser() {
+          return config_.username !== undefined;
+        },
         shortLived: settings.number("backoffStable"),
         repeats: 3,
         keepsSession: !config_.cleanStart && (config_.version === 4 || config_.sessionExpiry > 0),
