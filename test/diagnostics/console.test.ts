@@ -70,7 +70,7 @@ describeMosquitto("serial console", () => {
     expect(status[2]).toMatch(/^uptime_ms=\d+ heap_used=\d+ heap_peak=\d+ heap_used_includes=garbage$/);
     await device.command("pub stats/test hello 1", /pub sent/);
     const stats = await device.command("stats", /^heap /);
-    expect(stats[0]).toMatch(/^conn attempts=1 ok=1 failed=0 up=\d+ longest=\d+$/);
+    expect(stats[0]).toMatch(/^conn attempts=1 ok=1 failed=0 lost=0 up=\d+ longest=\d+$/);
     expect(stats).toContainEqual(expect.stringMatching(/^rtt\.connect n=1 min=\d+ mean=\d+ max=\d+ p95=\d+$/));
     // The status beacon at connect and the message published.
     expect(stats).toContainEqual(expect.stringMatching(/^out q0=0 q1=2 q2=0 bytes\.q0=0 bytes\.q1=\d{3} bytes\.q2=0$/));
