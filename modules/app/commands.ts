@@ -172,6 +172,19 @@ export const COMMANDS: readonly Command<Device>[] = frozen<Command<Device>>([
     min: 1,
     max: 3,
     run: (args, out, device) => config(device, args, out),
+    more: (out) => {
+      out("config get shows every setting (secrets as ***), config get <key> one of them");
+      out("config set <key> <value> checks the value as the boot does and saves it; it applies after a reboot");
+      out("(mqttUser and mqttPassword also at the next reconnect); the settings:");
+      for (const spec of SETTINGS) {
+        const range = spec.choices
+          ? ` (${spec.choices.join("|")})`
+          : spec.min !== undefined
+            ? ` (${spec.min}..${spec.max})`
+            : "";
+        out(`  ${spec.key}: ${spec.help}${range}${spec.local ? ", serial console only" : ""}`);
+      }
+    },
   },
 ]);
 
