@@ -1,9 +1,10 @@
 // The client's configuration made from the settings, checked as a whole: what the device and `npm run fleet` start.
 import { toBytes } from "tether/app/bytes";
-import type { Settings } from "tether/app/settings";
+import { type Settings, userPairs } from "tether/app/settings";
 import { type BackoffConfig, DEFAULT_JITTER, validateBackoff } from "tether/client/backoff";
 import { parseBrokers } from "tether/client/broker";
 import type { ClientConfig } from "tether/client/client";
+import type { ConnectExtras } from "tether/client/connection";
 import { TUNER_DEFAULTS, validateTuner } from "tether/client/keepalive-tuner";
 import { classifyCause } from "tether/diag/diagnose";
 import type { Properties, ProtocolVersion } from "tether/mqtt/packets";
@@ -55,8 +56,19 @@ export function clientConfig(
     receiveMaximum: settings.number("receiveMaximum"),
     topicAliasMaximum: settings.number("topicAliasMaximum"),
     topicAliases: settings.get("topicAliases") === "1",
+    extras: version === 5 ? connectExtras(settings) : undefined,
     ca: settings.ca(),
   };
+}
+
+/** The MQTT 5 CONNECT's extras the settings ask for, or undefined (nothing kept) when they ask for none. */
+function connectExtras(settings: Settings): ConnectExtras | undefined {
+  const pairs = userPairs(settings.get("connectProps"));
+  const userProperties = typeof pairs === "string" || !pairs.length ? undefined : pairs;
+  const requestResponseInformation = settings.get("responseInfo") === "1";
+  const requestProblemInformation = settings.get("problemInfo") !== "0";
+  if (!userProperties && !requestResponseInformation && requestProblemInformation) return undefined;
+  return { requestResponseInformation, requestProblemInformation, userProperties };
 }
 
 /** The properties of the device's own messages: their expiry (MQTT 5), or none. */

@@ -50,6 +50,7 @@ describeMosquitto("serial console", () => {
     const names = help.map((line) => line.split(" ")[0]);
     expect(names).toEqual([
       ...["status", "stats", "history", "log", "trace", "diag", "reconnect", "keepalive", "pub", "sub", "unsub"],
+      "disconnect",
       "config",
       "help",
     ]);
