@@ -161,7 +161,7 @@ export const COMMANDS: readonly Command<Device>[] = frozen<Command<Device>>([
       }
       if (v5 && mqttVersion(device.settings) !== 5) throw new UsageError("nl, rap, rh and id need MQTT 5");
       const id = client(device).subscribe(subscription, properties);
-      out(id ? `sub sent id=${id}` : "sub saved: sent when connected");
+      out(id > 0 ? `sub sent id=${id}` : id < 0 ? "sub refused (see the warning)" : "sub saved: sent when connected");
     },
   },
   {
@@ -175,7 +175,7 @@ export const COMMANDS: readonly Command<Device>[] = frozen<Command<Device>>([
       // Without it the device could no longer be reached over MQTT.
       if (filter === device.topics.cmd) throw new UsageError("the command topic stays subscribed");
       const id = client(device).unsubscribe(filter);
-      out(id ? `unsub sent id=${id}` : "unsub saved: not subscribed again when connected");
+      out(id ? `unsub sent id=${id}` : "unsub saved: sent when connected");
     },
   },
   {
