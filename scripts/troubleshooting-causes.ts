@@ -134,7 +134,7 @@ export const PROSE: Readonly<Record<Code, Prose>> = {
   },
   tls_failed: {
     summary:
-      "The TLS handshake failed; `detail` says why where the platform knows: unknown_ca, expired (not_yet_valid), name_mismatch, leaf_only, ca_expired or handshake. On Moddable, where the TLS stack throws the same error for most of them, the device reads the cause from the server's certificates in the handshake.",
+      "The TLS handshake failed; `detail` says why where the platform knows: unknown_ca, expired (not_yet_valid), name_mismatch, missing_intermediate, leaf_only, ca_expired or handshake. On Moddable, where the TLS stack throws the same error for most of them, the device reads the cause from the server's certificates in the handshake.",
     causes: [
       {
         cause: "`unknown_ca`: the broker's certificate is not signed by a CA the device has (self-signed, private CA).",
@@ -149,6 +149,11 @@ export const PROSE: Readonly<Record<Code, Prose>> = {
         cause:
           "`name_mismatch`: the host in `broker` is not among the certificate's names (CN/SAN), e.g. an IP address.",
         fix: "Connect by the name in the certificate, or issue a certificate that includes the name or IP used.",
+      },
+      {
+        cause:
+          "`missing_intermediate` (Moddable): the broker's certificate is signed by an intermediate CA that the broker does not send (it sends its certificate alone, or with the root but not the intermediate). The device has the root, not the intermediates: a common misconfiguration (a `certfile` holding the server certificate only).",
+        fix: "Put the chain in the broker's certificate file: the server certificate, then the intermediate(s). With mosquitto, `certfile` holds them concatenated in that order; a `fullchain.pem` from Let's Encrypt already is.",
       },
       {
         cause:

@@ -68,7 +68,10 @@ export function clientEvent(device: Device, event: ClientEvent, classify: Client
       const conclusions = tuner.conclusions;
       const change = event.uptime >= 0 ? tuner.ended(now, code, idle) : undefined;
       if (change) {
-        host.writeSetting(TUNER_KEY, tuner.serialize());
+        // Saved when the flash budget allows; else the tuning holds until the next reboot.
+        try {
+          host.writeSetting(TUNER_KEY, tuner.serialize());
+        } catch {}
         device.client?.setKeepAlive(tuner.keepAlive);
         log.warn("keepalive", "tuned", { change });
       }
@@ -107,7 +110,8 @@ export function clientEvent(device: Device, event: ClientEvent, classify: Client
       return;
     case "queued":
       stats.queue(event.depth);
-      if (event.result === "dropped") stats.dropped();
+      // A QoS 1 or 2 message refused for a full queue is lost as surely as a QoS 0 one pushed out.
+      if (event.result === "dropped" || event.result === "full") stats.dropped();
       return;
     case "subscribed":
       log.info("mqtt", "subscribed", {

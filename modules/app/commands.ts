@@ -9,7 +9,7 @@ import { brokerName } from "tether/client/broker";
 import type { Client } from "tether/client/client";
 import { type Command, enumArg, intArg, type Out, qosArg, quote, UsageError } from "tether/diag/console";
 import { LEVEL_NAMES, type Level } from "tether/diag/log";
-import { formatStats } from "tether/diag/stats";
+import { formatBudgets, formatStats } from "tether/diag/stats";
 import { frozen } from "tether/mqtt/frozen";
 import type { QoS } from "tether/mqtt/packets";
 import { topicFilterProblem, topicNameProblem } from "tether/mqtt/topic";
@@ -33,13 +33,15 @@ export const COMMANDS: readonly Command<Device>[] = frozen<Command<Device>>([
   {
     name: "stats",
     usage: "",
-    help: "counters, round-trip times, traffic, heap",
+    help: "counters, round-trip times, traffic, heap, budgets",
     min: 0,
     max: 0,
-    run: (_, out, { host, stats }) => {
+    run: (_, out, { host, stats, store, log, history, remoteBucket }) => {
       const heap = host.heap();
       stats.heap(heap.used, heap.peak);
       for (const line of formatStats(stats.snapshot(host.now()))) out(line);
+      const budgets = { flash: store.figures(), serial: log.serial(), history: history.figures() };
+      for (const line of formatBudgets({ ...budgets, remote: remoteBucket.rate })) out(line);
     },
   },
   {
@@ -184,7 +186,9 @@ function status(device: Device, out: Out): void {
     );
   }
   const heap = host.heap();
-  out(`uptime_ms=${now - device.bootedAt} heap_used=${heap.used} heap_peak=${heap.peak}`);
+  // The engine collects garbage only when it runs short, so what is in use at any moment counts garbage too: it
+  // varies between runs of the same state and is no measure of a leak. The peak is the heap the device has needed.
+  out(`uptime_ms=${now - device.bootedAt} heap_used=${heap.used} heap_peak=${heap.peak} heap_used_includes=garbage`);
   if (lastFailure) out(`last_failure=${lastFailure.code}`);
 }
 

@@ -3,11 +3,13 @@
 import type { Settings } from "tether/app/settings";
 import type { Client } from "tether/client/client";
 import type { KeepAliveTuner } from "tether/client/keepalive-tuner";
+import type { Bucket } from "tether/diag/bucket";
 import { failureInfo, failureLevel } from "tether/diag/codes";
 import type { Finding } from "tether/diag/diagnose";
 import type { History } from "tether/diag/history";
 import type { Fields, Logger } from "tether/diag/log";
 import type { Stats } from "tether/diag/stats";
+import type { Store } from "tether/diag/storage";
 import type { Host } from "tether/host";
 import type { Properties } from "tether/mqtt/packets";
 
@@ -21,6 +23,8 @@ export const OUTPUT_PREFIX = "| ";
 /** Everything the console commands and the self-test need to reach. */
 export interface Device {
   host: Host;
+  /** The host's storage with the flash budget, as every part of the firmware reads and writes it. */
+  store: Store;
   settings: Settings;
   log: Logger;
   stats: Stats;
@@ -38,6 +42,8 @@ export interface Device {
   remoteCommands: readonly string[] | undefined;
   /** True while a command from the command topic runs: settings that decide who controls the device are refused. */
   remote: boolean;
+  /** The command topic's budget: commands a minute (remoteBudget). */
+  remoteBucket: Bucket;
   /** MQTT 5 properties of every message the device publishes (the message expiry), made once. */
   properties: Properties | undefined;
 }

@@ -13,15 +13,17 @@ import { COMMANDS } from "tether/app/commands";
 import { clip, type Device, failure, fault, OUTPUT_PREFIX } from "tether/app/device";
 import { guardSockets } from "tether/app/guard";
 import { publishStatus } from "tether/app/publish";
-import { remoteNames } from "tether/app/remote";
+import { remoteNames, senderFailure } from "tether/app/remote";
 import { Settings } from "tether/app/settings";
 import { Client } from "tether/client/client";
 import { KeepAliveTuner, TUNER_DEFAULTS } from "tether/client/keepalive-tuner";
+import { Bucket } from "tether/diag/bucket";
 import { execute } from "tether/diag/console";
 import { Diagnoser } from "tether/diag/diagnose";
 import { History } from "tether/diag/history";
 import { INFO, Logger, levelFromName } from "tether/diag/log";
 import { Stats } from "tether/diag/stats";
+import { Store } from "tether/diag/storage";
 import type { Host, HostEvents, Timer } from "tether/host";
 
 /** Heap use above this fraction of the limit is reported as low_memory; below the second, it has recovered. */
@@ -29,27 +31,33 @@ const LOW_MEMORY = 0.9;
 const RECOVERED = 0.8;
 /** Period of the housekeeping (heap check, rate-limit summaries), ms. */
 const HOUSEKEEPING = 1000;
+const MINUTE = 60000;
+/** Events the history keeps. */
+const HISTORY_SLOTS = 64;
 
 export function start(host: Host, config: Record<string, string>): Device {
-  // The host is handed over as the storage itself: an adapter of closures would live on the heap for good.
-  const settings = new Settings(config, host, (s) => packetSizeProblem(s, host.deviceId));
-  const discarded = settings.discardInvalid();
+  // The logger comes first, at info until the settings are read: what storage cannot give back is said on it.
   const log = new Logger(
     (line) => host.serialWrite(`${line}\n`),
     () => host.now(),
-    levelFromName(settings.get("logLevel")) ?? INFO,
   );
-  for (const error of discarded) log.warn("app", "config_discarded", { error, using: "the build-time value" });
+  const store = new Store(host, log);
+  const settings = new Settings(config, store, (s) => packetSizeProblem(s, host.deviceId));
+  settings.dropInvalid();
+  log.level = levelFromName(settings.get("logLevel")) ?? INFO;
+  log.budget = settings.number("serialBudget");
+  store.bucket.rate = settings.number("flashBudget");
   for (const secret of ["mqttPassword", "password"]) log.addSecret(settings.get(secret));
-  const history = new History(host);
+  const history = new History(store, HISTORY_SLOTS, "hist", settings.number("historyBudget"));
   const clientId = deviceClientId(settings, host.deviceId);
   const prefix = topicBase(settings, clientId);
   const keepAlive = settings.number("keepAlive");
   const tuner = new KeepAliveTuner({ ...TUNER_DEFAULTS, keepAlive, min: settings.number("keepAliveMin") });
-  const saved = host.readSetting(TUNER_KEY);
-  if (saved) tuner.restore(saved);
+  const saved = store.readSetting(TUNER_KEY);
+  if (saved && !tuner.restore(saved)) store.rejected(TUNER_KEY, "not a keep-alive tuner state");
   const device: Device = {
     host,
+    store,
     settings,
     log,
     stats: new Stats(),
@@ -63,6 +71,7 @@ export function start(host: Host, config: Record<string, string>): Device {
     lowMemory: false,
     remoteCommands: remoteNames(settings.get("remoteCommands"), log),
     remote: false,
+    remoteBucket: new Bucket(settings.number("remoteBudget"), MINUTE),
     properties: messageProperties(settings),
   };
   device.host = guardSockets(device);
@@ -90,7 +99,8 @@ export function start(host: Host, config: Record<string, string>): Device {
       // The guard sits here, inside the client: a message is acknowledged after this returns, so an exception
       // would leave it unacknowledged and the broker would deliver it again, and again after every reboot.
       try {
-        diagnoser.observe(event);
+        // What a command's sender caused is counted against it, not diagnosed as the device's failure.
+        if (!senderFailure(device, event)) diagnoser.observe(event);
         clientEvent(device, event, config_.classify);
       } catch (error) {
         if (event.type === "message") {
@@ -181,12 +191,13 @@ class Events implements HostEvents {
   }
 }
 
-/** Periodic work: the heap check and the log's rate-limit summaries. */
+/** Periodic work: the heap check, the log's rate-limit summaries, the history's repeat counts. */
 function housekeeping(device: Device): void {
   const { host, stats, log, settings } = device;
   const heap = host.heap();
   stats.heap(heap.used, heap.peak);
   log.tick(host.now());
+  device.history.tick(host.now());
   const limit = settings.number("heapLimit") || heap.total;
   if (!limit) return;
   if (!device.lowMemory && heap.used > limit * LOW_MEMORY) {

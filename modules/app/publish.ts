@@ -4,7 +4,10 @@ import type { Device } from "tether/app/device";
 import type { PublishResult } from "tether/client/client";
 import type { QoS } from "tether/mqtt/packets";
 
-/** Publishes through the client and counts the message in the statistics when it was taken. */
+/**
+ * Publishes through the client and counts the message in the statistics when it was taken. `transient`: never
+ * stored for the session (replies, the status), see OutMessage.
+ */
 export function publish(
   device: Device,
   topic: string,
@@ -12,9 +15,10 @@ export function publish(
   qos: QoS,
   retain: boolean,
   properties = device.properties,
+  transient = false,
 ): PublishResult {
   const payload = toBytes(text);
-  const result = device.client?.publish(topic, payload, qos, retain, properties) ?? "invalid";
+  const result = device.client?.publish(topic, payload, qos, retain, properties, transient) ?? "invalid";
   if (result === "sent" || result === "queued") device.stats.sent(qos, payload.length);
   return result;
 }
@@ -24,6 +28,8 @@ export function publishStatus(device: Device, online: boolean): void {
   const body = online
     ? JSON.stringify({ online: true, ...device.stats.beacon(now), heap: device.host.heap().used })
     : '{"online":false}';
-  // Retained, unless the broker keeps no retained messages (MQTT 5 Retain Available 0): then it is a plain message.
-  publish(device, device.topics.status, body, 1, device.client?.retainAvailable !== false);
+  // Transient: the next status replaces it, and a reboot publishes a new one. Retained, unless the broker keeps no
+  // retained messages (MQTT 5 Retain Available 0): then it is a plain message.
+  const retain = device.client?.retainAvailable !== false;
+  publish(device, device.topics.status, body, 1, retain, device.properties, true);
 }

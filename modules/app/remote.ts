@@ -2,8 +2,9 @@
 // reply topic (or an MQTT 5 request's Response Topic).
 import { toText } from "tether/app/bytes";
 import { COMMANDS, isCommand } from "tether/app/commands";
-import { type Device, fault } from "tether/app/device";
+import { clip, type Device, fault } from "tether/app/device";
 import { publish } from "tether/app/publish";
+import type { ClientEvent } from "tether/client/client";
 import { type Command, execute } from "tether/diag/console";
 import type { Logger } from "tether/diag/log";
 import type { Publish } from "tether/mqtt/packets";
@@ -59,6 +60,15 @@ export function remoteCommand(device: Device, message: Publish): void {
     device.log.warn("app", "command_ignored", { reason, bytes: message.payload.length });
     return;
   }
+  const { stats, log } = device;
+  // The budget: a sender that floods the command topic gets remoteBudget answers a minute, and the refusals are
+  // counted. The line is the same every time, so the log prints it once a window and sums up the rest.
+  if (!device.remoteBucket.take(device.host.now())) {
+    stats.remote.refused++;
+    log.warn("app", "command_refused", { reason: "budget", per_minute: device.remoteBucket.rate });
+    return;
+  }
+  stats.remote.run++;
   const { properties } = message;
   const topic = properties?.responseTopic ?? device.topics.reply;
   const correlationData = properties?.correlationData;
@@ -66,7 +76,12 @@ export function remoteCommand(device: Device, message: Publish): void {
   // Guarded on its own: what the self-test prints later comes from its callbacks, outside the message's guard.
   const reply = (text: string) => {
     try {
-      publish(device, topic, text, 1, false, replyProperties);
+      // Never stored for the session (see OutMessage.transient): a flood of commands would wear the flash.
+      const result = publish(device, topic, text, 1, false, replyProperties, true);
+      if (result !== "sent" && result !== "queued") {
+        stats.remote.unanswered++;
+        log.warn("app", "reply_dropped", { result, topic: clip(topic) });
+      }
     } catch (error) {
       fault(device, "reply", error);
     }
@@ -84,4 +99,28 @@ export function remoteCommand(device: Device, message: Publish): void {
   const lines = pending;
   pending = undefined;
   if (lines.length) reply(lines.join("\n"));
+}
+
+/**
+ * A failure the command topic's sender caused rather than the device's connection: its command was larger than
+ * maxPacketSize (skipped, 3.1.1), or the broker refused the reply on the Response Topic it named. Counted against
+ * the sender and said in one warning; not a `diag` finding, so it never reaches the history or last_failure, and
+ * a sender cannot push the device's own record out. True when the event was one.
+ */
+export function senderFailure(device: Device, event: ClientEvent): boolean {
+  const { stats, log, topics } = device;
+  if (event.type === "skipped") {
+    if (event.topic !== topics.cmd) return false;
+    stats.remote.oversized++;
+    log.warn("app", "command_refused", { reason: "too_large", bytes: event.size, max: event.max });
+    return true;
+  }
+  if (event.type !== "completed" || event.completion.ok) return false;
+  const { message, reasonCode } = event.completion;
+  // The device's own topics are its own trouble (an ACL that forbids them); any other transient message is a reply
+  // on a topic the sender chose.
+  if (!message.transient || message.topic === topics.reply || message.topic === topics.status) return false;
+  stats.remote.denied++;
+  log.warn("app", "reply_denied", { topic: clip(message.topic), reason: reasonCode });
+  return true;
 }

@@ -193,6 +193,38 @@ export const SETTINGS: readonly SettingSpec[] = frozen<SettingSpec>([
     min: 0,
     max: 4294967295,
   },
+  {
+    key: "flashBudget",
+    value: "120",
+    help: "flash writes an hour at most (history, session, tuner, config; 0: no limit); see stats",
+    min: 0,
+    max: 100000,
+    local: true,
+  },
+  {
+    key: "serialBudget",
+    value: "20",
+    help: "log lines a second on serial, on average, bursts of 5 s worth (0: no limit); the rest is summed up",
+    min: 0,
+    max: 10000,
+    local: true,
+  },
+  {
+    key: "historyBudget",
+    value: "16",
+    help: "new history entries an hour at most (repeats are counted in one entry; 0: no limit)",
+    min: 0,
+    max: 100000,
+    local: true,
+  },
+  {
+    key: "remoteBudget",
+    value: "30",
+    help: "commands a minute the command topic runs at most (0: no limit); the rest are refused and counted",
+    min: 0,
+    max: 100000,
+    local: true,
+  },
   { key: "ssid", value: "", help: "Wi-Fi network name (device only)", local: true },
   { key: "password", value: "", help: "Wi-Fi password (device only)", secret: true, local: true },
 ]);
@@ -236,6 +268,21 @@ export class Settings {
   }
 
   /**
+   * Removes saved values that fail their check, each named through Storage.rejected (at boot: the device then runs
+   * with the build-time value or the default, rather than stopping at a config_error over a value nobody typed).
+   */
+  dropInvalid(): void {
+    const { storage } = this;
+    if (!storage.rejected) return;
+    for (const spec of SETTINGS) {
+      const key = `cfg.${spec.key}`;
+      const value = storage.readSetting(key);
+      const error = value === undefined ? undefined : checkSetting(spec.key, value);
+      if (error) storage.rejected(key, error);
+    }
+  }
+
+  /**
    * Saves a value; undefined restores the build-time value. Returns an error line or undefined. A value is refused
    * when it is wrong by itself or when it would add an error with the other settings (backoffCap below
    * backoffBase): what `config set` saves must not keep the device from working after the reboot. Errors already
@@ -252,24 +299,6 @@ export class Settings {
     if (added) return added;
     this.storage.writeSetting(`cfg.${key}`, value);
     return undefined;
-  }
-
-  /**
-   * Removes saved values that are wrong by themselves (saved by a firmware with looser rules, or a damaged store):
-   * each would keep the device from connecting at every boot, and the build-time value serves instead. Returns one
-   * line per value removed, for the boot log.
-   */
-  discardInvalid(): string[] {
-    const lines: string[] = [];
-    for (const spec of SETTINGS) {
-      const key = `cfg.${spec.key}`;
-      const saved = this.storage.readSetting(key);
-      const error = saved === undefined ? undefined : checkSetting(spec.key, saved);
-      if (error === undefined) continue;
-      this.storage.writeSetting(key, undefined);
-      lines.push(error);
-    }
-    return lines;
   }
 
   /** These settings with `key` changed to `value`, saving nothing. */

@@ -262,9 +262,6 @@ export class Client implements WebSocketHandlers {
         message: `MQTT 3.1.1 takes an empty client id with a clean session only [MQTT-3.1.3-7]: using ${this.clientId}, ${kept}`,
       });
     }
-    for (const topic of this.session.discarded) {
-      this.observe({ type: "warning", message: `stored message to ${topic} dropped: ${topicNameProblem(topic)}` });
-    }
     // With the link down, the spread is drawn when it comes up (linkUp), the moment the fleet shares.
     const first = this.backoff.boot(this.host.now());
     if (first.delay === 0 || !this.host.linkUp()) this.dial();
@@ -309,7 +306,15 @@ export class Client implements WebSocketHandlers {
    * message can never be sent (its topic, or its size against our limit or the broker's), said in a warning.
    * `payload` is read during the call only: a message that is kept (QoS 1 and 2, or waiting) keeps a copy.
    */
-  publish(topic: string, payload: Uint8Array, qos: QoS, retain: boolean, properties?: Properties): PublishResult {
+  /** `transient`: never stored for the session, whatever it is (see OutMessage). */
+  publish(
+    topic: string,
+    payload: Uint8Array,
+    qos: QoS,
+    retain: boolean,
+    properties?: Properties,
+    transient = false,
+  ): PublishResult {
     const problem = this.refusal(topic, payload, qos, retain);
     if (problem) {
       this.observe({ type: "warning", message: `publish to ${topic} refused: ${problem}` });
@@ -319,6 +324,7 @@ export class Client implements WebSocketHandlers {
     // A QoS 0 message that leaves at once is encoded now and kept nowhere: only then is no copy needed.
     const leavesNow = qos === 0 && conn !== undefined && this.session.waiting === 0;
     const message: OutMessage = { topic, payload: leavesNow ? payload : payload.slice(), qos, retain, properties };
+    if (transient) message.transient = true;
     const before = this.session.dropped;
     let result: PublishResult;
     if (conn) {
@@ -566,7 +572,10 @@ export class Client implements WebSocketHandlers {
     this.willLimits |= limit;
     const what = limit === NO_RETAIN ? "retained messages (CONNACK 0x9A)" : "its QoS (CONNACK 0x9B)";
     const how = limit === NO_RETAIN ? "without retain" : "at QoS 0";
-    this.observe({ type: "warning", message: `the broker refused the will: it does not support ${what}; sent ${how} from now on` });
+    this.observe({
+      type: "warning",
+      message: `the broker refused the will: it does not support ${what}; sent ${how} from now on`,
+    });
   }
 
   /** The will as the broker takes it (see adjustWill). */

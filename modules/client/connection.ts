@@ -289,7 +289,8 @@ export class Connection {
   subscribe(subscriptions: Subscription[], now: number, properties?: Properties): number {
     if (properties?.subscriptionIdentifier !== undefined && !this.subscriptionIdsAvailable) {
       // The broker would end the connection with 0xA1, and a subscription kept for reconnects would end every one.
-      const message = "SUBSCRIBE with a subscription identifier not sent: the broker has Subscription Identifier Available 0";
+      const message =
+        "SUBSCRIBE with a subscription identifier not sent: the broker has Subscription Identifier Available 0";
       this.out.event({ type: "warning", message });
       return 0;
     }

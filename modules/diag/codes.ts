@@ -90,7 +90,7 @@ export const FAILURES: readonly FailureInfo[] = frozen<FailureInfo>([
   {
     code: "tls_failed",
     layer: "tls",
-    hint: "TLS failed, see detail: unknown_ca: add the broker's CA; expired: cert dates or device clock; name_mismatch: broker host vs certificate; leaf_only: broker must send its chain",
+    hint: "TLS failed, see detail: unknown_ca: add the broker's CA; expired: cert dates or device clock; name_mismatch: host vs cert; missing_intermediate, leaf_only: broker must send its chain",
   },
   {
     code: "websocket_failed",

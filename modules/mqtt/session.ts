@@ -4,7 +4,7 @@
 import type { Ack, Packet, Properties, ProtocolVersion, Publish, QoS } from "tether/mqtt/packets";
 import { PUBACK, PUBCOMP, PUBLISH, PUBREC, PUBREL } from "tether/mqtt/packets";
 import { MessageQueue, type QueueLimits, type QueueResult } from "tether/mqtt/queue";
-import { validTopicName } from "tether/mqtt/topic";
+import { topicNameProblem } from "tether/mqtt/topic";
 
 const MAX_ID = 65535;
 const PROTOCOL_ERROR = 0x82;
@@ -18,6 +18,12 @@ export interface OutMessage {
   qos: QoS;
   retain: boolean;
   properties?: Properties;
+  /**
+   * Never written to the store, whatever the session: a message not worth a flash write (the answer to a remote
+   * command, which a flood of commands would turn into two writes each; a status that the next one replaces). It
+   * is resent from RAM after a reconnect, and forgotten by a reboot.
+   */
+  transient?: boolean;
 }
 
 /** The end of one of our QoS 1/2 flows. `ok` is false when the broker refused it (reason code >= 0x80). */
@@ -69,6 +75,8 @@ export interface ResumeResult {
 export interface SessionStore {
   readSetting(key: string): string | undefined;
   writeSetting(key: string, value: string | undefined): void;
+  /** A stored value that does not parse (`why`): named and removed. Without it, the value is removed. */
+  rejected?(key: string, why: string): void;
 }
 
 export interface SessionOptions {
@@ -147,11 +155,6 @@ export class Session {
   readonly lost: boolean = false;
   /** QoS 1/2 messages read back from the store at construction. */
   readonly restored: number = 0;
-  /**
-   * Topics of stored messages removed at construction because no broker accepts them (a control character, stored
-   * by an older firmware): sent again, each would end every connection, at every boot. The caller names them.
-   */
-  readonly discarded: string[] = [];
 
   constructor(options: SessionOptions = {}) {
     this.protocolVersion = options.protocolVersion ?? 4;
@@ -165,21 +168,31 @@ export class Session {
     this.lost = store.readSetting(KEY_LOST) !== undefined;
     this.#lostWritten = this.lost;
     for (let i = 0; i < slots; i++) {
-      const flight = parseFlight(store.readSetting(KEY_FLIGHT + i));
-      if (flight === undefined || this.#flights.has(flight.id)) continue;
-      if (!validTopicName(flight.message.topic)) {
-        this.discarded.push(flight.message.topic);
-        store.writeSetting(KEY_FLIGHT + i, undefined);
+      const value = store.readSetting(KEY_FLIGHT + i);
+      if (value === undefined) continue;
+      const flight = parseFlight(value);
+      const problem = flight && topicNameProblem(flight.message.topic);
+      if (flight === undefined || this.#flights.has(flight.id) || problem) {
+        // A topic brokers refuse (saved by a firmware with looser rules) would be resent, and the connection
+        // dropped, at every reconnect and every boot.
+        const why = !flight
+          ? "not a stored message"
+          : problem
+            ? `topic ${flight.message.topic}: ${problem}`
+            : `packet id ${flight.id} stored twice`;
+        reject(store, KEY_FLIGHT + i, why);
         continue;
       }
       this.#flights.set(flight.id, { message: flight.message, released: flight.released, slot: i });
       this.#slots[i] = true;
       this.#next = flight.id === MAX_ID ? 1 : flight.id + 1;
     }
-    for (const word of (store.readSetting(KEY_INCOMING) ?? "").split(" ")) {
+    const incoming = store.readSetting(KEY_INCOMING);
+    for (const word of (incoming ?? "").split(" ")) {
       const id = Number(word);
       if (id > 0 && id <= MAX_ID && Number.isInteger(id)) this.#incoming.add(id);
     }
+    if (incoming !== undefined && this.#incoming.size === 0) reject(store, KEY_INCOMING, "not packet ids");
     this.restored = this.#flights.size;
     if (options.persist === false) {
       // Not kept: what was stored leaves as new messages, and the store is cleared once.
@@ -360,7 +373,7 @@ export class Session {
 
   /** Stores a flight (again, after PUBREC); a flight that cannot be stored is counted as unstored, once. */
   #save(id: number, flight: Flight): void {
-    if (this.#store === undefined) return;
+    if (this.#store === undefined || flight.message.transient) return;
     const was = flight.slot;
     const slot = was >= 0 ? was : this.#slots.indexOf(false);
     const value = slot < 0 ? undefined : flightValue(id, flight);
@@ -465,6 +478,17 @@ export class Session {
 }
 
 const NAMES = Object.freeze(["", "", "", "", "PUBACK", "PUBREC", "PUBREL", "PUBCOMP"]);
+
+/** A stored value that does not parse: named by the store when it can, removed in any case. */
+function reject(store: SessionStore, key: string, why: string): void {
+  if (store.rejected) {
+    store.rejected(key, why);
+    return;
+  }
+  try {
+    store.writeSetting(key, undefined);
+  } catch {}
+}
 
 function ack(type: Ack["type"], packetId: number, reasonCode: number): Ack {
   return { type, packetId, reasonCode };

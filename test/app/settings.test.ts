@@ -57,15 +57,28 @@ test("a bad saved value is named at boot", () => {
   ]);
 });
 
-test("saved values wrong by themselves are discarded (an older firmware's rules): the build-time value serves", () => {
+test("saved values wrong by themselves are dropped, each named (an older firmware's rules): the build-time value serves", () => {
   const storage = store({ "cfg.topicPrefix": "te\u0001ther", "cfg.keepAlive": "30", "cfg.mqttUser": "a\ufdd0" });
-  const settings = new Settings({ topicPrefix: "plant" }, storage);
-  expect(settings.discardInvalid()).toEqual([
-    "mqttUser=a\ufdd0: brokers refuse a non-character U+FDD0 at character 2",
-    'topicPrefix="te\\x01ther": must be one topic level that brokers accept, not a control character U+0001 at character 3',
+  const rejected: string[] = [];
+  const settings = new Settings(
+    { topicPrefix: "plant" },
+    {
+      ...storage,
+      rejected: (key: string, why: string) => {
+        rejected.push(`${key}: ${why}`);
+        storage.writeSetting(key, undefined);
+      },
+    },
+  );
+  settings.dropInvalid();
+  expect(rejected).toEqual([
+    "cfg.mqttUser: mqttUser=a\ufdd0: brokers refuse a non-character U+FDD0 at character 2",
+    'cfg.topicPrefix: topicPrefix="te\\x01ther": must be one topic level that brokers accept, not a control character U+0001 at character 3',
   ]);
   expect(settings.get("topicPrefix")).toBe("plant");
   expect(settings.get("keepAlive")).toBe("30");
   expect(settings.errors()).toEqual([]);
-  expect(settings.discardInvalid()).toEqual([]);
+  rejected.length = 0;
+  settings.dropInvalid();
+  expect(rejected).toEqual([]);
 });

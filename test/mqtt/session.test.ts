@@ -519,6 +519,39 @@ describe("state kept through a reboot", () => {
     expect(store.writes).toBe(5);
   });
 
+  it("a transient message (a reply to a remote command) is never stored, and is resent from RAM", () => {
+    const store = new Nvs();
+    const s = boot(store);
+    s.resume(true, 10);
+    for (let i = 0; i < 50; i++) {
+      const publish = sent(s.publish({ ...message("reply"), transient: true }));
+      if (i < 49) s.onAck(ackOf(PUBACK, publish.packetId!));
+    }
+    expect(store.writes).toBe(0);
+    expect(boot(store).restored).toBe(0);
+    // A reconnect with the session present resends it all the same.
+    expect(brief(s.resume(true, 10).send)).toEqual([[PUBLISH, 50, "reply", true]]);
+  });
+
+  it("stored values that do not parse are named through rejected() and removed; the rest is restored", () => {
+    const store = new Nvs();
+    const s = boot(store);
+    s.resume(true, 10);
+    sent(s.publish(message("kept")));
+    store.values.set("ses.1", "garbage");
+    store.values.set("ses.2", store.values.get("ses.0")!);
+    store.values.set("ses.in", "x y");
+    const rejected: string[] = [];
+    const named = Object.assign(store, { rejected: (key: string, why: string) => rejected.push(`${key}: ${why}`) });
+    const after = new Session({ store: named });
+    expect(after.restored).toBe(1);
+    expect(rejected).toEqual([
+      "ses.1: not a stored message",
+      "ses.2: packet id 1 stored twice",
+      "ses.in: not packet ids",
+    ]);
+  });
+
   it("a message too large to store, or beyond the slots, marks the state lost until it completes", () => {
     const store = new Nvs();
     const s = new Session({ store, slots: 1 });

@@ -62,7 +62,7 @@ describeMosquitto("strings brokers refuse", () => {
       config: deviceConfig(`rules-stored-${process.pid}`),
       storageFile,
     });
-    await device.waitForSerial(/W mqtt warning message="stored message to t\/a\\x01b dropped: a control character/);
+    await device.waitForSerial(/E app storage_error entry=ses\.\d+ why="topic t\/a\\x01b: a control character/);
     await connections(device, 1);
     await carries(device, `rules/stored/${process.pid}`);
     const s = await stats(device);
@@ -76,7 +76,9 @@ describeMosquitto("strings brokers refuse", () => {
     writeFileSync(storageFile, JSON.stringify({ "cfg.topicPrefix": "te\u0001ther" }));
     const id = `rules-prefix-${process.pid}`;
     const device = await devices.start({ broker: mosquitto.url, config: deviceConfig(id), storageFile });
-    await device.waitForSerial(/W app config_discarded error="topicPrefix=\\"te\\\\x01ther\\": .*U\+0001/);
+    await device.waitForSerial(
+      /E app storage_error entry=cfg\.topicPrefix why="topicPrefix=\\"te\\\\x01ther\\": .*U\+0001/,
+    );
     await connections(device, 1);
     // The build-time prefix serves: the status topic is tether/<id>/status.
     const from = mark(device);
