@@ -30,6 +30,5 @@ export function publishStatus(device: Device, online: boolean): void {
     : '{"online":false}';
   // Transient: the next status replaces it, and a reboot publishes a new one. Retained, unless the broker keeps no
   // retained messages (MQTT 5 Retain Available 0): then it is a plain message.
-  const retain = device.client?.retainAvailable !== false;
-  publish(device, device.topics.status, body, 1, retain, device.properties, true);
+  publish(device, device.topics.status, body, 1, device.client?.retainAvailable !== false, device.properties, true);
 }

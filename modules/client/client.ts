@@ -5,10 +5,12 @@ import { Backoff, type BackoffConfig, type Retry } from "tether/client/backoff";
 import type { Broker } from "tether/client/broker";
 import {
   type CloseCause,
+  type ConnectExtras,
   Connection,
   type ConnectionEvent,
   type ConnectionOutput,
   DEFAULT_MAX_INFLIGHT,
+  type Goodbye,
 } from "tether/client/connection";
 import { connectWebSocket, type TransportError, type WebSocketHandlers } from "tether/client/websocket";
 import type { Host, Socket, Timer } from "tether/host";
@@ -51,6 +53,8 @@ export interface ClientConfig {
   receiveMaximum?: number;
   topicAliasMaximum?: number;
   topicAliases?: boolean;
+  /** MQTT 5 CONNECT: Request Response and Problem Information, User Properties, enhanced authentication. */
+  extras?: ConnectExtras;
   /**
    * With an empty clientId (MQTT 5): the host storage key that keeps the id the broker assigns, so that the next
    * boot resumes the session too. Without it the id is kept until the device restarts.
@@ -61,7 +65,16 @@ export interface ClientConfig {
 /** What the supervisor reports, beyond the connection's own events. */
 export type ClientEvent =
   | ConnectionEvent
-  | { type: "connecting"; broker: Broker; attempt: number }
+  | {
+      type: "connecting";
+      broker: Broker;
+      attempt: number;
+      /**
+       * How late the backoff timer that dialled fired, ms after its deadline: how late the device's event loop runs,
+       * which the diagnoser allows for in the timing it reads. Absent when dialled at once (no timer).
+       */
+      late?: number;
+    }
   | { type: "resolved"; broker: Broker; address: string }
   | { type: "socket"; broker: Broker; ms: number }
   | { type: "waiting"; delay: number; reason: string; broker: Broker }
@@ -150,6 +163,8 @@ export class Client implements WebSocketHandlers {
   private clientId: string;
   private readonly backoff: Backoff<Broker>;
   private readonly subscriptions = new Map<string, Subscription>();
+  /** MQTT 5 SUBSCRIBE properties (Subscription Identifier, User Properties) by filter: made when first given. */
+  private subscriptionProperties: Map<string, Properties> | undefined;
   private conn: Connection | undefined;
   private socket: Socket | undefined;
   /** The current connection's output (see Output). */
@@ -209,8 +224,9 @@ export class Client implements WebSocketHandlers {
     }
     this.backoff = new Backoff(config.backoff, () => host.random(), config.brokers);
     this.timer = host.timer(() => {
+      const due = this.timerAt;
       this.timerAt = Number.POSITIVE_INFINITY;
-      this.timerFired();
+      this.timerFired(due);
     });
   }
 
@@ -272,12 +288,17 @@ export class Client implements WebSocketHandlers {
    * Says goodbye to the broker and stays down until start(). With `abort` the socket is closed first, so no
    * DISCONNECT goes out and the broker publishes the will, as after a crash.
    */
-  stop(reason: string, abort = false): void {
+  stop(reason: string, abort = false, goodbye?: Goodbye): void {
     this.state = STOPPED;
     this.cancelTimer();
     if (abort) this.dropSocket();
-    if (this.conn) this.conn.disconnect(this.host.now(), reason);
+    if (this.conn) this.conn.disconnect(this.host.now(), reason, goodbye);
     else this.dropSocket();
+  }
+
+  /** MQTT 5: re-authenticates with the configured method (see Connection.reauthenticate); false when it cannot. */
+  reauthenticate(): boolean {
+    return this.conn?.reauthenticate(this.host.now()) === true;
   }
 
   /** Drops the current connection (or the wait) and dials again now. */
@@ -391,17 +412,29 @@ export class Client implements WebSocketHandlers {
   }
 
   /**
-   * Subscribes now if connected, and again after every reconnect that finds no session. -1: refused, as the broker
-   * does not support the filter (a wildcard or a shared subscription), said in a warning.
+   * Subscribes now if connected, and again after every reconnect that finds no session. MQTT 5 `properties` (a
+   * Subscription Identifier, User Properties) are kept with it: such a subscription is renewed in a SUBSCRIBE of
+   * its own, since they belong to the packet. -1: refused, as the broker does not support the filter (a wildcard or
+   * a shared subscription), said in a warning.
    */
-  subscribe(subscription: Subscription): number {
-    const problem = this.unsupportedFilter(subscription.topicFilter);
+  subscribe(subscription: Subscription, properties?: Properties): number {
+    const filter = subscription.topicFilter;
+    const problem = this.unsupportedFilter(filter);
     if (problem) {
-      this.observe({ type: "warning", message: `subscribe to ${subscription.topicFilter} refused: ${problem}` });
+      this.observe({ type: "warning", message: `subscribe to ${filter} refused: ${problem}` });
       return -1;
     }
-    this.subscriptions.set(subscription.topicFilter, subscription);
-    return this.conn?.connected ? this.conn.subscribe([subscription], this.host.now()) : 0;
+    this.subscriptions.set(filter, subscription);
+    if (properties) {
+      this.subscriptionProperties ??= new Map();
+      this.subscriptionProperties.set(filter, properties);
+    } else this.subscriptionProperties?.delete(filter);
+    return this.conn?.connected ? this.conn.subscribe([subscription], this.host.now(), properties) : 0;
+  }
+
+  /** The MQTT 5 properties the subscription to `topicFilter` was made with, if any. */
+  subscribedWith(topicFilter: string): Properties | undefined {
+    return this.subscriptionProperties?.get(topicFilter);
   }
 
   /**
@@ -417,12 +450,31 @@ export class Client implements WebSocketHandlers {
     return undefined;
   }
 
-  unsubscribe(topicFilter: string): number {
+  unsubscribe(topicFilter: string, properties?: Properties): number {
     this.subscriptions.delete(topicFilter);
-    return this.conn?.connected ? this.conn.unsubscribe([topicFilter], this.host.now()) : 0;
+    this.subscriptionProperties?.delete(topicFilter);
+    return this.conn?.connected ? this.conn.unsubscribe([topicFilter], this.host.now(), properties) : 0;
   }
 
-  private dial(): void {
+  /** Renews every subscription: those without properties in one SUBSCRIBE, each of the others in its own. */
+  private resubscribe(conn: Connection): void {
+    const now = this.host.now();
+    const withProperties = this.subscriptionProperties;
+    if (!withProperties?.size) {
+      conn.subscribe([...this.subscriptions.values()], now);
+      return;
+    }
+    const plain: Subscription[] = [];
+    for (const [filter, subscription] of this.subscriptions) {
+      const properties = withProperties.get(filter);
+      if (properties) conn.subscribe([subscription], now, properties);
+      else plain.push(subscription);
+    }
+    if (plain.length) conn.subscribe(plain, now);
+  }
+
+  /** Dials now; `due` is the deadline of the timer that called, if one did. */
+  private dial(due?: number): void {
     if (!this.host.linkUp()) {
       this.state = NO_LINK;
       this.observe({ type: "waiting", delay: -1, reason: "network link down: waiting for it", broker: this.broker });
@@ -431,8 +483,10 @@ export class Client implements WebSocketHandlers {
     const broker = this.broker;
     this.state = CONNECTING;
     this.attempt++;
-    this.socketStarted = this.host.now();
-    this.observe({ type: "connecting", broker, attempt: this.attempt });
+    const now = this.host.now();
+    this.socketStarted = now;
+    const late = due === undefined ? undefined : Math.max(0, now - due);
+    this.observe({ type: "connecting", broker, attempt: this.attempt, late });
     const options = {
       host: broker.host,
       port: broker.port,
@@ -501,6 +555,7 @@ export class Client implements WebSocketHandlers {
         receiveMaximum: c.receiveMaximum,
         topicAliasMaximum: c.topicAliasMaximum,
         topicAliases: c.topicAliases,
+        extras: c.extras,
       },
       this.session,
       out,
@@ -525,9 +580,7 @@ export class Client implements WebSocketHandlers {
         (p?.wildcardSubscriptionAvailable === 0 ? NO_WILDCARD : 0) |
         (p?.sharedSubscriptionAvailable === 0 ? NO_SHARED : 0);
       if (this.unsupported) this.dropUnsupported();
-      if (!event.sessionPresent && this.subscriptions.size) {
-        conn.subscribe([...this.subscriptions.values()], this.host.now());
-      }
+      if (!event.sessionPresent && this.subscriptions.size) this.resubscribe(conn);
       this.observe(event);
       return;
     }
@@ -552,6 +605,7 @@ export class Client implements WebSocketHandlers {
       const problem = this.unsupportedFilter(filter);
       if (!problem) continue;
       this.subscriptions.delete(filter);
+      this.subscriptionProperties?.delete(filter);
       this.observe({ type: "warning", message: `subscription to ${filter} given up: ${problem}` });
     }
   }
@@ -647,8 +701,8 @@ export class Client implements WebSocketHandlers {
     socket?.close();
   }
 
-  private timerFired(): void {
-    if (this.timerAction === DIAL) this.dial();
+  private timerFired(due: number): void {
+    if (this.timerAction === DIAL) this.dial(due);
     else if (this.timerAction === UPGRADE_TIMEOUT) {
       if (this.state === CONNECTING) this.lost({ code: "ws", detail: "response_timeout" });
     } else {

@@ -120,6 +120,33 @@ describe("a PUBLISH over our maximum in MQTT 3.1.1", () => {
   );
 });
 
+test("a PUBLISH skipped for its size has its trace line, as every packet read", () => {
+  const c = setup(4);
+  c.conn.trace = true;
+  c.receive(connack(false));
+  const big: Packet = {
+    type: PUBLISH,
+    topic: "dev/cmd",
+    payload: new Uint8Array(5000),
+    qos: 1,
+    retain: false,
+    dup: false,
+  };
+  big.packetId = 9;
+  c.receive(big);
+  const traced = c.events
+    .filter((e) => e.type === "packet" && e.direction === "in")
+    .map((e) => e.type === "packet" && e.packet);
+  expect(traced).toEqual([
+    expect.objectContaining({ type: CONNACK }),
+    expect.objectContaining({ type: PUBLISH, topic: "dev/cmd", qos: 1, packetId: 9 }),
+  ]);
+  expect(c.events.find((e) => e.type === "packet" && e.packet.type === PUBLISH)).toMatchObject({
+    // Fixed header (3), topic (2 + 7), packet id (2), payload.
+    size: 3 + 9 + 2 + 5000,
+  });
+});
+
 describe("a message that can never be sent", () => {
   test("is given up when released (over the broker's Maximum Packet Size), and later publishes still leave", () => {
     const session = new Session();
