@@ -257,7 +257,7 @@ export class Connection {
     this.lastReceived = now;
     // A CONNECT that cannot be encoded (larger than maxPacketSize, a string brokers refuse) would time out at every
     // attempt, for ever: the connection ends as one of ours, which the supervisor does not retry; the warning says why.
-    const sent = this.send(
+    const unsent = this.send(
       {
         type: CONNECT,
         protocolVersion: o.version,
@@ -271,7 +271,7 @@ export class Connection {
       },
       now,
     );
-    if (!sent) this.end({ kind: "local", reason: "the CONNECT cannot be sent: fix the configuration" }, now);
+    if (unsent) this.end({ kind: "local", reason: "the CONNECT cannot be sent: fix the configuration" }, now);
   }
 
   /** Bytes from the socket, in any chunking. */
