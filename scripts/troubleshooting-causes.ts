@@ -229,7 +229,7 @@ export const PROSE: Readonly<Record<Code, Prose>> = {
   },
   protocol_rejected: {
     summary:
-      "The broker refused the CONNECT's protocol: return code 1 (3.1.1) or 0x84 Unsupported Protocol Version (5.0), or 0x81/0x82/0x90/0x99-0x9B refusing what the CONNECT asked.",
+      "The broker refused the CONNECT's protocol: return code 1 (3.1.1) or 0x84 Unsupported Protocol Version (5.0), or 0x81/0x82/0x90/0x99 refusing what the CONNECT asked.",
     causes: [
       {
         cause: "The broker does not speak MQTT 5.0 (mosquitto before 1.6, many embedded brokers).",
@@ -240,9 +240,8 @@ export const PROSE: Readonly<Record<Code, Prose>> = {
         fix: "Set `mqttVersion` to one the listener accepts.",
       },
       {
-        cause:
-          "A 5.0 broker refuses the will message: topic invalid (0x90), retain (0x9A) or QoS (0x9B) not supported.",
-        fix: "Check the will's topic under `topicPrefix` and the broker's maximum QoS and retain support.",
+        cause: "A 5.0 broker refuses the will message: topic invalid (0x90).",
+        fix: "Check the will's topic under `topicPrefix`.",
       },
     ],
     example: {
@@ -362,6 +361,28 @@ export const PROSE: Readonly<Record<Code, Prose>> = {
     ],
     example: { broker: BROKER, address: ADDRESS, error: "closed", uptime: 45210, idle: 3200 },
   },
+  feature_unsupported: {
+    summary:
+      "The broker refused something it does not support (MQTT 5.0): 0x9A Retain not supported, 0x9B QoS not supported, 0x9E Shared Subscriptions, 0xA1 Subscription Identifiers or 0xA2 Wildcard Subscriptions not supported, in a CONNACK or a DISCONNECT.",
+    causes: [
+      {
+        cause:
+          "The will is retained (the device's offline beacon) or above the broker's maximum QoS: CONNACK 0x9A or 0x9B. The device sends the will without retain (or at QoS 0) from the next attempt on, and says so in one warning.",
+        fix: "Nothing to do for the connection; to keep a retained offline beacon, enable retain on the broker (mosquitto `retain_available true`, `max_qos`).",
+      },
+      {
+        cause:
+          "A message or subscription made before the broker said what it lacks. Once it has (its CONNACK's Retain Available, Wildcard, Shared and Subscription Identifier Available), the device refuses such publishes and subscriptions when made (`publish to ... refused`, `subscribe to ... refused`), gives up kept ones with a warning, and publishes its status beacon unretained.",
+        fix: "Publish without retain and subscribe without wildcards or `$share/` to such a broker, or enable the feature on it.",
+      },
+    ],
+    example: {
+      broker: BROKER,
+      address: ADDRESS,
+      reason: "0x9a Retain not supported",
+      user: "none",
+    },
+  },
   server_disconnect: {
     summary:
       "The broker sent DISCONNECT (MQTT 5.0) with a reason no more specific code covers, e.g. 0x8B Server shutting down, 0x89 Server busy, 0x93 Receive maximum exceeded, 0x98 Administrative action.",
@@ -375,7 +396,7 @@ export const PROSE: Readonly<Record<Code, Prose>> = {
         fix: "Ask the broker's administrator why.",
       },
       {
-        cause: "0x93/0x94/0x9A and others: the broker says the device broke a rule.",
+        cause: "0x93/0x94 and others: the broker says the device broke a rule.",
         fix: "Report the serial log with the reason and reasonString.",
       },
     ],
@@ -516,7 +537,7 @@ export const PROSE: Readonly<Record<Code, Prose>> = {
     summary:
       "Another client connected with the same client id: DISCONNECT 0x8E (5.0), or the broker closing new connections soon after they start, again and again (mosquitto sends no 0x8E).",
     evidence:
-      'DISCONNECT 0x8E (5.0) on each close; or three connections in a row that the broker closed without a word (FIN or RST, no DISCONNECT) soon after their CONNACK, and either a CONNACK among them found our session gone though the device keeps its session (a twin that starts clean ends it: `evidence="session gone on reconnect"`), or their uptimes are clearly irregular, the longest more than 40% above the shortest (a twin with a persistent session resumes ours each time, and reconnects after randomised delays: `evidence="irregular uptimes ..."`). Connections that end at the same uptime are flapping instead, those that end at the same idle time a NAT idle timeout.',
+      'DISCONNECT 0x8E (5.0) on each close; or three connections in a row that the broker closed without a word (FIN or RST, no DISCONNECT) soon after their CONNACK, and either a CONNACK among them found our session gone though the device keeps its session (a twin that starts clean ends it: `evidence="session gone on reconnect"`), or their uptimes are clearly irregular, each more than 40% above the next shorter one (a twin with a persistent session resumes ours each time, and reconnects after randomised delays: `evidence="irregular uptimes ..."`). Connections that end at the same uptime are flapping instead, those that end at the same idle time a NAT idle timeout. A device whose event loop runs late (busy, or a simulator on a loaded computer) reads every time late: that noise can make regular uptimes look irregular, never the reverse. So uptimes count as irregular only when they are also further apart than twice the lateness the device saw (how late its backoff timers fired before those connections: `late_ms=` on the pattern\'s line when not 0), and each stands apart from every other, so that one close read late during a moment\'s stall (a flash erase) cannot make the pattern. Regular times (flapping, NAT idle) are read with the same allowance.',
     causes: [
       {
         cause: "Two devices configured with the same `clientId` (a copied configuration).",
@@ -543,7 +564,7 @@ export const PROSE: Readonly<Record<Code, Prose>> = {
   flapping: {
     summary: "Connections keep ending shortly after they start, repeatedly.",
     evidence:
-      'Four short connections in a row that end at the same uptime after CONNACK (within 20%), whatever the traffic and even with the session resumed each time: something on the path cuts them (`evidence="cut at the same uptime ..."`); or three in a row that end for reasons other than a silent close by the broker, such as protocol errors (`evidence="short connections"`). Cuts at the same time sooner than 1 s after the last packet count here, never as a NAT idle timeout. Once named, a streak keeps its name until a connection lasts (`backoffStable`).',
+      'Four short connections in a row that end at the same uptime after CONNACK (within 20%, plus twice the lateness of the device\'s loop, `late_ms=`: see session_taken_over), whatever the traffic and even with the session resumed each time: something on the path cuts them (`evidence="cut at the same uptime ..."`); or three in a row that end for reasons other than a silent close by the broker, such as protocol errors (`evidence="short connections"`). Cuts at the same time sooner than 1 s after the last packet count here, never as a NAT idle timeout. Once named, a streak keeps its name until a connection lasts (`backoffStable`).',
     causes: [
       {
         cause:
@@ -632,7 +653,7 @@ export const PROSE: Readonly<Record<Code, Prose>> = {
     summary:
       "Connections die after about the same idle time: a NAT, firewall or mobile carrier drops idle TCP connections sooner than the keep-alive.",
     evidence:
-      "Three connections that ended at idle times (since the last packet received) within 20% of each other and at least 1 s, whatever their uptime: reset at that idle time, or a ping unanswered after it. Such connections are never counted as flapping or a takeover. The device lowers its keep alive below that idle time by itself, down to keepAliveMin, and says so (`keepalive tuned`; `keepalive=` is the new value). When the idle times call for less than keepAliveMin the line says `below=keepAliveMin` (for resets sooner than keepAliveMin, with their uptimes `uptime_s`): only a person can act.",
+      "Three connections that ended at idle times (since the last packet received) within 20% of each other (plus twice the lateness of the device's loop, `late_ms=`: see session_taken_over) and at least 1 s, whatever their uptime: reset at that idle time, or a ping unanswered after it. Such connections are never counted as flapping or a takeover. The device lowers its keep alive below that idle time by itself, down to keepAliveMin, and says so (`keepalive tuned`; `keepalive=` is the new value). When the idle times call for less than keepAliveMin the line says `below=keepAliveMin` (for resets sooner than keepAliveMin, with their uptimes `uptime_s`): only a person can act.",
     causes: [
       {
         cause: "A router, firewall or carrier-grade NAT with a short idle timeout.",

@@ -142,7 +142,7 @@ export const COMMANDS: readonly Command<Device>[] = frozen<Command<Device>>([
     run: ([filter, q], out, device) => {
       filterCheck(filter);
       const id = client(device).subscribe({ topicFilter: filter, qos: q === undefined ? 0 : qosArg(q) });
-      out(id ? `sub sent id=${id}` : "sub saved: sent when connected");
+      out(id > 0 ? `sub sent id=${id}` : id < 0 ? "sub refused (see the warning)" : "sub saved: sent when connected");
     },
   },
   {

@@ -36,5 +36,14 @@ export function publishStatus(device: Device, online: boolean): void {
   const body = online
     ? JSON.stringify({ online: true, ...device.stats.beacon(now), heap: device.host.heap().used })
     : '{"online":false}';
-  publish(device, device.topics.status, body, online ? 1 : 0, true, device.properties, true);
+  // Retained, unless the broker keeps no retained messages (MQTT 5 Retain Available 0): then a plain message.
+  publish(
+    device,
+    device.topics.status,
+    body,
+    online ? 1 : 0,
+    device.client?.retainAvailable !== false,
+    device.properties,
+    true,
+  );
 }

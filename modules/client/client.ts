@@ -5,10 +5,12 @@ import { Backoff, type BackoffConfig, type Retry } from "tether/client/backoff";
 import type { Broker } from "tether/client/broker";
 import {
   type CloseCause,
+  type ConnectExtras,
   Connection,
   type ConnectionEvent,
   type ConnectionOutput,
   DEFAULT_MAX_INFLIGHT,
+  type Goodbye,
 } from "tether/client/connection";
 import { connectWebSocket, type TransportError, type WebSocketHandlers } from "tether/client/websocket";
 import type { Host, Socket, Timer } from "tether/host";
@@ -51,6 +53,8 @@ export interface ClientConfig {
   receiveMaximum?: number;
   topicAliasMaximum?: number;
   topicAliases?: boolean;
+  /** MQTT 5 CONNECT: Request Response and Problem Information, User Properties, enhanced authentication. */
+  extras?: ConnectExtras;
   /**
    * With an empty clientId (MQTT 5): the host storage key that keeps the id the broker assigns, so that the next
    * boot resumes the session too. Without it the id is kept until the device restarts.
@@ -61,7 +65,16 @@ export interface ClientConfig {
 /** What the supervisor reports, beyond the connection's own events. */
 export type ClientEvent =
   | ConnectionEvent
-  | { type: "connecting"; broker: Broker; attempt: number }
+  | {
+      type: "connecting";
+      broker: Broker;
+      attempt: number;
+      /**
+       * How late the backoff timer that dialled fired, ms after its deadline: how late the device's event loop runs,
+       * which the diagnoser allows for in the timing it reads. Absent when dialled at once (no timer).
+       */
+      late?: number;
+    }
   | { type: "resolved"; broker: Broker; address: string }
   | { type: "socket"; broker: Broker; ms: number }
   | { type: "waiting"; delay: number; reason: string; broker: Broker }
@@ -137,6 +150,16 @@ function madeId(random: () => number): string {
   return id;
 }
 
+// Capabilities a broker may lack (bits of Client.unsupported and Client.willLimits).
+const NO_RETAIN = 1;
+const NO_WILDCARD = 2;
+const NO_SHARED = 4;
+const NO_QOS = 8;
+
+/** CONNACK 0x9A Retain not supported and 0x9B QoS not supported: what refuses a will. */
+const RETAIN_NOT_SUPPORTED = 0x9a;
+const QOS_NOT_SUPPORTED = 0x9b;
+
 /** CONNACK 0x85 Client Identifier not valid (only 5.0 assigns identifiers). */
 const CLIENT_ID_REJECTED = 0x85;
 
@@ -152,6 +175,8 @@ export class Client implements WebSocketHandlers {
   private clientId: string;
   private readonly backoff: Backoff<Broker>;
   private readonly subscriptions = new Map<string, Subscription>();
+  /** MQTT 5 SUBSCRIBE properties (Subscription Identifier, User Properties) by filter: made when first given. */
+  private subscriptionProperties: Map<string, Properties> | undefined;
   /**
    * Filters subscribed or unsubscribed since the broker last confirmed them, with the packet identifier of the
    * SUBSCRIBE or UNSUBSCRIBE that carries the change (0: not sent yet, offline). A resumed session holds only what
@@ -182,6 +207,16 @@ export class Client implements WebSocketHandlers {
   private cleanNext = false;
   /** The broker's Maximum Packet Size from the last CONNACK (0: none announced). */
   private brokerMaxPacket = 0;
+  /**
+   * What the last CONNACK said the broker does not support (5.0; NO_RETAIN, NO_WILDCARD, NO_SHARED bits): kept
+   * while offline, as the next broker is most likely the same one.
+   */
+  private unsupported = 0;
+  /**
+   * What the will must do without (NO_RETAIN: its retain flag; NO_QOS: its QoS, sent at 0), learnt from a CONNACK
+   * refusing it (0x9A, 0x9B): sent as configured, it would be refused at every attempt.
+   */
+  private willLimits = 0;
   /** The client id was made here (see the constructor): said once, at start. */
   private madeId = false;
   /** The last topic published to and topicLength's answer for it ("" is not a valid topic name). */
@@ -215,8 +250,9 @@ export class Client implements WebSocketHandlers {
     }
     this.backoff = new Backoff(config.backoff, () => host.random(), config.brokers);
     this.timer = host.timer(() => {
+      const due = this.timerAt;
       this.timerAt = Number.POSITIVE_INFINITY;
-      this.timerFired();
+      this.timerFired(due);
     });
   }
 
@@ -278,12 +314,17 @@ export class Client implements WebSocketHandlers {
    * Says goodbye to the broker and stays down until start(). With `abort` the socket is closed first, so no
    * DISCONNECT goes out and the broker publishes the will, as after a crash.
    */
-  stop(reason: string, abort = false): void {
+  stop(reason: string, abort = false, goodbye?: Goodbye): void {
     this.state = STOPPED;
     this.cancelTimer();
     if (abort) this.dropSocket();
-    if (this.conn) this.conn.disconnect(this.host.now(), reason);
+    if (this.conn) this.conn.disconnect(this.host.now(), reason, goodbye);
     else this.dropSocket();
+  }
+
+  /** MQTT 5: re-authenticates with the configured method (see Connection.reauthenticate); false when it cannot. */
+  reauthenticate(): boolean {
+    return this.conn?.reauthenticate(this.host.now()) === true;
   }
 
   /** Drops the current connection (or the wait) and dials again now, or once backoffBase has passed since the last. */
@@ -328,7 +369,7 @@ export class Client implements WebSocketHandlers {
     properties?: Properties,
     transient = false,
   ): PublishResult {
-    const problem = this.refusal(topic, payload, qos);
+    const problem = this.refusal(topic, payload, qos, retain);
     if (problem) {
       this.observe({ type: "warning", message: `publish to ${topic} refused: ${problem}` });
       return "invalid";
@@ -372,10 +413,16 @@ export class Client implements WebSocketHandlers {
     return this.lastTopicLength;
   }
 
+  /** False once the broker said it does not keep retained messages (MQTT 5 Retain Available 0). */
+  get retainAvailable(): boolean {
+    return (this.unsupported & NO_RETAIN) === 0;
+  }
+
   /** Why a message can never be sent, or undefined. Properties are left to the encoder (see Connection). */
-  private refusal(topic: string, payload: Uint8Array, qos: QoS): string | undefined {
+  private refusal(topic: string, payload: Uint8Array, qos: QoS, retain: boolean): string | undefined {
     const length = this.topicLength(topic);
     if (length < 0) return `not a valid topic name: ${topicNameProblem(topic)}`;
+    if (retain && !this.retainAvailable) return "retained, and the broker has Retain Available 0";
     // Fixed header, topic, packet identifier, payload, and in 5.0 the property length (one byte without any).
     const body = 2 + length + (qos > 0 ? 2 : 0) + payload.length + (this.config.version === 5 ? 1 : 0);
     const size = 1 + varintSize(body) + body;
@@ -400,20 +447,50 @@ export class Client implements WebSocketHandlers {
 
   /**
    * Subscribes now if connected, else after the next CONNACK (a resumed session too), and again after every
-   * reconnect that finds no session.
+   * reconnect that finds no session. MQTT 5 `properties` (a Subscription Identifier, User Properties) are kept with
+   * it: such a subscription is renewed in a SUBSCRIBE of its own, since they belong to the packet. -1: refused, as
+   * the broker does not support the filter (a wildcard or a shared subscription), said in a warning.
    */
-  subscribe(subscription: Subscription): number {
+  subscribe(subscription: Subscription, properties?: Properties): number {
     const filter = subscription.topicFilter;
+    const problem = this.unsupportedFilter(filter);
+    if (problem) {
+      this.observe({ type: "warning", message: `subscribe to ${filter} refused: ${problem}` });
+      return -1;
+    }
     this.subscriptions.set(filter, subscription);
-    const id = this.conn?.connected ? this.conn.subscribe([subscription], this.host.now()) : 0;
+    if (properties) {
+      this.subscriptionProperties ??= new Map();
+      this.subscriptionProperties.set(filter, properties);
+    } else this.subscriptionProperties?.delete(filter);
+    const id = this.conn?.connected ? this.conn.subscribe([subscription], this.host.now(), properties) : 0;
     this.unconfirmed.set(filter, id);
     return id;
   }
 
+  /** The MQTT 5 properties the subscription to `topicFilter` was made with, if any. */
+  subscribedWith(topicFilter: string): Properties | undefined {
+    return this.subscriptionProperties?.get(topicFilter);
+  }
+
+  /**
+   * What the broker (as its last CONNACK described it) lacks for `filter`, or undefined. Sent, such a SUBSCRIBE
+   * would end the connection (0xA2, 0x9E), and, kept for reconnects, every next one.
+   */
+  unsupportedFilter(filter: string): string | undefined {
+    const lacks = this.unsupported;
+    if (lacks & NO_SHARED && filter.startsWith("$share/")) return "the broker has Shared Subscription Available 0";
+    if (lacks & NO_WILDCARD && (filter.indexOf("+") >= 0 || filter.indexOf("#") >= 0)) {
+      return "the broker has Wildcard Subscription Available 0";
+    }
+    return undefined;
+  }
+
   /** Unsubscribes now if connected, else after the next CONNACK that resumes a session. */
-  unsubscribe(topicFilter: string): number {
+  unsubscribe(topicFilter: string, properties?: Properties): number {
     this.subscriptions.delete(topicFilter);
-    const id = this.conn?.connected ? this.conn.unsubscribe([topicFilter], this.host.now()) : 0;
+    this.subscriptionProperties?.delete(topicFilter);
+    const id = this.conn?.connected ? this.conn.unsubscribe([topicFilter], this.host.now(), properties) : 0;
     this.unconfirmed.set(topicFilter, id);
     return id;
   }
@@ -423,14 +500,11 @@ export class Client implements WebSocketHandlers {
    * confirmed (made offline, or whose SUBSCRIBE or UNSUBSCRIBE went unanswered when the connection died).
    */
   private renew(conn: Connection, sessionPresent: boolean): void {
-    const now = this.host.now();
     const unconfirmed = this.unconfirmed;
     if (!sessionPresent) {
       // The broker holds nothing of ours: unsubscribes have nothing left to undo.
       unconfirmed.clear();
-      if (!this.subscriptions.size) return;
-      const id = conn.subscribe([...this.subscriptions.values()], now);
-      for (const filter of this.subscriptions.keys()) unconfirmed.set(filter, id);
+      if (this.subscriptions.size) this.sendSubscribes(conn, [...this.subscriptions.values()]);
       return;
     }
     if (!unconfirmed.size) return;
@@ -441,14 +515,30 @@ export class Client implements WebSocketHandlers {
       if (subscription) subscribe.push(subscription);
       else unsubscribe.push(filter);
     }
-    if (subscribe.length) {
-      const id = conn.subscribe(subscribe, now);
-      for (const s of subscribe) unconfirmed.set(s.topicFilter, id);
-    }
+    if (subscribe.length) this.sendSubscribes(conn, subscribe);
     if (unsubscribe.length) {
-      const id = conn.unsubscribe(unsubscribe, now);
+      const id = conn.unsubscribe(unsubscribe, this.host.now());
       for (const filter of unsubscribe) unconfirmed.set(filter, id);
     }
+  }
+
+  /**
+   * Sends `subscriptions`, each unconfirmed until its SUBACK: those without properties in one SUBSCRIBE, each of the
+   * others in its own.
+   */
+  private sendSubscribes(conn: Connection, subscriptions: Subscription[]): void {
+    const now = this.host.now();
+    const withProperties = this.subscriptionProperties;
+    const plain: Subscription[] = [];
+    for (const subscription of subscriptions) {
+      const filter = subscription.topicFilter;
+      const properties = withProperties?.get(filter);
+      if (properties) this.unconfirmed.set(filter, conn.subscribe([subscription], now, properties));
+      else plain.push(subscription);
+    }
+    if (!plain.length) return;
+    const id = conn.subscribe(plain, now);
+    for (const subscription of plain) this.unconfirmed.set(subscription.topicFilter, id);
   }
 
   /** A SUBACK or UNSUBACK answered `packetId`: the changes it carried are the broker's now. */
@@ -456,7 +546,8 @@ export class Client implements WebSocketHandlers {
     for (const [filter, id] of this.unconfirmed) if (id === packetId) this.unconfirmed.delete(filter);
   }
 
-  private dial(): void {
+  /** Dials now; `due` is the deadline of the timer that called, if one did. */
+  private dial(due?: number): void {
     if (!this.host.linkUp()) {
       this.state = NO_LINK;
       this.observe({ type: "waiting", delay: -1, reason: "network link down: waiting for it", broker: this.broker });
@@ -465,8 +556,10 @@ export class Client implements WebSocketHandlers {
     const broker = this.broker;
     this.state = CONNECTING;
     this.attempt++;
-    this.socketStarted = this.lastDial = this.host.now();
-    this.observe({ type: "connecting", broker, attempt: this.attempt });
+    const now = this.host.now();
+    this.socketStarted = this.lastDial = now;
+    const late = due === undefined ? undefined : Math.max(0, now - due);
+    this.observe({ type: "connecting", broker, attempt: this.attempt, late });
     const options = {
       host: broker.host,
       port: broker.port,
@@ -527,7 +620,7 @@ export class Client implements WebSocketHandlers {
         keepAlive: c.keepAlive,
         username: c.username,
         password: c.password,
-        will: c.will,
+        will: this.will(),
         sessionExpiry: c.sessionExpiry,
         maxPacketSize: c.maxPacketSize,
         connackTimeout: c.connackTimeout,
@@ -535,6 +628,7 @@ export class Client implements WebSocketHandlers {
         receiveMaximum: c.receiveMaximum,
         topicAliasMaximum: c.topicAliasMaximum,
         topicAliases: c.topicAliases,
+        extras: c.extras,
       },
       this.session,
       out,
@@ -552,7 +646,13 @@ export class Client implements WebSocketHandlers {
       if (!this.config.clientId) this.assigned(event.properties?.assignedClientIdentifier || undefined);
       this.attempt = 0;
       this.cleanNext = false;
-      this.brokerMaxPacket = event.properties?.maximumPacketSize ?? 0;
+      const p = event.properties;
+      this.brokerMaxPacket = p?.maximumPacketSize ?? 0;
+      this.unsupported =
+        (p?.retainAvailable === 0 ? NO_RETAIN : 0) |
+        (p?.wildcardSubscriptionAvailable === 0 ? NO_WILDCARD : 0) |
+        (p?.sharedSubscriptionAvailable === 0 ? NO_SHARED : 0);
+      if (this.unsupported) this.dropUnsupported();
       this.publishedHere = this.completedHere = 0;
       this.renew(conn, event.sessionPresent);
       this.observe(event);
@@ -576,6 +676,51 @@ export class Client implements WebSocketHandlers {
       return;
     }
     this.observe(event);
+  }
+
+  /** Subscriptions kept for reconnects that this broker does not support are given up, each with a line. */
+  private dropUnsupported(): void {
+    for (const filter of [...this.subscriptions.keys()]) {
+      const problem = this.unsupportedFilter(filter);
+      if (!problem) continue;
+      this.subscriptions.delete(filter);
+      this.subscriptionProperties?.delete(filter);
+      this.unconfirmed.delete(filter);
+      this.observe({ type: "warning", message: `subscription to ${filter} given up: ${problem}` });
+    }
+  }
+
+  /**
+   * A CONNACK refused the will for a capability the broker lacks (0x9A retain, 0x9B QoS): the next attempts send
+   * it without, said once. Sent as configured, it would be refused at every attempt, for ever.
+   */
+  private adjustWill(reasonCode: number): void {
+    const will = this.config.will;
+    const limit =
+      reasonCode === RETAIN_NOT_SUPPORTED && will?.retain
+        ? NO_RETAIN
+        : reasonCode === QOS_NOT_SUPPORTED && will && will.qos > 0
+          ? NO_QOS
+          : 0;
+    if (!limit || this.willLimits & limit) return;
+    this.willLimits |= limit;
+    const what = limit === NO_RETAIN ? "retained messages (CONNACK 0x9A)" : "its QoS (CONNACK 0x9B)";
+    const how = limit === NO_RETAIN ? "without retain" : "at QoS 0";
+    this.observe({
+      type: "warning",
+      message: `the broker refused the will: it does not support ${what}; sent ${how} from now on`,
+    });
+  }
+
+  /** The will as the broker takes it (see adjustWill). */
+  private will(): Will | undefined {
+    const will = this.config.will;
+    if (!will || !this.willLimits) return will;
+    return {
+      ...will,
+      retain: this.willLimits & NO_RETAIN ? false : will.retain,
+      qos: this.willLimits & NO_QOS ? 0 : will.qos,
+    };
   }
 
   /**
@@ -633,6 +778,7 @@ export class Client implements WebSocketHandlers {
     // An assigned id the broker refuses (another broker, or it was reset) is given back: the next CONNECT asks for
     // a new one instead of being refused for ever.
     if (cause.kind === "connack" && cause.reasonCode === CLIENT_ID_REJECTED && !this.config.clientId) this.assigned("");
+    if (cause.kind === "connack") this.adjustWill(cause.reasonCode);
     if (this.state === STOPPED) return;
     const now = this.host.now();
     const code = this.config.classify(cause);
@@ -666,15 +812,14 @@ export class Client implements WebSocketHandlers {
     socket?.close();
   }
 
-  private timerFired(): void {
+  private timerFired(due: number): void {
     if (this.timerAction === DIAL) {
       // A host's timer may fire a little early (a board counts from the start of the turn that set it): the floor
       // between dials holds all the same.
       const early = this.lastDial + this.config.backoff.base - this.host.now();
       if (early > 0) this.armAt(this.host.now() + early, DIAL);
-      else this.dial();
-    }
-    else if (this.timerAction === UPGRADE_TIMEOUT) {
+      else this.dial(due);
+    } else if (this.timerAction === UPGRADE_TIMEOUT) {
       if (this.state === CONNECTING) this.lost({ code: "ws", detail: "response_timeout" });
     } else {
       const conn = this.conn;

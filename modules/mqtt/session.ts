@@ -109,16 +109,20 @@ export interface SessionOptions {
   slots?: number;
 }
 
-/** One of our QoS 1/2 messages between PUBLISH and its completion. `released`: PUBREC came, PUBREL was sent. */
+/** One of our QoS 1/2 messages between PUBLISH and its completion. */
 interface Flight {
   message: OutMessage;
-  released: boolean;
+  /** 0, or PUBREC came and PUBREL was sent (RELEASED), or sent again after a reconnect (RELEASED_AGAIN). */
+  released: number;
   /** Its stored value's slot, or IN_RAM (counted as unstored), or NEW (not saved yet, or no store). */
   slot: number;
   /** The connection it was last sent on (Session.#connection), and its place in the order of our sends. */
   sentOn: number;
   seq: number;
 }
+
+const RELEASED = 1;
+const RELEASED_AGAIN = 2;
 
 /**
  * How many connections in a row the broker may close right after a message was (re)sent, nothing acknowledged
@@ -209,7 +213,13 @@ export class Session {
         reject(store, KEY_FLIGHT + i, why);
         continue;
       }
-      this.#flights.set(flight.id, { message: flight.message, released: flight.released, slot: i, sentOn: 0, seq: 0 });
+      this.#flights.set(flight.id, {
+        message: flight.message,
+        released: flight.released ? RELEASED : 0,
+        slot: i,
+        sentOn: 0,
+        seq: 0,
+      });
       this.#slots[i] = true;
       this.#next = flight.id === MAX_ID ? 1 : flight.id + 1;
     }
@@ -262,6 +272,7 @@ export class Session {
     const requeued = sessionPresent ? 0 : this.#flights.size;
     if (sessionPresent) {
       for (const [id, flight] of this.#flights) {
+        if (flight.released) flight.released = RELEASED_AGAIN;
         send.push(flight.released ? ack(PUBREL, id, 0) : toPublish(flight.message, id, true));
       }
     } else {
@@ -402,7 +413,7 @@ export class Session {
     }
     if (type === PUBREC && (flight.released || reasonCode < 0x80)) {
       if (!flight.released) {
-        flight.released = true;
+        flight.released = RELEASED;
         this.#save(packetId, flight);
       }
       return { send: [ack(PUBREL, packetId, 0)] };
@@ -413,8 +424,13 @@ export class Session {
     this.#releaseAll(send);
     // A PUBCOMP never refuses: its only other code, 0x92, answers a PUBREL sent again after the broker had already
     // completed the flow (our first PUBCOMP was lost with the connection): after PUBREC the message is delivered.
+    // To a first PUBREL it means the broker lost a flow it took on with PUBREC: its session and ours disagree.
     const ok = type === PUBCOMP || reasonCode < 0x80;
-    return { send, completed: { packetId, qos, reasonCode, ok, message: flight.message } };
+    const completed = { packetId, qos, reasonCode, ok, message: flight.message };
+    if (type !== PUBCOMP || reasonCode !== ID_NOT_FOUND || flight.released === RELEASED_AGAIN)
+      return { send, completed };
+    const text = `PUBCOMP for packet id ${packetId} answers our first PUBREL: the broker lost the flow it accepted with PUBREC (its session and ours disagree)`;
+    return { send, completed, error: { reasonCode: ID_NOT_FOUND, text } };
   }
 
   /** An incoming PUBLISH. A QoS 2 message is delivered once, however often the broker sends it before PUBREL. */
@@ -564,7 +580,7 @@ export class Session {
       if (this.#flights.size >= this.#limit) return undefined;
       packetId = this.#allocate();
       if (packetId === undefined) return undefined;
-      const flight: Flight = { message: out, released: false, slot: NEW, sentOn: this.#connection, seq: ++this.#seq };
+      const flight: Flight = { message: out, released: 0, slot: NEW, sentOn: this.#connection, seq: ++this.#seq };
       this.#flights.set(packetId, flight);
       this.#save(packetId, flight);
     }

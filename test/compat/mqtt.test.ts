@@ -162,7 +162,7 @@ describeMosquitto("compat Client against mosquitto", () => {
     const [, id] = await device.waitForSerial(
       /W mqtt warning message="MQTT 3\.1\.1 takes an empty client id with a clean session only .*: using (tether[0-9a-z]{17}), kept in storage"/,
     );
-    expect(broker.log()).toContain(`New client connected from 127.0.0.1:`);
+    expect(broker.log()).toContain("New client connected from 127.0.0.1:");
     expect(broker.log()).toMatch(new RegExp(`as ${id} \\(p2, c0,`));
     expect(broker.log()).not.toMatch(/as {1,2}\(p2, c0/);
   });

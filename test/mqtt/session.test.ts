@@ -108,6 +108,23 @@ describe("outgoing flows", () => {
     expect(s.inflight).toBe(0);
   });
 
+  it("PUBCOMP 0x92 to a PUBREL sent again after a reconnect completes; to a first PUBREL it says the sessions disagree", () => {
+    const s = online(65535, { protocolVersion: 5 });
+    s.publish(message("first", 2));
+    s.publish(message("again", 2));
+    s.onAck(ackOf(PUBREC, 1));
+    s.onAck(ackOf(PUBREC, 2));
+    const first = s.onAck(ackOf(PUBCOMP, 1, 0x92));
+    expect(first.completed).toMatchObject({ packetId: 1, ok: true, reasonCode: 0x92 });
+    expect(first.error).toMatchObject({ reasonCode: 0x92, text: expect.stringMatching(/first PUBREL.*disagree/) });
+    s.suspend();
+    expect(brief(s.resume(true, 10).send)).toEqual([[PUBREL, 2, 0]]);
+    expect(s.onAck(ackOf(PUBCOMP, 2, 0x92))).toEqual({
+      send: [],
+      completed: expect.objectContaining({ packetId: 2, ok: true }),
+    });
+  });
+
   it("a PUBACK or PUBREC with reason >= 0x80 completes as failed, and a failed PUBREC gets no PUBREL", () => {
     const s = online(65535, { protocolVersion: 5 });
     s.publish(message("one"));
