@@ -262,7 +262,7 @@ export class Connection {
     this.lastReceived = now;
     // A CONNECT that cannot be encoded (larger than maxPacketSize, a string brokers refuse) would time out at every
     // attempt, for ever: the connection ends as one of ours, which the supervisor does not retry; the warning says why.
-    const sent = this.send(
+    const unsent = this.send(
       {
         type: CONNECT,
         protocolVersion: o.version,
@@ -276,7 +276,8 @@ export class Connection {
       },
       now,
     );
-    if (!sent) this.end({ kind: "local", reason: "the CONNECT cannot be sent: fix the configuration" }, now);
+    // send() answers 0 when the packet went out, else the reason code of why not.
+    if (unsent) this.end({ kind: "local", reason: "the CONNECT cannot be sent: fix the configuration" }, now);
   }
 
   /** Bytes from the socket, in any chunking. */
