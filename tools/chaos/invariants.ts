@@ -45,11 +45,14 @@ export interface Published {
   via: "serial" | "remote";
   /** Index of the boot it was published in. */
   boot: number;
-  /** The console's answer (`sent`, `queued`, `invalid`...); for a remote one, see `reply`. */
+  /** The console's answer (`sent`, `queued`, `invalid`...); for a remote one, see `replies`. */
   result: string;
-  /** A remote publish's correlation data, and the reply that carried it back (MQTT 5 only). */
+  /**
+   * A remote publish's correlation data, and the replies that carried it back (MQTT 5 only): more than one when the
+   * command arrived, and ran, more than once.
+   */
   correlation?: string;
-  reply?: string;
+  replies?: string[];
 }
 
 export interface Settle {
@@ -304,7 +307,7 @@ export interface DeliveryStats {
 
 function accepted(message: Published, outputs: string): boolean | undefined {
   if (message.via === "serial") return message.result === "sent" || message.result === "queued";
-  if (message.reply !== undefined) return /^pub (sent|queued)$/.test(message.reply);
+  if (message.replies?.length) return message.replies.some((reply) => /^pub (sent|queued)$/.test(reply));
   // An MQTT 3.1.1 device's reply carries no correlation: the trace shows whether the message went out.
   return outputs.includes(`payload=${message.tag}`) ? true : undefined;
 }
@@ -322,7 +325,10 @@ function checkDelivery(record: RunRecord, stats: DeliveryStats): Violation[] {
     if (ok === false) {
       stats.refused++;
       if (count > 0)
-        found.push({ invariant: "delivery", detail: `${what}: refused (${m.result}) yet delivered ${count}x` });
+        found.push({
+          invariant: "delivery",
+          detail: `${what}: refused (${m.replies?.join(", ") ?? m.result}) yet delivered ${count}x`,
+        });
       continue;
     }
     if (ok === undefined && count === 0) {
@@ -365,7 +371,7 @@ function checkDelivery(record: RunRecord, stats: DeliveryStats): Violation[] {
     }
     found.push({
       invariant: "delivery",
-      detail: `${what}: accepted (${m.reply ?? m.result}), never delivered, never named`,
+      detail: `${what}: accepted (${m.replies?.join(", ") ?? m.result}), never delivered, never named`,
     });
   }
   return found;

@@ -60,8 +60,8 @@ function delay(ms: number): Promise<void> {
 
 class Watcher {
   readonly deliveries = new Map<string, number>();
-  /** Replies to remote commands, by the correlation data the command carried. */
-  readonly replies = new Map<string, string>();
+  /** Replies to remote commands, by the correlation data the command carried (a command may run twice). */
+  readonly replies = new Map<string, string[]>();
   private constructor(readonly client: MqttClient) {}
 
   static async start(url: string): Promise<Watcher> {
@@ -81,7 +81,11 @@ class Watcher {
       const tag = TAG.exec(text)?.[0];
       if (tag && !topic.startsWith("inbound/")) watcher.deliveries.set(tag, (watcher.deliveries.get(tag) ?? 0) + 1);
       const correlation = packet.properties?.correlationData;
-      if (topic === "chaos-replies" && correlation) watcher.replies.set(correlation.toString(), payload.toString());
+      if (topic === "chaos-replies" && correlation) {
+        const list = watcher.replies.get(correlation.toString()) ?? [];
+        list.push(payload.toString());
+        watcher.replies.set(correlation.toString(), list);
+      }
     });
     await new Promise<void>((resolve, reject) => {
       client.once("connect", () => resolve());
@@ -415,7 +419,7 @@ export class ChaosRun {
     if (settle.drained) await this.probeSubscriptions();
     this.boot.output = this.device.serialOutput;
     for (const message of this.record.messages) {
-      if (message.correlation) message.reply = this.watcher.replies.get(message.correlation);
+      if (message.correlation) message.replies = this.watcher.replies.get(message.correlation);
     }
   }
 
