@@ -229,7 +229,7 @@ export const PROSE: Readonly<Record<Code, Prose>> = {
   },
   protocol_rejected: {
     summary:
-      "The broker refused the CONNECT's protocol: return code 1 (3.1.1) or 0x84 Unsupported Protocol Version (5.0), or 0x81/0x82/0x90/0x99-0x9B refusing what the CONNECT asked.",
+      "The broker refused the CONNECT's protocol: return code 1 (3.1.1) or 0x84 Unsupported Protocol Version (5.0), or 0x81/0x82/0x90/0x99 refusing what the CONNECT asked.",
     causes: [
       {
         cause: "The broker does not speak MQTT 5.0 (mosquitto before 1.6, many embedded brokers).",
@@ -240,9 +240,8 @@ export const PROSE: Readonly<Record<Code, Prose>> = {
         fix: "Set `mqttVersion` to one the listener accepts.",
       },
       {
-        cause:
-          "A 5.0 broker refuses the will message: topic invalid (0x90), retain (0x9A) or QoS (0x9B) not supported.",
-        fix: "Check the will's topic under `topicPrefix` and the broker's maximum QoS and retain support.",
+        cause: "A 5.0 broker refuses the will message: topic invalid (0x90).",
+        fix: "Check the will's topic under `topicPrefix`.",
       },
     ],
     example: {
@@ -362,6 +361,28 @@ export const PROSE: Readonly<Record<Code, Prose>> = {
     ],
     example: { broker: BROKER, address: ADDRESS, error: "closed", uptime: 45210, idle: 3200 },
   },
+  feature_unsupported: {
+    summary:
+      "The broker refused something it does not support (MQTT 5.0): 0x9A Retain not supported, 0x9B QoS not supported, 0x9E Shared Subscriptions, 0xA1 Subscription Identifiers or 0xA2 Wildcard Subscriptions not supported, in a CONNACK or a DISCONNECT.",
+    causes: [
+      {
+        cause:
+          "The will is retained (the device's offline beacon) or above the broker's maximum QoS: CONNACK 0x9A or 0x9B. The device sends the will without retain (or at QoS 0) from the next attempt on, and says so in one warning.",
+        fix: "Nothing to do for the connection; to keep a retained offline beacon, enable retain on the broker (mosquitto `retain_available true`, `max_qos`).",
+      },
+      {
+        cause:
+          "A message or subscription made before the broker said what it lacks. Once it has (its CONNACK's Retain Available, Wildcard, Shared and Subscription Identifier Available), the device refuses such publishes and subscriptions when made (`publish to ... refused`, `subscribe to ... refused`), gives up kept ones with a warning, and publishes its status beacon unretained.",
+        fix: "Publish without retain and subscribe without wildcards or `$share/` to such a broker, or enable the feature on it.",
+      },
+    ],
+    example: {
+      broker: BROKER,
+      address: ADDRESS,
+      reason: "0x9a Retain not supported",
+      user: "none",
+    },
+  },
   server_disconnect: {
     summary:
       "The broker sent DISCONNECT (MQTT 5.0) with a reason no more specific code covers, e.g. 0x8B Server shutting down, 0x89 Server busy, 0x93 Receive maximum exceeded, 0x98 Administrative action.",
@@ -375,7 +396,7 @@ export const PROSE: Readonly<Record<Code, Prose>> = {
         fix: "Ask the broker's administrator why.",
       },
       {
-        cause: "0x93/0x94/0x9A and others: the broker says the device broke a rule.",
+        cause: "0x93/0x94 and others: the broker says the device broke a rule.",
         fix: "Report the serial log with the reason and reasonString.",
       },
     ],
@@ -567,6 +588,47 @@ export const PROSE: Readonly<Record<Code, Prose>> = {
       last_uptime: 301,
       evidence: "cut at the same uptime 302/298/305/301 ms",
     },
+  },
+  reconnect_loop: {
+    summary:
+      "Connections keep ending the same way with nothing delivered in between: the device is in a reconnect loop, and backs off towards `backoffCap` until something is delivered again.",
+    evidence:
+      "Three connections in a row that reached CONNACK and ended with the same failure code (`cause=`), none of which made progress: none lasted `backoffStable`, delivered a message to the application, or completed more of the device's messages than it published on it (the status each connection sends does not count). Named at 3, then at 6, 12, 24... in a row (`count=`). Whatever the cause, the device never dials twice within `backoffBase`, and from here on its waits grow towards `backoffCap` instead of following the cause's policy; the first connection that makes progress ends the loop. `flapping` and `session_taken_over` may name the same connections by their pattern; this line says the device stopped hurrying.",
+    causes: [
+      {
+        cause:
+          "Something the device sends or is sent right after connecting makes the broker (or the device) end the connection: a message it refuses, a command that reconnects.",
+        fix: "Read the `diag` lines before this one and `history`; a message the broker keeps closing on is quarantined (`message_quarantined`).",
+      },
+      {
+        cause: "Another client with the same client id takes the session over at every reconnect.",
+        fix: "Make `clientId` unique per device.",
+      },
+      {
+        cause: "A proxy, load balancer or broker plugin that ends every connection soon after it starts.",
+        fix: "Check the devices on the path and the broker's log at those times.",
+      },
+    ],
+    example: { cause: "broker_closed", count: 3, broker: BROKER },
+  },
+  message_quarantined: {
+    summary:
+      "The broker closed the connection right after one of the device's stored QoS 1/2 messages, and again after it was resent: the message was taken out of the session (and of storage) rather than resent at every reconnect for ever.",
+    evidence:
+      "The device's oldest message in flight was (re)sent on a connection and the broker closed it (no DISCONNECT, a reset, or DISCONNECT in 5.0) before acknowledging anything sent after it, on two connections in a row. The message is dropped (counted in `stats` as a drop, kept in `history`); the messages behind it go on.",
+    causes: [
+      {
+        cause:
+          "The message breaks a broker limit that MQTT 3.1.1 cannot announce: mosquitto's `max_packet_size` closes a 3.1.1 client whose packet is larger.",
+        fix: "Shorten the message, or raise the broker's limit; with MQTT 5 the broker announces its Maximum Packet Size and the device refuses such a message at once.",
+      },
+      {
+        cause:
+          "A topic or payload the broker refuses by closing the connection (a character it rejects, a plugin's rule).",
+        fix: "Check the broker's log at the time of the closes for why it dropped the client.",
+      },
+    ],
+    example: { topic: "sensors/blob", qos: 1, bytes: 2048, reason: "broker_closed", closes: 2 },
   },
   keepalive_timeout: {
     summary:

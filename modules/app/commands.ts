@@ -142,7 +142,7 @@ export const COMMANDS: readonly Command<Device>[] = frozen<Command<Device>>([
     run: ([filter, q], out, device) => {
       filterCheck(filter);
       const id = client(device).subscribe({ topicFilter: filter, qos: q === undefined ? 0 : qosArg(q) });
-      out(id ? `sub sent id=${id}` : "sub saved: sent when connected");
+      out(id > 0 ? `sub sent id=${id}` : id < 0 ? "sub refused (see the warning)" : "sub saved: sent when connected");
     },
   },
   {
@@ -156,7 +156,7 @@ export const COMMANDS: readonly Command<Device>[] = frozen<Command<Device>>([
       // Without it the device could no longer be reached over MQTT.
       if (filter === device.topics.cmd) throw new UsageError("the command topic stays subscribed");
       const id = client(device).unsubscribe(filter);
-      out(id ? `unsub sent id=${id}` : "unsub saved: not subscribed again when connected");
+      out(id ? `unsub sent id=${id}` : "unsub saved: sent when connected");
     },
   },
   {

@@ -255,6 +255,8 @@ export class Settings {
   constructor(
     private readonly config: Record<string, string>,
     private readonly storage: Storage,
+    /** A check of the settings as a whole, by what they mean (the packets they make), for errors(). */
+    private readonly meaning?: (settings: Settings) => string | undefined,
   ) {}
 
   get(key: string): string {
@@ -302,10 +304,14 @@ export class Settings {
   /** These settings with `key` changed to `value`, saving nothing. */
   private with(key: string, value: string | undefined): Settings {
     const { storage } = this;
-    return new Settings(this.config, {
-      readSetting: (k) => (k === `cfg.${key}` ? value : storage.readSetting(k)),
-      writeSetting: () => {},
-    });
+    return new Settings(
+      this.config,
+      {
+        readSetting: (k) => (k === `cfg.${key}` ? value : storage.readSetting(k)),
+        writeSetting: () => {},
+      },
+      this.meaning,
+    );
   }
 
   /** Every setting's error, for start-up: a bad build-time or saved value must be named, not silently used. */
@@ -318,6 +324,9 @@ export class Settings {
     if (this.number("backoffCap") < this.number("backoffBase")) {
       errors.push(`backoffCap=${this.get("backoffCap")}: must not be below backoffBase=${this.get("backoffBase")}`);
     }
+    // What the values mean together is checked once each is valid by itself.
+    const meaning = errors.length === 0 ? this.meaning?.(this) : undefined;
+    if (meaning) errors.push(meaning);
     return errors;
   }
 

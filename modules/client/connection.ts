@@ -1,7 +1,7 @@
 // One connection's life, from CONNECT to close, as a sans-IO state machine. The driver hands it bytes, socket
 // failures and the time; it answers through its Output (bytes to write, close the socket, events). The Session
 // outlives connections, so in-flight messages survive a reconnect.
-import type { TransportError } from "tether/client/websocket";
+import type { TransportError } from "tether/client/transport";
 import { CodecError, Decoder, Encoder, type SkippedPublish } from "tether/mqtt/codec";
 import { KeepAlive } from "tether/mqtt/keepalive";
 import {
@@ -167,6 +167,11 @@ export type ConnectionEvent =
   | { type: "pong"; rtt: number }
   /** A re-authentication the device started (AUTH 0x19) ended with the broker's AUTH 0x00 Success. */
   | { type: "authenticated"; method: string }
+  /**
+   * One of our messages that the broker closed the connection after, again after it was resent: taken out of the
+   * session (see Session.quarantine), or it would be resent at every reconnect, in a loop. `cause`: the last close.
+   */
+  | { type: "quarantined"; message: OutMessage; closes: number; cause: CloseCause }
   /** A PUBLISH over our maximum packet size, skipped and acknowledged unread (3.1.1). */
   | { type: "skipped"; topic: string; qos: QoS; size: number; max: number }
   /** Something odd that does not end the connection (an ack for an unknown packet id). */
@@ -188,6 +193,7 @@ const CLOSED = 2;
 const MALFORMED_PACKET = 0x81;
 const PROTOCOL_ERROR = 0x82;
 const PACKET_TOO_LARGE = 0x95;
+const RETAIN_NOT_SUPPORTED = 0x9a;
 const TOPIC_ALIAS_INVALID = 0x94;
 const UNSPECIFIED_ERROR = 0x80;
 const CONTINUE_AUTHENTICATION = 0x18;
@@ -211,6 +217,10 @@ export class Connection {
   private aliasPending = "";
   /** The broker's aliases on this connection: topics by alias. */
   private aliasesIn: Map<number, string> | undefined;
+  /** The broker's Retain Available (5.0; true when absent): a retained PUBLISH it refuses ends the connection. */
+  private retainAvailable = true;
+  /** The broker's Subscription Identifier Available (5.0; true when absent). */
+  private subscriptionIdsAvailable = true;
   /** Filters of each SUBSCRIBE awaiting its SUBACK, so a refusal can name them. */
   private readonly pendingSubscribes = new Map<number, string[]>();
 
@@ -250,7 +260,9 @@ export class Connection {
     }
     this.startedAt = now;
     this.lastReceived = now;
-    this.send(
+    // A CONNECT that cannot be encoded (larger than maxPacketSize, a string brokers refuse) would time out at every
+    // attempt, for ever: the connection ends as one of ours, which the supervisor does not retry; the warning says why.
+    const unsent = this.send(
       {
         type: CONNECT,
         protocolVersion: o.version,
@@ -264,6 +276,7 @@ export class Connection {
       },
       now,
     );
+    if (unsent) this.end({ kind: "local", reason: "the CONNECT cannot be sent: fix the configuration" }, now);
   }
 
   /** Bytes from the socket, in any chunking. */
@@ -336,6 +349,13 @@ export class Connection {
 
   /** Sends SUBSCRIBE; returns its packet id, or 0 when not connected or out of identifiers. */
   subscribe(subscriptions: Subscription[], now: number, properties?: Properties): number {
+    if (properties?.subscriptionIdentifier !== undefined && !this.subscriptionIdsAvailable) {
+      // The broker would end the connection with 0xA1, and a subscription kept for reconnects would end every one.
+      const message =
+        "SUBSCRIBE with a subscription identifier not sent: the broker has Subscription Identifier Available 0";
+      this.out.event({ type: "warning", message });
+      return 0;
+    }
     const packetId = this.state === UP ? (this.session.allocate() ?? 0) : 0;
     if (packetId) {
       this.pendingSubscribes.set(
@@ -472,8 +492,11 @@ export class Connection {
           this.fail({ kind: "protocol", code: "receive_maximum", message: text }, now, reasonCode);
           return;
         }
-        if (result.deliver) this.out.event({ type: "message", publish: packet });
+        // Acknowledged before it is handed on: what the application does with it (a command that reconnects or
+        // reboots, an exception) cannot keep the ack from leaving, or the broker would deliver it again at every
+        // reconnect, in a loop.
         if (result.send) this.send(result.send, now);
+        if (result.deliver) this.out.event({ type: "message", publish: packet });
         return;
       }
       case PUBACK:
@@ -526,6 +549,9 @@ export class Connection {
         }
         return;
       case PINGRESP: {
+        // A resumption that waited for this answer sends what it held back (see Session.resume).
+        const held = this.session.probed();
+        if (held.length) this.sendReleased(held, now);
         const rtt = this.keepAlive.pingResponse(now);
         if (rtt !== undefined) this.out.event({ type: "pong", rtt });
         return;
@@ -587,6 +613,8 @@ export class Connection {
     this.state = UP;
     this.connectedAt = now;
     this.brokerMaxPacket = p?.maximumPacketSize ?? 0;
+    this.retainAvailable = p?.retainAvailable !== 0;
+    this.subscriptionIdsAvailable = p?.subscriptionIdentifiersAvailable !== 0;
     if (this.options.version === 5) {
       this.brokerAliasMax = p?.topicAliasMaximum ?? 0;
       if (this.options.topicAliases && this.brokerAliasMax) this.aliasesOut = new Map();
@@ -604,6 +632,9 @@ export class Connection {
     let resent = 0;
     for (const resend of resumed.send) if (resend.type === PUBLISH && resend.dup) resent++;
     this.sendReleased(resumed.send, now);
+    // The oldest message is one the broker closed the last connection after: a PINGREQ first, and the messages
+    // once the broker answers it (see Session.resume).
+    if (resumed.suspect) this.ping(now);
     this.out.event({
       type: "connected",
       sessionPresent: packet.sessionPresent,
@@ -683,9 +714,18 @@ export class Connection {
 
   /**
    * Encodes and writes one packet. 0 when written, else why not as a reason code: 0x95 Packet too large (ours or the
-   * broker's maximum), 0x81 Malformed Packet (it cannot be encoded: an invalid property, say).
+   * broker's maximum), 0x81 Malformed Packet (it cannot be encoded: an invalid property, say), 0x9A Retain not
+   * supported (a retained PUBLISH queued or stored before this broker said it keeps none: sent, it would end this
+   * connection and, sent again, every next one).
    */
   private send(packet: Packet, now: number): number {
+    if (packet.type === PUBLISH && packet.retain && !this.retainAvailable) {
+      this.out.event({
+        type: "warning",
+        message: `retained publish to ${packet.topic} not sent: the broker has Retain Available 0`,
+      });
+      return RETAIN_NOT_SUPPORTED;
+    }
     if (packet.type === PUBLISH && this.options.version === 5) packet = this.outgoing(packet);
     const pending = this.aliasPending;
     this.aliasPending = "";
@@ -723,6 +763,10 @@ export class Connection {
     this.state = CLOSED;
     this.session.suspend();
     this.out.close();
+    if (this.connectedAt >= 0 && brokerClosed(cause)) {
+      const suspect = this.session.quarantine();
+      if (suspect) this.out.event({ type: "quarantined", message: suspect.message, closes: suspect.closes, cause });
+    }
     this.out.event({
       type: "closed",
       cause,
@@ -730,6 +774,12 @@ export class Connection {
       idle: now - this.lastReceived,
     });
   }
+}
+
+/** The broker ended the connection: it hung up, reset it or sent DISCONNECT. */
+function brokerClosed(cause: CloseCause): boolean {
+  if (cause.kind === "server_disconnect") return true;
+  return cause.kind === "net" && (cause.error.code === "closed" || cause.error.code === "reset");
 }
 
 function quoted(text: string | undefined): string {

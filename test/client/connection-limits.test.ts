@@ -168,3 +168,54 @@ describe("a message that can never be sent", () => {
     expect(session.inflight).toBe(1);
   });
 });
+
+describe("a CONNECT that cannot be sent", () => {
+  test.each([4, 5] as const)("larger than maxPacketSize ends the connection as ours, at once (MQTT %s)", (version) => {
+    // Before, it went unsent and the attempt waited for a CONNACK that could not come: connack_timeout, for ever.
+    const c = setup(version, { clientId: "x".repeat(80), maxPacketSize: 64 });
+    expect(c.closed()).toBe(true);
+    expect(c.events).toEqual([
+      expect.objectContaining({ type: "warning", message: expect.stringMatching(/^cannot send packet type 1: /) }),
+      expect.objectContaining({ type: "closed", cause: { kind: "local", reason: expect.stringMatching(/CONNECT/) } }),
+    ]);
+    expect(c.conn.deadline()).toBe(Number.POSITIVE_INFINITY);
+  });
+});
+
+describe("a broker without retain (MQTT 5 Retain Available 0)", () => {
+  test("a retained message waiting for the connection is not sent: completed as refused, 0x9A, and the rest go", () => {
+    const session = new Session();
+    session.publish({ topic: "t/r", payload: new Uint8Array(1), qos: 1, retain: true });
+    session.publish({ topic: "t/p", payload: new Uint8Array(1), qos: 1, retain: false });
+    const c = setup(5, {}, session);
+    c.receive(connack(false, { retainAvailable: 0 }));
+    expect(c.conn.connected).toBe(true);
+    // Sent, it would end this connection with DISCONNECT 0x9A, and, kept in the session, every next one.
+    expect(c.written).toEqual([expect.objectContaining({ type: PUBLISH, topic: "t/p", retain: false })]);
+    expect(c.events).toContainEqual(
+      expect.objectContaining({
+        type: "completed",
+        ack: PUBLISH,
+        completion: expect.objectContaining({ ok: false, reasonCode: 0x9a }),
+      }),
+    );
+    expect(c.events).toContainEqual({
+      type: "warning",
+      message: "retained publish to t/r not sent: the broker has Retain Available 0",
+    });
+    expect(session.inflight).toBe(1);
+  });
+
+  test("a SUBSCRIBE with a subscription identifier to a broker without them is not sent, with a line", () => {
+    const c = setup(5);
+    c.receive(connack(false, { subscriptionIdentifiersAvailable: 0 }));
+    expect(c.conn.subscribe([{ topicFilter: "a", qos: 1 }], 0, { subscriptionIdentifier: [7] })).toBe(0);
+    expect(c.written).toEqual([]);
+    expect(c.events).toContainEqual(
+      expect.objectContaining({
+        type: "warning",
+        message: expect.stringMatching(/Subscription Identifier Available 0/),
+      }),
+    );
+  });
+});

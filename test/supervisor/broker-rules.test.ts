@@ -62,7 +62,7 @@ describeMosquitto("strings brokers refuse", () => {
       config: deviceConfig(`rules-stored-${process.pid}`),
       storageFile,
     });
-    await device.waitForSerial(/E app storage_error entry=ses\.\d+ why="topic t\/a\\x01b: a control character/);
+    await device.waitForSerial(/E app storage_error name=ses\.\d+ why="topic t\/a\\x01b: a control character/);
     await connections(device, 1);
     await carries(device, `rules/stored/${process.pid}`);
     const s = await stats(device);
@@ -77,7 +77,7 @@ describeMosquitto("strings brokers refuse", () => {
     const id = `rules-prefix-${process.pid}`;
     const device = await devices.start({ broker: mosquitto.url, config: deviceConfig(id), storageFile });
     await device.waitForSerial(
-      /E app storage_error entry=cfg\.topicPrefix why="topicPrefix=\\"te\\\\x01ther\\": .*U\+0001/,
+      /E app storage_error name=cfg\.topicPrefix why="topicPrefix=\\"te\\\\x01ther\\": .*U\+0001/,
     );
     await connections(device, 1);
     // The build-time prefix serves: the status topic is tether/<id>/status.
@@ -111,4 +111,36 @@ describeMosquitto("MQTT 3.1.1 has no Receive Maximum", () => {
     expect(s.ok).toBe(1);
     expect(device.serialOutput).not.toMatch(/receive_maximum|protocol_error/);
   }, 30000);
+});
+
+describeMosquitto("maxPacketSize by meaning", () => {
+  let mosquitto: Mosquitto;
+  beforeAll(async () => {
+    mosquitto = await startMosquitto();
+  });
+  afterAll(() => mosquitto.stop());
+
+  test("config set refuses a maxPacketSize that cannot hold the device's own CONNECT, will and beacon", async () => {
+    const device = await devices.start({ broker: mosquitto.url, config: deviceConfig(`rules-max-${process.pid}`) });
+    await connections(device, 1);
+    const [line] = await command(device, "config set maxPacketSize 64", /^\| (error: .*|maxPacketSize=\S* saved.*)\n/m);
+    expect(line).toMatch(/^\| error: maxPacketSize=64: the device's own CONNECT .* need \d+ bytes[;\n]/);
+    // What it names is enough.
+    const needed = /need (\d+) bytes/.exec(line)![1];
+    await command(device, `config set maxPacketSize ${needed}`, new RegExp(`^\\| maxPacketSize=${needed} saved`, "m"));
+  });
+
+  test("at boot, a build-time maxPacketSize too small is one config_error line, and no connection attempt", async () => {
+    const device = await devices.start({
+      broker: mosquitto.url,
+      config: deviceConfig(`rules-max-boot-${process.pid}`, { maxPacketSize: "64" }),
+    });
+    const [line] = await device.waitForSerial(/E app config_error .*\n/);
+    expect(line).toMatch(
+      /maxPacketSize=64: the device's own CONNECT \(with its will\) and status beacon need \d+ bytes/,
+    );
+    const [state] = await command(device, "status", /state=.*\n/);
+    expect(state).toMatch(/config error/);
+    expect(device.serialOutput).not.toMatch(/mqtt connecting/);
+  });
 });
