@@ -134,7 +134,7 @@ export const PROSE: Readonly<Record<Code, Prose>> = {
   },
   tls_failed: {
     summary:
-      "The TLS handshake failed; `detail` says why where the platform knows: unknown_ca, expired (not_yet_valid), name_mismatch, leaf_only, ca_expired or handshake. On Moddable, where the TLS stack throws the same error for most of them, the device reads the cause from the server's certificates in the handshake.",
+      "The TLS handshake failed; `detail` says why where the platform knows: unknown_ca, expired (not_yet_valid), name_mismatch, missing_intermediate, leaf_only, ca_expired or handshake. On Moddable, where the TLS stack throws the same error for most of them, the device reads the cause from the server's certificates in the handshake.",
     causes: [
       {
         cause: "`unknown_ca`: the broker's certificate is not signed by a CA the device has (self-signed, private CA).",
@@ -149,6 +149,11 @@ export const PROSE: Readonly<Record<Code, Prose>> = {
         cause:
           "`name_mismatch`: the host in `broker` is not among the certificate's names (CN/SAN), e.g. an IP address.",
         fix: "Connect by the name in the certificate, or issue a certificate that includes the name or IP used.",
+      },
+      {
+        cause:
+          "`missing_intermediate` (Moddable): the broker's certificate is signed by an intermediate CA that the broker does not send (it sends its certificate alone, or with the root but not the intermediate). The device has the root, not the intermediates: a common misconfiguration (a `certfile` holding the server certificate only).",
+        fix: "Put the chain in the broker's certificate file: the server certificate, then the intermediate(s). With mosquitto, `certfile` holds them concatenated in that order; a `fullchain.pem` from Let's Encrypt already is.",
       },
       {
         cause:
@@ -224,7 +229,7 @@ export const PROSE: Readonly<Record<Code, Prose>> = {
   },
   protocol_rejected: {
     summary:
-      "The broker refused the CONNECT's protocol: return code 1 (3.1.1) or 0x84 Unsupported Protocol Version (5.0), or 0x81/0x82/0x90/0x99-0x9B refusing what the CONNECT asked.",
+      "The broker refused the CONNECT's protocol: return code 1 (3.1.1) or 0x84 Unsupported Protocol Version (5.0), or 0x81/0x82/0x90/0x99 refusing what the CONNECT asked.",
     causes: [
       {
         cause: "The broker does not speak MQTT 5.0 (mosquitto before 1.6, many embedded brokers).",
@@ -235,9 +240,8 @@ export const PROSE: Readonly<Record<Code, Prose>> = {
         fix: "Set `mqttVersion` to one the listener accepts.",
       },
       {
-        cause:
-          "A 5.0 broker refuses the will message: topic invalid (0x90), retain (0x9A) or QoS (0x9B) not supported.",
-        fix: "Check the will's topic under `topicPrefix` and the broker's maximum QoS and retain support.",
+        cause: "A 5.0 broker refuses the will message: topic invalid (0x90).",
+        fix: "Check the will's topic under `topicPrefix`.",
       },
     ],
     example: {
@@ -357,6 +361,28 @@ export const PROSE: Readonly<Record<Code, Prose>> = {
     ],
     example: { broker: BROKER, address: ADDRESS, error: "closed", uptime: 45210, idle: 3200 },
   },
+  feature_unsupported: {
+    summary:
+      "The broker refused something it does not support (MQTT 5.0): 0x9A Retain not supported, 0x9B QoS not supported, 0x9E Shared Subscriptions, 0xA1 Subscription Identifiers or 0xA2 Wildcard Subscriptions not supported, in a CONNACK or a DISCONNECT.",
+    causes: [
+      {
+        cause:
+          "The will is retained (the device's offline beacon) or above the broker's maximum QoS: CONNACK 0x9A or 0x9B. The device sends the will without retain (or at QoS 0) from the next attempt on, and says so in one warning.",
+        fix: "Nothing to do for the connection; to keep a retained offline beacon, enable retain on the broker (mosquitto `retain_available true`, `max_qos`).",
+      },
+      {
+        cause:
+          "A message or subscription made before the broker said what it lacks. Once it has (its CONNACK's Retain Available, Wildcard, Shared and Subscription Identifier Available), the device refuses such publishes and subscriptions when made (`publish to ... refused`, `subscribe to ... refused`), gives up kept ones with a warning, and publishes its status beacon unretained.",
+        fix: "Publish without retain and subscribe without wildcards or `$share/` to such a broker, or enable the feature on it.",
+      },
+    ],
+    example: {
+      broker: BROKER,
+      address: ADDRESS,
+      reason: "0x9a Retain not supported",
+      user: "none",
+    },
+  },
   server_disconnect: {
     summary:
       "The broker sent DISCONNECT (MQTT 5.0) with a reason no more specific code covers, e.g. 0x8B Server shutting down, 0x89 Server busy, 0x93 Receive maximum exceeded, 0x98 Administrative action.",
@@ -370,7 +396,7 @@ export const PROSE: Readonly<Record<Code, Prose>> = {
         fix: "Ask the broker's administrator why.",
       },
       {
-        cause: "0x93/0x94/0x9A and others: the broker says the device broke a rule.",
+        cause: "0x93/0x94 and others: the broker says the device broke a rule.",
         fix: "Report the serial log with the reason and reasonString.",
       },
     ],
@@ -511,7 +537,7 @@ export const PROSE: Readonly<Record<Code, Prose>> = {
     summary:
       "Another client connected with the same client id: DISCONNECT 0x8E (5.0), or the broker closing new connections soon after they start, again and again (mosquitto sends no 0x8E).",
     evidence:
-      'DISCONNECT 0x8E (5.0) on each close; or three connections in a row that the broker closed without a word (FIN or RST, no DISCONNECT) soon after their CONNACK, and either a CONNACK among them found our session gone though the device keeps its session (a twin that starts clean ends it: `evidence="session gone on reconnect"`), or their uptimes are clearly irregular, the longest more than 40% above the shortest (a twin with a persistent session resumes ours each time, and reconnects after randomised delays: `evidence="irregular uptimes ..."`). Connections that end at the same uptime are flapping instead, those that end at the same idle time a NAT idle timeout.',
+      'DISCONNECT 0x8E (5.0) on each close; or three connections in a row that the broker closed without a word (FIN or RST, no DISCONNECT) soon after their CONNACK, and either a CONNACK among them found our session gone though the device keeps its session (a twin that starts clean ends it: `evidence="session gone on reconnect"`), or their uptimes are clearly irregular, each more than 40% above the next shorter one (a twin with a persistent session resumes ours each time, and reconnects after randomised delays: `evidence="irregular uptimes ..."`). Connections that end at the same uptime are flapping instead, those that end at the same idle time a NAT idle timeout. A device whose event loop runs late (busy, or a simulator on a loaded computer) reads every time late: that noise can make regular uptimes look irregular, never the reverse. So uptimes count as irregular only when they are also further apart than twice the lateness the device saw (how late its backoff timers fired before those connections: `late_ms=` on the pattern\'s line when not 0), and each stands apart from every other, so that one close read late during a moment\'s stall (a flash erase) cannot make the pattern. Regular times (flapping, NAT idle) are read with the same allowance.',
     causes: [
       {
         cause: "Two devices configured with the same `clientId` (a copied configuration).",
@@ -538,7 +564,7 @@ export const PROSE: Readonly<Record<Code, Prose>> = {
   flapping: {
     summary: "Connections keep ending shortly after they start, repeatedly.",
     evidence:
-      'Four short connections in a row that end at the same uptime after CONNACK (within 20%), whatever the traffic and even with the session resumed each time: something on the path cuts them (`evidence="cut at the same uptime ..."`); or three in a row that end for reasons other than a silent close by the broker, such as protocol errors (`evidence="short connections"`). Cuts at the same time sooner than 1 s after the last packet count here, never as a NAT idle timeout. Once named, a streak keeps its name until a connection lasts (`backoffStable`).',
+      'Four short connections in a row that end at the same uptime after CONNACK (within 20%, plus twice the lateness of the device\'s loop, `late_ms=`: see session_taken_over), whatever the traffic and even with the session resumed each time: something on the path cuts them (`evidence="cut at the same uptime ..."`); or three in a row that end for reasons other than a silent close by the broker, such as protocol errors (`evidence="short connections"`). Cuts at the same time sooner than 1 s after the last packet count here, never as a NAT idle timeout. Once named, a streak keeps its name until a connection lasts (`backoffStable`).',
     causes: [
       {
         cause:
@@ -563,6 +589,47 @@ export const PROSE: Readonly<Record<Code, Prose>> = {
       evidence: "cut at the same uptime 302/298/305/301 ms",
     },
   },
+  reconnect_loop: {
+    summary:
+      "Connections keep ending the same way with nothing delivered in between: the device is in a reconnect loop, and backs off towards `backoffCap` until something is delivered again.",
+    evidence:
+      "Three connections in a row that reached CONNACK and ended with the same failure code (`cause=`), none of which made progress: none lasted `backoffStable`, delivered a message to the application, or completed more of the device's messages than it published on it (the status each connection sends does not count). Named at 3, then at 6, 12, 24... in a row (`count=`). Whatever the cause, the device never dials twice within `backoffBase`, and from here on its waits grow towards `backoffCap` instead of following the cause's policy; the first connection that makes progress ends the loop. `flapping` and `session_taken_over` may name the same connections by their pattern; this line says the device stopped hurrying.",
+    causes: [
+      {
+        cause:
+          "Something the device sends or is sent right after connecting makes the broker (or the device) end the connection: a message it refuses, a command that reconnects.",
+        fix: "Read the `diag` lines before this one and `history`; a message the broker keeps closing on is quarantined (`message_quarantined`).",
+      },
+      {
+        cause: "Another client with the same client id takes the session over at every reconnect.",
+        fix: "Make `clientId` unique per device.",
+      },
+      {
+        cause: "A proxy, load balancer or broker plugin that ends every connection soon after it starts.",
+        fix: "Check the devices on the path and the broker's log at those times.",
+      },
+    ],
+    example: { cause: "broker_closed", count: 3, broker: BROKER },
+  },
+  message_quarantined: {
+    summary:
+      "The broker closed the connection right after one of the device's stored QoS 1/2 messages, and again after it was resent: the message was taken out of the session (and of storage) rather than resent at every reconnect for ever.",
+    evidence:
+      "The device's oldest message in flight was (re)sent on a connection and the broker closed it (no DISCONNECT, a reset, or DISCONNECT in 5.0) before acknowledging anything sent after it, on two connections in a row. The message is dropped (counted in `stats` as a drop, kept in `history`); the messages behind it go on.",
+    causes: [
+      {
+        cause:
+          "The message breaks a broker limit that MQTT 3.1.1 cannot announce: mosquitto's `max_packet_size` closes a 3.1.1 client whose packet is larger.",
+        fix: "Shorten the message, or raise the broker's limit; with MQTT 5 the broker announces its Maximum Packet Size and the device refuses such a message at once.",
+      },
+      {
+        cause:
+          "A topic or payload the broker refuses by closing the connection (a character it rejects, a plugin's rule).",
+        fix: "Check the broker's log at the time of the closes for why it dropped the client.",
+      },
+    ],
+    example: { topic: "sensors/blob", qos: 1, bytes: 2048, reason: "broker_closed", closes: 2 },
+  },
   keepalive_timeout: {
     summary:
       "No PINGRESP within the keep-alive time: the link is half-open, traffic silently lost. Also reason 0x8D Keep alive timeout from a 5.0 broker that stopped hearing the device.",
@@ -586,7 +653,7 @@ export const PROSE: Readonly<Record<Code, Prose>> = {
     summary:
       "Connections die after about the same idle time: a NAT, firewall or mobile carrier drops idle TCP connections sooner than the keep-alive.",
     evidence:
-      "Three connections that ended at idle times (since the last packet received) within 20% of each other and at least 1 s, whatever their uptime: reset at that idle time, or a ping unanswered after it. Such connections are never counted as flapping or a takeover. The device lowers its keep alive below that idle time by itself, down to keepAliveMin, and says so (`keepalive tuned`; `keepalive=` is the new value). When the idle times call for less than keepAliveMin the line says `below=keepAliveMin` (for resets sooner than keepAliveMin, with their uptimes `uptime_s`): only a person can act.",
+      "Three connections that ended at idle times (since the last packet received) within 20% of each other (plus twice the lateness of the device's loop, `late_ms=`: see session_taken_over) and at least 1 s, whatever their uptime: reset at that idle time, or a ping unanswered after it. Such connections are never counted as flapping or a takeover. The device lowers its keep alive below that idle time by itself, down to keepAliveMin, and says so (`keepalive tuned`; `keepalive=` is the new value). When the idle times call for less than keepAliveMin the line says `below=keepAliveMin` (for resets sooner than keepAliveMin, with their uptimes `uptime_s`): only a person can act.",
     causes: [
       {
         cause: "A router, firewall or carrier-grade NAT with a short idle timeout.",

@@ -7,12 +7,12 @@ import { runSelfTest } from "tether/app/selftest";
 import { SETTINGS, settingSpec } from "tether/app/settings";
 import { brokerName } from "tether/client/broker";
 import type { Client } from "tether/client/client";
-import { type Command, enumArg, intArg, type Out, qosArg, UsageError } from "tether/diag/console";
+import { type Command, enumArg, intArg, type Out, qosArg, quote, UsageError } from "tether/diag/console";
 import { LEVEL_NAMES, type Level } from "tether/diag/log";
 import { formatBudgets, formatStats } from "tether/diag/stats";
 import { frozen } from "tether/mqtt/frozen";
 import type { QoS } from "tether/mqtt/packets";
-import { validTopicFilter, validTopicName } from "tether/mqtt/topic";
+import { topicFilterProblem, topicNameProblem } from "tether/mqtt/topic";
 
 /** The running client, or an error naming the fix when the configuration kept it from starting. */
 function client(device: Device): Client {
@@ -126,7 +126,8 @@ export const COMMANDS: readonly Command<Device>[] = frozen<Command<Device>>([
       const [topic, payload, q, extra] = args.slice(i);
       if (payload === undefined || extra !== undefined || (q !== undefined && qos !== undefined))
         throw new UsageError("say the options, then the topic and the payload");
-      if (!validTopicName(topic)) throw new UsageError(`bad topic "${topic}": no + or #, not empty`);
+      const problem = topicNameProblem(topic);
+      if (problem) throw new UsageError(`bad topic ${quote(topic)}: ${problem}`);
       if (q !== undefined) qos = qosArg(q);
       client(device); // says so when the client is not running
       out(`pub ${publish(device, topic, payload, qos ?? 0, retain)}`);
@@ -139,9 +140,9 @@ export const COMMANDS: readonly Command<Device>[] = frozen<Command<Device>>([
     min: 1,
     max: 2,
     run: ([filter, q], out, device) => {
-      if (!validTopicFilter(filter)) throw new UsageError(`bad topic filter "${filter}"`);
+      filterCheck(filter);
       const id = client(device).subscribe({ topicFilter: filter, qos: q === undefined ? 0 : qosArg(q) });
-      out(id ? `sub sent id=${id}` : "sub saved: sent when connected");
+      out(id > 0 ? `sub sent id=${id}` : id < 0 ? "sub refused (see the warning)" : "sub saved: sent when connected");
     },
   },
   {
@@ -151,11 +152,11 @@ export const COMMANDS: readonly Command<Device>[] = frozen<Command<Device>>([
     min: 1,
     max: 1,
     run: ([filter], out, device) => {
-      if (!validTopicFilter(filter)) throw new UsageError(`bad topic filter "${filter}"`);
+      filterCheck(filter);
       // Without it the device could no longer be reached over MQTT.
       if (filter === device.topics.cmd) throw new UsageError("the command topic stays subscribed");
       const id = client(device).unsubscribe(filter);
-      out(id ? `unsub sent id=${id}` : "unsub saved: not subscribed again when connected");
+      out(id ? `unsub sent id=${id}` : "unsub saved: sent when connected");
     },
   },
   {
@@ -215,4 +216,10 @@ function config(device: Device, args: string[], out: Out): void {
   if (error) throw new UsageError(error);
   if (spec?.secret) device.log.addSecret(value);
   out(`${key}=${settings.shown(key)} saved; applies after reboot`);
+}
+
+/** Throws the UsageError naming what is wrong with a topic filter, if anything. */
+function filterCheck(filter: string): void {
+  const problem = topicFilterProblem(filter);
+  if (problem) throw new UsageError(`bad topic filter ${quote(filter)}: ${problem}`);
 }

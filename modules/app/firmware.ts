@@ -1,7 +1,13 @@
 // The firmware: reads the settings, keeps the client connected, publishes the status beacon, answers commands
 // on the serial console and on its command topic, and says on serial what goes wrong and why. This file boots it
 // and takes the host's events; each part it wires lives in a file of its own (see docs/ARCHITECTURE.md).
-import { clientConfig, messageProperties } from "tether/app/client-config";
+import {
+  clientConfig,
+  deviceClientId,
+  messageProperties,
+  packetSizeProblem,
+  topicBase,
+} from "tether/app/client-config";
 import { clientEvent, TUNER_KEY } from "tether/app/client-events";
 import { COMMANDS } from "tether/app/commands";
 import { clip, type Device, failure, fault, OUTPUT_PREFIX } from "tether/app/device";
@@ -36,15 +42,15 @@ export function start(host: Host, config: Record<string, string>): Device {
     () => host.now(),
   );
   const store = new Store(host, log);
-  const settings = new Settings(config, store);
+  const settings = new Settings(config, store, (s) => packetSizeProblem(s, host.deviceId));
   settings.dropInvalid();
   log.level = levelFromName(settings.get("logLevel")) ?? INFO;
   log.budget = settings.number("serialBudget");
   store.bucket.rate = settings.number("flashBudget");
   for (const secret of ["mqttPassword", "password"]) log.addSecret(settings.get(secret));
   const history = new History(store, HISTORY_SLOTS, "hist", settings.number("historyBudget"));
-  const clientId = settings.get("clientId") || `tether-${host.deviceId}`;
-  const prefix = `${settings.get("topicPrefix")}/${clientId}`;
+  const clientId = deviceClientId(settings, host.deviceId);
+  const prefix = topicBase(settings, clientId);
   const keepAlive = settings.number("keepAlive");
   const tuner = new KeepAliveTuner({ ...TUNER_DEFAULTS, keepAlive, min: settings.number("keepAliveMin") });
   const saved = store.readSetting(TUNER_KEY);
@@ -90,8 +96,8 @@ export function start(host: Host, config: Record<string, string>): Device {
       (finding) => failure(device, finding),
     );
     const client = new Client(device.host, config_, (event) => {
-      // The guard sits here, inside the client: a message is acknowledged after this returns, so an exception
-      // would leave it unacknowledged and the broker would deliver it again, and again after every reboot.
+      // The guard sits here, inside the client: an exception in one event must not cut the others short. A message
+      // is acknowledged before it gets here (Connection), so nothing a handler does can have it delivered again.
       try {
         // What a command's sender caused is counted against it, not diagnosed as the device's failure.
         if (!senderFailure(device, event)) diagnoser.observe(event);

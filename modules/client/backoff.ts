@@ -174,10 +174,20 @@ export class Backoff<B extends Endpoint = Endpoint> {
   readonly #states: BrokerState[];
   #index = 0;
   #redirect: B | undefined;
+  /**
+   * The redirect is a 0x9D Server moved (for good, spec 3.14.2.1), not a 0x9C Use another server (for now): it is
+   * kept while the server moved to accepts us, past the disconnects that follow; a failed attempt there ends it.
+   */
+  #moved = false;
   #connectedAt = -1;
   #attempt = 0;
   /** Powered on (boot) and not connected since: a link that comes up now is the fleet's, not this device's. */
   #booting = false;
+  /**
+   * Connections keep ending the same way with nothing delivered (the supervisor's loop detector): whatever the
+   * cause's policy, the waits grow towards the cap until something is delivered again.
+   */
+  looping = false;
 
   /** `random` returns a number in [0, 1), like Math.random; `brokers` are tried in round-robin order. */
   constructor(config: BackoffConfig, random: () => number, brokers: readonly B[]) {
@@ -211,12 +221,13 @@ export class Backoff<B extends Endpoint = Endpoint> {
       for (const s of this.#states) Object.assign(s, { failures: 0, sleep: this.#config.base, readyAt: 0 });
       this.#attempt = 0;
     }
-    return this.#decide(now, cause, info, stable, stable ? ` after ${up} ms up, backoff reset` : "");
+    const wasUp = this.#connectedAt >= 0;
+    return this.#decide(now, cause, info, stable, stable ? ` after ${up} ms up, backoff reset` : "", wasUp);
   }
 
   /** An attempt ended before the broker accepted it (TCP, TLS or CONNACK failure). */
   failed(now: number, cause: string, info?: FailureInfo): Retry<B> {
-    return this.#decide(now, cause, info, false, "");
+    return this.#decide(now, cause, info, false, "", false);
   }
 
   /**
@@ -253,9 +264,18 @@ export class Backoff<B extends Endpoint = Endpoint> {
     return Math.floor(ceiling * (low + this.#random() * (1 - low)));
   }
 
-  #decide(now: number, cause: string, info: FailureInfo | undefined, sticky: boolean, note: string): Retry<B> {
+  #decide(
+    now: number,
+    cause: string,
+    info: FailureInfo | undefined,
+    sticky: boolean,
+    note: string,
+    wasUp: boolean,
+  ): Retry<B> {
     this.#connectedAt = -1;
     const policy = causePolicy(cause, info?.reasonCode);
+    // The server moved to keeps us after a disconnect (it accepted us); anything else goes back to the list.
+    if (!(this.#moved && wasUp && policy !== "redirect")) this.#moved = false;
     if (policy === "link") {
       // `delay` serves when the host says the link is up after all (a route or a socket the platform refused): the
       // supervisor then waits it, grown like any failure's, instead of dialling again at once, in a loop.
@@ -274,7 +294,7 @@ export class Backoff<B extends Endpoint = Endpoint> {
       policy === "redirect" && !this.#redirect
         ? parseServerReference(info?.serverReference ?? "", this.broker.port, tls)
         : "";
-    this.#redirect = undefined;
+    if (!this.#moved) this.#redirect = undefined;
     // A reference that cannot be followed is said, not dropped: the diagnostics line names it.
     if (target !== "" && typeof target === "string" && info?.serverReference) note += ` (${target}: not followed)`;
     if (typeof target !== "string") {
@@ -283,6 +303,7 @@ export class Backoff<B extends Endpoint = Endpoint> {
       const broker =
         first.tls === undefined ? { ...this.broker, ...first } : { ...this.broker, path: undefined, ...first };
       this.#redirect = broker;
+      this.#moved = info?.reasonCode === 0x9d;
       const delay = Math.floor(this.#random() * this.#config.base);
       return {
         delay,
@@ -307,7 +328,7 @@ export class Backoff<B extends Endpoint = Endpoint> {
         true,
       );
     }
-    const spread = policy === "normal" ? this.#spread() : 0;
+    const spread = policy === "normal" && !this.looping ? this.#spread() : 0;
     const grown = spread > 0 ? this.#spreadOut(state, spread, brokerWentAway(cause, info)) : this.#grow(state, cap);
     let own = grown;
     if (policy === "busy") {
@@ -320,7 +341,8 @@ export class Backoff<B extends Endpoint = Endpoint> {
     state.sleep = Math.max(state.sleep, own);
     state.readyAt = now + own;
     const busy = policy === "busy" ? `, ${hostPort(this.broker)} rests ${own} ms` : "";
-    return this.#pick(now, grown, sticky, `${cause}${note}: attempt ${this.#attempt}${busy}`);
+    const loop = this.looping ? " (reconnect loop: growing towards the cap)" : "";
+    return this.#pick(now, grown, sticky, `${cause}${note}${loop}: attempt ${this.#attempt}${busy}`);
   }
 
   /**

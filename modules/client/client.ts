@@ -5,18 +5,20 @@ import { Backoff, type BackoffConfig, type Retry } from "tether/client/backoff";
 import type { Broker } from "tether/client/broker";
 import {
   type CloseCause,
+  type ConnectExtras,
   Connection,
   type ConnectionEvent,
   type ConnectionOutput,
   DEFAULT_MAX_INFLIGHT,
+  type Goodbye,
 } from "tether/client/connection";
-import { connectWebSocket, type TransportError, type WebSocketHandlers } from "tether/client/websocket";
+import type { TransportError, WebSocketDialer, WebSocketHandlers } from "tether/client/transport";
 import type { Host, Socket, Timer } from "tether/host";
 import { varintSize } from "tether/mqtt/codec";
 import type { Properties, ProtocolVersion, QoS, Subscription, Will } from "tether/mqtt/packets";
 import type { QueueLimits } from "tether/mqtt/queue";
 import { type OutMessage, Session } from "tether/mqtt/session";
-import { validTopicName } from "tether/mqtt/topic";
+import { topicNameProblem, validTopicName } from "tether/mqtt/topic";
 import { utf8Length } from "tether/mqtt/utf8";
 
 export interface ClientConfig {
@@ -51,6 +53,14 @@ export interface ClientConfig {
   receiveMaximum?: number;
   topicAliasMaximum?: number;
   topicAliases?: boolean;
+  /** MQTT 5 CONNECT: Request Response and Problem Information, User Properties, enhanced authentication. */
+  extras?: ConnectExtras;
+  /**
+   * MQTT over WebSocket (`tether/client/websocket`'s connectWebSocket), for ws:// and wss:// brokers. Passed in, not
+   * imported, so that a build without such brokers carries no WebSocket layer (hosts/moddable/manifest_websocket.json
+   * adds it); a ws:// broker without it fails every dial as `ws` `not_built`.
+   */
+  webSocket?: WebSocketDialer;
   /**
    * With an empty clientId (MQTT 5): the host storage key that keeps the id the broker assigns, so that the next
    * boot resumes the session too. Without it the id is kept until the device restarts.
@@ -61,14 +71,31 @@ export interface ClientConfig {
 /** What the supervisor reports, beyond the connection's own events. */
 export type ClientEvent =
   | ConnectionEvent
-  | { type: "connecting"; broker: Broker; attempt: number }
+  | {
+      type: "connecting";
+      broker: Broker;
+      attempt: number;
+      /**
+       * How late the backoff timer that dialled fired, ms after its deadline: how late the device's event loop runs,
+       * which the diagnoser allows for in the timing it reads. Absent when dialled at once (no timer).
+       */
+      late?: number;
+    }
   | { type: "resolved"; broker: Broker; address: string }
   | { type: "socket"; broker: Broker; ms: number }
   | { type: "waiting"; delay: number; reason: string; broker: Broker }
   | { type: "link"; up: boolean }
-  | { type: "queued"; result: "queued" | "dropped" | "full"; depth: number };
+  | { type: "queued"; result: "queued" | "dropped" | "full"; depth: number }
+  /**
+   * LOOP_REPEATS connections in a row (and again at twice, four times as many...) ended the same way, `cause`, with
+   * nothing delivered: the waits grow towards the cap until something is.
+   */
+  | { type: "loop"; cause: string; count: number };
 
 export type PublishResult = "sent" | "queued" | "dropped" | "full" | "invalid";
+
+/** Connections in a row that end the same way with no progress before the loop detector acts. */
+export const LOOP_REPEATS = 3;
 
 /** Stored flights at most: the store's values are read one by one at boot. */
 const MAX_SLOTS = 32;
@@ -88,6 +115,8 @@ const STOPPED = 5;
 class Output implements ConnectionOutput {
   /** The connection's socket, until the supervisor drops it. */
   socket: Socket | undefined;
+  /** A message from the broker was handed to the application on this connection: progress (see Client.ended). */
+  delivered = false;
 
   constructor(
     socket: Socket | undefined,
@@ -105,8 +134,10 @@ class Output implements ConnectionOutput {
     this.report(undefined);
   }
   event(event: ConnectionEvent): void {
-    if (event.type === "message") this.observe(event);
-    else this.report(event);
+    if (event.type === "message") {
+      this.delivered = true;
+      this.observe(event);
+    } else this.report(event);
   }
 }
 
@@ -114,6 +145,27 @@ class Output implements ConnectionOutput {
 const DIAL = 0;
 const UPGRADE_TIMEOUT = 1;
 const TICK = 2;
+const NO_WEBSOCKET = 3;
+
+/** Characters of a made client id: what every 3.1.1 server takes [MQTT-3.1.3-5], lower case alone. */
+const ID_CHARACTERS = "0123456789abcdefghijklmnopqrstuvwxyz";
+
+/** A client id of 23 characters, the most every 3.1.1 server takes [MQTT-3.1.3-5]. */
+function madeId(random: () => number): string {
+  let id = "tether";
+  while (id.length < 23) id += ID_CHARACTERS[Math.floor(random() * ID_CHARACTERS.length)];
+  return id;
+}
+
+// Capabilities a broker may lack (bits of Client.unsupported and Client.willLimits).
+const NO_RETAIN = 1;
+const NO_WILDCARD = 2;
+const NO_SHARED = 4;
+const NO_QOS = 8;
+
+/** CONNACK 0x9A Retain not supported and 0x9B QoS not supported: what refuses a will. */
+const RETAIN_NOT_SUPPORTED = 0x9a;
+const QOS_NOT_SUPPORTED = 0x9b;
 
 /** CONNACK 0x85 Client Identifier not valid (only 5.0 assigns identifiers). */
 const CLIENT_ID_REJECTED = 0x85;
@@ -130,6 +182,14 @@ export class Client implements WebSocketHandlers {
   private clientId: string;
   private readonly backoff: Backoff<Broker>;
   private readonly subscriptions = new Map<string, Subscription>();
+  /** MQTT 5 SUBSCRIBE properties (Subscription Identifier, User Properties) by filter: made when first given. */
+  private subscriptionProperties: Map<string, Properties> | undefined;
+  /**
+   * Filters subscribed or unsubscribed since the broker last confirmed them, with the packet identifier of the
+   * SUBSCRIBE or UNSUBSCRIBE that carries the change (0: not sent yet, offline). A resumed session holds only what
+   * the broker confirmed: these are sent again after every CONNACK until a SUBACK or UNSUBACK answers them.
+   */
+  private readonly unconfirmed = new Map<string, number>();
   private conn: Connection | undefined;
   private socket: Socket | undefined;
   /** The current connection's output (see Output). */
@@ -137,15 +197,35 @@ export class Client implements WebSocketHandlers {
   /** The one timer: at the connection's next deadline, or the end of the backoff wait. */
   private readonly timer: Timer;
   private timerAt = Number.POSITIVE_INFINITY;
-  /** What the timer does when it fires: DIAL, UPGRADE_TIMEOUT or TICK (a number, not a closure: heap). */
+  /** What the timer does when it fires: DIAL, UPGRADE_TIMEOUT, TICK or NO_WEBSOCKET (a number, not a closure: heap). */
   private timerAction = TICK;
   private attempt = 0;
   private socketStarted = 0;
+  /** When the last dial started: the next one is never sooner than backoffBase after it, whatever the cause. */
+  private lastDial = Number.NEGATIVE_INFINITY;
+  /** QoS 1/2 messages published on this connection, and ours the broker completed on it (see ended). */
+  private publishedHere = 0;
+  private completedHere = 0;
+  /** The loop detector: how the last connections ended with no progress, and how many in a row. */
+  private loopCause = "";
+  private loopCount = 0;
   private traceOn = false;
   /** The next CONNECT asks for a clean start whatever the configuration says (see cleanOnce). */
   private cleanNext = false;
   /** The broker's Maximum Packet Size from the last CONNACK (0: none announced). */
   private brokerMaxPacket = 0;
+  /**
+   * What the last CONNACK said the broker does not support (5.0; NO_RETAIN, NO_WILDCARD, NO_SHARED bits): kept
+   * while offline, as the next broker is most likely the same one.
+   */
+  private unsupported = 0;
+  /**
+   * What the will must do without (NO_RETAIN: its retain flag; NO_QOS: its QoS, sent at 0), learnt from a CONNACK
+   * refusing it (0x9A, 0x9B): sent as configured, it would be refused at every attempt.
+   */
+  private willLimits = 0;
+  /** The client id was made here (see the constructor): said once, at start. */
+  private madeId = false;
   /** The last topic published to and topicLength's answer for it ("" is not a valid topic name). */
   private lastTopic = "";
   private lastTopicLength = -1;
@@ -167,10 +247,19 @@ export class Client implements WebSocketHandlers {
     });
     this.cleanNext = keepsSession && this.session.lost;
     this.clientId = config.clientId || (config.assignedIdKey ? (host.readSetting(config.assignedIdKey) ?? "") : "");
+    if (!this.clientId && config.version === 4 && !config.cleanStart) {
+      // [MQTT-3.1.3-7]: 3.1.1 takes an empty id with a clean session only (mosquitto answers CONNACK 2, at every
+      // attempt), and gives no id back. A session that lasts, which the application asked for, needs an id of our
+      // own: made once, kept as a 5.0 broker's assigned one is (storage when given a key, else until restart).
+      this.clientId = madeId(() => host.random());
+      this.madeId = true;
+      if (config.assignedIdKey) host.writeSetting(config.assignedIdKey, this.clientId);
+    }
     this.backoff = new Backoff(config.backoff, () => host.random(), config.brokers);
     this.timer = host.timer(() => {
+      const due = this.timerAt;
       this.timerAt = Number.POSITIVE_INFINITY;
-      this.timerFired();
+      this.timerFired(due);
     });
   }
 
@@ -208,12 +297,19 @@ export class Client implements WebSocketHandlers {
   /** Starts: at power-on (the first start) after the backoff's power-on spread, after a stop() at once. */
   start(): void {
     if (this.state === STOPPED) {
-      this.dial();
+      this.redial("start");
       return;
     }
     if (this.state !== IDLE) return;
     if (this.cleanNext) {
       this.cleanOnce("the session state of the last run could not all be stored (messages too large or too many)");
+    }
+    if (this.madeId) {
+      const kept = this.config.assignedIdKey ? "kept in storage" : "kept until restart";
+      this.observe({
+        type: "warning",
+        message: `MQTT 3.1.1 takes an empty client id with a clean session only [MQTT-3.1.3-7]: using ${this.clientId}, ${kept}`,
+      });
     }
     // With the link down, the spread is drawn when it comes up (linkUp), the moment the fleet shares.
     const first = this.backoff.boot(this.host.now());
@@ -225,20 +321,32 @@ export class Client implements WebSocketHandlers {
    * Says goodbye to the broker and stays down until start(). With `abort` the socket is closed first, so no
    * DISCONNECT goes out and the broker publishes the will, as after a crash.
    */
-  stop(reason: string, abort = false): void {
+  stop(reason: string, abort = false, goodbye?: Goodbye): void {
     this.state = STOPPED;
     this.cancelTimer();
     if (abort) this.dropSocket();
-    if (this.conn) this.conn.disconnect(this.host.now(), reason);
+    if (this.conn) this.conn.disconnect(this.host.now(), reason, goodbye);
     else this.dropSocket();
   }
 
-  /** Drops the current connection (or the wait) and dials again now. */
+  /** MQTT 5: re-authenticates with the configured method (see Connection.reauthenticate); false when it cannot. */
+  reauthenticate(): boolean {
+    return this.conn?.reauthenticate(this.host.now()) === true;
+  }
+
+  /** Drops the current connection (or the wait) and dials again now, or once backoffBase has passed since the last. */
   reconnect(reason: string): void {
     if (this.conn) this.conn.disconnect(this.host.now(), reason);
     else this.dropSocket();
     this.cancelTimer();
-    this.dial();
+    this.redial(reason);
+  }
+
+  /** Dials now if the last dial is backoffBase ago, else waits for that. */
+  private redial(reason: string): void {
+    const now = this.host.now();
+    if (now - this.lastDial >= this.config.backoff.base) this.dial();
+    else this.wait({ delay: 0, waitForLink: false, broker: this.broker, capped: false, reason });
   }
 
   setKeepAlive(seconds: number): void {
@@ -268,7 +376,7 @@ export class Client implements WebSocketHandlers {
     properties?: Properties,
     transient = false,
   ): PublishResult {
-    const problem = this.refusal(topic, payload, qos);
+    const problem = this.refusal(topic, payload, qos, retain);
     if (problem) {
       this.observe({ type: "warning", message: `publish to ${topic} refused: ${problem}` });
       return "invalid";
@@ -281,6 +389,7 @@ export class Client implements WebSocketHandlers {
     const before = this.session.dropped;
     let result: PublishResult;
     if (conn) {
+      if (qos > 0) this.publishedHere++;
       result = conn.publish(message, this.host.now());
       // Only a message the broker must answer can bring the next deadline closer (see KeepAlive.expectAnswer).
       if (qos > 0) this.rearm();
@@ -311,10 +420,16 @@ export class Client implements WebSocketHandlers {
     return this.lastTopicLength;
   }
 
+  /** False once the broker said it does not keep retained messages (MQTT 5 Retain Available 0). */
+  get retainAvailable(): boolean {
+    return (this.unsupported & NO_RETAIN) === 0;
+  }
+
   /** Why a message can never be sent, or undefined. Properties are left to the encoder (see Connection). */
-  private refusal(topic: string, payload: Uint8Array, qos: QoS): string | undefined {
+  private refusal(topic: string, payload: Uint8Array, qos: QoS, retain: boolean): string | undefined {
     const length = this.topicLength(topic);
-    if (length < 0) return "not a valid topic name (empty, a wildcard, U+0000, a lone surrogate)";
+    if (length < 0) return `not a valid topic name: ${topicNameProblem(topic)}`;
+    if (retain && !this.retainAvailable) return "retained, and the broker has Retain Available 0";
     // Fixed header, topic, packet identifier, payload, and in 5.0 the property length (one byte without any).
     const body = 2 + length + (qos > 0 ? 2 : 0) + payload.length + (this.config.version === 5 ? 1 : 0);
     const size = 1 + varintSize(body) + body;
@@ -337,18 +452,109 @@ export class Client implements WebSocketHandlers {
     return this.subscriptions.get(topicFilter);
   }
 
-  /** Subscribes now if connected, and again after every reconnect that finds no session. */
-  subscribe(subscription: Subscription): number {
-    this.subscriptions.set(subscription.topicFilter, subscription);
-    return this.conn?.connected ? this.conn.subscribe([subscription], this.host.now()) : 0;
+  /**
+   * Subscribes now if connected, else after the next CONNACK (a resumed session too), and again after every
+   * reconnect that finds no session. MQTT 5 `properties` (a Subscription Identifier, User Properties) are kept with
+   * it: such a subscription is renewed in a SUBSCRIBE of its own, since they belong to the packet. -1: refused, as
+   * the broker does not support the filter (a wildcard or a shared subscription), said in a warning.
+   */
+  subscribe(subscription: Subscription, properties?: Properties): number {
+    const filter = subscription.topicFilter;
+    const problem = this.unsupportedFilter(filter);
+    if (problem) {
+      this.observe({ type: "warning", message: `subscribe to ${filter} refused: ${problem}` });
+      return -1;
+    }
+    this.subscriptions.set(filter, subscription);
+    if (properties) {
+      this.subscriptionProperties ??= new Map();
+      this.subscriptionProperties.set(filter, properties);
+    } else this.subscriptionProperties?.delete(filter);
+    const id = this.conn?.connected ? this.conn.subscribe([subscription], this.host.now(), properties) : 0;
+    this.unconfirmed.set(filter, id);
+    return id;
   }
 
-  unsubscribe(topicFilter: string): number {
+  /** The MQTT 5 properties the subscription to `topicFilter` was made with, if any. */
+  subscribedWith(topicFilter: string): Properties | undefined {
+    return this.subscriptionProperties?.get(topicFilter);
+  }
+
+  /**
+   * What the broker (as its last CONNACK described it) lacks for `filter`, or undefined. Sent, such a SUBSCRIBE
+   * would end the connection (0xA2, 0x9E), and, kept for reconnects, every next one.
+   */
+  unsupportedFilter(filter: string): string | undefined {
+    const lacks = this.unsupported;
+    if (lacks & NO_SHARED && filter.startsWith("$share/")) return "the broker has Shared Subscription Available 0";
+    if (lacks & NO_WILDCARD && (filter.indexOf("+") >= 0 || filter.indexOf("#") >= 0)) {
+      return "the broker has Wildcard Subscription Available 0";
+    }
+    return undefined;
+  }
+
+  /** Unsubscribes now if connected, else after the next CONNACK that resumes a session. */
+  unsubscribe(topicFilter: string, properties?: Properties): number {
     this.subscriptions.delete(topicFilter);
-    return this.conn?.connected ? this.conn.unsubscribe([topicFilter], this.host.now()) : 0;
+    this.subscriptionProperties?.delete(topicFilter);
+    const id = this.conn?.connected ? this.conn.unsubscribe([topicFilter], this.host.now(), properties) : 0;
+    this.unconfirmed.set(topicFilter, id);
+    return id;
   }
 
-  private dial(): void {
+  /**
+   * After CONNACK: without a session every subscription goes out again; with one, the changes the broker has not
+   * confirmed (made offline, or whose SUBSCRIBE or UNSUBSCRIBE went unanswered when the connection died).
+   */
+  private renew(conn: Connection, sessionPresent: boolean): void {
+    const unconfirmed = this.unconfirmed;
+    if (!sessionPresent) {
+      // The broker holds nothing of ours: unsubscribes have nothing left to undo.
+      unconfirmed.clear();
+      if (this.subscriptions.size) this.sendSubscribes(conn, [...this.subscriptions.values()]);
+      return;
+    }
+    if (!unconfirmed.size) return;
+    const subscribe: Subscription[] = [];
+    const unsubscribe: string[] = [];
+    for (const filter of unconfirmed.keys()) {
+      const subscription = this.subscriptions.get(filter);
+      if (subscription) subscribe.push(subscription);
+      else unsubscribe.push(filter);
+    }
+    if (subscribe.length) this.sendSubscribes(conn, subscribe);
+    if (unsubscribe.length) {
+      const id = conn.unsubscribe(unsubscribe, this.host.now());
+      for (const filter of unsubscribe) unconfirmed.set(filter, id);
+    }
+  }
+
+  /**
+   * Sends `subscriptions`, each unconfirmed until its SUBACK: those without properties in one SUBSCRIBE, each of the
+   * others in its own.
+   */
+  private sendSubscribes(conn: Connection, subscriptions: Subscription[]): void {
+    const now = this.host.now();
+    const withProperties = this.subscriptionProperties;
+    const plain: Subscription[] = [];
+    for (const subscription of subscriptions) {
+      const filter = subscription.topicFilter;
+      const properties = withProperties?.get(filter);
+      if (properties) this.unconfirmed.set(filter, conn.subscribe([subscription], now, properties));
+      else plain.push(subscription);
+    }
+    if (!plain.length) return;
+    const id = conn.subscribe(plain, now);
+    for (const subscription of plain) this.unconfirmed.set(subscription.topicFilter, id);
+  }
+
+  /** A SUBACK or UNSUBACK answered `packetId`: the changes it carried are the broker's now. */
+  private confirmed(packetId: number): void {
+    for (const [filter, id] of this.unconfirmed) if (id === packetId) this.unconfirmed.delete(filter);
+  }
+
+  /** Dials now; `due` is the deadline of the timer that called, if one did. */
+  private dial(due?: number): void {
     if (!this.host.linkUp()) {
       this.state = NO_LINK;
       this.observe({ type: "waiting", delay: -1, reason: "network link down: waiting for it", broker: this.broker });
@@ -357,8 +563,10 @@ export class Client implements WebSocketHandlers {
     const broker = this.broker;
     this.state = CONNECTING;
     this.attempt++;
-    this.socketStarted = this.host.now();
-    this.observe({ type: "connecting", broker, attempt: this.attempt });
+    const now = this.host.now();
+    this.socketStarted = this.lastDial = now;
+    const late = due === undefined ? undefined : Math.max(0, now - due);
+    this.observe({ type: "connecting", broker, attempt: this.attempt, late });
     const options = {
       host: broker.host,
       port: broker.port,
@@ -366,11 +574,18 @@ export class Client implements WebSocketHandlers {
       tls: broker.tls ? { serverName: broker.host, verify: this.config.verify ?? true, ca: this.config.ca } : undefined,
     };
     const path = broker.path;
+    if (path === undefined) {
+      this.socket = this.host.connect(options, this);
+      return;
+    }
+    const webSocket = this.config.webSocket;
+    if (!webSocket) {
+      // Said as a failure of the dial, on the timer's next turn (as a socket's errors come), and retried with backoff.
+      this.armAt(this.host.now(), NO_WEBSOCKET);
+      return;
+    }
     // Over WebSocket the socket's connect is followed by the upgrade, which gets as long as a CONNACK would.
-    this.socket =
-      path === undefined
-        ? this.host.connect(options, this)
-        : connectWebSocket(this.host, options, { host: broker.host, port: broker.port, tls: broker.tls, path }, this);
+    this.socket = webSocket(this.host, options, { host: broker.host, port: broker.port, tls: broker.tls, path }, this);
   }
 
   // The socket's handlers.
@@ -419,7 +634,7 @@ export class Client implements WebSocketHandlers {
         keepAlive: c.keepAlive,
         username: c.username,
         password: c.password,
-        will: c.will,
+        will: this.will(),
         sessionExpiry: c.sessionExpiry,
         maxPacketSize: c.maxPacketSize,
         connackTimeout: c.connackTimeout,
@@ -427,6 +642,7 @@ export class Client implements WebSocketHandlers {
         receiveMaximum: c.receiveMaximum,
         topicAliasMaximum: c.topicAliasMaximum,
         topicAliases: c.topicAliases,
+        extras: c.extras,
       },
       this.session,
       out,
@@ -444,13 +660,20 @@ export class Client implements WebSocketHandlers {
       if (!this.config.clientId) this.assigned(event.properties?.assignedClientIdentifier || undefined);
       this.attempt = 0;
       this.cleanNext = false;
-      this.brokerMaxPacket = event.properties?.maximumPacketSize ?? 0;
-      if (!event.sessionPresent && this.subscriptions.size) {
-        conn.subscribe([...this.subscriptions.values()], this.host.now());
-      }
+      const p = event.properties;
+      this.brokerMaxPacket = p?.maximumPacketSize ?? 0;
+      this.unsupported =
+        (p?.retainAvailable === 0 ? NO_RETAIN : 0) |
+        (p?.wildcardSubscriptionAvailable === 0 ? NO_WILDCARD : 0) |
+        (p?.sharedSubscriptionAvailable === 0 ? NO_SHARED : 0);
+      if (this.unsupported) this.dropUnsupported();
+      this.publishedHere = this.completedHere = 0;
+      this.renew(conn, event.sessionPresent);
       this.observe(event);
       return;
     }
+    if (event.type === "completed" && event.completion.ok) this.completedHere++;
+    if (event.type === "subscribed" || event.type === "unsubscribed") this.confirmed(event.packetId);
     if (event.type === "closed") {
       this.conn = undefined;
       this.observe(event);
@@ -460,10 +683,84 @@ export class Client implements WebSocketHandlers {
         this.cleanOnce("the broker's session holds a message larger than maxPacketSize, which it would resend");
       }
       // A close of our own (stop, reconnect) is followed by whatever its caller does next, not by a backoff.
-      if (event.cause.kind !== "local") this.retry(event.cause, event.uptime);
+      if (cause.kind !== "local") {
+        if (event.uptime >= 0) this.ended(cause, event.uptime);
+        this.retry(cause, event.uptime);
+      }
       return;
     }
     this.observe(event);
+  }
+
+  /** Subscriptions kept for reconnects that this broker does not support are given up, each with a line. */
+  private dropUnsupported(): void {
+    for (const filter of [...this.subscriptions.keys()]) {
+      const problem = this.unsupportedFilter(filter);
+      if (!problem) continue;
+      this.subscriptions.delete(filter);
+      this.subscriptionProperties?.delete(filter);
+      this.unconfirmed.delete(filter);
+      this.observe({ type: "warning", message: `subscription to ${filter} given up: ${problem}` });
+    }
+  }
+
+  /**
+   * A CONNACK refused the will for a capability the broker lacks (0x9A retain, 0x9B QoS): the next attempts send
+   * it without, said once. Sent as configured, it would be refused at every attempt, for ever.
+   */
+  private adjustWill(reasonCode: number): void {
+    const will = this.config.will;
+    const limit =
+      reasonCode === RETAIN_NOT_SUPPORTED && will?.retain
+        ? NO_RETAIN
+        : reasonCode === QOS_NOT_SUPPORTED && will && will.qos > 0
+          ? NO_QOS
+          : 0;
+    if (!limit || this.willLimits & limit) return;
+    this.willLimits |= limit;
+    const what = limit === NO_RETAIN ? "retained messages (CONNACK 0x9A)" : "its QoS (CONNACK 0x9B)";
+    const how = limit === NO_RETAIN ? "without retain" : "at QoS 0";
+    this.observe({
+      type: "warning",
+      message: `the broker refused the will: it does not support ${what}; sent ${how} from now on`,
+    });
+  }
+
+  /** The will as the broker takes it (see adjustWill). */
+  private will(): Will | undefined {
+    const will = this.config.will;
+    if (!will || !this.willLimits) return will;
+    return {
+      ...will,
+      retain: this.willLimits & NO_RETAIN ? false : will.retain,
+      qos: this.willLimits & NO_QOS ? 0 : will.qos,
+    };
+  }
+
+  /**
+   * The loop detector. A connection made progress when it lasted backoffStable, delivered a message to the
+   * application, or completed more of our messages than were published on it (work from before it, not only the
+   * status each connection sends). LOOP_REPEATS connections in a row that end the same way without progress are a
+   * loop, whatever made it (a message or command the broker or we choke on, a twin, a proxy): it is named, and the
+   * backoff grows towards the cap, whatever the cause's policy, until progress.
+   */
+  private ended(cause: CloseCause, uptime: number): void {
+    const progress =
+      uptime >= this.config.backoff.stable || this.out?.delivered === true || this.completedHere > this.publishedHere;
+    const code = this.config.classify(cause);
+    if (progress) {
+      this.loopCount = 0;
+      this.backoff.looping = false;
+      return;
+    }
+    this.loopCount = code === this.loopCause ? this.loopCount + 1 : 1;
+    this.loopCause = code;
+    const count = this.loopCount;
+    if (count < LOOP_REPEATS) return;
+    this.backoff.looping = true;
+    // Named at LOOP_REPEATS, then at each doubling: a loop is said, not printed at every turn.
+    const turns = count / LOOP_REPEATS;
+    if (Number.isInteger(turns) && (turns & (turns - 1)) === 0) this.observe({ type: "loop", cause: code, count });
   }
 
   /**
@@ -495,6 +792,7 @@ export class Client implements WebSocketHandlers {
     // An assigned id the broker refuses (another broker, or it was reset) is given back: the next CONNECT asks for
     // a new one instead of being refused for ever.
     if (cause.kind === "connack" && cause.reasonCode === CLIENT_ID_REJECTED && !this.config.clientId) this.assigned("");
+    if (cause.kind === "connack") this.adjustWill(cause.reasonCode);
     if (this.state === STOPPED) return;
     const now = this.host.now();
     const code = this.config.classify(cause);
@@ -512,8 +810,13 @@ export class Client implements WebSocketHandlers {
       return;
     }
     this.state = WAITING;
-    this.observe({ type: "waiting", delay: next.delay, reason: next.reason, broker: next.broker });
-    this.armAt(this.host.now() + next.delay, DIAL);
+    const now = this.host.now();
+    // Whatever the cause and its policy, never two dials within backoffBase: no loop can dial faster.
+    const floor = this.lastDial + this.config.backoff.base - now;
+    const delay = Math.max(next.delay, floor);
+    const reason = delay > next.delay ? `${next.reason}; one dial per backoffBase at most` : next.reason;
+    this.observe({ type: "waiting", delay, reason, broker: next.broker });
+    this.armAt(now + delay, DIAL);
   }
 
   private dropSocket(): void {
@@ -523,10 +826,17 @@ export class Client implements WebSocketHandlers {
     socket?.close();
   }
 
-  private timerFired(): void {
-    if (this.timerAction === DIAL) this.dial();
-    else if (this.timerAction === UPGRADE_TIMEOUT) {
+  private timerFired(due: number): void {
+    if (this.timerAction === DIAL) {
+      // A host's timer may fire a little early (a board counts from the start of the turn that set it): the floor
+      // between dials holds all the same.
+      const early = this.lastDial + this.config.backoff.base - this.host.now();
+      if (early > 0) this.armAt(this.host.now() + early, DIAL);
+      else this.dial(due);
+    } else if (this.timerAction === UPGRADE_TIMEOUT) {
       if (this.state === CONNECTING) this.lost({ code: "ws", detail: "response_timeout" });
+    } else if (this.timerAction === NO_WEBSOCKET) {
+      if (this.state === CONNECTING) this.lost({ code: "ws", detail: "not_built" });
     } else {
       const conn = this.conn;
       if (!conn) return;

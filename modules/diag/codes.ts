@@ -7,7 +7,7 @@
 // mosquitto 2.0): mosquitto refuses a wrong password or unknown user with 5 / 0x87, never 4 / 0x86;
 // denials by an acl_file are silent; a client-id takeover and a broker shutdown close the socket with no DISCONNECT.
 
-import type { TransportError } from "tether/client/websocket";
+import type { TransportError } from "tether/client/transport";
 import { ERROR, type Level, WARN } from "tether/diag/log";
 import { frozen } from "tether/mqtt/frozen";
 import type { ProtocolVersion } from "tether/mqtt/packets";
@@ -38,6 +38,7 @@ export type Code =
   | "server_unavailable"
   | "protocol_error"
   | "packet_too_large"
+  | "feature_unsupported"
   | "broker_closed"
   | "server_disconnect"
   | "server_moved"
@@ -48,6 +49,8 @@ export type Code =
   | "publish_denied"
   | "session_taken_over"
   | "flapping"
+  | "reconnect_loop"
+  | "message_quarantined"
   | "keepalive_timeout"
   | "nat_idle_timeout_suspected"
   | "low_memory";
@@ -89,7 +92,7 @@ export const FAILURES: readonly FailureInfo[] = frozen<FailureInfo>([
   {
     code: "tls_failed",
     layer: "tls",
-    hint: "TLS failed, see detail: unknown_ca: add the broker's CA; expired: cert dates or device clock; name_mismatch: broker host vs certificate; leaf_only: broker must send its chain",
+    hint: "TLS failed, see detail: unknown_ca: add the broker's CA; expired: cert dates or device clock; name_mismatch: host vs cert; missing_intermediate, leaf_only: broker must send its chain",
   },
   {
     code: "websocket_failed",
@@ -125,6 +128,11 @@ export const FAILURES: readonly FailureInfo[] = frozen<FailureInfo>([
     code: "packet_too_large",
     layer: "mqtt",
     hint: "a message is larger than the broker or the device allows: shorten the payload, or raise the limit (mosquitto message_size_limit / max_packet_size)",
+  },
+  {
+    code: "feature_unsupported",
+    layer: "mqtt",
+    hint: "the broker lacks a feature used (retain, a QoS, wildcard/shared subscriptions): the device does without, see its warning; or enable it (mosquitto retain_available, max_qos)",
   },
   {
     code: "broker_closed",
@@ -175,6 +183,16 @@ export const FAILURES: readonly FailureInfo[] = frozen<FailureInfo>([
     code: "flapping",
     layer: "session",
     hint: "connections keep ending soon after they start: at the same uptime each time, a firewall/proxy/load balancer on the path cuts them; else run history to see how each ended",
+  },
+  {
+    code: "reconnect_loop",
+    layer: "session",
+    hint: "connections keep ending the same way with nothing delivered: the device backs off towards backoffCap; read the lines before this one and history for what ends them",
+  },
+  {
+    code: "message_quarantined",
+    layer: "session",
+    hint: "the broker closed the connection after this message twice, so it was dropped rather than resent for ever: check the broker's log and limits (size, topic, ACL)",
   },
   {
     code: "keepalive_timeout",
@@ -249,8 +267,6 @@ export function classifyConnack(version: ProtocolVersion, reasonCode: number, se
     case 0x84:
     case 0x90:
     case 0x99:
-    case 0x9a:
-    case 0x9b:
       return "protocol_rejected";
     case 0x85:
       return "client_id_rejected";
@@ -292,6 +308,13 @@ function classifyReason(reasonCode: number): Code | undefined {
     case 0x9c:
     case 0x9d:
       return "server_moved";
+    // Retain, QoS, Shared Subscriptions, Subscription Identifiers, Wildcard Subscriptions not supported.
+    case 0x9a:
+    case 0x9b:
+    case 0x9e:
+    case 0xa1:
+    case 0xa2:
+      return "feature_unsupported";
   }
   return undefined;
 }

@@ -10,13 +10,22 @@
 // - nat_idle_timeout_suspected: connections die (reset, or pings unanswered) at the same idle time after the last
 //   packet (regular idle times, whatever the uptime). The keep-alive tuner names and works around the idle times it can cover
 //   (keepAliveMin and above); the shorter ones are named here.
+// All three read times on the device's clock, and a device whose event loop runs late (busy, starved of CPU) reads
+// every event late: timing noise can blur regular times but never make them, and it can make regular times look
+// irregular. So only the broker's word or a lost session accuse a twin, or uptimes irregular beyond that noise: as
+// far apart as the loop's lateness (how late the backoff timers fired) cannot explain, each from every other, so
+// that one event read late for a moment cannot either. Regular times are read with the same allowance.
+import { hostPort } from "tether/client/broker";
 import type { ClientEvent } from "tether/client/client";
 import type { CloseCause } from "tether/client/connection";
-import { shortest, similar, TUNER_DEFAULTS } from "tether/client/keepalive-tuner";
+import { shortest, TUNER_DEFAULTS } from "tether/client/keepalive-tuner";
 import { type Code, classifyConnack, classifyDisconnect, classifyNetError } from "tether/diag/codes";
 import type { Fields } from "tether/diag/log";
-import { CONNACK, DISCONNECT, type ProtocolVersion, SUBACK } from "tether/mqtt/packets";
+import { CONNACK, DISCONNECT, type ProtocolVersion, PUBLISH, SUBACK } from "tether/mqtt/packets";
 import { reasonText } from "tether/mqtt/reasons";
+
+/** MQTT 5 reason code 0x95 Packet too large. */
+const PACKET_TOO_LARGE = 0x95;
 
 export interface Finding {
   code: Code;
@@ -55,6 +64,8 @@ interface Life {
   code: Code;
   /** Its CONNACK found no session though the broker should have kept ours. */
   lost: boolean;
+  /** How late the timer that dialled it fired, ms: the event loop's lateness around it. */
+  late: number;
 }
 
 export class Diagnoser {
@@ -69,6 +80,10 @@ export class Diagnoser {
   /** Idle times of the latest idle deaths after CONNACK, in a row, at most samples; and their uptimes. */
   private idleDeaths: number[] = [];
   private uptimes: number[] = [];
+  /** How late the loop ran around each of idleDeaths (see Life.late). */
+  private idleLate: number[] = [];
+  /** How late the timer that dialled the current connection fired (0: dialled at once). */
+  private late = 0;
   /** Whether the current connection's CONNACK found our session gone; whether any CONNACK came before it. */
   private lost = false;
   private connectedBefore = false;
@@ -85,8 +100,9 @@ export class Diagnoser {
   observe(event: ClientEvent): void {
     switch (event.type) {
       case "connecting":
-        this.broker = `${event.broker.host}:${event.broker.port}`;
+        this.broker = hostPort(event.broker);
         this.address = "";
+        this.late = event.late ?? 0;
         return;
       case "resolved":
         this.address = event.address;
@@ -114,7 +130,16 @@ export class Diagnoser {
         return;
       case "completed": {
         const c = event.completion;
-        if (!c.ok) {
+        if (!c.ok && event.ack === PUBLISH) {
+          // Given up by the device itself: never sent, so no ACL is involved. Too large (for the broker's Maximum
+          // Packet Size, learnt after it was queued) is a limit to raise; one that cannot be encoded had its warning.
+          if (c.reasonCode === PACKET_TOO_LARGE) {
+            this.report({
+              code: "packet_too_large",
+              fields: { topic: c.message.topic, qos: c.qos, action: "not_sent" },
+            });
+          }
+        } else if (!c.ok) {
           this.report({
             code: "publish_denied",
             fields: {
@@ -125,6 +150,27 @@ export class Diagnoser {
             },
           });
         }
+        return;
+      }
+      case "loop":
+        this.report({
+          code: "reconnect_loop",
+          fields: { cause: event.cause, count: event.count, broker: this.broker },
+        });
+        return;
+      case "quarantined": {
+        const { topic, qos, payload } = event.message;
+        const cause = event.cause;
+        this.report({
+          code: "message_quarantined",
+          fields: {
+            topic,
+            qos,
+            bytes: payload.length,
+            reason: classifyCause(cause, this.options.version, this.options.sentUser),
+            closes: event.closes,
+          },
+        });
         return;
       }
       case "skipped":
@@ -170,20 +216,22 @@ export class Diagnoser {
     if (code === "tcp_reset" || cause.kind === "keepalive_timeout") {
       keep(this.idleDeaths, cause.kind === "keepalive_timeout" ? idle - cause.waited : idle, samples);
       keep(this.uptimes, uptime, samples);
-    } else this.idleDeaths.length = this.uptimes.length = 0;
+      keep(this.idleLate, this.late, samples);
+    } else this.idleDeaths.length = this.uptimes.length = this.idleLate.length = 0;
     const lives = this.lives;
     if (uptime >= this.options.shortLived) {
       lives.length = this.streak = 0;
       this.verdict = undefined;
     } else {
       this.streak++;
-      keep(lives, { uptime, code, lost: this.lost }, this.options.repeats + 1);
+      keep(lives, { uptime, code, lost: this.lost, late: this.late }, this.options.repeats + 1);
     }
 
     // Deaths at the same idle time after the last packet, whatever the uptime: a NAT idle timeout, not a pattern
     // of short connections. The tuner names those it acts on; resets sooner than it acts are named here.
     const deaths = this.idleDeaths;
-    if (deaths.length === samples && similar(deaths, tolerance) && shortest(deaths) >= NAT_IDLE_FLOOR) {
+    const idleLate = longest(this.idleLate);
+    if (deaths.length === samples && alike(deaths, tolerance, 2 * idleLate) && shortest(deaths) >= NAT_IDLE_FLOOR) {
       const tunerIdle = this.options.tunerIdle;
       if (tunerIdle === undefined || shortest(deaths) < tunerIdle) {
         this.report({
@@ -193,6 +241,7 @@ export class Diagnoser {
             idle_s: deaths.map(seconds).join("/"),
             uptime_s: this.uptimes.map(seconds).join("/"),
             below: tunerIdle === undefined ? undefined : "keepAliveMin",
+            late_ms: idleLate || undefined,
           },
         });
       }
@@ -208,12 +257,19 @@ export class Diagnoser {
           last_uptime: uptime,
           pattern: "closed by the broker soon after CONNACK, no DISCONNECT",
           evidence: this.evidence,
+          late_ms: this.lateness || undefined,
         },
       });
     } else if (pattern === "flapping") {
       this.report({
         code: pattern,
-        fields: { ...where, short_connections: this.streak, last_uptime: uptime, evidence: this.evidence },
+        fields: {
+          ...where,
+          short_connections: this.streak,
+          last_uptime: uptime,
+          evidence: this.evidence,
+          late_ms: this.lateness || undefined,
+        },
       });
     }
   }
@@ -231,15 +287,17 @@ export class Diagnoser {
     // packet was still unread).
     const silent = last.every((life) => life.code === "broker_closed" || life.code === "tcp_reset");
     const uptimes = (list: Life[]) => list.map((life) => life.uptime);
+    // An uptime is read late at its CONNACK, at its close or both: two of them differ by up to twice the lateness.
+    const slack = 2 * this.lateness;
     if (last.some((life) => life.code === "session_taken_over")) {
       // The broker said so itself (DISCONNECT 0x8E) and each close's line names it: no line to add, and no flapping.
       this.decide("session_taken_over", "");
     } else if (silent && last.some((life) => life.lost)) {
       this.decide("session_taken_over", "session gone on reconnect");
-    } else if (lives.length > n && similar(uptimes(lives), tolerance)) {
+    } else if (lives.length > n && alike(uptimes(lives), tolerance, slack)) {
       // One sample more for regular uptimes: n random delays of a twin look regular now and then, n + 1 rarely.
       this.decide("flapping", `cut at the same uptime ${uptimes(lives).join("/")} ms`);
-    } else if (silent && !similar(uptimes(last), 2 * tolerance)) {
+    } else if (silent && apart(uptimes(last), 2 * tolerance, slack)) {
       // Clearly irregular only, so that timing noise on a cut (a busy device, a slow link) cannot pass for a twin:
       // in between, the verdict waits for the next connection.
       this.decide("session_taken_over", `irregular uptimes ${uptimes(last).join("/")} ms`);
@@ -247,6 +305,13 @@ export class Diagnoser {
       this.decide("flapping", "short connections");
     }
     return this.verdict;
+  }
+
+  /** The most the loop was late around the current streak's connections, ms. */
+  private get lateness(): number {
+    let most = 0;
+    for (const life of this.lives) if (life.late > most) most = life.late;
+    return most;
   }
 
   private decide(verdict: Code, evidence: string): void {
@@ -291,6 +356,31 @@ export class Diagnoser {
 function keep<T>(list: T[], value: T, most: number): void {
   list.push(value);
   if (list.length > most) list.shift();
+}
+
+/** The greatest of `times` (0 for none). */
+function longest(times: readonly number[]): number {
+  let most = 0;
+  for (const t of times) if (t > most) most = t;
+  return most;
+}
+
+/**
+ * Whether times are alike allowing for a late loop: the longest is at most (1 + tolerance) times the shortest, plus
+ * `slack` ms. With no slack, what the keep-alive tuner calls similar.
+ */
+function alike(times: readonly number[], tolerance: number, slack: number): boolean {
+  return times.length > 0 && longest(times) <= shortest(times) * (1 + tolerance) + slack;
+}
+
+/**
+ * Whether times are all clearly apart: no two of them alike (see alike). One time read late cannot make a list
+ * apart: the others stay alike.
+ */
+function apart(times: readonly number[], tolerance: number, slack: number): boolean {
+  const sorted = times.slice().sort((a, b) => a - b);
+  for (let i = 1; i < sorted.length; i++) if (sorted[i]! <= sorted[i - 1]! * (1 + tolerance) + slack) return false;
+  return sorted.length > 1;
 }
 
 /** ms as seconds with one decimal at most. */

@@ -4,6 +4,7 @@
 import type { Ack, Packet, Properties, ProtocolVersion, Publish, QoS } from "tether/mqtt/packets";
 import { PUBACK, PUBCOMP, PUBLISH, PUBREC, PUBREL } from "tether/mqtt/packets";
 import { MessageQueue, type QueueLimits, type QueueResult } from "tether/mqtt/queue";
+import { topicNameProblem } from "tether/mqtt/topic";
 
 const MAX_ID = 65535;
 const PROTOCOL_ERROR = 0x82;
@@ -68,6 +69,11 @@ export interface ResumeResult {
   requeued: number;
   /** Identifiers of SUBSCRIBE/UNSUBSCRIBE that were never answered; they are released: subscribe again. */
   unacknowledged: number[];
+  /**
+   * Our oldest message is one the broker closed the last connection after (see quarantine): `send` is empty, and
+   * nothing leaves until `probed()`, which the caller calls when the broker answers a PINGREQ sent now.
+   */
+  suspect: boolean;
 }
 
 /** Persistent strings, as Host.readSetting/writeSetting (Preference, NVS on an ESP32). */
@@ -81,7 +87,10 @@ export interface SessionStore {
 export interface SessionOptions {
   /** Decides whether "identifier not found" answers carry reason 0x92 (5.0) or 0 (3.1.1). Default 4. */
   protocolVersion?: ProtocolVersion;
-  /** Our Receive Maximum (the CONNECT property): QoS 1/2 PUBLISHes the broker may have unanswered. Default 65535. */
+  /**
+   * Our Receive Maximum (the CONNECT property, MQTT 5 only): QoS 1/2 PUBLISHes the broker may have unanswered.
+   * Default 65535.
+   */
   receiveMaximum?: number;
   /** Bounds of the messages waiting behind the in-flight window or for a connection. Default: unbounded. */
   queue?: QueueLimits;
@@ -100,13 +109,27 @@ export interface SessionOptions {
   slots?: number;
 }
 
-/** One of our QoS 1/2 messages between PUBLISH and its completion. `released`: PUBREC came, PUBREL was sent. */
+/** One of our QoS 1/2 messages between PUBLISH and its completion. */
 interface Flight {
   message: OutMessage;
-  released: boolean;
+  /** 0, or PUBREC came and PUBREL was sent (RELEASED), or sent again after a reconnect (RELEASED_AGAIN). */
+  released: number;
   /** Its stored value's slot, or IN_RAM (counted as unstored), or NEW (not saved yet, or no store). */
   slot: number;
+  /** The connection it was last sent on (Session.#connection), and its place in the order of our sends. */
+  sentOn: number;
+  seq: number;
 }
+
+const RELEASED = 1;
+const RELEASED_AGAIN = 2;
+
+/**
+ * How many connections in a row the broker may close right after a message was (re)sent, nothing acknowledged
+ * since, before the message is taken out of the session: the first close may be chance (a restart), the second,
+ * after the resend, is the message (a broker that drops the client for it would do so at every reconnect).
+ */
+export const QUARANTINE_CLOSES = 2;
 
 const IN_RAM = -1;
 const NEW = -2;
@@ -139,6 +162,17 @@ export class Session {
   /** The broker's Maximum QoS on this connection: waiting messages above it leave downgraded (5.0, 3.2.2.3.4). */
   #maxQoS: QoS = 2;
   #next = 1;
+  /** Connections resumed so far; flights sent so far; the last one of them the broker is known to have read. */
+  #connection = 0;
+  #seq = 0;
+  #readPast = 0;
+  /** Messages the broker closed the connection after, nothing acknowledged since, and how often (see quarantine). */
+  readonly #closes = new Map<OutMessage, number>();
+  /** Messages taken out of the session by quarantine(). */
+  quarantined = 0;
+  /** Resumed with a suspect first: what resume() would have sent waits here for probed(). */
+  #probing = false;
+  #held: Packet[] = [];
   readonly #store: SessionStore | undefined;
   /** Stored flight values by slot: true when in use. */
   readonly #slots: boolean[] = [];
@@ -167,11 +201,25 @@ export class Session {
       const value = store.readSetting(KEY_FLIGHT + i);
       if (value === undefined) continue;
       const flight = parseFlight(value);
-      if (flight === undefined || this.#flights.has(flight.id)) {
-        reject(store, KEY_FLIGHT + i, flight ? `packet id ${flight.id} stored twice` : "not a stored message");
+      const problem = flight && topicNameProblem(flight.message.topic);
+      if (flight === undefined || this.#flights.has(flight.id) || problem) {
+        // A topic brokers refuse (saved by a firmware with looser rules) would be resent, and the connection
+        // dropped, at every reconnect and every boot.
+        const why = !flight
+          ? "not a stored message"
+          : problem
+            ? `topic ${flight.message.topic}: ${problem}`
+            : `packet id ${flight.id} stored twice`;
+        reject(store, KEY_FLIGHT + i, why);
         continue;
       }
-      this.#flights.set(flight.id, { message: flight.message, released: flight.released, slot: i });
+      this.#flights.set(flight.id, {
+        message: flight.message,
+        released: flight.released ? RELEASED : 0,
+        slot: i,
+        sentOn: 0,
+        seq: 0,
+      });
       this.#slots[i] = true;
       this.#next = flight.id === MAX_ID ? 1 : flight.id + 1;
     }
@@ -217,12 +265,14 @@ export class Session {
   resume(sessionPresent: boolean, brokerReceiveMaximum = MAX_ID, brokerMaximumQoS: QoS = 2): ResumeResult {
     this.#limit = Math.max(1, brokerReceiveMaximum);
     this.#maxQoS = brokerMaximumQoS;
+    this.#connection++;
     const send: Packet[] = [];
     const unacknowledged = Array.from(this.#controls);
     this.#controls.clear();
     const requeued = sessionPresent ? 0 : this.#flights.size;
     if (sessionPresent) {
       for (const [id, flight] of this.#flights) {
+        if (flight.released) flight.released = RELEASED_AGAIN;
         send.push(flight.released ? ack(PUBREL, id, 0) : toPublish(flight.message, id, true));
       }
     } else {
@@ -234,16 +284,83 @@ export class Session {
       }
       this.#waiting.requeue(again);
       this.#clearIncoming();
+      // A broker that should have kept our session (we store it) and lost it: someone else ends our connections (a
+      // twin with our id that starts clean, a restart), so the closes that followed our messages say nothing of them.
+      if (this.#store !== undefined && this.#connection > 1) this.#closes.clear();
       // The broker starts afresh too: a previous run's lost state no longer matters.
       if (this.#lostWritten && this.#unstored === 0 && this.#write(KEY_LOST, undefined)) this.#lostWritten = false;
     }
+    // The oldest message, in flight or first to leave.
+    const first = this.#first();
+    const oldest = first === undefined ? this.#waiting.first() : this.#flights.get(first)!.message;
+    const suspect = oldest !== undefined && this.#closes.has(oldest);
+    if (suspect) {
+      // The broker is asked for a PINGRESP before anything leaves: a connection that dies before it answers (a
+      // middlebox cutting every connection, a broker going down) says nothing about the message.
+      this.#probing = true;
+      this.#held = send;
+      return { send: [], requeued, unacknowledged, suspect };
+    }
+    this.#sent();
     this.#releaseAll(send);
-    return { send, requeued, unacknowledged };
+    return { send, requeued, unacknowledged, suspect };
+  }
+
+  /** The broker answered the PINGREQ of a resume() with a suspect: what was held back, to send now, in order. */
+  probed(): Packet[] {
+    if (!this.#probing) return [];
+    this.#probing = false;
+    const send = this.#held;
+    this.#held = [];
+    this.#sent();
+    this.#releaseAll(send);
+    return send;
+  }
+
+  /** Every flight was (re)sent now, on this connection. */
+  #sent(): void {
+    for (const flight of this.#flights.values()) {
+      flight.sentOn = this.#connection;
+      flight.seq = ++this.#seq;
+    }
+  }
+
+  /** The identifier of our oldest flight. */
+  #first(): number | undefined {
+    for (const id of this.#flights.keys()) return id;
+    return undefined;
   }
 
   /** The connection is gone: publishes wait until the next `resume()`. */
   suspend(): void {
     this.#limit = 0;
+    this.#probing = false;
+    this.#held = [];
+  }
+
+  /**
+   * The broker closed a connection that `resume()` had started. When it did so right after our oldest flight was
+   * (re)sent on it, and nothing sent after it was acknowledged, that message is the suspect: a broker reads packets
+   * in order and acks as it goes, and one that drops a client for a packet (mosquitto for a 3.1.1 PUBLISH over its max_packet_size,
+   * say) does it again when the message is resent at every reconnect, for ever. At QUARANTINE_CLOSES such closes the
+   * message is taken out of the session (its stored value too) and returned, with how many closes it took.
+   */
+  quarantine(): { message: OutMessage; closes: number } | undefined {
+    const first = this.#first();
+    const flight = first === undefined ? undefined : this.#flights.get(first);
+    if (first === undefined || !flight || flight.sentOn !== this.#connection || flight.seq <= this.#readPast) {
+      return undefined;
+    }
+    const { message } = flight;
+    const closes = (this.#closes.get(message) ?? 0) + 1;
+    if (closes < QUARANTINE_CLOSES) {
+      this.#closes.set(message, closes);
+      return undefined;
+    }
+    this.#closes.delete(message);
+    this.#forget(first, flight);
+    this.quarantined++;
+    return { message, closes };
   }
 
   /**
@@ -268,6 +385,7 @@ export class Session {
     const flight = this.#flights.get(packetId);
     if (flight === undefined) return { send: [] };
     this.#forget(packetId, flight);
+    this.#closes.delete(flight.message);
     const send: Packet[] = [];
     this.#releaseAll(send);
     const { qos } = flight.message;
@@ -284,6 +402,8 @@ export class Session {
       const send = type === PUBREC ? [ack(PUBREL, packetId, this.#notFound())] : [];
       return { send, error: { reasonCode: ID_NOT_FOUND, text: `${NAMES[type]} for unknown packet id ${packetId}` } };
     }
+    // The broker reads in order: it read every flight sent before this one.
+    if (flight.seq > this.#readPast) this.#readPast = flight.seq;
     const { qos } = flight.message;
     if (type === PUBACK ? qos !== 1 : qos !== 2 || (type === PUBCOMP && !flight.released)) {
       return {
@@ -293,18 +413,24 @@ export class Session {
     }
     if (type === PUBREC && (flight.released || reasonCode < 0x80)) {
       if (!flight.released) {
-        flight.released = true;
+        flight.released = RELEASED;
         this.#save(packetId, flight);
       }
       return { send: [ack(PUBREL, packetId, 0)] };
     }
     this.#forget(packetId, flight);
+    this.#closes.delete(flight.message);
     const send: Packet[] = [];
     this.#releaseAll(send);
     // A PUBCOMP never refuses: its only other code, 0x92, answers a PUBREL sent again after the broker had already
     // completed the flow (our first PUBCOMP was lost with the connection): after PUBREC the message is delivered.
+    // To a first PUBREL it means the broker lost a flow it took on with PUBREC: its session and ours disagree.
     const ok = type === PUBCOMP || reasonCode < 0x80;
-    return { send, completed: { packetId, qos, reasonCode, ok, message: flight.message } };
+    const completed = { packetId, qos, reasonCode, ok, message: flight.message };
+    if (type !== PUBCOMP || reasonCode !== ID_NOT_FOUND || flight.released === RELEASED_AGAIN)
+      return { send, completed };
+    const text = `PUBCOMP for packet id ${packetId} answers our first PUBREL: the broker lost the flow it accepted with PUBREC (its session and ours disagree)`;
+    return { send, completed, error: { reasonCode: ID_NOT_FOUND, text } };
   }
 
   /** An incoming PUBLISH. A QoS 2 message is delivered once, however often the broker sends it before PUBREL. */
@@ -314,7 +440,9 @@ export class Session {
     if (!packetId) return { deliver: false, error: { reasonCode: PROTOCOL_ERROR, text: "PUBLISH without packet id" } };
     if (qos === 2 && this.#incoming.has(packetId)) return { deliver: false, send: ack(PUBREC, packetId, 0) };
     // QoS 1 is answered at once, so only QoS 2 awaiting PUBREL is still in flight from the broker's point of view.
-    if (this.#incoming.size >= this.receiveMaximum) {
+    // 3.1.1 has no Receive Maximum: the broker was never told one (mosquitto sends max_inflight_messages at once),
+    // and the identifiers bound the set to 65535.
+    if (this.protocolVersion === 5 && this.#incoming.size >= this.receiveMaximum) {
       return {
         deliver: false,
         error: { reasonCode: RECEIVE_MAXIMUM_EXCEEDED, text: `more than ${this.receiveMaximum} QoS 2 in flight` },
@@ -355,6 +483,7 @@ export class Session {
     this.#controls.clear();
     this.#clearIncoming();
     this.#waiting.clear();
+    this.#closes.clear();
   }
 
   /** Stores a flight (again, after PUBREC); a flight that cannot be stored is counted as unstored, once. */
@@ -444,14 +573,14 @@ export class Session {
 
   /** The PUBLISH for `message` if the connection, Receive Maximum and identifiers let it leave now. */
   #release(message: OutMessage): Publish | undefined {
-    if (this.#limit === 0) return undefined;
+    if (this.#limit === 0 || this.#probing) return undefined;
     let packetId: number | undefined;
     const out = message.qos > this.#maxQoS ? { ...message, qos: this.#maxQoS } : message;
     if (out.qos > 0) {
       if (this.#flights.size >= this.#limit) return undefined;
       packetId = this.#allocate();
       if (packetId === undefined) return undefined;
-      const flight: Flight = { message: out, released: false, slot: NEW };
+      const flight: Flight = { message: out, released: 0, slot: NEW, sentOn: this.#connection, seq: ++this.#seq };
       this.#flights.set(packetId, flight);
       this.#save(packetId, flight);
     }

@@ -14,6 +14,7 @@ import { simDevices } from "../helpers/sim";
 
 const APP = "test/compat/fixtures/app.ts";
 const SELF_RECONNECT = "test/compat/fixtures/self-reconnect.ts";
+const EARLY_SUBSCRIBE = "test/compat/fixtures/early-subscribe.ts";
 const WAIT_MS = 8000;
 
 const devices = simDevices();
@@ -154,6 +155,18 @@ describeMosquitto("compat Client against mosquitto", () => {
     },
   );
 
+  test("MQTT 3.1.1, no id, clean: false: never an empty id without a clean session, an id of its own, a line", async () => {
+    // [MQTT-3.1.3-7]: mosquitto answers such a CONNECT with CONNACK 2, at every attempt.
+    const peer = await Peer.connect(broker.url);
+    const { device } = await boot(broker.port, peer, { id: "", clean: "0" });
+    const [, id] = await device.waitForSerial(
+      /W mqtt warning message="MQTT 3\.1\.1 takes an empty client id with a clean session only .*: using (tether[0-9a-z]{17}), kept in storage"/,
+    );
+    expect(broker.log()).toContain("New client connected from 127.0.0.1:");
+    expect(broker.log()).toMatch(new RegExp(`as ${id} \\(p2, c0,`));
+    expect(broker.log()).not.toMatch(/as {1,2}\(p2, c0/);
+  });
+
   test("the will goes out when the device dies and after close(true), not after close(); no onClose", async () => {
     const peer = await Peer.connect(broker.url);
     const killed = await boot(broker.port, peer);
@@ -197,6 +210,23 @@ describeMosquitto("compat Client against mosquitto", () => {
     await peer.command(app.prefix, { op: "publish", topic: `${app.prefix}/out/marker`, text: "", qos: 1 });
     await peer.message(`${app.prefix}/out/marker`);
     expect(app.device.serialOutput.slice(from).match(/data true 3 6\n/g)).toHaveLength(1);
+  });
+
+  test("subscribe() before onReady with clean: false goes out though the broker resumes the session", async () => {
+    const peer = await Peer.connect(broker.url);
+    const id = `compat-${process.pid}-early-sub`;
+    const prefix = `compat/${process.pid}/early-sub`;
+    const config = { host: "127.0.0.1", port: String(broker.port), id, prefix };
+    // A first run leaves a persistent session without the subscription at the broker.
+    const first = await devices.start({ entry: EARLY_SUBSCRIBE, config: { ...config, subscribe: "0" } });
+    await first.waitForSerial(/ready\n/, WAIT_MS);
+    await first.kill();
+    // Retained: the broker hands it to the next SUBSCRIBE to the topic, and to nothing else.
+    await peer.client.publishAsync(`${prefix}/data`, "hello", { qos: 1, retain: true });
+    cleanups.push(() => peer.client.publishAsync(`${prefix}/data`, "", { qos: 1, retain: true }));
+    const second = await devices.start({ entry: EARLY_SUBSCRIBE, config: { ...config, subscribe: "1" } });
+    await second.waitForSerial(/ready\n/, WAIT_MS);
+    await second.waitForSerial(new RegExp(`message ${prefix}/data hello\n`), WAIT_MS);
   });
 
   test("an exception thrown by a callback is not swallowed, and later messages still arrive", async () => {

@@ -11,6 +11,7 @@ import { ERROR, formatLine, parseLine, WARN } from "tether/diag/log";
 
 // The stable identifiers the firmware, its docs and users' scripts rely on: renaming one is a breaking change.
 const REQUIRED: Code[] = [
+  "feature_unsupported",
   "dns_failed",
   "tcp_refused",
   "tcp_timeout",
@@ -37,6 +38,8 @@ const REQUIRED: Code[] = [
   "server_moved",
   "quota_exceeded",
   "websocket_failed",
+  "reconnect_loop",
+  "message_quarantined",
 ];
 const LAYERS = ["link", "dns", "tcp", "tls", "websocket", "mqtt", "auth", "session", "keepalive", "resource"];
 

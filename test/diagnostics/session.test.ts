@@ -55,7 +55,7 @@ describeMosquitto("session failures against mosquitto", () => {
         // The twin starts clean: our next CONNACK finds no session.
         evidence: "session gone on reconnect",
       });
-      device.expectNames(["session_taken_over"], ["broker_closed", "tcp_reset"]);
+      device.expectNames(["session_taken_over"], ["broker_closed", "tcp_reset", "reconnect_loop"]);
       expect(device.codes()).not.toContain("flapping");
     },
   );
@@ -75,7 +75,7 @@ describeMosquitto("session failures against mosquitto", () => {
     }
     expect(second.output).toMatch(/ I mqtt connected session=resumed /);
     for (const device of [first, second]) {
-      device.expectNames(["session_taken_over"], ["broker_closed", "tcp_reset"]);
+      device.expectNames(["session_taken_over"], ["broker_closed", "tcp_reset", "reconnect_loop"]);
     }
   }, 20000);
 

@@ -1,5 +1,6 @@
 // The supervisor against every fault of the proxy, with the real firmware in XS and real brokers behind the proxy:
-// the device recovers from each, and the timings obey the backoff policy (generous bounds: not a benchmark).
+// the device recovers from each, and the timings obey the backoff policy (as the device's log states its decisions;
+// waits end on events, so a busy machine only makes them longer).
 // Faults the proxy makes on its own (refuse, close, reset, blackhole, delay, throttle) run against one broker;
 // those whose outcome depends on the broker (a cut or mangled packet, a restart, a takeover) against each.
 
@@ -24,12 +25,12 @@ import {
   stats,
   type TestBroker,
   until,
+  WAIT,
 } from "./harness";
 
 const BASE = 300;
 const CAP = 1500;
 /** Scheduling slack on a loaded 2-core machine: a timer fires late, an event waits for the previous one. */
-const SLACK = 400;
 
 const devices = simDevices();
 const peers = new Peers();
@@ -46,12 +47,12 @@ function delays(device: SimDevice, from = 0): number[] {
 }
 
 /** Waits for the device's retry line number `n` of one failure series (the backoff's attempt count). */
-function retry(device: SimDevice, n: number, timeoutMs: number): Promise<RegExpExecArray> {
+function retry(device: SimDevice, n: number, timeoutMs = WAIT): Promise<RegExpExecArray> {
   return device.waitForSerial(new RegExp(`I mqtt retry .*attempt ${n};`), timeoutMs);
 }
 
 /** Resolves when the proxy has accepted its `n`th connection. */
-function accepted(proxy: FaultProxy, n: number, timeoutMs: number): Promise<unknown> {
+function accepted(proxy: FaultProxy, n: number, timeoutMs = WAIT): Promise<unknown> {
   return proxy.accepted >= n ? Promise.resolve() : proxy.waitFor("open", timeoutMs, (info) => info.id >= n);
 }
 
@@ -78,7 +79,7 @@ describe(`faults of the path (${BROKERS[0]} behind the proxy)`, () => {
 
   test("refused connects: the first retry within the base delay, later ones spaced, then connects", async () => {
     const { device, proxy } = await boot("refuse", {}, (p) => p.refuse());
-    await retry(device, 3, 5000);
+    await retry(device, 3);
     expect(logLines(device, "diag", "tcp_refused").length).toBeGreaterThan(0);
     const [first, ...later] = delays(device);
     expect(first).toBeLessThan(BASE);
@@ -86,24 +87,24 @@ describe(`faults of the path (${BROKERS[0]} behind the proxy)`, () => {
     for (const d of later) expect(d).toBeGreaterThanOrEqual(BASE);
     for (const d of later) expect(d).toBeLessThanOrEqual(CAP);
     await proxy.accept();
-    await connections(device, 1, CAP + SLACK * 2);
+    await connections(device, 1);
   });
 
   test.each(["close", "reset"] as const)("accept then %s: the attempts are spaced, then connects", async (mode) => {
     const { device, proxy } = await boot(`accept-${mode}`, {}, (p) => p.accept(mode));
     const opens = record(proxy, "open");
-    await accepted(proxy, 3, 5000);
+    await accepted(proxy, 3);
     expect(logLines(device, "diag", mode === "close" ? "broker_closed" : "tcp_reset").length).toBeGreaterThan(0);
     for (const gap of gaps(opens)) expect(gap).toBeGreaterThanOrEqual(BASE - 20);
     await proxy.passThrough();
-    await connections(device, 1, CAP + SLACK * 2);
+    await connections(device, 1);
   });
 
   test("a broker that accepts and drops at once, right after CONNACK: growing delays, not a storm", async () => {
     // The CONNACK (4 bytes) gets through, then the connection closes: every attempt succeeds, for a moment.
     const { device, proxy } = await boot("flap", {}, (p) => p.cut(4, "down"));
     const opens = record(proxy, "open");
-    await accepted(proxy, 5, 10000);
+    await accepted(proxy, 5);
     const spaced = gaps(opens);
     for (const gap of spaced) expect(gap).toBeGreaterThanOrEqual(BASE - 20);
     // The growth is never reset by these short connections: the delays grow beyond the base.
@@ -113,45 +114,50 @@ describe(`faults of the path (${BROKERS[0]} behind the proxy)`, () => {
     expect(s.ok).toBeGreaterThanOrEqual(4);
     expect(s.ok).toBeLessThan(8);
     await proxy.passThrough();
-    await connections(device, s.ok + 1, CAP + SLACK * 2);
+    await connections(device, s.ok + 1);
   });
 
-  test("blackhole (half-open): detected within keep alive + ping timeout, then reconnects", async () => {
+  test("blackhole (half-open): detected by the unanswered ping, then reconnects", async () => {
     const { device, proxy } = await boot("blackhole", { keepAlive: "2" });
     await connections(device, 1);
     const from = mark(device);
     const start = Date.now();
     proxy.blackhole();
-    await device.waitForSerial(/W diag keepalive_timeout/, 4000 + SLACK * 3, from);
-    const detected = Date.now() - start;
-    // The PINGREQ is due one keep alive after the last packet sent, and the ping timeout is 2 s (its floor) here.
-    expect(detected).toBeGreaterThanOrEqual(1500);
-    expect(detected).toBeLessThan(4000 + SLACK * 2);
+    await device.waitForSerial(/W diag keepalive_timeout/, WAIT, from);
+    // The PINGREQ is due one keep alive after the last packet sent, and the ping timeout is 2 s (its floor) here:
+    // never sooner (a slow machine only makes it later). When it comes is the keep alive's arithmetic, proved on a
+    // fake clock (test/client/connection.test.ts); here, that the verdict is the ping's, and the first failure.
+    expect(Date.now() - start).toBeGreaterThanOrEqual(1500);
+    const [line] = logLines(device, "diag", "keepalive_timeout", from);
+    expect(line!.fields.waited).toBe("2000");
+    expect(device.serialOutput.slice(from)).not.toMatch(/ [EW] diag (?!keepalive_timeout)/);
     proxy.blackhole(false);
-    await connections(device, 2, 8000);
+    await connections(device, 2);
   });
 
   test("blackhole while the device keeps publishing QoS 1: the unanswered publishes reveal it", async () => {
     const { device, proxy } = await boot("blackhole-busy", { keepAlive: "2" });
     await connections(device, 1);
     const from = mark(device);
-    const start = Date.now();
     proxy.blackhole();
     // A publish every 300 ms (the workload's pace, not a wait for an event): never quiet for a keep alive, so no
     // PINGREQ would ever be due.
-    let detected = 0;
-    const detection = device.waitForSerial(/W diag keepalive_timeout/, 6000 + SLACK * 3, from).then(() => {
-      detected = Date.now() - start;
+    let detected = false;
+    const detection = device.waitForSerial(/W diag keepalive_timeout/, WAIT, from).then(() => {
+      detected = true;
     });
-    for (let i = 0; i < 40 && !detected; i++) {
-      device.typeLine(`pub f/busy ${i} 1`);
+    let published = 0;
+    for (; published < 40 && !detected; published++) {
+      device.typeLine(`pub f/busy ${published} 1`);
       await Promise.race([detection, new Promise((resolve) => setTimeout(resolve, 300))]);
     }
     await detection;
-    // Unanswered since the first publish: keep alive (2 s) + ping timeout (2 s).
-    expect(detected).toBeLessThan(4000 + 300 + SLACK * 2);
+    // Named while the publishes still flowed: unanswered since the first one, keep alive (2 s) + ping timeout (2 s)
+    // of the device's time, some 14 publishes; a device that waited for quiet would name it only after the 40th.
+    // The device's clock runs with the test's, so a busy machine stretches both.
+    expect(published).toBeLessThan(40);
     proxy.blackhole(false);
-    await connections(device, 2, 8000);
+    await connections(device, 2);
   });
 
   test("delay and jitter: the device stays connected, pings measure the latency, messages arrive", async () => {
@@ -160,10 +166,10 @@ describe(`faults of the path (${BROKERS[0]} behind the proxy)`, () => {
     const got = collect(peer, "f/delay");
     const { device } = await boot("delay", { keepAlive: "1", logLevel: "debug" }, (p) => p.delay(250, 200));
     await connections(device, 1);
-    const [, rtt] = await device.waitForSerial(/D keepalive pong rtt=([\d.]+)/, 6000);
+    const [, rtt] = await device.waitForSerial(/D keepalive pong rtt=([\d.]+)/, WAIT);
     expect(Number(rtt)).toBeGreaterThanOrEqual(500);
     await command(device, "pub f/delay slow-but-there 1", /pub sent/);
-    await until(peer, () => got.length === 1, 5000, "the delayed message");
+    await until(peer, () => got.length === 1, WAIT, "the delayed message");
     expect(got).toEqual(["slow-but-there"]);
     expect((await connections(device, 1)).failed).toBe(0);
   });
@@ -180,7 +186,7 @@ describe(`faults of the path (${BROKERS[0]} behind the proxy)`, () => {
     const payload = "x".repeat(3000);
     const start = Date.now();
     await peer.publishAsync(`tether/${BROKERS[0]}-throttle/cmd`, `pub f/slow ${payload} 1`, { qos: 1 });
-    await until(peer, () => got.length === 1, 8000, "the throttled message");
+    await until(peer, () => got.length === 1, WAIT, "the throttled message");
     expect(Date.now() - start).toBeGreaterThanOrEqual(1000);
     expect(got[0]).toBe(payload);
     expect((await connections(device, 1)).failed).toBe(0);
@@ -207,7 +213,7 @@ describe.each(BROKERS)("%s: faults that involve the broker", (kind: BrokerKind) 
     await closed;
     await proxy.passThrough();
     await connections(device, 2);
-    await until(peer, () => got.length >= 1, 5000, "the cut message");
+    await until(peer, () => got.length >= 1, WAIT, "the cut message");
     expect(got[0]).toBe("c".repeat(100));
   });
 
@@ -217,9 +223,9 @@ describe.each(BROKERS)("%s: faults that involve the broker", (kind: BrokerKind) 
     const from = mark(device);
     proxy.corrupt(0, "down");
     await command(device, "reconnect", /reconnecting/);
-    await device.waitForSerial(/W diag protocol_error/, 5000, from);
+    await device.waitForSerial(/W diag protocol_error/, WAIT, from);
     await proxy.passThrough();
-    await connections(device, 2, CAP + SLACK * 2);
+    await connections(device, 2);
   });
 
   test("broker restart behind the proxy: the first retry comes within the base delay", async () => {
@@ -231,13 +237,15 @@ describe.each(BROKERS)("%s: faults that involve the broker", (kind: BrokerKind) 
         config: deviceConfig(`${kind}-restart`, { backoffBase: String(BASE) }),
       });
       await connections(device, 1);
-      const closes = record(proxy, "close");
-      const reopened = proxy.waitFor("open", 5000);
+      const from = mark(device);
+      const reopened = proxy.waitFor("open", WAIT);
       await own.restart(proxy);
       await reopened;
-      const reopenedAt = Date.now();
-      expect(closes.length).toBeGreaterThan(0);
-      expect(reopenedAt - closes[0]!).toBeLessThan(BASE + SLACK);
+      // The device's own decision: its first retry waits less than the base delay. (When the dial comes is its
+      // timer's business: the host's clock, not the product, and a busy machine delays it.)
+      const [first] = logLines(device, "mqtt", "retry", from);
+      expect(Number(first!.fields.in_ms)).toBeLessThan(BASE);
+      expect(first!.fields.reason).toMatch(/attempt 1;/);
       await connections(device, 2);
     } finally {
       await own.stop();
@@ -249,7 +257,7 @@ describe.each(BROKERS)("%s: faults that involve the broker", (kind: BrokerKind) 
     await connections(device, 1);
     const intruder = peers.open(broker.port, { clientId: `${kind}-takeover`, clean: false });
     const kicked = new Promise<void>((resolve) => intruder.once("close", () => resolve()));
-    await connections(device, 2, 5000);
+    await connections(device, 2);
     await kicked;
     expect(intruder.connected).toBe(false);
   });

@@ -22,6 +22,13 @@ export type BrokerKind = TestBroker["kind"];
 /** The brokers the fault tests run against: aedes always, mosquitto where installed (see helpers/mosquitto). */
 export const BROKERS: BrokerKind[] = MOSQUITTO ? ["mosquitto", "aedes"] : ["aedes"];
 
+/**
+ * How long a test waits for an event before it calls the run hung. Waits end on the event, never on a time the
+ * product must meet: a busy machine may take long, and timing claims rest on the device's own log (its decisions,
+ * its clock) or on orderings instead.
+ */
+export const WAIT = 20000;
+
 export async function startTestBroker(kind: BrokerKind, options: MosquittoOptions = {}): Promise<TestBroker> {
   if (kind === "aedes") return { kind, ...(await startAedes()) };
   return { kind, ...(await startMosquitto(options)) };
@@ -77,7 +84,7 @@ export function deviceConfig(clientId: string, extra: Record<string, string> = {
 }
 
 /** Types a command and waits for the reply it causes, searching only output written after it. */
-export function command(device: SimDevice, line: string, reply: RegExp, timeoutMs = 5000): Promise<RegExpExecArray> {
+export function command(device: SimDevice, line: string, reply: RegExp, timeoutMs = WAIT): Promise<RegExpExecArray> {
   const from = device.serialOutput.length;
   device.typeLine(line);
   return device.waitForSerial(reply, timeoutMs, from);
@@ -138,7 +145,7 @@ export async function poll<T>(probe: () => Promise<T | undefined>, timeoutMs: nu
 }
 
 /** Waits until the broker has accepted the device `n` times since boot and it is connected now. */
-export function connections(device: SimDevice, n: number, timeoutMs = 8000): Promise<DeviceStats> {
+export function connections(device: SimDevice, n: number, timeoutMs = WAIT): Promise<DeviceStats> {
   return poll(
     async () => {
       const s = await stats(device);
@@ -166,7 +173,7 @@ export async function proxyTo(port: number, proxies: FaultProxy[]): Promise<Faul
  */
 export function swallowed(device: SimDevice, proxy: FaultProxy, from: number): Promise<number> {
   const bytes = logLines(device, "trace", "out", from).reduce((sum, line) => sum + Number(line.fields.size), 0);
-  return poll(async () => (proxy.dropped >= bytes ? bytes : undefined), 3000, `${bytes} bytes swallowed`);
+  return poll(async () => (proxy.dropped >= bytes ? bytes : undefined), WAIT, `${bytes} bytes swallowed`);
 }
 
 /** Host times (Date.now()) of the proxy's `event`s from now on: every TCP connection it accepts, in any mode. */
@@ -185,7 +192,7 @@ export class Peers {
   private readonly clients: MqttClient[] = [];
 
   /** A client of `port` (reconnect off), connected; rejects when it is not within `timeoutMs`. */
-  async connect(port: number, options: IClientOptions = {}, timeoutMs = 5000): Promise<MqttClient> {
+  async connect(port: number, options: IClientOptions = {}, timeoutMs = WAIT): Promise<MqttClient> {
     const client = this.open(port, options);
     await next(client, "connect", timeoutMs);
     return client;

@@ -11,14 +11,13 @@ import {
   logLines,
   mark,
   proxyTo,
-  record,
   startTestBroker,
   stats,
   type TestBroker,
+  WAIT,
 } from "./harness";
 
 const BASE = 300;
-const SLACK = 400;
 
 const devices = simDevices();
 const proxies: FaultProxy[] = [];
@@ -45,32 +44,29 @@ test("the backoff resets only after a connection stayed up for the stable period
       backoffStable: String(STABLE),
     }),
   });
-  await device.waitForSerial(/I mqtt retry .*attempt 3;/, 5000);
+  await device.waitForSerial(/I mqtt retry .*attempt 3;/, WAIT);
   await proxy.passThrough();
-  const { ok } = await connections(device, 4, 5000);
+  const { ok } = await connections(device, 4);
 
   // A drop before the stable period: the attempt count carries on and the delay keeps its growth.
   let from = mark(device);
   proxy.resetAll();
-  await device.waitForSerial(/I mqtt retry /, 3000, from);
+  await device.waitForSerial(/I mqtt retry /, WAIT, from);
   const [early] = logLines(device, "mqtt", "retry", from);
   expect(early!.fields.reason).not.toMatch(/backoff reset/);
   expect(Number(/attempt (\d+);/.exec(early!.fields.reason!)?.[1])).toBeGreaterThan(3);
   expect(Number(early!.fields.in_ms)).toBeGreaterThanOrEqual(BASE);
 
   // A drop after it: the growth starts again from the first retry, within the base delay.
-  await connections(device, ok + 1, 5000);
+  await connections(device, ok + 1);
   await new Promise((resolve) => setTimeout(resolve, STABLE + 300)); // the period under test must pass
   from = mark(device);
-  const opens = record(proxy, "open");
-  const dropped = Date.now();
   proxy.resetAll();
-  await device.waitForSerial(/I mqtt retry /, 3000, from);
+  await device.waitForSerial(/I mqtt retry /, WAIT, from);
   const [late] = logLines(device, "mqtt", "retry", from);
   expect(late!.fields.reason).toMatch(/backoff reset: attempt 1;/);
   expect(Number(late!.fields.in_ms)).toBeLessThan(BASE);
-  await connections(device, ok + 2, 5000);
-  expect(opens[0]! - dropped).toBeLessThan(BASE + SLACK);
+  await connections(device, ok + 2);
 });
 
 mosquittoTest(
@@ -91,7 +87,7 @@ mosquittoTest(
           }),
         });
       const pair = await Promise.all([boot("3.1.1"), boot("5")]);
-      await Promise.all(pair.map((d) => d.waitForSerial(/I mqtt connecting .* attempt=2\b/, CAP + SLACK * 3)));
+      await Promise.all(pair.map((d) => d.waitForSerial(/I mqtt connecting .* attempt=2\b/, WAIT)));
       for (const device of pair) {
         const [retry] = logLines(device, "mqtt", "retry");
         // Drawn from the cap's upper half, so that a fleet refused together does not retry together.
@@ -119,16 +115,18 @@ test("link down: waits for the link instead of dialling, then connects within th
   await connections(device, 1);
   const from = mark(device);
   device.setLink(false);
-  await device.waitForSerial(/W link waiting/, 3000, from);
+  await device.waitForSerial(/W link waiting/, WAIT, from);
   const before = await stats(device);
   // Several base delays pass: a supervisor that spins would have dialled again and again by now.
   await new Promise((resolve) => setTimeout(resolve, 5 * BASE));
   const during = await stats(device);
   expect(during.attempts).toBe(before.attempts);
   expect(proxy.accepted).toBe(1);
-  const opens = record(proxy, "open");
-  const up = Date.now();
+  const back = mark(device);
   device.setLink(true);
-  await connections(device, 2, 3000);
-  expect(opens[0]! - up).toBeLessThan(BASE + SLACK);
+  await connections(device, 2);
+  // The device's own decision once the link is back: a wait below the base delay. (When its timer fires is the
+  // host's clock: a busy machine delays it, and the product cannot.)
+  const [retry] = logLines(device, "mqtt", "retry", back);
+  expect(Number(retry!.fields.in_ms)).toBeLessThan(BASE);
 });

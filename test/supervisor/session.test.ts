@@ -21,6 +21,7 @@ import {
   swallowed,
   type TestBroker,
   until,
+  WAIT,
 } from "./harness";
 
 const devices = simDevices();
@@ -67,9 +68,9 @@ describe.each(BROKERS)("%s", (kind: BrokerKind) => {
       proxy.blackhole(false);
       proxy.resetAll();
       await connections(device, 2);
-      await device.waitForSerial(new RegExp(`I trace out type=PUBLISH .*qos=1 dup=1 topic=${topic}/1 `), 3000, from);
-      await device.waitForSerial(new RegExp(`I trace out type=PUBLISH .*qos=2 dup=1 topic=${topic}/2 `), 3000, from);
-      await until(peer, () => q1.length >= 1 && q2.length >= 1, 5000, "both resent messages");
+      await device.waitForSerial(new RegExp(`I trace out type=PUBLISH .*qos=1 dup=1 topic=${topic}/1 `), WAIT, from);
+      await device.waitForSerial(new RegExp(`I trace out type=PUBLISH .*qos=2 dup=1 topic=${topic}/2 `), WAIT, from);
+      await until(peer, () => q1.length >= 1 && q2.length >= 1, WAIT, "both resent messages");
       // The last PUBCOMP may still be on its way when the subscriber has the message.
       await poll(
         async () => ((await command(device, "status", /inflight=(\d+)/))[1] === "0" ? true : undefined),
@@ -106,9 +107,9 @@ describe.each(BROKERS)("%s", (kind: BrokerKind) => {
       await peer.subscribeAsync(`tether/${clientId}/reply`, { qos: 1 });
       const replies = collect(peer, `tether/${clientId}/reply`);
       await peer.publishAsync("s/extra", "still-subscribed", { qos: 1 });
-      await device.waitForSerial(/I mqtt message topic=s\/extra qos=1 bytes=16/, 3000, from);
+      await device.waitForSerial(/I mqtt message topic=s\/extra qos=1 bytes=16/, WAIT, from);
       await peer.publishAsync(`tether/${clientId}/cmd`, "status", { qos: 1 });
-      await until(peer, () => replies.length === 1, 3000, "the reply to a command");
+      await until(peer, () => replies.length === 1, WAIT, "the reply to a command");
       expect(replies[0]).toMatch(/^state=connected /);
     } finally {
       await own.stop();
@@ -133,7 +134,7 @@ describe("offline queue", () => {
     await connections(device, 1);
     await proxy.refuse();
     proxy.resetAll();
-    await device.waitForSerial(/W diag tcp_refused/, 3000);
+    await device.waitForSerial(/W diag tcp_refused/, WAIT);
     return { device, proxy };
   }
 
@@ -151,7 +152,7 @@ describe("offline queue", () => {
     expect(depth).toBe("5");
     await proxy.accept();
     await connections(device, 2);
-    await until(peer, () => low.length + high.length === 5, 5000, "the five queued messages");
+    await until(peer, () => low.length + high.length === 5, WAIT, "the five queued messages");
     expect(low).toEqual(["m1", "m3", "m5"]);
     expect(high).toEqual(["m2", "m4"]);
     const [, left] = await command(device, "status", /queued=(\d+)/);
@@ -171,7 +172,7 @@ describe("offline queue", () => {
     }
     await proxy.accept();
     await connections(device, 2);
-    await until(peer, () => low.length >= 25 && high.length >= 25, 5000, "all 50 queued messages");
+    await until(peer, () => low.length >= 25 && high.length >= 25, WAIT, "all 50 queued messages");
     expect(low).toEqual(numbers);
     expect(high).toEqual(numbers);
   });
@@ -194,11 +195,11 @@ describe("offline queue", () => {
     proxy.blackhole(false);
     await proxy.refuse();
     proxy.resetAll();
-    await device.waitForSerial(/W diag tcp_refused/, 3000);
+    await device.waitForSerial(/W diag tcp_refused/, WAIT);
     await command(device, "pub q/mixed second 1", /pub queued/);
     await proxy.accept();
     await connections(device, 2);
-    await until(peer, () => got.length === 2, 5000, "both messages");
+    await until(peer, () => got.length === 2, WAIT, "both messages");
     expect(got).toEqual(["first", "second"]);
   });
 
@@ -222,7 +223,7 @@ describe("offline queue", () => {
     await pub("g0", 0, "dropped");
     await proxy.accept();
     await connections(device, 2);
-    await until(peer, () => got.length === 3, 5000, "the three queued QoS 1 messages");
+    await until(peer, () => got.length === 3, WAIT, "the three queued QoS 1 messages");
     expect(got).toEqual(["b1", "c1", "e1"]);
   });
 });

@@ -11,6 +11,7 @@
 
 import type { SimDevice } from "../../hosts/sim/node/device";
 import type { FaultProxy } from "../../tools/rigs/fault-proxy";
+import { seeded } from "../helpers/random";
 import { simDevices } from "../helpers/sim";
 import {
   BROKERS,
@@ -33,18 +34,6 @@ const HOLD = [20, 100];
 const GAP = [10, 60];
 /** One QoS 1 and one QoS 2 message every PACE ms. */
 const PACE = 15;
-
-/** mulberry32: a small seeded generator, so a failing run can be replayed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const devices = simDevices();
 const peers = new Peers();
@@ -112,7 +101,7 @@ const FAULT_KINDS: Record<string, Fault> = {
 };
 
 test(`soak: ${FAULTS} random faults while publishing numbered QoS 1 and QoS 2 streams (seed ${SEED})`, async () => {
-  const rnd = random(SEED);
+  const rnd = seeded(SEED);
   const subscriber = await peers.connect(broker.port, { clientId: "soak-subscriber", clean: false });
   await subscriber.subscribeAsync("soak/#", { qos: 2 });
   const received: Record<string, number[]> = { q1: [], q2: [] };
