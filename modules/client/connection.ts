@@ -392,6 +392,7 @@ export class Connection {
   ping(now: number): void {
     if (this.state !== UP) return;
     this.send({ type: PINGREQ }, now);
+    this.session.pinged();
     this.keepAlive.pingSent(now);
   }
 
@@ -551,10 +552,15 @@ export class Connection {
         }
         return;
       case PINGRESP: {
-        // A resumption that waited for this answer sends what it held back (see Session.resume).
-        const held = this.session.probed();
-        if (held.length) this.sendReleased(held, now);
         const rtt = this.keepAlive.pingResponse(now);
+        // A resumption that waited for this answer sends what it held back (see Session.resume), with a PINGREQ
+        // right behind the suspect: its answer clears it, so that only a close before that answer counts against the
+        // message, not a link cut at any time after (a flaky link would quarantine good messages).
+        const held = this.session.probed();
+        if (held.length) {
+          this.sendReleased(held, now);
+          this.ping(now);
+        }
         if (rtt !== undefined) this.out.event({ type: "pong", rtt });
         return;
       }
