@@ -18,12 +18,29 @@ import type { Row } from "./stats";
 const REPS = 5;
 const SECTIONS = ["codec", "meter", "e2e", "footprint", "recovery", "mcsim"];
 
+const USAGE = `usage: npm run bench [-- section ...]
+Measures Tether on this machine. Without sections: all of them, then writes bench/results.json, docs/benchmarks.svg
+and docs/benchmarks.md. With sections: only those, and nothing is written.
+Sections: ${SECTIONS.join(", ")}
+(e2e, footprint and mcsim need mosquitto; mcsim a built Moddable SDK.)
+`;
+
+/** A mistake on the command line: one line on stderr, exit code 2, no stack trace. */
+class UsageError extends Error {}
+
 const log = (line: string) => process.stdout.write(`${line}\n`);
 
 async function main(): Promise<void> {
   const asked = process.argv.slice(2);
+  if (asked.includes("--help") || asked.includes("-h")) {
+    process.stdout.write(USAGE);
+    return;
+  }
   const unknown = asked.filter((s) => !SECTIONS.includes(s));
-  if (unknown.length) throw new Error(`unknown section ${unknown.join(", ")}; known: ${SECTIONS.join(", ")}`);
+  if (unknown.length) {
+    const what = unknown[0]!.startsWith("-") ? "option" : "section";
+    throw new UsageError(`unknown ${what} ${unknown[0]}; sections: ${SECTIONS.join(", ")} (see --help)`);
+  }
   const wanted = (section: string) => asked.length === 0 || asked.includes(section);
   const started = performance.now();
   const rows: Row[] = [];
@@ -66,7 +83,8 @@ async function main(): Promise<void> {
         if (sdkBuilt()) {
           log("mcsim (Moddable's simulator)");
           rows.push(...(await mcsimBench(broker, REPS, log)));
-        } else log(`mcsim: skipped, no Moddable SDK built at ${SDK} (../shared/moddable-sdk.sh builds one)`);
+        } else
+          log(`mcsim: skipped, no Moddable SDK built at ${SDK} (the SDK's Getting Started guide for Linux builds one)`);
       }
       if (wanted("footprint")) {
         log("footprint");
@@ -103,6 +121,10 @@ async function main(): Promise<void> {
 main().then(
   () => process.exit(0),
   (error) => {
+    if (error instanceof UsageError) {
+      process.stderr.write(`bench: ${error.message}\n`);
+      process.exit(2);
+    }
     process.stderr.write(`${(error as Error).stack}\n`);
     process.exit(1);
   },

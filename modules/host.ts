@@ -10,7 +10,7 @@
  * - `timeout`: no answer to connect within the timeout.
  * - `reset`: an established connection was reset by the peer or the network.
  * - `tls`: the TLS handshake failed; `detail` names the cause where the host knows it
- *   (`unknown_ca`, `expired`, `name_mismatch`, `handshake`).
+ *   (`unknown_ca`, `expired`, `name_mismatch`, `missing_intermediate`, `handshake`...).
  * - `unreachable`: no route to the address (link down, bad address).
  * - `closed`: the peer closed the connection in an orderly way (TCP FIN).
  */

@@ -134,7 +134,7 @@ export const PROSE: Readonly<Record<Code, Prose>> = {
   },
   tls_failed: {
     summary:
-      "The TLS handshake failed; `detail` says why where the platform knows: unknown_ca, expired (not_yet_valid), name_mismatch, leaf_only, ca_expired or handshake. On Moddable, where the TLS stack throws the same error for most of them, the device reads the cause from the server's certificates in the handshake.",
+      "The TLS handshake failed; `detail` says why where the platform knows: unknown_ca, expired (not_yet_valid), name_mismatch, missing_intermediate, leaf_only, ca_expired or handshake. On Moddable, where the TLS stack throws the same error for most of them, the device reads the cause from the server's certificates in the handshake.",
     causes: [
       {
         cause: "`unknown_ca`: the broker's certificate is not signed by a CA the device has (self-signed, private CA).",
@@ -149,6 +149,11 @@ export const PROSE: Readonly<Record<Code, Prose>> = {
         cause:
           "`name_mismatch`: the host in `broker` is not among the certificate's names (CN/SAN), e.g. an IP address.",
         fix: "Connect by the name in the certificate, or issue a certificate that includes the name or IP used.",
+      },
+      {
+        cause:
+          "`missing_intermediate` (Moddable): the broker's certificate is signed by an intermediate CA that the broker does not send (it sends its certificate alone, or with the root but not the intermediate). The device has the root, not the intermediates: a common misconfiguration (a `certfile` holding the server certificate only).",
+        fix: "Put the chain in the broker's certificate file: the server certificate, then the intermediate(s). With mosquitto, `certfile` holds them concatenated in that order; a `fullchain.pem` from Let's Encrypt already is.",
       },
       {
         cause:
@@ -224,7 +229,7 @@ export const PROSE: Readonly<Record<Code, Prose>> = {
   },
   protocol_rejected: {
     summary:
-      "The broker refused the CONNECT's protocol: return code 1 (3.1.1) or 0x84 Unsupported Protocol Version (5.0), or 0x81/0x82/0x90/0x99-0x9B refusing what the CONNECT asked.",
+      "The broker refused the CONNECT's protocol: return code 1 (3.1.1) or 0x84 Unsupported Protocol Version (5.0), or 0x81/0x82/0x90/0x99 refusing what the CONNECT asked.",
     causes: [
       {
         cause: "The broker does not speak MQTT 5.0 (mosquitto before 1.6, many embedded brokers).",
@@ -235,9 +240,8 @@ export const PROSE: Readonly<Record<Code, Prose>> = {
         fix: "Set `mqttVersion` to one the listener accepts.",
       },
       {
-        cause:
-          "A 5.0 broker refuses the will message: topic invalid (0x90), retain (0x9A) or QoS (0x9B) not supported.",
-        fix: "Check the will's topic under `topicPrefix` and the broker's maximum QoS and retain support.",
+        cause: "A 5.0 broker refuses the will message: topic invalid (0x90).",
+        fix: "Check the will's topic under `topicPrefix`.",
       },
     ],
     example: {
@@ -357,6 +361,28 @@ export const PROSE: Readonly<Record<Code, Prose>> = {
     ],
     example: { broker: BROKER, address: ADDRESS, error: "closed", uptime: 45210, idle: 3200 },
   },
+  feature_unsupported: {
+    summary:
+      "The broker refused something it does not support (MQTT 5.0): 0x9A Retain not supported, 0x9B QoS not supported, 0x9E Shared Subscriptions, 0xA1 Subscription Identifiers or 0xA2 Wildcard Subscriptions not supported, in a CONNACK or a DISCONNECT.",
+    causes: [
+      {
+        cause:
+          "The will is retained (the device's offline beacon) or above the broker's maximum QoS: CONNACK 0x9A or 0x9B. The device sends the will without retain (or at QoS 0) from the next attempt on, and says so in one warning.",
+        fix: "Nothing to do for the connection; to keep a retained offline beacon, enable retain on the broker (mosquitto `retain_available true`, `max_qos`).",
+      },
+      {
+        cause:
+          "A message or subscription made before the broker said what it lacks. Once it has (its CONNACK's Retain Available, Wildcard, Shared and Subscription Identifier Available), the device refuses such publishes and subscriptions when made (`publish to ... refused`, `subscribe to ... refused`), gives up kept ones with a warning, and publishes its status beacon unretained.",
+        fix: "Publish without retain and subscribe without wildcards or `$share/` to such a broker, or enable the feature on it.",
+      },
+    ],
+    example: {
+      broker: BROKER,
+      address: ADDRESS,
+      reason: "0x9a Retain not supported",
+      user: "none",
+    },
+  },
   server_disconnect: {
     summary:
       "The broker sent DISCONNECT (MQTT 5.0) with a reason no more specific code covers, e.g. 0x8B Server shutting down, 0x89 Server busy, 0x93 Receive maximum exceeded, 0x98 Administrative action.",
@@ -370,7 +396,7 @@ export const PROSE: Readonly<Record<Code, Prose>> = {
         fix: "Ask the broker's administrator why.",
       },
       {
-        cause: "0x93/0x94/0x9A and others: the broker says the device broke a rule.",
+        cause: "0x93/0x94 and others: the broker says the device broke a rule.",
         fix: "Report the serial log with the reason and reasonString.",
       },
     ],

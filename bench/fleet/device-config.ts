@@ -1,7 +1,7 @@
 // A fleet device's configuration, made the way the firmware makes it: the firmware's settings (defaults, then
 // the `--set` overrides, checked by its own rules) turned into a ClientConfig by the firmware's clientConfig,
 // which also wires the firmware's failure classifier.
-import { clientConfig } from "tether/app/firmware";
+import { clientConfig } from "tether/app/client-config";
 import { checkSetting, Settings, settingSpec } from "tether/app/settings";
 import type { ClientConfig } from "tether/client/client";
 

@@ -2,7 +2,9 @@
 // `!start`, so that the heap can be measured before it runs (the code loaded, nothing allocated by it yet).
 // `!pub <count> <bytes> <topic>` publishes that many QoS 1 messages through the firmware as the console's `pub`
 // does: a 4 KB payload is more than a console line takes.
-import { type Device, publish, start } from "tether/app/firmware";
+import type { Device } from "tether/app/device";
+import { start } from "tether/app/firmware";
+import { publish } from "tether/app/publish";
 import type { HostEvents } from "tether/host";
 import { boot } from "../../hosts/sim/xs/host";
 

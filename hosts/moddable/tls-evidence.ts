@@ -68,10 +68,45 @@ function nameMatches(leaf: ArrayBuffer, serverName: string): boolean {
   return false;
 }
 
+/** Whether a certificate says it is a CA (Basic Constraints with cA TRUE, spec RFC 5280 4.2.1.9). */
+function isCa(certificate: ArrayBuffer): boolean {
+  const value = X509.decodeExtension(certificate, [2, 5, 29, 19]);
+  if (!value) return false;
+  // SEQUENCE { cA BOOLEAN DEFAULT FALSE, ... }: a BOOLEAN first, and not 0, is TRUE.
+  const bytes = new Uint8Array(value);
+  const at = bytes[1] & 0x80 ? 2 + (bytes[1] & 0x7f) : 2;
+  return bytes[at] === 0x01 && bytes[at + 2] !== 0;
+}
+
+/** Whether a certificate names itself as its issuer (a root, or a self-signed leaf). */
+function selfIssued(certificate: ArrayBuffer): boolean {
+  const { issuer, subject } = X509.decodeTBS(X509.decode(certificate).tbs);
+  return sameBytes(issuer, subject);
+}
+
+/**
+ * Whether the chain the broker sent leaves out a certificate: one of them (not signed by the device's CA) is signed
+ * by none of those that follow it, while the chain's top is not a CA's certificate. A chain that ends in a CA the
+ * device lacks is `unknown_ca`; one that ends in a leaf or skips a link lacks the intermediate that signed it.
+ * On Moddable a chain must be whole: its TLS refuses a lone leaf even when the device has the CA that signed it.
+ */
+function missingIntermediate(certificates: ArrayBuffer[], caKey: ArrayBuffer | Uint8Array | undefined): boolean {
+  const keys = certificates.map((certificate) => X509.decodeSKI(certificate));
+  for (let i = 0; i < certificates.length; i++) {
+    const issuer = X509.decodeAKI(certificates[i]);
+    if (sameBytes(issuer, caKey) || sameBytes(issuer, keys[i]) || selfIssued(certificates[i])) return false;
+    if (i + 1 < certificates.length && sameBytes(issuer, keys[i + 1])) continue;
+    // A gap inside the chain, or a top that no CA's certificate ends.
+    return i + 1 < certificates.length || !isCa(certificates[i]);
+  }
+  return false;
+}
+
 /**
  * The NetError detail for a failed handshake: `expired` (or `not_yet_valid`: is the clock set?), `unknown_ca`,
- * `name_mismatch`, `leaf_only` (the broker sends no chain), or `handshake` when the certificates explain nothing
- * (a protocol failure, an alert: `message` has it).
+ * `missing_intermediate` (the broker leaves out the certificate that signed its own), `name_mismatch`, `leaf_only`
+ * (the broker sends no chain), or `handshake` when the certificates explain nothing (a protocol failure, an alert:
+ * `message` has it).
  */
 export function tlsFailure(
   message: string,
@@ -90,8 +125,9 @@ export function tlsFailure(
       if (now < from) return "not_yet_valid";
       if (now > to) return "expired";
     }
-    if (ca && !certificates.some((certificate) => sameBytes(X509.decodeAKI(certificate), X509.decodeSKI(ca))))
-      return "unknown_ca";
+    const caKey = ca && X509.decodeSKI(ca);
+    if (missingIntermediate(certificates, caKey)) return "missing_intermediate";
+    if (ca && !certificates.some((certificate) => sameBytes(X509.decodeAKI(certificate), caKey))) return "unknown_ca";
     if (!nameMatches(certificates[0], serverName)) return "name_mismatch";
     return certificates.length === 1 ? "leaf_only" : "handshake";
   } catch {

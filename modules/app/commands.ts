@@ -1,17 +1,18 @@
 // The console commands, the same on the serial port and on the command topic. Each is a small function over the
 // Device; argument checking and error lines come from diag/console.
 
-import { type Device, publish } from "tether/app/firmware";
+import type { Device } from "tether/app/device";
+import { publish } from "tether/app/publish";
 import { runSelfTest } from "tether/app/selftest";
 import { SETTINGS, settingSpec } from "tether/app/settings";
 import { brokerName } from "tether/client/broker";
 import type { Client } from "tether/client/client";
-import { type Command, enumArg, intArg, type Out, qosArg, UsageError } from "tether/diag/console";
+import { type Command, enumArg, intArg, type Out, qosArg, quote, UsageError } from "tether/diag/console";
 import { LEVEL_NAMES, type Level } from "tether/diag/log";
-import { formatStats } from "tether/diag/stats";
+import { formatBudgets, formatStats } from "tether/diag/stats";
 import { frozen } from "tether/mqtt/frozen";
 import type { QoS } from "tether/mqtt/packets";
-import { validTopicFilter, validTopicName } from "tether/mqtt/topic";
+import { topicFilterProblem, topicNameProblem } from "tether/mqtt/topic";
 
 /** The running client, or an error naming the fix when the configuration kept it from starting. */
 function client(device: Device): Client {
@@ -32,13 +33,15 @@ export const COMMANDS: readonly Command<Device>[] = frozen<Command<Device>>([
   {
     name: "stats",
     usage: "",
-    help: "counters, round-trip times, traffic, heap",
+    help: "counters, round-trip times, traffic, heap, budgets",
     min: 0,
     max: 0,
-    run: (_, out, { host, stats }) => {
+    run: (_, out, { host, stats, store, log, history, remoteBucket }) => {
       const heap = host.heap();
       stats.heap(heap.used, heap.peak);
       for (const line of formatStats(stats.snapshot(host.now()))) out(line);
+      const budgets = { flash: store.figures(), serial: log.serial(), history: history.figures() };
+      for (const line of formatBudgets({ ...budgets, remote: remoteBucket.rate })) out(line);
     },
   },
   {
@@ -123,7 +126,8 @@ export const COMMANDS: readonly Command<Device>[] = frozen<Command<Device>>([
       const [topic, payload, q, extra] = args.slice(i);
       if (payload === undefined || extra !== undefined || (q !== undefined && qos !== undefined))
         throw new UsageError("say the options, then the topic and the payload");
-      if (!validTopicName(topic)) throw new UsageError(`bad topic "${topic}": no + or #, not empty`);
+      const problem = topicNameProblem(topic);
+      if (problem) throw new UsageError(`bad topic ${quote(topic)}: ${problem}`);
       if (q !== undefined) qos = qosArg(q);
       client(device); // says so when the client is not running
       out(`pub ${publish(device, topic, payload, qos ?? 0, retain)}`);
@@ -136,9 +140,9 @@ export const COMMANDS: readonly Command<Device>[] = frozen<Command<Device>>([
     min: 1,
     max: 2,
     run: ([filter, q], out, device) => {
-      if (!validTopicFilter(filter)) throw new UsageError(`bad topic filter "${filter}"`);
+      filterCheck(filter);
       const id = client(device).subscribe({ topicFilter: filter, qos: q === undefined ? 0 : qosArg(q) });
-      out(id ? `sub sent id=${id}` : "sub saved: sent when connected");
+      out(id > 0 ? `sub sent id=${id}` : id < 0 ? "sub refused (see the warning)" : "sub saved: sent when connected");
     },
   },
   {
@@ -148,7 +152,7 @@ export const COMMANDS: readonly Command<Device>[] = frozen<Command<Device>>([
     min: 1,
     max: 1,
     run: ([filter], out, device) => {
-      if (!validTopicFilter(filter)) throw new UsageError(`bad topic filter "${filter}"`);
+      filterCheck(filter);
       // Without it the device could no longer be reached over MQTT.
       if (filter === device.topics.cmd) throw new UsageError("the command topic stays subscribed");
       const id = client(device).unsubscribe(filter);
@@ -182,7 +186,9 @@ function status(device: Device, out: Out): void {
     );
   }
   const heap = host.heap();
-  out(`uptime_ms=${now - device.bootedAt} heap_used=${heap.used} heap_peak=${heap.peak}`);
+  // The engine collects garbage only when it runs short, so what is in use at any moment counts garbage too: it
+  // varies between runs of the same state and is no measure of a leak. The peak is the heap the device has needed.
+  out(`uptime_ms=${now - device.bootedAt} heap_used=${heap.used} heap_peak=${heap.peak} heap_used_includes=garbage`);
   if (lastFailure) out(`last_failure=${lastFailure.code}`);
 }
 
@@ -210,4 +216,10 @@ function config(device: Device, args: string[], out: Out): void {
   if (error) throw new UsageError(error);
   if (spec?.secret) device.log.addSecret(value);
   out(`${key}=${settings.shown(key)} saved; applies after reboot`);
+}
+
+/** Throws the UsageError naming what is wrong with a topic filter, if anything. */
+function filterCheck(filter: string): void {
+  const problem = topicFilterProblem(filter);
+  if (problem) throw new UsageError(`bad topic filter ${quote(filter)}: ${problem}`);
 }

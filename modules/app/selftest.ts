@@ -3,7 +3,7 @@
 // failed with its time; the first failure ends the walk with its diagnosis. It uses its own connection with its
 // own client id, so the device's session is not disturbed (the same id would take it over).
 import { toBytes } from "tether/app/bytes";
-import type { Device } from "tether/app/firmware";
+import type { Device } from "tether/app/device";
 import { brokerName } from "tether/client/broker";
 import { Connection, type ConnectionEvent } from "tether/client/connection";
 import { connectWebSocket, type TransportError, type WebSocketHandlers } from "tether/client/websocket";

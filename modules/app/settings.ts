@@ -6,8 +6,8 @@ import { parseBrokers } from "tether/client/broker";
 import { quote } from "tether/diag/console";
 import type { Storage } from "tether/diag/history";
 import { frozen } from "tether/mqtt/frozen";
-import { validTopicName } from "tether/mqtt/topic";
-import { utf8Length } from "tether/mqtt/utf8";
+import { topicNameProblem } from "tether/mqtt/topic";
+import { badCharacter, utf8Length } from "tether/mqtt/utf8";
 
 export interface SettingSpec {
   key: string;
@@ -36,9 +36,18 @@ const LEVEL_MAX = 128;
 /** Why `value` cannot be one level of a topic name (the device's topics are `<topicPrefix>/<clientId>/...`). */
 function levelProblem(value: string): string | undefined {
   if (value === "") return "must not be empty";
-  if (value.indexOf("/") >= 0 || !validTopicName(value)) return "must be one topic level: no /, + or #, no U+0000";
+  if (value.indexOf("/") >= 0) return "must be one topic level: no /";
+  const problem = topicNameProblem(value);
+  if (problem) return `must be one topic level that brokers accept, not ${problem}`;
   if (utf8Length(value) > LEVEL_MAX) return `must be at most ${LEVEL_MAX} bytes of UTF-8`;
   return undefined;
+}
+
+/** Why `value` cannot be an MQTT string (a user name): what brokers refuse (see utf8.ts). */
+function textProblem(value: string): string | undefined {
+  const bad = badCharacter(value);
+  if (bad) return `brokers refuse ${bad}`;
+  return utf8Length(value) > 65535 ? "must be at most 65535 bytes of UTF-8" : undefined;
 }
 
 function brokerProblem(value: string): string | undefined {
@@ -72,7 +81,7 @@ export const SETTINGS: readonly SettingSpec[] = frozen<SettingSpec>([
     key: "mqttUser",
     value: "",
     help: "MQTT user name",
-    check: (value) => (utf8Length(value) < 0 ? "must be UTF-8 text without U+0000" : undefined),
+    check: textProblem,
     local: true,
   },
   { key: "mqttPassword", value: "", help: "MQTT password", secret: true, local: true },
@@ -184,6 +193,38 @@ export const SETTINGS: readonly SettingSpec[] = frozen<SettingSpec>([
     min: 0,
     max: 4294967295,
   },
+  {
+    key: "flashBudget",
+    value: "120",
+    help: "flash writes an hour at most (history, session, tuner, config; 0: no limit); see stats",
+    min: 0,
+    max: 100000,
+    local: true,
+  },
+  {
+    key: "serialBudget",
+    value: "20",
+    help: "log lines a second on serial, on average, bursts of 5 s worth (0: no limit); the rest is summed up",
+    min: 0,
+    max: 10000,
+    local: true,
+  },
+  {
+    key: "historyBudget",
+    value: "16",
+    help: "new history entries an hour at most (repeats are counted in one entry; 0: no limit)",
+    min: 0,
+    max: 100000,
+    local: true,
+  },
+  {
+    key: "remoteBudget",
+    value: "30",
+    help: "commands a minute the command topic runs at most (0: no limit); the rest are refused and counted",
+    min: 0,
+    max: 100000,
+    local: true,
+  },
   { key: "ssid", value: "", help: "Wi-Fi network name (device only)", local: true },
   { key: "password", value: "", help: "Wi-Fi password (device only)", secret: true, local: true },
 ]);
@@ -214,6 +255,8 @@ export class Settings {
   constructor(
     private readonly config: Record<string, string>,
     private readonly storage: Storage,
+    /** A check of the settings as a whole, by what they mean (the packets they make), for errors(). */
+    private readonly meaning?: (settings: Settings) => string | undefined,
   ) {}
 
   get(key: string): string {
@@ -222,6 +265,21 @@ export class Settings {
 
   number(key: string): number {
     return Number(this.get(key));
+  }
+
+  /**
+   * Removes saved values that fail their check, each named through Storage.rejected (at boot: the device then runs
+   * with the build-time value or the default, rather than stopping at a config_error over a value nobody typed).
+   */
+  dropInvalid(): void {
+    const { storage } = this;
+    if (!storage.rejected) return;
+    for (const spec of SETTINGS) {
+      const key = `cfg.${spec.key}`;
+      const value = storage.readSetting(key);
+      const error = value === undefined ? undefined : checkSetting(spec.key, value);
+      if (error) storage.rejected(key, error);
+    }
   }
 
   /**
@@ -246,10 +304,14 @@ export class Settings {
   /** These settings with `key` changed to `value`, saving nothing. */
   private with(key: string, value: string | undefined): Settings {
     const { storage } = this;
-    return new Settings(this.config, {
-      readSetting: (k) => (k === `cfg.${key}` ? value : storage.readSetting(k)),
-      writeSetting: () => {},
-    });
+    return new Settings(
+      this.config,
+      {
+        readSetting: (k) => (k === `cfg.${key}` ? value : storage.readSetting(k)),
+        writeSetting: () => {},
+      },
+      this.meaning,
+    );
   }
 
   /** Every setting's error, for start-up: a bad build-time or saved value must be named, not silently used. */
@@ -262,6 +324,9 @@ export class Settings {
     if (this.number("backoffCap") < this.number("backoffBase")) {
       errors.push(`backoffCap=${this.get("backoffCap")}: must not be below backoffBase=${this.get("backoffBase")}`);
     }
+    // What the values mean together is checked once each is valid by itself.
+    const meaning = errors.length === 0 ? this.meaning?.(this) : undefined;
+    if (meaning) errors.push(meaning);
     return errors;
   }
 

@@ -174,6 +174,11 @@ export class Backoff<B extends Endpoint = Endpoint> {
   readonly #states: BrokerState[];
   #index = 0;
   #redirect: B | undefined;
+  /**
+   * The redirect is a 0x9D Server moved (for good, spec 3.14.2.1), not a 0x9C Use another server (for now): it is
+   * kept while the server moved to accepts us, past the disconnects that follow; a failed attempt there ends it.
+   */
+  #moved = false;
   #connectedAt = -1;
   #attempt = 0;
   /** Powered on (boot) and not connected since: a link that comes up now is the fleet's, not this device's. */
@@ -211,12 +216,13 @@ export class Backoff<B extends Endpoint = Endpoint> {
       for (const s of this.#states) Object.assign(s, { failures: 0, sleep: this.#config.base, readyAt: 0 });
       this.#attempt = 0;
     }
-    return this.#decide(now, cause, info, stable, stable ? ` after ${up} ms up, backoff reset` : "");
+    const wasUp = this.#connectedAt >= 0;
+    return this.#decide(now, cause, info, stable, stable ? ` after ${up} ms up, backoff reset` : "", wasUp);
   }
 
   /** An attempt ended before the broker accepted it (TCP, TLS or CONNACK failure). */
   failed(now: number, cause: string, info?: FailureInfo): Retry<B> {
-    return this.#decide(now, cause, info, false, "");
+    return this.#decide(now, cause, info, false, "", false);
   }
 
   /**
@@ -253,9 +259,18 @@ export class Backoff<B extends Endpoint = Endpoint> {
     return Math.floor(ceiling * (low + this.#random() * (1 - low)));
   }
 
-  #decide(now: number, cause: string, info: FailureInfo | undefined, sticky: boolean, note: string): Retry<B> {
+  #decide(
+    now: number,
+    cause: string,
+    info: FailureInfo | undefined,
+    sticky: boolean,
+    note: string,
+    wasUp: boolean,
+  ): Retry<B> {
     this.#connectedAt = -1;
     const policy = causePolicy(cause, info?.reasonCode);
+    // The server moved to keeps us after a disconnect (it accepted us); anything else goes back to the list.
+    if (!(this.#moved && wasUp && policy !== "redirect")) this.#moved = false;
     if (policy === "link") {
       // `delay` serves when the host says the link is up after all (a route or a socket the platform refused): the
       // supervisor then waits it, grown like any failure's, instead of dialling again at once, in a loop.
@@ -274,7 +289,7 @@ export class Backoff<B extends Endpoint = Endpoint> {
       policy === "redirect" && !this.#redirect
         ? parseServerReference(info?.serverReference ?? "", this.broker.port, tls)
         : "";
-    this.#redirect = undefined;
+    if (!this.#moved) this.#redirect = undefined;
     // A reference that cannot be followed is said, not dropped: the diagnostics line names it.
     if (target !== "" && typeof target === "string" && info?.serverReference) note += ` (${target}: not followed)`;
     if (typeof target !== "string") {
@@ -283,6 +298,7 @@ export class Backoff<B extends Endpoint = Endpoint> {
       const broker =
         first.tls === undefined ? { ...this.broker, ...first } : { ...this.broker, path: undefined, ...first };
       this.#redirect = broker;
+      this.#moved = info?.reasonCode === 0x9d;
       const delay = Math.floor(this.#random() * this.#config.base);
       return {
         delay,

@@ -5,10 +5,12 @@ import { Backoff, type BackoffConfig, type Retry } from "tether/client/backoff";
 import type { Broker } from "tether/client/broker";
 import {
   type CloseCause,
+  type ConnectExtras,
   Connection,
   type ConnectionEvent,
   type ConnectionOutput,
   DEFAULT_MAX_INFLIGHT,
+  type Goodbye,
 } from "tether/client/connection";
 import { connectWebSocket, type TransportError, type WebSocketHandlers } from "tether/client/websocket";
 import type { Host, Socket, Timer } from "tether/host";
@@ -16,7 +18,7 @@ import { varintSize } from "tether/mqtt/codec";
 import type { Properties, ProtocolVersion, QoS, Subscription, Will } from "tether/mqtt/packets";
 import type { QueueLimits } from "tether/mqtt/queue";
 import { type OutMessage, Session } from "tether/mqtt/session";
-import { validTopicName } from "tether/mqtt/topic";
+import { topicNameProblem, validTopicName } from "tether/mqtt/topic";
 import { utf8Length } from "tether/mqtt/utf8";
 
 export interface ClientConfig {
@@ -51,6 +53,8 @@ export interface ClientConfig {
   receiveMaximum?: number;
   topicAliasMaximum?: number;
   topicAliases?: boolean;
+  /** MQTT 5 CONNECT: Request Response and Problem Information, User Properties, enhanced authentication. */
+  extras?: ConnectExtras;
   /**
    * With an empty clientId (MQTT 5): the host storage key that keeps the id the broker assigns, so that the next
    * boot resumes the session too. Without it the id is kept until the device restarts.
@@ -124,6 +128,26 @@ const DIAL = 0;
 const UPGRADE_TIMEOUT = 1;
 const TICK = 2;
 
+/** Characters of a made client id: what every 3.1.1 server takes [MQTT-3.1.3-5], lower case alone. */
+const ID_CHARACTERS = "0123456789abcdefghijklmnopqrstuvwxyz";
+
+/** A client id of 23 characters, the most every 3.1.1 server takes [MQTT-3.1.3-5]. */
+function madeId(random: () => number): string {
+  let id = "tether";
+  while (id.length < 23) id += ID_CHARACTERS[Math.floor(random() * ID_CHARACTERS.length)];
+  return id;
+}
+
+// Capabilities a broker may lack (bits of Client.unsupported and Client.willLimits).
+const NO_RETAIN = 1;
+const NO_WILDCARD = 2;
+const NO_SHARED = 4;
+const NO_QOS = 8;
+
+/** CONNACK 0x9A Retain not supported and 0x9B QoS not supported: what refuses a will. */
+const RETAIN_NOT_SUPPORTED = 0x9a;
+const QOS_NOT_SUPPORTED = 0x9b;
+
 /** CONNACK 0x85 Client Identifier not valid (only 5.0 assigns identifiers). */
 const CLIENT_ID_REJECTED = 0x85;
 
@@ -139,6 +163,8 @@ export class Client implements WebSocketHandlers {
   private clientId: string;
   private readonly backoff: Backoff<Broker>;
   private readonly subscriptions = new Map<string, Subscription>();
+  /** MQTT 5 SUBSCRIBE properties (Subscription Identifier, User Properties) by filter: made when first given. */
+  private subscriptionProperties: Map<string, Properties> | undefined;
   private conn: Connection | undefined;
   private socket: Socket | undefined;
   /** The current connection's output (see Output). */
@@ -155,6 +181,18 @@ export class Client implements WebSocketHandlers {
   private cleanNext = false;
   /** The broker's Maximum Packet Size from the last CONNACK (0: none announced). */
   private brokerMaxPacket = 0;
+  /**
+   * What the last CONNACK said the broker does not support (5.0; NO_RETAIN, NO_WILDCARD, NO_SHARED bits): kept
+   * while offline, as the next broker is most likely the same one.
+   */
+  private unsupported = 0;
+  /**
+   * What the will must do without (NO_RETAIN: its retain flag; NO_QOS: its QoS, sent at 0), learnt from a CONNACK
+   * refusing it (0x9A, 0x9B): sent as configured, it would be refused at every attempt.
+   */
+  private willLimits = 0;
+  /** The client id was made here (see the constructor): said once, at start. */
+  private madeId = false;
   /** The last topic published to and topicLength's answer for it ("" is not a valid topic name). */
   private lastTopic = "";
   private lastTopicLength = -1;
@@ -176,6 +214,14 @@ export class Client implements WebSocketHandlers {
     });
     this.cleanNext = keepsSession && this.session.lost;
     this.clientId = config.clientId || (config.assignedIdKey ? (host.readSetting(config.assignedIdKey) ?? "") : "");
+    if (!this.clientId && config.version === 4 && !config.cleanStart) {
+      // [MQTT-3.1.3-7]: 3.1.1 takes an empty id with a clean session only (mosquitto answers CONNACK 2, at every
+      // attempt), and gives no id back. A session that lasts, which the application asked for, needs an id of our
+      // own: made once, kept as a 5.0 broker's assigned one is (storage when given a key, else until restart).
+      this.clientId = madeId(() => host.random());
+      this.madeId = true;
+      if (config.assignedIdKey) host.writeSetting(config.assignedIdKey, this.clientId);
+    }
     this.backoff = new Backoff(config.backoff, () => host.random(), config.brokers);
     this.timer = host.timer(() => {
       const due = this.timerAt;
@@ -225,6 +271,13 @@ export class Client implements WebSocketHandlers {
     if (this.cleanNext) {
       this.cleanOnce("the session state of the last run could not all be stored (messages too large or too many)");
     }
+    if (this.madeId) {
+      const kept = this.config.assignedIdKey ? "kept in storage" : "kept until restart";
+      this.observe({
+        type: "warning",
+        message: `MQTT 3.1.1 takes an empty client id with a clean session only [MQTT-3.1.3-7]: using ${this.clientId}, ${kept}`,
+      });
+    }
     // With the link down, the spread is drawn when it comes up (linkUp), the moment the fleet shares.
     const first = this.backoff.boot(this.host.now());
     if (first.delay === 0 || !this.host.linkUp()) this.dial();
@@ -235,12 +288,17 @@ export class Client implements WebSocketHandlers {
    * Says goodbye to the broker and stays down until start(). With `abort` the socket is closed first, so no
    * DISCONNECT goes out and the broker publishes the will, as after a crash.
    */
-  stop(reason: string, abort = false): void {
+  stop(reason: string, abort = false, goodbye?: Goodbye): void {
     this.state = STOPPED;
     this.cancelTimer();
     if (abort) this.dropSocket();
-    if (this.conn) this.conn.disconnect(this.host.now(), reason);
+    if (this.conn) this.conn.disconnect(this.host.now(), reason, goodbye);
     else this.dropSocket();
+  }
+
+  /** MQTT 5: re-authenticates with the configured method (see Connection.reauthenticate); false when it cannot. */
+  reauthenticate(): boolean {
+    return this.conn?.reauthenticate(this.host.now()) === true;
   }
 
   /** Drops the current connection (or the wait) and dials again now. */
@@ -269,8 +327,16 @@ export class Client implements WebSocketHandlers {
    * message can never be sent (its topic, or its size against our limit or the broker's), said in a warning.
    * `payload` is read during the call only: a message that is kept (QoS 1 and 2, or waiting) keeps a copy.
    */
-  publish(topic: string, payload: Uint8Array, qos: QoS, retain: boolean, properties?: Properties): PublishResult {
-    const problem = this.refusal(topic, payload, qos);
+  /** `transient`: never stored for the session, whatever it is (see OutMessage). */
+  publish(
+    topic: string,
+    payload: Uint8Array,
+    qos: QoS,
+    retain: boolean,
+    properties?: Properties,
+    transient = false,
+  ): PublishResult {
+    const problem = this.refusal(topic, payload, qos, retain);
     if (problem) {
       this.observe({ type: "warning", message: `publish to ${topic} refused: ${problem}` });
       return "invalid";
@@ -279,6 +345,7 @@ export class Client implements WebSocketHandlers {
     // A QoS 0 message that leaves at once is encoded now and kept nowhere: only then is no copy needed.
     const leavesNow = qos === 0 && conn !== undefined && this.session.waiting === 0;
     const message: OutMessage = { topic, payload: leavesNow ? payload : payload.slice(), qos, retain, properties };
+    if (transient) message.transient = true;
     const before = this.session.dropped;
     let result: PublishResult;
     if (conn) {
@@ -312,10 +379,16 @@ export class Client implements WebSocketHandlers {
     return this.lastTopicLength;
   }
 
+  /** False once the broker said it does not keep retained messages (MQTT 5 Retain Available 0). */
+  get retainAvailable(): boolean {
+    return (this.unsupported & NO_RETAIN) === 0;
+  }
+
   /** Why a message can never be sent, or undefined. Properties are left to the encoder (see Connection). */
-  private refusal(topic: string, payload: Uint8Array, qos: QoS): string | undefined {
+  private refusal(topic: string, payload: Uint8Array, qos: QoS, retain: boolean): string | undefined {
     const length = this.topicLength(topic);
-    if (length < 0) return "not a valid topic name (empty, a wildcard, U+0000, a lone surrogate)";
+    if (length < 0) return `not a valid topic name: ${topicNameProblem(topic)}`;
+    if (retain && !this.retainAvailable) return "retained, and the broker has Retain Available 0";
     // Fixed header, topic, packet identifier, payload, and in 5.0 the property length (one byte without any).
     const body = 2 + length + (qos > 0 ? 2 : 0) + payload.length + (this.config.version === 5 ? 1 : 0);
     const size = 1 + varintSize(body) + body;
@@ -338,15 +411,66 @@ export class Client implements WebSocketHandlers {
     return this.subscriptions.get(topicFilter);
   }
 
-  /** Subscribes now if connected, and again after every reconnect that finds no session. */
-  subscribe(subscription: Subscription): number {
-    this.subscriptions.set(subscription.topicFilter, subscription);
-    return this.conn?.connected ? this.conn.subscribe([subscription], this.host.now()) : 0;
+  /**
+   * Subscribes now if connected, and again after every reconnect that finds no session. MQTT 5 `properties` (a
+   * Subscription Identifier, User Properties) are kept with it: such a subscription is renewed in a SUBSCRIBE of
+   * its own, since they belong to the packet. -1: refused, as the broker does not support the filter (a wildcard or
+   * a shared subscription), said in a warning.
+   */
+  subscribe(subscription: Subscription, properties?: Properties): number {
+    const filter = subscription.topicFilter;
+    const problem = this.unsupportedFilter(filter);
+    if (problem) {
+      this.observe({ type: "warning", message: `subscribe to ${filter} refused: ${problem}` });
+      return -1;
+    }
+    this.subscriptions.set(filter, subscription);
+    if (properties) {
+      this.subscriptionProperties ??= new Map();
+      this.subscriptionProperties.set(filter, properties);
+    } else this.subscriptionProperties?.delete(filter);
+    return this.conn?.connected ? this.conn.subscribe([subscription], this.host.now(), properties) : 0;
   }
 
-  unsubscribe(topicFilter: string): number {
+  /** The MQTT 5 properties the subscription to `topicFilter` was made with, if any. */
+  subscribedWith(topicFilter: string): Properties | undefined {
+    return this.subscriptionProperties?.get(topicFilter);
+  }
+
+  /**
+   * What the broker (as its last CONNACK described it) lacks for `filter`, or undefined. Sent, such a SUBSCRIBE
+   * would end the connection (0xA2, 0x9E), and, kept for reconnects, every next one.
+   */
+  unsupportedFilter(filter: string): string | undefined {
+    const lacks = this.unsupported;
+    if (lacks & NO_SHARED && filter.startsWith("$share/")) return "the broker has Shared Subscription Available 0";
+    if (lacks & NO_WILDCARD && (filter.indexOf("+") >= 0 || filter.indexOf("#") >= 0)) {
+      return "the broker has Wildcard Subscription Available 0";
+    }
+    return undefined;
+  }
+
+  unsubscribe(topicFilter: string, properties?: Properties): number {
     this.subscriptions.delete(topicFilter);
-    return this.conn?.connected ? this.conn.unsubscribe([topicFilter], this.host.now()) : 0;
+    this.subscriptionProperties?.delete(topicFilter);
+    return this.conn?.connected ? this.conn.unsubscribe([topicFilter], this.host.now(), properties) : 0;
+  }
+
+  /** Renews every subscription: those without properties in one SUBSCRIBE, each of the others in its own. */
+  private resubscribe(conn: Connection): void {
+    const now = this.host.now();
+    const withProperties = this.subscriptionProperties;
+    if (!withProperties?.size) {
+      conn.subscribe([...this.subscriptions.values()], now);
+      return;
+    }
+    const plain: Subscription[] = [];
+    for (const [filter, subscription] of this.subscriptions) {
+      const properties = withProperties.get(filter);
+      if (properties) conn.subscribe([subscription], now, properties);
+      else plain.push(subscription);
+    }
+    if (plain.length) conn.subscribe(plain, now);
   }
 
   /** Dials now; `due` is the deadline of the timer that called, if one did. */
@@ -423,7 +547,7 @@ export class Client implements WebSocketHandlers {
         keepAlive: c.keepAlive,
         username: c.username,
         password: c.password,
-        will: c.will,
+        will: this.will(),
         sessionExpiry: c.sessionExpiry,
         maxPacketSize: c.maxPacketSize,
         connackTimeout: c.connackTimeout,
@@ -431,6 +555,7 @@ export class Client implements WebSocketHandlers {
         receiveMaximum: c.receiveMaximum,
         topicAliasMaximum: c.topicAliasMaximum,
         topicAliases: c.topicAliases,
+        extras: c.extras,
       },
       this.session,
       out,
@@ -448,10 +573,14 @@ export class Client implements WebSocketHandlers {
       if (!this.config.clientId) this.assigned(event.properties?.assignedClientIdentifier || undefined);
       this.attempt = 0;
       this.cleanNext = false;
-      this.brokerMaxPacket = event.properties?.maximumPacketSize ?? 0;
-      if (!event.sessionPresent && this.subscriptions.size) {
-        conn.subscribe([...this.subscriptions.values()], this.host.now());
-      }
+      const p = event.properties;
+      this.brokerMaxPacket = p?.maximumPacketSize ?? 0;
+      this.unsupported =
+        (p?.retainAvailable === 0 ? NO_RETAIN : 0) |
+        (p?.wildcardSubscriptionAvailable === 0 ? NO_WILDCARD : 0) |
+        (p?.sharedSubscriptionAvailable === 0 ? NO_SHARED : 0);
+      if (this.unsupported) this.dropUnsupported();
+      if (!event.sessionPresent && this.subscriptions.size) this.resubscribe(conn);
       this.observe(event);
       return;
     }
@@ -468,6 +597,50 @@ export class Client implements WebSocketHandlers {
       return;
     }
     this.observe(event);
+  }
+
+  /** Subscriptions kept for reconnects that this broker does not support are given up, each with a line. */
+  private dropUnsupported(): void {
+    for (const filter of [...this.subscriptions.keys()]) {
+      const problem = this.unsupportedFilter(filter);
+      if (!problem) continue;
+      this.subscriptions.delete(filter);
+      this.subscriptionProperties?.delete(filter);
+      this.observe({ type: "warning", message: `subscription to ${filter} given up: ${problem}` });
+    }
+  }
+
+  /**
+   * A CONNACK refused the will for a capability the broker lacks (0x9A retain, 0x9B QoS): the next attempts send
+   * it without, said once. Sent as configured, it would be refused at every attempt, for ever.
+   */
+  private adjustWill(reasonCode: number): void {
+    const will = this.config.will;
+    const limit =
+      reasonCode === RETAIN_NOT_SUPPORTED && will?.retain
+        ? NO_RETAIN
+        : reasonCode === QOS_NOT_SUPPORTED && will && will.qos > 0
+          ? NO_QOS
+          : 0;
+    if (!limit || this.willLimits & limit) return;
+    this.willLimits |= limit;
+    const what = limit === NO_RETAIN ? "retained messages (CONNACK 0x9A)" : "its QoS (CONNACK 0x9B)";
+    const how = limit === NO_RETAIN ? "without retain" : "at QoS 0";
+    this.observe({
+      type: "warning",
+      message: `the broker refused the will: it does not support ${what}; sent ${how} from now on`,
+    });
+  }
+
+  /** The will as the broker takes it (see adjustWill). */
+  private will(): Will | undefined {
+    const will = this.config.will;
+    if (!will || !this.willLimits) return will;
+    return {
+      ...will,
+      retain: this.willLimits & NO_RETAIN ? false : will.retain,
+      qos: this.willLimits & NO_QOS ? 0 : will.qos,
+    };
   }
 
   /**
@@ -499,6 +672,7 @@ export class Client implements WebSocketHandlers {
     // An assigned id the broker refuses (another broker, or it was reset) is given back: the next CONNECT asks for
     // a new one instead of being refused for ever.
     if (cause.kind === "connack" && cause.reasonCode === CLIENT_ID_REJECTED && !this.config.clientId) this.assigned("");
+    if (cause.kind === "connack") this.adjustWill(cause.reasonCode);
     if (this.state === STOPPED) return;
     const now = this.host.now();
     const code = this.config.classify(cause);

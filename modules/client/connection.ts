@@ -5,10 +5,13 @@ import type { TransportError } from "tether/client/websocket";
 import { CodecError, Decoder, Encoder, type SkippedPublish } from "tether/mqtt/codec";
 import { KeepAlive } from "tether/mqtt/keepalive";
 import {
+  AUTH,
+  type Auth,
   CONNACK,
   CONNECT,
   type Connack,
   DISCONNECT,
+  type Disconnect,
   type Packet,
   PINGREQ,
   PINGRESP,
@@ -63,6 +66,51 @@ export interface ConnectionOptions {
    * set themselves are then left out: one owner of the alias space.
    */
   topicAliases?: boolean;
+  /** MQTT 5 extras of the CONNECT; absent (the usual case) costs nothing. */
+  extras?: ConnectExtras;
+}
+
+/** What an MQTT 5 CONNECT may carry beyond the basics, and the enhanced authentication it starts. */
+export interface ConnectExtras {
+  /** MQTT 5: ask for Response Information in CONNACK (spec 3.1.2.11.6), a base for response topics. */
+  requestResponseInformation?: boolean;
+  /**
+   * MQTT 5: false asks the broker to leave Reason Strings and User Properties out of everything but PUBLISH, CONNACK
+   * and DISCONNECT (spec 3.1.2.11.7); a radio link's bytes. Absent: the broker's default, true.
+   */
+  requestProblemInformation?: boolean;
+  /** MQTT 5 User Properties of the CONNECT, in order. */
+  userProperties?: [string, string][];
+  /** MQTT 5 enhanced authentication (AUTH): the method, and the data of each step. */
+  auth?: Authenticator;
+}
+
+/**
+ * An MQTT 5 enhanced authentication method (spec 4.12): SCRAM, Kerberos, a token... Its steps only: the connection
+ * sends and receives the AUTH packets, and fails the connection when a step gives up.
+ */
+export interface Authenticator {
+  /** The Authentication Method, as the broker knows it ("SCRAM-SHA-256"...). */
+  readonly method: string;
+  /** The Authentication Data of the CONNECT, or of the AUTH that starts a re-authentication; undefined: none. */
+  start(): Uint8Array | undefined;
+  /** The answer to the broker's challenge (AUTH 0x18 Continue authentication); false gives up. */
+  challenge(data: Uint8Array | undefined): Uint8Array | undefined | false;
+  /**
+   * The broker's last step (CONNACK, or AUTH 0x00 after a re-authentication) and its data: false when the broker does
+   * not prove itself (a SCRAM server signature that does not match), which ends the connection.
+   */
+  done?(data: Uint8Array | undefined): boolean;
+}
+
+/** What the client's DISCONNECT says (MQTT 5; 3.1.1's has nothing). */
+export interface Goodbye {
+  /** 0x00 Normal disconnection (the default), 0x04 Disconnect with Will Message, or an error code (spec 3.14.2.1). */
+  reasonCode?: number;
+  /** A new Session Expiry Interval, seconds; not above 0 when the CONNECT said 0 (spec 3.14.2.2.2). */
+  sessionExpiry?: number;
+  reasonString?: string;
+  userProperties?: [string, string][];
 }
 
 /** mosquitto's default max_inflight_messages, which it also announces as its Receive Maximum in MQTT 5. */
@@ -117,6 +165,8 @@ export type ConnectionEvent =
   | { type: "subscribed"; packetId: number; topicFilters: string[]; reasonCodes: number[]; reasonString?: string }
   | { type: "unsubscribed"; packetId: number; reasonCodes: number[]; reasonString?: string }
   | { type: "pong"; rtt: number }
+  /** A re-authentication the device started (AUTH 0x19) ended with the broker's AUTH 0x00 Success. */
+  | { type: "authenticated"; method: string }
   /** A PUBLISH over our maximum packet size, skipped and acknowledged unread (3.1.1). */
   | { type: "skipped"; topic: string; qos: QoS; size: number; max: number }
   /** Something odd that does not end the connection (an ack for an unknown packet id). */
@@ -138,7 +188,11 @@ const CLOSED = 2;
 const MALFORMED_PACKET = 0x81;
 const PROTOCOL_ERROR = 0x82;
 const PACKET_TOO_LARGE = 0x95;
+const RETAIN_NOT_SUPPORTED = 0x9a;
 const TOPIC_ALIAS_INVALID = 0x94;
+const UNSPECIFIED_ERROR = 0x80;
+const CONTINUE_AUTHENTICATION = 0x18;
+const REAUTHENTICATE = 0x19;
 
 export class Connection {
   trace = false;
@@ -158,6 +212,10 @@ export class Connection {
   private aliasPending = "";
   /** The broker's aliases on this connection: topics by alias. */
   private aliasesIn: Map<number, string> | undefined;
+  /** The broker's Retain Available (5.0; true when absent): a retained PUBLISH it refuses ends the connection. */
+  private retainAvailable = true;
+  /** The broker's Subscription Identifier Available (5.0; true when absent). */
+  private subscriptionIdsAvailable = true;
   /** Filters of each SUBSCRIBE awaiting its SUBACK, so a refusal can name them. */
   private readonly pendingSubscribes = new Map<number, string[]>();
 
@@ -189,10 +247,17 @@ export class Connection {
       if (o.receiveMaximum !== undefined && o.receiveMaximum < 65535) properties.receiveMaximum = o.receiveMaximum;
       properties.maximumPacketSize = o.maxPacketSize;
       if (o.topicAliasMaximum) properties.topicAliasMaximum = o.topicAliasMaximum;
+      const x = o.extras;
+      if (x?.requestResponseInformation) properties.requestResponseInformation = 1;
+      if (x?.requestProblemInformation === false) properties.requestProblemInformation = 0;
+      if (x?.userProperties?.length) properties.userProperties = x.userProperties;
+      if (x?.auth) this.authProperties(properties, x.auth.start());
     }
     this.startedAt = now;
     this.lastReceived = now;
-    this.send(
+    // A CONNECT that cannot be encoded (larger than maxPacketSize, a string brokers refuse) would time out at every
+    // attempt, for ever: the connection ends as one of ours, which the supervisor does not retry; the warning says why.
+    const sent = this.send(
       {
         type: CONNECT,
         protocolVersion: o.version,
@@ -206,6 +271,7 @@ export class Connection {
       },
       now,
     );
+    if (!sent) this.end({ kind: "local", reason: "the CONNECT cannot be sent: fix the configuration" }, now);
   }
 
   /** Bytes from the socket, in any chunking. */
@@ -271,12 +337,20 @@ export class Connection {
     const packet = this.session.publish(message);
     if (typeof packet === "string") return packet;
     // One packet is sent as it is: the array sendReleased takes is made only when it cannot be.
-    if (!this.send(packet, now) && packet.packetId) this.sendReleased(this.abandon(packet.packetId), now);
+    const unsent = this.send(packet, now);
+    if (unsent && packet.packetId) this.sendReleased(this.abandon(packet.packetId, unsent), now);
     return "sent";
   }
 
   /** Sends SUBSCRIBE; returns its packet id, or 0 when not connected or out of identifiers. */
   subscribe(subscriptions: Subscription[], now: number, properties?: Properties): number {
+    if (properties?.subscriptionIdentifier !== undefined && !this.subscriptionIdsAvailable) {
+      // The broker would end the connection with 0xA1, and a subscription kept for reconnects would end every one.
+      const message =
+        "SUBSCRIBE with a subscription identifier not sent: the broker has Subscription Identifier Available 0";
+      this.out.event({ type: "warning", message });
+      return 0;
+    }
     const packetId = this.state === UP ? (this.session.allocate() ?? 0) : 0;
     if (packetId) {
       this.pendingSubscribes.set(
@@ -288,10 +362,23 @@ export class Connection {
     return packetId;
   }
 
-  unsubscribe(topicFilters: string[], now: number): number {
+  unsubscribe(topicFilters: string[], now: number, properties?: Properties): number {
     const packetId = this.state === UP ? (this.session.allocate() ?? 0) : 0;
-    if (packetId) this.send({ type: UNSUBSCRIBE, packetId, topicFilters }, now);
+    if (packetId) this.send({ type: UNSUBSCRIBE, packetId, topicFilters, properties }, now);
     return packetId;
+  }
+
+  /**
+   * MQTT 5: starts a re-authentication (AUTH 0x19) with the method of the CONNECT; false when there is none or the
+   * connection is not up. The broker answers with AUTH (an `authenticated` event) or ends the connection.
+   */
+  reauthenticate(now: number): boolean {
+    const auth = this.options.extras?.auth;
+    if (this.state !== UP || !auth || this.options.version !== 5) return false;
+    const properties: Properties = {};
+    this.authProperties(properties, auth.start());
+    this.send({ type: AUTH, reasonCode: REAUTHENTICATE, properties }, now);
+    return true;
   }
 
   /** Sends a PINGREQ now (the self-test's round trip); the answer arrives as a `pong` event. */
@@ -301,16 +388,92 @@ export class Connection {
     this.keepAlive.pingSent(now);
   }
 
-  /** A clean goodbye: DISCONNECT, then close. The will is not published. */
-  disconnect(now: number, reason: string): void {
+  /**
+   * A clean goodbye: DISCONNECT, then close. The will is not published, unless an MQTT 5 `goodbye` asks for it
+   * (0x04); it may also change the Session Expiry Interval and carry a reason string and user properties.
+   */
+  disconnect(now: number, reason: string, goodbye?: Goodbye): void {
     if (this.state === CLOSED) return;
-    if (this.state === UP) this.send({ type: DISCONNECT, reasonCode: 0 }, now);
+    if (this.state === UP) this.send(this.goodbye(goodbye), now);
     this.end({ kind: "local", reason }, now);
+  }
+
+  private goodbye(goodbye: Goodbye | undefined): Disconnect {
+    const packet: Disconnect = { type: DISCONNECT, reasonCode: 0 };
+    if (!goodbye || this.options.version !== 5) return packet;
+    const { reasonCode = 0, sessionExpiry, reasonString, userProperties } = goodbye;
+    packet.reasonCode = reasonCode;
+    const properties: Properties = {};
+    let any = false;
+    if (sessionExpiry !== undefined) {
+      // From 0 in the CONNECT to anything else is a Protocol Error (MQTT-3.14.2-2): the broker would end the session
+      // with a DISCONNECT of its own. Said, and left out.
+      if (sessionExpiry > 0 && !this.options.sessionExpiry) {
+        this.out.event({
+          type: "warning",
+          message: `session expiry ${sessionExpiry} on DISCONNECT left out: the CONNECT asked for 0 (the session ends now)`,
+        });
+      } else {
+        properties.sessionExpiryInterval = sessionExpiry;
+        any = true;
+      }
+    }
+    if (reasonString !== undefined) {
+      properties.reasonString = reasonString;
+      any = true;
+    }
+    if (userProperties?.length) {
+      properties.userProperties = userProperties;
+      any = true;
+    }
+    if (any) packet.properties = properties;
+    return packet;
+  }
+
+  private authProperties(properties: Properties, data: Uint8Array | undefined): void {
+    properties.authenticationMethod = this.options.extras!.auth!.method;
+    if (data) properties.authenticationData = data;
+  }
+
+  /** An AUTH from the broker: a challenge to answer, or the end of a re-authentication. */
+  private authenticate(packet: Auth, now: number): void {
+    const auth = this.options.extras?.auth;
+    const p = packet.properties;
+    const method = p?.authenticationMethod;
+    let problem: string;
+    if (!auth) problem = "AUTH from the broker, but no enhanced authentication was started";
+    else if (method !== auth.method) problem = `AUTH for method ${method ?? "(none)"}, not ${auth.method}`;
+    else if (packet.reasonCode === CONTINUE_AUTHENTICATION) {
+      const answer = auth.challenge(p?.authenticationData);
+      if (answer === false) {
+        const message = `${auth.method}: the broker's challenge was refused`;
+        this.fail({ kind: "protocol", code: "auth_failed", message }, now, UNSPECIFIED_ERROR);
+        return;
+      }
+      const properties: Properties = {};
+      this.authProperties(properties, answer);
+      this.send({ type: AUTH, reasonCode: CONTINUE_AUTHENTICATION, properties }, now);
+      return;
+    } else if (packet.reasonCode === 0 && this.state === UP) {
+      if (this.proven(p?.authenticationData, now)) this.out.event({ type: "authenticated", method: auth.method });
+      return;
+    } else problem = `AUTH with reason ${packet.reasonCode} during ${this.state === UP ? "re-" : ""}authentication`;
+    this.fail({ kind: "protocol", code: "protocol_error", message: problem }, now, PROTOCOL_ERROR);
+  }
+
+  /** The method's check of the broker's last step; false (and the connection failed) when it does not hold. */
+  private proven(data: Uint8Array | undefined, now: number): boolean {
+    const auth = this.options.extras?.auth;
+    if (!auth?.done || auth.done(data)) return true;
+    const message = `${auth.method}: the broker's last authentication step does not prove it`;
+    this.fail({ kind: "protocol", code: "auth_failed", message }, now, UNSPECIFIED_ERROR);
+    return false;
   }
 
   private handle(packet: Packet, now: number): void {
     if (this.state === HANDSHAKE) {
       if (packet.type === CONNACK) this.connack(packet, now);
+      else if (packet.type === AUTH) this.authenticate(packet, now);
       else this.fail(unexpected(packet), now, PROTOCOL_ERROR);
       return;
     }
@@ -395,8 +558,10 @@ export class Connection {
         );
         return;
       }
+      case AUTH:
+        this.authenticate(packet, now);
+        return;
       default:
-        // AUTH too: we never start enhanced authentication, so the broker may not continue one.
         this.fail(unexpected(packet), now, PROTOCOL_ERROR);
     }
   }
@@ -409,9 +574,11 @@ export class Connection {
     this.lastReceived = now;
     this.keepAlive.received(now);
     const { topic, qos, packetId, size } = skipped;
+    const publish: Publish = { type: PUBLISH, topic, payload: new Uint8Array(0), qos, retain: false, dup: false };
+    if (packetId) publish.packetId = packetId;
+    // Traced as what was read of it: its header, without the payload it was skipped for.
+    if (this.trace) this.out.event({ type: "packet", direction: "in", packet: publish, size });
     if (qos > 0 && packetId) {
-      const publish: Publish = { type: PUBLISH, topic, payload: new Uint8Array(0), qos, retain: false, dup: false };
-      publish.packetId = packetId;
       const result = this.session.onPublish(publish);
       if (result.send) this.send(result.send, now);
     }
@@ -431,9 +598,12 @@ export class Connection {
       this.fail({ kind: "protocol", code: "protocol_error", message }, now, PROTOCOL_ERROR);
       return;
     }
+    if (this.options.extras?.auth && this.options.version === 5 && !this.proven(p?.authenticationData, now)) return;
     this.state = UP;
     this.connectedAt = now;
     this.brokerMaxPacket = p?.maximumPacketSize ?? 0;
+    this.retainAvailable = p?.retainAvailable !== 0;
+    this.subscriptionIdsAvailable = p?.subscriptionIdentifiersAvailable !== 0;
     if (this.options.version === 5) {
       this.brokerAliasMax = p?.topicAliasMaximum ?? 0;
       if (this.options.topicAliases && this.brokerAliasMax) this.aliasesOut = new Map();
@@ -515,34 +685,47 @@ export class Connection {
   private sendReleased(packets: Packet[], now: number): void {
     for (let i = 0; i < packets.length; i++) {
       const packet = packets[i];
-      if (this.send(packet, now) || packet.type !== PUBLISH || !packet.packetId) continue;
-      for (const p of this.abandon(packet.packetId)) packets.push(p);
+      const unsent = this.send(packet, now);
+      if (!unsent || packet.type !== PUBLISH || !packet.packetId) continue;
+      for (const p of this.abandon(packet.packetId, unsent)) packets.push(p);
     }
   }
 
-  /** Gives up one of our flights that cannot be sent; returns what that releases. */
-  private abandon(packetId: number): Packet[] {
-    const result = this.session.abandon(packetId, PACKET_TOO_LARGE);
+  /** Gives up one of our flights that cannot be sent, for `reasonCode`; returns what that releases. */
+  private abandon(packetId: number, reasonCode: number): Packet[] {
+    const result = this.session.abandon(packetId, reasonCode);
     if (result.completed) this.out.event({ type: "completed", completion: result.completed, ack: PUBLISH });
     return result.send;
   }
 
-  /** Encodes and writes one packet; false when it cannot be encoded or exceeds the broker's maximum. */
-  private send(packet: Packet, now: number): boolean {
+  /**
+   * Encodes and writes one packet. 0 when written, else why not as a reason code: 0x95 Packet too large (ours or the
+   * broker's maximum), 0x81 Malformed Packet (it cannot be encoded: an invalid property, say), 0x9A Retain not
+   * supported (a retained PUBLISH queued or stored before this broker said it keeps none: sent, it would end this
+   * connection and, sent again, every next one).
+   */
+  private send(packet: Packet, now: number): number {
+    if (packet.type === PUBLISH && packet.retain && !this.retainAvailable) {
+      this.out.event({
+        type: "warning",
+        message: `retained publish to ${packet.topic} not sent: the broker has Retain Available 0`,
+      });
+      return RETAIN_NOT_SUPPORTED;
+    }
     if (packet.type === PUBLISH && this.options.version === 5) packet = this.outgoing(packet);
     const pending = this.aliasPending;
     this.aliasPending = "";
     const bytes = this.encoder.encode(packet, this.options.version);
     if (bytes instanceof CodecError) {
       this.out.event({ type: "warning", message: `cannot send packet type ${packet.type}: ${bytes.message}` });
-      return false;
+      return bytes.code === "packet_too_large" ? PACKET_TOO_LARGE : MALFORMED_PACKET;
     }
     if (this.brokerMaxPacket && bytes.length > this.brokerMaxPacket) {
       this.out.event({
         type: "warning",
         message: `packet of ${bytes.length} bytes exceeds the broker's maximum of ${this.brokerMaxPacket}`,
       });
-      return false;
+      return PACKET_TOO_LARGE;
     }
     // Only an alias the broker has seen with its topic may stand for it.
     if (pending) this.aliasesOut!.set(pending, this.aliasesOut!.size + 1);
@@ -550,7 +733,7 @@ export class Connection {
     if (expectsAnswer(packet)) this.keepAlive.expectAnswer(now);
     else this.keepAlive.sent(now);
     this.out.write(bytes);
-    return true;
+    return 0;
   }
 
   /** Ends the connection because of a fault on our side of the protocol; MQTT 5 says why first. */

@@ -110,8 +110,9 @@ export class WebSocket {
     const name = host.includes(":") ? `[${host}]` : host;
     const authority = port === (tls ? 443 : 80) ? name : `${name}:${port}`;
     const request = `GET ${path} HTTP/1.1\r\nHost: ${authority}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${this.key}\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: mqtt\r\n\r\n`;
-    const bytes = new Uint8Array(utf8Length(request));
-    writeUtf8(request, bytes, 0);
+    // As text: an HTTP request holds CR and LF, which an MQTT string may not.
+    const bytes = new Uint8Array(utf8Length(request, true));
+    writeUtf8(request, bytes, 0, true);
     this.output.send(bytes);
   }
 

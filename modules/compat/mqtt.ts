@@ -8,13 +8,13 @@ import { toBytes } from "tether/app/bytes";
 import { DEFAULT_BASE, DEFAULT_CAP, DEFAULT_JITTER, DEFAULT_STABLE } from "tether/client/backoff";
 import { type Broker, brokerName, parseBrokers, validPath } from "tether/client/broker";
 import { type ClientConfig, type ClientEvent, type PublishResult, Client as Supervisor } from "tether/client/client";
-import type { CloseCause } from "tether/client/connection";
+import type { Authenticator, CloseCause, ConnectExtras, Goodbye } from "tether/client/connection";
 import { failureInfo, failureLevel } from "tether/diag/codes";
 import { classifyCause, Diagnoser } from "tether/diag/diagnose";
 import { Logger, levelFromName, WARN } from "tether/diag/log";
 import type { Host, Timer } from "tether/host";
-import type { Properties, ProtocolVersion, Publish, QoS } from "tether/mqtt/packets";
-import { validTopicFilter } from "tether/mqtt/topic";
+import type { Properties, ProtocolVersion, Publish, QoS, Subscription } from "tether/mqtt/packets";
+import { topicFilterProblem, topicNameProblem } from "tether/mqtt/topic";
 
 /** A payload as Moddable takes it: a string or an ArrayBuffer; a typed array, or anything else as its string. */
 export type Data = string | ArrayBuffer | ArrayBufferView | number | boolean;
@@ -32,7 +32,8 @@ export interface ClientOptions {
   id?: string;
   user?: string;
   password?: string | ArrayBuffer;
-  will?: { topic: string; message: Data; retain?: boolean; quality?: QoS };
+  /** `properties` (an extra, MQTT 5): the Will Properties, `willDelayInterval` and those of a PUBLISH. */
+  will?: { topic: string; message: Data; retain?: boolean; quality?: QoS; properties?: Properties };
   /** Keep alive in milliseconds, rounded up to seconds; 0 sends no pings. Default 60000. */
   timeout?: number;
   /**
@@ -71,10 +72,45 @@ export interface ClientOptions {
   topicAliasMaximum?: number;
   /** MQTT 5: give each topic published to an alias of its own, saving its bytes in later messages; default false. */
   topicAliases?: boolean;
+  /**
+   * MQTT 5 CONNECT properties, as MQTT.js names them: `requestResponseInformation` (the CONNACK's
+   * `responseInformation` reaches onReady), `requestProblemInformation` (false: the broker leaves reason strings out
+   * of failures), `userProperties`.
+   */
+  properties?: {
+    requestResponseInformation?: boolean;
+    requestProblemInformation?: boolean;
+    userProperties?: UserProperties;
+  };
+  /** MQTT 5 enhanced authentication (AUTH): the method's name and steps (see Authenticator); `reauthenticate()`. */
+  auth?: Authenticator;
   /** CA certificate names for TLS (resources on Moddable). */
   ca?: string[];
   /** Serial diagnostics: error, warn (the default: failures with their hint), info, debug, trace, or none. */
   log?: string;
+}
+
+/** MQTT 5 User Properties: `[name, value]` pairs in order, or an object as MQTT.js takes them (a value may be a list). */
+export type UserProperties = [string, string][] | Record<string, string | string[]>;
+
+/** subscribe()'s second argument: a QoS, or MQTT.js's options (the MQTT 5 ones need `version: 5`). */
+export interface SubscribeOptions {
+  qos?: QoS;
+  /** No Local: not our own messages. */
+  nl?: boolean;
+  /** Retain As Published: keep the retain flag the publisher set. */
+  rap?: boolean;
+  /** Retain Handling: 0 retained messages at every subscribe, 1 only at a new subscription, 2 never. */
+  rh?: number;
+  /** `subscriptionIdentifier` (1..268435455) comes back in each matching message's properties. */
+  properties?: { subscriptionIdentifier?: number; userProperties?: UserProperties };
+}
+
+/** close()'s MQTT 5 DISCONNECT, as MQTT.js's end() takes it. */
+export interface CloseOptions {
+  /** 0 (the default), or 4: Disconnect with Will Message (the broker publishes the will). */
+  reasonCode?: number;
+  properties?: { sessionExpiryInterval?: number; reasonString?: string; userProperties?: UserProperties };
 }
 
 export interface PublishFlags {
@@ -106,8 +142,11 @@ export class Client {
   // Moddable's callbacks: assigned as properties, or methods of a subclass. `this` is the client.
   /** The socket is open; CONNECT follows. */
   onConnected?(): void;
-  /** The broker accepted the connection: after the first CONNACK and after every reconnect. */
-  onReady?(): void;
+  /**
+   * The broker accepted the connection: after the first CONNACK and after every reconnect. `properties` (an extra):
+   * the MQTT 5 CONNACK's (`responseInformation`, `assignedClientIdentifier`, `serverKeepAlive`...).
+   */
+  onReady?(properties?: Properties): void;
   /** A message arrived. `message` (an extra) has qos, retain, dup and the MQTT 5 properties. */
   onMessage?(topic: string, body: ArrayBuffer, message: Publish): void;
   /**
@@ -122,6 +161,7 @@ export class Client {
   readonly #reconnect: boolean;
   /** The application gave no client id: the broker assigns one. */
   readonly #anonymous: boolean;
+  readonly #version: ProtocolVersion;
   readonly #log: Logger | undefined;
   readonly #diagnoser: Diagnoser;
   readonly #classify: (cause: CloseCause) => string;
@@ -145,6 +185,7 @@ export class Client {
     this.#key = `${config.clientId} ${config.brokers.map(brokerName).join(",")}`;
     this.#reconnect = options.reconnect !== false;
     this.#anonymous = !config.clientId;
+    this.#version = version;
     this.#classify = config.classify;
     const log =
       level === undefined
@@ -197,7 +238,7 @@ export class Client {
    * `dropped`: a QoS 0 message gave way in the full queue.
    */
   publish(topic: string, data: Data, flags?: PublishFlags): PublishResult {
-    this.#check(this.#client.topicLength(topic) >= 0, topic);
+    this.#check(this.#client.topicLength(topic) >= 0 ? undefined : topicNameProblem(topic), topic);
     const alias = flags?.properties?.topicAlias;
     // One above the broker's maximum is left out when sent (the maximum is the broker's, known once connected).
     if (alias !== undefined && !(Number.isInteger(alias) && alias >= 1 && alias <= 65535)) {
@@ -211,36 +252,82 @@ export class Client {
     return result;
   }
 
-  /** Subscribes now, or once connected; Tether subscribes again after every reconnect that finds no session. */
-  subscribe(topic: string, qos: QoS = 0): void {
-    this.#check(validTopicFilter(topic), topic);
-    const granted = qosOf(qos);
+  /**
+   * Subscribes now, or once connected; Tether subscribes again after every reconnect that finds no session. The
+   * second argument is a QoS, or MQTT.js's options: `{qos, nl, rap, rh, properties}` (see SubscribeOptions).
+   */
+  subscribe(topic: string, options: QoS | SubscribeOptions = 0): void {
+    this.#check(topicFilterProblem(topic) ?? this.#client.unsupportedFilter(topic), topic);
+    const o = typeof options === "object" ? options : { qos: options };
+    const subscription: Subscription = { topicFilter: topic, qos: qosOf(o.qos ?? 0) };
+    const { nl, rap, rh } = o;
+    const p = o.properties;
+    if (nl !== undefined || rap !== undefined || rh !== undefined || p) {
+      this.#needs5("nl, rap, rh and properties");
+      if (rh !== undefined && rh !== 0 && rh !== 1 && rh !== 2) throw new RangeError("rh must be 0, 1 or 2");
+      const id = p?.subscriptionIdentifier;
+      if (id !== undefined && !(Number.isInteger(id) && id >= 1 && id <= 268435455)) {
+        throw new RangeError("subscriptionIdentifier must be 1..268435455");
+      }
+      if (nl) subscription.noLocal = true;
+      if (rap) subscription.retainAsPublished = true;
+      if (rh) subscription.retainHandling = rh;
+    }
+    const properties = p && propertiesOf(p.subscriptionIdentifier, p.userProperties);
+    const kept = this.#client.subscription(topic);
     // A subscribe that Tether already renewed after a reconnect (an application's onReady does it) is not sent.
-    if (this.#client.subscription(topic)?.qos === granted && this.#client.connected) return;
-    this.#client.subscribe({ topicFilter: topic, qos: granted });
+    if (kept && this.#client.connected && sameSubscription(kept, subscription) && !properties) {
+      if (!this.#client.subscribedWith(topic)) return;
+    }
+    this.#client.subscribe(subscription, properties);
   }
 
-  unsubscribe(topic: string): void {
-    this.#check(validTopicFilter(topic), topic);
-    this.#client.unsubscribe(topic);
+  /** Unsubscribes now, or once connected. `options.properties.userProperties` (MQTT 5) go with the UNSUBSCRIBE. */
+  unsubscribe(topic: string, options?: { properties?: { userProperties?: UserProperties } }): void {
+    this.#check(topicFilterProblem(topic), topic);
+    const users = options?.properties?.userProperties;
+    if (users) this.#needs5("properties");
+    this.#client.unsubscribe(topic, users && propertiesOf(undefined, users));
+  }
+
+  /**
+   * MQTT 5: authenticates again on the open connection with the `auth` method (AUTH 0x19), as a token nears its
+   * expiry; the broker ends the connection if it refuses. False when there is no `auth` or no connection.
+   */
+  reauthenticate(): boolean {
+    return this.#client.reauthenticate();
+  }
+
+  #needs5(what: string): void {
+    if (this.#version !== 5) throw new RangeError(`${what} need MQTT 5 (version: 5)`);
   }
 
   /**
    * Ends the connection for good: with a DISCONNECT (the broker discards the will), or with `immediate` by closing
    * the socket alone (the broker publishes the will). No callback follows, onClose included.
    */
-  close(immediate = false): void {
+  close(immediate = false, options?: CloseOptions): void {
     if (this.#done && !this.#pending.length) return;
+    let goodbye: Goodbye | undefined;
+    if (options) {
+      this.#needs5("close options");
+      const { reasonCode = 0, properties: p } = options;
+      if (!CLIENT_DISCONNECT_CODES.includes(reasonCode))
+        throw new RangeError(`reasonCode ${reasonCode} is not one a client sends`);
+      goodbye = { reasonCode, sessionExpiry: p?.sessionExpiryInterval, reasonString: p?.reasonString };
+      if (p?.userProperties) goodbye.userProperties = pairsOf(p.userProperties);
+    }
     this.#finish();
     this.#pending.length = 0;
     this.#timer.cancel();
     this.#flushing = false;
-    this.#client.stop("close", immediate);
+    this.#client.stop("close", immediate, goodbye);
   }
 
-  #check(valid: boolean, topic: string): void {
+  /** Throws when the client is closed or the topic has a `problem` (what brokers refuse, in words). */
+  #check(problem: string | undefined, topic: string): void {
     if (this.#done) throw new Error("connection closed");
-    if (!valid) throw new RangeError(`invalid topic "${topic}"`);
+    if (problem) throw new RangeError(`invalid topic "${topic}": ${problem}`);
   }
 
   #finish(): void {
@@ -281,6 +368,9 @@ export class Client {
       case "warning":
         this.#log?.warn("mqtt", "warning", { message: event.message });
         return;
+      case "authenticated":
+        this.#log?.info("mqtt", "authenticated", { method: event.method });
+        return;
       case "socket":
         break;
       default:
@@ -314,7 +404,7 @@ export class Client {
         return;
       case "connected":
         this.#reported = false;
-        this.onReady?.();
+        this.onReady?.(event.properties);
         return;
       case "message":
         this.onMessage?.(event.publish.topic, bufferOf(event.publish.payload), event.publish);
@@ -349,6 +439,7 @@ function configOf(options: ClientOptions): ClientConfig {
       payload: copyOf(will.message),
       qos: qosOf(will.quality ?? 0),
       retain: will.retain === true,
+      properties: will.properties,
     },
     cleanStart: options.clean !== false,
     sessionExpiry: options.sessionExpiry ?? 0,
@@ -356,6 +447,7 @@ function configOf(options: ClientOptions): ClientConfig {
     receiveMaximum: options.receiveMaximum,
     topicAliasMaximum: options.topicAliasMaximum ?? 8,
     topicAliases: options.topicAliases === true,
+    extras: extrasOf(options, version),
     assignedIdKey: options.id ? undefined : ASSIGNED_ID_KEY,
     connectTimeout: 10000,
     connackTimeout: 10000,
@@ -411,4 +503,54 @@ function copyOf(data: Data): Uint8Array {
 function bufferOf(payload: Uint8Array): ArrayBuffer {
   const whole = payload.byteOffset === 0 && payload.byteLength === payload.buffer.byteLength;
   return (whole ? payload.buffer : payload.slice().buffer) as ArrayBuffer;
+}
+
+/** The reason codes a client's DISCONNECT may carry (spec 3.14.2.1). */
+const CLIENT_DISCONNECT_CODES: readonly number[] = Object.freeze([
+  0x00, 0x04, 0x80, 0x81, 0x82, 0x83, 0x90, 0x93, 0x94, 0x95, 0x96, 0x97, 0x98, 0x99,
+]);
+
+/** User properties as `[name, value]` pairs, from pairs or from MQTT.js's object (a list value repeats the name). */
+function pairsOf(users: UserProperties): [string, string][] {
+  if (Array.isArray(users)) return users;
+  const pairs: [string, string][] = [];
+  for (const name of Object.keys(users)) {
+    const value = users[name];
+    if (Array.isArray(value)) for (const v of value) pairs.push([name, String(v)]);
+    else pairs.push([name, String(value)]);
+  }
+  return pairs;
+}
+
+function propertiesOf(subscriptionIdentifier: number | undefined, users: UserProperties | undefined): Properties {
+  const properties: Properties = {};
+  if (subscriptionIdentifier !== undefined) properties.subscriptionIdentifier = [subscriptionIdentifier];
+  if (users) properties.userProperties = pairsOf(users);
+  return properties;
+}
+
+function sameSubscription(a: Subscription, b: Subscription): boolean {
+  return (
+    a.qos === b.qos &&
+    !a.noLocal === !b.noLocal &&
+    !a.retainAsPublished === !b.retainAsPublished &&
+    (a.retainHandling ?? 0) === (b.retainHandling ?? 0)
+  );
+}
+
+/** The CONNECT's MQTT 5 extras from the dictionary; undefined (nothing kept) when it asks for none. */
+function extrasOf(options: ClientOptions, version: ProtocolVersion): ConnectExtras | undefined {
+  const p = options.properties;
+  const auth = options.auth;
+  if (!p && !auth) return undefined;
+  if (version !== 5) throw new RangeError("properties and auth need MQTT 5 (version: 5)");
+  if (auth && !(typeof auth.method === "string" && auth.method && typeof auth.start === "function")) {
+    throw new RangeError("auth needs a method name, start() and challenge()");
+  }
+  return {
+    requestResponseInformation: p?.requestResponseInformation,
+    requestProblemInformation: p?.requestProblemInformation,
+    userProperties: p?.userProperties && pairsOf(p.userProperties),
+    auth,
+  };
 }

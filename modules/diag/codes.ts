@@ -38,6 +38,7 @@ export type Code =
   | "server_unavailable"
   | "protocol_error"
   | "packet_too_large"
+  | "feature_unsupported"
   | "broker_closed"
   | "server_disconnect"
   | "server_moved"
@@ -89,7 +90,7 @@ export const FAILURES: readonly FailureInfo[] = frozen<FailureInfo>([
   {
     code: "tls_failed",
     layer: "tls",
-    hint: "TLS failed, see detail: unknown_ca: add the broker's CA; expired: cert dates or device clock; name_mismatch: broker host vs certificate; leaf_only: broker must send its chain",
+    hint: "TLS failed, see detail: unknown_ca: add the broker's CA; expired: cert dates or device clock; name_mismatch: host vs cert; missing_intermediate, leaf_only: broker must send its chain",
   },
   {
     code: "websocket_failed",
@@ -125,6 +126,11 @@ export const FAILURES: readonly FailureInfo[] = frozen<FailureInfo>([
     code: "packet_too_large",
     layer: "mqtt",
     hint: "a message is larger than the broker or the device allows: shorten the payload, or raise the limit (mosquitto message_size_limit / max_packet_size)",
+  },
+  {
+    code: "feature_unsupported",
+    layer: "mqtt",
+    hint: "the broker lacks a feature used (retain, a QoS, wildcard/shared subscriptions): the device does without, see its warning; or enable it (mosquitto retain_available, max_qos)",
   },
   {
     code: "broker_closed",
@@ -249,8 +255,6 @@ export function classifyConnack(version: ProtocolVersion, reasonCode: number, se
     case 0x84:
     case 0x90:
     case 0x99:
-    case 0x9a:
-    case 0x9b:
       return "protocol_rejected";
     case 0x85:
       return "client_id_rejected";
@@ -292,6 +296,13 @@ function classifyReason(reasonCode: number): Code | undefined {
     case 0x9c:
     case 0x9d:
       return "server_moved";
+    // Retain, QoS, Shared Subscriptions, Subscription Identifiers, Wildcard Subscriptions not supported.
+    case 0x9a:
+    case 0x9b:
+    case 0x9e:
+    case 0xa1:
+    case 0xa2:
+      return "feature_unsupported";
   }
   return undefined;
 }

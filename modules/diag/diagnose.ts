@@ -15,13 +15,17 @@
 // irregular. So only the broker's word or a lost session accuse a twin, or uptimes irregular beyond that noise: as
 // far apart as the loop's lateness (how late the backoff timers fired) cannot explain, each from every other, so
 // that one event read late for a moment cannot either. Regular times are read with the same allowance.
+import { hostPort } from "tether/client/broker";
 import type { ClientEvent } from "tether/client/client";
 import type { CloseCause } from "tether/client/connection";
 import { shortest, TUNER_DEFAULTS } from "tether/client/keepalive-tuner";
 import { type Code, classifyConnack, classifyDisconnect, classifyNetError } from "tether/diag/codes";
 import type { Fields } from "tether/diag/log";
-import { CONNACK, DISCONNECT, type ProtocolVersion, SUBACK } from "tether/mqtt/packets";
+import { CONNACK, DISCONNECT, type ProtocolVersion, PUBLISH, SUBACK } from "tether/mqtt/packets";
 import { reasonText } from "tether/mqtt/reasons";
+
+/** MQTT 5 reason code 0x95 Packet too large. */
+const PACKET_TOO_LARGE = 0x95;
 
 export interface Finding {
   code: Code;
@@ -96,7 +100,7 @@ export class Diagnoser {
   observe(event: ClientEvent): void {
     switch (event.type) {
       case "connecting":
-        this.broker = `${event.broker.host}:${event.broker.port}`;
+        this.broker = hostPort(event.broker);
         this.address = "";
         this.late = event.late ?? 0;
         return;
@@ -126,7 +130,16 @@ export class Diagnoser {
         return;
       case "completed": {
         const c = event.completion;
-        if (!c.ok) {
+        if (!c.ok && event.ack === PUBLISH) {
+          // Given up by the device itself: never sent, so no ACL is involved. Too large (for the broker's Maximum
+          // Packet Size, learnt after it was queued) is a limit to raise; one that cannot be encoded had its warning.
+          if (c.reasonCode === PACKET_TOO_LARGE) {
+            this.report({
+              code: "packet_too_large",
+              fields: { topic: c.message.topic, qos: c.qos, action: "not_sent" },
+            });
+          }
+        } else if (!c.ok) {
           this.report({
             code: "publish_denied",
             fields: {

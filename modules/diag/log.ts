@@ -18,9 +18,17 @@
 // limit's memory alone. The packet trace uses it: each of its lines is one packet on the wire, so two identical
 // lines (a resent PUBREL, the same message twice) are two packets, and a summary seconds later could not say which.
 //
+// Budget: at most `budget` lines a second reach the serial port on average, in bursts of up to BURST seconds' worth
+// (a token bucket): a broker that sends 5,000 PUBACKs with unknown ids, or 20,000 messages on distinct topics, would
+// otherwise hold the port for half a minute (115200 baud moves about 11 KB a second). Lines past the budget are
+// counted by area and event, not printed; once a window has passed the count is printed as one line that is never
+// held back itself: `<uptime> I log held_back lines=4980 codes=diag.puback_unknown:4980`. Lines held back as
+// identical copies (above) do not spend the budget.
+//
 // Secrets: values of keys that name a secret (password, token, key, auth, ...) print as `***`, and any value
 // registered with addSecret() is replaced by `***` wherever it appears inside any value.
 
+import { Bucket } from "tether/diag/bucket";
 import { quote, tokenize } from "tether/diag/console";
 
 export const ERROR = 0;
@@ -139,10 +147,32 @@ const SEEN = 1;
 const HELD = 2;
 const RECENT_FIELDS = 3;
 
+/** Seconds of the serial budget a burst may spend at once: a boot, a reconnect, a command's output. */
+const BURST = 5;
+/** Area and event pairs a held_back summary names; the rest are counted as `other`. */
+const HELD_CODES = 8;
+
+/** What the serial budget has held back since the device started. */
+export interface SerialCounts {
+  /** Lines a second, on average (0: no limit). */
+  budget: number;
+  printed: number;
+  held: number;
+}
+
 export class Logger {
   level: Level;
   /** Milliseconds within which an identical line is counted instead of printed. */
   window: number;
+  /** Lines printed and lines held back by the budget, since the start. */
+  printed = 0;
+  held = 0;
+  /** The serial budget (see Budget above). */
+  private readonly bucket: Bucket;
+  /** Lines held back since the last held_back line, by `area.event` (made with the first one held back). */
+  private heldCodes: Map<string, number> | undefined;
+  private heldSince = 0;
+  private heldAt = 0;
   private readonly sink: (line: string) => void;
   private readonly now: () => number;
   private readonly secrets: string[] = [];
@@ -154,11 +184,21 @@ export class Logger {
   private recent: Float64Array | undefined;
 
   /** `sink` gets each line without a line ending; `now` gives the uptime in ms. */
-  constructor(sink: (line: string) => void, now: () => number, level: Level = INFO, window = 10000) {
+  constructor(sink: (line: string) => void, now: () => number, level: Level = INFO, window = 10000, budget = 0) {
     this.sink = sink;
     this.now = now;
     this.level = level;
     this.window = window;
+    this.bucket = new Bucket(budget, 1000, BURST);
+  }
+
+  /** Lines a second the serial port is given, on average (0: no limit); see Budget above. */
+  get budget(): number {
+    return this.bucket.rate;
+  }
+
+  set budget(rate: number) {
+    this.bucket.rate = rate;
   }
 
   /** Hides `value` wherever it appears in a logged value from now on (a password, a token). Empty values are ignored. */
@@ -201,15 +241,61 @@ export class Logger {
       at = line * RECENT_FIELDS;
     }
     this.flush(line, now);
+    if (!this.spend(now, area, event)) return;
     this.texts[line] = text;
     r[at + PRINTED] = r[at + SEEN] = now;
     this.sink(`${Math.floor(now)} ${text}`);
   }
 
-  /** Prints a line now, never held back, merged or counted by the rate limit (see above); secrets still hidden. */
+  /**
+   * Prints a line now, never held back, merged or counted by the rate limit of identical lines (see above), only by
+   * the serial budget; secrets still hidden.
+   */
   record(level: Level, area: string, event: string, fields?: Fields): void {
     if (level > this.level) return;
-    this.sink(`${Math.floor(this.now())} ${body(level, area, event, fields, this.secrets)}`);
+    const now = this.now();
+    if (this.spend(now, area, event)) this.sink(`${Math.floor(now)} ${body(level, area, event, fields, this.secrets)}`);
+  }
+
+  /** The serial budget's figures, for `stats`. */
+  serial(): SerialCounts {
+    return { budget: this.budget, printed: this.printed, held: this.held };
+  }
+
+  /** Takes one line from the serial budget; false (the line counted as held back) when there is none left. */
+  private spend(now: number, area: string, event: string): boolean {
+    if (!this.bucket.take(now)) {
+      this.hold(now, `${name(area)}.${name(event)}`);
+      return false;
+    }
+    this.printed++;
+    return true;
+  }
+
+  private hold(now: number, code: string): void {
+    this.held++;
+    let codes = this.heldCodes;
+    if (codes === undefined) codes = this.heldCodes = new Map();
+    if (codes.size === 0) this.heldSince = now;
+    if (!codes.has(code) && codes.size >= HELD_CODES) code = "other";
+    codes.set(code, (codes.get(code) ?? 0) + 1);
+  }
+
+  /** The held_back line, once a window has passed since the last one; it is not charged to the budget. */
+  private heldBack(now: number): void {
+    const codes = this.heldCodes;
+    if (codes === undefined || codes.size === 0 || now - this.heldAt < this.window) return;
+    let lines = 0;
+    let text = "";
+    for (const [code, count] of codes) {
+      lines += count;
+      text += `${text ? "," : ""}${code}:${count}`;
+    }
+    codes.clear();
+    this.heldAt = now;
+    this.printed++;
+    const fields = { lines, codes: text, ms: Math.floor(now - this.heldSince), budget: this.budget };
+    this.sink(`${Math.floor(now)} ${body(INFO, "log", "held_back", fields, this.secrets)}`);
   }
 
   error(area: string, event: string, fields?: Fields): void {
@@ -230,6 +316,7 @@ export class Logger {
 
   /** Call now and then (the firmware's periodic work): reports held-back lines once their window has passed. */
   tick(now: number): void {
+    this.heldBack(now);
     const r = this.recent;
     if (r === undefined) return;
     for (let line = 0; line < RECENT; line++) {
@@ -249,6 +336,8 @@ export class Logger {
     if (r[at] === 0) return;
     // The summary repeats the level, area and event of the held-back line: its first three words after the time.
     const head = this.texts[line].split(" ", 3).join(" ");
+    // Not charged to the budget: a summary stands for a line that was, and each printed line has one at most.
+    this.printed++;
     this.sink(`${Math.floor(now)} ${head} ... ${r[at]} similar suppressed`);
     r[at] = 0;
   }

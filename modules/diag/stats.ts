@@ -1,6 +1,9 @@
 // Counters and round-trip statistics for the `stats` console command and the status beacon. Recording a sample
 // allocates nothing: round-trip times go into fixed rings, counters are plain numbers. Only a snapshot allocates.
 
+import type { HistoryCounts } from "tether/diag/history";
+import type { SerialCounts } from "tether/diag/log";
+import { type FlashCounts, wearYears } from "tether/diag/storage";
 import type { QoS } from "tether/mqtt/packets";
 
 /** Statistics of the last samples of a round trip, in ms; all 0 while there are none. */
@@ -73,6 +76,18 @@ export interface StatsSnapshot {
   poison: number;
   heapUsed: number;
   heapPeak: number;
+  remote: RemoteCounts;
+}
+
+/** The command topic's counters: commands run, refused by the budget, and what their senders caused. */
+export interface RemoteCounts {
+  run: number;
+  refused: number;
+  /** Replies the client did not take (its queue was full). */
+  unanswered: number;
+  /** Commands larger than maxPacketSize (skipped), replies the broker refused on a sender's Response Topic. */
+  oversized: number;
+  denied: number;
 }
 
 /** The status beacon's part: short keys, numbers only. */
@@ -116,6 +131,7 @@ export class Stats {
   poison = 0;
   heapUsed = 0;
   heapPeak = 0;
+  readonly remote: RemoteCounts = { run: 0, refused: 0, unanswered: 0, oversized: 0, denied: 0 };
 
   /** `window` is how many round-trip samples each series keeps. */
   constructor(window = 32) {
@@ -235,6 +251,7 @@ export class Stats {
       poison: this.poison,
       heapUsed: this.heapUsed,
       heapPeak: this.heapPeak,
+      remote: { ...this.remote },
     };
   }
 
@@ -268,6 +285,7 @@ function trafficLine(name: string, t: Traffic): string {
 
 /** The `stats` command's output: one `<topic> key=value ...` line per group, times in ms. */
 export function formatStats(s: StatsSnapshot): string[] {
+  const r = s.remote;
   let failures = "failures";
   for (const code in s.failuresByCode) failures += ` ${code}=${s.failuresByCode[code]}`;
   return [
@@ -280,5 +298,26 @@ export function formatStats(s: StatsSnapshot): string[] {
     `queue depth=${s.queueDepth} peak=${s.queuePeak} drops=${s.drops} retransmissions=${s.retransmissions}`,
     `faults total=${s.faults} poison=${s.poison}`,
     `heap used=${s.heapUsed} peak=${s.heapPeak}`,
+    `remote run=${r.run} refused=${r.refused} unanswered=${r.unanswered} sender_oversized=${r.oversized} sender_denied=${r.denied}`,
+  ];
+}
+
+/** The budgets' figures (see diag/storage, diag/log, diag/history and remoteBudget), for `stats`. */
+export interface Budgets {
+  flash: FlashCounts;
+  serial: SerialCounts;
+  history: HistoryCounts;
+  /** Commands a minute the command topic runs. */
+  remote: number;
+}
+
+/** The `stats` command's budget lines: each budget's limit and what it counted since boot. */
+export function formatBudgets(b: Budgets): string[] {
+  const { flash: f, serial: s, history: h } = b;
+  return [
+    `budget.flash per_hour=${f.budget} wear_years=${wearYears(f.budget)} writes=${f.writes} deletes=${f.deletes} refused=${f.refused} rejected=${f.rejected}`,
+    `budget.serial per_second=${s.budget} printed=${s.printed} held=${s.held}`,
+    `budget.history per_hour=${h.budget} written=${h.written} repeats=${h.repeats} held=${h.held}`,
+    `budget.remote per_minute=${b.remote}`,
   ];
 }

@@ -4,6 +4,7 @@
 import type { Ack, Packet, Properties, ProtocolVersion, Publish, QoS } from "tether/mqtt/packets";
 import { PUBACK, PUBCOMP, PUBLISH, PUBREC, PUBREL } from "tether/mqtt/packets";
 import { MessageQueue, type QueueLimits, type QueueResult } from "tether/mqtt/queue";
+import { topicNameProblem } from "tether/mqtt/topic";
 
 const MAX_ID = 65535;
 const PROTOCOL_ERROR = 0x82;
@@ -17,6 +18,12 @@ export interface OutMessage {
   qos: QoS;
   retain: boolean;
   properties?: Properties;
+  /**
+   * Never written to the store, whatever the session: a message not worth a flash write (the answer to a remote
+   * command, which a flood of commands would turn into two writes each; a status that the next one replaces). It
+   * is resent from RAM after a reconnect, and forgotten by a reboot.
+   */
+  transient?: boolean;
 }
 
 /** The end of one of our QoS 1/2 flows. `ok` is false when the broker refused it (reason code >= 0x80). */
@@ -68,12 +75,17 @@ export interface ResumeResult {
 export interface SessionStore {
   readSetting(key: string): string | undefined;
   writeSetting(key: string, value: string | undefined): void;
+  /** A stored value that does not parse (`why`): named and removed. Without it, the value is removed. */
+  rejected?(key: string, why: string): void;
 }
 
 export interface SessionOptions {
   /** Decides whether "identifier not found" answers carry reason 0x92 (5.0) or 0 (3.1.1). Default 4. */
   protocolVersion?: ProtocolVersion;
-  /** Our Receive Maximum (the CONNECT property): QoS 1/2 PUBLISHes the broker may have unanswered. Default 65535. */
+  /**
+   * Our Receive Maximum (the CONNECT property, MQTT 5 only): QoS 1/2 PUBLISHes the broker may have unanswered.
+   * Default 65535.
+   */
   receiveMaximum?: number;
   /** Bounds of the messages waiting behind the in-flight window or for a connection. Default: unbounded. */
   queue?: QueueLimits;
@@ -92,13 +104,17 @@ export interface SessionOptions {
   slots?: number;
 }
 
-/** One of our QoS 1/2 messages between PUBLISH and its completion. `released`: PUBREC came, PUBREL was sent. */
+/** One of our QoS 1/2 messages between PUBLISH and its completion. */
 interface Flight {
   message: OutMessage;
-  released: boolean;
+  /** 0, or PUBREC came and PUBREL was sent (RELEASED), or sent again after a reconnect (RELEASED_AGAIN). */
+  released: number;
   /** Its stored value's slot, or IN_RAM (counted as unstored), or NEW (not saved yet, or no store). */
   slot: number;
 }
+
+const RELEASED = 1;
+const RELEASED_AGAIN = 2;
 
 const IN_RAM = -1;
 const NEW = -2;
@@ -156,16 +172,31 @@ export class Session {
     this.lost = store.readSetting(KEY_LOST) !== undefined;
     this.#lostWritten = this.lost;
     for (let i = 0; i < slots; i++) {
-      const flight = parseFlight(store.readSetting(KEY_FLIGHT + i));
-      if (flight === undefined || this.#flights.has(flight.id)) continue;
-      this.#flights.set(flight.id, { message: flight.message, released: flight.released, slot: i });
+      const value = store.readSetting(KEY_FLIGHT + i);
+      if (value === undefined) continue;
+      const flight = parseFlight(value);
+      const problem = flight && topicNameProblem(flight.message.topic);
+      if (flight === undefined || this.#flights.has(flight.id) || problem) {
+        // A topic brokers refuse (saved by a firmware with looser rules) would be resent, and the connection
+        // dropped, at every reconnect and every boot.
+        const why = !flight
+          ? "not a stored message"
+          : problem
+            ? `topic ${flight.message.topic}: ${problem}`
+            : `packet id ${flight.id} stored twice`;
+        reject(store, KEY_FLIGHT + i, why);
+        continue;
+      }
+      this.#flights.set(flight.id, { message: flight.message, released: flight.released ? RELEASED : 0, slot: i });
       this.#slots[i] = true;
       this.#next = flight.id === MAX_ID ? 1 : flight.id + 1;
     }
-    for (const word of (store.readSetting(KEY_INCOMING) ?? "").split(" ")) {
+    const incoming = store.readSetting(KEY_INCOMING);
+    for (const word of (incoming ?? "").split(" ")) {
       const id = Number(word);
       if (id > 0 && id <= MAX_ID && Number.isInteger(id)) this.#incoming.add(id);
     }
+    if (incoming !== undefined && this.#incoming.size === 0) reject(store, KEY_INCOMING, "not packet ids");
     this.restored = this.#flights.size;
     if (options.persist === false) {
       // Not kept: what was stored leaves as new messages, and the store is cleared once.
@@ -208,6 +239,7 @@ export class Session {
     const requeued = sessionPresent ? 0 : this.#flights.size;
     if (sessionPresent) {
       for (const [id, flight] of this.#flights) {
+        if (flight.released) flight.released = RELEASED_AGAIN;
         send.push(flight.released ? ack(PUBREL, id, 0) : toPublish(flight.message, id, true));
       }
     } else {
@@ -278,7 +310,7 @@ export class Session {
     }
     if (type === PUBREC && (flight.released || reasonCode < 0x80)) {
       if (!flight.released) {
-        flight.released = true;
+        flight.released = RELEASED;
         this.#save(packetId, flight);
       }
       return { send: [ack(PUBREL, packetId, 0)] };
@@ -288,8 +320,13 @@ export class Session {
     this.#releaseAll(send);
     // A PUBCOMP never refuses: its only other code, 0x92, answers a PUBREL sent again after the broker had already
     // completed the flow (our first PUBCOMP was lost with the connection): after PUBREC the message is delivered.
+    // To a first PUBREL it means the broker lost a flow it took on with PUBREC: its session and ours disagree.
     const ok = type === PUBCOMP || reasonCode < 0x80;
-    return { send, completed: { packetId, qos, reasonCode, ok, message: flight.message } };
+    const completed = { packetId, qos, reasonCode, ok, message: flight.message };
+    if (type !== PUBCOMP || reasonCode !== ID_NOT_FOUND || flight.released === RELEASED_AGAIN)
+      return { send, completed };
+    const text = `PUBCOMP for packet id ${packetId} answers our first PUBREL: the broker lost the flow it accepted with PUBREC (its session and ours disagree)`;
+    return { send, completed, error: { reasonCode: ID_NOT_FOUND, text } };
   }
 
   /** An incoming PUBLISH. A QoS 2 message is delivered once, however often the broker sends it before PUBREL. */
@@ -299,7 +336,9 @@ export class Session {
     if (!packetId) return { deliver: false, error: { reasonCode: PROTOCOL_ERROR, text: "PUBLISH without packet id" } };
     if (qos === 2 && this.#incoming.has(packetId)) return { deliver: false, send: ack(PUBREC, packetId, 0) };
     // QoS 1 is answered at once, so only QoS 2 awaiting PUBREL is still in flight from the broker's point of view.
-    if (this.#incoming.size >= this.receiveMaximum) {
+    // 3.1.1 has no Receive Maximum: the broker was never told one (mosquitto sends max_inflight_messages at once),
+    // and the identifiers bound the set to 65535.
+    if (this.protocolVersion === 5 && this.#incoming.size >= this.receiveMaximum) {
       return {
         deliver: false,
         error: { reasonCode: RECEIVE_MAXIMUM_EXCEEDED, text: `more than ${this.receiveMaximum} QoS 2 in flight` },
@@ -344,7 +383,7 @@ export class Session {
 
   /** Stores a flight (again, after PUBREC); a flight that cannot be stored is counted as unstored, once. */
   #save(id: number, flight: Flight): void {
-    if (this.#store === undefined) return;
+    if (this.#store === undefined || flight.message.transient) return;
     const was = flight.slot;
     const slot = was >= 0 ? was : this.#slots.indexOf(false);
     const value = slot < 0 ? undefined : flightValue(id, flight);
@@ -436,7 +475,7 @@ export class Session {
       if (this.#flights.size >= this.#limit) return undefined;
       packetId = this.#allocate();
       if (packetId === undefined) return undefined;
-      const flight: Flight = { message: out, released: false, slot: NEW };
+      const flight: Flight = { message: out, released: 0, slot: NEW };
       this.#flights.set(packetId, flight);
       this.#save(packetId, flight);
     }
@@ -449,6 +488,17 @@ export class Session {
 }
 
 const NAMES = Object.freeze(["", "", "", "", "PUBACK", "PUBREC", "PUBREL", "PUBCOMP"]);
+
+/** A stored value that does not parse: named by the store when it can, removed in any case. */
+function reject(store: SessionStore, key: string, why: string): void {
+  if (store.rejected) {
+    store.rejected(key, why);
+    return;
+  }
+  try {
+    store.writeSetting(key, undefined);
+  } catch {}
+}
 
 function ack(type: Ack["type"], packetId: number, reasonCode: number): Ack {
   return { type, packetId, reasonCode };

@@ -1,6 +1,6 @@
 // Topic names and filters (MQTT 5.0 spec 4.7 and 4.8.2, 3.1.1 spec 4.7). Index arithmetic on char codes: no
 // split(), so matching an incoming PUBLISH against the subscriptions allocates nothing.
-import { utf8Length } from "tether/mqtt/utf8";
+import { badCharacter, utf8Length } from "tether/mqtt/utf8";
 
 const SLASH = 0x2f;
 const PLUS = 0x2b;
@@ -8,15 +8,42 @@ const HASH = 0x23;
 const DOLLAR = 0x24;
 const SHARE = "$share/";
 
-/** A valid UTF-8 string of 1 to 65535 bytes (no U+0000, no lone surrogate). */
+/**
+ * A string of 1 to 65535 bytes of UTF-8 that brokers accept: no lone surrogate, control character or non-character
+ * (see utf8.ts).
+ */
 function validString(s: string): boolean {
   const n = utf8Length(s);
   return n > 0 && n <= 65535;
 }
 
-/** Non-empty, no wildcard, no U+0000, at most 65535 bytes. */
+/** Non-empty, no wildcard, nothing a broker refuses (see validString), at most 65535 bytes. */
 export function validTopicName(name: string): boolean {
   return name.indexOf("+") < 0 && name.indexOf("#") < 0 && validString(name);
+}
+
+/** Why `name` is not a topic name brokers accept, in words, or undefined when it is one. */
+export function topicNameProblem(name: string): string | undefined {
+  if (validTopicName(name)) return undefined;
+  if (name.indexOf("+") >= 0 || name.indexOf("#") >= 0) return "a wildcard (+ or #) in a topic name";
+  return stringProblem(name);
+}
+
+/** Why `filter` is not a topic filter brokers accept, in words, or undefined when it is one. */
+export function topicFilterProblem(filter: string): string | undefined {
+  if (validTopicFilter(filter)) return undefined;
+  return (
+    stringProblem(filter) ??
+    "+ must fill a whole level, # must be the last level, a $share/ name needs a name and a filter"
+  );
+}
+
+/** Why `s` is not a string of 1 to 65535 bytes brokers accept, or undefined. */
+function stringProblem(s: string): string | undefined {
+  if (s === "") return "empty";
+  const bad = badCharacter(s);
+  if (bad) return bad;
+  return utf8Length(s) > 65535 ? "longer than 65535 bytes of UTF-8" : undefined;
 }
 
 /**

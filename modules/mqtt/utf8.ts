@@ -1,6 +1,12 @@
 // MQTT UTF-8 strings (MQTT 5.0 spec 1.5.4, 3.1.1 spec 1.5.3): well-formed UTF-8 without surrogates and without
 // U+0000. XS on a device has no TextEncoder, and the codec needs the checks anyway, so this is done by hand.
 //
+// What we send is held to what brokers accept, which is more than the spec's MUSTs: mosquitto treats a string with
+// a control character (U+0001..U+001F, U+007F..U+009F) or a non-character (U+FDD0..U+FDEF, U+xxFFFE, U+xxFFFF) as
+// malformed and drops the connection (1.5.4: "SHOULD NOT"; [MQTT-1.5.4-2] lets a receiver do so). A message sent
+// with one would be sent again at every reconnect and dropped again: a loop. What we receive is held to the MUSTs
+// only (readUtf8): refusing what a broker delivered would have it delivered again, at every reconnect.
+//
 // Payload text (`text` true) is looser, as a payload is bytes, not an MQTT string: U+0000 is an ordinary character,
 // and a lone surrogate, which no UTF-8 can carry, is written as U+FFFD (what TextEncoder does), so any JavaScript
 // string can be sent.
@@ -19,17 +25,23 @@ const CHUNK = 128;
  */
 const SHORT = 64;
 
-/** UTF-8 bytes of code point `c` (a lone surrogate as U+FFFD in `text`), or -1 when MQTT cannot carry it. */
+/** Whether a broker refuses code point `c` in a string (see above; a lone surrogate is not a code point here). */
+export function refused(c: number): boolean {
+  return c < 0x20 || (c >= 0x7f && c <= 0x9f) || (c >= 0xfdd0 && c <= 0xfdef) || (c & 0xfffe) === 0xfffe;
+}
+
+/** UTF-8 bytes of code point `c` (a lone surrogate as U+FFFD in `text`), or -1 when a broker would refuse it. */
 function width(c: number, text: boolean): number {
-  if (c < 0x80) return c === 0 && !text ? -1 : 1;
+  if (!text && refused(c)) return -1;
+  if (c < 0x80) return 1;
   if (c < 0x800) return 2;
   if (c >= 0xd800 && c <= 0xdfff) return text ? 3 : -1;
   return c < 0x10000 ? 3 : 4;
 }
 
 /**
- * Byte length of `s` in UTF-8, or -1 when MQTT cannot carry it (a lone surrogate or U+0000). As payload `text`,
- * never -1 (see above).
+ * Byte length of `s` in UTF-8, or -1 when a broker would refuse it (a lone surrogate, a control character or a
+ * non-character, see above). As payload `text`, never -1.
  */
 export function utf8Length(s: string, text = false): number {
   const n = s.length;
@@ -37,9 +49,9 @@ export function utf8Length(s: string, text = false): number {
   let bytes = n;
   if (n <= SHORT) {
     for (let i = 0; i < n; i++) {
-      // ASCII inline: a call per character costs XS more than the rest of the loop.
+      // Printable ASCII inline: a call per character costs XS more than the rest of the loop.
       const u = s.charCodeAt(i);
-      if (u !== 0 && u < 0x80) continue;
+      if (u > 0x1f && u < 0x7f) continue;
       const c = s.codePointAt(i) as number;
       const w = width(c, text);
       if (w < 0) return -1;
@@ -52,7 +64,7 @@ export function utf8Length(s: string, text = false): number {
   } else {
     for (const ch of s) {
       const u = ch.charCodeAt(0);
-      if (u !== 0 && u < 0x80) continue;
+      if (u > 0x1f && u < 0x7f) continue;
       const w = width(ch.codePointAt(0) as number, text);
       if (w < 0) return -1;
       bytes += w - ch.length;
@@ -62,8 +74,30 @@ export function utf8Length(s: string, text = false): number {
 }
 
 /**
- * Writes `s` as UTF-8 into `buf` at `offset` and returns the offset after it, or -1 when MQTT cannot carry the
- * string (a lone surrogate or U+0000; as payload `text`, never). The caller guarantees room: at most 3 bytes per
+ * Why a broker would refuse `s` as an MQTT string: its first such character, in words (`a control character U+0001
+ * at character 4`), or undefined when there is none. For messages only: utf8Length is the check.
+ */
+export function badCharacter(s: string): string | undefined {
+  let at = 1;
+  for (const ch of s) {
+    const c = ch.codePointAt(0) as number;
+    const what =
+      c >= 0xd800 && c <= 0xdfff
+        ? "a lone surrogate"
+        : refused(c)
+          ? c < 0xa0
+            ? "a control character"
+            : "a non-character"
+          : "";
+    if (what) return `${what} U+${c.toString(16).toUpperCase().padStart(4, "0")} at character ${at}`;
+    at++;
+  }
+  return undefined;
+}
+
+/**
+ * Writes `s` as UTF-8 into `buf` at `offset` and returns the offset after it, or -1 when a broker would refuse the
+ * string (see utf8Length; as payload `text`, never). The caller guarantees room: at most 3 bytes per
  * code unit.
  */
 export function writeUtf8(s: string, buf: Uint8Array, offset: number, text = false): number {
@@ -72,7 +106,7 @@ export function writeUtf8(s: string, buf: Uint8Array, offset: number, text = fal
   if (n <= SHORT) {
     for (let i = 0; i < n; i++) {
       const u = s.charCodeAt(i);
-      if (u !== 0 && u < 0x80) buf[p++] = u;
+      if (u > 0x1f && u < 0x7f) buf[p++] = u;
       else {
         const c = s.codePointAt(i) as number;
         p = put(c, buf, p, text);
@@ -83,7 +117,7 @@ export function writeUtf8(s: string, buf: Uint8Array, offset: number, text = fal
   } else {
     for (const ch of s) {
       const u = ch.charCodeAt(0);
-      if (u !== 0 && u < 0x80) buf[p++] = u;
+      if (u > 0x1f && u < 0x7f) buf[p++] = u;
       else {
         p = put(ch.codePointAt(0) as number, buf, p, text);
         if (p < 0) return -1;
@@ -95,8 +129,8 @@ export function writeUtf8(s: string, buf: Uint8Array, offset: number, text = fal
 
 /** Writes code point `c` at `p`; returns the offset after it, or -1 (see width). */
 function put(c: number, buf: Uint8Array, p: number, text: boolean): number {
+  if (!text && refused(c)) return -1;
   if (c < 0x80) {
-    if (c === 0 && !text) return -1;
     buf[p++] = c;
   } else if (c < 0x800) {
     buf[p++] = 0xc0 | (c >> 6);

@@ -43,7 +43,7 @@ test("set refuses what would add an error with the other settings, and only that
 
   // A bad build-time value is reported at boot, and does not block fixing or changing anything else.
   const broken = new Settings({ topicPrefix: "a/#" }, store());
-  expect(broken.errors()).toEqual(["topicPrefix=a/#: must be one topic level: no /, + or #, no U+0000"]);
+  expect(broken.errors()).toEqual(["topicPrefix=a/#: must be one topic level: no /"]);
   expect(broken.set("keepAlive", "30")).toBeUndefined();
   expect(broken.set("topicPrefix", "plant")).toBeUndefined();
   expect(broken.errors()).toEqual([]);
@@ -53,6 +53,32 @@ test("a bad saved value is named at boot", () => {
   const settings = new Settings({}, store({ "cfg.broker": "", "cfg.clientId": "a/b" }));
   expect(settings.errors()).toEqual([
     'broker="": broker list is empty: give at least one mqtt://host:port',
-    "clientId=a/b: must be one topic level: no /, + or #, no U+0000",
+    "clientId=a/b: must be one topic level: no /",
   ]);
+});
+
+test("saved values wrong by themselves are dropped, each named (an older firmware's rules): the build-time value serves", () => {
+  const storage = store({ "cfg.topicPrefix": "te\u0001ther", "cfg.keepAlive": "30", "cfg.mqttUser": "a\ufdd0" });
+  const rejected: string[] = [];
+  const settings = new Settings(
+    { topicPrefix: "plant" },
+    {
+      ...storage,
+      rejected: (key: string, why: string) => {
+        rejected.push(`${key}: ${why}`);
+        storage.writeSetting(key, undefined);
+      },
+    },
+  );
+  settings.dropInvalid();
+  expect(rejected).toEqual([
+    "cfg.mqttUser: mqttUser=a\ufdd0: brokers refuse a non-character U+FDD0 at character 2",
+    'cfg.topicPrefix: topicPrefix="te\\x01ther": must be one topic level that brokers accept, not a control character U+0001 at character 3',
+  ]);
+  expect(settings.get("topicPrefix")).toBe("plant");
+  expect(settings.get("keepAlive")).toBe("30");
+  expect(settings.errors()).toEqual([]);
+  rejected.length = 0;
+  settings.dropInvalid();
+  expect(rejected).toEqual([]);
 });

@@ -370,6 +370,26 @@ describe("failover", () => {
     expect(b.attempt).toBe(1);
   });
 
+  test("a 0x9D Server moved is kept past the next disconnect, while the server moved to accepts us; 0x9C is not", () => {
+    const moved = { host: "moved.example", port: 1884 };
+    const b = new Backoff(config(), () => 0.5, [A, B]);
+    expect(b.failed(0, "server_moved", { reasonCode: 0x9d, serverReference: "moved.example:1884" }).broker).toEqual(
+      moved,
+    );
+    b.connected(100);
+    expect(b.disconnected(200, "broker_closed").broker).toEqual(moved);
+    b.connected(300);
+    expect(b.disconnected(400, "keepalive_timeout").broker).toEqual(moved);
+    // A failed attempt there ends it: back to the configured list.
+    expect(b.failed(500, "tcp_refused").broker).toEqual(B);
+    expect(b.broker).toEqual(B);
+
+    const once = new Backoff(config(), () => 0.5, [A]);
+    once.failed(0, "server_disconnect", { reasonCode: 0x9c, serverReference: "other.example:1999" });
+    once.connected(100);
+    expect(once.disconnected(200, "broker_closed").broker).toEqual(A);
+  });
+
   test("the reference port defaults to the redirecting broker's, and a redirect loop backs off", () => {
     const b = new Backoff(config(), () => 0.999, [C]);
     expect(b.failed(0, "server_moved", { serverReference: "x.example" }).broker).toEqual({

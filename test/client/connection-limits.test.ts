@@ -120,6 +120,33 @@ describe("a PUBLISH over our maximum in MQTT 3.1.1", () => {
   );
 });
 
+test("a PUBLISH skipped for its size has its trace line, as every packet read", () => {
+  const c = setup(4);
+  c.conn.trace = true;
+  c.receive(connack(false));
+  const big: Packet = {
+    type: PUBLISH,
+    topic: "dev/cmd",
+    payload: new Uint8Array(5000),
+    qos: 1,
+    retain: false,
+    dup: false,
+  };
+  big.packetId = 9;
+  c.receive(big);
+  const traced = c.events
+    .filter((e) => e.type === "packet" && e.direction === "in")
+    .map((e) => e.type === "packet" && e.packet);
+  expect(traced).toEqual([
+    expect.objectContaining({ type: CONNACK }),
+    expect.objectContaining({ type: PUBLISH, topic: "dev/cmd", qos: 1, packetId: 9 }),
+  ]);
+  expect(c.events.find((e) => e.type === "packet" && e.packet.type === PUBLISH)).toMatchObject({
+    // Fixed header (3), topic (2 + 7), packet id (2), payload.
+    size: 3 + 9 + 2 + 5000,
+  });
+});
+
 describe("a message that can never be sent", () => {
   test("is given up when released (over the broker's Maximum Packet Size), and later publishes still leave", () => {
     const session = new Session();
@@ -139,5 +166,56 @@ describe("a message that can never be sent", () => {
     expect(c.written).toEqual([expect.objectContaining({ type: PUBLISH, packetId: 2, payload: new Uint8Array(10) })]);
     expect(c.conn.publish({ topic: "t", payload: new Uint8Array(1), qos: 0, retain: false }, 0)).toBe("sent");
     expect(session.inflight).toBe(1);
+  });
+});
+
+describe("a CONNECT that cannot be sent", () => {
+  test.each([4, 5] as const)("larger than maxPacketSize ends the connection as ours, at once (MQTT %s)", (version) => {
+    // Before, it went unsent and the attempt waited for a CONNACK that could not come: connack_timeout, for ever.
+    const c = setup(version, { clientId: "x".repeat(80), maxPacketSize: 64 });
+    expect(c.closed()).toBe(true);
+    expect(c.events).toEqual([
+      expect.objectContaining({ type: "warning", message: expect.stringMatching(/^cannot send packet type 1: /) }),
+      expect.objectContaining({ type: "closed", cause: { kind: "local", reason: expect.stringMatching(/CONNECT/) } }),
+    ]);
+    expect(c.conn.deadline()).toBe(Number.POSITIVE_INFINITY);
+  });
+});
+
+describe("a broker without retain (MQTT 5 Retain Available 0)", () => {
+  test("a retained message waiting for the connection is not sent: completed as refused, 0x9A, and the rest go", () => {
+    const session = new Session();
+    session.publish({ topic: "t/r", payload: new Uint8Array(1), qos: 1, retain: true });
+    session.publish({ topic: "t/p", payload: new Uint8Array(1), qos: 1, retain: false });
+    const c = setup(5, {}, session);
+    c.receive(connack(false, { retainAvailable: 0 }));
+    expect(c.conn.connected).toBe(true);
+    // Sent, it would end this connection with DISCONNECT 0x9A, and, kept in the session, every next one.
+    expect(c.written).toEqual([expect.objectContaining({ type: PUBLISH, topic: "t/p", retain: false })]);
+    expect(c.events).toContainEqual(
+      expect.objectContaining({
+        type: "completed",
+        ack: PUBLISH,
+        completion: expect.objectContaining({ ok: false, reasonCode: 0x9a }),
+      }),
+    );
+    expect(c.events).toContainEqual({
+      type: "warning",
+      message: "retained publish to t/r not sent: the broker has Retain Available 0",
+    });
+    expect(session.inflight).toBe(1);
+  });
+
+  test("a SUBSCRIBE with a subscription identifier to a broker without them is not sent, with a line", () => {
+    const c = setup(5);
+    c.receive(connack(false, { subscriptionIdentifiersAvailable: 0 }));
+    expect(c.conn.subscribe([{ topicFilter: "a", qos: 1 }], 0, { subscriptionIdentifier: [7] })).toBe(0);
+    expect(c.written).toEqual([]);
+    expect(c.events).toContainEqual(
+      expect.objectContaining({
+        type: "warning",
+        message: expect.stringMatching(/Subscription Identifier Available 0/),
+      }),
+    );
   });
 });

@@ -154,6 +154,18 @@ describeMosquitto("compat Client against mosquitto", () => {
     },
   );
 
+  test("MQTT 3.1.1, no id, clean: false: never an empty id without a clean session, an id of its own, a line", async () => {
+    // [MQTT-3.1.3-7]: mosquitto answers such a CONNECT with CONNACK 2, at every attempt.
+    const peer = await Peer.connect(broker.url);
+    const { device } = await boot(broker.port, peer, { id: "", clean: "0" });
+    const [, id] = await device.waitForSerial(
+      /W mqtt warning message="MQTT 3\.1\.1 takes an empty client id with a clean session only .*: using (tether[0-9a-z]{17}), kept in storage"/,
+    );
+    expect(broker.log()).toContain("New client connected from 127.0.0.1:");
+    expect(broker.log()).toMatch(new RegExp(`as ${id} \\(p2, c0,`));
+    expect(broker.log()).not.toMatch(/as {1,2}\(p2, c0/);
+  });
+
   test("the will goes out when the device dies and after close(true), not after close(); no onClose", async () => {
     const peer = await Peer.connect(broker.url);
     const killed = await boot(broker.port, peer);

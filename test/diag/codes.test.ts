@@ -11,6 +11,7 @@ import { ERROR, formatLine, parseLine, WARN } from "tether/diag/log";
 
 // The stable identifiers the firmware, its docs and users' scripts rely on: renaming one is a breaking change.
 const REQUIRED: Code[] = [
+  "feature_unsupported",
   "dns_failed",
   "tcp_refused",
   "tcp_timeout",

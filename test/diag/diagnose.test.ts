@@ -30,6 +30,26 @@ function diagnoser(options: Partial<DiagnoseOptions> = {}) {
   return { findings, life, feed, patterns };
 }
 
+describe("one connection's findings", () => {
+  test("an IPv6 broker is named in brackets", () => {
+    const d = diagnoser();
+    d.feed({ type: "connecting", broker: { host: "::1", port: 18833, tls: false }, attempt: 1 });
+    d.feed({ type: "closed", cause: { kind: "net", error: { code: "refused", detail: "" } }, uptime: -1, idle: 0 });
+    expect(d.findings[0]).toMatchObject({ code: "tcp_refused", fields: { broker: "[::1]:18833" } });
+  });
+
+  test("a message the device gives up as too large for the broker is packet_too_large, not publish_denied", () => {
+    const d = diagnoser({ version: 5 });
+    const message = { topic: "t", payload: new Uint8Array(500), qos: 1 as const, retain: false };
+    const completion = { packetId: 1, qos: 1 as const, reasonCode: 0x95, ok: false, message };
+    d.feed({ type: "completed", completion, ack: 3 });
+    expect(d.findings).toEqual([{ code: "packet_too_large", fields: { topic: "t", qos: 1, action: "not_sent" } }]);
+    // The broker's own 0x95 in a PUBACK is its refusal.
+    d.feed({ type: "completed", completion, ack: 4 });
+    expect(d.findings[1]).toMatchObject({ code: "publish_denied" });
+  });
+});
+
 describe("session_taken_over", () => {
   test("a twin with a clean session: our next CONNACKs find the session gone", () => {
     const d = diagnoser();

@@ -272,4 +272,66 @@ describe("Logger", () => {
     logger.warn("c", "d");
     expect(lines).toEqual(["0 W a b", "0 W c d"]);
   });
+
+  test("the serial budget: past a burst, distinct lines are counted by area and event and summed up in one line", () => {
+    const clock = { now: 0 };
+    const lines: string[] = [];
+    // 2 lines a second, bursts of 5 seconds' worth: 10 lines at once.
+    const logger = new Logger(
+      (line) => lines.push(line),
+      () => clock.now,
+      INFO,
+      1000,
+      2,
+    );
+    // A broker's flood: 5,000 PUBACKs with unknown ids in one second, each line different.
+    for (let id = 1; id <= 5000; id++) logger.warn("mqtt", "puback_unknown", { id });
+    logger.info("mqtt", "message", { topic: "a" });
+    expect(lines).toHaveLength(10);
+    expect(logger.serial()).toEqual({ budget: 2, printed: 10, held: 4991 });
+    clock.now = 1000;
+    logger.tick(clock.now);
+    expect(lines.slice(10)).toEqual([
+      "1000 I log held_back lines=4991 codes=mqtt.puback_unknown:4990,mqtt.message:1 ms=1000 budget=2",
+    ]);
+    const parsed = parseLine(lines[10]);
+    expect(parsed?.fields.codes).toBe("mqtt.puback_unknown:4990,mqtt.message:1");
+    // The bucket fills at the budget's rate: one second later, two more lines print.
+    for (let id = 1; id <= 5; id++) logger.warn("mqtt", "puback_unknown", { id: 9000 + id });
+    expect(lines).toHaveLength(13);
+    // One held_back line per window at most, however long the flood lasts.
+    clock.now = 1500;
+    logger.tick(clock.now);
+    expect(lines).toHaveLength(13);
+    clock.now = 2000;
+    logger.tick(clock.now);
+    expect(lines.at(-1)).toBe("2000 I log held_back lines=3 codes=mqtt.puback_unknown:3 ms=1000 budget=2");
+  });
+
+  test("the serial budget names eight codes at most; more are counted as other", () => {
+    const clock = { now: 0 };
+    const lines: string[] = [];
+    const logger = new Logger(
+      (line) => lines.push(line),
+      () => clock.now,
+      INFO,
+      1000,
+      1,
+    );
+    for (let i = 0; i < 5; i++) logger.info("boot", "line", { i });
+    for (let i = 0; i < 20; i++) logger.info("topic", `e${i}`);
+    clock.now = 1000;
+    logger.tick(clock.now);
+    const codes = parseLine(lines.at(-1)!)?.fields.codes.split(",");
+    expect(codes).toHaveLength(9);
+    expect(codes?.at(-1)).toBe("other:12");
+    expect(lines).toHaveLength(6);
+  });
+
+  test("no budget: every line prints", () => {
+    const { lines, logger } = setup();
+    for (let id = 1; id <= 500; id++) logger.warn("mqtt", "puback_unknown", { id });
+    expect(lines).toHaveLength(500);
+    expect(logger.serial()).toEqual({ budget: 0, printed: 500, held: 0 });
+  });
 });

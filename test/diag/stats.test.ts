@@ -1,4 +1,4 @@
-import { formatStats, RttSeries, Stats } from "tether/diag/stats";
+import { formatBudgets, formatStats, RttSeries, Stats } from "tether/diag/stats";
 
 describe("RttSeries", () => {
   test("is all zeros when empty", () => {
@@ -123,6 +123,23 @@ describe("Stats", () => {
       "queue depth=0 peak=0 drops=0 retransmissions=0",
       "faults total=2 poison=1",
       "heap used=0 peak=0",
+      "remote run=0 refused=0 unanswered=0 sender_oversized=0 sender_denied=0",
+    ]);
+  });
+
+  test("formats the budgets with the flash wear estimate", () => {
+    expect(
+      formatBudgets({
+        flash: { budget: 120, writes: 3, deletes: 1, refused: 0, rejected: 2 },
+        serial: { budget: 20, printed: 40, held: 4980 },
+        history: { budget: 16, written: 5, repeats: 31, held: 0 },
+        remote: 30,
+      }),
+    ).toEqual([
+      "budget.flash per_hour=120 wear_years=24 writes=3 deletes=1 refused=0 rejected=2",
+      "budget.serial per_second=20 printed=40 held=4980",
+      "budget.history per_hour=16 written=5 repeats=31 held=0",
+      "budget.remote per_minute=30",
     ]);
   });
 });

@@ -55,6 +55,9 @@ describeMosquitto("the firmware over TLS in mcsim, against mosquitto with a priv
       [certs.expired, "expired"],
       [chain(app, certs.otherName, certs.ca), "name_mismatch"],
       [chain(app, stranger.good, stranger.ca), "unknown_ca"],
+      // The common misconfiguration: a leaf signed by an intermediate, sent without it (alone, or with the root).
+      [certs.underIntermediate, "missing_intermediate"],
+      [chain(app, certs.underIntermediate, certs.ca), "missing_intermediate"],
     ];
     for (const [pair, cause] of wrong) {
       const front = await startTlsFront(pair, broker.port);

@@ -25,7 +25,10 @@ export function reasonCodes(packetType: number, version: ProtocolVersion): numbe
   return codes;
 }
 
-/** Any string MQTT can carry: every code point but U+0000 (fast-check's binary unit never makes lone surrogates). */
+/**
+ * Any string brokers accept: every code point but controls and non-characters (see utf8.ts; fast-check's binary
+ * unit never makes lone surrogates).
+ */
 export const mqttString = (maxLength = 12): fc.Arbitrary<string> =>
   fc.string({ unit: "binary", maxLength }).filter((s) => utf8Length(s) >= 0);
 
@@ -35,11 +38,11 @@ const levelChar = fc.oneof(
   { weight: 4, arbitrary: fc.constantFrom("a", "b", "c", "x", "$", " ", "é", "日", "😀") },
   { weight: 1, arbitrary: fc.string({ unit: "binary", minLength: 1, maxLength: 1 }) },
 );
-/** One topic level: no "/", "+", "#" or U+0000; may be empty. */
+/** One topic level: no "/", "+", "#", nothing brokers refuse (see utf8.ts); may be empty. */
 const level = fc
   .array(levelChar, { maxLength: 5 })
   .map((cs) => cs.join(""))
-  .filter((s) => !/[/+#\0]/.test(s));
+  .filter((s) => !/[/+#]/.test(s) && utf8Length(s) >= 0);
 
 export const topicName: fc.Arbitrary<string> = fc
   .array(level, { minLength: 1, maxLength: 4 })

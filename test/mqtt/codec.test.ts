@@ -2,7 +2,7 @@ import { CodecError, type CodecErrorCode, Decoder, Encoder } from "tether/mqtt/c
 import { type Packet, type Properties, type ProtocolVersion, PUBLISH, type Publish } from "tether/mqtt/packets";
 import { PROPERTIES, propertyById, propertyByName } from "tether/mqtt/properties";
 import { reasonName, validReason } from "tether/mqtt/reasons";
-import { readUtf8, utf8Length, writeUtf8 } from "tether/mqtt/utf8";
+import { badCharacter, readUtf8, utf8Length, writeUtf8 } from "tether/mqtt/utf8";
 import { DEFAULT_MAX_PACKET_SIZE, fromHex, packetFromJson, toHex, VECTORS, type Vector } from "./vectors";
 
 const valid = VECTORS.filter((v) => v.packet !== undefined && v.hex !== undefined);
@@ -519,8 +519,8 @@ describe("utf8", () => {
       ["é", "c3a9"],
       ["日", "e697a5"],
       ["😀", "f09f9880"],
-      ["\u{10ffff}", "f48fbfbf"],
-      ["\u007f\u0080\u07ff\u0800\uffff", "7fc280dfbfe0a080efbfbf"],
+      ["\u{10fffd}", "f48fbfbd"],
+      ["~\u00a0\u07ff\u0800\ufffd", "7ec2a0dfbfe0a080efbfbd"],
     ]) {
       const end = writeUtf8(s, buf, 1);
       expect(toHex(buf.subarray(1, end))).toBe(hex);
@@ -535,6 +535,23 @@ describe("utf8", () => {
       expect(writeUtf8(s, buf, 0)).toBe(-1);
       expect(utf8Length(s)).toBe(-1);
     }
+  });
+
+  test("refuses what brokers refuse: control characters and non-characters (mosquitto drops the connection)", () => {
+    const buf = new Uint8Array(16);
+    for (const s of ["t/a\u0001b", "\n", "\u001f", "\u007f", "\u0085", "\u009f", "\ufdd0", "\ufdef", "\ufffe"]) {
+      expect(writeUtf8(s, buf, 0)).toBe(-1);
+      expect(utf8Length(s)).toBe(-1);
+      // As payload text they are ordinary characters.
+      expect(utf8Length(s, true)).toBeGreaterThan(0);
+    }
+    for (const s of ["\uffff", "\u{1fffe}", "\u{10ffff}"]) expect(utf8Length(s)).toBe(-1);
+    expect(badCharacter("ab\u0001")).toBe("a control character U+0001 at character 3");
+    expect(badCharacter("😀\uffff")).toBe("a non-character U+FFFF at character 2");
+    expect(badCharacter("a\ud800")).toBe("a lone surrogate U+D800 at character 2");
+    expect(badCharacter("a\u00a0\ufffd")).toBeUndefined();
+    // What a broker delivers is read as the spec allows: refusing it would have it delivered again.
+    expect(readUtf8(Uint8Array.of(0x61, 0x01), 0, 2)).toBe("a\u0001");
   });
 
   test("decodes long strings in pieces", () => {

@@ -108,6 +108,23 @@ describe("outgoing flows", () => {
     expect(s.inflight).toBe(0);
   });
 
+  it("PUBCOMP 0x92 to a PUBREL sent again after a reconnect completes; to a first PUBREL it says the sessions disagree", () => {
+    const s = online(65535, { protocolVersion: 5 });
+    s.publish(message("first", 2));
+    s.publish(message("again", 2));
+    s.onAck(ackOf(PUBREC, 1));
+    s.onAck(ackOf(PUBREC, 2));
+    const first = s.onAck(ackOf(PUBCOMP, 1, 0x92));
+    expect(first.completed).toMatchObject({ packetId: 1, ok: true, reasonCode: 0x92 });
+    expect(first.error).toMatchObject({ reasonCode: 0x92, text: expect.stringMatching(/first PUBREL.*disagree/) });
+    s.suspend();
+    expect(brief(s.resume(true, 10).send)).toEqual([[PUBREL, 2, 0]]);
+    expect(s.onAck(ackOf(PUBCOMP, 2, 0x92))).toEqual({
+      send: [],
+      completed: expect.objectContaining({ packetId: 2, ok: true }),
+    });
+  });
+
   it("a PUBACK or PUBREC with reason >= 0x80 completes as failed, and a failed PUBREC gets no PUBREL", () => {
     const s = online(65535, { protocolVersion: 5 });
     s.publish(message("one"));
@@ -517,6 +534,39 @@ describe("state kept through a reboot", () => {
     s.onAck(ackOf(PUBREC, 2)); // a duplicate PUBREC changes nothing
     s.onAck(ackOf(PUBCOMP, 2));
     expect(store.writes).toBe(5);
+  });
+
+  it("a transient message (a reply to a remote command) is never stored, and is resent from RAM", () => {
+    const store = new Nvs();
+    const s = boot(store);
+    s.resume(true, 10);
+    for (let i = 0; i < 50; i++) {
+      const publish = sent(s.publish({ ...message("reply"), transient: true }));
+      if (i < 49) s.onAck(ackOf(PUBACK, publish.packetId!));
+    }
+    expect(store.writes).toBe(0);
+    expect(boot(store).restored).toBe(0);
+    // A reconnect with the session present resends it all the same.
+    expect(brief(s.resume(true, 10).send)).toEqual([[PUBLISH, 50, "reply", true]]);
+  });
+
+  it("stored values that do not parse are named through rejected() and removed; the rest is restored", () => {
+    const store = new Nvs();
+    const s = boot(store);
+    s.resume(true, 10);
+    sent(s.publish(message("kept")));
+    store.values.set("ses.1", "garbage");
+    store.values.set("ses.2", store.values.get("ses.0")!);
+    store.values.set("ses.in", "x y");
+    const rejected: string[] = [];
+    const named = Object.assign(store, { rejected: (key: string, why: string) => rejected.push(`${key}: ${why}`) });
+    const after = new Session({ store: named });
+    expect(after.restored).toBe(1);
+    expect(rejected).toEqual([
+      "ses.1: not a stored message",
+      "ses.2: packet id 1 stored twice",
+      "ses.in: not packet ids",
+    ]);
   });
 
   it("a message too large to store, or beyond the slots, marks the state lost until it completes", () => {

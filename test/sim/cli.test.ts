@@ -2,13 +2,15 @@
 
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SETTINGS } from "tether/app/settings";
 import { parseArgs, USAGE } from "../../hosts/sim/node/cli";
 import { startAedes } from "../../tools/rigs/aedes";
 import { makeCertificates, OPENSSL, startTlsFront } from "../../tools/rigs/tls";
+import { untilOutput } from "../helpers/events";
+import { mosquittoTest, startMosquitto } from "../helpers/mosquitto";
 
 describe("parseArgs", () => {
   test("maps options to settings, in both spellings", () => {
@@ -97,6 +99,8 @@ describe("the program", () => {
   function simulator(...args: string[]) {
     const child = spawn(process.execPath, ["scripts/run-ts.mjs", "hosts/sim/node/start.ts", ...args], {
       stdio: ["pipe", "pipe", "pipe"],
+      // A process group of its own, as a shell gives a foreground job: Ctrl-C signals the whole group.
+      detached: true,
     });
     children.push(child);
     const output = { stdout: "", stderr: "" };
@@ -164,4 +168,72 @@ describe("the program", () => {
     run.child.kill("SIGINT");
     expect(await run.exited).toBe(0);
   });
+
+  mosquittoTest(
+    "Ctrl-C in a terminal (SIGINT to the whole process group): the broker gets a DISCONNECT",
+    async () => {
+      const broker = await startMosquitto();
+      try {
+        const run = simulator("--broker", broker.url, "--client-id", "sim-ctrl-c", "--set", "backoffSpread=0");
+        await run.stdoutMatches(/ I mqtt subscribed /);
+        process.kill(-run.child.pid!, "SIGINT");
+        expect(await run.exited).toBe(0);
+        expect(run.output.stdout).not.toContain("*** device halted");
+        expect(broker.log()).toMatch(/Client sim-ctrl-c disconnected\./);
+        expect(broker.log()).not.toMatch(/Client sim-ctrl-c closed its connection/);
+      } finally {
+        await broker.stop();
+      }
+    },
+    30000,
+  );
+
+  mosquittoTest(
+    "its serial port (a pseudo-terminal) disappears: DISCONNECT, one line, SIGHUP, no crash",
+    async () => {
+      const broker = await startMosquitto();
+      const dir = mkdtempSync(join(tmpdir(), "tether-sim-pty-"));
+      const [near, far] = [join(dir, "ttyNEAR"), join(dir, "ttyFAR")];
+      const socat = spawn("socat", ["-d", "-d", `pty,raw,echo=0,link=${near}`, `pty,raw,echo=0,link=${far}`]);
+      children.push(socat);
+      try {
+        let socatLog = "";
+        socat.stderr.on("data", (chunk) => (socatLog += chunk));
+        await untilOutput(socat.stderr, () => socatLog, /starting data transfer loop/);
+        const tty = openSync(far, "r+");
+        const child = spawn(
+          process.execPath,
+          [
+            "scripts/run-ts.mjs",
+            "hosts/sim/node/start.ts",
+            "--broker",
+            broker.url,
+            "--client-id",
+            "sim-pty",
+            "--set",
+            "backoffSpread=0",
+          ],
+          { stdio: [tty, tty, "pipe"], detached: true },
+        );
+        children.push(child);
+        closeSync(tty);
+        let stderr = "";
+        child.stderr!.on("data", (chunk) => (stderr += chunk));
+        const exited = once(child, "exit");
+        const connected = new Promise<void>((resolve) => broker.onLine((line) => /sim-pty/.test(line) && resolve()));
+        await connected;
+        socat.kill();
+        const [code, signal] = await exited;
+        // As Unix ends a process whose terminal hung up; not a crash (SIGSEGV after Node's failed assertion).
+        expect({ code, signal }).toEqual({ code: null, signal: "SIGHUP" });
+        expect(stderr).toMatch(/^sim: serial port lost \(\w+\): the device shuts down$/m);
+        expect(stderr).not.toMatch(/Assertion|Error|segmentation/i);
+        expect(broker.log()).toMatch(/Client sim-pty disconnected\./);
+      } finally {
+        await broker.stop();
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+    30000,
+  );
 });

@@ -21,7 +21,13 @@ const CASES: [string, Record<string, string>, RegExp][] = [
   ["U+0000 in the client id", { clientId: "a\u0000b" }, /^clientId="a\\x00b": must be one topic level/],
   ["a client id of two levels", { clientId: "dev/1" }, /^clientId=dev\/1: must be one topic level/],
   ["a client id over 128 bytes", { clientId: "é".repeat(65) }, /^clientId=é+: must be at most 128 bytes/],
-  ["U+0000 in the user name", { mqttUser: "a\u0000" }, /^mqttUser="a\\x00": must be UTF-8 text without U\+0000/],
+  [
+    "U+0000 in the user name",
+    { mqttUser: "a\u0000" },
+    /^mqttUser="a\\x00": brokers refuse a control character U\+0000/,
+  ],
+  ["a non-character in the user name", { mqttUser: "a\uffff" }, /^mqttUser=.*: brokers refuse a non-character U\+FFFF/],
+  ["a control character in the topic prefix", { topicPrefix: "te\u0001ther" }, /^topicPrefix=.*U\+0001/],
 ];
 
 test.each(CASES)("%s: one error line naming the setting, and the console still answers", async (_, bad, names) => {

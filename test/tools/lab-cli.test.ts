@@ -5,7 +5,10 @@ import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { startBroker } from "../../hosts/sim/node/broker";
 import { SCENARIOS } from "../../tools/lab/scenarios";
+import { failureLines } from "../../tools/lab/summary";
+import { MOSQUITTO, startMosquitto } from "../../tools/rigs/mosquitto";
 import { untilOutput } from "../helpers/events";
 
 const LAB = ["scripts/run-ts.mjs", "tools/lab.ts"];
@@ -45,5 +48,41 @@ test("a scenario: serial output, typed commands answered, the summary at the end
   } finally {
     lab?.kill();
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("Ctrl-C in a terminal (SIGINT to the whole process group): the device stops before its broker", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "tether-lab-"));
+  const log = join(dir, "lab.log");
+  let lab: ChildProcess | undefined;
+  try {
+    // A process group of its own, as a shell gives a foreground job; the terminal signals all of it.
+    lab = spawn(process.execPath, [...LAB, "broker-restart", "--log", log], {
+      stdio: ["pipe", "pipe", "pipe"],
+      detached: true,
+    });
+    let err = "";
+    lab.stderr!.on("data", (chunk) => (err += chunk));
+    lab.stdout!.resume();
+    await untilOutput(lab.stderr!, () => err, /^lab: the device named broker_closed$/m);
+    process.kill(-lab.pid!, "SIGINT");
+    expect(await new Promise((resolve) => lab!.once("exit", (exitCode) => resolve(exitCode)))).toBe(0);
+    const saved = readFileSync(log, "utf8");
+    // The broker was back and the device connected: its log ends with its own goodbye, no failure after it.
+    expect(failureLines(saved.slice(saved.lastIndexOf(" I mqtt connected ")))).toEqual([]);
+    expect(saved).toMatch(/ I mqtt closed reason=shutdown\n\d+ I app shutdown\n$/);
+  } finally {
+    if (lab?.pid && lab.exitCode === null) process.kill(-lab.pid, "SIGKILL");
+    rmSync(dir, { recursive: true, force: true });
+  }
+}, 40000);
+
+test("the brokers the lab starts are outside its process group: a terminal's Ctrl-C reaches the lab alone", async () => {
+  const group = (pid: number) => readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ")[2];
+  const brokers = [await startBroker(), ...(MOSQUITTO ? [await startMosquitto()] : [])];
+  try {
+    for (const broker of brokers) expect(group(broker.pid)).not.toBe(group(process.pid));
+  } finally {
+    for (const broker of brokers) await broker.stop();
   }
 });

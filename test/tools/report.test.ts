@@ -2,15 +2,15 @@
 // Chromium loads, runs and renders with its charts.
 
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runScenario } from "../../tools/lab/run";
 import { findScenario } from "../../tools/lab/scenarios";
-import { renderReport } from "../../tools/report/html";
+import { codeColours, renderReport } from "../../tools/report/html";
 import { readSession } from "../../tools/report/session";
 import { verdict } from "../../tools/report/verdict";
-import { chromium } from "../../tools/rigs/chromium";
+import { CHROMIUM, chromium } from "../../tools/rigs/chromium";
 
 const dir = mkdtempSync(join(tmpdir(), "tether-report-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -94,3 +94,87 @@ test("bad input gets one clear line: a missing file, a file with no log lines, a
   });
   expect(report(noise, "--pdf")).toMatchObject({ status: 2, stderr: "report: unknown option --pdf (see --help)\n" });
 });
+
+/** A log with two boots and the device's own counts, as a board reset mid-session writes it. */
+const REBOOTS = `100 I app boot platform=esp32 client_id=d2 boot=1
+180 I mqtt connected session=new keepalive=60 rtt=58 n=1
+| uptime_ms=900 heap_used=41200 heap_peak=50000
+4990 W diag broker_closed broker=10.0.0.5:1883 error=closed uptime=4810 idle=100 hint="x"
+5000 E diag bad_credentials broker=10.0.0.5:1883 reason="0x05 Connection Refused, not authorized" user=set hint="x"
+5001 I mqtt retry in_ms=1000 reason="bad_credentials: attempt 1"
+6000 E diag bad_credentials broker=10.0.0.5:1883 reason="0x05 Connection Refused, not authorized" user=set hint="x"
+16000 E diag bad_credentials ... 5 similar suppressed
+| failures bad_credentials=9
+rst:0x1 (POWERON_RESET),boot:0x13 (SPI_FAST_FLASH_BOOT)
+50 I app boot platform=esp32 client_id=d2 boot=2
+90 I mqtt connected session=resumed keepalive=45 rtt=61 n=1
+95 I mqtt message topic=a qos=0 bytes=12 payload="{\\"heap\\":40000}"
+3000 W keepalive tuned change="keep alive 45 -> 30 s: x"
+`;
+
+test("reboots: each boot marked, no line across it, repeats coalesced, the device's own counts beside the report's", () => {
+  const session = readSession(REBOOTS);
+  // A boot starts at uptime 0; the ROM's reset line, before the firmware's boot line, is where it shows.
+  expect(session.bootsAt).toEqual([
+    { t: 0, line: 1 },
+    { t: 16000, line: 10 },
+  ]);
+  expect(session.events.map((e) => [e.kind, e.code, e.count])).toEqual([
+    ["boot", undefined, 1],
+    ["connected", undefined, 1],
+    ["failure", "broker_closed", 1],
+    ["failure", "bad_credentials", 7],
+    ["boot", undefined, 1],
+    ["connected", undefined, 1],
+    ["tuned", undefined, 1],
+  ]);
+  expect(session.deviceCounts).toEqual({ line: 9, counts: { bad_credentials: 9 } });
+  // Heap from every line that carries it: a status reply and a message's JSON.
+  expect(session.heap.map((s) => [s.line, s.value])).toEqual([
+    [3, 41200],
+    [13, 40000],
+  ]);
+  const page = renderReport(session, verdict(session), "reboots.log");
+  // The keep-alive step stops at the reboot: a null point at the boot's time (16 s), then the new boot's value.
+  const data = JSON.parse(/<script id="data" type="application\/json">(.*?)<\/script>/s.exec(page)![1]!);
+  const keepAlive = data.charts.find((c: { id: string }) => c.id === "keepalive");
+  expect(keepAlive.x).toEqual([0.18, 16, 16, 16.09, 19, 19]);
+  expect(keepAlive.y).toEqual([60, 60, null, 45, 45, 30]);
+  expect(data.boots).toEqual([0, 16]);
+  // Markdown in the causes is shown as code, never as backticks.
+  expect(page).toContain("<code>mqttPassword</code>");
+  expect(page).not.toMatch(/<li>[^<]*`/);
+});
+
+test("colours by severity: errors in reds, warnings in oranges, every code in a report a colour of its own", () => {
+  const colours = codeColours(["bad_credentials", "tls_failed", "tcp_reset", "broker_closed", "keepalive_timeout"]);
+  expect(new Set(colours.values()).size).toBe(5);
+  expect(colours.get("bad_credentials")).toBe("#d62728");
+  expect(colours.get("tls_failed")).toBe("#9e0142");
+  expect(colours.get("tcp_reset")).toBe("#ff7f0e");
+  expect(colours.get("broker_closed")).toBe("#a6761d");
+});
+
+(CHROMIUM ? test : test.skip)(
+  "a log with a reboot, in Chromium: boot markers, broken lines, the event table; a screenshot for the docs",
+  async () => {
+    const log = join(dir, "reboots.log");
+    writeFileSync(log, REBOOTS);
+    const page = join(dir, "reboots.html");
+    execFileSync(process.execPath, ["scripts/run-ts.mjs", "tools/report.ts", log, "-o", page], { stdio: "pipe" });
+    const dom = await chromium(page, ["--dump-dom", "--virtual-time-budget=5000"]);
+    expect(dom).toMatch(/<body data-charts="5"/);
+    expect(dom.match(/<div class="boot"/g)).toHaveLength(2);
+    expect(dom).toContain("boot 2");
+    // The legend says what the figures are, with no cursor on the chart.
+    expect(dom).toContain("n=3, min 30 s, median 45 s, max 60 s, last 30 s");
+    expect(dom).toMatch(/bad_credentials <b>×7<\/b> until 16 s/);
+    expect(dom).toMatch(/the device counted<\/th>/);
+    expect(dom).toMatch(/<td class="differs"[^>]*>9<\/td>/);
+    const shot = join(dir, "reboots.png");
+    await chromium(page, [`--screenshot=${shot}`, "--window-size=1100,1500", "--virtual-time-budget=5000"]);
+    expect(readFileSync(shot).subarray(1, 4).toString()).toBe("PNG");
+    if (process.env.TETHER_UPDATE_DOCS === "1") copyFileSync(shot, "docs/report-reboot.png");
+  },
+  60000,
+);

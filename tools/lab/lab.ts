@@ -99,7 +99,7 @@ export class Lab {
     this.note(`device "${name}" boots: ${describe(config)}`);
     const settings = { ...LAB_SETTINGS, ...config };
     const device = await SimDevice.start({ config: settings, onSerial: (text) => this.events.serial?.(name, text) });
-    this.defer(() => device.shutdown());
+    if (this.closed) void device.shutdown();
     const probe = new Probe(device);
     this.devices.set(name, probe);
     this.events.booted?.(name, probe);
@@ -112,9 +112,13 @@ export class Lab {
     return device.command(line, until);
   }
 
-  /** Stops everything, newest first; never rejects. */
+  /**
+   * Stops the devices first, so that their logs end with their own goodbye and not with a broker that went away
+   * under them (a false broker_closed the report would count); then everything else, newest first. Never rejects.
+   */
   async close(): Promise<void> {
     this.closed = true;
+    await Promise.all([...this.devices.values()].map((probe) => probe.device.shutdown().catch(() => {})));
     for (const stop of this.stops.splice(0).reverse()) await stop().catch(() => {});
   }
 

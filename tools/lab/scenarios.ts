@@ -148,25 +148,43 @@ export const SCENARIOS: Scenario[] = [
   },
   {
     name: "nat-idle",
-    title: "a NAT forgets idle connections (1 s) and resets what comes later",
+    title: "a NAT forgets idle connections (2 s); the tuned keep alive then holds the link",
     story:
-      "a NAT between device and broker forgets a connection after 1 s without traffic and resets it both ways; the device's keep alive is 2 s (time runs about 30 times faster than in the field)",
+      "a NAT between device and broker forgets a connection after 2 s without traffic and resets it both ways; the " +
+      "device's keep alive is 3 s, so its connections die idle until the tuner lowers the keep alive below 2 s, and " +
+      "then the link holds (time runs about 30 times faster than in the field)",
     expect: ["nat_idle_timeout_suspected"],
     allowed: ["tcp_reset", "keepalive_timeout"],
     needs: [],
     async run(lab) {
       const broker = await lab.broker();
       const proxy = await lab.proxy(broker.port);
-      lab.note("the fault proxy forgets connections idle for 1 s and resets both ends");
-      proxy.natIdle(1000, "reset");
-      await lab.boot("device", {
+      lab.note("the fault proxy forgets connections idle for 2 s and resets both ends");
+      proxy.natIdle(2000, "reset");
+      const device = await lab.boot("device", {
         broker: `mqtt://127.0.0.1:${proxy.port}`,
         clientId: id("nat"),
-        keepAlive: "2",
+        keepAlive: "3",
         keepAliveMin: "1",
         backoffStable: "3000",
       });
       await named(lab, this.expect);
+      const tuned = await device.waitForLine(/ W keepalive tuned /, SCENARIO_TIMEOUT_MS);
+      const [, to] = /-> (\d+) s/.exec(tuned)!;
+      await device.waitForLine(
+        new RegExp(` I mqtt connected .*keepalive=${to} `),
+        SCENARIO_TIMEOUT_MS,
+        device.output.indexOf(tuned),
+      );
+      // The packet trace shows every PINGRESP (the log's rate limit would merge them): three round trips on one
+      // connection, each within a keep alive shorter than the NAT's 2 s, outlive what the NAT lets an idle
+      // connection live, with no failure in between.
+      const from = device.output.length;
+      await lab.type(device, "trace on", /trace/);
+      await device.device.waitForSerial(/( I trace in type=PINGRESP[\s\S]*?){3}/, SCENARIO_TIMEOUT_MS, from);
+      const died = device.failures(from);
+      if (died.length) throw new Error(`the tuned link died: ${died[0]!.event}`);
+      lab.note(`the keep alive is ${to} s and the link holds: three pings answered on one connection`);
     },
   },
   {

@@ -1,7 +1,9 @@
-// A saved serial log read back into what happened: connection periods, failures, reconnect delays, round trips,
-// keep-alive changes, traffic and heap figures, each with the line that said it. Log lines are read with parseLine
-// (modules/diag/log.ts); other lines (console output, noise from a board's boot loader) are skipped, except the
-// heap figure of a `status` reply. Uptimes restart at each boot: times here run on across reboots.
+// A saved serial log read back into what happened: boots, connection periods, failures, reconnect delays, round
+// trips, keep-alive changes, traffic and heap figures, each with the line that said it, and the events in order with
+// repeats coalesced. Log lines are read with parseLine (modules/diag/log.ts); of other lines, console replies give
+// the heap and the device's own failure counts (`stats`), and the ROM's reset line marks a board reset. Uptimes
+// restart at each boot: times here run on across reboots, which the boots mark (how long a board was off is not in
+// its log).
 
 import { type Code, FAILURES } from "tether/diag/codes";
 import { type ParsedLine, parseLine } from "tether/diag/log";
@@ -32,11 +34,26 @@ export interface Sample extends At {
   value: number;
 }
 
+/** One row of the event table: an event, or a run of the same failure coalesced. */
+export interface Event extends At {
+  kind: "boot" | "connected" | "closed" | "failure" | "tuned" | "shutdown";
+  /** The failure's code, for a failure. */
+  code?: string;
+  /** The first line's text. */
+  text: string;
+  /** How many lines (and suppressed repeats) it stands for, and when the last of them came. */
+  count: number;
+  end: number;
+  lastLine: number;
+}
+
 export interface Session {
   /** Lines in the file, and how many of them were log lines. */
   lines: number;
   logLines: number;
   boots: number;
+  /** Where each boot starts: the firmware's `app boot` line (or the ROM's reset line before it). */
+  bootsAt: At[];
   /** From the (first) boot to the last log line, ms: times here count from the boot, as uptimes do. */
   span: number;
   periods: Period[];
@@ -51,6 +68,10 @@ export interface Session {
   traffic: Sample[];
   /** Heap in use, bytes, wherever a line says it. */
   heap: Sample[];
+  /** The events in order, repeats of a failure coalesced. */
+  events: Event[];
+  /** Failures by code as the device counted them, from the last `stats` reply; undefined without one. */
+  deviceCounts?: { line: number; counts: Record<string, number> };
 }
 
 const KNOWN = new Set<string>(FAILURES.map((f) => f.code));
@@ -63,6 +84,7 @@ export function readSession(text: string): Session {
     lines: 0,
     logLines: 0,
     boots: 0,
+    bootsAt: [],
     span: 0,
     periods: [],
     failures: [],
@@ -71,6 +93,7 @@ export function readSession(text: string): Session {
     keepAlive: [],
     traffic: [],
     heap: [],
+    events: [],
   };
   const lines = text.split(/\r?\n/);
   if (lines.at(-1) === "") lines.pop();
@@ -84,15 +107,35 @@ export function readSession(text: string): Session {
     open.endedBy = endedBy;
     open = undefined;
   };
+  /** A ROM reset line seen since the last boot line: the boot starts there. */
+  let reset: number | undefined;
+  const event = (at: At, kind: Event["kind"], text: string, code?: string, count = 1) => {
+    const previous = session.events.at(-1);
+    // A failure like the one before it (nothing but retries between) is one row with a count.
+    if (kind === "failure" && previous?.kind === "failure" && previous.code === code) {
+      previous.count += count;
+      previous.end = at.t;
+      previous.lastLine = at.line;
+      return;
+    }
+    session.events.push({ ...at, kind, code, text, count, end: at.t, lastLine: at.line });
+  };
   lines.forEach((raw, index) => {
     const line = index + 1;
     const parsed = parseLine(raw);
+    const heap = heapIn(raw, parsed);
     if (!parsed) {
-      // Console replies with the heap: `status` (`| uptime_ms=T heap_used=N ...`), `stats` (`| heap used=N ...`).
-      const heap = /^\| (?:.*\buptime_ms=(\d+) )?.*\bheap[_ ]used=(\d+)/.exec(raw);
-      if (heap && last >= 0) {
-        const t = heap[1] === undefined ? last : Math.max(last, Number(heap[1]) + offset);
-        session.heap.push({ t, line, value: Number(heap[2]) });
+      if (/^rst:0x[0-9a-f]+ \(/.test(raw)) reset ??= line;
+      const failures = /^\| failures((?: [\w.]+=\d+)*)$/.exec(raw);
+      if (failures) {
+        const counts: Record<string, number> = {};
+        for (const [, code, n] of failures[1]!.matchAll(/ ([\w.]+)=(\d+)/g)) counts[code!] = Number(n);
+        session.deviceCounts = { line, counts };
+      }
+      if (heap !== undefined && last >= 0) {
+        const uptime = /\buptime_ms=(\d+)/.exec(raw);
+        const t = uptime ? Math.max(last, Number(uptime[1]) + offset) : last;
+        session.heap.push({ t, line, value: heap });
       }
       return;
     }
@@ -102,47 +145,78 @@ export function readSession(text: string): Session {
     const t = parsed.time + offset;
     last = t;
     const at = { t, line };
-    const { area, event, fields } = parsed;
+    const { area, event: name, fields } = parsed;
     const number = (key: string) =>
       fields[key] !== undefined && /^\d+$/.test(fields[key]) ? Number(fields[key]) : undefined;
-    if (area === "app" && event === "boot") {
+    if (heap !== undefined) session.heap.push({ ...at, value: heap });
+    if (area === "app" && name === "boot") {
       close(t, "reboot");
       session.boots++;
-    } else if (area === "app" && event === "shutdown") close(t, "shutdown");
-    else if (area === "mqtt" && event === "connected") {
+      // A boot starts at uptime 0, where the ROM's reset line (if any) was printed.
+      session.bootsAt.push({ t: t - parsed.time, line: reset ?? line });
+      reset = undefined;
+      event(at, "boot", raw);
+    } else if (area === "app" && name === "shutdown") {
+      close(t, "shutdown");
+      event(at, "shutdown", raw);
+    } else if (area === "mqtt" && name === "connected") {
       close(t, "reconnect");
       open = { ...at, end: t, endedBy: "still up" };
       session.periods.push(open);
+      event(at, "connected", raw);
       if (number("rtt") !== undefined) session.rtts.push({ ...at, value: number("rtt")! });
       if (number("keepalive") !== undefined) session.keepAlive.push({ ...at, value: number("keepalive")! });
-    } else if (area === "mqtt" && event === "closed") close(t, "closed");
-    else if (area === "mqtt" && event === "retry" && number("in_ms") !== undefined) {
+    } else if (area === "mqtt" && name === "closed") {
+      close(t, "closed");
+      event(at, "closed", raw);
+    } else if (area === "mqtt" && name === "retry" && number("in_ms") !== undefined) {
       session.retries.push({ ...at, value: number("in_ms")! });
-    } else if (area === "keepalive" && event === "pong" && number("rtt") !== undefined) {
+    } else if (area === "keepalive" && name === "pong" && number("rtt") !== undefined) {
       session.rtts.push({ ...at, value: number("rtt")! });
-    } else if (area === "keepalive" && event === "tuned") {
+    } else if (area === "keepalive" && name === "tuned") {
       const change = /-> (\d+) s/.exec(fields.change ?? "");
       if (change) session.keepAlive.push({ ...at, value: Number(change[1]) });
-    } else if (area === "mqtt" && event === "message" && number("bytes") !== undefined) {
+      event(at, "tuned", raw);
+    } else if (area === "mqtt" && name === "message" && number("bytes") !== undefined) {
       session.traffic.push({ ...at, value: number("bytes")! });
     } else if (area === "trace" && number("size") !== undefined) {
       session.traffic.push({ ...at, value: number("size")! });
-    } else if (area === "diag" && KNOWN.has(event)) {
+    } else if (area === "diag" && KNOWN.has(name)) {
       session.failures.push({
         ...at,
-        code: event,
+        code: name,
         text: raw,
         repeats: parsed.suppressed ?? 1,
         summary: parsed.suppressed !== undefined,
       });
-      if (parsed.suppressed === undefined && endsConnection(parsed)) close(t, event);
-      if (event === "low_memory" && number("used") !== undefined) session.heap.push({ ...at, value: number("used")! });
+      event(at, "failure", raw, name, parsed.suppressed ?? 1);
+      if (parsed.suppressed === undefined && endsConnection(parsed)) close(t, name);
     }
-    if (area === "heap" && number("used") !== undefined) session.heap.push({ ...at, value: number("used")! });
   });
   close(last, "still up");
   session.span = Math.max(0, last);
   return session;
+}
+
+/**
+ * The heap in use a line gives, in bytes: `status` (`heap_used=`), `stats` (`| heap used=`), low_memory and
+ * `heap recovered` (`used=`), any field `heap=`, and the status beacon's JSON (`"heap":N`, in a traced payload or a
+ * received message).
+ */
+function heapIn(raw: string, parsed: ParsedLine | undefined): number | undefined {
+  if (parsed) {
+    const { area, event, fields } = parsed;
+    const value =
+      fields.heap_used ??
+      fields.heap ??
+      ((area === "heap" || (area === "diag" && event === "low_memory")) && parsed.suppressed === undefined
+        ? fields.used
+        : undefined) ??
+      /"heap":(\d+)/.exec(fields.payload ?? "")?.[1];
+    return value !== undefined && /^\d+$/.test(value) ? Number(value) : undefined;
+  }
+  const match = /^\| (?:.*\bheap_used=(\d+)|heap used=(\d+))/.exec(raw);
+  return match ? Number(match[1] ?? match[2]) : undefined;
 }
 
 /** Failures by code, most lines first: how many (counting suppressed repeats), the first and last line. */

@@ -19,6 +19,8 @@ export interface Verdict {
   evidence: Failure[];
   /** What to do first (the code's most likely cause and its fix). */
   advice?: string;
+  /** What the broker's log says about the same moments, when it was given. */
+  broker?: string;
 }
 
 export function verdict(session: Session): Verdict {

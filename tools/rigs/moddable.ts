@@ -1,6 +1,6 @@
 // The real Moddable SDK from a test or the bench: builds a manifest with mcconfig (release builds only: the debug makefile kills
 // processes by name), runs the result in mcsim headless, and, for ESP32 where there is no ESP-IDF, compiles and links
-// the modules alone. The SDK is $MODDABLE, else ~/moddable (what ../shared/moddable-sdk.sh builds).
+// the modules alone. The SDK is $MODDABLE, else ~/moddable, built as the SDK's Getting Started guide for Linux says.
 import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
 import { once } from "node:events";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -20,7 +20,9 @@ export function sdkBuilt(): boolean {
 /** Throws one clear line when there is no built SDK: these tests must not pass by skipping. */
 export function requireSdk(): void {
   if (!sdkBuilt()) {
-    throw new Error(`no Moddable SDK built at ${SDK}: set MODDABLE, or build one with ../shared/moddable-sdk.sh`);
+    throw new Error(
+      `no Moddable SDK built at ${SDK}: set MODDABLE, or build one as "Moddable SDK - Getting Started.md" (Linux) says`,
+    );
   }
 }
 

@@ -39,6 +39,8 @@ export interface MosquittoOptions {
 
 export interface Mosquitto {
   port: number;
+  /** mosquitto's process. */
+  pid: number;
   /** `mqtt://127.0.0.1:<port>` */
   url: string;
   /** The folder holding the configuration and files. */
@@ -54,6 +56,12 @@ export interface Mosquitto {
 }
 
 const START_TIMEOUT_MS = 10000;
+
+/** The brokers this process started and that still run: killed when it exits, however it exits but SIGKILL. */
+const RUNNING = new Set<ChildProcess>();
+process.once("exit", () => {
+  for (const child of RUNNING) child.kill("SIGKILL");
+});
 
 /** Starts mosquitto and resolves once it listens. */
 export async function startMosquitto(options: MosquittoOptions = {}): Promise<Mosquitto> {
@@ -89,8 +97,16 @@ async function launch(dir: string, port: number, config: string[]): Promise<Mosq
     join(dir, "mosquitto.conf"),
     [`listener ${port} 127.0.0.1`, "log_dest stderr", ...config, ""].join("\n"),
   );
-  const child = spawn(MOSQUITTO!, ["-c", "mosquitto.conf"], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
-  const exited = once(child, "exit").then(() => {});
+  // A process group of its own: Ctrl-C in a terminal is for the program that started it (the lab), which stops its
+  // devices before their broker (else every saved log would end with a broker_closed the teardown caused).
+  // mosquitto cannot tell that its parent died, so it is killed when this process exits.
+  const child = spawn(MOSQUITTO!, ["-c", "mosquitto.conf"], {
+    cwd: dir,
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
+  });
+  RUNNING.add(child);
+  const exited = once(child, "exit").then(() => void RUNNING.delete(child));
   let log = "";
   let partial = "";
   const lineListeners: ((line: string) => void)[] = [];
@@ -121,6 +137,7 @@ async function launch(dir: string, port: number, config: string[]): Promise<Mosq
   });
   return {
     port,
+    pid: child.pid!,
     url: `mqtt://127.0.0.1:${port}`,
     dir,
     log: () => log,

@@ -1,7 +1,7 @@
 // A simulated device read the way a field engineer or a script reads a serial port: log lines through parseLine,
 // console output by its prefix, waits on what the device writes. Used by the diagnostics tests and the fault lab.
 
-import { OUTPUT_PREFIX } from "tether/app/firmware";
+import { OUTPUT_PREFIX } from "tether/app/device";
 import type { Code } from "tether/diag/codes";
 import { type ParsedLine, parseLine } from "tether/diag/log";
 import type { SimDevice } from "../../hosts/sim/node/device";

@@ -25,6 +25,10 @@ export interface Certificates {
   expired: KeyPair;
   /** Valid now, for broker.example only. */
   otherName: KeyPair;
+  /** An intermediate CA signed by the CA (PEM file). */
+  intermediate: string;
+  /** Valid now, for localhost and 127.0.0.1, signed by the intermediate. */
+  underIntermediate: KeyPair;
   remove(): void;
 }
 
@@ -42,7 +46,7 @@ copy_extensions = copy
 commonName = supplied
 `;
 
-/** A CA and three server certificates signed by it, in a temporary folder. */
+/** A CA, three server certificates signed by it and one signed by an intermediate of its, in a temporary folder. */
 export function makeCertificates(): Certificates {
   const dir = mkdtempSync(join(tmpdir(), "tether-certs-"));
   const openssl = (...args: string[]) => execFileSync(OPENSSL!, args, { cwd: dir, stdio: "pipe" });
@@ -51,33 +55,23 @@ export function makeCertificates(): Certificates {
   writeFileSync(join(dir, "ca.cnf"), CA_CONFIG);
   writeFileSync(join(dir, "index.txt"), "");
   writeFileSync(join(dir, "serial"), "01\n");
-  const server = (name: string, san: string, dates: string[]): KeyPair => {
+  /** A certificate for `name` with the extension `ext`, signed by the CA `issuer` (`ca` or `intermediate`). */
+  const issue = (name: string, ext: string, dates: string[], issuer = "ca"): KeyPair => {
     const [key, csr, cert] = [`${name}.key`, `${name}.csr`, `${name}.pem`];
-    openssl("req", ...ec, "-keyout", key, "-out", csr, "-subj", `/CN=${name}`, "-addext", `subjectAltName=${san}`);
-    openssl(
-      "ca",
-      "-batch",
-      "-config",
-      "ca.cnf",
-      "-cert",
-      "ca.pem",
-      "-keyfile",
-      "ca.key",
-      "-notext",
-      "-in",
-      csr,
-      "-out",
-      cert,
-      ...dates,
-    );
+    openssl("req", ...ec, "-keyout", key, "-out", csr, "-subj", `/CN=${name}`, "-addext", ext);
+    const signer = ["-cert", `${issuer}.pem`, "-keyfile", `${issuer}.key`];
+    openssl("ca", "-batch", "-config", "ca.cnf", ...signer, "-notext", "-in", csr, "-out", cert, ...dates);
     return { key: join(dir, key), cert: join(dir, cert) };
   };
-  const local = "DNS:localhost,IP:127.0.0.1";
+  const local = "subjectAltName=DNS:localhost,IP:127.0.0.1";
+  issue("intermediate", "basicConstraints=critical,CA:TRUE", ["-days", "2"]);
   return {
     ca: join(dir, "ca.pem"),
-    good: server("good", local, ["-days", "2"]),
-    expired: server("expired", local, ["-startdate", "20200101000000Z", "-enddate", "20200201000000Z"]),
-    otherName: server("other", "DNS:broker.example", ["-days", "2"]),
+    good: issue("good", local, ["-days", "2"]),
+    expired: issue("expired", local, ["-startdate", "20200101000000Z", "-enddate", "20200201000000Z"]),
+    otherName: issue("other", "subjectAltName=DNS:broker.example", ["-days", "2"]),
+    intermediate: join(dir, "intermediate.pem"),
+    underIntermediate: issue("under", local, ["-days", "2"], "intermediate"),
     remove: () => rmSync(dir, { recursive: true, force: true }),
   };
 }

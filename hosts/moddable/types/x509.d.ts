@@ -13,12 +13,15 @@ declare module "x509" {
   }
   const X509: {
     decode(der: ArrayBuffer): { tbs: ArrayBuffer | Uint8Array };
-    decodeTBS(tbs: ArrayBuffer | Uint8Array): { validity: Validity };
+    /** `issuer` and `subject` are their names' DER. */
+    decodeTBS(tbs: ArrayBuffer | Uint8Array): { validity: Validity; issuer: Uint8Array; subject: Uint8Array };
     decodeSAN(der: ArrayBuffer): SubjectAltName[] | undefined;
     /** The authority key identifier: which key signed it. */
     decodeAKI(der: ArrayBuffer): ArrayBuffer | Uint8Array | undefined;
     /** The subject key identifier (made up from the key when the certificate has none). */
     decodeSKI(der: ArrayBuffer): ArrayBuffer | Uint8Array | undefined;
+    /** The value of the extension with this object identifier (its arcs), if the certificate has it. */
+    decodeExtension(der: ArrayBuffer, id: number[]): ArrayBuffer | undefined;
   };
   export default X509;
 }

@@ -10,6 +10,8 @@ const START_TIMEOUT_MS = 10000;
 
 export interface EmbeddedBroker {
   port: number;
+  /** The broker's process. */
+  pid: number;
   /** `mqtt://127.0.0.1:<port>`, ready for the `broker` setting. */
   url: string;
   /** Orderly stop: every client connection is closed (without DISCONNECT, as brokers do), then the process exits. */
@@ -20,7 +22,12 @@ export interface EmbeddedBroker {
 
 /** Starts aedes on 127.0.0.1; port 0 (the default) takes a free port. Resolves once it accepts connections. */
 export async function startBroker(port = 0): Promise<EmbeddedBroker> {
-  const child = spawn(process.execPath, [SERVER, String(port), "127.0.0.1"], { stdio: ["pipe", "pipe", "pipe"] });
+  // A process group of its own: Ctrl-C in a terminal is for the program that started it (the lab, `npm start`),
+  // which stops its devices before their broker; the broker leaves when told, or when its stdin ends with us.
+  const child = spawn(process.execPath, [SERVER, String(port), "127.0.0.1"], {
+    stdio: ["pipe", "pipe", "pipe"],
+    detached: true,
+  });
   const exited = once(child, "exit").then(() => {});
   let output = "";
   const listening = new Promise<number>((resolve, reject) => {
@@ -47,6 +54,7 @@ export async function startBroker(port = 0): Promise<EmbeddedBroker> {
   });
   return {
     port: actualPort,
+    pid: child.pid!,
     url: `mqtt://127.0.0.1:${actualPort}`,
     stop: () => signal(child, "SIGTERM", exited),
     kill: () => signal(child, "SIGKILL", exited),

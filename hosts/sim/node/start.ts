@@ -25,16 +25,34 @@ async function main(): Promise<void> {
   let broker: Awaited<ReturnType<typeof listenAedes>> | undefined;
   let device: SimDevice | undefined;
   let stopping = false;
+  let serialGone = false;
   const stop = async (code: number) => {
     if (stopping) return;
     stopping = true;
     await device?.shutdown();
     await broker?.close();
-    process.exit(code);
+    if (!serialGone) process.exit(code);
+    // A terminal that hung up: end as Unix ends its processes, by SIGHUP. Node's own exit would restore the
+    // terminal's settings on a terminal that no longer exists, and abort.
+    process.removeAllListeners("SIGHUP");
+    process.kill(process.pid, "SIGHUP");
   };
   // Installed first: Ctrl-C while the simulator starts up must be as clean as later.
   process.on("SIGINT", () => stop(0));
   process.on("SIGTERM", () => stop(0));
+  // The serial port (this terminal, or a pseudo-terminal a monitor reads) gone: reads and writes fail with EIO. The
+  // device still says goodbye to the broker; nothing more is written where nobody reads; SIGHUP ends the simulator.
+  const lost = (why: string) => {
+    if (serialGone) return;
+    serialGone = true;
+    note(`serial port lost (${why}): the device shuts down`);
+    void stop(0);
+  };
+  process.on("SIGHUP", () => lost("SIGHUP"));
+  const failed = (error: NodeJS.ErrnoException) => lost(error.code ?? error.message);
+  process.stdout.on("error", failed);
+  process.stdin.on("error", failed);
+  process.stderr.on("error", () => {});
 
   if (!options.config.broker) {
     broker = await listenAedes(0, "127.0.0.1");
@@ -46,7 +64,9 @@ async function main(): Promise<void> {
   device = await SimDevice.start({
     config: options.config,
     storageFile: options.storage,
-    onSerial: (text) => process.stdout.write(text),
+    onSerial: (text) => {
+      if (!serialGone) process.stdout.write(text);
+    },
   });
   // A device that halts on its own (a fatal error in the engine) ends the simulator with an error.
   device.exited.then(() => stop(1));

@@ -72,8 +72,12 @@ export class Xsnap {
   constructor(options: XsnapOptions = {}) {
     this.onRequest = options.onRequest ?? (() => new Uint8Array(0));
     // `-l 0`: no computation limit, as on a device (a runaway loop hangs it rather than being cut off).
+    // A process group of its own: Ctrl-C in a terminal signals the whole foreground group, and a worker killed by
+    // that SIGINT dies before the device can say goodbye (DISCONNECT). The simulator stops it; when the simulator
+    // dies, the worker reads the end of its command channel and exits.
     this.child = spawn(WORKER, [options.name ?? "xsnap", "-l", "0"], {
       stdio: ["ignore", "pipe", "pipe", "pipe", "pipe"],
+      detached: true,
     });
     const output = (chunk: Buffer) => options.onOutput?.(chunk.toString("utf8"));
     this.child.stdout!.on("data", output);

@@ -1,0 +1,114 @@
+// What an MQTT 5 broker says it lacks in its CONNACK (Retain, Wildcard and Shared Subscription Available), and
+// what it refuses because of it: the device does without, with one line each, and never loops (issue 20). A broker
+// without retain is mosquitto's `retain_available false`; mosquitto cannot be configured without wildcard or
+// shared subscriptions, so those come from a scripted broker.
+
+import { connect, type MqttClient } from "mqtt";
+import type { Packet } from "mqtt-packet";
+import { describeMosquitto, type Mosquitto, startMosquitto } from "../helpers/mosquitto";
+import { type ScriptedBroker, startScriptedBroker } from "../helpers/scripted-broker";
+import { devices, uniqueId } from "./helpers/device";
+
+const boot = devices().boot;
+const peers: MqttClient[] = [];
+const brokers: ScriptedBroker[] = [];
+
+afterAll(async () => {
+  await Promise.all(peers.map((peer) => peer.endAsync(true)));
+  await Promise.all(brokers.map((b) => b.close()));
+});
+
+describeMosquitto("a broker without retain (mosquitto retain_available false, MQTT 5)", () => {
+  let mosquitto: Mosquitto;
+  beforeAll(async () => {
+    mosquitto = await startMosquitto({ config: ["retain_available false"] });
+  });
+  afterAll(() => mosquitto?.stop());
+
+  test("the retained will is refused once (feature_unsupported), then sent without retain; the beacon is unretained", async () => {
+    const id = uniqueId("noretain");
+    const peer = connect(mosquitto.url, { protocolVersion: 5, reconnectPeriod: 0 });
+    peer.on("error", () => {});
+    peers.push(peer);
+    await peer.subscribeAsync(`tether/${id}/status`, { qos: 1 });
+    const beacons: { retain: boolean; text: string }[] = [];
+    peer.on("message", (_, payload, packet) => beacons.push({ retain: packet.retain, text: payload.toString() }));
+
+    const device = await boot({ broker: mosquitto.url, clientId: id, mqttVersion: "5" });
+    const line = await device.waitForCode("feature_unsupported");
+    expect(line.fields.reason).toMatch(/^0x9a /);
+    expect(line.fields.hint).not.toMatch(/3\.1\.1/);
+    await device.waitForLine(/W mqtt warning message=.*the broker refused the will: .*retained .*without retain/);
+    await device.waitForLine(/ I mqtt connected /);
+    await device.waitForLine(/ I mqtt subscribed /);
+    // A retained publish is refused when made, with the reason; the connection stays.
+    expect(await device.command(`pub -r -q 1 ${id}/r x`, /^pub /)).toEqual(["pub invalid"]);
+    await device.waitForLine(/W mqtt warning message=.*refused: retained, and the broker has Retain Available 0/);
+    const online = await new Promise<{ retain: boolean; text: string }>((resolve) => {
+      const check = () => {
+        const found = beacons.find((b) => b.text.startsWith('{"online":true'));
+        if (found) resolve(found);
+        else setTimeout(check, 20);
+      };
+      check();
+    });
+    expect(online.retain).toBe(false);
+    const [stats] = await device.command("stats", /^conn attempts=/);
+    // One attempt refused for the will, one accepted, and nothing dropped since.
+    expect(stats).toMatch(/^conn attempts=2 ok=1 failed=1 /);
+    expect(device.codes()).toEqual(["feature_unsupported"]);
+  });
+});
+
+describe("a broker without wildcard or shared subscriptions (scripted: mosquitto has them always)", () => {
+  /**
+   * Accepts every connection, saying on all but the first that it has no wildcard or shared subscriptions; answers a
+   * SUBSCRIBE it does not support as a broker does (DISCONNECT 0xA2 or 0x9E), others with a SUBACK.
+   */
+  async function broker(): Promise<ScriptedBroker> {
+    const b = await startScriptedBroker((packet, peer) => {
+      if (packet.cmd === "connect") {
+        const lacks = peer.id > 1 ? { wildcardSubscriptionAvailable: false, sharedSubscriptionAvailable: false } : {};
+        peer.send({ cmd: "connack", sessionPresent: false, reasonCode: 0, properties: lacks } as Packet);
+      } else if (packet.cmd === "subscribe") {
+        const filters = packet.subscriptions.map((s) => s.topic);
+        const shared = filters.some((f) => f.startsWith("$share/"));
+        const wildcard = filters.some((f) => /[+#]/.test(f));
+        if (peer.id > 1 && (shared || wildcard)) {
+          peer.send({ cmd: "disconnect", reasonCode: shared ? 0x9e : 0xa2 } as Packet);
+          peer.close();
+        } else {
+          const granted = packet.subscriptions.map((s) => s.qos);
+          peer.send({ cmd: "suback", messageId: packet.messageId, granted } as Packet);
+        }
+      } else if (packet.cmd === "pingreq") peer.send({ cmd: "pingresp" } as Packet);
+    });
+    brokers.push(b);
+    return b;
+  }
+
+  test("a kept wildcard subscription is given up with a line when the next broker lacks them; new ones are refused", async () => {
+    const b = await broker();
+    const device = await boot({ broker: b.url, clientId: uniqueId("nowild"), mqttVersion: "5" });
+    await device.waitForLine(/ I mqtt subscribed /);
+    expect(await device.command("sub a/+ 1", /^sub /)).toEqual([expect.stringMatching(/^sub sent id=\d+$/)]);
+    await device.waitForLine(/ I mqtt subscribed filters=a\/\+ /);
+    await device.command("reconnect", /./);
+    await device.waitForLine(
+      /W mqtt warning message=.*subscription to a\/\+ given up: .*Wildcard Subscription Available 0/,
+    );
+    await device.waitForLines(/ I mqtt connected /, 2);
+    expect(await device.command("sub b/# 1", /^sub /)).toEqual(["sub refused (see the warning)"]);
+    await device.waitForLine(/W mqtt warning message=.*subscribe to b\/# refused: .*Wildcard Subscription Available 0/);
+    expect(await device.command("sub $share/g/t 1", /^sub /)).toEqual(["sub refused (see the warning)"]);
+    await device.waitForLine(/subscribe to \$share\/g\/t refused: .*Shared Subscription Available 0/);
+    // The plain filter still goes out, and the broker was never asked for what it lacks.
+    expect(await device.command("sub c/d 1", /^sub /)).toEqual([expect.stringMatching(/^sub sent id=\d+$/)]);
+    await device.waitForLine(/ I mqtt subscribed filters=c\/d /);
+    const asked = b.received.filter((r) => r.id > 1 && r.packet.cmd === "subscribe");
+    expect(
+      asked.flatMap((r) => (r.packet as { subscriptions: { topic: string }[] }).subscriptions.map((s) => s.topic)),
+    ).not.toContain("a/+");
+    expect(b.accepted).toBe(2);
+  });
+});
