@@ -3,6 +3,7 @@
 // never shows anywhere.
 
 import { connect, type MqttClient } from "mqtt";
+import { SETTINGS } from "tether/app/settings";
 import { describeMosquitto, type Mosquitto, startMosquitto } from "../helpers/mosquitto";
 import { simDevices } from "../helpers/sim";
 import { devices, FAST, Probe, uniqueId } from "./helpers/device";
@@ -50,12 +51,20 @@ describeMosquitto("serial console", () => {
     const names = help.map((line) => line.split(" ")[0]);
     expect(names).toEqual([
       ...["status", "stats", "history", "log", "trace", "diag", "reconnect", "keepalive", "pub", "sub", "unsub"],
+      "disconnect",
       "config",
       "help",
     ]);
     expect(await device.command("help pub", /pub/)).toEqual([
       'pub [-r] [-q <qos>] <topic> <payload> - publish a message; -r retained (an empty payload "" clears the retained one); the qos may also follow the payload',
     ]);
+    // help config says what the usage line cannot: how a change applies, and every key with its range.
+    const config = await device.command("help config", /^ {2}password: /);
+    expect(config[0]).toMatch(/^config get\|set <key> \[value\] - /);
+    expect(config.filter((line) => line.startsWith("config get|set"))).toHaveLength(1);
+    expect(config).toContain("  keepAlive: keep alive in seconds (1..65535)");
+    expect(config).toContainEqual(expect.stringMatching(/^ {2}mqttPassword: MQTT password, serial console only$/));
+    expect(config.filter((line) => line.startsWith("  "))).toHaveLength(SETTINGS.length);
     device.expectNames([]);
   });
 
@@ -70,7 +79,7 @@ describeMosquitto("serial console", () => {
     expect(status[2]).toMatch(/^uptime_ms=\d+ heap_used=\d+ heap_peak=\d+ heap_used_includes=garbage$/);
     await device.command("pub stats/test hello 1", /pub sent/);
     const stats = await device.command("stats", /^heap /);
-    expect(stats[0]).toMatch(/^conn attempts=1 ok=1 failed=0 up=\d+ longest=\d+$/);
+    expect(stats[0]).toMatch(/^conn attempts=1 ok=1 failed=0 lost=0 up=\d+ longest=\d+$/);
     expect(stats).toContainEqual(expect.stringMatching(/^rtt\.connect n=1 min=\d+ mean=\d+ max=\d+ p95=\d+$/));
     // The status beacon at connect and the message published.
     expect(stats).toContainEqual(expect.stringMatching(/^out q0=0 q1=2 q2=0 bytes\.q0=0 bytes\.q1=\d{3} bytes\.q2=0$/));
@@ -207,10 +216,10 @@ describeMosquitto("serial console", () => {
         "error: bad topic a/#: a wildcard (+ or #) in a topic name; usage: pub [-r] [-q <qos>] <topic> <payload>",
       ],
       ["pub a/b x 3", "error: qos must be an integer from 0 to 2, not 3; usage: pub [-r] [-q <qos>] <topic> <payload>"],
-      ["sub", "error: sub takes 1 to 2 arguments; usage: sub <filter> [qos]"],
+      ["sub", "error: sub takes 1 to 6 arguments; usage: sub <filter> [qos] [nl] [rap] [rh=0|1|2] [id=<n>]"],
       [
         "sub a/#/b",
-        "error: bad topic filter a/#/b: + must fill a whole level, # must be the last level, a $share/ name needs a name and a filter; usage: sub <filter> [qos]",
+        "error: bad topic filter a/#/b: + must fill a whole level, # must be the last level, a $share/ name needs a name and a filter; usage: sub <filter> [qos] [nl] [rap] [rh=0|1|2] [id=<n>]",
       ],
       ["status now", "error: status takes 0 arguments; usage: status"],
       ['pub "open', "error: unterminated quote"],

@@ -146,7 +146,7 @@ describeMosquitto("network failures", () => {
       expect(Number(uptime)).toBeGreaterThanOrEqual(250);
     }
     expect(device.output).toMatch(/ I mqtt connected session=resumed /);
-    device.expectNames(["flapping", "broker_closed"]);
+    device.expectNames(["flapping", "broker_closed"], ["reconnect_loop"]);
   });
 
   test.concurrent("nat_idle_timeout_suspected: a NAT resets flows idle for 2 s, below keepAliveMin, whatever the uptime", async () => {
