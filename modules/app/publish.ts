@@ -1,4 +1,5 @@
-// What the device publishes itself: messages counted in the statistics, and the retained status beacon.
+// What the device publishes itself: messages counted in the statistics, the retained status beacon, and the goodbye
+// (offline status, DISCONNECT) before it shuts down or reboots.
 import { toBytes } from "tether/app/bytes";
 import type { Device } from "tether/app/device";
 import type { PublishResult } from "tether/client/client";
@@ -31,4 +32,11 @@ export function publishStatus(device: Device, online: boolean): void {
   // Transient: the next status replaces it, and a reboot publishes a new one. Retained, unless the broker keeps no
   // retained messages (MQTT 5 Retain Available 0): then it is a plain message.
   publish(device, device.topics.status, body, 1, device.client?.retainAvailable !== false, device.properties, true);
+}
+
+/** The device's goodbye before it goes (a shutdown, a reboot): the offline status, then DISCONNECT. */
+export function goodbye(device: Device, reason: string): void {
+  const { client } = device;
+  if (client?.connected) publishStatus(device, false);
+  client?.stop(reason);
 }
