@@ -301,6 +301,11 @@ export const PROSE: Readonly<Record<Code, Prose>> = {
         fix: "Try `mqttVersion=3.1.1`; report the serial log with the broker's name and version.",
       },
       {
+        cause:
+          "`error=auth_failed` (MQTT 5 enhanced authentication, the drop-in's `auth`): the method refused the broker's challenge, or the broker's last step did not prove it (a SCRAM server signature that does not match: the wrong broker, or a man in the middle).",
+        fix: "Check the method's credentials and that the broker is the one expected; the detail names the method.",
+      },
+      {
         cause: "A firmware bug.",
         fix: "Report the serial log (`log trace` shows the packets).",
       },
