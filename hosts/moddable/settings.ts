@@ -5,9 +5,11 @@ import Preference from "preference";
 
 const DOMAIN = "tether";
 
+/** The value saved under `name`; throws when what is saved there is not a string, so the firmware names it. */
 export function readSetting(name: string): string | undefined {
   const value = Preference.get(DOMAIN, storageKey(name));
-  return typeof value === "string" ? value : undefined;
+  if (value === undefined || typeof value === "string") return value;
+  throw new TypeError(`not a string but ${value === null ? "null" : typeof value}`);
 }
 
 /** Saves `value` (undefined deletes it); throws a RangeError when NVS cannot hold it. */

@@ -1,12 +1,14 @@
 // The client's configuration made from the settings, checked as a whole: what the device and `npm run fleet` start.
-import { toBytes } from "tether/app/bytes";
+
 import type { Settings } from "tether/app/settings";
 import { type BackoffConfig, DEFAULT_JITTER, validateBackoff } from "tether/client/backoff";
 import { parseBrokers } from "tether/client/broker";
 import type { ClientConfig } from "tether/client/client";
 import { TUNER_DEFAULTS, validateTuner } from "tether/client/keepalive-tuner";
+import { connectWebSocket } from "tether/client/websocket";
 import { classifyCause } from "tether/diag/diagnose";
 import { Stats } from "tether/diag/stats";
+import { toBytes } from "tether/mqtt/bytes";
 import { CodecError, Encoder } from "tether/mqtt/codec";
 import { CONNECT, type Properties, type ProtocolVersion, PUBLISH, type Will } from "tether/mqtt/packets";
 
@@ -40,6 +42,8 @@ export function clientConfig(
   const version = mqttVersion(settings);
   return {
     brokers,
+    // The firmware takes any broker URL from its settings, at run time: it carries the WebSocket layer.
+    webSocket: connectWebSocket,
     clientId,
     version,
     keepAlive,

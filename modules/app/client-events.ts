@@ -113,6 +113,10 @@ export function clientEvent(device: Device, event: ClientEvent, classify: Client
       // A QoS 1 or 2 message refused for a full queue is lost as surely as a QoS 0 one pushed out.
       if (event.result === "dropped" || event.result === "full") stats.dropped();
       return;
+    case "quarantined":
+      // Named by the diagnoser (message_quarantined); counted with the messages the device gave up.
+      stats.dropped();
+      return;
     case "subscribed":
       log.info("mqtt", "subscribed", {
         filters: event.topicFilters.join(","),

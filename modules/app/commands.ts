@@ -1,6 +1,7 @@
 // The console commands, the same on the serial port and on the command topic. Each is a small function over the
 // Device; argument checking and error lines come from diag/console.
 
+import { toBytes } from "tether/app/bytes";
 import type { Device } from "tether/app/device";
 import { publish } from "tether/app/publish";
 import { runSelfTest } from "tether/app/selftest";
@@ -87,11 +88,16 @@ export const COMMANDS: readonly Command<Device>[] = frozen<Command<Device>>([
   {
     name: "reconnect",
     usage: "",
-    help: "drop the connection and connect again now",
+    help: "drop the connection and connect again now, with the user name and password as set now",
     min: 0,
     max: 0,
     run: (_, out, device) => {
-      client(device).reconnect("console");
+      const { settings } = device;
+      const password = settings.get("mqttPassword");
+      client(device).reconnect("console", {
+        username: settings.get("mqttUser") || undefined,
+        password: password ? toBytes(password) : undefined,
+      });
       out("reconnecting");
     },
   },
@@ -156,7 +162,7 @@ export const COMMANDS: readonly Command<Device>[] = frozen<Command<Device>>([
       // Without it the device could no longer be reached over MQTT.
       if (filter === device.topics.cmd) throw new UsageError("the command topic stays subscribed");
       const id = client(device).unsubscribe(filter);
-      out(id ? `unsub sent id=${id}` : "unsub saved: not subscribed again when connected");
+      out(id ? `unsub sent id=${id}` : "unsub saved: sent when connected");
     },
   },
   {
@@ -166,6 +172,19 @@ export const COMMANDS: readonly Command<Device>[] = frozen<Command<Device>>([
     min: 1,
     max: 3,
     run: (args, out, device) => config(device, args, out),
+    more: (out) => {
+      out("config get shows every setting (secrets as ***), config get <key> one of them");
+      out("config set <key> <value> checks the value as the boot does and saves it; it applies after a reboot");
+      out("(mqttUser and mqttPassword also at the next reconnect); the settings:");
+      for (const spec of SETTINGS) {
+        const range = spec.choices
+          ? ` (${spec.choices.join("|")})`
+          : spec.min !== undefined
+            ? ` (${spec.min}..${spec.max})`
+            : "";
+        out(`  ${spec.key}: ${spec.help}${range}${spec.local ? ", serial console only" : ""}`);
+      }
+    },
   },
 ]);
 
@@ -214,7 +233,6 @@ function config(device: Device, args: string[], out: Out): void {
   }
   const error = settings.set(key, value);
   if (error) throw new UsageError(error);
-  if (spec?.secret) device.log.addSecret(value);
   out(`${key}=${settings.shown(key)} saved; applies after reboot`);
 }
 

@@ -1,8 +1,9 @@
 // The packet trace (`trace on`): one line of decoded fields per packet, never a credential or a secret setting.
-import { toBytes, toText } from "tether/app/bytes";
+
 import { clip, TOPIC_SHOWN } from "tether/app/device";
 import { tokenize } from "tether/diag/console";
 import { type Fields, isSecretKey } from "tether/diag/log";
+import { toBytes, toText } from "tether/mqtt/bytes";
 import { frozen } from "tether/mqtt/frozen";
 import { PACKET_NAMES, type Packet } from "tether/mqtt/packets";
 

@@ -183,6 +183,11 @@ export class Backoff<B extends Endpoint = Endpoint> {
   #attempt = 0;
   /** Powered on (boot) and not connected since: a link that comes up now is the fleet's, not this device's. */
   #booting = false;
+  /**
+   * Connections keep ending the same way with nothing delivered (the supervisor's loop detector): whatever the
+   * cause's policy, the waits grow towards the cap until something is delivered again.
+   */
+  looping = false;
 
   /** `random` returns a number in [0, 1), like Math.random; `brokers` are tried in round-robin order. */
   constructor(config: BackoffConfig, random: () => number, brokers: readonly B[]) {
@@ -323,7 +328,7 @@ export class Backoff<B extends Endpoint = Endpoint> {
         true,
       );
     }
-    const spread = policy === "normal" ? this.#spread() : 0;
+    const spread = policy === "normal" && !this.looping ? this.#spread() : 0;
     const grown = spread > 0 ? this.#spreadOut(state, spread, brokerWentAway(cause, info)) : this.#grow(state, cap);
     let own = grown;
     if (policy === "busy") {
@@ -336,7 +341,8 @@ export class Backoff<B extends Endpoint = Endpoint> {
     state.sleep = Math.max(state.sleep, own);
     state.readyAt = now + own;
     const busy = policy === "busy" ? `, ${hostPort(this.broker)} rests ${own} ms` : "";
-    return this.#pick(now, grown, sticky, `${cause}${note}: attempt ${this.#attempt}${busy}`);
+    const loop = this.looping ? " (reconnect loop: growing towards the cap)" : "";
+    return this.#pick(now, grown, sticky, `${cause}${note}${loop}: attempt ${this.#attempt}${busy}`);
   }
 
   /**

@@ -1,7 +1,7 @@
 // One connection's life, from CONNECT to close, as a sans-IO state machine. The driver hands it bytes, socket
 // failures and the time; it answers through its Output (bytes to write, close the socket, events). The Session
 // outlives connections, so in-flight messages survive a reconnect.
-import type { TransportError } from "tether/client/websocket";
+import type { TransportError } from "tether/client/transport";
 import { CodecError, Decoder, Encoder, type SkippedPublish } from "tether/mqtt/codec";
 import { KeepAlive } from "tether/mqtt/keepalive";
 import {
@@ -167,6 +167,11 @@ export type ConnectionEvent =
   | { type: "pong"; rtt: number }
   /** A re-authentication the device started (AUTH 0x19) ended with the broker's AUTH 0x00 Success. */
   | { type: "authenticated"; method: string }
+  /**
+   * One of our messages that the broker closed the connection after, again after it was resent: taken out of the
+   * session (see Session.quarantine), or it would be resent at every reconnect, in a loop. `cause`: the last close.
+   */
+  | { type: "quarantined"; message: OutMessage; closes: number; cause: CloseCause }
   /** A PUBLISH over our maximum packet size, skipped and acknowledged unread (3.1.1). */
   | { type: "skipped"; topic: string; qos: QoS; size: number; max: number }
   /** Something odd that does not end the connection (an ack for an unknown packet id). */
@@ -489,8 +494,11 @@ export class Connection {
           this.fail({ kind: "protocol", code: "receive_maximum", message: text }, now, reasonCode);
           return;
         }
-        if (result.deliver) this.out.event({ type: "message", publish: packet });
+        // Acknowledged before it is handed on: what the application does with it (a command that reconnects or
+        // reboots, an exception) cannot keep the ack from leaving, or the broker would deliver it again at every
+        // reconnect, in a loop.
         if (result.send) this.send(result.send, now);
+        if (result.deliver) this.out.event({ type: "message", publish: packet });
         return;
       }
       case PUBACK:
@@ -543,6 +551,9 @@ export class Connection {
         }
         return;
       case PINGRESP: {
+        // A resumption that waited for this answer sends what it held back (see Session.resume).
+        const held = this.session.probed();
+        if (held.length) this.sendReleased(held, now);
         const rtt = this.keepAlive.pingResponse(now);
         if (rtt !== undefined) this.out.event({ type: "pong", rtt });
         return;
@@ -627,6 +638,9 @@ export class Connection {
     let resent = 0;
     for (const resend of resumed.send) if (resend.type === PUBLISH && resend.dup) resent++;
     this.sendReleased(resumed.send, now);
+    // The oldest message is one the broker closed the last connection after: a PINGREQ first, and the messages
+    // once the broker answers it (see Session.resume).
+    if (resumed.suspect) this.ping(now);
     this.out.event({
       type: "connected",
       sessionPresent: packet.sessionPresent,
@@ -755,6 +769,10 @@ export class Connection {
     this.state = CLOSED;
     this.session.suspend();
     this.out.close();
+    if (this.connectedAt >= 0 && brokerClosed(cause)) {
+      const suspect = this.session.quarantine();
+      if (suspect) this.out.event({ type: "quarantined", message: suspect.message, closes: suspect.closes, cause });
+    }
     this.out.event({
       type: "closed",
       cause,
@@ -762,6 +780,12 @@ export class Connection {
       idle: now - this.lastReceived,
     });
   }
+}
+
+/** The broker ended the connection: it hung up, reset it or sent DISCONNECT. */
+function brokerClosed(cause: CloseCause): boolean {
+  if (cause.kind === "server_disconnect") return true;
+  return cause.kind === "net" && (cause.error.code === "closed" || cause.error.code === "reset");
 }
 
 function quoted(text: string | undefined): string {

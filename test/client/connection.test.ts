@@ -142,7 +142,8 @@ describe("outgoing topic aliases", () => {
     first.accept({ topicAliasMaximum: 5 });
     first.publish("t/q1", 1);
     first.publish("t/q1", 1);
-    first.conn.socketFailed({ code: "reset" }, 3);
+    // The link, not the broker: a broker's close right after a message makes it a suspect (Session.quarantine).
+    first.conn.socketFailed({ code: "unreachable" }, 3);
     const second = harness({ topicAliases: true }, session);
     second.accept({ topicAliasMaximum: 5 }, true);
     const resent = second.written.filter((p) => p.cmd === "publish") as { topic: string; dup: boolean }[];

@@ -30,7 +30,7 @@ function inbox(client: MqttClient): Received[] {
 }
 
 /** Resolves with the first message of `received` on `topic`, now or later. */
-async function first(received: Received[], topic: string, timeoutMs = 8000): Promise<Received> {
+async function first(received: Received[], topic: string, timeoutMs = 20000): Promise<Received> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const found = received.find((m) => m.topic === topic);
@@ -69,7 +69,7 @@ describeMosquitto("MQTT 5 against mosquitto", () => {
     await probe.command("trace on", /trace on/);
     const from = probe.output.length;
     probe.device.typeLine("reconnect");
-    await probe.waitForLine(/ I trace in type=CONNACK /, 8000, from);
+    await probe.waitForLine(/ I trace in type=CONNACK /, 20000, from);
     const [connect] = traced(probe, "out", "CONNECT", from);
     expect(connect?.fields).toMatchObject({ receive_max: "7", alias_max: "4", max_packet: "2048" });
     // mosquitto's own limits, as its CONNACK gives them.
@@ -86,7 +86,7 @@ describeMosquitto("MQTT 5 against mosquitto", () => {
     await probe.command("trace on", /trace on/);
     const from = probe.output.length;
     for (const value of ["21.5", "21.6", "21.7"]) await probe.command(`pub -q 1 ${topic} ${value}`, /pub sent/);
-    await until(peer, () => received.length >= 3, 5000, "three messages");
+    await until(peer, () => received.length >= 3, 20000, "three messages");
     const publishes = traced(probe, "out", "PUBLISH", from);
     // The status went first and has alias 1.
     expect(publishes.map((l) => [l.fields.topic, l.fields.alias])).toEqual([
@@ -151,11 +151,11 @@ describeMosquitto("MQTT 5 against mosquitto", () => {
     // Killed: no DISCONNECT, so mosquitto publishes the will, after the delay.
     const killedAt = Date.now();
     await probe.device.kill();
-    const will = await first(received, status, 8000);
+    const will = await first(received, status);
     expect(will.payload).toBe('{"online":false}');
     expect(will.at - killedAt).toBeGreaterThanOrEqual(1500);
     expect(will.properties.messageExpiryInterval).toBeGreaterThan(100);
-  }, 15000);
+  });
 });
 
 describe("MQTT 5 from a scripted broker (what mosquitto never sends)", () => {

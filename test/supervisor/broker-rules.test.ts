@@ -63,7 +63,7 @@ describeMosquitto("strings brokers refuse", () => {
       config: deviceConfig(`rules-stored-${process.pid}`),
       storageFile,
     });
-    await device.waitForSerial(/E app storage_error entry=ses\.\d+ why="topic t\/a\\x01b: a control character/);
+    await device.waitForSerial(/E app storage_error name=ses\.\d+ why="topic t\/a\\x01b: a control character/);
     await connections(device, 1);
     await carries(device, `rules/stored/${process.pid}`);
     const s = await stats(device);
@@ -78,7 +78,7 @@ describeMosquitto("strings brokers refuse", () => {
     const id = `rules-prefix-${process.pid}`;
     const device = await devices.start({ broker: mosquitto.url, config: deviceConfig(id), storageFile });
     await device.waitForSerial(
-      /E app storage_error entry=cfg\.topicPrefix why="topicPrefix=\\"te\\\\x01ther\\": .*U\+0001/,
+      /E app storage_error name=cfg\.topicPrefix why="topicPrefix=\\"te\\\\x01ther\\": .*U\+0001/,
     );
     await connections(device, 1);
     // The build-time prefix serves: the status topic is tether/<id>/status.
