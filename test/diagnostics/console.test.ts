@@ -51,6 +51,7 @@ describeMosquitto("serial console", () => {
     const names = help.map((line) => line.split(" ")[0]);
     expect(names).toEqual([
       ...["status", "stats", "history", "log", "trace", "diag", "reconnect", "keepalive", "pub", "sub", "unsub"],
+      "disconnect",
       "config",
       "help",
     ]);
@@ -215,10 +216,10 @@ describeMosquitto("serial console", () => {
         "error: bad topic a/#: a wildcard (+ or #) in a topic name; usage: pub [-r] [-q <qos>] <topic> <payload>",
       ],
       ["pub a/b x 3", "error: qos must be an integer from 0 to 2, not 3; usage: pub [-r] [-q <qos>] <topic> <payload>"],
-      ["sub", "error: sub takes 1 to 2 arguments; usage: sub <filter> [qos]"],
+      ["sub", "error: sub takes 1 to 6 arguments; usage: sub <filter> [qos] [nl] [rap] [rh=0|1|2] [id=<n>]"],
       [
         "sub a/#/b",
-        "error: bad topic filter a/#/b: + must fill a whole level, # must be the last level, a $share/ name needs a name and a filter; usage: sub <filter> [qos]",
+        "error: bad topic filter a/#/b: + must fill a whole level, # must be the last level, a $share/ name needs a name and a filter; usage: sub <filter> [qos] [nl] [rap] [rh=0|1|2] [id=<n>]",
       ],
       ["status now", "error: status takes 0 arguments; usage: status"],
       ['pub "open', "error: unterminated quote"],

@@ -105,6 +105,31 @@ describeMosquitto("MQTT 5 against mosquitto", () => {
     expect(probe.codes()).toEqual([]);
   });
 
+  test("the console's subscription options and goodbye: No Local, a Subscription Identifier, 0x04 publishes the will", async () => {
+    const { probe, clientId } = await device(broker.url, "subopts", { responseInfo: "1", problemInfo: "0" });
+    await probe.command("trace on", /trace on/);
+    const from = probe.output.length;
+    probe.device.typeLine("reconnect");
+    await probe.waitForLine(/ I trace in type=CONNACK /, 8000, from);
+    expect(traced(probe, "out", "CONNECT", from)[0]?.fields).toMatchObject({ req_response: "1", req_problem: "0" });
+    const peer = await peers.connect(broker.port, { protocolVersion: 5 });
+    const received = inbox(peer);
+    await peer.subscribeAsync(`tether/${clientId}/status`, { qos: 1 });
+    const topic = `opts/${clientId}`;
+    await probe.command(`sub ${topic} 1 nl id=7`, /sub sent/);
+    await probe.waitForLine(/ I mqtt subscribed filters=opts\//);
+    // Its own message does not come back (No Local); the peer's arrives with the subscription's identifier.
+    await probe.command(`pub -q 1 ${topic} mine`, /pub sent/);
+    await peer.publishAsync(topic, "theirs", { qos: 1 });
+    await probe.waitForLine(/ I mqtt message topic=opts\/\S+ .*sub_ids=7/);
+    expect(probe.output).toMatch(/ I mqtt message topic=opts\/\S+ qos=1 bytes=6 sub_ids=7\n/);
+    expect(probe.logs().filter((l) => l.event === "message" && l.area === "mqtt")).toHaveLength(1);
+    received.length = 0;
+    await probe.command("disconnect will", /disconnected/);
+    const will = await first(received, `tether/${clientId}/status`);
+    expect(will.payload).toBe('{"online":false}');
+  });
+
   test("a PUBACK's reason code is logged, named for a PUBACK: 0x10 No matching subscribers", async () => {
     const { probe, clientId } = await device(broker.url, "acks");
     await probe.command(`pub -q 1 nobody/${clientId} hi`, /pub sent/);
