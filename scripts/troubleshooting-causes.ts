@@ -360,6 +360,11 @@ export const PROSE: Readonly<Record<Code, Prose>> = {
       },
       {
         cause:
+          "MQTT 3.1.1 and a broker that keeps no retained messages (mosquitto `retain_available false`): it closes a CONNECT whose will is retained, with no CONNACK. After two such closes the device tries once with the will unretained; if that is taken it keeps it so, refuses retained publishes and publishes its status unretained, and says so in one warning.",
+        fix: "Nothing to do for the connection; enable retain on the broker to keep a retained offline beacon, or use MQTT 5, whose CONNACK says so.",
+      },
+      {
+        cause:
           "MQTT 3.1.1 has no way to say why: the broker closes on a packet it refuses (a malformed topic, a packet over its size limit).",
         fix: "Look for the reason in the broker's log; set `mqttVersion=5` to get reason codes.",
       },

@@ -224,6 +224,12 @@ export class Client implements WebSocketHandlers {
    * refusing it (0x9A, 0x9B): sent as configured, it would be refused at every attempt.
    */
   private willLimits = 0;
+  /**
+   * MQTT 3.1.1 connections closed before CONNACK in a row while the will was retained (see probeWill), and whether
+   * the next attempt sends the will unretained to find out why.
+   */
+  private closedBeforeConnack = 0;
+  private willProbe = false;
   /** The client id was made here (see the constructor): said once, at start. */
   private madeId = false;
   /** The last topic published to and topicLength's answer for it ("" is not a valid topic name). */
@@ -437,7 +443,8 @@ export class Client implements WebSocketHandlers {
   private refusal(topic: string, payload: Uint8Array, qos: QoS, retain: boolean): string | undefined {
     const length = this.topicLength(topic);
     if (length < 0) return `not a valid topic name: ${topicNameProblem(topic)}`;
-    if (retain && !this.retainAvailable) return "retained, and the broker has Retain Available 0";
+    if (retain && !this.retainAvailable)
+      return "retained, and the broker keeps no retained messages (MQTT 5 Retain Available 0, or found in 3.1.1)";
     // Fixed header, topic, packet identifier, payload, and in 5.0 the property length (one byte without any).
     const body = 2 + length + (qos > 0 ? 2 : 0) + payload.length + (this.config.version === 5 ? 1 : 0);
     const size = 1 + varintSize(body) + body;
@@ -643,6 +650,7 @@ export class Client implements WebSocketHandlers {
         username: c.username,
         password: c.password,
         will: this.will(),
+        noRetain: (this.willLimits & NO_RETAIN) !== 0,
         sessionExpiry: c.sessionExpiry,
         maxPacketSize: c.maxPacketSize,
         connackTimeout: c.connackTimeout,
@@ -670,10 +678,12 @@ export class Client implements WebSocketHandlers {
       this.cleanNext = false;
       const p = event.properties;
       this.brokerMaxPacket = p?.maximumPacketSize ?? 0;
+      if (this.willProbe) this.probed();
       this.unsupported =
         (p?.retainAvailable === 0 ? NO_RETAIN : 0) |
         (p?.wildcardSubscriptionAvailable === 0 ? NO_WILDCARD : 0) |
-        (p?.sharedSubscriptionAvailable === 0 ? NO_SHARED : 0);
+        (p?.sharedSubscriptionAvailable === 0 ? NO_SHARED : 0) |
+        (this.config.version === 4 ? this.willLimits & NO_RETAIN : 0);
       if (this.unsupported) this.dropUnsupported();
       this.publishedHere = this.completedHere = 0;
       this.renew(conn, event.sessionPresent);
@@ -692,6 +702,7 @@ export class Client implements WebSocketHandlers {
       }
       // A close of our own (stop, reconnect) is followed by whatever its caller does next, not by a backoff.
       if (cause.kind !== "local") {
+        this.probeWill(cause.kind === "net" && cause.error.code === "closed" && event.uptime < 0);
         if (event.uptime >= 0) this.ended(cause, event.uptime);
         this.retry(cause, event.uptime);
       }
@@ -734,13 +745,39 @@ export class Client implements WebSocketHandlers {
     });
   }
 
-  /** The will as the broker takes it (see adjustWill). */
+  /**
+   * MQTT 3.1.1 cannot say why a CONNECT is refused: mosquitto with `retain_available false` closes the connection
+   * before CONNACK when the will is retained, at every attempt, for ever. After two such closes in a row, one attempt
+   * sends the will unretained: if the broker takes it (probed), that was why. `closed`: this attempt ended so.
+   */
+  private probeWill(closed: boolean): void {
+    const will = this.config.will;
+    const candidate = this.config.version === 4 && will?.retain === true && !(this.willLimits & NO_RETAIN);
+    // A probe that ended like the attempts before it found nothing: the count starts again.
+    const counted = closed && candidate && !this.willProbe;
+    this.closedBeforeConnack = counted ? this.closedBeforeConnack + 1 : 0;
+    this.willProbe = this.closedBeforeConnack >= 2;
+    if (this.willProbe) this.closedBeforeConnack = 0;
+  }
+
+  /** The broker took the will unretained after closing the retained one: it keeps no retained messages. */
+  private probed(): void {
+    this.willProbe = false;
+    this.willLimits |= NO_RETAIN;
+    this.observe({
+      type: "warning",
+      message:
+        "the broker closed the connection before CONNACK while the will was retained, and took it unretained (MQTT 3.1.1 cannot say why; mosquitto: retain_available false): the will is sent without retain and retained publishes are refused from now on",
+    });
+  }
+
+  /** The will as the broker takes it (see adjustWill and probeWill). */
   private will(): Will | undefined {
     const will = this.config.will;
-    if (!will || !this.willLimits) return will;
+    if (!will || !(this.willLimits || this.willProbe)) return will;
     return {
       ...will,
-      retain: this.willLimits & NO_RETAIN ? false : will.retain,
+      retain: this.willLimits & NO_RETAIN || this.willProbe ? false : will.retain,
       qos: this.willLimits & NO_QOS ? 0 : will.qos,
     };
   }
