@@ -1,7 +1,8 @@
 // What the device publishes itself: messages counted in the statistics, and the retained status beacon.
-import { toBytes } from "tether/app/bytes";
+
 import type { Device } from "tether/app/device";
 import type { PublishResult } from "tether/client/client";
+import { toBytes } from "tether/mqtt/bytes";
 import type { QoS } from "tether/mqtt/packets";
 
 /**

@@ -12,7 +12,7 @@ import {
   DEFAULT_MAX_INFLIGHT,
   type Goodbye,
 } from "tether/client/connection";
-import { connectWebSocket, type TransportError, type WebSocketHandlers } from "tether/client/websocket";
+import type { TransportError, WebSocketDialer, WebSocketHandlers } from "tether/client/transport";
 import type { Host, Socket, Timer } from "tether/host";
 import { varintSize } from "tether/mqtt/codec";
 import type { Properties, ProtocolVersion, QoS, Subscription, Will } from "tether/mqtt/packets";
@@ -55,6 +55,12 @@ export interface ClientConfig {
   topicAliases?: boolean;
   /** MQTT 5 CONNECT: Request Response and Problem Information, User Properties, enhanced authentication. */
   extras?: ConnectExtras;
+  /**
+   * MQTT over WebSocket (`tether/client/websocket`'s connectWebSocket), for ws:// and wss:// brokers. Passed in, not
+   * imported, so that a build without such brokers carries no WebSocket layer (hosts/moddable/manifest_websocket.json
+   * adds it); a ws:// broker without it fails every dial as `ws` `not_built`.
+   */
+  webSocket?: WebSocketDialer;
   /**
    * With an empty clientId (MQTT 5): the host storage key that keeps the id the broker assigns, so that the next
    * boot resumes the session too. Without it the id is kept until the device restarts.
@@ -139,6 +145,7 @@ class Output implements ConnectionOutput {
 const DIAL = 0;
 const UPGRADE_TIMEOUT = 1;
 const TICK = 2;
+const NO_WEBSOCKET = 3;
 
 /** Characters of a made client id: what every 3.1.1 server takes [MQTT-3.1.3-5], lower case alone. */
 const ID_CHARACTERS = "0123456789abcdefghijklmnopqrstuvwxyz";
@@ -190,7 +197,7 @@ export class Client implements WebSocketHandlers {
   /** The one timer: at the connection's next deadline, or the end of the backoff wait. */
   private readonly timer: Timer;
   private timerAt = Number.POSITIVE_INFINITY;
-  /** What the timer does when it fires: DIAL, UPGRADE_TIMEOUT or TICK (a number, not a closure: heap). */
+  /** What the timer does when it fires: DIAL, UPGRADE_TIMEOUT, TICK or NO_WEBSOCKET (a number, not a closure: heap). */
   private timerAction = TICK;
   private attempt = 0;
   private socketStarted = 0;
@@ -327,8 +334,16 @@ export class Client implements WebSocketHandlers {
     return this.conn?.reauthenticate(this.host.now()) === true;
   }
 
-  /** Drops the current connection (or the wait) and dials again now, or once backoffBase has passed since the last. */
-  reconnect(reason: string): void {
+  /**
+   * Drops the connection and dials again now, or once backoffBase has passed since the last dial. `credentials`, the
+   * user name and password as set now, replace the ones the client started with, for this dial and the later ones:
+   * a password fixed in place is used at once.
+   */
+  reconnect(reason: string, credentials?: { username?: string; password?: Uint8Array }): void {
+    if (credentials) {
+      this.config.username = credentials.username;
+      this.config.password = credentials.password;
+    }
     if (this.conn) this.conn.disconnect(this.host.now(), reason);
     else this.dropSocket();
     this.cancelTimer();
@@ -567,11 +582,18 @@ export class Client implements WebSocketHandlers {
       tls: broker.tls ? { serverName: broker.host, verify: this.config.verify ?? true, ca: this.config.ca } : undefined,
     };
     const path = broker.path;
+    if (path === undefined) {
+      this.socket = this.host.connect(options, this);
+      return;
+    }
+    const webSocket = this.config.webSocket;
+    if (!webSocket) {
+      // Said as a failure of the dial, on the timer's next turn (as a socket's errors come), and retried with backoff.
+      this.armAt(this.host.now(), NO_WEBSOCKET);
+      return;
+    }
     // Over WebSocket the socket's connect is followed by the upgrade, which gets as long as a CONNACK would.
-    this.socket =
-      path === undefined
-        ? this.host.connect(options, this)
-        : connectWebSocket(this.host, options, { host: broker.host, port: broker.port, tls: broker.tls, path }, this);
+    this.socket = webSocket(this.host, options, { host: broker.host, port: broker.port, tls: broker.tls, path }, this);
   }
 
   // The socket's handlers.
@@ -821,6 +843,8 @@ export class Client implements WebSocketHandlers {
       else this.dial(due);
     } else if (this.timerAction === UPGRADE_TIMEOUT) {
       if (this.state === CONNECTING) this.lost({ code: "ws", detail: "response_timeout" });
+    } else if (this.timerAction === NO_WEBSOCKET) {
+      if (this.state === CONNECTING) this.lost({ code: "ws", detail: "not_built" });
     } else {
       const conn = this.conn;
       if (!conn) return;

@@ -1,7 +1,7 @@
 // One connection's life, from CONNECT to close, as a sans-IO state machine. The driver hands it bytes, socket
 // failures and the time; it answers through its Output (bytes to write, close the socket, events). The Session
 // outlives connections, so in-flight messages survive a reconnect.
-import type { TransportError } from "tether/client/websocket";
+import type { TransportError } from "tether/client/transport";
 import { CodecError, Decoder, Encoder, type SkippedPublish } from "tether/mqtt/codec";
 import { KeepAlive } from "tether/mqtt/keepalive";
 import {
@@ -276,7 +276,6 @@ export class Connection {
       },
       now,
     );
-    // send() answers 0 when the packet went out, else the reason code of why not.
     if (unsent) this.end({ kind: "local", reason: "the CONNECT cannot be sent: fix the configuration" }, now);
   }
 

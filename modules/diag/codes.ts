@@ -7,7 +7,7 @@
 // mosquitto 2.0): mosquitto refuses a wrong password or unknown user with 5 / 0x87, never 4 / 0x86;
 // denials by an acl_file are silent; a client-id takeover and a broker shutdown close the socket with no DISCONNECT.
 
-import type { TransportError } from "tether/client/websocket";
+import type { TransportError } from "tether/client/transport";
 import { ERROR, type Level, WARN } from "tether/diag/log";
 import { frozen } from "tether/mqtt/frozen";
 import type { ProtocolVersion } from "tether/mqtt/packets";

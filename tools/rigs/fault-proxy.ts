@@ -215,7 +215,7 @@ export class FaultProxy {
   // ---- observation
 
   /** Resolves with the next event of that kind for which `match` holds; rejects after `timeout` ms. */
-  waitFor(event: ProxyEvent, timeout = 5000, match: (info: LinkInfo) => boolean = () => true): Promise<LinkInfo> {
+  waitFor(event: ProxyEvent, timeout = 20000, match: (info: LinkInfo) => boolean = () => true): Promise<LinkInfo> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#events.off(event, listener);
