@@ -140,7 +140,7 @@ async function main(argv: string[]): Promise<number> {
     totals.excused += d.excused;
     totals.violations += verdict.violations.length;
     process.stdout.write(
-      `seed ${plan.seed}: ${record.opsRun} ops, ${record.boots.length} boot(s), ${verdict.attempts} attempts, QoS 1/2 accepted ${d.accepted} delivered ${d.delivered} named ${d.named} excused ${d.excused}, ${verdict.violations.length} violation(s), ${Math.round((Date.now() - at) / 1000)} s\n`,
+      `seed ${plan.seed}: ${record.opsRun} ops, ${record.boots.length} boot(s), ${verdict.attempts} attempts, QoS 1/2 accepted ${d.accepted} delivered ${d.delivered} named ${d.named} excused ${d.excused}, ${record.probes.length} subscription(s) probed, ${verdict.violations.length} violation(s), ${Math.round((Date.now() - at) / 1000)} s\n`,
     );
     if (verdict.violations.length) {
       failing.push(plan.seed);

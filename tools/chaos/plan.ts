@@ -216,7 +216,8 @@ export function makePlan(seed: number, options: PlanOptions = {}): Plan {
     retainAvailable: !limits || r.chance(0.7),
     maxQos: limits ? ({ q2: 2, q1: 1, q0: 0 } as const)[r.weighted({ q2: 6, q1: 2, q0: 1 })] : 2,
     maxPacketSize: limits ? r.pick([0, 0, 0, 2000, 200]) : 0,
-    maxInflight: r.pick(limits ? [20, 20, 1, 100] : [20, 20, 1]),
+    // A 3.1.1 broker cannot announce its limit: below the device's maxInflight it drops messages (invariants.ts).
+    maxInflight: limits ? r.pick([20, 20, 1, 100]) : version === "5" ? r.pick([20, 1]) : 20,
     acl: hazards.has("acl") && r.chance(0.5),
   };
   const device: Record<string, string> = {

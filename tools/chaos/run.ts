@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import mqtt, { type MqttClient } from "mqtt";
+import { topicMatches } from "tether/mqtt/topic";
 import { SimDevice } from "../../hosts/sim/node/device";
 import { FaultProxy } from "../rigs/fault-proxy";
 import { type Mosquitto, startMosquitto } from "../rigs/mosquitto";
@@ -59,8 +60,8 @@ function delay(ms: number): Promise<void> {
 
 class Watcher {
   readonly deliveries = new Map<string, number>();
-  /** Replies to remote commands, by the correlation data the command carried. */
-  readonly replies = new Map<string, string>();
+  /** Replies to remote commands, by the correlation data the command carried (a command may run twice). */
+  readonly replies = new Map<string, string[]>();
   private constructor(readonly client: MqttClient) {}
 
   static async start(url: string): Promise<Watcher> {
@@ -80,7 +81,11 @@ class Watcher {
       const tag = TAG.exec(text)?.[0];
       if (tag && !topic.startsWith("inbound/")) watcher.deliveries.set(tag, (watcher.deliveries.get(tag) ?? 0) + 1);
       const correlation = packet.properties?.correlationData;
-      if (topic === "chaos-replies" && correlation) watcher.replies.set(correlation.toString(), payload.toString());
+      if (topic === "chaos-replies" && correlation) {
+        const list = watcher.replies.get(correlation.toString()) ?? [];
+        list.push(payload.toString());
+        watcher.replies.set(correlation.toString(), list);
+      }
     });
     await new Promise<void>((resolve, reject) => {
       client.once("connect", () => resolve());
@@ -131,13 +136,15 @@ export class ChaosRun {
   private prefix = "tether";
   private remoteAllowed: string[] = [];
   private readonly clientId: string;
+  /** The filters the console took in this boot (`sub sent` or `sub saved`) and did not take back. */
+  private subscribed = new Set<string>();
 
   constructor(
     private readonly plan: Plan,
     private readonly options: RunOptions = {},
   ) {
     this.clientId = `chaos-${plan.seed}`;
-    this.record = { plan, boots: [], messages: [], deliveries: new Map(), opsRun: 0, errors: [] };
+    this.record = { plan, boots: [], messages: [], deliveries: new Map(), probes: [], opsRun: 0, errors: [] };
   }
 
   async run(): Promise<RunRecord> {
@@ -191,6 +198,7 @@ export class ChaosRun {
       mqttUser: "dev",
       mqttPassword: DEVICE_PASSWORD,
     };
+    this.subscribed = new Set();
     this.device = await SimDevice.start({
       config,
       storageFile: join(this.folder, "storage.json"),
@@ -234,12 +242,15 @@ export class ChaosRun {
       case "pub":
         return this.publish(op);
       case "sub": {
-        await this.command(`sub ${consoleArg(op.filter)} ${op.qos}`);
+        const [answer = ""] = await this.command(`sub ${consoleArg(op.filter)} ${op.qos}`);
+        if (/^sub (sent|saved)/.test(answer)) this.subscribed.add(op.filter);
         return;
       }
-      case "unsub":
-        await this.command(`unsub ${consoleArg(op.filter)}`);
+      case "unsub": {
+        const [answer = ""] = await this.command(`unsub ${consoleArg(op.filter)}`);
+        if (/^unsub (sent|saved)/.test(answer)) this.subscribed.delete(op.filter);
         return;
+      }
       case "config":
         await this.command(`config set ${op.key} ${consoleArg(op.value)}`);
         return;
@@ -405,9 +416,34 @@ export class ChaosRun {
       await delay(500);
     }
     await this.watcher.sync(++this.syncs, Math.min(1, this.plan.broker.maxQos) as QoS);
+    if (settle.drained) await this.probeSubscriptions();
     this.boot.output = this.device.serialOutput;
     for (const message of this.record.messages) {
-      if (message.correlation) message.reply = this.watcher.replies.get(message.correlation);
+      if (message.correlation) message.replies = this.watcher.replies.get(message.correlation);
+    }
+  }
+
+  /**
+   * The subscriptions the console took in this boot still hold: for each inbound topic one of them matches, a probe
+   * from the watcher reaches the device (the trace shows it; its lines are never held back by the rate limit).
+   */
+  private async probeSubscriptions(): Promise<void> {
+    const qos = Math.min(1, this.plan.broker.maxQos) as QoS;
+    for (const topic of ["inbound/0", "inbound/1", "inbound/2"]) {
+      const filters = [...this.subscribed].filter((filter) => topicMatches(filter, topic));
+      if (!filters.length) continue;
+      const probe = `probe${++this.syncs}.`;
+      const from = this.device.serialOutput.length;
+      await this.watcher.client.publishAsync(topic, probe, { qos });
+      const pattern = new RegExp(
+        `^\\d+ I trace in type=PUBLISH .*topic=${topic} .*payload=${probe.replace(".", "\\.")}`,
+        "m",
+      );
+      const arrived = await this.device.waitForSerial(pattern, ANSWER_MS, from).then(
+        () => true,
+        () => false,
+      );
+      this.record.probes.push({ topic, filters, arrived });
     }
   }
 
