@@ -203,8 +203,12 @@ export class Client implements WebSocketHandlers {
   private socketStarted = 0;
   /** When the last dial started: the next one is never sooner than backoffBase after it, whatever the cause. */
   private lastDial = Number.NEGATIVE_INFINITY;
-  /** QoS 1/2 messages published on this connection, and ours the broker completed on it (see ended). */
+  /**
+   * QoS 1/2 messages published on this connection, those of them published while its `connected` event was handled
+   * (a status, an application's onReady), and ours the broker completed on it (see ended).
+   */
   private publishedHere = 0;
+  private publishedAtConnect = 0;
   private completedHere = 0;
   /** The loop detector: how the last connections ended with no progress, and how many in a row. */
   private loopCause = "";
@@ -688,6 +692,7 @@ export class Client implements WebSocketHandlers {
       this.publishedHere = this.completedHere = 0;
       this.renew(conn, event.sessionPresent);
       this.observe(event);
+      this.publishedAtConnect = this.publishedHere;
       return;
     }
     if (event.type === "completed" && event.completion.ok) this.completedHere++;
@@ -784,14 +789,16 @@ export class Client implements WebSocketHandlers {
 
   /**
    * The loop detector. A connection made progress when it lasted backoffStable, delivered a message to the
-   * application, or completed more of our messages than were published on it (work from before it, not only the
-   * status each connection sends). LOOP_REPEATS connections in a row that end the same way without progress are a
+   * application, or completed more of our messages than were published as it started (work from before it or from
+   * its life, not only the status or the onReady messages every connection sends). LOOP_REPEATS connections in a row that end the same way without progress are a
    * loop, whatever made it (a message or command the broker or we choke on, a twin, a proxy): it is named, and the
    * backoff grows towards the cap, whatever the cause's policy, until progress.
    */
   private ended(cause: CloseCause, uptime: number): void {
     const progress =
-      uptime >= this.config.backoff.stable || this.out?.delivered === true || this.completedHere > this.publishedHere;
+      uptime >= this.config.backoff.stable ||
+      this.out?.delivered === true ||
+      this.completedHere > this.publishedAtConnect;
     const code = this.config.classify(cause);
     if (progress) {
       this.loopCount = 0;
