@@ -320,7 +320,7 @@ export const PROSE: Readonly<Record<Code, Prose>> = {
     causes: [
       {
         cause:
-          "A message (often a retained one, or a command) larger than `maxPacketSize` came on a topic the device subscribes to. In MQTT 3.1.1, which cannot tell the broker the limit, the device skips it as it arrives and acknowledges it so that it is not sent again (`action=skipped`, its topic and size); the connection stays up. In MQTT 5 the broker broke the limit the device announced: the device closes with 0x95, and its next connection starts a clean session so that the broker forgets the message.",
+          "A message (often a retained one) larger than `maxPacketSize` came on a topic the device subscribes to (on the command topic it is the sender's: `W app command_refused reason=too_large`). In MQTT 3.1.1, which cannot tell the broker the limit, the device skips it as it arrives and acknowledges it so that it is not sent again (`action=skipped`, its topic and size); the connection stays up. In MQTT 5 the broker broke the limit the device announced: the device closes with 0x95, and its next connection starts a clean session so that the broker forgets the message.",
         fix: "Find the message by its topic; shrink or clear it, or raise `maxPacketSize` if the device has the memory.",
       },
       {
@@ -330,9 +330,9 @@ export const PROSE: Readonly<Record<Code, Prose>> = {
       },
     ],
     example: {
-      topic: "tether/dev1/cmd",
+      topic: "plant/config",
       qos: 1,
-      size: 1048597,
+      size: 1048596,
       max: 16384,
       action: "skipped",
     },

@@ -4,6 +4,7 @@
 
 import { readFileSync, writeFileSync } from "node:fs";
 import { basename } from "node:path";
+import { PROSE } from "../scripts/troubleshooting-causes";
 import { mergeBrokerLog, readBrokerLog } from "./report/broker-log";
 import { type ReportExtras, renderReport } from "./report/html";
 import { writePcap } from "./report/pcap";
@@ -68,6 +69,11 @@ function main(argv: string[]): number {
     else {
       extras.broker = { source: basename(brokerLog), marks: merged.marks, alignment: merged.alignment };
       result.broker = merged.verdict;
+      // The broker saw a cause the device could not tell (a takeover looks like any close from the device's side).
+      if (merged.code && merged.code !== result.code) {
+        const [cause] = PROSE[merged.code].causes;
+        if (cause) result.advice = `${cause.cause} ${cause.fix} (the broker's log points at ${merged.code})`;
+      }
       process.stderr.write(
         `report: ${brokerLog}: ${merged.marks.length} lines about the device, ${merged.alignment}\n`,
       );

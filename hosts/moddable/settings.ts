@@ -7,7 +7,8 @@ const DOMAIN = "tether";
 
 /** The value saved under `name`; throws when what is saved there is not a string, so the firmware names it. */
 export function readSetting(name: string): string | undefined {
-  const value = Preference.get(DOMAIN, storageKey(name));
+  // Typed as what Preference may hold, so that the check below narrows it for the SDK's tsc too.
+  const value: unknown = Preference.get(DOMAIN, storageKey(name));
   if (value === undefined || typeof value === "string") return value;
   throw new TypeError(`not a string but ${value === null ? "null" : typeof value}`);
 }

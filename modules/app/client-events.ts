@@ -50,6 +50,7 @@ export function clientEvent(device: Device, event: ClientEvent, classify: Client
         requeued: event.requeued || undefined,
         resent: event.resent || undefined,
         n: stats.successes,
+        response_info: event.properties?.responseInformation,
       });
       history.add(now, "connected", `rtt=${rtt}ms`);
       publishStatus(device, true);
@@ -102,6 +103,8 @@ export function clientEvent(device: Device, event: ClientEvent, classify: Client
           topic: clip(event.publish.topic, TOPIC_SHOWN),
           qos: event.publish.qos,
           bytes: event.publish.payload.length,
+          // MQTT 5: which subscriptions (by their `sub ... id=N`) it matched.
+          sub_ids: event.publish.properties?.subscriptionIdentifier?.join(","),
         });
       return;
     case "pong":

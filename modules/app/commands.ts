@@ -1,18 +1,24 @@
 // The console commands, the same on the serial port and on the command topic. Each is a small function over the
 // Device; argument checking and error lines come from diag/console.
 
+import { mqttVersion } from "tether/app/client-config";
 import type { Device } from "tether/app/device";
 import { publish } from "tether/app/publish";
 import { runSelfTest } from "tether/app/selftest";
 import { SETTINGS, settingSpec } from "tether/app/settings";
 import { brokerName } from "tether/client/broker";
 import type { Client } from "tether/client/client";
+import type { Goodbye } from "tether/client/connection";
 import { type Command, enumArg, intArg, type Out, qosArg, quote, UsageError } from "tether/diag/console";
 import { LEVEL_NAMES, type Level } from "tether/diag/log";
 import { formatBudgets, formatStats } from "tether/diag/stats";
+import { toBytes } from "tether/mqtt/bytes";
 import { frozen } from "tether/mqtt/frozen";
-import type { QoS } from "tether/mqtt/packets";
+import type { Properties, QoS, Subscription } from "tether/mqtt/packets";
 import { topicFilterProblem, topicNameProblem } from "tether/mqtt/topic";
+
+/** MQTT 5 DISCONNECT reason 0x04 Disconnect with Will Message. */
+const DISCONNECT_WITH_WILL = 0x04;
 
 /** The running client, or an error naming the fix when the configuration kept it from starting. */
 function client(device: Device): Client {
@@ -87,11 +93,16 @@ export const COMMANDS: readonly Command<Device>[] = frozen<Command<Device>>([
   {
     name: "reconnect",
     usage: "",
-    help: "drop the connection and connect again now",
+    help: "drop the connection and connect again now, with the user name and password as set now",
     min: 0,
     max: 0,
     run: (_, out, device) => {
-      client(device).reconnect("console");
+      const { settings } = device;
+      const password = settings.get("mqttPassword");
+      client(device).reconnect("console", {
+        username: settings.get("mqttUser") || undefined,
+        password: password ? toBytes(password) : undefined,
+      });
       out("reconnecting");
     },
   },
@@ -135,13 +146,27 @@ export const COMMANDS: readonly Command<Device>[] = frozen<Command<Device>>([
   },
   {
     name: "sub",
-    usage: "<filter> [qos]",
-    help: "subscribe (kept across reconnects)",
+    usage: "<filter> [qos] [nl] [rap] [rh=0|1|2] [id=<n>]",
+    help: "subscribe (kept across reconnects); MQTT 5: No Local, Retain As Published, Retain Handling, Subscription Identifier",
     min: 1,
-    max: 2,
-    run: ([filter, q], out, device) => {
+    max: 6,
+    run: ([filter, ...options], out, device) => {
       filterCheck(filter);
-      const id = client(device).subscribe({ topicFilter: filter, qos: q === undefined ? 0 : qosArg(q) });
+      const subscription: Subscription = { topicFilter: filter, qos: 0 };
+      let properties: Properties | undefined;
+      let v5 = false;
+      for (const option of options) {
+        v5 ||= !/^\d+$/.test(option);
+        if (!v5) subscription.qos = qosArg(option);
+        else if (option === "nl") subscription.noLocal = true;
+        else if (option === "rap") subscription.retainAsPublished = true;
+        else if (option.startsWith("rh=")) subscription.retainHandling = intArg(option.slice(3), "rh", 0, 2);
+        else if (option.startsWith("id=")) {
+          properties = { subscriptionIdentifier: [intArg(option.slice(3), "id", 1, 268435455)] };
+        } else throw new UsageError(`unknown option ${quote(option)}: qos, nl, rap, rh=N or id=N`);
+      }
+      if (v5 && mqttVersion(device.settings) !== 5) throw new UsageError("nl, rap, rh and id need MQTT 5");
+      const id = client(device).subscribe(subscription, properties);
       out(id > 0 ? `sub sent id=${id}` : id < 0 ? "sub refused (see the warning)" : "sub saved: sent when connected");
     },
   },
@@ -160,12 +185,43 @@ export const COMMANDS: readonly Command<Device>[] = frozen<Command<Device>>([
     },
   },
   {
+    name: "disconnect",
+    usage: "[will] [expiry=<s>]",
+    help: "say goodbye and stay down until reconnect; MQTT 5: will asks the broker to publish the will (0x04), expiry sets the session's",
+    min: 0,
+    max: 2,
+    run: (args, out, device) => {
+      const goodbye: Goodbye = {};
+      for (const arg of args) {
+        if (arg === "will") goodbye.reasonCode = DISCONNECT_WITH_WILL;
+        else if (arg.startsWith("expiry=")) goodbye.sessionExpiry = intArg(arg.slice(7), "expiry", 0, 4294967295);
+        else throw new UsageError(`unknown option ${quote(arg)}: will or expiry=N`);
+      }
+      if (args.length && mqttVersion(device.settings) !== 5) throw new UsageError("will and expiry need MQTT 5");
+      client(device).stop("console", false, goodbye);
+      out("disconnected: reconnect to connect again");
+    },
+  },
+  {
     name: "config",
     usage: "get|set <key> [value]",
     help: "show or change a setting (saved; applies after reboot); secrets are write-only",
     min: 1,
     max: 3,
     run: (args, out, device) => config(device, args, out),
+    more: (out) => {
+      out("config get shows every setting (secrets as ***), config get <key> one of them");
+      out("config set <key> <value> checks the value as the boot does and saves it; it applies after a reboot");
+      out("(mqttUser and mqttPassword also at the next reconnect); the settings:");
+      for (const spec of SETTINGS) {
+        const range = spec.choices
+          ? ` (${spec.choices.join("|")})`
+          : spec.min !== undefined
+            ? ` (${spec.min}..${spec.max})`
+            : "";
+        out(`  ${spec.key}: ${spec.help}${range}${spec.local ? ", serial console only" : ""}`);
+      }
+    },
   },
 ]);
 
@@ -214,7 +270,6 @@ function config(device: Device, args: string[], out: Out): void {
   }
   const error = settings.set(key, value);
   if (error) throw new UsageError(error);
-  if (spec?.secret) device.log.addSecret(value);
   out(`${key}=${settings.shown(key)} saved; applies after reboot`);
 }
 

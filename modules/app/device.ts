@@ -61,7 +61,7 @@ export function clip(text: string, max = 64): string {
 
 /**
  * The top-level guard's report: an event handler threw. One `E app fault` line naming the handler (`in`), what it
- * was handling and the exception (secrets are hidden by the logger, as on every line); counted; kept in the
+ * was handling and the exception (secret fields hidden by the logger, as on every line); counted; kept in the
  * history. The device goes on. Never throws itself: when even the report fails there is nothing left to tell.
  */
 export function fault(device: Device, handler: string, error: unknown, fields?: Fields): void {

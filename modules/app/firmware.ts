@@ -47,7 +47,6 @@ export function start(host: Host, config: Record<string, string>): Device {
   log.level = levelFromName(settings.get("logLevel")) ?? INFO;
   log.budget = settings.number("serialBudget");
   store.bucket.rate = settings.number("flashBudget");
-  for (const secret of ["mqttPassword", "password"]) log.addSecret(settings.get(secret));
   const history = new History(store, HISTORY_SLOTS, "hist", settings.number("historyBudget"));
   const clientId = deviceClientId(settings, host.deviceId);
   const prefix = topicBase(settings, clientId);
@@ -86,7 +85,10 @@ export function start(host: Host, config: Record<string, string>): Device {
     const diagnoser = new Diagnoser(
       {
         version: config_.version,
-        sentUser: config_.username !== undefined,
+        // Read at each failure: `reconnect` may set the user name the client sends (the client keeps this object).
+        get sentUser() {
+          return config_.username !== undefined;
+        },
         shortLived: settings.number("backoffStable"),
         repeats: 3,
         keepsSession: !config_.cleanStart && (config_.version === 4 || config_.sessionExpiry > 0),

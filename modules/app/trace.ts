@@ -62,6 +62,11 @@ const TRACED = frozen<{ name: string; field: string }>([
   { name: "messageExpiryInterval", field: "expiry" },
   { name: "responseTopic", field: "response_topic" },
   { name: "serverReference", field: "server_reference" },
+  { name: "subscriptionIdentifier", field: "sub_id" },
+  { name: "requestResponseInformation", field: "req_response" },
+  { name: "requestProblemInformation", field: "req_problem" },
+  { name: "responseInformation", field: "response_info" },
+  { name: "authenticationMethod", field: "auth_method" },
 ]);
 
 const PREVIEW = 32;

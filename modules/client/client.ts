@@ -334,8 +334,16 @@ export class Client implements WebSocketHandlers {
     return this.conn?.reauthenticate(this.host.now()) === true;
   }
 
-  /** Drops the current connection (or the wait) and dials again now, or once backoffBase has passed since the last. */
-  reconnect(reason: string): void {
+  /**
+   * Drops the connection and dials again now, or once backoffBase has passed since the last dial. `credentials`, the
+   * user name and password as set now, replace the ones the client started with, for this dial and the later ones:
+   * a password fixed in place is used at once.
+   */
+  reconnect(reason: string, credentials?: { username?: string; password?: Uint8Array }): void {
+    if (credentials) {
+      this.config.username = credentials.username;
+      this.config.password = credentials.password;
+    }
     if (this.conn) this.conn.disconnect(this.host.now(), reason);
     else this.dropSocket();
     this.cancelTimer();

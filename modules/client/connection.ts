@@ -221,6 +221,8 @@ export class Connection {
   private retainAvailable = true;
   /** The broker's Subscription Identifier Available (5.0; true when absent). */
   private subscriptionIdsAvailable = true;
+  /** The PUBLISH being skipped (see skipped) was reported at its header. */
+  private skipNamed = false;
   /** Filters of each SUBSCRIBE awaiting its SUBACK, so a refusal can name them. */
   private readonly pendingSubscribes = new Map<number, string[]>();
 
@@ -578,13 +580,18 @@ export class Connection {
   }
 
   /**
-   * A PUBLISH over our maximum, skipped by the decoder (3.1.1): acknowledged as if delivered, so that the broker
-   * does not send it again at every reconnect, and reported.
+   * A PUBLISH over our maximum, skipped by the decoder (3.1.1): reported as soon as its header has arrived (on a
+   * slow link the rest may take hours), and once all of it has passed acknowledged as if delivered, so that the
+   * broker does not send it again at every reconnect.
    */
   private skipped(skipped: SkippedPublish, now: number): void {
     this.lastReceived = now;
     this.keepAlive.received(now);
-    const { topic, qos, packetId, size } = skipped;
+    const { topic, qos, packetId, size, done } = skipped;
+    const named = this.skipNamed;
+    this.skipNamed = !done;
+    if (!named) this.out.event({ type: "skipped", topic, qos, size, max: this.options.maxPacketSize });
+    if (!done) return;
     const publish: Publish = { type: PUBLISH, topic, payload: new Uint8Array(0), qos, retain: false, dup: false };
     if (packetId) publish.packetId = packetId;
     // Traced as what was read of it: its header, without the payload it was skipped for.
@@ -593,7 +600,6 @@ export class Connection {
       const result = this.session.onPublish(publish);
       if (result.send) this.send(result.send, now);
     }
-    this.out.event({ type: "skipped", topic, qos, size, max: this.options.maxPacketSize });
   }
 
   private connack(packet: Connack, now: number): void {

@@ -200,7 +200,6 @@ export class Client {
             () => host.now(),
             level,
           );
-    if (typeof options.password === "string") log?.addSecret(options.password);
     this.#log = log;
     const shortLived = config.backoff.stable;
     this.#diagnoser = new Diagnoser(

@@ -22,6 +22,8 @@ export interface Command<C = void> {
   max: number;
   /** Throws UsageError for a bad argument (reported with the usage line); any other throw is reported as a failure. */
   run(args: string[], out: Out, context: C): void;
+  /** What `help <name>` says after the usage line: what the usage alone cannot (a command's keys, when it applies). */
+  more?(out: Out): void;
 }
 
 /** A bad argument: the dispatcher prints its message followed by the command's usage. */
@@ -152,6 +154,7 @@ function help<C>(commands: readonly Command<C>[], args: string[], out: Out): voi
   const wanted = args[0];
   for (const command of commands) {
     if (wanted === undefined || command.name === wanted) out(`${usageOf(command)} - ${command.help}`);
+    if (command.name === wanted) command.more?.(out);
   }
   if (wanted === undefined) out("help [command] - list the commands, or show one");
   else if (!commands.some((command) => command.name === wanted)) out(`error: no command ${quote(wanted)}`);

@@ -25,8 +25,11 @@
 // held back itself: `<uptime> I log held_back lines=4980 codes=diag.puback_unknown:4980`. Lines held back as
 // identical copies (above) do not spend the budget.
 //
-// Secrets: values of keys that name a secret (password, token, key, auth, ...) print as `***`, and any value
-// registered with addSecret() is replaced by `***` wherever it appears inside any value.
+// Secrets are hidden by field, never by searching other text for them: values of keys that name a secret
+// (password, token, key, auth, ...) print as `***`, and so does the password part of a URL
+// (`mqtt://user:***@host`). Replacing a password's text wherever it appeared gave it away: with the password
+// `wrong`, a hint read `for a *** password`. What might carry a secret in free text is kept out at its source (a
+// `config set` of a secret arriving on the command topic is traced with its value replaced).
 
 import { Bucket } from "tether/diag/bucket";
 import { quote, tokenize } from "tether/diag/console";
@@ -74,37 +77,36 @@ function name(text: string): string {
   return /^[\w.:/-]+$/.test(text) ? text : text.replace(/[^\w.:/-]/g, "_") || "_";
 }
 
-function redact(value: string, secrets: readonly string[]): string {
-  for (const secret of secrets) if (value.includes(secret)) value = value.split(secret).join("***");
-  return value;
+/** A URL's password (`scheme://user:password@host`) hidden; any other value as it is. */
+function hideUserinfo(value: string): string {
+  const scheme = value.indexOf("://");
+  if (scheme < 0) return value;
+  const at = value.indexOf("@", scheme + 3);
+  const colon = value.indexOf(":", scheme + 3);
+  const slash = value.indexOf("/", scheme + 3);
+  if (at < 0 || colon < 0 || colon > at || (slash >= 0 && slash < at)) return value;
+  return `${value.slice(0, colon + 1)}***${value.slice(at)}`;
 }
 
 /** Fields as ` k=v k=v`, secrets removed: what a line shows after its event. */
-function fieldsText(fields: Fields | undefined, secrets: readonly string[]): string {
+function fieldsText(fields: Fields | undefined): string {
   let text = "";
   for (const key in fields) {
     const value = fields[key];
     if (value === undefined) continue;
-    text += ` ${name(key)}=${isSecretKey(key) ? "***" : quote(redact(String(value), secrets))}`;
+    text += ` ${name(key)}=${isSecretKey(key) ? "***" : quote(hideUserinfo(String(value)))}`;
   }
   return text;
 }
 
 /** The part of a line after the time: `<L> <area> <event> k=v ...`, with secrets removed. */
-function body(level: Level, area: string, event: string, fields: Fields | undefined, secrets: readonly string[]) {
-  return `${LETTERS[level]} ${name(area)} ${name(event)}${fieldsText(fields, secrets)}`;
+function body(level: Level, area: string, event: string, fields: Fields | undefined) {
+  return `${LETTERS[level]} ${name(area)} ${name(event)}${fieldsText(fields)}`;
 }
 
-/** One log line without its line ending. `secrets` are values to hide, longest first. */
-export function formatLine(
-  time: number,
-  level: Level,
-  area: string,
-  event: string,
-  fields?: Fields,
-  secrets: readonly string[] = [],
-): string {
-  return `${Math.floor(time)} ${body(level, area, event, fields, secrets)}`;
+/** One log line without its line ending. */
+export function formatLine(time: number, level: Level, area: string, event: string, fields?: Fields): string {
+  return `${Math.floor(time)} ${body(level, area, event, fields)}`;
 }
 
 /** Reads a line written by formatLine or a suppression summary back; undefined when it is not one. */
@@ -175,7 +177,6 @@ export class Logger {
   private heldAt = 0;
   private readonly sink: (line: string) => void;
   private readonly now: () => number;
-  private readonly secrets: string[] = [];
   // Made with the first line: a client that has nothing to say (the drop-in, at warn, while all is well) keeps the
   // heap they would take.
   /** Each recent line's text after the time; "" for none. */
@@ -201,17 +202,9 @@ export class Logger {
     this.bucket.rate = rate;
   }
 
-  /** Hides `value` wherever it appears in a logged value from now on (a password, a token). Empty values are ignored. */
-  addSecret(value: string): void {
-    if (value === "" || this.secrets.includes(value)) return;
-    this.secrets.push(value);
-    // Longest first, so a secret that contains another is hidden whole.
-    this.secrets.sort((a, b) => b.length - a.length);
-  }
-
   /** `k=v k=v` as a line shows these fields, secrets hidden: for text kept elsewhere (the history). */
   describe(fields: Fields): string {
-    return fieldsText(fields, this.secrets).slice(1);
+    return fieldsText(fields).slice(1);
   }
 
   enabled(level: Level): boolean {
@@ -221,7 +214,7 @@ export class Logger {
   log(level: Level, area: string, event: string, fields?: Fields): void {
     if (level > this.level) return;
     const now = this.now();
-    const text = body(level, area, event, fields, this.secrets);
+    const text = body(level, area, event, fields);
     if (this.recent === undefined) {
       this.recent = new Float64Array(RECENT * RECENT_FIELDS);
       this.texts = new Array(RECENT).fill("");
@@ -254,7 +247,7 @@ export class Logger {
   record(level: Level, area: string, event: string, fields?: Fields): void {
     if (level > this.level) return;
     const now = this.now();
-    if (this.spend(now, area, event)) this.sink(`${Math.floor(now)} ${body(level, area, event, fields, this.secrets)}`);
+    if (this.spend(now, area, event)) this.sink(`${Math.floor(now)} ${body(level, area, event, fields)}`);
   }
 
   /** The serial budget's figures, for `stats`. */
@@ -295,7 +288,7 @@ export class Logger {
     this.heldAt = now;
     this.printed++;
     const fields = { lines, codes: text, ms: Math.floor(now - this.heldSince), budget: this.budget };
-    this.sink(`${Math.floor(now)} ${body(INFO, "log", "held_back", fields, this.secrets)}`);
+    this.sink(`${Math.floor(now)} ${body(INFO, "log", "held_back", fields)}`);
   }
 
   error(area: string, event: string, fields?: Fields): void {

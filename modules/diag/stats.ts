@@ -56,9 +56,12 @@ export interface Traffic {
 }
 
 export interface StatsSnapshot {
+  /** Connection attempts, those the broker accepted, and those that failed before it did: they add up. */
   attempts: number;
   successes: number;
   failures: number;
+  /** Accepted connections that a failure ended (a reset, a keep-alive timeout, the broker closing it). */
+  lost: number;
   failuresByCode: Record<string, number>;
   /** Ms connected now (0 when not connected) and the longest connection so far, the current one included. */
   uptime: number;
@@ -96,6 +99,7 @@ export interface StatsBeacon {
   att: number;
   ok: number;
   fail: number;
+  lost: number;
   /** Mean and p95 PINGREQ round trip, ms. */
   rtt: number;
   p95: number;
@@ -114,7 +118,10 @@ const OUT = 6;
 export class Stats {
   attempts = 0;
   successes = 0;
+  /** Attempts that failed before the broker accepted them. */
   failures = 0;
+  /** Accepted connections that a failure ended. */
+  lost = 0;
   readonly failuresByCode = new Map<string, number>();
   /** When the current connection started, or -1 when there is none. */
   private connectedAt = -1;
@@ -151,9 +158,14 @@ export class Stats {
     this.connectedAt = now;
   }
 
-  /** An attempt or a connection failed with `code`; a live connection ends here. */
+  /**
+   * An attempt or a connection failed with `code`; a live connection ends here. An attempt counts as failed, a
+   * connection as lost: each attempt either succeeded or failed, so `attempts = ok + failed` (one more while an
+   * attempt is under way), and a broker drop is not counted as a failed attempt too.
+   */
   failed(now: number, code: string): void {
-    this.failures++;
+    if (this.connectedAt >= 0) this.lost++;
+    else this.failures++;
     this.failuresByCode.set(code, (this.failuresByCode.get(code) ?? 0) + 1);
     this.closed(now);
   }
@@ -236,6 +248,7 @@ export class Stats {
       attempts: this.attempts,
       successes: this.successes,
       failures: this.failures,
+      lost: this.lost,
       failuresByCode,
       uptime: this.uptime(now),
       longest: this.longest(now),
@@ -262,6 +275,7 @@ export class Stats {
       att: this.attempts,
       ok: this.successes,
       fail: this.failures,
+      lost: this.lost,
       rtt: ping.mean,
       p95: ping.p95,
       in: this.messages(IN),
@@ -289,7 +303,7 @@ export function formatStats(s: StatsSnapshot): string[] {
   let failures = "failures";
   for (const code in s.failuresByCode) failures += ` ${code}=${s.failuresByCode[code]}`;
   return [
-    `conn attempts=${s.attempts} ok=${s.successes} failed=${s.failures} up=${s.uptime} longest=${s.longest}`,
+    `conn attempts=${s.attempts} ok=${s.successes} failed=${s.failures} lost=${s.lost} up=${s.uptime} longest=${s.longest}`,
     failures,
     rttLine("rtt.ping", s.ping),
     rttLine("rtt.connect", s.connect),

@@ -48,10 +48,12 @@ describe("Stats", () => {
     stats.attempt();
     stats.failed(42000, "tcp_refused");
     const s = stats.snapshot(50000);
+    // Four attempts: two accepted, two refused; one accepted connection lost to a keep-alive timeout. They add up.
     expect(s).toMatchObject({
       attempts: 4,
       successes: 2,
-      failures: 3,
+      failures: 2,
+      lost: 1,
       failuresByCode: { tcp_refused: 2, keepalive_timeout: 1 },
       uptime: 0,
       longest: 21000,
@@ -93,6 +95,7 @@ describe("Stats", () => {
       att: 0,
       ok: 0,
       fail: 0,
+      lost: 0,
       rtt: 20,
       p95: 30,
       in: 4,
@@ -114,7 +117,7 @@ describe("Stats", () => {
     stats.fault(true);
     stats.fault(false);
     expect(formatStats(stats.snapshot(1000))).toEqual([
-      "conn attempts=1 ok=1 failed=1 up=0 longest=500",
+      "conn attempts=1 ok=1 failed=0 lost=1 up=0 longest=500",
       "failures tcp_reset=1",
       "rtt.ping n=1 min=7 mean=7 max=7 p95=7",
       "rtt.connect n=1 min=12 mean=12 max=12 p95=12",

@@ -16,7 +16,6 @@ export function run() {
   const out = [];
   let now = 0;
   const logger = new Logger((line) => out.push(line), () => now, 2, 1000);
-  logger.addSecret("s3cret");
   for (; now < 1500; now += 100) logger.warn("net", "retry", { url: "mqtt://u:s3cret@h", password: "x" });
   logger.tick(2000);
   logger.info("odd", "chars", { v: 'a "b"\\n\\u2028=\\x01 é' });

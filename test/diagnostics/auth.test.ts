@@ -45,6 +45,37 @@ describeMosquitto("authentication and authorization", () => {
     expect(device.output).not.toContain("wrong-password");
   });
 
+  test.concurrent("a password that is an ordinary word (wrong) is hidden as a field, and the hint still reads right", async () => {
+    const device = await boot({
+      broker: passwords.url,
+      clientId: uniqueId("wordpw"),
+      mqttUser: "alice",
+      mqttPassword: "wrong",
+    });
+    const line = await device.waitForCode("bad_credentials");
+    // The hint names "a wrong password": hiding the password's text wherever it appeared made it "a *** password",
+    // which told the reader the password.
+    expect(line.fields.hint).toContain("for a wrong password or unknown user");
+    expect(device.output).not.toContain("***");
+  });
+
+  test.concurrent("a password fixed on the console is used by reconnect at once (not the old one, after the cap)", async () => {
+    const device = await boot({
+      broker: passwords.url,
+      clientId: uniqueId("fixpw"),
+      mqttUser: "alice",
+      mqttPassword: "wrong-password",
+      backoffCap: "120000",
+    });
+    await device.waitForCode("bad_credentials");
+    await device.command("config set mqttPassword correct-horse", /saved/);
+    const from = device.output.length;
+    await device.command("reconnect", /reconnecting/);
+    // The old password would fail again, and the next try would wait the 60..120 s cap of a refused login.
+    await device.waitForLine(/ I mqtt connected /, 10000, from);
+    expect(device.output.slice(from)).not.toMatch(/ diag bad_credentials /);
+  });
+
   test.concurrent.each([["3.1.1"], ["5"]])(
     "not_authorized: no user name where anonymous clients are refused (MQTT %s)",
     async (version) => {
@@ -99,7 +130,7 @@ describeMosquitto("authentication and authorization", () => {
     const from = device.output.length;
     device.device.typeLine("trace on");
     await device.command("pub secret/plans hello 1", /pub sent/);
-    await device.waitForLine(/ I trace in type=PUBACK .*rc=0/, 5000, from);
+    await device.waitForLine(/ I trace in type=PUBACK .*rc=0/, 20000, from);
     device.expectNames([]);
   });
 });

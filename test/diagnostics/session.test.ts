@@ -77,7 +77,7 @@ describeMosquitto("session failures against mosquitto", () => {
     for (const device of [first, second]) {
       device.expectNames(["session_taken_over"], ["broker_closed", "tcp_reset", "reconnect_loop"]);
     }
-  }, 20000);
+  });
 
   test.concurrent.each([0, 1])(
     "packet_too_large: a QoS %i message larger than maxPacketSize is skipped and acknowledged; the device stays online (MQTT 3.1.1)",

@@ -7,6 +7,7 @@ import { connectAsync, type IClientOptions, type MqttClient } from "mqtt";
 import type { Packet } from "mqtt-packet";
 import { parseLine } from "tether/diag/log";
 import { devices, type Probe, uniqueId } from "../diagnostics/helpers/device";
+import { until } from "../helpers/events";
 import { describeMosquitto, type Mosquitto, startMosquitto } from "../helpers/mosquitto";
 import { accept, type ScriptedBroker, startScriptedBroker } from "../helpers/scripted-broker";
 import { simDevices } from "../helpers/sim";
@@ -123,13 +124,7 @@ describeMosquitto("a remote sender", () => {
     sender.on("message", (_, payload) => replies.push(payload.toString()));
     await sender.subscribeAsync(`tether/${id}/reply`, { qos: 1 });
     for (let i = 0; i < 25; i++) await sender.publishAsync(`tether/${id}/cmd`, "help", { qos: 1 });
-    await poll(device, "stats", (l) => l.startsWith("remote ") && remote(l).run === 25);
-    await new Promise<void>((resolve, reject) => {
-      const end = Date.now() + 10000;
-      const check = () =>
-        replies.length >= 25 ? resolve() : Date.now() > end ? reject(new Error("replies")) : setTimeout(check, 50);
-      check();
-    });
+    await until(() => replies.length >= 25, "25 replies", 10000);
     expect(statSync(storageFile, { bigint: true }).mtimeNs).toBe(before);
     expect((await run(device, "stats")).find((l) => l.startsWith("budget.flash"))).toMatch(/ refused=0 /);
   }, 60000);
@@ -158,12 +153,7 @@ describeMosquitto("a remote sender", () => {
     const said = device.logs().filter((l) => l.event === "command_refused" && l.suppressed === undefined);
     expect(said.length).toBeGreaterThan(0);
     expect(said.length).toBeLessThanOrEqual(1 + Math.ceil(elapsed / 10000));
-    await new Promise<void>((resolve, reject) => {
-      const end = Date.now() + 10000;
-      const check = () =>
-        replies.length >= r.run ? resolve() : Date.now() > end ? reject(new Error("replies")) : setTimeout(check, 50);
-      check();
-    });
+    await until(() => replies.length >= r.run, "a reply to every command run", 10000);
     expect(replies).toHaveLength(r.run);
   }, 60000);
 

@@ -108,7 +108,9 @@ export interface DeviceStats {
   attempts: number;
   /** Connections the broker accepted since boot. */
   ok: number;
+  /** Attempts that failed before the broker accepted them; accepted connections a failure ended. */
   failed: number;
+  lost: number;
   drops: number;
   heapUsed: number;
   heapPeak: number;
@@ -127,6 +129,7 @@ export async function stats(device: SimDevice): Promise<DeviceStats> {
     attempts: number(/conn attempts=(\d+)/),
     ok: number(/conn attempts=\d+ ok=(\d+)/),
     failed: number(/ failed=(\d+)/),
+    lost: number(/ lost=(\d+)/),
     drops: number(/ drops=(\d+)/),
     heapUsed: number(/heap used=(\d+)/),
     heapPeak: number(/heap used=\d+ peak=(\d+)/),

@@ -1,6 +1,7 @@
 // Every fault lab scenario, run as `npm run lab -- <name>` runs it (without a user typing): the failure is built for
 // real around the firmware in the simulator, and the device must name it.
 
+import { Lab } from "../../tools/lab/lab";
 import { misnamed, runScenario, unnamed } from "../../tools/lab/run";
 import { missing, SCENARIOS } from "../../tools/lab/scenarios";
 import { failureLines, summarize } from "../../tools/lab/summary";
@@ -42,6 +43,30 @@ describe("fault lab scenarios", () => {
       }
       if (scenario.name === "nat-idle") expect(summary).toMatch(/the keep alive is 1 s and the link holds/);
     },
-    70000,
+    90000,
   );
 });
+
+test("stats after one broker drop add up: every attempt accepted or failed, the drop counted as a lost connection", async () => {
+  const lab = new Lab();
+  try {
+    const broker = await lab.broker();
+    const device = await lab.boot("device", { broker: broker.url, clientId: `lab-stats-${process.pid % 10000}` });
+    await device.waitForLine(/ I mqtt connected /);
+    await broker.stop();
+    await device.waitForCode("broker_closed");
+    await device.waitForCode("tcp_refused");
+    const from = device.output.length;
+    await broker.start();
+    await device.waitForLine(/ I mqtt connected /, 15000, from);
+    const [conn] = await lab.type(device, "stats", /^heap used=/);
+    const [, attempts, ok, failed, lost] = /^conn attempts=(\d+) ok=(\d+) failed=(\d+) lost=(\d+) /
+      .exec(conn!)!
+      .map(Number);
+    // It was `attempts=3 ok=2 failed=2`: the drop was counted as a failed attempt too.
+    expect({ ok, lost, sum: ok! + failed! }).toEqual({ ok: 2, lost: 1, sum: attempts });
+    expect(failed).toBeGreaterThanOrEqual(1);
+  } finally {
+    await lab.close();
+  }
+}, 40000);

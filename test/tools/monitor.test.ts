@@ -62,28 +62,35 @@ test("--file: a saved log, shown with its causes and fixes; no colours when the 
   }
 });
 
-test("--sim: a simulated device (npm start) as the board: its output shown, a typed command answered", async () => {
+test("--sim: a simulated device (npm start) as the board: its output shown, a typed command answered, --pcap", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "tether-monitor-"));
+  const pcap = join(dir, "session.pcap");
   const monitor = spawn(
     process.execPath,
-    ["scripts/run-ts.mjs", "tools/monitor.ts", "--sim", "--", "--client-id", "sim-mon"],
+    ["scripts/run-ts.mjs", "tools/monitor.ts", "--pcap", pcap, "--sim", "--", "--client-id", "sim-mon"],
     {
       stdio: ["pipe", "pipe", "pipe"],
     },
   );
   try {
-    let shown = "";
+    let [shown, said] = ["", ""];
     monitor.stdout.on("data", (chunk) => (shown += chunk));
+    monitor.stderr.on("data", (chunk) => (said += chunk));
     await untilOutput(monitor.stdout, () => shown, /^\d+ I mqtt connected /m);
-    monitor.stdin.write("status\n");
+    monitor.stdin.write("trace on\nstatus\n");
     await untilOutput(monitor.stdout, () => shown, /^\| state=connected client_id=sim-mon /m);
     // The end of input is the simulator's too: the device says goodbye, then both exit.
     monitor.stdin.end();
     expect(await new Promise((resolve) => monitor.once("exit", (code) => resolve(code)))).toBe(0);
     expect(shown).toMatch(/^\d+ I app shutdown$/m);
+    // The goodbye was traced: the capture holds it (tshark reads it in test/tools/broker-pcap.test.ts).
+    expect(said).toMatch(/monitor: .*session\.pcap: [1-9]\d* packet\(s\) from the trace/);
+    expect(readFileSync(pcap).readUInt32LE(0)).toBe(0xa1b2c3d4);
   } finally {
     monitor.kill();
+    rmSync(dir, { recursive: true, force: true });
   }
-}, 30000);
+});
 
 /** ANSI escapes made visible, so that expectations can spell them. */
 const visible = (text: string) => text.replaceAll("\x1b", "<ESC>");

@@ -6,7 +6,7 @@
 // so each pair says the offset lies within a one-second window; the windows of one boot are intersected (each boot
 // has its own offset: how long a board was off is not in its log).
 
-import { FAILURES } from "tether/diag/codes";
+import { type Code, FAILURES } from "tether/diag/codes";
 import type { BrokerMark } from "./html";
 import type { Session } from "./session";
 
@@ -91,7 +91,16 @@ export interface Merged {
   alignment: string;
   /** What the broker's side adds to the verdict; undefined when it says nothing about the connections' ends. */
   verdict?: string;
+  /** The failure the broker's side points at, when it names one the device could not see (a takeover). */
+  code?: Code;
 }
+
+/** Broker lines that name a cause the device's side cannot tell apart. */
+const POINTS_AT: Partial<Record<BrokerKind, Code>> = {
+  takeover: "session_taken_over",
+  not_authorised: "bad_credentials",
+  timeout: "keepalive_timeout",
+};
 
 /** How close (ms) a broker line must fall to a device event, after alignment, to be taken for the same moment. */
 const SAME_MOMENT = 2500;
@@ -161,7 +170,7 @@ export function mergeBrokerLog(session: Session, deviceLog: string, broker: Brok
   return {
     marks,
     alignment: `clocks aligned by ${pairs} event${pairs === 1 ? "" : "s"} both saw, to within ${Math.round(width)} ms`,
-    verdict: brokerVerdict(session, mine, offsets, boots),
+    ...brokerVerdict(session, mine, offsets, boots),
   };
 }
 
@@ -171,9 +180,9 @@ function brokerVerdict(
   lines: BrokerLine[],
   offsets: (number | undefined)[],
   boots: number[],
-): string | undefined {
+): { verdict?: string; code?: Code } {
   const ended = session.periods.filter((p) => FAILURES.some((f) => f.code === p.endedBy));
-  if (ended.length === 0) return undefined;
+  if (ended.length === 0) return {};
   const found = new Map<BrokerKind | "nothing", { count: number; example?: BrokerLine; codes: Set<string> }>();
   for (const period of ended) {
     let k = 0;
@@ -191,12 +200,17 @@ function brokerVerdict(
   const [kind, { count, example, codes }] = [...found].sort((a, b) => b[1].count - a[1].count)[0]!;
   const of = `${count} of the ${ended.length} connection${ended.length === 1 ? "" : "s"} a failure ended (${[...codes].join(", ")})`;
   if (kind === "nothing") {
-    return `for ${of}, the broker logged nothing within ${SAME_MOMENT / 1000} s: the connection was cut on the path (a NAT, a firewall, a proxy), or the broker's log level hides it.`;
+    return {
+      verdict: `for ${of}, the broker logged nothing within ${SAME_MOMENT / 1000} s: the connection was cut on the path (a NAT, a firewall, a proxy), or the broker's log level hides it.`,
+    };
   }
   const meaning = MEANING[kind]!;
   const path =
     kind === "closed" && [...codes].some((c) => c === "broker_closed" || c === "tcp_reset")
       ? "; the device saw the broker close it, the broker saw the device close it: something between them cut it"
       : "";
-  return `for ${of}, the broker logged "${example!.text}" (broker log line ${example!.line}): ${meaning}${path}.`;
+  return {
+    verdict: `for ${of}, the broker logged "${example!.text}" (broker log line ${example!.line}): ${meaning}${path}.`,
+    code: POINTS_AT[kind],
+  };
 }

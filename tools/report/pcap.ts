@@ -173,12 +173,14 @@ function rebuild(
   }
 }
 
-/** The next `mqtt <event>` line after `index`, before the next trace line of its kind would answer it. */
+/**
+ * The `mqtt <event>` line that says what a (UN)SUBSCRIBE or its ack carried: the next one, else the last one before
+ * (the log's rate limit holds back a line identical to one printed shortly before: the same subscription again).
+ */
 function following(lines: (ParsedLine | undefined)[], index: number, event: string): ParsedLine | undefined {
-  for (let i = index + 1; i < lines.length && i < index + 50; i++) {
-    const line = lines[i];
-    if (line?.area === "mqtt" && line.event === event) return line;
-  }
+  const found = (line: ParsedLine | undefined) => line?.area === "mqtt" && line.event === event && !line.suppressed;
+  for (let i = index + 1; i < lines.length && i < index + 50; i++) if (found(lines[i])) return lines[i];
+  for (let i = index - 1; i >= 0; i--) if (found(lines[i])) return lines[i];
   return undefined;
 }
 

@@ -187,7 +187,7 @@ export class SimDevice {
    * Waits for serial output (from offset `from`) to match. Rejects after `timeoutMs`, or when the device stops
    * without having written it, with the tail of the output in the message.
    */
-  waitForSerial(pattern: RegExp, timeoutMs = 5000, from = 0): Promise<RegExpExecArray> {
+  waitForSerial(pattern: RegExp, timeoutMs = 20000, from = 0): Promise<RegExpExecArray> {
     return new Promise((resolve, reject) => {
       const check = () => {
         const match = pattern.exec(this.serialOutput.slice(from));
