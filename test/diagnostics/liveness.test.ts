@@ -71,6 +71,13 @@ function times(device: Probe, pattern: RegExp): number[] {
     .map((line) => parseLine(line)!.time);
 }
 
+/** Asks `status` until no message of the device's is in flight (acknowledged, or dropped). */
+async function nothingInFlight(device: Probe): Promise<void> {
+  for (let n = 0; !(await device.command("status", /inflight=/)).some((l) => l.includes(" inflight=0 ")); n++) {
+    if (n > 50) throw new Error("messages stay in flight");
+  }
+}
+
 /** Connections the broker accepted since boot, from the `stats` command. */
 async function accepted(device: Probe): Promise<number> {
   const [line] = await device.command("stats", /conn attempts=/);
@@ -148,9 +155,7 @@ describeMosquitto("liveness", () => {
     await first.waitForLine(/ I mqtt connected /);
     await until(() => status().includes(true), "online");
     // Nothing in flight: what the next boot could resend is only what shutdown leaves.
-    for (let n = 0; !(await first.command("status", /inflight=/)).some((l) => l.includes(" inflight=0 ")); n++) {
-      if (n > 50) throw new Error("messages stay in flight");
-    }
+    await nothingInFlight(first);
     await first.device.shutdown();
     await until(() => status().at(-1) === false, "offline at shutdown");
     const seen = status().length;
@@ -201,9 +206,7 @@ describeMosquitto("liveness", () => {
     const calm = device.output.length;
     await device.waitForLine(/ I mqtt connected /, 15000, calm);
     await device.command("pub liveness/progress x 1", /pub sent/);
-    for (let n = 0; !(await device.command("status", /inflight=/)).some((l) => l.includes(" inflight=0 ")); n++) {
-      if (n > 50) throw new Error("the message stays in flight");
-    }
+    await nothingInFlight(device);
     faults.connackCut(300);
     const again = await device.waitForCode("reconnect_loop", 30000, 1, calm);
     expect(again.fields).toMatchObject({ cause: "broker_closed", count: "3" });
