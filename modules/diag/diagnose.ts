@@ -69,7 +69,7 @@ interface Life {
 }
 
 export class Diagnoser {
-  /** The current streak of short-lived connections, oldest first, at most repeats + 1. */
+  /** The current streak of short-lived connections, oldest first, at most 2 * repeats (see pattern). */
   private lives: Life[] = [];
   /** How many connections the current streak has had. */
   private streak = 0;
@@ -224,7 +224,7 @@ export class Diagnoser {
       this.verdict = undefined;
     } else {
       this.streak++;
-      keep(lives, { uptime, code, lost: this.lost, late: this.late }, this.options.repeats + 1);
+      keep(lives, { uptime, code, lost: this.lost, late: this.late }, 2 * this.options.repeats);
     }
 
     // Deaths at the same idle time after the last packet, whatever the uptime: a NAT idle timeout, not a pattern
@@ -283,6 +283,7 @@ export class Diagnoser {
     const lives = this.lives;
     if (this.verdict || lives.length < n) return this.verdict;
     const last = lives.slice(-n);
+    const regular = lives.slice(-(n + 1));
     // The broker hung up without a word (mosquitto ends a taken-over connection with FIN, or RST when our last
     // packet was still unread).
     const silent = last.every((life) => life.code === "broker_closed" || life.code === "tcp_reset");
@@ -294,8 +295,11 @@ export class Diagnoser {
       this.decide("session_taken_over", "");
     } else if (silent && last.some((life) => life.lost)) {
       this.decide("session_taken_over", "session gone on reconnect");
-    } else if (lives.length > n && alike(uptimes(lives), tolerance, slack)) {
+    } else if (lives.length > n && alike(uptimes(regular), tolerance, 0)) {
       // One sample more for regular uptimes: n random delays of a twin look regular now and then, n + 1 rarely.
+      this.decide("flapping", `cut at the same uptime ${uptimes(regular).join("/")} ms`);
+    } else if (slack > 0 && lives.length === 2 * n && alike(uptimes(lives), tolerance, slack)) {
+      // Alike only with the late loop's allowance, which a twin's random delays meet more often: twice the samples.
       this.decide("flapping", `cut at the same uptime ${uptimes(lives).join("/")} ms`);
     } else if (silent && apart(uptimes(last), 2 * tolerance, slack)) {
       // Clearly irregular only, so that timing noise on a cut (a busy device, a slow link) cannot pass for a twin:
