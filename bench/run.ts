@@ -1,7 +1,9 @@
 // `npm run bench`: codec, meter, end to end, footprint and recovery, in one run on this machine; prints the table
 // and writes bench/results.json, docs/benchmarks.svg and docs/benchmarks.md. `npm run bench -- codec e2e` runs only
-// the sections named (codec, meter, e2e, footprint, recovery, mcsim) and writes nothing.
+// the sections named (codec, meter, e2e, footprint, recovery, mcsim) and writes nothing; with `--update` too, their
+// rows replace those sections' rows in bench/results.json and the reports are written again (the header says so).
 import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { SimDevice } from "../hosts/sim/node/device";
 import { MOSQUITTO, startMosquitto } from "../test/helpers/mosquitto";
@@ -20,7 +22,8 @@ const SECTIONS = ["codec", "meter", "e2e", "footprint", "recovery", "mcsim"];
 
 const USAGE = `usage: npm run bench [-- section ...]
 Measures Tether on this machine. Without sections: all of them, then writes bench/results.json, docs/benchmarks.svg
-and docs/benchmarks.md. With sections: only those, and nothing is written.
+and docs/benchmarks.md. With sections: only those, and nothing is written; with --update, their rows replace
+those in bench/results.json and the docs are written again.
 Sections: ${SECTIONS.join(", ")}
 (e2e, footprint and mcsim need mosquitto; mcsim a built Moddable SDK.)
 `;
@@ -28,14 +31,23 @@ Sections: ${SECTIONS.join(", ")}
 /** A mistake on the command line: one line on stderr, exit code 2, no stack trace. */
 class UsageError extends Error {}
 
+/** The command line's name of a row's section ("End to end (...)" is e2e). */
+function sectionOf(row: Row): string {
+  const name = row.section.toLowerCase();
+  return name.startsWith("end to end") ? "e2e" : (SECTIONS.find((section) => name.startsWith(section)) ?? name);
+}
+
 const log = (line: string) => process.stdout.write(`${line}\n`);
 
 async function main(): Promise<void> {
-  const asked = process.argv.slice(2);
-  if (asked.includes("--help") || asked.includes("-h")) {
+  const args = process.argv.slice(2);
+  if (args.includes("--help") || args.includes("-h")) {
     process.stdout.write(USAGE);
     return;
   }
+  const update = args.includes("--update");
+  const asked = args.filter((arg) => arg !== "--update");
+  if (update && !asked.length) throw new UsageError("--update goes with the sections to run again");
   const unknown = asked.filter((s) => !SECTIONS.includes(s));
   if (unknown.length) {
     const what = unknown[0]!.startsWith("-") ? "option" : "section";
@@ -103,7 +115,7 @@ async function main(): Promise<void> {
   log("");
   log(consoleTable(rows));
   log(`\n${Math.round((performance.now() - started) / 1000)} s`);
-  if (asked.length) return;
+  if (asked.length && !update) return;
   const mosquitto = spawnSync(MOSQUITTO ?? "mosquitto", ["-h"], { encoding: "utf8" })
     .stdout.split("\n")[0]
     .trim();
@@ -114,7 +126,22 @@ async function main(): Promise<void> {
     mosquitto,
     date: new Date().toISOString().slice(0, 10),
   };
-  writeReports(rows, machine, "npm run bench");
+  if (update) {
+    // The other sections' rows stay as the last full run (or update) left them, and its header with them.
+    const previous = JSON.parse(readFileSync("bench/results.json", "utf8")) as {
+      machine: typeof machine;
+      command: string;
+      rows: Row[];
+    };
+    // In the order of the sections (a stable sort keeps each section's own order).
+    const order = (row: Row) => SECTIONS.indexOf(sectionOf(row));
+    const merged = [...previous.rows.filter((row) => !asked.includes(sectionOf(row))), ...rows].sort(
+      (a, b) => order(a) - order(b),
+    );
+    const base = previous.command.replace(/; .* on \d{4}-\d\d-\d\d$/, "");
+    const command = `${base}; ${asked.join(", ")} again with \`npm run bench -- ${asked.join(" ")} --update\` on ${machine.date}`;
+    writeReports(merged, previous.machine, command);
+  } else writeReports(rows, machine, "npm run bench");
   log("wrote bench/results.json, docs/benchmarks.svg, docs/benchmarks.md");
 }
 

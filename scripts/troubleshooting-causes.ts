@@ -320,7 +320,7 @@ export const PROSE: Readonly<Record<Code, Prose>> = {
     causes: [
       {
         cause:
-          "A message (often a retained one, or a command) larger than `maxPacketSize` came on a topic the device subscribes to. In MQTT 3.1.1, which cannot tell the broker the limit, the device skips it as it arrives and acknowledges it so that it is not sent again (`action=skipped`, its topic and size); the connection stays up. In MQTT 5 the broker broke the limit the device announced: the device closes with 0x95, and its next connection starts a clean session so that the broker forgets the message.",
+          "A message (often a retained one) larger than `maxPacketSize` came on a topic the device subscribes to (on the command topic it is the sender's: `W app command_refused reason=too_large`). In MQTT 3.1.1, which cannot tell the broker the limit, the device skips it as it arrives and acknowledges it so that it is not sent again (`action=skipped`, its topic and size); the connection stays up. In MQTT 5 the broker broke the limit the device announced: the device closes with 0x95, and its next connection starts a clean session so that the broker forgets the message.",
         fix: "Find the message by its topic; shrink or clear it, or raise `maxPacketSize` if the device has the memory.",
       },
       {
@@ -330,9 +330,9 @@ export const PROSE: Readonly<Record<Code, Prose>> = {
       },
     ],
     example: {
-      topic: "tether/dev1/cmd",
+      topic: "plant/config",
       qos: 1,
-      size: 1048597,
+      size: 1048596,
       max: 16384,
       action: "skipped",
     },
@@ -588,6 +588,47 @@ export const PROSE: Readonly<Record<Code, Prose>> = {
       last_uptime: 301,
       evidence: "cut at the same uptime 302/298/305/301 ms",
     },
+  },
+  reconnect_loop: {
+    summary:
+      "Connections keep ending the same way with nothing delivered in between: the device is in a reconnect loop, and backs off towards `backoffCap` until something is delivered again.",
+    evidence:
+      "Three connections in a row that reached CONNACK and ended with the same failure code (`cause=`), none of which made progress: none lasted `backoffStable`, delivered a message to the application, or completed more of the device's messages than it published on it (the status each connection sends does not count). Named at 3, then at 6, 12, 24... in a row (`count=`). Whatever the cause, the device never dials twice within `backoffBase`, and from here on its waits grow towards `backoffCap` instead of following the cause's policy; the first connection that makes progress ends the loop. `flapping` and `session_taken_over` may name the same connections by their pattern; this line says the device stopped hurrying.",
+    causes: [
+      {
+        cause:
+          "Something the device sends or is sent right after connecting makes the broker (or the device) end the connection: a message it refuses, a command that reconnects.",
+        fix: "Read the `diag` lines before this one and `history`; a message the broker keeps closing on is quarantined (`message_quarantined`).",
+      },
+      {
+        cause: "Another client with the same client id takes the session over at every reconnect.",
+        fix: "Make `clientId` unique per device.",
+      },
+      {
+        cause: "A proxy, load balancer or broker plugin that ends every connection soon after it starts.",
+        fix: "Check the devices on the path and the broker's log at those times.",
+      },
+    ],
+    example: { cause: "broker_closed", count: 3, broker: BROKER },
+  },
+  message_quarantined: {
+    summary:
+      "The broker closed the connection right after one of the device's stored QoS 1/2 messages, and again after it was resent: the message was taken out of the session (and of storage) rather than resent at every reconnect for ever.",
+    evidence:
+      "The device's oldest message in flight was (re)sent on a connection and the broker closed it (no DISCONNECT, a reset, or DISCONNECT in 5.0) before acknowledging anything sent after it, on two connections in a row. The message is dropped (counted in `stats` as a drop, kept in `history`); the messages behind it go on.",
+    causes: [
+      {
+        cause:
+          "The message breaks a broker limit that MQTT 3.1.1 cannot announce: mosquitto's `max_packet_size` closes a 3.1.1 client whose packet is larger.",
+        fix: "Shorten the message, or raise the broker's limit; with MQTT 5 the broker announces its Maximum Packet Size and the device refuses such a message at once.",
+      },
+      {
+        cause:
+          "A topic or payload the broker refuses by closing the connection (a character it rejects, a plugin's rule).",
+        fix: "Check the broker's log at the time of the closes for why it dropped the client.",
+      },
+    ],
+    example: { topic: "sensors/blob", qos: 1, bytes: 2048, reason: "broker_closed", closes: 2 },
   },
   keepalive_timeout: {
     summary:

@@ -1,9 +1,11 @@
 // What mcconfig would trip over, checked without the SDK (so on every machine, in npm test): paths the manifests
 // name, module specifiers nothing provides, settings the manifest does not configure, the TypeScript override, and
 // the names Preference would have to store. test/moddable/ builds with the real SDK where one is built, and checks
-// the imports against the real build. Two manifests: hosts/moddable/manifest.json is the library (Tether's modules,
-// the Moddable host, tether-mqtt) that an application includes, and manifest.json is Tether's own firmware, which
-// includes it and adds the entry point and the settings.
+// the imports against the real build. The manifests, each with one job: hosts/moddable/manifest.json is the drop-in
+// (tether-mqtt, and only the modules it imports: client, codec, session, backoff, the failure codes), which an
+// application includes; manifest_tls.json and manifest_websocket.json add TLS and MQTT over WebSocket to it, for the
+// application that uses them; manifest_firmware.json is Tether's firmware app on all three (console, history,
+// self-test, beacon, command topic) with its settings; and manifest.json builds the firmware (its entry point).
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, dirname, join, relative } from "node:path";
 import * as ts from "typescript";
@@ -13,6 +15,18 @@ import { checkSetting, SETTINGS } from "../modules/app/settings";
 const ROOT = join(__dirname, "..");
 const APP = join(ROOT, "manifest.json");
 const LIBRARY = join(ROOT, "hosts/moddable/manifest.json");
+const TLS = join(ROOT, "hosts/moddable/manifest_tls.json");
+const WEBSOCKET = join(ROOT, "hosts/moddable/manifest_websocket.json");
+const FIRMWARE = join(ROOT, "hosts/moddable/manifest_firmware.json");
+const ALL = [
+  ["manifest.json", APP],
+  ["hosts/moddable/manifest_firmware.json", FIRMWARE],
+  ["hosts/moddable/manifest.json", LIBRARY],
+  ["hosts/moddable/manifest_tls.json", TLS],
+  ["hosts/moddable/manifest_websocket.json", WEBSOCKET],
+] as const;
+/** The SDK's TLS socket manifest: only where TLS is used. */
+const SDK_TLS = "$(MODDABLE)/examples/io/tcp/tlssocket/manifest.json";
 const PLATFORMS = ["esp32", "lin", "mac", "win"] as const;
 type Platform = (typeof PLATFORMS)[number];
 
@@ -59,6 +73,7 @@ const SDK: Record<string, { manifest: string; platforms: readonly Platform[] }> 
     platforms: PLATFORMS,
   },
   preference: { manifest: "$(MODDABLE)/modules/files/preference/manifest.json", platforms: PLATFORMS },
+  modules: { manifest: "$(MODDABLE)/modules/base/modules/manifest.json", platforms: PLATFORMS },
   "embedded:network/interface/wifi": { manifest: "$(MODDABLE)/examples/manifest_net.json", platforms: ["esp32"] },
   x509: { manifest: "$(MODDABLE)/examples/io/tcp/tlssocket/manifest.json", platforms: PLATFORMS },
 };
@@ -159,15 +174,18 @@ function sdkModules(file: string, platform: Platform): Set<string> {
   return provided;
 }
 
-/** The imports, from `entry` on as XS loads them, that neither the manifests nor the SDK provide. */
-function unprovided(file: string, platform: Platform, entry: string): string[] {
+/**
+ * From `entry` on as XS loads them: the project's modules reached (the entry included), and the imports that neither
+ * the manifests nor the SDK provide.
+ */
+function walk(file: string, platform: Platform, entry: string): { reached: Set<string>; missing: string[] } {
   const own = ownModules(file, platform);
   const sdk = sdkModules(file, platform);
-  const seen = new Set<string>();
+  const reached = new Set<string>();
   const missing: string[] = [];
   const visit = (module: string) => {
-    if (seen.has(module)) return;
-    seen.add(module);
+    if (reached.has(module)) return;
+    reached.add(module);
     for (const specifier of importsOf(module)) {
       const target = own.get(specifier);
       if (target) visit(target);
@@ -175,23 +193,30 @@ function unprovided(file: string, platform: Platform, entry: string): string[] {
     }
   };
   visit(entry);
-  return missing;
+  return { reached, missing };
 }
 
+function unprovided(file: string, platform: Platform, entry: string): string[] {
+  return walk(file, platform, entry).missing;
+}
+
+function reachable(file: string, platform: Platform, entry: string): Set<string> {
+  return walk(file, platform, entry).reached;
+}
+
+/** The modules `file` imports, type-only imports included: mcconfig's tsc needs the types' modules too. */
 function importsOf(file: string): string[] {
   return ts.preProcessFile(readFileSync(file, "utf8"), true, true).importedFiles.map((f) => f.fileName);
 }
 
-function tsFiles(dir: string): string[] {
-  return readdirSync(join(ROOT, dir), { recursive: true, encoding: "utf8" })
-    .filter((name) => name.endsWith(".ts") && !name.endsWith(".d.ts"))
-    .map((name) => join(ROOT, dir, name));
+/** The specifiers a module looks up by name at run time (`const X = "..."; Modules.has(X)`). */
+function lookedUp(file: string): string[] {
+  const code = readFileSync(join(ROOT, file), "utf8");
+  if (!code.includes("Modules.has(")) return [];
+  return [...code.matchAll(/^const [A-Z_]+ = "([^"]+)";$/gm)].map((m) => m[1]);
 }
 
-describe.each([
-  ["manifest.json", APP],
-  ["hosts/moddable/manifest.json", LIBRARY],
-])("%s", (_name, file) => {
+describe.each(ALL)("%s", (_name, file) => {
   it("overrides the TypeScript lib and target that mcconfig would set to es2025", () => {
     for (const platform of PLATFORMS) {
       const overrides = sections(file, platform).flatMap(({ section }) => section.typescript ?? []);
@@ -199,8 +224,21 @@ describe.each([
     }
   });
 
-  it.each(PLATFORMS)("includes the SDK's base, network, ECMA-419, TLS, preference and typings manifests (%s)", (p) => {
-    expect(sdkIncludes(file, p)).toEqual(expect.arrayContaining(SDK_MANIFESTS));
+  it.each(PLATFORMS)("includes the SDK's base, network, ECMA-419, preference and typings manifests (%s)", (p) => {
+    expect(sdkIncludes(file, p)).toEqual(expect.arrayContaining(SDK_MANIFESTS.filter((m) => m !== SDK_TLS)));
+    // TLS only where TLS is used: the SDK's TLS socket comes with Tether's TLS, never without it.
+    expect(sdkIncludes(file, p).includes(SDK_TLS)).toBe(ownModules(file, p).has("hosts/moddable/tls"));
+  });
+
+  it.each(PLATFORMS)("preloads every module it maps but the drop-in's entry, and nothing it does not map (%s)", (p) => {
+    const own = ownModules(file, p);
+    const preloaded = sections(file, p).flatMap(({ section }) => section.preload ?? []);
+    expect(new Set(preloaded).size).toBe(preloaded.length);
+    expect(preloaded.filter((name) => !own.has(name))).toEqual([]);
+    const mapped = [...own.keys()].filter((name) => !["tether-mqtt", "main", "x509"].includes(name));
+    expect(mapped.filter((name) => !preloaded.includes(name))).toEqual(
+      p === "esp32" ? [] : ["hosts/moddable/entropy"].filter((name) => own.has(name)),
+    );
   });
 
   it.each(PLATFORMS)("names only paths that exist, relative to the manifest that names them (%s)", (platform) => {
@@ -219,36 +257,49 @@ describe.each([
     }
   });
 
-  it("maps every folder of modules/, since a wildcard does not reach into subfolders", () => {
-    const folders = readdirSync(join(ROOT, "modules"), { withFileTypes: true }).filter((d) => d.isDirectory());
-    expect(folders.length).toBeGreaterThan(0);
-    const mapped = new Map(
-      sections(file, "esp32").flatMap(({ dir, section }) =>
-        Object.entries(section.modules ?? {}).map(([target, sources]) => [
-          target,
-          list(sources).map((s) => join(dir, s)),
-        ]),
-      ),
-    );
-    for (const folder of folders) {
-      const target = `tether/${folder.name}/*`;
-      expect([target, mapped.get(target)]).toEqual([target, [join(ROOT, "modules", folder.name, "*")]]);
+  it("maps every module of modules/ if it is the firmware's (a wildcard does not reach into subfolders)", () => {
+    if (file !== APP && file !== FIRMWARE) return;
+    const own = new Set(ownModules(file, "esp32").values());
+    const files = readdirSync(join(ROOT, "modules"), { recursive: true, encoding: "utf8" })
+      .filter((name) => name.endsWith(".ts") && !name.endsWith(".d.ts") && name !== "host.ts")
+      .map((name) => join(ROOT, "modules", name));
+    expect(files.length).toBeGreaterThan(0);
+    expect(files.filter((module) => !own.has(module))).toEqual([]);
+  });
+
+  it.each(PLATFORMS)("provides every module tether-mqtt and the modules it maps import (%s)", (platform) => {
+    const own = ownModules(file, platform);
+    const entry = own.get("tether-mqtt");
+    expect(entry).toBe(join(ROOT, "hosts/moddable/mqtt.ts"));
+    expect(unprovided(file, platform, entry ?? "")).toEqual([]);
+    // Every module of ours it maps is built, reachable from an entry or not: what it imports must be there too.
+    // modules/ stays portable: it imports only its own modules, never the SDK's (whose typings this project also
+    // declares).
+    for (const module of new Set(own.values())) {
+      const where = relative(ROOT, module);
+      for (const specifier of importsOf(module)) {
+        if (module.startsWith(join(ROOT, "modules")))
+          expect([where, specifier]).toEqual([where, expect.stringMatching(/^tether\//)]);
+        expect([where, own.has(specifier) || sdkModules(file, platform).has(specifier)]).toEqual([where, true]);
+      }
     }
   });
 
-  it.each(PLATFORMS)("provides every module tether-mqtt and modules/ import (%s)", (platform) => {
-    const entry = ownModules(file, platform).get("tether-mqtt");
-    expect(entry).toBe(join(ROOT, "hosts/moddable/mqtt.ts"));
-    expect(unprovided(file, platform, entry ?? "")).toEqual([]);
-    // Everything under modules/ is built too (preloaded as tether/*), reachable from an entry or not, and the
-    // firmware stays portable: it imports only its own modules, never the SDK's (whose typings this project also
-    // declares).
-    const own = ownModules(file, platform);
-    for (const module of tsFiles("modules")) {
-      const where = relative(ROOT, module);
-      for (const specifier of importsOf(module))
-        expect([where, own.get(specifier)]).toEqual([where, expect.any(String)]);
+  it.each(PLATFORMS)("maps only what its entries import, and what the modules it maps look up by name (%s)", (p) => {
+    // An application that includes the drop-in gets nothing it does not use: every module of ours it maps is
+    // imported from tether-mqtt, the firmware's app (manifest_firmware.json maps the app's folders whole), or an
+    // optional layer (TLS, WebSocket) that a module looks up by name, which its own manifest maps.
+    if (file === APP || file === FIRMWARE) return;
+    const own = ownModules(file, p);
+    const used = reachable(file, p, own.get("tether-mqtt") ?? "");
+    for (const module of [...used]) {
+      for (const name of lookedUp(relative(ROOT, module))) {
+        const optional = own.get(name);
+        if (optional) for (const m of reachable(file, p, optional)) used.add(m);
+      }
     }
+    const unused = [...own].filter(([, module]) => !used.has(module) && !module.endsWith(".d.ts"));
+    expect(unused.map(([name]) => name)).toEqual([]);
   });
 
   it("maps a different device module for the board and for the simulator", () => {
@@ -262,10 +313,15 @@ describe.each([
 describe("manifest.json (Tether's firmware)", () => {
   const manifest = read(APP);
 
-  it("is the library plus the entry point, the settings and the build name", () => {
-    expect(manifest.include).toEqual(["./hosts/moddable/manifest.json"]);
+  it("is the firmware's manifest plus the entry point and the build name", () => {
+    expect(manifest.include).toEqual(["./hosts/moddable/manifest_firmware.json"]);
     expect(manifest.build).toEqual({ NAME: "tether" });
     expect(manifest.modules).toEqual({ "*": "./main" });
+    expect(manifest.config).toBeUndefined();
+  });
+
+  it("builds on the drop-in, TLS and WebSocket manifests", () => {
+    expect(read(FIRMWARE).include).toEqual(["./manifest.json", "./manifest_tls.json", "./manifest_websocket.json"]);
   });
 
   it.each(PLATFORMS)("provides every module imported from main.ts on (%s)", (platform) => {
@@ -279,7 +335,7 @@ describe("manifest.json (Tether's firmware)", () => {
   });
 
   it("configures every setting the firmware knows, with a default the firmware accepts", () => {
-    const config = manifest.config ?? {};
+    const config = read(FIRMWARE).config ?? {};
     expect(Object.keys(config).sort()).toEqual(SETTINGS.map((s) => s.key).sort());
     for (const [key, value] of Object.entries(config)) {
       expect(typeof value).toBe("string");
@@ -288,14 +344,18 @@ describe("manifest.json (Tether's firmware)", () => {
   });
 
   it("keeps setting secrets out of the manifest", () => {
-    for (const spec of SETTINGS.filter((s) => s.secret)) expect(manifest.config?.[spec.key]).toBe("");
+    for (const spec of SETTINGS.filter((s) => s.secret)) expect(read(FIRMWARE).config?.[spec.key]).toBe("");
   });
 });
 
-describe("hosts/moddable/manifest.json (the library applications include)", () => {
-  it.each(PLATFORMS)("has no entry point, settings, build name or exclusions of its own (%s)", (platform) => {
-    const located = sections(LIBRARY, platform);
-    expect(located.map(({ file }) => file)).toEqual(located.map(() => LIBRARY));
+describe("the manifests applications include (the drop-in, its TLS and its WebSocket)", () => {
+  it.each(
+    PLATFORMS.flatMap((platform) =>
+      [LIBRARY, TLS, WEBSOCKET].map((file) => [relative(ROOT, file), platform, file] as const),
+    ),
+  )("%s has no entry point, settings, build name or exclusions of its own (%s)", (_name, platform, file) => {
+    const located = sections(file, platform);
+    expect(located.map((l) => l.file).filter((f) => f !== file && f !== LIBRARY)).toEqual([]);
     for (const { section } of located) {
       expect([section.config, section.build]).toEqual([undefined, undefined]);
       // "*" maps SDK folders only: a local file there would become a module named after it, such as main.
@@ -303,7 +363,20 @@ describe("hosts/moddable/manifest.json (the library applications include)", () =
       // Excluding setup/network is the firmware's choice: an application keeps bringing its network up with it.
       expect(section.modules?.["~"]).toBeUndefined();
     }
-    expect(ownModules(LIBRARY, platform).has("main")).toBe(false);
+    expect(ownModules(file, platform).has("main")).toBe(false);
+  });
+
+  it.each(PLATFORMS)("leaves TLS, the WebSocket layer and the firmware's app out of the drop-in (%s)", (platform) => {
+    const own = [...ownModules(LIBRARY, platform).keys()];
+    expect(own.filter((name) => /^tether\/app\/|tls|websocket|sha1|x509/.test(name))).toEqual([]);
+    expect(sdkIncludes(LIBRARY, platform)).not.toContain(SDK_TLS);
+    expect(ownModules(TLS, platform).has("hosts/moddable/tls")).toBe(true);
+    expect(ownModules(WEBSOCKET, platform).has("tether/client/websocket")).toBe(true);
+  });
+
+  it("looks TLS and the WebSocket layer up by the names their manifests map", () => {
+    expect(lookedUp("hosts/moddable/socket.ts")).toContain("hosts/moddable/tls");
+    expect(lookedUp("hosts/moddable/mqtt.ts")).toContain("tether/client/websocket");
   });
 
   it("bundles the default CA certificate in DER", () => {

@@ -4,7 +4,8 @@
  * "client" differs. It prints what bench/mcsim.ts measures:
  * - "heap <bytes>" once connected and subscribed, after a forced garbage collection (instrumented builds);
  * - "published <n>" after publishing n QoS 0 messages of `size` bytes, paced at 16 per 20 ms (what the simulator's
- *   socket moves in one turn), so that the same work is done whatever each module does with a full socket;
+ *   socket moves in one turn), so that the same work is done whatever each module does with a full socket; the
+ *   publishing starts IDLE ms after the heap line, a quiet window in which the bench measures the idle rate;
  * - "received <n>" every time n messages arrived on bench/<id>/in.
  */
 import Client from "client";
@@ -17,6 +18,7 @@ const count = Number(config.count);
 const id = config.id;
 const payload = new Uint8Array(Number(config.size)).fill(97).buffer;
 const PACE = 16;
+const IDLE = 2500;
 let received = 0;
 
 const mqtt = new Client({ host: config.host, port: Number(config.port), id, timeout: 60_000 });
@@ -45,7 +47,7 @@ mqtt.onReady = function () {
   // The SUBACK has had time to arrive when the first timer fires.
   Timer.set(() => {
     trace(`heap ${heap()}\n`);
-    publishAll();
+    Timer.set(publishAll, IDLE);
   }, 500);
 };
 

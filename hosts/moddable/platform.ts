@@ -28,3 +28,8 @@ export interface Device {
 export function print(text: string): void {
   trace(text);
 }
+
+/** The text of what the SDK threw. */
+export function message(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -5,9 +5,12 @@ import Preference from "preference";
 
 const DOMAIN = "tether";
 
+/** The value saved under `name`; throws when what is saved there is not a string, so the firmware names it. */
 export function readSetting(name: string): string | undefined {
-  const value = Preference.get(DOMAIN, storageKey(name));
-  return typeof value === "string" ? value : undefined;
+  // Typed as what Preference may hold, so that the check below narrows it for the SDK's tsc too.
+  const value: unknown = Preference.get(DOMAIN, storageKey(name));
+  if (value === undefined || typeof value === "string") return value;
+  throw new TypeError(`not a string but ${value === null ? "null" : typeof value}`);
 }
 
 /** Saves `value` (undefined deletes it); throws a RangeError when NVS cannot hold it. */

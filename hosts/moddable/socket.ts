@@ -3,37 +3,60 @@
 // - onError carries no reason: before the connection is up it is reported as `refused` (lwIP gives up on an
 //   unanswered SYN later than any sensible timeout, which then fires first as `timeout`); after, as `closed`,
 //   whether the peer sent FIN or RST.
-// - TLS errors escape from the socket's callbacks as exceptions whose messages do not tell the causes apart; the
-//   handshake bytes read are kept until it ends, and a failure is named from the certificates in them
-//   (hosts/moddable/tls-evidence).
-import Resource from "Resource";
-import TCP, { type Options as TCPOptions } from "embedded:io/socket/tcp";
-import TLSSocket from "embedded:io/socket/tcp/tls";
+// - TLS is hosts/moddable/tls, in the build only where the application's manifest includes manifest_tls.json:
+//   found by name (Modules.has), so that a build for plain mqtt:// carries none of it. Without it, an mqtts://
+//   dial fails as `tls` `not_built`.
+import TCP from "embedded:io/socket/tcp";
+import { message } from "hosts/moddable/platform";
 import type { Timers } from "hosts/moddable/timers";
-import { EVIDENCE_MAX, tlsFailure } from "hosts/moddable/tls-evidence";
+import Modules from "modules";
 // biome-ignore lint/style/useNodejsImportProtocol: Moddable's net module, not Node's
 import Net from "net";
 import type { ConnectOptions, NetError, Socket, SocketHandlers, Timer, TlsOptions } from "tether/host";
 
-/** The CA certificate trusted when the firmware names none: ISRG Root X1 (Let's Encrypt), in hosts/moddable/certs. */
-const DEFAULT_CA = "isrg-root-x1";
+const TLS = "hosts/moddable/tls";
 const QUEUE_INITIAL = 1024;
 /** Where `localhost` is: the SDK's resolver keeps only an IPv4 first answer, and the system's first is often ::1. */
 const LOOPBACK = "127.0.0.1";
 
 type Resolved = (address: string | undefined, error?: NetError) => void;
-type Callback = ((count: number) => void) | undefined;
 
 /** What TCP and TLSSocket have in common, as this module uses them. */
-interface Stream {
+export interface Stream {
   read(): unknown;
   write(bytes: Uint8Array): unknown;
   close(): void;
 }
 
-function message(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+/** A connection, as the TLS layer reports to it. */
+export interface TlsOwner {
+  /** The handshake is over and the connection up. */
+  readonly connected: boolean;
+  /** Set when the TCP connection under TLS is up (a failure after it is the handshake's). */
+  tcpOpen: boolean;
+  fail(error: NetError): void;
 }
+
+/** The TCP options of a connection, as made for a plain one. */
+export interface Base {
+  address: string;
+  port: number;
+  nodelay: boolean;
+  onReadable(): void;
+  onWritable(count: number): void;
+  onError(): void;
+}
+
+/**
+ * hosts/moddable/tls's openTls: a TLS stream over TCP to `base.address`, and the evidence it keeps until the
+ * handshake ends; undefined when it failed at once (reported to `owner`).
+ */
+export type OpenTls = (
+  base: Base,
+  host: string,
+  tls: TlsOptions,
+  owner: TlsOwner,
+) => { stream: Stream; evidence: { drop(): void } } | undefined;
 
 function later(timers: Timers, callback: () => void): void {
   timers.timer(callback).schedule(0);
@@ -69,97 +92,23 @@ export function resolve(name: string, callback: Resolved, timers: Timers): void 
   }
 }
 
-function caResource(tls: TlsOptions): string {
-  const name = tls.ca?.[0] ?? DEFAULT_CA;
-  return name.endsWith(".der") ? name : `${name}.der`;
-}
-
-/** The bytes of a TLS handshake as read from the server, kept until it ends: the evidence of a failure. */
-class Evidence {
-  bytes: Uint8Array | undefined = new Uint8Array(EVIDENCE_MAX);
-  length = 0;
-
-  keep(read: Uint8Array): void {
-    const bytes = this.bytes;
-    if (!bytes) return;
-    const n = Math.min(read.length, bytes.length - this.length);
-    bytes.set(read.subarray(0, n), this.length);
-    this.length += n;
-  }
-
-  /** The handshake succeeded: nothing more to keep. */
-  drop(): void {
-    this.bytes = undefined;
-  }
-}
-
-/**
- * The TCP socket under a TLS socket. The TLS socket runs its handshake inside the TCP callbacks and lets its
- * errors escape from them, where they would abort XS: this subclass catches them for `fail`, and keeps what it
- * reads in `evidence`.
- */
-function guardedTCP(
-  fail: (error: unknown) => void,
-  opened: () => void,
-  evidence: Evidence,
-): new (
-  options: TCPOptions,
-) => TCP {
-  const guard = (callback: Callback, count: number) => {
-    try {
-      callback?.(count);
-    } catch (error) {
-      fail(error);
-    }
-  };
-  const Guarded = class extends TCP {
-    constructor(options: TCPOptions) {
-      const readable = options.onReadable as Callback;
-      const writable = options.onWritable as Callback;
-      super({
-        ...options,
-        onReadable: (count: number) => guard(readable, count),
-        onWritable: (count: number) => {
-          opened();
-          guard(writable, count);
-        },
-      });
-    }
-  };
-  // read() copies what it read into the evidence, in either of its forms (into a buffer, or a new one returned).
-  // Defined, not assigned: TCP's prototype is preloaded, so frozen, and assigning an inherited read-only property
-  // throws ("set read: not writable").
-  const read = TCP.prototype.read as (this: TCP, ...args: unknown[]) => unknown;
-  Object.defineProperty(Guarded.prototype, "read", {
-    value(this: TCP, ...args: unknown[]) {
-      const result = read.apply(this, args);
-      if (evidence.bytes) {
-        const into = args[0];
-        if (into instanceof Uint8Array) evidence.keep(into);
-        else if (result instanceof ArrayBuffer) evidence.keep(new Uint8Array(result));
-      }
-      return result;
-    },
-  });
-  return Guarded;
-}
-
 /**
  * One connection: a class, not a closure per callback, because every closure a connection made would be heap on the
  * device for as long as it lives; the methods are in flash with the preloaded module. Bytes the socket cannot take
  * yet wait in a queue made only when that first happens.
  */
-class Connection implements Socket {
+class Connection implements Socket, TlsOwner {
   private stream: Stream | undefined;
   private dead = false;
-  private connected = false;
-  private tcpOpen = false;
+  connected = false;
+  tcpOpen = false;
   private blocked = false;
   private writable = 0;
   private queue: Uint8Array | undefined;
   private head = 0;
   private tail = 0;
-  private evidence: Evidence | undefined;
+  /** The TLS handshake's evidence, kept until the handshake ends (hosts/moddable/tls). */
+  private evidence: { drop(): void } | undefined;
   private readonly timeout: Timer;
 
   constructor(
@@ -199,7 +148,7 @@ class Connection implements Socket {
     this.stream = undefined;
   }
 
-  private fail(error: NetError): void {
+  fail(error: NetError): void {
     if (this.dead) return;
     this.close();
     this.handlers.onError(error);
@@ -283,7 +232,7 @@ class Connection implements Socket {
 
   private open(address: string): void {
     const options = this.options;
-    const base = {
+    const base: Base = {
       address,
       port: options.port,
       nodelay: true,
@@ -297,38 +246,15 @@ class Connection implements Socket {
         this.stream = new TCP(base);
         return;
       }
-      const verify = tls.verify !== false;
-      const ca = caResource(tls);
-      if (verify && !Resource.exists(ca)) {
-        this.fail({ code: "tls", detail: `no CA resource ${ca}` });
+      if (!Modules.has(TLS)) {
+        this.fail({ code: "tls", detail: "not_built" });
         return;
       }
-      const serverName = tls.serverName ?? options.host;
-      const certificate = verify ? new Resource(ca) : undefined;
-      const kept = new Evidence();
-      this.evidence = kept;
-      const failTls = (error: unknown) => {
-        if (this.connected) this.fail({ code: "reset", detail: message(error) });
-        else {
-          const trusted = certificate?.slice(0);
-          const bytes = kept.bytes?.subarray(0, kept.length) ?? new Uint8Array(0);
-          this.fail({ code: "tls", detail: tlsFailure(message(error), bytes, serverName, trusted, Date.now()) });
-        }
-      };
-      this.stream = new TLSSocket({
-        ...base,
-        host: serverName,
-        secure: { serverName, verify, certificate },
-        TCP: {
-          io: guardedTCP(
-            failTls,
-            () => {
-              this.tcpOpen = true;
-            },
-            kept,
-          ),
-        },
-      });
+      const open = (Modules.importNow(TLS, true) as { openTls: OpenTls }).openTls;
+      const opened = open(base, options.host, tls, this);
+      if (!opened) return;
+      this.evidence = opened.evidence;
+      this.stream = opened.stream;
     } catch (error) {
       // The TLS socket checks the trusted CA itself when made: out of its dates (or the clock not set yet).
       const text = message(error);

@@ -1,12 +1,15 @@
 // The client's configuration made from the settings, checked as a whole: what the device and `npm run fleet` start.
-import { toBytes } from "tether/app/bytes";
-import type { Settings } from "tether/app/settings";
+
+import { type Settings, userPairs } from "tether/app/settings";
 import { type BackoffConfig, DEFAULT_JITTER, validateBackoff } from "tether/client/backoff";
 import { parseBrokers } from "tether/client/broker";
 import type { ClientConfig } from "tether/client/client";
+import type { ConnectExtras } from "tether/client/connection";
 import { TUNER_DEFAULTS, validateTuner } from "tether/client/keepalive-tuner";
+import { connectWebSocket } from "tether/client/websocket";
 import { classifyCause } from "tether/diag/diagnose";
 import { Stats } from "tether/diag/stats";
+import { toBytes } from "tether/mqtt/bytes";
 import { CodecError, Encoder } from "tether/mqtt/codec";
 import { CONNECT, type Properties, type ProtocolVersion, PUBLISH, type Will } from "tether/mqtt/packets";
 
@@ -40,6 +43,8 @@ export function clientConfig(
   const version = mqttVersion(settings);
   return {
     brokers,
+    // The firmware takes any broker URL from its settings, at run time: it carries the WebSocket layer.
+    webSocket: connectWebSocket,
     clientId,
     version,
     keepAlive,
@@ -58,8 +63,19 @@ export function clientConfig(
     receiveMaximum: settings.number("receiveMaximum"),
     topicAliasMaximum: settings.number("topicAliasMaximum"),
     topicAliases: settings.get("topicAliases") === "1",
+    extras: version === 5 ? connectExtras(settings) : undefined,
     ca: settings.ca(),
   };
+}
+
+/** The MQTT 5 CONNECT's extras the settings ask for, or undefined (nothing kept) when they ask for none. */
+function connectExtras(settings: Settings): ConnectExtras | undefined {
+  const pairs = userPairs(settings.get("connectProps"));
+  const userProperties = typeof pairs === "string" || !pairs.length ? undefined : pairs;
+  const requestResponseInformation = settings.get("responseInfo") === "1";
+  const requestProblemInformation = settings.get("problemInfo") !== "0";
+  if (!userProperties && !requestResponseInformation && requestProblemInformation) return undefined;
+  return { requestResponseInformation, requestProblemInformation, userProperties };
 }
 
 /** The will: the retained offline beacon on the status topic. */
@@ -89,7 +105,15 @@ export function packetSizeProblem(settings: Settings, deviceId: string): string 
   const user = settings.get("mqttUser");
   const password = settings.get("mqttPassword");
   const encoder = new Encoder(256, 1 << 20);
-  const properties = { sessionExpiryInterval: 1, receiveMaximum: 1, maximumPacketSize: 1, topicAliasMaximum: 1 };
+  const extras = connectExtras(settings);
+  const properties: Properties = {
+    sessionExpiryInterval: 1,
+    receiveMaximum: 1,
+    maximumPacketSize: 1,
+    topicAliasMaximum: 1,
+  };
+  if (extras?.userProperties) properties.userProperties = extras.userProperties;
+  if (extras) Object.assign(properties, { requestResponseInformation: 1, requestProblemInformation: 0 });
   const connect = encoder.encode(
     {
       type: CONNECT,

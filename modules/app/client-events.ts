@@ -50,6 +50,7 @@ export function clientEvent(device: Device, event: ClientEvent, classify: Client
         requeued: event.requeued || undefined,
         resent: event.resent || undefined,
         n: stats.successes,
+        response_info: event.properties?.responseInformation,
       });
       history.add(now, "connected", `rtt=${rtt}ms`);
       publishStatus(device, true);
@@ -102,6 +103,8 @@ export function clientEvent(device: Device, event: ClientEvent, classify: Client
           topic: clip(event.publish.topic, TOPIC_SHOWN),
           qos: event.publish.qos,
           bytes: event.publish.payload.length,
+          // MQTT 5: which subscriptions (by their `sub ... id=N`) it matched.
+          sub_ids: event.publish.properties?.subscriptionIdentifier?.join(","),
         });
       return;
     case "pong":
@@ -112,6 +115,10 @@ export function clientEvent(device: Device, event: ClientEvent, classify: Client
       stats.queue(event.depth);
       // A QoS 1 or 2 message refused for a full queue is lost as surely as a QoS 0 one pushed out.
       if (event.result === "dropped" || event.result === "full") stats.dropped();
+      return;
+    case "quarantined":
+      // Named by the diagnoser (message_quarantined); counted with the messages the device gave up.
+      stats.dropped();
       return;
     case "subscribed":
       log.info("mqtt", "subscribed", {

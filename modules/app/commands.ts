@@ -1,19 +1,24 @@
 // The console commands, the same on the serial port and on the command topic. Each is a small function over the
 // Device; argument checking and error lines come from diag/console.
 
-import { toBytes } from "tether/app/bytes";
+import { mqttVersion } from "tether/app/client-config";
 import type { Device } from "tether/app/device";
 import { goodbye, publish } from "tether/app/publish";
 import { runSelfTest } from "tether/app/selftest";
 import { SETTINGS, settingSpec } from "tether/app/settings";
 import { brokerName } from "tether/client/broker";
 import type { Client } from "tether/client/client";
+import type { Goodbye } from "tether/client/connection";
 import { type Command, enumArg, intArg, type Out, qosArg, quote, UsageError } from "tether/diag/console";
 import { LEVEL_NAMES, type Level } from "tether/diag/log";
 import { formatBudgets, formatStats } from "tether/diag/stats";
+import { toBytes } from "tether/mqtt/bytes";
 import { frozen } from "tether/mqtt/frozen";
-import type { QoS } from "tether/mqtt/packets";
+import type { Properties, QoS, Subscription } from "tether/mqtt/packets";
 import { topicFilterProblem, topicNameProblem } from "tether/mqtt/topic";
+
+/** MQTT 5 DISCONNECT reason 0x04 Disconnect with Will Message. */
+const DISCONNECT_WITH_WILL = 0x04;
 
 /** The running client, or an error naming the fix when the configuration kept it from starting. */
 function client(device: Device): Client {
@@ -164,13 +169,27 @@ export const COMMANDS: readonly Command<Device>[] = frozen<Command<Device>>([
   },
   {
     name: "sub",
-    usage: "<filter> [qos]",
-    help: "subscribe (kept across reconnects)",
+    usage: "<filter> [qos] [nl] [rap] [rh=0|1|2] [id=<n>]",
+    help: "subscribe (kept across reconnects); MQTT 5: No Local, Retain As Published, Retain Handling, Subscription Identifier",
     min: 1,
-    max: 2,
-    run: ([filter, q], out, device) => {
+    max: 6,
+    run: ([filter, ...options], out, device) => {
       filterCheck(filter);
-      const id = client(device).subscribe({ topicFilter: filter, qos: q === undefined ? 0 : qosArg(q) });
+      const subscription: Subscription = { topicFilter: filter, qos: 0 };
+      let properties: Properties | undefined;
+      let v5 = false;
+      for (const option of options) {
+        v5 ||= !/^\d+$/.test(option);
+        if (!v5) subscription.qos = qosArg(option);
+        else if (option === "nl") subscription.noLocal = true;
+        else if (option === "rap") subscription.retainAsPublished = true;
+        else if (option.startsWith("rh=")) subscription.retainHandling = intArg(option.slice(3), "rh", 0, 2);
+        else if (option.startsWith("id=")) {
+          properties = { subscriptionIdentifier: [intArg(option.slice(3), "id", 1, 268435455)] };
+        } else throw new UsageError(`unknown option ${quote(option)}: qos, nl, rap, rh=N or id=N`);
+      }
+      if (v5 && mqttVersion(device.settings) !== 5) throw new UsageError("nl, rap, rh and id need MQTT 5");
+      const id = client(device).subscribe(subscription, properties);
       out(id > 0 ? `sub sent id=${id}` : id < 0 ? "sub refused (see the warning)" : "sub saved: sent when connected");
     },
   },
@@ -185,7 +204,25 @@ export const COMMANDS: readonly Command<Device>[] = frozen<Command<Device>>([
       // Without it the device could no longer be reached over MQTT.
       if (filter === device.topics.cmd) throw new UsageError("the command topic stays subscribed");
       const id = client(device).unsubscribe(filter);
-      out(id ? `unsub sent id=${id}` : "unsub saved: not subscribed again when connected");
+      out(id ? `unsub sent id=${id}` : "unsub saved: sent when connected");
+    },
+  },
+  {
+    name: "disconnect",
+    usage: "[will] [expiry=<s>]",
+    help: "say goodbye and stay down until reconnect; MQTT 5: will asks the broker to publish the will (0x04), expiry sets the session's",
+    min: 0,
+    max: 2,
+    run: (args, out, device) => {
+      const goodbye: Goodbye = {};
+      for (const arg of args) {
+        if (arg === "will") goodbye.reasonCode = DISCONNECT_WITH_WILL;
+        else if (arg.startsWith("expiry=")) goodbye.sessionExpiry = intArg(arg.slice(7), "expiry", 0, 4294967295);
+        else throw new UsageError(`unknown option ${quote(arg)}: will or expiry=N`);
+      }
+      if (args.length && mqttVersion(device.settings) !== 5) throw new UsageError("will and expiry need MQTT 5");
+      client(device).stop("console", false, goodbye);
+      out("disconnected: reconnect to connect again");
     },
   },
   {

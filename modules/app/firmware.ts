@@ -98,8 +98,8 @@ export function start(host: Host, config: Record<string, string>): Device {
       (finding) => failure(device, finding),
     );
     const client = new Client(device.host, config_, (event) => {
-      // The guard sits here, inside the client: a message is acknowledged after this returns, so an exception
-      // would leave it unacknowledged and the broker would deliver it again, and again after every reboot.
+      // The guard sits here, inside the client: an exception in one event must not cut the others short. A message
+      // is acknowledged before it gets here (Connection), so nothing a handler does can have it delivered again.
       try {
         // What a command's sender caused is counted against it, not diagnosed as the device's failure.
         if (!senderFailure(device, event)) diagnoser.observe(event);

@@ -1,8 +1,9 @@
 // What the device publishes itself: messages counted in the statistics, the retained status beacon, and the goodbye
 // (offline status, DISCONNECT) before it shuts down or reboots.
-import { toBytes } from "tether/app/bytes";
+
 import type { Device } from "tether/app/device";
 import type { PublishResult } from "tether/client/client";
+import { toBytes } from "tether/mqtt/bytes";
 import type { QoS } from "tether/mqtt/packets";
 
 /**
@@ -24,14 +25,29 @@ export function publish(
   return result;
 }
 
+/**
+ * The retained status, transient (never stored: the next status replaces it, and a reboot publishes a new one).
+ * Online at QoS 1. Offline (at shutdown, just before the DISCONNECT) at QoS 0: a QoS 1 message is kept in the
+ * session until its PUBACK, which a device shutting down does not wait for; it was resent at the next boot, or at
+ * the next start(), so subscribers saw a stale offline just before online. At QoS 0 it is kept nowhere, and it is no
+ * less sure: it precedes the DISCONNECT on the same connection, which the broker reads in order, and if the
+ * connection dies first, no DISCONNECT arrives and the broker publishes the will, the same offline.
+ */
 export function publishStatus(device: Device, online: boolean): void {
   const now = device.host.now();
   const body = online
     ? JSON.stringify({ online: true, ...device.stats.beacon(now), heap: device.host.heap().used })
     : '{"online":false}';
-  // Transient: the next status replaces it, and a reboot publishes a new one. Retained, unless the broker keeps no
-  // retained messages (MQTT 5 Retain Available 0): then it is a plain message.
-  publish(device, device.topics.status, body, 1, device.client?.retainAvailable !== false, device.properties, true);
+  // Retained, unless the broker keeps no retained messages (MQTT 5 Retain Available 0): then a plain message.
+  publish(
+    device,
+    device.topics.status,
+    body,
+    online ? 1 : 0,
+    device.client?.retainAvailable !== false,
+    device.properties,
+    true,
+  );
 }
 
 /** The device's goodbye before it goes (a shutdown, a reboot): the offline status, then DISCONNECT. */

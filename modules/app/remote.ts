@@ -1,12 +1,13 @@
 // The remote console: commands arriving on the command topic, run with what remoteCommands allows, answered on the
 // reply topic (or an MQTT 5 request's Response Topic).
-import { toText } from "tether/app/bytes";
+
 import { COMMANDS, isCommand } from "tether/app/commands";
 import { clip, type Device, fault } from "tether/app/device";
 import { publish } from "tether/app/publish";
 import type { ClientEvent } from "tether/client/client";
 import { type Command, execute } from "tether/diag/console";
 import type { Logger } from "tether/diag/log";
+import { toText } from "tether/mqtt/bytes";
 import type { Publish } from "tether/mqtt/packets";
 
 /**

@@ -2,15 +2,17 @@
 // TLS), MQTT CONNECT, SUBSCRIBE and PUBLISH loopback on a private topic, PINGREQ round trip. Each step prints ok or
 // failed with its time; the first failure ends the walk with its diagnosis. It uses its own connection with its
 // own client id, so the device's session is not disturbed (the same id would take it over).
-import { toBytes } from "tether/app/bytes";
+
 import type { Device } from "tether/app/device";
 import { brokerName } from "tether/client/broker";
 import { Connection, type ConnectionEvent } from "tether/client/connection";
-import { connectWebSocket, type TransportError, type WebSocketHandlers } from "tether/client/websocket";
+import type { TransportError, WebSocketHandlers } from "tether/client/transport";
+import { connectWebSocket } from "tether/client/websocket";
 import { type Code, failureInfo } from "tether/diag/codes";
 import type { Out } from "tether/diag/console";
 import { Diagnoser, type Finding } from "tether/diag/diagnose";
 import type { Socket } from "tether/host";
+import { toBytes } from "tether/mqtt/bytes";
 import { Session } from "tether/mqtt/session";
 
 /**

@@ -187,6 +187,28 @@ export const SETTINGS: readonly SettingSpec[] = frozen<SettingSpec>([
     max: 4294967295,
   },
   {
+    key: "responseInfo",
+    value: "0",
+    help: "MQTT 5: 1: ask the broker for Response Information (a base for response topics; logged at connect)",
+    choices: ["0", "1"],
+  },
+  {
+    key: "problemInfo",
+    value: "1",
+    help: "MQTT 5: 0: ask the broker to leave reason strings out of failures (bytes; the diagnostics lose them)",
+    choices: ["0", "1"],
+  },
+  {
+    key: "connectProps",
+    value: "",
+    help: "MQTT 5: user properties of the CONNECT, name=value pairs separated by commas (fw=1.2,site=lab)",
+    max: 1024,
+    check: (value) => {
+      const pairs = userPairs(value);
+      return typeof pairs === "string" ? pairs : undefined;
+    },
+  },
+  {
     key: "heapLimit",
     value: "0",
     help: "heap budget, bytes, low_memory above 90% of it (0: the host's total heap)",
@@ -341,4 +363,20 @@ export class Settings {
     const value = this.get(key);
     return settingSpec(key)?.secret && value ? "***" : value;
   }
+}
+
+/** `name=value` pairs separated by commas, as the connectProps setting holds them; a string says what is wrong. */
+export function userPairs(value: string): [string, string][] | string {
+  const pairs: [string, string][] = [];
+  if (value === "") return pairs;
+  for (const item of value.split(",")) {
+    const at = item.indexOf("=");
+    if (at < 1) return `expected name=value pairs separated by commas, not ${JSON.stringify(item)}`;
+    const name = item.slice(0, at);
+    const text = item.slice(at + 1);
+    const bad = badCharacter(name) ?? badCharacter(text);
+    if (bad) return `brokers refuse ${bad}`;
+    pairs.push([name, text]);
+  }
+  return pairs;
 }

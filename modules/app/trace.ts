@@ -1,8 +1,9 @@
 // The packet trace (`trace on`): one line of decoded fields per packet, never a credential or a secret setting.
-import { toBytes, toText } from "tether/app/bytes";
+
 import { clip, TOPIC_SHOWN } from "tether/app/device";
 import { tokenize } from "tether/diag/console";
 import { type Fields, isSecretKey } from "tether/diag/log";
+import { toBytes, toText } from "tether/mqtt/bytes";
 import { frozen } from "tether/mqtt/frozen";
 import { PACKET_NAMES, type Packet } from "tether/mqtt/packets";
 
@@ -61,6 +62,11 @@ const TRACED = frozen<{ name: string; field: string }>([
   { name: "messageExpiryInterval", field: "expiry" },
   { name: "responseTopic", field: "response_topic" },
   { name: "serverReference", field: "server_reference" },
+  { name: "subscriptionIdentifier", field: "sub_id" },
+  { name: "requestResponseInformation", field: "req_response" },
+  { name: "requestProblemInformation", field: "req_problem" },
+  { name: "responseInformation", field: "response_info" },
+  { name: "authenticationMethod", field: "auth_method" },
 ]);
 
 const PREVIEW = 32;

@@ -14,10 +14,12 @@
 //   whole fleet at once, and a restart is back in well under a second: the first retry comes within `spread`;
 //   other drops (a reset, a keep-alive timeout: one device's path) retry within `base`;
 // - a second failure in a row (refused, reset, timed out: the `normal` causes) means a broker down or restarting,
-//   not one device's bad luck: from there on, retries are drawn from spread/3..spread (SPREAD_LOW), not grown
-//   towards the cap. The band's mean (2/3 spread) sets the share of the fleet a returning broker sees per second
-//   (1/10 at 15 s, a little more in the first waves), its top how soon all of it is back (within `spread`);
-//   docs/fleet.md measures both and the trade-off between them;
+//   not one device's bad luck: from there on the device retries on a grid of its own, every `spread - base` (the
+//   period, 14 s by default) at a phase drawn once, when it joins the grid. Phases drawn independently are spread
+//   evenly over the period and stay so while the broker is down, however long: a returning broker sees 1/period of
+//   the fleet per second (1/14) and all of it within one period. Drawing each wait afresh (as before, from
+//   spread/3..spread) let the waves of a long outage bunch: 10 to 13.5% in the busiest second. docs/fleet.md
+//   measures it;
 // - the first attempt after power-on, and the first link-up since, comes within `spread` too;
 // - refused credentials and quotas wait cap/2..cap: at most one attempt per half cap per device, all back within
 //   the cap once fixed; the growth state is left alone meanwhile, so a long outage does not slow the recovery.
@@ -46,8 +48,6 @@ export const DEFAULT_CAP = 120000;
 export const DEFAULT_STABLE = 60000;
 export const DEFAULT_JITTER: Jitter = "decorrelated";
 export const DEFAULT_SPREAD = 15000;
-/** Retries at the spread are drawn from this fraction of it up to all of it. */
-export const SPREAD_LOW = 1 / 3;
 /** A busy server is left alone for at least this many `base` delays. */
 export const BUSY_FACTOR = 10;
 
@@ -161,6 +161,8 @@ interface BrokerState {
   sleep: number;
   /** Not to be dialled before this time. */
   readyAt: number;
+  /** The device's next slot on its retry grid at this broker (see spreadOut); -1 before it joins the grid. */
+  slot: number;
 }
 
 /**
@@ -183,13 +185,18 @@ export class Backoff<B extends Endpoint = Endpoint> {
   #attempt = 0;
   /** Powered on (boot) and not connected since: a link that comes up now is the fleet's, not this device's. */
   #booting = false;
+  /**
+   * Connections keep ending the same way with nothing delivered (the supervisor's loop detector): whatever the
+   * cause's policy, the waits grow towards the cap until something is delivered again.
+   */
+  looping = false;
 
   /** `random` returns a number in [0, 1), like Math.random; `brokers` are tried in round-robin order. */
   constructor(config: BackoffConfig, random: () => number, brokers: readonly B[]) {
     this.#config = config;
     this.#random = random;
     this.#brokers = brokers;
-    this.#states = brokers.map(() => ({ failures: 0, sleep: config.base, readyAt: 0 }));
+    this.#states = brokers.map(() => ({ failures: 0, sleep: config.base, readyAt: 0, slot: -1 }));
   }
 
   /** Failed attempts since the last stable connection. */
@@ -213,7 +220,7 @@ export class Backoff<B extends Endpoint = Endpoint> {
     const up = this.#connectedAt < 0 ? 0 : now - this.#connectedAt;
     const stable = up >= this.#config.stable;
     if (stable) {
-      for (const s of this.#states) Object.assign(s, { failures: 0, sleep: this.#config.base, readyAt: 0 });
+      for (const s of this.#states) Object.assign(s, { failures: 0, sleep: this.#config.base, readyAt: 0, slot: -1 });
       this.#attempt = 0;
     }
     const wasUp = this.#connectedAt >= 0;
@@ -323,8 +330,9 @@ export class Backoff<B extends Endpoint = Endpoint> {
         true,
       );
     }
-    const spread = policy === "normal" ? this.#spread() : 0;
-    const grown = spread > 0 ? this.#spreadOut(state, spread, brokerWentAway(cause, info)) : this.#grow(state, cap);
+    const spread = policy === "normal" && !this.looping ? this.#spread() : 0;
+    const grown =
+      spread > 0 ? this.#spreadOut(state, spread, brokerWentAway(cause, info), now) : this.#grow(state, cap);
     let own = grown;
     if (policy === "busy") {
       // At least the server's hint and BUSY_FACTOR bases, drawn up to half as much again (within the cap).
@@ -336,18 +344,30 @@ export class Backoff<B extends Endpoint = Endpoint> {
     state.sleep = Math.max(state.sleep, own);
     state.readyAt = now + own;
     const busy = policy === "busy" ? `, ${hostPort(this.broker)} rests ${own} ms` : "";
-    return this.#pick(now, grown, sticky, `${cause}${note}: attempt ${this.#attempt}${busy}`);
+    const loop = this.looping ? " (reconnect loop: growing towards the cap)" : "";
+    return this.#pick(now, grown, sticky, `${cause}${note}${loop}: attempt ${this.#attempt}${busy}`);
   }
 
   /**
-   * A failure the fleet may share: the first retry within `base` (within the spread when the broker itself went
-   * away: every device it served is retrying now), the next ones in the spread's band.
+   * A failure the fleet may share. The first retry within `base` (one device's path: come back fast); from the
+   * second failure on, or at once when the broker itself went away (every device it served is retrying now), on
+   * the device's grid: slots one period (`spread - base`, at least `base`) apart at a phase drawn when it joins,
+   * never sooner than `base` from now. The grid is kept until a stable connection, so the phases a fleet drew stay
+   * spread, and a returning broker meets 1/period of the fleet per second, all of it within one period.
    */
-  #spreadOut(s: BrokerState, spread: number, shared: boolean): number {
+  #spreadOut(s: BrokerState, spread: number, shared: boolean, now: number): number {
+    const { base } = this.#config;
     s.failures++;
-    if (s.failures === 1) return Math.floor(this.#random() * (shared ? spread : this.#config.base));
+    if (s.failures === 1 && !shared) return Math.floor(this.#random() * base);
     s.sleep = Math.max(s.sleep, spread);
-    return this.#band(spread, SPREAD_LOW);
+    const period = Math.max(base, spread - base);
+    if (s.slot < 0) {
+      // Joining: a phase anywhere in the period (after `base` unless the broker went away: the close was no dial).
+      s.slot = now + (shared ? 0 : base) + Math.floor(this.#random() * period);
+    } else {
+      s.slot += Math.max(1, Math.ceil((now + base - s.slot) / period)) * period;
+    }
+    return s.slot - now;
   }
 
   /** The next delay of the growth, up to the cap; once there, drawn from its upper half. */

@@ -12,7 +12,7 @@ import {
   DEFAULT_MAX_INFLIGHT,
   type Goodbye,
 } from "tether/client/connection";
-import { connectWebSocket, type TransportError, type WebSocketHandlers } from "tether/client/websocket";
+import type { TransportError, WebSocketDialer, WebSocketHandlers } from "tether/client/transport";
 import type { Host, Socket, Timer } from "tether/host";
 import { varintSize } from "tether/mqtt/codec";
 import type { Properties, ProtocolVersion, QoS, Subscription, Will } from "tether/mqtt/packets";
@@ -56,6 +56,12 @@ export interface ClientConfig {
   /** MQTT 5 CONNECT: Request Response and Problem Information, User Properties, enhanced authentication. */
   extras?: ConnectExtras;
   /**
+   * MQTT over WebSocket (`tether/client/websocket`'s connectWebSocket), for ws:// and wss:// brokers. Passed in, not
+   * imported, so that a build without such brokers carries no WebSocket layer (hosts/moddable/manifest_websocket.json
+   * adds it); a ws:// broker without it fails every dial as `ws` `not_built`.
+   */
+  webSocket?: WebSocketDialer;
+  /**
    * With an empty clientId (MQTT 5): the host storage key that keeps the id the broker assigns, so that the next
    * boot resumes the session too. Without it the id is kept until the device restarts.
    */
@@ -79,9 +85,17 @@ export type ClientEvent =
   | { type: "socket"; broker: Broker; ms: number }
   | { type: "waiting"; delay: number; reason: string; broker: Broker }
   | { type: "link"; up: boolean }
-  | { type: "queued"; result: "queued" | "dropped" | "full"; depth: number };
+  | { type: "queued"; result: "queued" | "dropped" | "full"; depth: number }
+  /**
+   * LOOP_REPEATS connections in a row (and again at twice, four times as many...) ended the same way, `cause`, with
+   * nothing delivered: the waits grow towards the cap until something is.
+   */
+  | { type: "loop"; cause: string; count: number };
 
 export type PublishResult = "sent" | "queued" | "dropped" | "full" | "invalid";
+
+/** Connections in a row that end the same way with no progress before the loop detector acts. */
+export const LOOP_REPEATS = 3;
 
 /** Stored flights at most: the store's values are read one by one at boot. */
 const MAX_SLOTS = 32;
@@ -101,6 +115,8 @@ const STOPPED = 5;
 class Output implements ConnectionOutput {
   /** The connection's socket, until the supervisor drops it. */
   socket: Socket | undefined;
+  /** A message from the broker was handed to the application on this connection: progress (see Client.ended). */
+  delivered = false;
 
   constructor(
     socket: Socket | undefined,
@@ -118,8 +134,10 @@ class Output implements ConnectionOutput {
     this.report(undefined);
   }
   event(event: ConnectionEvent): void {
-    if (event.type === "message") this.observe(event);
-    else this.report(event);
+    if (event.type === "message") {
+      this.delivered = true;
+      this.observe(event);
+    } else this.report(event);
   }
 }
 
@@ -127,6 +145,7 @@ class Output implements ConnectionOutput {
 const DIAL = 0;
 const UPGRADE_TIMEOUT = 1;
 const TICK = 2;
+const NO_WEBSOCKET = 3;
 
 /** Characters of a made client id: what every 3.1.1 server takes [MQTT-3.1.3-5], lower case alone. */
 const ID_CHARACTERS = "0123456789abcdefghijklmnopqrstuvwxyz";
@@ -165,6 +184,12 @@ export class Client implements WebSocketHandlers {
   private readonly subscriptions = new Map<string, Subscription>();
   /** MQTT 5 SUBSCRIBE properties (Subscription Identifier, User Properties) by filter: made when first given. */
   private subscriptionProperties: Map<string, Properties> | undefined;
+  /**
+   * Filters subscribed or unsubscribed since the broker last confirmed them, with the packet identifier of the
+   * SUBSCRIBE or UNSUBSCRIBE that carries the change (0: not sent yet, offline). A resumed session holds only what
+   * the broker confirmed: these are sent again after every CONNACK until a SUBACK or UNSUBACK answers them.
+   */
+  private readonly unconfirmed = new Map<string, number>();
   private conn: Connection | undefined;
   private socket: Socket | undefined;
   /** The current connection's output (see Output). */
@@ -172,10 +197,18 @@ export class Client implements WebSocketHandlers {
   /** The one timer: at the connection's next deadline, or the end of the backoff wait. */
   private readonly timer: Timer;
   private timerAt = Number.POSITIVE_INFINITY;
-  /** What the timer does when it fires: DIAL, UPGRADE_TIMEOUT or TICK (a number, not a closure: heap). */
+  /** What the timer does when it fires: DIAL, UPGRADE_TIMEOUT, TICK or NO_WEBSOCKET (a number, not a closure: heap). */
   private timerAction = TICK;
   private attempt = 0;
   private socketStarted = 0;
+  /** When the last dial started: the next one is never sooner than backoffBase after it, whatever the cause. */
+  private lastDial = Number.NEGATIVE_INFINITY;
+  /** QoS 1/2 messages published on this connection, and ours the broker completed on it (see ended). */
+  private publishedHere = 0;
+  private completedHere = 0;
+  /** The loop detector: how the last connections ended with no progress, and how many in a row. */
+  private loopCause = "";
+  private loopCount = 0;
   private traceOn = false;
   /** The next CONNECT asks for a clean start whatever the configuration says (see cleanOnce). */
   private cleanNext = false;
@@ -264,7 +297,7 @@ export class Client implements WebSocketHandlers {
   /** Starts: at power-on (the first start) after the backoff's power-on spread, after a stop() at once. */
   start(): void {
     if (this.state === STOPPED) {
-      this.dial();
+      this.redial("start");
       return;
     }
     if (this.state !== IDLE) return;
@@ -301,10 +334,10 @@ export class Client implements WebSocketHandlers {
     return this.conn?.reauthenticate(this.host.now()) === true;
   }
 
-  /** Drops the current connection (or the wait) and dials again now. */
   /**
-   * Drops the connection and dials again now. `credentials`, the user name and password as set now, replace the
-   * ones the client started with, for this dial and the later ones: a password fixed in place is used at once.
+   * Drops the connection and dials again now, or once backoffBase has passed since the last dial. `credentials`, the
+   * user name and password as set now, replace the ones the client started with, for this dial and the later ones:
+   * a password fixed in place is used at once.
    */
   reconnect(reason: string, credentials?: { username?: string; password?: Uint8Array }): void {
     if (credentials) {
@@ -314,7 +347,14 @@ export class Client implements WebSocketHandlers {
     if (this.conn) this.conn.disconnect(this.host.now(), reason);
     else this.dropSocket();
     this.cancelTimer();
-    this.dial();
+    this.redial(reason);
+  }
+
+  /** Dials now if the last dial is backoffBase ago, else waits for that. */
+  private redial(reason: string): void {
+    const now = this.host.now();
+    if (now - this.lastDial >= this.config.backoff.base) this.dial();
+    else this.wait({ delay: 0, waitForLink: false, broker: this.broker, capped: false, reason });
   }
 
   setKeepAlive(seconds: number): void {
@@ -357,6 +397,7 @@ export class Client implements WebSocketHandlers {
     const before = this.session.dropped;
     let result: PublishResult;
     if (conn) {
+      if (qos > 0) this.publishedHere++;
       result = conn.publish(message, this.host.now());
       // Only a message the broker must answer can bring the next deadline closer (see KeepAlive.expectAnswer).
       if (qos > 0) this.rearm();
@@ -420,10 +461,10 @@ export class Client implements WebSocketHandlers {
   }
 
   /**
-   * Subscribes now if connected, and again after every reconnect that finds no session. MQTT 5 `properties` (a
-   * Subscription Identifier, User Properties) are kept with it: such a subscription is renewed in a SUBSCRIBE of
-   * its own, since they belong to the packet. -1: refused, as the broker does not support the filter (a wildcard or
-   * a shared subscription), said in a warning.
+   * Subscribes now if connected, else after the next CONNACK (a resumed session too), and again after every
+   * reconnect that finds no session. MQTT 5 `properties` (a Subscription Identifier, User Properties) are kept with
+   * it: such a subscription is renewed in a SUBSCRIBE of its own, since they belong to the packet. -1: refused, as
+   * the broker does not support the filter (a wildcard or a shared subscription), said in a warning.
    */
   subscribe(subscription: Subscription, properties?: Properties): number {
     const filter = subscription.topicFilter;
@@ -437,7 +478,9 @@ export class Client implements WebSocketHandlers {
       this.subscriptionProperties ??= new Map();
       this.subscriptionProperties.set(filter, properties);
     } else this.subscriptionProperties?.delete(filter);
-    return this.conn?.connected ? this.conn.subscribe([subscription], this.host.now(), properties) : 0;
+    const id = this.conn?.connected ? this.conn.subscribe([subscription], this.host.now(), properties) : 0;
+    this.unconfirmed.set(filter, id);
+    return id;
   }
 
   /** The MQTT 5 properties the subscription to `topicFilter` was made with, if any. */
@@ -458,27 +501,64 @@ export class Client implements WebSocketHandlers {
     return undefined;
   }
 
+  /** Unsubscribes now if connected, else after the next CONNACK that resumes a session. */
   unsubscribe(topicFilter: string, properties?: Properties): number {
     this.subscriptions.delete(topicFilter);
     this.subscriptionProperties?.delete(topicFilter);
-    return this.conn?.connected ? this.conn.unsubscribe([topicFilter], this.host.now(), properties) : 0;
+    const id = this.conn?.connected ? this.conn.unsubscribe([topicFilter], this.host.now(), properties) : 0;
+    this.unconfirmed.set(topicFilter, id);
+    return id;
   }
 
-  /** Renews every subscription: those without properties in one SUBSCRIBE, each of the others in its own. */
-  private resubscribe(conn: Connection): void {
-    const now = this.host.now();
-    const withProperties = this.subscriptionProperties;
-    if (!withProperties?.size) {
-      conn.subscribe([...this.subscriptions.values()], now);
+  /**
+   * After CONNACK: without a session every subscription goes out again; with one, the changes the broker has not
+   * confirmed (made offline, or whose SUBSCRIBE or UNSUBSCRIBE went unanswered when the connection died).
+   */
+  private renew(conn: Connection, sessionPresent: boolean): void {
+    const unconfirmed = this.unconfirmed;
+    if (!sessionPresent) {
+      // The broker holds nothing of ours: unsubscribes have nothing left to undo.
+      unconfirmed.clear();
+      if (this.subscriptions.size) this.sendSubscribes(conn, [...this.subscriptions.values()]);
       return;
     }
+    if (!unconfirmed.size) return;
+    const subscribe: Subscription[] = [];
+    const unsubscribe: string[] = [];
+    for (const filter of unconfirmed.keys()) {
+      const subscription = this.subscriptions.get(filter);
+      if (subscription) subscribe.push(subscription);
+      else unsubscribe.push(filter);
+    }
+    if (subscribe.length) this.sendSubscribes(conn, subscribe);
+    if (unsubscribe.length) {
+      const id = conn.unsubscribe(unsubscribe, this.host.now());
+      for (const filter of unsubscribe) unconfirmed.set(filter, id);
+    }
+  }
+
+  /**
+   * Sends `subscriptions`, each unconfirmed until its SUBACK: those without properties in one SUBSCRIBE, each of the
+   * others in its own.
+   */
+  private sendSubscribes(conn: Connection, subscriptions: Subscription[]): void {
+    const now = this.host.now();
+    const withProperties = this.subscriptionProperties;
     const plain: Subscription[] = [];
-    for (const [filter, subscription] of this.subscriptions) {
-      const properties = withProperties.get(filter);
-      if (properties) conn.subscribe([subscription], now, properties);
+    for (const subscription of subscriptions) {
+      const filter = subscription.topicFilter;
+      const properties = withProperties?.get(filter);
+      if (properties) this.unconfirmed.set(filter, conn.subscribe([subscription], now, properties));
       else plain.push(subscription);
     }
-    if (plain.length) conn.subscribe(plain, now);
+    if (!plain.length) return;
+    const id = conn.subscribe(plain, now);
+    for (const subscription of plain) this.unconfirmed.set(subscription.topicFilter, id);
+  }
+
+  /** A SUBACK or UNSUBACK answered `packetId`: the changes it carried are the broker's now. */
+  private confirmed(packetId: number): void {
+    for (const [filter, id] of this.unconfirmed) if (id === packetId) this.unconfirmed.delete(filter);
   }
 
   /** Dials now; `due` is the deadline of the timer that called, if one did. */
@@ -492,7 +572,7 @@ export class Client implements WebSocketHandlers {
     this.state = CONNECTING;
     this.attempt++;
     const now = this.host.now();
-    this.socketStarted = now;
+    this.socketStarted = this.lastDial = now;
     const late = due === undefined ? undefined : Math.max(0, now - due);
     this.observe({ type: "connecting", broker, attempt: this.attempt, late });
     const options = {
@@ -502,11 +582,18 @@ export class Client implements WebSocketHandlers {
       tls: broker.tls ? { serverName: broker.host, verify: this.config.verify ?? true, ca: this.config.ca } : undefined,
     };
     const path = broker.path;
+    if (path === undefined) {
+      this.socket = this.host.connect(options, this);
+      return;
+    }
+    const webSocket = this.config.webSocket;
+    if (!webSocket) {
+      // Said as a failure of the dial, on the timer's next turn (as a socket's errors come), and retried with backoff.
+      this.armAt(this.host.now(), NO_WEBSOCKET);
+      return;
+    }
     // Over WebSocket the socket's connect is followed by the upgrade, which gets as long as a CONNACK would.
-    this.socket =
-      path === undefined
-        ? this.host.connect(options, this)
-        : connectWebSocket(this.host, options, { host: broker.host, port: broker.port, tls: broker.tls, path }, this);
+    this.socket = webSocket(this.host, options, { host: broker.host, port: broker.port, tls: broker.tls, path }, this);
   }
 
   // The socket's handlers.
@@ -588,10 +675,13 @@ export class Client implements WebSocketHandlers {
         (p?.wildcardSubscriptionAvailable === 0 ? NO_WILDCARD : 0) |
         (p?.sharedSubscriptionAvailable === 0 ? NO_SHARED : 0);
       if (this.unsupported) this.dropUnsupported();
-      if (!event.sessionPresent && this.subscriptions.size) this.resubscribe(conn);
+      this.publishedHere = this.completedHere = 0;
+      this.renew(conn, event.sessionPresent);
       this.observe(event);
       return;
     }
+    if (event.type === "completed" && event.completion.ok) this.completedHere++;
+    if (event.type === "subscribed" || event.type === "unsubscribed") this.confirmed(event.packetId);
     if (event.type === "closed") {
       this.conn = undefined;
       this.observe(event);
@@ -601,7 +691,10 @@ export class Client implements WebSocketHandlers {
         this.cleanOnce("the broker's session holds a message larger than maxPacketSize, which it would resend");
       }
       // A close of our own (stop, reconnect) is followed by whatever its caller does next, not by a backoff.
-      if (event.cause.kind !== "local") this.retry(event.cause, event.uptime);
+      if (cause.kind !== "local") {
+        if (event.uptime >= 0) this.ended(cause, event.uptime);
+        this.retry(cause, event.uptime);
+      }
       return;
     }
     this.observe(event);
@@ -614,6 +707,7 @@ export class Client implements WebSocketHandlers {
       if (!problem) continue;
       this.subscriptions.delete(filter);
       this.subscriptionProperties?.delete(filter);
+      this.unconfirmed.delete(filter);
       this.observe({ type: "warning", message: `subscription to ${filter} given up: ${problem}` });
     }
   }
@@ -649,6 +743,32 @@ export class Client implements WebSocketHandlers {
       retain: this.willLimits & NO_RETAIN ? false : will.retain,
       qos: this.willLimits & NO_QOS ? 0 : will.qos,
     };
+  }
+
+  /**
+   * The loop detector. A connection made progress when it lasted backoffStable, delivered a message to the
+   * application, or completed more of our messages than were published on it (work from before it, not only the
+   * status each connection sends). LOOP_REPEATS connections in a row that end the same way without progress are a
+   * loop, whatever made it (a message or command the broker or we choke on, a twin, a proxy): it is named, and the
+   * backoff grows towards the cap, whatever the cause's policy, until progress.
+   */
+  private ended(cause: CloseCause, uptime: number): void {
+    const progress =
+      uptime >= this.config.backoff.stable || this.out?.delivered === true || this.completedHere > this.publishedHere;
+    const code = this.config.classify(cause);
+    if (progress) {
+      this.loopCount = 0;
+      this.backoff.looping = false;
+      return;
+    }
+    this.loopCount = code === this.loopCause ? this.loopCount + 1 : 1;
+    this.loopCause = code;
+    const count = this.loopCount;
+    if (count < LOOP_REPEATS) return;
+    this.backoff.looping = true;
+    // Named at LOOP_REPEATS, then at each doubling: a loop is said, not printed at every turn.
+    const turns = count / LOOP_REPEATS;
+    if (Number.isInteger(turns) && (turns & (turns - 1)) === 0) this.observe({ type: "loop", cause: code, count });
   }
 
   /**
@@ -698,8 +818,13 @@ export class Client implements WebSocketHandlers {
       return;
     }
     this.state = WAITING;
-    this.observe({ type: "waiting", delay: next.delay, reason: next.reason, broker: next.broker });
-    this.armAt(this.host.now() + next.delay, DIAL);
+    const now = this.host.now();
+    // Whatever the cause and its policy, never two dials within backoffBase: no loop can dial faster.
+    const floor = this.lastDial + this.config.backoff.base - now;
+    const delay = Math.max(next.delay, floor);
+    const reason = delay > next.delay ? `${next.reason}; one dial per backoffBase at most` : next.reason;
+    this.observe({ type: "waiting", delay, reason, broker: next.broker });
+    this.armAt(now + delay, DIAL);
   }
 
   private dropSocket(): void {
@@ -710,9 +835,16 @@ export class Client implements WebSocketHandlers {
   }
 
   private timerFired(due: number): void {
-    if (this.timerAction === DIAL) this.dial(due);
-    else if (this.timerAction === UPGRADE_TIMEOUT) {
+    if (this.timerAction === DIAL) {
+      // A host's timer may fire a little early (a board counts from the start of the turn that set it): the floor
+      // between dials holds all the same.
+      const early = this.lastDial + this.config.backoff.base - this.host.now();
+      if (early > 0) this.armAt(this.host.now() + early, DIAL);
+      else this.dial(due);
+    } else if (this.timerAction === UPGRADE_TIMEOUT) {
       if (this.state === CONNECTING) this.lost({ code: "ws", detail: "response_timeout" });
+    } else if (this.timerAction === NO_WEBSOCKET) {
+      if (this.state === CONNECTING) this.lost({ code: "ws", detail: "not_built" });
     } else {
       const conn = this.conn;
       if (!conn) return;

@@ -1,7 +1,7 @@
 // One connection's life, from CONNECT to close, as a sans-IO state machine. The driver hands it bytes, socket
 // failures and the time; it answers through its Output (bytes to write, close the socket, events). The Session
 // outlives connections, so in-flight messages survive a reconnect.
-import type { TransportError } from "tether/client/websocket";
+import type { TransportError } from "tether/client/transport";
 import { CodecError, Decoder, Encoder, type SkippedPublish } from "tether/mqtt/codec";
 import { KeepAlive } from "tether/mqtt/keepalive";
 import {
@@ -167,6 +167,11 @@ export type ConnectionEvent =
   | { type: "pong"; rtt: number }
   /** A re-authentication the device started (AUTH 0x19) ended with the broker's AUTH 0x00 Success. */
   | { type: "authenticated"; method: string }
+  /**
+   * One of our messages that the broker closed the connection after, again after it was resent: taken out of the
+   * session (see Session.quarantine), or it would be resent at every reconnect, in a loop. `cause`: the last close.
+   */
+  | { type: "quarantined"; message: OutMessage; closes: number; cause: CloseCause }
   /** A PUBLISH over our maximum packet size, skipped and acknowledged unread (3.1.1). */
   | { type: "skipped"; topic: string; qos: QoS; size: number; max: number }
   /** Something odd that does not end the connection (an ack for an unknown packet id). */
@@ -216,6 +221,8 @@ export class Connection {
   private retainAvailable = true;
   /** The broker's Subscription Identifier Available (5.0; true when absent). */
   private subscriptionIdsAvailable = true;
+  /** The PUBLISH being skipped (see skipped) was reported at its header. */
+  private skipNamed = false;
   /** Filters of each SUBSCRIBE awaiting its SUBACK, so a refusal can name them. */
   private readonly pendingSubscribes = new Map<number, string[]>();
 
@@ -257,7 +264,7 @@ export class Connection {
     this.lastReceived = now;
     // A CONNECT that cannot be encoded (larger than maxPacketSize, a string brokers refuse) would time out at every
     // attempt, for ever: the connection ends as one of ours, which the supervisor does not retry; the warning says why.
-    const refused = this.send(
+    const unsent = this.send(
       {
         type: CONNECT,
         protocolVersion: o.version,
@@ -271,7 +278,7 @@ export class Connection {
       },
       now,
     );
-    if (refused) this.end({ kind: "local", reason: "the CONNECT cannot be sent: fix the configuration" }, now);
+    if (unsent) this.end({ kind: "local", reason: "the CONNECT cannot be sent: fix the configuration" }, now);
   }
 
   /** Bytes from the socket, in any chunking. */
@@ -487,8 +494,11 @@ export class Connection {
           this.fail({ kind: "protocol", code: "receive_maximum", message: text }, now, reasonCode);
           return;
         }
-        if (result.deliver) this.out.event({ type: "message", publish: packet });
+        // Acknowledged before it is handed on: what the application does with it (a command that reconnects or
+        // reboots, an exception) cannot keep the ack from leaving, or the broker would deliver it again at every
+        // reconnect, in a loop.
         if (result.send) this.send(result.send, now);
+        if (result.deliver) this.out.event({ type: "message", publish: packet });
         return;
       }
       case PUBACK:
@@ -541,6 +551,9 @@ export class Connection {
         }
         return;
       case PINGRESP: {
+        // A resumption that waited for this answer sends what it held back (see Session.resume).
+        const held = this.session.probed();
+        if (held.length) this.sendReleased(held, now);
         const rtt = this.keepAlive.pingResponse(now);
         if (rtt !== undefined) this.out.event({ type: "pong", rtt });
         return;
@@ -567,13 +580,18 @@ export class Connection {
   }
 
   /**
-   * A PUBLISH over our maximum, skipped by the decoder (3.1.1): acknowledged as if delivered, so that the broker
-   * does not send it again at every reconnect, and reported.
+   * A PUBLISH over our maximum, skipped by the decoder (3.1.1): reported as soon as its header has arrived (on a
+   * slow link the rest may take hours), and once all of it has passed acknowledged as if delivered, so that the
+   * broker does not send it again at every reconnect.
    */
   private skipped(skipped: SkippedPublish, now: number): void {
     this.lastReceived = now;
     this.keepAlive.received(now);
-    const { topic, qos, packetId, size } = skipped;
+    const { topic, qos, packetId, size, done } = skipped;
+    const named = this.skipNamed;
+    this.skipNamed = !done;
+    if (!named) this.out.event({ type: "skipped", topic, qos, size, max: this.options.maxPacketSize });
+    if (!done) return;
     const publish: Publish = { type: PUBLISH, topic, payload: new Uint8Array(0), qos, retain: false, dup: false };
     if (packetId) publish.packetId = packetId;
     // Traced as what was read of it: its header, without the payload it was skipped for.
@@ -582,7 +600,6 @@ export class Connection {
       const result = this.session.onPublish(publish);
       if (result.send) this.send(result.send, now);
     }
-    this.out.event({ type: "skipped", topic, qos, size, max: this.options.maxPacketSize });
   }
 
   private connack(packet: Connack, now: number): void {
@@ -621,6 +638,9 @@ export class Connection {
     let resent = 0;
     for (const resend of resumed.send) if (resend.type === PUBLISH && resend.dup) resent++;
     this.sendReleased(resumed.send, now);
+    // The oldest message is one the broker closed the last connection after: a PINGREQ first, and the messages
+    // once the broker answers it (see Session.resume).
+    if (resumed.suspect) this.ping(now);
     this.out.event({
       type: "connected",
       sessionPresent: packet.sessionPresent,
@@ -749,6 +769,10 @@ export class Connection {
     this.state = CLOSED;
     this.session.suspend();
     this.out.close();
+    if (this.connectedAt >= 0 && brokerClosed(cause)) {
+      const suspect = this.session.quarantine();
+      if (suspect) this.out.event({ type: "quarantined", message: suspect.message, closes: suspect.closes, cause });
+    }
     this.out.event({
       type: "closed",
       cause,
@@ -756,6 +780,12 @@ export class Connection {
       idle: now - this.lastReceived,
     });
   }
+}
+
+/** The broker ended the connection: it hung up, reset it or sent DISCONNECT. */
+function brokerClosed(cause: CloseCause): boolean {
+  if (cause.kind === "server_disconnect") return true;
+  return cause.kind === "net" && (cause.error.code === "closed" || cause.error.code === "reset");
 }
 
 function quoted(text: string | undefined): string {

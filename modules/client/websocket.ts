@@ -10,37 +10,9 @@
 // given), masked with a fresh key each.
 
 import { base64, sha1 } from "tether/client/sha1";
+import type { TransportError, WebSocketHandlers, WebSocketTarget } from "tether/client/transport";
 import type { ConnectOptions, Host, NetError, Socket } from "tether/host";
 import { readUtf8, utf8Length, writeUtf8 } from "tether/mqtt/utf8";
-
-/**
- * A WebSocket failure (`code` "ws"), named by `detail`:
- * - the upgrade: `no_response` (the server closed or reset the connection without an HTTP answer: not a WebSocket
- *   listener, or it refused the request, as mosquitto does for a subprotocol other than mqtt), `response_timeout`, `http_<status>` (the
- *   server answered but did not switch protocols: 404 wrong path, 400, 426...), `bad_upgrade` (no Upgrade:
- *   websocket / Connection: Upgrade), `bad_accept` (Sec-WebSocket-Accept is not the one for our key: not a
- *   WebSocket server, or a proxy in the way), `no_subprotocol` / `subprotocol` (the server did not agree to mqtt),
- *   `extension` (an extension we did not offer), `bad_response`, `response_too_large`;
- * - the frames the server sent after it: `frame_masked`, `frame_reserved`, `frame_opcode`, `frame_text` (MQTT is
- *   carried in binary frames only), `frame_control`, `frame_continuation`, `frame_length`.
- * A close frame from the server is an orderly close: NetError `closed` with detail `close_<code>[: reason]`.
- */
-export interface WsError {
-  code: "ws";
-  detail: string;
-}
-
-/** How a socket ends, at any layer below MQTT. */
-export type TransportError = NetError | WsError;
-
-/** Where the upgrade request goes: the Host header and the request target. */
-export interface WebSocketTarget {
-  host: string;
-  port: number;
-  tls: boolean;
-  /** Starts with `/`; may hold a query. */
-  path: string;
-}
 
 /** What the sans-IO WebSocket asks of its driver. Arrays are only valid during the call. */
 export interface WebSocketOutput {
@@ -395,18 +367,6 @@ export function acceptFor(key: string): string {
   const bytes = new Uint8Array(text.length);
   writeUtf8(text, bytes, 0);
   return base64(sha1(bytes));
-}
-
-/** SocketHandlers of a WebSocket: onError may name a WebSocket failure; onUpgrading marks the socket's connect. */
-export interface WebSocketHandlers {
-  onResolved?(address: string): void;
-  /** The socket (and its TLS) is connected and the upgrade request sent. */
-  onUpgrading?(): void;
-  /** The server accepted the upgrade. */
-  onConnect(): void;
-  onData(bytes: Uint8Array): void;
-  onWritable(): void;
-  onError(error: TransportError): void;
 }
 
 /**

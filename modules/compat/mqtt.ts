@@ -4,7 +4,7 @@
 //
 // Moddable calls the application back from a timer, never from inside the socket's callback; so does this
 // module, which also keeps the protocol state machine out of reach of an exception the application throws.
-import { toBytes } from "tether/app/bytes";
+
 import { DEFAULT_BASE, DEFAULT_CAP, DEFAULT_JITTER, DEFAULT_STABLE } from "tether/client/backoff";
 import { type Broker, brokerName, parseBrokers, validPath } from "tether/client/broker";
 import { type ClientConfig, type ClientEvent, type PublishResult, Client as Supervisor } from "tether/client/client";
@@ -13,6 +13,7 @@ import { failureInfo, failureLevel } from "tether/diag/codes";
 import { classifyCause, Diagnoser } from "tether/diag/diagnose";
 import { Logger, levelFromName, WARN } from "tether/diag/log";
 import type { Host, Timer } from "tether/host";
+import { toBytes } from "tether/mqtt/bytes";
 import type { Properties, ProtocolVersion, Publish, QoS, Subscription } from "tether/mqtt/packets";
 import { topicFilterProblem, topicNameProblem } from "tether/mqtt/topic";
 
@@ -124,16 +125,20 @@ export interface PublishFlags {
 /** The constructor bindClient returns: Moddable's signature, with the Host and the peer registry bound. */
 export type ClientClass = new (options: ClientOptions) => Client;
 
+/** MQTT over WebSocket, when the build has it (ClientConfig.webSocket). */
+type WebSocketLayer = ClientConfig["webSocket"];
+
 /**
- * The Client class for one Host. Clients of one class that share a client id and broker replace each other: the
- * newer closes the older, so an application that makes a new Client in onClose, as Moddable's module requires,
- * never has two clients taking the session from each other.
+ * The Client class for one Host, and the WebSocket layer when the build has one (without it, `path` and ws://
+ * brokers are refused when a Client is made). Clients of one class that share a client id and broker replace each
+ * other: the newer closes the older, so an application that makes a new Client in onClose, as Moddable's module
+ * requires, never has two clients taking the session from each other.
  */
-export function bindClient(host: Host): ClientClass {
+export function bindClient(host: Host, webSocket?: WebSocketLayer): ClientClass {
   const peers = new Map<string, Client>();
   return class extends Client {
     constructor(options: ClientOptions) {
-      super(options, host, peers);
+      super(options, host, peers, webSocket);
     }
   };
 }
@@ -177,8 +182,8 @@ export class Client {
    *  `reconnect: false`. */
   #done = false;
 
-  constructor(options: ClientOptions, host: Host, peers: Map<string, Client> = new Map()) {
-    const config = configOf(options);
+  constructor(options: ClientOptions, host: Host, peers: Map<string, Client> = new Map(), webSocket?: WebSocketLayer) {
+    const config = configOf(options, webSocket);
     const { version, username } = config;
     const level = options.log === "none" ? undefined : (levelFromName(options.log ?? "warn") ?? WARN);
     this.#peers = peers;
@@ -421,13 +426,18 @@ export class Client {
 const ASSIGNED_ID_KEY = "mqtt.aid";
 
 /** The supervisor's configuration from the dictionary, with Moddable's defaults where it has them. */
-function configOf(options: ClientOptions): ClientConfig {
+function configOf(options: ClientOptions, webSocket: WebSocketLayer): ClientConfig {
   const version = options.version ?? 4;
   if (version !== 4 && version !== 5) throw new RangeError("version must be 4 (MQTT 3.1.1) or 5");
   const { will, backoff = {}, queue = {} } = options;
   const username = options.user || undefined;
+  const brokers = brokersOf(options);
+  if (!webSocket && brokers.some((broker) => broker.path !== undefined)) {
+    throw new Error("MQTT over WebSocket is not in this build: include hosts/moddable/manifest_websocket.json");
+  }
   return {
-    brokers: brokersOf(options),
+    brokers,
+    webSocket,
     clientId: options.id ?? "",
     version,
     keepAlive: options.keepAlive ?? (options.timeout === undefined ? 60 : Math.ceil(options.timeout / 1000)),

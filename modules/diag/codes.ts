@@ -7,7 +7,7 @@
 // mosquitto 2.0): mosquitto refuses a wrong password or unknown user with 5 / 0x87, never 4 / 0x86;
 // denials by an acl_file are silent; a client-id takeover and a broker shutdown close the socket with no DISCONNECT.
 
-import type { TransportError } from "tether/client/websocket";
+import type { TransportError } from "tether/client/transport";
 import { ERROR, type Level, WARN } from "tether/diag/log";
 import { frozen } from "tether/mqtt/frozen";
 import type { ProtocolVersion } from "tether/mqtt/packets";
@@ -49,6 +49,8 @@ export type Code =
   | "publish_denied"
   | "session_taken_over"
   | "flapping"
+  | "reconnect_loop"
+  | "message_quarantined"
   | "keepalive_timeout"
   | "nat_idle_timeout_suspected"
   | "low_memory";
@@ -181,6 +183,16 @@ export const FAILURES: readonly FailureInfo[] = frozen<FailureInfo>([
     code: "flapping",
     layer: "session",
     hint: "connections keep ending soon after they start: at the same uptime each time, a firewall/proxy/load balancer on the path cuts them; else run history to see how each ended",
+  },
+  {
+    code: "reconnect_loop",
+    layer: "session",
+    hint: "connections keep ending the same way with nothing delivered: the device backs off towards backoffCap; read the lines before this one and history for what ends them",
+  },
+  {
+    code: "message_quarantined",
+    layer: "session",
+    hint: "the broker closed the connection after this message twice, so it was dropped rather than resent for ever: check the broker's log and limits (size, topic, ACL)",
   },
   {
     code: "keepalive_timeout",

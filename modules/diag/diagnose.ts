@@ -152,6 +152,27 @@ export class Diagnoser {
         }
         return;
       }
+      case "loop":
+        this.report({
+          code: "reconnect_loop",
+          fields: { cause: event.cause, count: event.count, broker: this.broker },
+        });
+        return;
+      case "quarantined": {
+        const { topic, qos, payload } = event.message;
+        const cause = event.cause;
+        this.report({
+          code: "message_quarantined",
+          fields: {
+            topic,
+            qos,
+            bytes: payload.length,
+            reason: classifyCause(cause, this.options.version, this.options.sentUser),
+            closes: event.closes,
+          },
+        });
+        return;
+      }
       case "skipped":
         // A message over our maximum, skipped and acknowledged so that it is not redelivered (3.1.1).
         this.report({

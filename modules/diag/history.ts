@@ -18,7 +18,7 @@
 //   nothing, however fast it fails, pushes older events out faster than the budget.
 //
 // Stored values are read defensively: a slot or a boot counter that does not parse is named once through
-// Storage.rejected (the firmware logs `E app storage_error entry=...`) and removed; boot reads at most MAX_CAPACITY
+// Storage.rejected (the firmware logs `E app storage_error name=...`) and removed; boot reads at most MAX_CAPACITY
 // slots, whatever the boot counter says.
 
 import { Bucket } from "tether/diag/bucket";
@@ -106,10 +106,14 @@ export class History {
       // The boot counter key also remembers the capacity, so that a firmware with another one finds every slot.
       previous = +counter[2];
     } else if (text !== undefined) this.reject(key, "not <boot> <capacity> with a capacity of 1 to 256");
+    const events = this.read(Math.max(previous, this.capacity));
+    for (const e of events) {
+      this.nextSeq = Math.max(this.nextSeq, e.seq + 1);
+      // Without a counter (it was lost), the boots the events name go on being counted.
+      boot = Math.max(boot, e.boot);
+    }
     this.boot = boot + 1;
     this.write(key, `${this.boot} ${this.capacity}`);
-    const events = this.read(Math.max(previous, this.capacity));
-    for (const e of events) this.nextSeq = Math.max(this.nextSeq, e.seq + 1);
     if (previous === this.capacity) return;
     // With another capacity, events moved slots: store the newest of each where it now is, once, at the first
     // boot after; slots past the capacity are deleted.

@@ -5,7 +5,7 @@
 //   the event, the session keeps the flight in RAM). Deletions are never refused: a stale value left behind (a
 //   completed message) would do harm after a reboot, and NVS deletes without taking new space.
 // - reads defensively: a value the host cannot read (Preference holds a number where a string belongs) or that its
-//   reader cannot parse (Storage.rejected) is named once, `E app storage_error entry=<key> why=...` (the field is not named `key`: the log hides every field of that name), and removed, so
+//   reader cannot parse (Storage.rejected) is named once, `E app storage_error name=<key> why=...`, and removed, so
 //   the device boots with what remains.
 //
 // Wear: NVS writes a string value as one 32-byte entry plus one per 32 bytes of it, into 4 KB pages of 126 entries,
@@ -94,7 +94,7 @@ export class Store implements Storage {
     // Bounded: a storage full of bad values is named value by value, but the list stops growing.
     if (named.length < 64) named.push(key);
     this.counts.rejected++;
-    this.log.error("app", "storage_error", { entry: key, why, fix: "dropped; the device goes on without it" });
+    this.log.error("app", "storage_error", { name: key, why, fix: "dropped; the device goes on without it" });
     try {
       this.host.writeSetting(key, undefined);
     } catch {}

@@ -67,6 +67,11 @@ export interface SkippedPublish {
   packetId: number;
   /** The packet's encoded size. */
   size: number;
+  /**
+   * False for the notice given as soon as its topic and packet identifier have arrived (a large packet on a slow
+   * link takes hours to pass; it is named at once), true once all of it has passed: then it may be acknowledged.
+   */
+  done: boolean;
 }
 
 /** Why a packet could not be encoded or decoded. A value, never thrown. */
@@ -482,6 +487,8 @@ export class Decoder {
   private skipSize = 0;
   private skipTopic = 0;
   private skipId = 0;
+  /** The skipped PUBLISH's notice (see SkippedPublish.done) was given. */
+  private skipNamed = false;
   private topicHead: Uint8Array | undefined;
   /** The last valid ASCII topic a PUBLISH had (see topicName). */
   private lastTopic = "";
@@ -548,7 +555,11 @@ export class Decoder {
         if (n < 0) return undefined;
         this.skipHeader(this.src!, this.at - n, this.at);
         this.skipLeft -= n;
-        if (this.skipLeft === 0) return this.skipped();
+        if (this.skipLeft === 0) return this.skipped(true);
+        if (!this.skipNamed && this.skipAt >= 2 + this.skipTopic + (this.skipQoS > 0 ? 2 : 0)) {
+          this.skipNamed = true;
+          return this.skipped(false);
+        }
         continue;
       }
       const pending = this.pending;
@@ -574,7 +585,7 @@ export class Decoder {
         // `own` holds exactly the fixed header when gathered: its bytes are taken one at a time until it is whole.
         if (gathered) this.have = 0;
         else this.at = this.body;
-        if (this.skipLeft === 0) return this.skipped();
+        if (this.skipLeft === 0) return this.skipped(true);
         continue;
       }
       if (total !== MORE && total <= to - from) {
@@ -657,16 +668,17 @@ export class Decoder {
     this.skipAt += to - i;
   }
 
-  private skipped(): CodecError {
+  private skipped(done: boolean): CodecError {
     const kept = Math.min(this.skipTopic, TOPIC_KEPT, Math.max(0, this.skipAt - 2));
     let topic: string | undefined;
     // A topic cut short may end inside a character: leave that character out.
     const head = this.topicHead ?? new Uint8Array(0);
     for (let n = kept; topic === undefined && n >= 0 && n > kept - 4; n--) topic = readUtf8(head, 0, n);
     const name = (topic ?? "?") + (this.skipTopic > kept ? "..." : "");
-    const skipped = { topic: name, qos: this.skipQoS, packetId: this.skipId, size: this.skipSize };
+    const skipped = { topic: name, qos: this.skipQoS, packetId: this.skipId, size: this.skipSize, done };
     this.length = this.skipSize;
-    return new CodecError("packet_too_large", `PUBLISH: ${this.skipSize} bytes skipped`, skipped);
+    const what = done ? "skipped" : "being skipped";
+    return new CodecError("packet_too_large", `PUBLISH: ${this.skipSize} bytes ${what}`, skipped);
   }
 
   private stopWith(code: CodecErrorCode, detail: string): number {
@@ -701,6 +713,7 @@ export class Decoder {
         if (type !== PUBLISH || this.version !== 4) return this.stopWith("packet_too_large", `${total} bytes`);
         this.skipLeft = length;
         this.skipAt = this.skipTopic = this.skipId = 0;
+        this.skipNamed = false;
         this.skipQoS = ((flags >> 1) & 3) as QoS;
         this.skipSize = total;
         return SKIP;

@@ -69,6 +69,11 @@ export interface ResumeResult {
   requeued: number;
   /** Identifiers of SUBSCRIBE/UNSUBSCRIBE that were never answered; they are released: subscribe again. */
   unacknowledged: number[];
+  /**
+   * Our oldest message is one the broker closed the last connection after (see quarantine): `send` is empty, and
+   * nothing leaves until `probed()`, which the caller calls when the broker answers a PINGREQ sent now.
+   */
+  suspect: boolean;
 }
 
 /** Persistent strings, as Host.readSetting/writeSetting (Preference, NVS on an ESP32). */
@@ -111,10 +116,20 @@ interface Flight {
   released: number;
   /** Its stored value's slot, or IN_RAM (counted as unstored), or NEW (not saved yet, or no store). */
   slot: number;
+  /** The connection it was last sent on (Session.#connection), and its place in the order of our sends. */
+  sentOn: number;
+  seq: number;
 }
 
 const RELEASED = 1;
 const RELEASED_AGAIN = 2;
+
+/**
+ * How many connections in a row the broker may close right after a message was (re)sent, nothing acknowledged
+ * since, before the message is taken out of the session: the first close may be chance (a restart), the second,
+ * after the resend, is the message (a broker that drops the client for it would do so at every reconnect).
+ */
+export const QUARANTINE_CLOSES = 2;
 
 const IN_RAM = -1;
 const NEW = -2;
@@ -147,6 +162,17 @@ export class Session {
   /** The broker's Maximum QoS on this connection: waiting messages above it leave downgraded (5.0, 3.2.2.3.4). */
   #maxQoS: QoS = 2;
   #next = 1;
+  /** Connections resumed so far; flights sent so far; the last one of them the broker is known to have read. */
+  #connection = 0;
+  #seq = 0;
+  #readPast = 0;
+  /** Messages the broker closed the connection after, nothing acknowledged since, and how often (see quarantine). */
+  readonly #closes = new Map<OutMessage, number>();
+  /** Messages taken out of the session by quarantine(). */
+  quarantined = 0;
+  /** Resumed with a suspect first: what resume() would have sent waits here for probed(). */
+  #probing = false;
+  #held: Packet[] = [];
   readonly #store: SessionStore | undefined;
   /** Stored flight values by slot: true when in use. */
   readonly #slots: boolean[] = [];
@@ -187,7 +213,13 @@ export class Session {
         reject(store, KEY_FLIGHT + i, why);
         continue;
       }
-      this.#flights.set(flight.id, { message: flight.message, released: flight.released ? RELEASED : 0, slot: i });
+      this.#flights.set(flight.id, {
+        message: flight.message,
+        released: flight.released ? RELEASED : 0,
+        slot: i,
+        sentOn: 0,
+        seq: 0,
+      });
       this.#slots[i] = true;
       this.#next = flight.id === MAX_ID ? 1 : flight.id + 1;
     }
@@ -233,6 +265,7 @@ export class Session {
   resume(sessionPresent: boolean, brokerReceiveMaximum = MAX_ID, brokerMaximumQoS: QoS = 2): ResumeResult {
     this.#limit = Math.max(1, brokerReceiveMaximum);
     this.#maxQoS = brokerMaximumQoS;
+    this.#connection++;
     const send: Packet[] = [];
     const unacknowledged = Array.from(this.#controls);
     this.#controls.clear();
@@ -251,16 +284,83 @@ export class Session {
       }
       this.#waiting.requeue(again);
       this.#clearIncoming();
+      // A broker that should have kept our session (we store it) and lost it: someone else ends our connections (a
+      // twin with our id that starts clean, a restart), so the closes that followed our messages say nothing of them.
+      if (this.#store !== undefined && this.#connection > 1) this.#closes.clear();
       // The broker starts afresh too: a previous run's lost state no longer matters.
       if (this.#lostWritten && this.#unstored === 0 && this.#write(KEY_LOST, undefined)) this.#lostWritten = false;
     }
+    // The oldest message, in flight or first to leave.
+    const first = this.#first();
+    const oldest = first === undefined ? this.#waiting.first() : this.#flights.get(first)!.message;
+    const suspect = oldest !== undefined && this.#closes.has(oldest);
+    if (suspect) {
+      // The broker is asked for a PINGRESP before anything leaves: a connection that dies before it answers (a
+      // middlebox cutting every connection, a broker going down) says nothing about the message.
+      this.#probing = true;
+      this.#held = send;
+      return { send: [], requeued, unacknowledged, suspect };
+    }
+    this.#sent();
     this.#releaseAll(send);
-    return { send, requeued, unacknowledged };
+    return { send, requeued, unacknowledged, suspect };
+  }
+
+  /** The broker answered the PINGREQ of a resume() with a suspect: what was held back, to send now, in order. */
+  probed(): Packet[] {
+    if (!this.#probing) return [];
+    this.#probing = false;
+    const send = this.#held;
+    this.#held = [];
+    this.#sent();
+    this.#releaseAll(send);
+    return send;
+  }
+
+  /** Every flight was (re)sent now, on this connection. */
+  #sent(): void {
+    for (const flight of this.#flights.values()) {
+      flight.sentOn = this.#connection;
+      flight.seq = ++this.#seq;
+    }
+  }
+
+  /** The identifier of our oldest flight. */
+  #first(): number | undefined {
+    for (const id of this.#flights.keys()) return id;
+    return undefined;
   }
 
   /** The connection is gone: publishes wait until the next `resume()`. */
   suspend(): void {
     this.#limit = 0;
+    this.#probing = false;
+    this.#held = [];
+  }
+
+  /**
+   * The broker closed a connection that `resume()` had started. When it did so right after our oldest flight was
+   * (re)sent on it, and nothing sent after it was acknowledged, that message is the suspect: a broker reads packets
+   * in order and acks as it goes, and one that drops a client for a packet (mosquitto for a 3.1.1 PUBLISH over its max_packet_size,
+   * say) does it again when the message is resent at every reconnect, for ever. At QUARANTINE_CLOSES such closes the
+   * message is taken out of the session (its stored value too) and returned, with how many closes it took.
+   */
+  quarantine(): { message: OutMessage; closes: number } | undefined {
+    const first = this.#first();
+    const flight = first === undefined ? undefined : this.#flights.get(first);
+    if (first === undefined || !flight || flight.sentOn !== this.#connection || flight.seq <= this.#readPast) {
+      return undefined;
+    }
+    const { message } = flight;
+    const closes = (this.#closes.get(message) ?? 0) + 1;
+    if (closes < QUARANTINE_CLOSES) {
+      this.#closes.set(message, closes);
+      return undefined;
+    }
+    this.#closes.delete(message);
+    this.#forget(first, flight);
+    this.quarantined++;
+    return { message, closes };
   }
 
   /**
@@ -285,6 +385,7 @@ export class Session {
     const flight = this.#flights.get(packetId);
     if (flight === undefined) return { send: [] };
     this.#forget(packetId, flight);
+    this.#closes.delete(flight.message);
     const send: Packet[] = [];
     this.#releaseAll(send);
     const { qos } = flight.message;
@@ -301,6 +402,8 @@ export class Session {
       const send = type === PUBREC ? [ack(PUBREL, packetId, this.#notFound())] : [];
       return { send, error: { reasonCode: ID_NOT_FOUND, text: `${NAMES[type]} for unknown packet id ${packetId}` } };
     }
+    // The broker reads in order: it read every flight sent before this one.
+    if (flight.seq > this.#readPast) this.#readPast = flight.seq;
     const { qos } = flight.message;
     if (type === PUBACK ? qos !== 1 : qos !== 2 || (type === PUBCOMP && !flight.released)) {
       return {
@@ -316,6 +419,7 @@ export class Session {
       return { send: [ack(PUBREL, packetId, 0)] };
     }
     this.#forget(packetId, flight);
+    this.#closes.delete(flight.message);
     const send: Packet[] = [];
     this.#releaseAll(send);
     // A PUBCOMP never refuses: its only other code, 0x92, answers a PUBREL sent again after the broker had already
@@ -379,6 +483,7 @@ export class Session {
     this.#controls.clear();
     this.#clearIncoming();
     this.#waiting.clear();
+    this.#closes.clear();
   }
 
   /** Stores a flight (again, after PUBREC); a flight that cannot be stored is counted as unstored, once. */
@@ -468,14 +573,14 @@ export class Session {
 
   /** The PUBLISH for `message` if the connection, Receive Maximum and identifiers let it leave now. */
   #release(message: OutMessage): Publish | undefined {
-    if (this.#limit === 0) return undefined;
+    if (this.#limit === 0 || this.#probing) return undefined;
     let packetId: number | undefined;
     const out = message.qos > this.#maxQoS ? { ...message, qos: this.#maxQoS } : message;
     if (out.qos > 0) {
       if (this.#flights.size >= this.#limit) return undefined;
       packetId = this.#allocate();
       if (packetId === undefined) return undefined;
-      const flight: Flight = { message: out, released: 0, slot: NEW };
+      const flight: Flight = { message: out, released: 0, slot: NEW, sentOn: this.#connection, seq: ++this.#seq };
       this.#flights.set(packetId, flight);
       this.#save(packetId, flight);
     }

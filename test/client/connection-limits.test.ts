@@ -120,6 +120,26 @@ describe("a PUBLISH over our maximum in MQTT 3.1.1", () => {
   );
 });
 
+test("a PUBLISH announcing 200 MB is named when its header arrives, and acknowledged only once it has passed", () => {
+  const c = setup(4);
+  c.receive(connack(false));
+  // The fixed header of a QoS 1 PUBLISH of 200 MB, its topic and packet id: all that arrives for hours on a slow link.
+  const body = 200 * 1024 * 1024;
+  const head = [0x32, 0x80 | (body & 0x7f), 0x80 | ((body >> 7) & 0x7f), 0x80 | ((body >> 14) & 0x7f), body >> 21];
+  c.conn.receive(Uint8Array.from([...head, 0, 7, ...Buffer.from("dev/cmd"), 0, 42, 0x61, 0x61]), 0);
+  expect(c.events.map((e) => e.type)).toEqual(["connected", "skipped"]);
+  expect(c.events[1]).toMatchObject({ topic: "dev/cmd", qos: 1, size: body + 5, max: 1024 });
+  expect(c.written).toEqual([]);
+  expect(c.conn.connected).toBe(true);
+  // The rest passes: acknowledged then, named no second time.
+  const chunk = new Uint8Array(1 << 20);
+  let left = body - 2 - 7 - 2 - 2;
+  for (; left >= chunk.length; left -= chunk.length) c.conn.receive(chunk, 0);
+  c.conn.receive(chunk.subarray(0, left), 0);
+  expect(c.written).toEqual([{ type: PUBACK, packetId: 42, reasonCode: 0 }]);
+  expect(c.events.map((e) => e.type)).toEqual(["connected", "skipped"]);
+});
+
 test("a PUBLISH skipped for its size has its trace line, as every packet read", () => {
   const c = setup(4);
   c.conn.trace = true;

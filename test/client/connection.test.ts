@@ -142,7 +142,8 @@ describe("outgoing topic aliases", () => {
     first.accept({ topicAliasMaximum: 5 });
     first.publish("t/q1", 1);
     first.publish("t/q1", 1);
-    first.conn.socketFailed({ code: "reset" }, 3);
+    // The link, not the broker: a broker's close right after a message makes it a suspect (Session.quarantine).
+    first.conn.socketFailed({ code: "unreachable" }, 3);
     const second = harness({ topicAliases: true }, session);
     second.accept({ topicAliasMaximum: 5 }, true);
     const resent = second.written.filter((p) => p.cmd === "publish") as { topic: string; dup: boolean }[];
@@ -296,5 +297,83 @@ describe("keep alive", () => {
     h.conn.tick(now);
     expect(h.of("closed")).toEqual([]);
     expect(h.of("message").map((e) => e.publish.payload.length)).toEqual([3000]);
+  });
+});
+
+describe("enhanced authentication", () => {
+  const text = (data: Uint8Array | undefined) => Buffer.from(data ?? []).toString();
+  /** A method whose answer is the challenge reversed, and whose broker proves itself with "ok". */
+  function method(refuse = false) {
+    return {
+      method: "X-REVERSE",
+      start: () => new TextEncoder().encode("hello"),
+      challenge: (data: Uint8Array | undefined) =>
+        refuse ? (false as const) : new TextEncoder().encode(text(data).split("").reverse().join("")),
+      done: (data: Uint8Array | undefined) => text(data) === "ok",
+    };
+  }
+  const auth = (reasonCode: number, data: string, authenticationMethod = "X-REVERSE") =>
+    ({
+      cmd: "auth",
+      reasonCode,
+      properties: { authenticationMethod, authenticationData: Buffer.from(data) },
+    }) as WirePacket;
+
+  test("the challenges are answered before CONNACK, and a broker that does not prove itself is refused", () => {
+    const h = harness({ extras: { auth: method() } });
+    expect(h.written[0]).toMatchObject({ cmd: "connect", properties: { authenticationMethod: "X-REVERSE" } });
+    h.send(auth(0x18, "abc"));
+    expect(h.written[1]).toMatchObject({ cmd: "auth", reasonCode: 0x18 });
+    expect(text((h.written[1] as { properties: { authenticationData: Buffer } }).properties.authenticationData)).toBe(
+      "cba",
+    );
+    h.accept({ authenticationMethod: "X-REVERSE", authenticationData: Buffer.from("forged") });
+    expect(h.closed).toBe(true);
+    expect(h.written.at(-1)).toMatchObject({ cmd: "disconnect", reasonCode: 0x80 });
+    expect(h.of("closed")[0]?.cause).toMatchObject({ kind: "protocol", code: "auth_failed" });
+  });
+
+  test("a refused challenge, an AUTH for another method, and an AUTH nobody started end the connection", () => {
+    const refused = harness({ extras: { auth: method(true) } });
+    refused.send(auth(0x18, "abc"));
+    expect(refused.of("closed")[0]?.cause).toMatchObject({ code: "auth_failed" });
+    const other = harness({ extras: { auth: method() } });
+    other.send(auth(0x18, "abc", "SCRAM-SHA-1"));
+    expect(other.written.at(-1)).toMatchObject({ cmd: "disconnect", reasonCode: 0x82 });
+    const none = harness();
+    none.accept();
+    none.send(auth(0x18, "abc"));
+    expect(none.of("closed")[0]?.cause).toMatchObject({ kind: "protocol", code: "protocol_error" });
+  });
+
+  test("re-authentication: AUTH 0x19, a challenge, then the broker's success is an event", () => {
+    const h = harness({ extras: { auth: method() } });
+    expect(h.conn.reauthenticate(1)).toBe(false); // not connected yet
+    h.accept({ authenticationMethod: "X-REVERSE", authenticationData: Buffer.from("ok") });
+    expect(h.conn.reauthenticate(2)).toBe(true);
+    expect(h.written.at(-1)).toMatchObject({ cmd: "auth", reasonCode: 0x19 });
+    h.send(auth(0x18, "xyz"));
+    h.send(auth(0, "ok"));
+    expect(h.of("authenticated")).toEqual([{ type: "authenticated", method: "X-REVERSE" }]);
+    expect(h.conn.connected).toBe(true);
+  });
+});
+
+describe("the client's DISCONNECT", () => {
+  test("carries its reason and properties; a Session Expiry above the CONNECT's 0 is left out, with a warning", () => {
+    const kept = harness();
+    kept.accept();
+    kept.conn.disconnect(5, "bye", { reasonCode: 4, sessionExpiry: 0, userProperties: [["k", "v"]] });
+    expect(kept.written.at(-1)).toMatchObject({
+      cmd: "disconnect",
+      reasonCode: 4,
+      properties: { sessionExpiryInterval: 0, userProperties: { k: "v" } },
+    });
+    const none = harness({ sessionExpiry: 0 });
+    none.accept();
+    none.conn.disconnect(5, "bye", { sessionExpiry: 60 });
+    expect(none.written.at(-1)).toMatchObject({ cmd: "disconnect", reasonCode: 0 });
+    expect((none.written.at(-1) as { properties?: unknown }).properties).toBeUndefined();
+    expect(none.of("warning")[0]?.message).toMatch(/session expiry 60 on DISCONNECT left out/);
   });
 });

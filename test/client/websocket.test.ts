@@ -4,7 +4,8 @@
 
 import { createHash, randomBytes } from "node:crypto";
 import { base64, sha1 } from "tether/client/sha1";
-import { acceptFor, type TransportError, WebSocket, type WebSocketTarget } from "tether/client/websocket";
+import type { TransportError, WebSocketTarget } from "tether/client/transport";
+import { acceptFor, WebSocket } from "tether/client/websocket";
 
 const TARGET: WebSocketTarget = { host: "broker.example", port: 8080, tls: false, path: "/mqtt" };
 

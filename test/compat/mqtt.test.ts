@@ -14,6 +14,7 @@ import { simDevices } from "../helpers/sim";
 
 const APP = "test/compat/fixtures/app.ts";
 const SELF_RECONNECT = "test/compat/fixtures/self-reconnect.ts";
+const EARLY_SUBSCRIBE = "test/compat/fixtures/early-subscribe.ts";
 const WAIT_MS = 8000;
 
 const devices = simDevices();
@@ -209,6 +210,23 @@ describeMosquitto("compat Client against mosquitto", () => {
     await peer.command(app.prefix, { op: "publish", topic: `${app.prefix}/out/marker`, text: "", qos: 1 });
     await peer.message(`${app.prefix}/out/marker`);
     expect(app.device.serialOutput.slice(from).match(/data true 3 6\n/g)).toHaveLength(1);
+  });
+
+  test("subscribe() before onReady with clean: false goes out though the broker resumes the session", async () => {
+    const peer = await Peer.connect(broker.url);
+    const id = `compat-${process.pid}-early-sub`;
+    const prefix = `compat/${process.pid}/early-sub`;
+    const config = { host: "127.0.0.1", port: String(broker.port), id, prefix };
+    // A first run leaves a persistent session without the subscription at the broker.
+    const first = await devices.start({ entry: EARLY_SUBSCRIBE, config: { ...config, subscribe: "0" } });
+    await first.waitForSerial(/ready\n/, WAIT_MS);
+    await first.kill();
+    // Retained: the broker hands it to the next SUBSCRIBE to the topic, and to nothing else.
+    await peer.client.publishAsync(`${prefix}/data`, "hello", { qos: 1, retain: true });
+    cleanups.push(() => peer.client.publishAsync(`${prefix}/data`, "", { qos: 1, retain: true }));
+    const second = await devices.start({ entry: EARLY_SUBSCRIBE, config: { ...config, subscribe: "1" } });
+    await second.waitForSerial(/ready\n/, WAIT_MS);
+    await second.waitForSerial(new RegExp(`message ${prefix}/data hello\n`), WAIT_MS);
   });
 
   test("an exception thrown by a callback is not swallowed, and later messages still arrive", async () => {

@@ -57,6 +57,10 @@ test("once connected, QoS 0 goes out during publish() and QoS 1 keeps its own co
   host.advance(120_000);
   host.open();
   host.feed(Uint8Array.of(0x20, 2, 1, 0)); // CONNACK, session present
+  // The broker closed the last connection right after the message: it waits for an answer to a PINGREQ first (a
+  // broker that closes the connection on it again gets it quarantined, see Session.quarantine).
+  expect(published.map(text)).toEqual(["first", "later"]);
+  host.feed(Uint8Array.of(0xd0, 0)); // PINGRESP
   expect(published.map(text)).toEqual(["first", "later", "later"]);
   expect(published[2].dup).toBe(true);
 });

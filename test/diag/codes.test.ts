@@ -38,6 +38,8 @@ const REQUIRED: Code[] = [
   "server_moved",
   "quota_exceeded",
   "websocket_failed",
+  "reconnect_loop",
+  "message_quarantined",
 ];
 const LAYERS = ["link", "dns", "tcp", "tls", "websocket", "mqtt", "auth", "session", "keepalive", "resource"];
 

@@ -130,7 +130,7 @@ describeMosquitto("authentication and authorization", () => {
     const from = device.output.length;
     device.device.typeLine("trace on");
     await device.command("pub secret/plans hello 1", /pub sent/);
-    await device.waitForLine(/ I trace in type=PUBACK .*rc=0/, 5000, from);
+    await device.waitForLine(/ I trace in type=PUBACK .*rc=0/, 20000, from);
     device.expectNames([]);
   });
 });

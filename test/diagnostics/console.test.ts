@@ -52,6 +52,7 @@ describeMosquitto("serial console", () => {
     expect(names).toEqual([
       ...["status", "stats", "history", "log", "trace", "diag", "reconnect", "reboot", "keepalive", "pub", "sub"],
       "unsub",
+      "disconnect",
       "config",
       "help",
     ]);
@@ -92,8 +93,8 @@ describeMosquitto("serial console", () => {
     expect(await device.command("log debug", /log level/)).toEqual(["log level debug"]);
     const debug = device.output.length;
     await device.command("reconnect", /reconnecting/);
-    await device.waitForLine(/ D tcp connected ms=\d+/, 5000, debug);
-    await device.waitForLine(/ I mqtt connected /, 5000, debug);
+    await device.waitForLine(/ D tcp connected ms=\d+/, 20000, debug);
+    await device.waitForLine(/ I mqtt connected /, 20000, debug);
     expect(await device.command("log warn", /log level/)).toEqual(["log level warn"]);
     const quiet = device.output.length;
     await device.command("reconnect", /reconnecting/);
@@ -108,16 +109,16 @@ describeMosquitto("serial console", () => {
     expect(await device.command("trace on", /trace/)).toEqual(["trace on"]);
     const from = device.output.length;
     await device.command("pub trace/test hello-trace 1", /pub sent/);
-    const out = await device.waitForLine(/ I trace out type=PUBLISH /, 5000, from);
+    const out = await device.waitForLine(/ I trace out type=PUBLISH /, 20000, from);
     expect(out).toMatch(/ size=\d+ id=(\d+) qos=1 topic=trace\/test payload=hello-trace$/);
     const id = / id=(\d+)/.exec(out)![1];
     // A 3.1.1 PUBACK is 4 bytes on the wire: fixed header, remaining length, packet id.
-    await device.waitForLine(new RegExp(` I trace in type=PUBACK size=4 id=${id}`), 5000, from);
+    await device.waitForLine(new RegExp(` I trace in type=PUBACK size=4 id=${id}`), 20000, from);
     expect(await device.command("trace off", /trace/)).toEqual(["trace off"]);
     const off = device.output.length;
     await device.command("pub trace/test quiet 1", /pub sent/);
     await device.command("reconnect", /reconnecting/);
-    await device.waitForLine(/ I mqtt connected /, 5000, off);
+    await device.waitForLine(/ I mqtt connected /, 20000, off);
     expect(device.logs(off).filter((line) => line.area === "trace")).toEqual([]);
     device.expectNames([]);
   });
@@ -140,8 +141,8 @@ describeMosquitto("serial console", () => {
     ]);
     const from = device.output.length;
     expect(await device.command("reconnect", /reconnecting/)).toEqual(["reconnecting"]);
-    await device.waitForLine(/ I mqtt closed reason=console/, 5000, from);
-    await device.waitForLine(/ I mqtt connected session=resumed keepalive=7 /, 5000, from);
+    await device.waitForLine(/ I mqtt closed reason=console/, 20000, from);
+    await device.waitForLine(/ I mqtt connected session=resumed keepalive=7 /, 20000, from);
     // The subscription is kept across the reconnect.
     await client.publishAsync(`${id}/in/b`, "again", { qos: 1 });
     await device.waitForLine(new RegExp(` I mqtt message topic=${id}/in/b qos=1 bytes=5`));
@@ -168,10 +169,10 @@ describeMosquitto("serial console", () => {
     await device.command("trace on", /trace/);
     const sent = device.output.length;
     expect(await device.command(`pub -r -q 1 ${id}/r "kept -r"`, /pub/)).toEqual(["pub sent"]);
-    const out = await device.waitForLine(/ I trace out type=PUBLISH .*topic=.*\/r /, 5000, sent);
+    const out = await device.waitForLine(/ I trace out type=PUBLISH .*topic=.*\/r /, 20000, sent);
     expect(out).toMatch(/ qos=1 retain=1 /);
     // Stored by the broker once acknowledged.
-    await device.waitForLine(new RegExp(` I trace in type=PUBACK size=4 id=${/ id=(\d+)/.exec(out)![1]}`), 5000, sent);
+    await device.waitForLine(new RegExp(` I trace in type=PUBACK size=4 id=${/ id=(\d+)/.exec(out)![1]}`), 20000, sent);
     await device.command("trace off", /trace/);
     // A subscriber that comes later gets it as a retained message, with the QoS asked for.
     const { client } = await peer();
@@ -190,11 +191,11 @@ describeMosquitto("serial console", () => {
     await device.waitForLine(/ I mqtt unsubscribed id=\d+$/);
     const from = device.output.length;
     await device.command("reconnect", /reconnecting/);
-    await device.waitForLine(/ I mqtt connected /, 5000, from);
+    await device.waitForLine(/ I mqtt connected /, 20000, from);
     // In order on one connection: once the mark arrives, the message before it would have.
     await client.publishAsync(`${id}/in/a`, "gone");
     await client.publishAsync(`${id}/mark`, "here");
-    await device.waitForLine(new RegExp(` I mqtt message topic=${id}/mark `), 5000, from);
+    await device.waitForLine(new RegExp(` I mqtt message topic=${id}/mark `), 20000, from);
     expect(device.output.slice(from)).not.toContain(`topic=${id}/in/a`);
     device.expectNames([]);
   });
@@ -216,10 +217,10 @@ describeMosquitto("serial console", () => {
         "error: bad topic a/#: a wildcard (+ or #) in a topic name; usage: pub [-r] [-q <qos>] <topic> <payload>",
       ],
       ["pub a/b x 3", "error: qos must be an integer from 0 to 2, not 3; usage: pub [-r] [-q <qos>] <topic> <payload>"],
-      ["sub", "error: sub takes 1 to 2 arguments; usage: sub <filter> [qos]"],
+      ["sub", "error: sub takes 1 to 6 arguments; usage: sub <filter> [qos] [nl] [rap] [rh=0|1|2] [id=<n>]"],
       [
         "sub a/#/b",
-        "error: bad topic filter a/#/b: + must fill a whole level, # must be the last level, a $share/ name needs a name and a filter; usage: sub <filter> [qos]",
+        "error: bad topic filter a/#/b: + must fill a whole level, # must be the last level, a $share/ name needs a name and a filter; usage: sub <filter> [qos] [nl] [rap] [rh=0|1|2] [id=<n>]",
       ],
       ["status now", "error: status takes 0 arguments; usage: status"],
       ['pub "open', "error: unterminated quote"],
@@ -332,7 +333,7 @@ describeMosquitto("secrets", () => {
       ["history", /connected/],
       ["diag", /diag done/],
     ] as const) {
-      await device.command(command, last, 8000);
+      await device.command(command, last, 20000);
     }
     // Over the command topic too, including an attempt to set a new password (refused there) while the trace shows
     // the command arriving.
@@ -354,7 +355,7 @@ describeMosquitto("secrets", () => {
         expect(message.text).not.toContain(secret);
     }
     device.expectNames([]);
-  }, 20000);
+  });
 });
 
 describeMosquitto("commands over MQTT", () => {
@@ -377,7 +378,7 @@ describeMosquitto("commands over MQTT", () => {
     expect(await ask("help", 4)).toMatch(/^status - .*\nhelp \[command\] - list the commands, or show one$/s);
     // The self-test answers step by step, as its steps complete.
     await client.publishAsync(`tether/${id}/cmd`, "diag", { qos: 1 });
-    await waitFor(() => replies().some((text) => text.startsWith("diag done")), 8000);
+    await waitFor(() => replies().some((text) => text.startsWith("diag done")), 20000);
     expect(replies().slice(4, 6)).toEqual([
       expect.stringMatching(/^diag start broker=mqtt:\/\/127\.0\.0\.1:\d+\ndiag link ok \d+ms\ndiag dns ok/),
       expect.stringMatching(/^diag tcp ok \d+ms 127\.0\.0\.1$/),
@@ -426,7 +427,7 @@ describeMosquitto("reboot", () => {
 });
 
 /** Resolves once `condition` holds, checking every 20 ms; rejects after `ms`. */
-async function waitFor(condition: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {
+async function waitFor(condition: () => boolean | Promise<boolean>, ms = 20000): Promise<void> {
   for (const end = Date.now() + ms; !(await condition()); ) {
     if (Date.now() > end) throw new Error(`condition not met within ${ms} ms`);
     await new Promise((resolve) => setTimeout(resolve, 20));

@@ -31,6 +31,16 @@ async function proxy(): Promise<FaultProxy> {
 
 const url = (port: number) => `mqtt://127.0.0.1:${port}`;
 
+/**
+ * Three idle deaths (s): a ping due 2 s after the last packet, which the NAT's reset or silence answers. Never
+ * sooner; a busy machine reads them later, so no upper bound.
+ */
+function expectIdle(idle: string): void {
+  const deaths = idle.split("/").map(Number);
+  expect(deaths).toHaveLength(3);
+  for (const s of deaths) expect(s).toBeGreaterThanOrEqual(2);
+}
+
 describeMosquitto("network failures", () => {
   test.concurrent("tcp_refused: nothing listens on the port; the repeated line is rate-limited", async () => {
     const port = await freePort();
@@ -42,7 +52,7 @@ describeMosquitto("network failures", () => {
     expect(Number(/(\d+) similar/.exec(summary)![1])).toBeGreaterThan(3);
     expect(device.failures().length).toBeLessThan(4);
     device.expectNames(["tcp_refused"]);
-  }, 20000);
+  });
 
   test.concurrent("tcp_timeout: the SYN is never answered", async () => {
     const listener = await startUnansweredListener();
@@ -95,7 +105,7 @@ describeMosquitto("network failures", () => {
     const device = await boot({ broker: url(faults.port), clientId: uniqueId("ka"), keepAlive: "1" });
     await device.waitForLine(/ I mqtt connected /);
     faults.blackhole();
-    const line = await device.waitForCode("keepalive_timeout", 8000);
+    const line = await device.waitForCode("keepalive_timeout", 20000);
     expect(Number(line.fields.waited)).toBeGreaterThanOrEqual(2000);
     expect(Number(line.fields.uptime)).toBeGreaterThan(0);
     faults.blackhole(false);
@@ -131,13 +141,13 @@ describeMosquitto("network failures", () => {
     const device = await boot({ broker: url(faults.port), clientId: uniqueId("cut") });
     const line = await device.waitForCode("flapping", 15000);
     expect(line.fields.evidence).toMatch(/^cut at the same uptime \d+\/\d+\/\d+\/\d+ ms$/);
+    // Never sooner than the cut (a busy machine reads them later: the diagnoser allows for that, late_ms=).
     for (const uptime of /([\d/]+) ms$/.exec(line.fields.evidence)![1].split("/")) {
       expect(Number(uptime)).toBeGreaterThanOrEqual(250);
-      expect(Number(uptime)).toBeLessThan(600);
     }
     expect(device.output).toMatch(/ I mqtt connected session=resumed /);
-    device.expectNames(["flapping", "broker_closed"]);
-  }, 20000);
+    device.expectNames(["flapping", "broker_closed"], ["reconnect_loop"]);
+  });
 
   test.concurrent("nat_idle_timeout_suspected: a NAT resets flows idle for 2 s, below keepAliveMin, whatever the uptime", async () => {
     const faults = await proxy();
@@ -154,7 +164,8 @@ describeMosquitto("network failures", () => {
       const line = await device.waitForCode("nat_idle_timeout_suspected", 15000);
       const idle = line.fields.idle_s.split("/").map(Number);
       expect(idle).toHaveLength(3);
-      for (const s of idle) expect(s >= 1.9 && s <= 2.6).toBe(true);
+      // Never sooner than the NAT's 2 s (a busy machine reads them later).
+      for (const s of idle) expect(s).toBeGreaterThanOrEqual(1.9);
       const uptimes = line.fields.uptime_s.split("/").map(Number);
       expect(Math.max(...uptimes) - Math.min(...uptimes)).toBeGreaterThan(0.9);
       expect(line.fields.below).toBe("keepAliveMin");
@@ -165,7 +176,7 @@ describeMosquitto("network failures", () => {
     } finally {
       for (const timer of timers) clearTimeout(timer);
     }
-  }, 30000);
+  });
 
   test.concurrent("nat_idle_timeout_suspected: a NAT forgets the connection after 1 s idle, keep alive is 2 s", async () => {
     const faults = await proxy();
@@ -181,10 +192,10 @@ describeMosquitto("network failures", () => {
     });
     const line = await device.waitForCode("nat_idle_timeout_suspected", 25000);
     expect(line.fields).toMatchObject({ keepalive: "1", configured: "2" });
-    expect(line.fields.idle_s).toMatch(/^2\/2\/2$/);
+    expectIdle(line.fields.idle_s);
     expect(device.output).toMatch(/ W keepalive tuned change="keep alive 2 -> 1 s/);
     device.expectNames(["nat_idle_timeout_suspected", "keepalive_timeout"]);
-  }, 30000);
+  });
 
   test.concurrent("nat_idle_timeout_suspected: a NAT forgets flows idle for 1 s, the keep alive is at keepAliveMin already", async () => {
     const faults = await proxy();
@@ -197,12 +208,13 @@ describeMosquitto("network failures", () => {
       beaconInterval: "0",
     });
     const line = await device.waitForCode("nat_idle_timeout_suspected", 25000);
-    expect(line.fields).toMatchObject({ idle_s: "2/2/2", keepalive: "2", configured: "2", below: "keepAliveMin" });
+    expect(line.fields).toMatchObject({ keepalive: "2", configured: "2", below: "keepAliveMin" });
+    expectIdle(line.fields.idle_s);
     expect(line.fields.hint).toMatch(/lower keepAliveMin or publish more often/);
     // Nothing left for the tuner to change; and these short connections are no flapping.
     expect(device.output).not.toMatch(/keepalive tuned/);
     device.expectNames(["nat_idle_timeout_suspected", "keepalive_timeout"]);
-  }, 30000);
+  });
 
   test.concurrent("link_down: the Wi-Fi drops while connected, and at boot", async () => {
     const device = await boot({ broker: mosquitto.url, clientId: uniqueId("link") });

@@ -102,8 +102,8 @@ describe("MQTT 5 DISCONNECT from the broker", () => {
     const line = await device.waitForCode("server_moved");
     expect(line.fields).toMatchObject({ reason: "0x9d Server moved", server_reference: target });
     const from = device.output.indexOf("diag server_moved");
-    await device.waitForLine(new RegExp(` I mqtt connecting broker=mqtt://localhost:${scripted.port} `), 5000, from);
-    await device.waitForLine(/ I mqtt connected /, 5000, from);
+    await device.waitForLine(new RegExp(` I mqtt connecting broker=mqtt://localhost:${scripted.port} `), 20000, from);
+    await device.waitForLine(/ I mqtt connected /, 20000, from);
     device.expectNames(["server_moved"]);
   });
 

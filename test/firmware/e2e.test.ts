@@ -7,7 +7,7 @@ import { describeMosquitto, type Mosquitto, startMosquitto } from "../helpers/mo
 import { peer, subscribe } from "../helpers/peer";
 import { simDevices } from "../helpers/sim";
 
-async function waitUntil(condition: () => boolean, ms = 5000): Promise<void> {
+async function waitUntil(condition: () => boolean, ms = 20000): Promise<void> {
   const deadline = Date.now() + ms;
   while (!condition()) {
     if (Date.now() > deadline) throw new Error(`condition not met within ${ms} ms`);
@@ -84,10 +84,7 @@ function brokerTests(start: () => Promise<{ url: string; stop(): Promise<void> }
     await subscribe(watcher.client, "tether/dev4/status", 1);
     await watcher.waitFor((m) => m.topic === "tether/dev4/status" && m.payload.includes('"online":true'));
     await device.kill();
-    const will = await watcher.waitFor(
-      (m) => m.topic === "tether/dev4/status" && m.payload === '{"online":false}',
-      15000,
-    );
+    const will = await watcher.waitFor((m) => m.topic === "tether/dev4/status" && m.payload === '{"online":false}');
     expect(will.retain).toBe(false); // a will is delivered to live subscribers as a normal publish
   });
 

@@ -133,7 +133,7 @@ describeMosquitto("hostile input", () => {
   });
 });
 
-async function waitFor(condition: () => boolean, ms = 10000): Promise<void> {
+async function waitFor(condition: () => boolean, ms = 20000): Promise<void> {
   const deadline = Date.now() + ms;
   while (!condition()) {
     if (Date.now() > deadline) throw new Error(`condition not met within ${ms} ms`);

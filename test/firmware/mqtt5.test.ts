@@ -30,7 +30,7 @@ function inbox(client: MqttClient): Received[] {
 }
 
 /** Resolves with the first message of `received` on `topic`, now or later. */
-async function first(received: Received[], topic: string, timeoutMs = 8000): Promise<Received> {
+async function first(received: Received[], topic: string, timeoutMs = 20000): Promise<Received> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const found = received.find((m) => m.topic === topic);
@@ -69,7 +69,7 @@ describeMosquitto("MQTT 5 against mosquitto", () => {
     await probe.command("trace on", /trace on/);
     const from = probe.output.length;
     probe.device.typeLine("reconnect");
-    await probe.waitForLine(/ I trace in type=CONNACK /, 8000, from);
+    await probe.waitForLine(/ I trace in type=CONNACK /, 20000, from);
     const [connect] = traced(probe, "out", "CONNECT", from);
     expect(connect?.fields).toMatchObject({ receive_max: "7", alias_max: "4", max_packet: "2048" });
     // mosquitto's own limits, as its CONNACK gives them.
@@ -86,7 +86,7 @@ describeMosquitto("MQTT 5 against mosquitto", () => {
     await probe.command("trace on", /trace on/);
     const from = probe.output.length;
     for (const value of ["21.5", "21.6", "21.7"]) await probe.command(`pub -q 1 ${topic} ${value}`, /pub sent/);
-    await until(peer, () => received.length >= 3, 5000, "three messages");
+    await until(peer, () => received.length >= 3, 20000, "three messages");
     const publishes = traced(probe, "out", "PUBLISH", from);
     // The status went first and has alias 1.
     expect(publishes.map((l) => [l.fields.topic, l.fields.alias])).toEqual([
@@ -103,6 +103,31 @@ describeMosquitto("MQTT 5 against mosquitto", () => {
       [topic, "21.7"],
     ]);
     expect(probe.codes()).toEqual([]);
+  });
+
+  test("the console's subscription options and goodbye: No Local, a Subscription Identifier, 0x04 publishes the will", async () => {
+    const { probe, clientId } = await device(broker.url, "subopts", { responseInfo: "1", problemInfo: "0" });
+    await probe.command("trace on", /trace on/);
+    const from = probe.output.length;
+    probe.device.typeLine("reconnect");
+    await probe.waitForLine(/ I trace in type=CONNACK /, 8000, from);
+    expect(traced(probe, "out", "CONNECT", from)[0]?.fields).toMatchObject({ req_response: "1", req_problem: "0" });
+    const peer = await peers.connect(broker.port, { protocolVersion: 5 });
+    const received = inbox(peer);
+    await peer.subscribeAsync(`tether/${clientId}/status`, { qos: 1 });
+    const topic = `opts/${clientId}`;
+    await probe.command(`sub ${topic} 1 nl id=7`, /sub sent/);
+    await probe.waitForLine(/ I mqtt subscribed filters=opts\//);
+    // Its own message does not come back (No Local); the peer's arrives with the subscription's identifier.
+    await probe.command(`pub -q 1 ${topic} mine`, /pub sent/);
+    await peer.publishAsync(topic, "theirs", { qos: 1 });
+    await probe.waitForLine(/ I mqtt message topic=opts\/\S+ .*sub_ids=7/);
+    expect(probe.output).toMatch(/ I mqtt message topic=opts\/\S+ qos=1 bytes=6 sub_ids=7\n/);
+    expect(probe.logs().filter((l) => l.event === "message" && l.area === "mqtt")).toHaveLength(1);
+    received.length = 0;
+    await probe.command("disconnect will", /disconnected/);
+    const will = await first(received, `tether/${clientId}/status`);
+    expect(will.payload).toBe('{"online":false}');
   });
 
   test("a PUBACK's reason code is logged, named for a PUBACK: 0x10 No matching subscribers", async () => {
@@ -151,11 +176,11 @@ describeMosquitto("MQTT 5 against mosquitto", () => {
     // Killed: no DISCONNECT, so mosquitto publishes the will, after the delay.
     const killedAt = Date.now();
     await probe.device.kill();
-    const will = await first(received, status, 8000);
+    const will = await first(received, status);
     expect(will.payload).toBe('{"online":false}');
     expect(will.at - killedAt).toBeGreaterThanOrEqual(1500);
     expect(will.properties.messageExpiryInterval).toBeGreaterThan(100);
-  }, 15000);
+  });
 });
 
 describe("MQTT 5 from a scripted broker (what mosquitto never sends)", () => {

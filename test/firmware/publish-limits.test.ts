@@ -47,8 +47,8 @@ describeMosquitto("publishes that can never be sent", () => {
       for (const qos of [1, 0]) {
         const from = device.serialOutput.length;
         device.typeLine(`pub ${id}/t ${payload} ${qos}`);
-        await device.waitForSerial(/^\| pub invalid$/m, 5000, from);
-        const [warning] = await device.waitForSerial(/ W mqtt warning .*refused.*$/m, 5000, from);
+        await device.waitForSerial(/^\| pub invalid$/m, 20000, from);
+        const [warning] = await device.waitForSerial(/ W mqtt warning .*refused.*$/m, 20000, from);
         expect(warning).toMatch(why);
       }
       device.typeLine(`pub ${id}/t after 1`);
@@ -69,7 +69,7 @@ describeMosquitto("publishes that can never be sent", () => {
       for (let i = 1; i <= 8; i++) {
         const from = device.serialOutput.length;
         device.typeLine(`pub ${id}/t m${i} 1`);
-        answers.push((await device.waitForSerial(/^\| pub (\w+)$/m, 5000, from))[1]);
+        answers.push((await device.waitForSerial(/^\| pub (\w+)$/m, 20000, from))[1]);
       }
       // The status message at connect may still hold a slot of the window: one fewer sent then.
       const expected = ["sent", "sent", "queued", "queued", "queued", "full", "full", "full"];
@@ -77,7 +77,7 @@ describeMosquitto("publishes that can never be sent", () => {
       expect([expected, shifted]).toContainEqual(answers);
       const from = device.serialOutput.length;
       device.typeLine("status");
-      await device.waitForSerial(/^\| .* inflight=2 queued=3/m, 5000, from);
+      await device.waitForSerial(/^\| .* inflight=2 queued=3/m, 20000, from);
     } finally {
       await proxy.close();
     }

@@ -20,12 +20,15 @@ import { describeMosquitto, type Mosquitto, startMosquitto } from "../helpers/mo
 import { peer, subscribe } from "../helpers/peer";
 import { simDevices } from "../helpers/sim";
 
-/** Waits (asking `status`) until `count` messages are in flight: the status message goes out at connect, too. */
+/**
+ * Waits (asking `status` every 50 ms, 20 s at most: a hang guard, not a speed) until `count` messages are in flight:
+ * the status message goes out at connect, too.
+ */
 async function inFlight(device: SimDevice, count: number): Promise<void> {
-  for (let attempt = 0; attempt < 100; attempt++) {
+  for (const end = Date.now() + 20000; Date.now() < end; await new Promise((resolve) => setTimeout(resolve, 50))) {
     const from = device.serialOutput.length;
     device.typeLine("status");
-    const [, inflight] = await device.waitForSerial(/^\| .* inflight=(\d+) /m, 5000, from);
+    const [, inflight] = await device.waitForSerial(/^\| .* inflight=(\d+) /m, 20000, from);
     if (inflight === String(count)) return;
   }
   throw new Error(`never ${count} in flight`);
@@ -56,54 +59,48 @@ describeMosquitto("a reboot mid-flow loses nothing", () => {
     ["3.1.1", 2],
     ["5", 1],
     ["5", 2],
-  ] as const)(
-    "MQTT %s, QoS %i",
-    async (version, qos) => {
-      const id = `reboot-${version === "5" ? 5 : 4}-${qos}-${process.pid}`;
-      const topic = `${id}/data`;
-      const proxy = await FaultProxy.start({ host: "127.0.0.1", port: mosquitto.port });
-      proxies.push(proxy);
-      const subscriber = await peer(mosquitto.url, `${id}-peer`);
-      peers.push(subscriber.client);
-      await subscribe(subscriber.client, topic, 2);
-      const received: string[] = [];
-      subscriber.client.on("message", (t, payload) => {
-        if (t === topic) received.push(payload.toString());
-      });
+  ] as const)("MQTT %s, QoS %i", async (version, qos) => {
+    const id = `reboot-${version === "5" ? 5 : 4}-${qos}-${process.pid}`;
+    const topic = `${id}/data`;
+    const proxy = await FaultProxy.start({ host: "127.0.0.1", port: mosquitto.port });
+    proxies.push(proxy);
+    const subscriber = await peer(mosquitto.url, `${id}-peer`);
+    peers.push(subscriber.client);
+    await subscribe(subscriber.client, topic, 2);
+    const received: string[] = [];
+    subscriber.client.on("message", (t, payload) => {
+      if (t === topic) received.push(payload.toString());
+    });
 
-      const storageFile = devices.storageFile();
-      const config = { clientId: id, mqttVersion: version, cleanSession: "0", sessionExpiry: "600" };
-      const options = { broker: `mqtt://127.0.0.1:${proxy.port}`, config, storageFile };
-      const first = await devices.start(options);
-      await first.waitForSerial(/ I mqtt subscribed /, 10000);
-      await nothingInFlight(first);
+    const storageFile = devices.storageFile();
+    const config = { clientId: id, mqttVersion: version, cleanSession: "0", sessionExpiry: "600" };
+    const options = { broker: `mqtt://127.0.0.1:${proxy.port}`, config, storageFile };
+    const first = await devices.start(options);
+    await first.waitForSerial(/ I mqtt subscribed /);
+    await nothingInFlight(first);
 
-      proxy.blackhole(true, "both");
-      first.typeLine(`pub ${topic} m1 ${qos}`);
-      await first.waitForSerial(/^\| pub sent$/m);
-      proxy.blackhole(true, "down");
-      const answers = proxy.dropped;
-      first.typeLine(`pub ${topic} m2 ${qos}`);
-      // The broker took m2: its PUBACK or PUBREC was swallowed on the way back.
-      await until(() => proxy.dropped > answers, "the broker's answer to m2");
-      await first.kill();
-      proxy.blackhole(false);
+    proxy.blackhole(true, "both");
+    first.typeLine(`pub ${topic} m1 ${qos}`);
+    await first.waitForSerial(/^\| pub sent$/m);
+    proxy.blackhole(true, "down");
+    const answers = proxy.dropped;
+    first.typeLine(`pub ${topic} m2 ${qos}`);
+    // The broker took m2: its PUBACK or PUBREC was swallowed on the way back.
+    await until(() => proxy.dropped > answers, "the broker's answer to m2");
+    await first.kill();
+    proxy.blackhole(false);
 
-      const second = await devices.start(options);
-      await second.waitForSerial(/ I mqtt connected session=resumed .*resent=2/, 10000);
-      second.typeLine(`pub ${topic} m3 ${qos}`);
-      second.typeLine(`pub ${topic} m4 ${qos}`);
-      await until(() => received.includes("m4"), "m4 at the subscriber", 10000);
+    const second = await devices.start(options);
+    await second.waitForSerial(/ I mqtt connected session=resumed .*resent=2/);
+    second.typeLine(`pub ${topic} m3 ${qos}`);
+    second.typeLine(`pub ${topic} m4 ${qos}`);
+    await until(() => received.includes("m4"), "m4 at the subscriber");
 
-      const counts = Object.fromEntries(
-        ["m1", "m2", "m3", "m4"].map((m) => [m, received.filter((r) => r === m).length]),
-      );
-      if (qos === 2) expect(counts).toEqual({ m1: 1, m2: 1, m3: 1, m4: 1 });
-      else for (const count of Object.values(counts)) expect(count).toBeGreaterThanOrEqual(1);
-      expect(received.filter((r) => !/^m[1-4]$/.test(r))).toEqual([]);
-    },
-    30000,
-  );
+    const counts = Object.fromEntries(["m1", "m2", "m3", "m4"].map((m) => [m, received.filter((r) => r === m).length]));
+    if (qos === 2) expect(counts).toEqual({ m1: 1, m2: 1, m3: 1, m4: 1 });
+    else for (const count of Object.values(counts)) expect(count).toBeGreaterThanOrEqual(1);
+    expect(received.filter((r) => !/^m[1-4]$/.test(r))).toEqual([]);
+  });
 
   test("a message too large to save makes the first connection after the reboot start clean, and says so", async () => {
     const id = `reboot-big-${process.pid}`;
@@ -115,7 +112,7 @@ describeMosquitto("a reboot mid-flow loses nothing", () => {
     const config = { clientId: id, mqttVersion: "5", sessionExpiry: "600", remoteCommands: "pub" };
     const options = { broker: `mqtt://127.0.0.1:${proxy.port}`, config, storageFile };
     const first = await devices.start(options);
-    await first.waitForSerial(/ I mqtt subscribed /, 10000);
+    await first.waitForSerial(/ I mqtt subscribed /);
     await nothingInFlight(first);
     // What the device sends is lost from now on; what it is sent still arrives.
     proxy.blackhole(true, "up");
@@ -132,10 +129,10 @@ describeMosquitto("a reboot mid-flow loses nothing", () => {
     await second.waitForSerial(
       / W mqtt warning message="next connection starts a clean session: .*could not all be stored/,
     );
-    await second.waitForSerial(/ I mqtt connected session=new /, 10000);
-    await second.waitForSerial(/ I mqtt subscribed /, 10000);
+    await second.waitForSerial(/ I mqtt connected session=new /);
+    await second.waitForSerial(/ I mqtt subscribed /);
     // Once: the connection after it resumes the session again.
     second.typeLine("reconnect");
-    await second.waitForSerial(/ I mqtt connected session=resumed /, 10000);
+    await second.waitForSerial(/ I mqtt connected session=resumed /);
   });
 });

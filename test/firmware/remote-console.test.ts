@@ -38,7 +38,7 @@ async function peer(broker: Mosquitto, options: { username?: string; password?: 
   return { client, replies };
 }
 
-async function waitFor(condition: () => boolean, ms = 5000): Promise<void> {
+async function waitFor(condition: () => boolean, ms = 20000): Promise<void> {
   for (const end = Date.now() + ms; !condition(); ) {
     if (Date.now() > end) throw new Error(`condition not met within ${ms} ms`);
     await new Promise((resolve) => setTimeout(resolve, 20));

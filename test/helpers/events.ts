@@ -5,7 +5,7 @@ import type { EventEmitter } from "node:events";
  * The next `name` event of `target` (its first argument), or a rejection after `ms`. Typed loosely: MQTT.js's
  * clients are node EventEmitters at run time, but their typed-emitter declaration is not assignable to one.
  */
-export function next<T = unknown>(target: object, name: string, ms = 5000): Promise<T> {
+export function next<T = unknown>(target: object, name: string, ms = 20000): Promise<T> {
   const emitter = target as EventEmitter;
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
@@ -22,7 +22,7 @@ export function next<T = unknown>(target: object, name: string, ms = 5000): Prom
 }
 
 /** Resolves once `condition` holds (checked every 10 ms), or rejects after `ms`: for state no event announces. */
-export async function until(condition: () => boolean, what: string, ms = 5000): Promise<void> {
+export async function until(condition: () => boolean, what: string, ms = 20000): Promise<void> {
   const deadline = Date.now() + ms;
   while (!condition()) {
     if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms`);

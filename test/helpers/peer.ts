@@ -29,7 +29,7 @@ export async function peer(url: string, clientId: string, options: IClientOption
     seen.push({ topic, payload: payload.toString(), qos: packet.qos, retain: packet.retain });
     for (const wake of waiters) wake();
   });
-  const waitForCount = (match: (m: Received) => boolean, count: number, ms = 10000) =>
+  const waitForCount = (match: (m: Received) => boolean, count: number, ms = 20000) =>
     new Promise<Received[]>((resolve, reject) => {
       const check = () => {
         const found = seen.filter(match);
@@ -45,7 +45,7 @@ export async function peer(url: string, clientId: string, options: IClientOption
       waiters.add(check);
       check();
     });
-  const waitFor = async (match: (m: Received) => boolean, ms = 10000) => (await waitForCount(match, 1, ms))[0];
+  const waitFor = async (match: (m: Received) => boolean, ms = 20000) => (await waitForCount(match, 1, ms))[0];
   return { client, waitFor, waitForCount };
 }
 

@@ -53,6 +53,14 @@ describeMosquitto("the firmware for lin, in mcsim, against mosquitto", () => {
       config: { broker: broker.url, clientId: ID, beaconInterval: "1", backoffBase: "300", backoffCap: "1000" },
     });
   });
+  // Every test starts from a broker of its own on the port the build knows: no retained message, session or will
+  // of an earlier test's device (the start-up runs' wills left a retained {"online":false} for the next test's
+  // beacon watcher to read).
+  beforeEach(async () => {
+    const port = broker.port;
+    await broker.stop();
+    broker = await startMosquitto({ port });
+  });
   afterAll(async () => {
     await sim?.kill();
     await broker?.stop();

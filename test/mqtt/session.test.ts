@@ -308,7 +308,7 @@ describe("resume", () => {
     const s = interrupted();
     s.clear();
     expect([s.inflight, s.waiting]).toEqual([0, 0]);
-    expect(s.resume(true)).toEqual({ send: [], requeued: 0, unacknowledged: [] });
+    expect(s.resume(true)).toEqual({ send: [], requeued: 0, unacknowledged: [], suspect: false });
   });
 });
 
@@ -468,6 +468,91 @@ describe("a flight that cannot be sent", () => {
     expect(r.completed).toMatchObject({ packetId: 1, ok: false, reasonCode: 0x95, message: { topic: "huge" } });
     expect(brief(r.send)).toEqual([[PUBLISH, 2, "next", false]]);
     expect(s.abandon(1, 0x95).send).toEqual([]);
+  });
+});
+
+describe("quarantine: a message the broker closes the connection after, again after it is resent", () => {
+  /** A session with one message sent, then "bad" waiting behind it... as a broker that kept the session sees it. */
+  function withSuspect() {
+    const s = new Session();
+    s.resume(true);
+    sent(s.publish(message("bad")));
+    sent(s.publish(message("good")));
+    return s;
+  }
+
+  it("is taken out at the second close, after a PINGREQ the broker answered; what followed it leaves", () => {
+    const s = withSuspect();
+    expect(s.quarantine()).toBeUndefined(); // the first close may be chance
+    // Resumed: nothing leaves until the broker answers a PINGREQ.
+    const r = s.resume(true);
+    expect(r).toMatchObject({ send: [], suspect: true });
+    expect(s.publish(message("new"))).toBe("queued");
+    expect(brief(s.probed())).toEqual([
+      [PUBLISH, 1, "bad", true],
+      [PUBLISH, 2, "good", true],
+      [PUBLISH, 3, "new", false],
+    ]);
+    expect(s.quarantine()).toMatchObject({ message: { topic: "bad" }, closes: 2 });
+    expect([s.inflight, s.quarantined]).toEqual([2, 1]);
+    // The next connection resends the others at once: no suspect left.
+    expect(brief(s.resume(true).send)).toEqual([
+      [PUBLISH, 2, "good", true],
+      [PUBLISH, 3, "new", true],
+    ]);
+  });
+
+  it("is not taken out when the connection dies before the broker answers the PINGREQ (a cut, not the message)", () => {
+    const s = withSuspect();
+    s.quarantine();
+    for (let i = 0; i < 5; i++) {
+      expect(s.resume(true).suspect).toBe(true);
+      s.suspend();
+      expect(s.quarantine()).toBeUndefined();
+    }
+    expect([s.inflight, s.quarantined]).toEqual([2, 0]);
+  });
+
+  it("is not suspected when the broker acknowledged anything after it was sent", () => {
+    const s = withSuspect();
+    s.onAck(ackOf(PUBACK, 2));
+    expect(s.quarantine()).toBeUndefined();
+    expect(s.resume(true).suspect).toBe(false);
+    s.onAck(ackOf(PUBACK, 1));
+    expect(s.inflight).toBe(0);
+  });
+
+  it("holds across connections that start clean (the message is sent again as a new one)", () => {
+    const s = new Session();
+    s.resume(false);
+    sent(s.publish(message("bad")));
+    s.quarantine();
+    expect(s.resume(false)).toMatchObject({ send: [], requeued: 1, suspect: true });
+    expect(brief(s.probed())).toEqual([[PUBLISH, 2, "bad", false]]);
+    expect(s.quarantine()).toMatchObject({ message: { topic: "bad" } });
+    expect(s.inflight + s.waiting).toBe(0);
+  });
+
+  it("removes its stored value; a broker that lost a session it should keep clears the suspicion", () => {
+    const store = new Map<string, string>();
+    const nvs = {
+      readSetting: (key: string) => store.get(key),
+      writeSetting: (key: string, value: string | undefined) =>
+        value === undefined ? store.delete(key) : store.set(key, value),
+    };
+    const s = new Session({ store: nvs });
+    s.resume(false);
+    sent(s.publish(message("bad")));
+    expect(store.has("ses.0")).toBe(true);
+    s.quarantine();
+    s.resume(true);
+    s.probed();
+    expect(s.quarantine()).toMatchObject({ message: { topic: "bad" } });
+    expect(store.size).toBe(0);
+    // A twin with our id that starts clean ends our connections: our session is gone at the next CONNACK.
+    sent(s.publish(message("innocent")));
+    s.quarantine();
+    expect(s.resume(false).suspect).toBe(false);
   });
 });
 

@@ -151,7 +151,7 @@ function faultTests(start: () => Promise<Broker>): void {
     const c = await subscriber("t/delay");
     proxy.delay(150);
     const start = Date.now();
-    const echo = next(c, "message", 5000);
+    const echo = next(c, "message", 20000);
     await c.publishAsync("t/delay", "x");
     await echo;
     expect(Date.now() - start).toBeGreaterThanOrEqual(300);
@@ -218,7 +218,7 @@ function faultTests(start: () => Promise<Broker>): void {
   test("NAT idle timeout: a quiet connection is silently forgotten; a keep alive shorter than the timeout survives", async () => {
     proxy.natIdle(400);
     const quiet = await subscriber("t/nat", { keepalive: 1 });
-    await proxy.waitFor("idleDrop", 3000);
+    await proxy.waitFor("idleDrop", 20000);
     expect((await next<Error>(quiet, "error", 5000)).message).toBe("Keepalive timeout");
 
     proxy.natIdle(1500);
@@ -241,10 +241,10 @@ function faultTests(start: () => Promise<Broker>): void {
     const c = await subscriber("t/natrst", { keepalive: 30 });
     const quietSince = Date.now();
     const error = next<NodeJS.ErrnoException>(c, "error", 3000);
-    await proxy.waitFor("idleDrop", 3000);
+    await proxy.waitFor("idleDrop", 20000);
     expect((await error).code).toBe("ECONNRESET");
     expect(Date.now() - quietSince).toBeGreaterThanOrEqual(450);
-    if (proxy.open) await proxy.waitFor("close", 3000);
+    if (proxy.open) await proxy.waitFor("close", 20000);
     expect(proxy.open).toBe(0);
   });
 
@@ -255,14 +255,20 @@ function faultTests(start: () => Promise<Broker>): void {
     c.on("packetreceive", (p) => {
       if (p.cmd === "connack") connackAt = Date.now();
     });
-    const closed = next(c, "close", 3000);
+    let cutFirst = false;
+    const cut = proxy.waitFor("connackCut", 20000).then(() => {
+      cutFirst = true;
+    });
+    const closed = next(c, "close", 20000);
     await next(c, "connect");
     // Traffic does not keep it alive.
     await c.subscribeAsync("t/cut");
     await closed;
-    const up = Date.now() - connackAt;
-    expect(up).toBeGreaterThanOrEqual(250);
-    expect(up).toBeLessThan(1500);
+    // Never sooner than the cut's time (a busy machine makes it later), and the cut's doing: the proxy cut before
+    // the client heard the close.
+    expect(Date.now() - connackAt).toBeGreaterThanOrEqual(250);
+    expect(cutFirst).toBe(true);
+    await cut;
     proxy.connackCut(300, "reset");
     const r = client(proxy.port);
     const reset = next<NodeJS.ErrnoException>(r, "error", 3000);
@@ -279,7 +285,7 @@ function faultTests(start: () => Promise<Broker>): void {
       const watcher = client(second.port);
       await next(watcher, "connect");
       await watcher.subscribeAsync("t/moved");
-      const reconnected = next(c, "connect", 5000);
+      const reconnected = next(c, "connect", 20000);
       proxy.resetAll();
       await reconnected;
       expect(proxy.accepted).toBe(2);
@@ -294,19 +300,18 @@ function faultTests(start: () => Promise<Broker>): void {
 
   test("passThrough() clears every fault at once", async () => {
     await proxy.refuse();
-    proxy.delay(2000);
-    proxy.throttle(10);
+    // Faults that would hold the message for minutes: it arrives only if they are gone.
+    proxy.delay(600000);
+    proxy.throttle(1);
     proxy.corrupt(14, "down", 0x20);
     proxy.blackhole();
     proxy.natIdle(1, "reset");
     proxy.connackCut(1);
     await proxy.passThrough();
     const c = await subscriber("t");
-    const start = Date.now();
     const message = new Promise<string>((resolve) => c.once("message", (_t, payload) => resolve(payload.toString())));
     await c.publishAsync("t", "hello");
     expect(await message).toBe("hello");
-    expect(Date.now() - start).toBeLessThan(1000);
     expect(proxy.dropped).toBe(0);
   });
 

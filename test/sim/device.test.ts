@@ -95,9 +95,12 @@ describe("timers and clock", () => {
 
   test("now() counts whole milliseconds and wallClock() knows the date", async () => {
     const device = await boot();
+    const started = performance.now();
     const [, elapsed, wall] = await run(device, "clock", /elapsed (\d+) wall (\w+)/);
+    const outside = performance.now() - started;
+    // A 50 ms timer: at least that long, and milliseconds (not microseconds): no more than passed out here.
     expect(Number(elapsed)).toBeGreaterThanOrEqual(49);
-    expect(Number(elapsed)).toBeLessThan(1000);
+    expect(Number(elapsed)).toBeLessThanOrEqual(Math.ceil(outside));
     expect(wall).toBe("true");
   });
 });
@@ -237,13 +240,13 @@ describe("link", () => {
     await run(device, `connect 127.0.0.1 ${port}`, /connected\n/);
     let from = device.serialOutput.length;
     device.setLink(false);
-    await device.waitForSerial(/onLink false\n/, 5000, from);
+    await device.waitForSerial(/onLink false\n/, 20000, from);
     expect(device.linkUp).toBe(false);
     await run(device, "link", /link false\n/);
     await run(device, "send 3000", /write true\n/);
     from = device.serialOutput.length;
     device.setLink(true);
-    await device.waitForSerial(/onLink true\n/, 5000, from);
+    await device.waitForSerial(/onLink true\n/, 20000, from);
     await run(device, "expect 3000", /received 3000 intact\n/);
     expect(peer).toMatchObject({ count: 3000, intact: true });
     await run(device, "link", /link true\n/);
@@ -338,10 +341,9 @@ describe("shutdown and power loss", () => {
 
   test("shutdown stops an engine that is busy and takes no event, within its grace period", async () => {
     const device = await boot({ shutdownGraceMs: 300 });
-    await run(device, "spin 60000", /spinning\n/);
-    const started = Date.now();
+    // Spinning for ever (a day): only the grace period can end it.
+    await run(device, "spin 86400000", /spinning\n/);
     await device.shutdown();
-    expect(Date.now() - started).toBeLessThan(5000);
     expect(device.running).toBe(false);
   });
 
@@ -356,6 +358,6 @@ describe("shutdown and power loss", () => {
     const [error] = await closed;
     expect((error as NodeJS.ErrnoException).code).toBe("ECONNRESET");
     expect(device.serialOutput).not.toMatch(/halted/);
-    await expect(device.waitForSerial(/never/, 5000)).rejects.toThrow(/the device stopped/);
+    await expect(device.waitForSerial(/never/, 20000)).rejects.toThrow(/the device stopped/);
   });
 });

@@ -2,9 +2,10 @@
 // meets may hold it in a reconnect loop (issue 20). Each test reproduces a loop that main 4473f43 fell into.
 
 import { writeFileSync } from "node:fs";
+import type { FaultProxy } from "../../tools/rigs/fault-proxy";
 import { describeMosquitto, type Mosquitto, startMosquitto } from "../helpers/mosquitto";
 import { simDevices } from "../helpers/sim";
-import { collect, command, connections, deviceConfig, mark, Peers, poll, stats, until } from "./harness";
+import { collect, command, connections, deviceConfig, mark, Peers, poll, proxyTo, stats, until } from "./harness";
 
 const devices = simDevices();
 const peers = new Peers();
@@ -62,7 +63,7 @@ describeMosquitto("strings brokers refuse", () => {
       config: deviceConfig(`rules-stored-${process.pid}`),
       storageFile,
     });
-    await device.waitForSerial(/E app storage_error entry=ses\.\d+ why="topic t\/a\\x01b: a control character/);
+    await device.waitForSerial(/E app storage_error name=ses\.\d+ why="topic t\/a\\x01b: a control character/);
     await connections(device, 1);
     await carries(device, `rules/stored/${process.pid}`);
     const s = await stats(device);
@@ -77,7 +78,7 @@ describeMosquitto("strings brokers refuse", () => {
     const id = `rules-prefix-${process.pid}`;
     const device = await devices.start({ broker: mosquitto.url, config: deviceConfig(id), storageFile });
     await device.waitForSerial(
-      /E app storage_error entry=cfg\.topicPrefix why="topicPrefix=\\"te\\\\x01ther\\": .*U\+0001/,
+      /E app storage_error name=cfg\.topicPrefix why="topicPrefix=\\"te\\\\x01ther\\": .*U\+0001/,
     );
     await connections(device, 1);
     // The build-time prefix serves: the status topic is tether/<id>/status.
@@ -143,4 +144,36 @@ describeMosquitto("maxPacketSize by meaning", () => {
     expect(state).toMatch(/config error/);
     expect(device.serialOutput).not.toMatch(/mqtt connecting/);
   });
+});
+
+describeMosquitto("a PUBLISH too large for the device, trickling in (MQTT 3.1.1)", () => {
+  let mosquitto: Mosquitto;
+  const proxies: FaultProxy[] = [];
+  beforeAll(async () => {
+    mosquitto = await startMosquitto();
+  });
+  afterAll(async () => {
+    await Promise.all(proxies.map((p) => p.close()));
+    await mosquitto.stop();
+  });
+
+  test("is named when its header arrives, not once all of it has passed; the connection stays up meanwhile", async () => {
+    const id = `rules-trickle-${process.pid}`;
+    const topic = `rules/trickle/${process.pid}`;
+    const proxy = await proxyTo(mosquitto.port, proxies);
+    const device = await devices.start({ broker: `mqtt://127.0.0.1:${proxy.port}`, config: deviceConfig(id) });
+    await connections(device, 1);
+    await command(device, `sub ${topic} 1`, /sub sent/);
+    await device.waitForSerial(new RegExp(`I mqtt subscribed filters=${topic} `));
+    // 2 MB at 5 KB/s: seven minutes to pass; its header is through in the first second.
+    proxy.throttle(5000);
+    const peer = await peers.connect(mosquitto.port);
+    await peer.publishAsync(topic, Buffer.alloc(2 << 20, 0x61), { qos: 1 });
+    const [line] = await device.waitForSerial(/W diag packet_too_large .*\n/, 15000);
+    expect(line).toContain(
+      `topic=${topic} qos=1 size=${(2 << 20) + 5 + 2 + topic.length + 2} max=16384 action=skipped`,
+    );
+    const [state] = await command(device, "status", /state=\S+/);
+    expect(state).toBe("state=connected");
+  }, 30000);
 });

@@ -74,7 +74,7 @@ describe.each(BROKERS)("%s", (kind: BrokerKind) => {
       // The last PUBCOMP may still be on its way when the subscriber has the message.
       await poll(
         async () => ((await command(device, "status", /inflight=(\d+)/))[1] === "0" ? true : undefined),
-        3000,
+        WAIT,
         "nothing in flight",
       );
       expect(q1).toEqual(["one"]);
@@ -100,7 +100,7 @@ describe.each(BROKERS)("%s", (kind: BrokerKind) => {
       // Both filters go out again in one SUBSCRIBE once the broker says it has no session.
       await device.waitForSerial(
         new RegExp(`I mqtt subscribed filters=tether/${clientId}/cmd,s/extra codes=1,1`),
-        3000,
+        WAIT,
         from,
       );
       const peer = await peers.connect(own.port);

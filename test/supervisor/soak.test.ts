@@ -175,7 +175,7 @@ test(`soak: ${FAULTS} random faults while publishing numbered QoS 1 and QoS 2 st
       const [line] = await command(device, "status", /inflight=\d+ queued=\d+/);
       return line === "inflight=0 queued=0" ? line : undefined;
     },
-    10000,
+    20000,
     "an empty session",
   );
   const after = await stats(device);

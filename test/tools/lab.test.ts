@@ -43,7 +43,7 @@ describe("fault lab scenarios", () => {
       }
       if (scenario.name === "nat-idle") expect(summary).toMatch(/the keep alive is 1 s and the link holds/);
     },
-    70000,
+    90000,
   );
 });
 

@@ -90,7 +90,7 @@ test("--sim: a simulated device (npm start) as the board: its output shown, a ty
     monitor.kill();
     rmSync(dir, { recursive: true, force: true });
   }
-}, 30000);
+});
 
 /** ANSI escapes made visible, so that expectations can spell them. */
 const visible = (text: string) => text.replaceAll("\x1b", "<ESC>");

@@ -18,6 +18,9 @@ export const LAB_SETTINGS: Record<string, string> = {
   beaconInterval: "0",
 };
 
+/** Longest a scenario may take to produce its diagnosis. */
+export const SCENARIO_TIMEOUT_MS = 60000;
+
 export interface LabBroker {
   kind: "mosquitto" | "aedes";
   port: number;

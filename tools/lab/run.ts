@@ -2,11 +2,8 @@
 // and what the lab did for the summary. `linger` keeps the bench up after the diagnosis (the user goes on typing).
 
 import type { Code } from "tether/diag/codes";
-import { Lab, type LabEvents, type Note } from "./lab";
+import { Lab, type LabEvents, type Note, SCENARIO_TIMEOUT_MS } from "./lab";
 import { missing, type Scenario } from "./scenarios";
-
-/** Longest a scenario may take to produce its diagnosis. */
-export const SCENARIO_TIMEOUT_MS = 60000;
 
 export interface Outcome {
   scenario: Scenario;
@@ -29,6 +26,8 @@ export interface RunOptions extends LabEvents {
 export async function runScenario(scenario: Scenario, options: RunOptions = {}): Promise<Outcome> {
   const lab = new Lab(options);
   let error = missing(scenario);
+  /** The scenario's own run, which a timeout or the user cuts short: it is waited for all the same, below. */
+  let running: Promise<void> | undefined;
   if (!error) {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
@@ -41,7 +40,8 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       const stopped = options.stopped?.then(() => {
         throw new Error("stopped before the diagnosis");
       });
-      await Promise.race([scenario.run(lab), timeout, ...(stopped ? [stopped] : [])]);
+      running = scenario.run(lab);
+      await Promise.race([running, timeout, ...(stopped ? [stopped] : [])]);
       lab.note(`the device named ${scenario.expect.join(" and ")}`);
       await options.linger?.(lab);
     } catch (caught) {
@@ -51,6 +51,9 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     }
   }
   await lab.close();
+  // A scenario cut short is still waiting for its device (which close() stopped: the wait fails at once) or about to
+  // start something (which close() stops at once, see Lab.defer): nothing of it may run after the run has ended.
+  await running?.catch(() => {});
   const devices = [...lab.devices.entries()];
   const first = devices[0]?.[1];
   return {

@@ -7,7 +7,7 @@ import type { Code } from "tether/diag/codes";
 import { startDynsec } from "../rigs/dynsec";
 import { MOSQUITTO, startMosquitto } from "../rigs/mosquitto";
 import { makeCertificates, OPENSSL, startTlsFront } from "../rigs/tls";
-import type { Lab } from "./lab";
+import { type Lab, SCENARIO_TIMEOUT_MS } from "./lab";
 
 export type Need = "mosquitto" | "openssl";
 
@@ -28,8 +28,8 @@ export interface Scenario {
 
 const id = (name: string) => `lab-${name}-${process.pid % 10000}`;
 
-/** Waits for each code in turn on the lab's first device. */
-async function named(lab: Lab, codes: Code[], timeoutMs = 15000): Promise<void> {
+/** Waits for each code in turn on the lab's first device (the scenario's time, SCENARIO_TIMEOUT_MS, bounds it). */
+async function named(lab: Lab, codes: Code[], timeoutMs = SCENARIO_TIMEOUT_MS): Promise<void> {
   const device = [...lab.devices.values()][0]!;
   for (const code of codes) await device.waitForCode(code, timeoutMs);
 }
@@ -94,7 +94,7 @@ export const SCENARIOS: Scenario[] = [
       const device = await lab.boot("device", twin);
       await device.waitForLine(/ I mqtt connected /);
       await lab.boot("twin", twin);
-      await named(lab, this.expect, 30000);
+      await named(lab, this.expect);
     },
   },
   {
@@ -117,7 +117,7 @@ export const SCENARIOS: Scenario[] = [
       const from = device.output.length;
       await broker.start();
       lab.note(`${broker.kind} is back on port ${broker.port}`);
-      await device.waitForLine(/ I mqtt connected /, 15000, from);
+      await device.waitForLine(/ I mqtt connected /, SCENARIO_TIMEOUT_MS, from);
     },
   },
   {
@@ -139,11 +139,11 @@ export const SCENARIOS: Scenario[] = [
       await device.waitForLine(/ I mqtt connected /);
       lab.note("the fault proxy blackholes the link");
       proxy.blackhole();
-      await device.waitForCode("keepalive_timeout", 15000);
+      await device.waitForCode("keepalive_timeout", SCENARIO_TIMEOUT_MS);
       const from = device.output.length;
       lab.note("the link carries traffic again");
       proxy.blackhole(false);
-      await device.waitForLine(/ I mqtt connected /, 15000, from);
+      await device.waitForLine(/ I mqtt connected /, SCENARIO_TIMEOUT_MS, from);
     },
   },
   {
@@ -168,16 +168,20 @@ export const SCENARIOS: Scenario[] = [
         keepAliveMin: "1",
         backoffStable: "3000",
       });
-      await named(lab, this.expect, 30000);
-      const tuned = await device.waitForLine(/ W keepalive tuned /, 15000);
+      await named(lab, this.expect);
+      const tuned = await device.waitForLine(/ W keepalive tuned /, SCENARIO_TIMEOUT_MS);
       const [, to] = /-> (\d+) s/.exec(tuned)!;
-      await device.waitForLine(new RegExp(` I mqtt connected .*keepalive=${to} `), 15000, device.output.indexOf(tuned));
+      await device.waitForLine(
+        new RegExp(` I mqtt connected .*keepalive=${to} `),
+        SCENARIO_TIMEOUT_MS,
+        device.output.indexOf(tuned),
+      );
       // The packet trace shows every PINGRESP (the log's rate limit would merge them): three round trips on one
       // connection, each within a keep alive shorter than the NAT's 2 s, outlive what the NAT lets an idle
       // connection live, with no failure in between.
       const from = device.output.length;
       await lab.type(device, "trace on", /trace/);
-      await device.device.waitForSerial(/( I trace in type=PINGRESP[\s\S]*?){3}/, 15000, from);
+      await device.device.waitForSerial(/( I trace in type=PINGRESP[\s\S]*?){3}/, SCENARIO_TIMEOUT_MS, from);
       const died = device.failures(from);
       if (died.length) throw new Error(`the tuned link died: ${died[0]!.event}`);
       lab.note(`the keep alive is ${to} s and the link holds: three pings answered on one connection`);
@@ -277,7 +281,7 @@ export const SCENARIOS: Scenario[] = [
         await device.command(`pub sensor/${queued} "a reading of the sensor, queued while offline" 1`, /pub /);
       }
       lab.note(`${queued} messages published while offline`);
-      await named(lab, this.expect, 3000);
+      await named(lab, this.expect);
     },
   },
 ];

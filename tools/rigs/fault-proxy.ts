@@ -215,7 +215,7 @@ export class FaultProxy {
   // ---- observation
 
   /** Resolves with the next event of that kind for which `match` holds; rejects after `timeout` ms. */
-  waitFor(event: ProxyEvent, timeout = 5000, match: (info: LinkInfo) => boolean = () => true): Promise<LinkInfo> {
+  waitFor(event: ProxyEvent, timeout = 20000, match: (info: LinkInfo) => boolean = () => true): Promise<LinkInfo> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#events.off(event, listener);
@@ -338,6 +338,16 @@ export class FaultProxy {
   // Every chunk goes through the flow's queue, so delay, jitter and throttle can never reorder a direction.
   #enqueue(link: Link, flow: Flow, data: Buffer, end?: End): void {
     if (!this.#links.has(link) || (end && end !== "cut" && (link.dead || this.#swallows(flow.dir)))) return;
+    // Throttled, a chunk goes out in pieces of a tenth of a second's worth, as bytes cross a slow link: a large
+    // one handed over whole would arrive all at once at the end of its time, and nothing of it before.
+    const piece = Math.max(1, Math.floor(this.#rate / 10));
+    if (this.#rate > 0 && data.length > piece) {
+      for (let at = 0; at < data.length; at += piece) {
+        const last = at + piece >= data.length;
+        this.#enqueue(link, flow, data.subarray(at, at + piece), last ? end : undefined);
+      }
+      return;
+    }
     const now = Date.now();
     const start = Math.max(flow.lastAt, now + this.#delay + Math.random() * this.#jitter);
     flow.lastAt = start + (this.#rate > 0 ? (data.length * 1000) / this.#rate : 0);

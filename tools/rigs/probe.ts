@@ -39,19 +39,19 @@ export class Probe {
   }
 
   /** Waits for the `n`th failure line naming `code` (after `from`) and returns it parsed. */
-  async waitForCode(code: Code, timeoutMs = 10000, n = 1, from = 0): Promise<ParsedLine> {
+  async waitForCode(code: Code, timeoutMs = 20000, n = 1, from = 0): Promise<ParsedLine> {
     await this.device.waitForSerial(new RegExp(`(^\\d+ [EW] diag ${code}( .*)?$[^]*?){${n}}`, "m"), timeoutMs, from);
     return this.failures(from).filter((parsed) => parsed.event === code)[n - 1]!;
   }
 
   /** Waits for a log line matching `pattern` (a regular expression over the raw line). */
-  async waitForLine(pattern: RegExp, timeoutMs = 10000, from = 0): Promise<string> {
+  async waitForLine(pattern: RegExp, timeoutMs = 20000, from = 0): Promise<string> {
     const [line] = await this.device.waitForSerial(new RegExp(`^\\d+.*${pattern.source}.*$`, "m"), timeoutMs, from);
     return line;
   }
 
   /** Waits until `n` log lines (from the start) match `pattern`. */
-  async waitForLines(pattern: RegExp, n: number, timeoutMs = 10000): Promise<void> {
+  async waitForLines(pattern: RegExp, n: number, timeoutMs = 20000): Promise<void> {
     await this.device.waitForSerial(new RegExp(`(^\\d+.*${pattern.source}.*$[^]*?){${n}}`, "m"), timeoutMs);
   }
 
@@ -59,7 +59,7 @@ export class Probe {
    * Types a console line and resolves with the console output (prefix removed) written once `until` matches an
    * output line: commands print all their output at once, so waiting for the last line expected is enough.
    */
-  async command(line: string, until: RegExp = /.*/, timeoutMs = 5000): Promise<string[]> {
+  async command(line: string, until: RegExp = /.*/, timeoutMs = 20000): Promise<string[]> {
     const from = this.output.length;
     this.device.typeLine(line);
     const escaped = OUTPUT_PREFIX.replace(/[|]/g, "\\|");

@@ -187,6 +187,7 @@ export class SimDevice {
 
   private constructor(private readonly options: SimDeviceOptions) {
     this.storage = new Storage(options.storageFile);
+    if (this.storage.problem) this.print(`*** storage: ${this.storage.problem}\n`);
     this.deviceId = options.deviceId ?? defaultDeviceId(options.storageFile);
     this.link = options.linkUp ?? true;
     this.exited = new Promise((resolve) => {
@@ -232,7 +233,7 @@ export class SimDevice {
    * Waits for serial output (from offset `from`) to match. Rejects after `timeoutMs`, or when the device stops
    * without having written it, with the tail of the output in the message.
    */
-  waitForSerial(pattern: RegExp, timeoutMs = 5000, from = 0): Promise<RegExpExecArray> {
+  waitForSerial(pattern: RegExp, timeoutMs = 20000, from = 0): Promise<RegExpExecArray> {
     return new Promise((resolve, reject) => {
       const check = () => {
         const match = pattern.exec(this.serialOutput.slice(from));
@@ -335,7 +336,13 @@ export class SimDevice {
           this.resolve(id, textOf(payload));
           return EMPTY;
         case REQ_SETTING_READ: {
-          const value = this.storage.read(textOf(payload));
+          let value: string | undefined;
+          try {
+            value = this.storage.read(textOf(payload));
+          } catch (error) {
+            // A stored value that is not a string: the firmware's read throws it, and the firmware names it.
+            return Buffer.concat([Uint8Array.of(2), utf8((error as Error).message)]);
+          }
           return value === undefined ? EMPTY : Buffer.concat([Uint8Array.of(1), utf8(value)]);
         }
         case REQ_SETTING_WRITE: {

@@ -106,7 +106,10 @@ export function boot(start: Firmware): void {
     },
     readSetting(key) {
       const reply = request(REQ_SETTING_READ, 0, encoder.encode(key));
-      return reply.length === 0 ? undefined : decoder.decode(reply.subarray(1));
+      if (reply.length === 0) return undefined;
+      // 2: what is stored is not a string (a device's Preference may hold a number): the reason follows.
+      if (reply[0] === 2) throw new TypeError(decoder.decode(reply.subarray(1)));
+      return decoder.decode(reply.subarray(1));
     },
     writeSetting(key, value) {
       request(REQ_SETTING_WRITE, 0, json([key, value ?? null]));

@@ -34,7 +34,7 @@ export const REQ_WRITE = 9;
 export const REQ_CLOSE = 10;
 /** text host name -> none; answers with EV_LOOKUP */
 export const REQ_RESOLVE = 11;
-/** text key -> empty when absent, else one byte (1) then the value as text */
+/** text key -> empty when absent, else one byte (1) then the value as text, or (2) then why it cannot be read */
 export const REQ_SETTING_READ = 12;
 /** JSON [key, value] (value null to delete) -> none */
 export const REQ_SETTING_WRITE = 13;

@@ -1,0 +1,463 @@
+// Runs one chaos plan for real: mosquitto configured from the plan's capabilities, the fault proxy in front of it,
+// the firmware in XS (the simulator) behind the proxy, and an MQTT.js peer (the watcher) straight on the broker that
+// counts what arrives, sends the remote commands and the inbound messages. Every operation waits for its answer
+// (a console line, an event), never for wall-clock time; then every fault ends, and the record of what happened
+// goes to the invariants (invariants.ts).
+
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import mqtt, { type MqttClient } from "mqtt";
+import { topicMatches } from "tether/mqtt/topic";
+import { SimDevice } from "../../hosts/sim/node/device";
+import { FaultProxy } from "../rigs/fault-proxy";
+import { type Mosquitto, startMosquitto } from "../rigs/mosquitto";
+import { type Boot, type Published, type RunRecord, settleBound } from "./invariants";
+import { DENIED, describeOp, type Fault, type Op, type Plan, type QoS } from "./plan";
+
+const DEVICE_PASSWORD = "dev-pw";
+const WATCHER = { username: "watcher", password: "watcher-pw" };
+/** Longest wait for one console answer or event: generous, for a loaded machine; never a bound on the device. */
+const ANSWER_MS = 15000;
+
+export interface RunOptions {
+  /** Called with progress lines (the operation being run). */
+  note?(text: string): void;
+}
+
+/** The ACL of a plan with `acl`: the device is denied chaos/deny/, the watcher reads and writes everything. */
+function aclFile(): string {
+  return ["user watcher", "topic readwrite #", "", "user dev", `topic deny ${DENIED}#`, "topic readwrite #", ""].join(
+    "\n",
+  );
+}
+
+/** Writes `text` so that the console's tokenizer reads it back as one argument, whatever its characters. */
+export function consoleArg(text: string): string {
+  let out = '"';
+  for (const ch of text) {
+    const code = ch.codePointAt(0)!;
+    if (code >= 0x20 && code < 0x7f && ch !== '"' && ch !== "\\") out += ch;
+    else if (code > 0xffff) {
+      // A pair: each half as its own escape, which the tokenizer joins back.
+      for (let i = 0; i < ch.length; i++) out += `\\u${ch.charCodeAt(i).toString(16).padStart(4, "0")}`;
+    } else
+      out += code < 0x100 ? `\\x${code.toString(16).padStart(2, "0")}` : `\\u${code.toString(16).padStart(4, "0")}`;
+  }
+  return `${out}"`;
+}
+
+/** What a message's payload starts with, to count it at the watcher: unique within a run. */
+export function tagOf(seed: number, n: number): string {
+  return `s${seed}m${n}.`;
+}
+
+const TAG = /^s\d+m\d+\./;
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+class Watcher {
+  readonly deliveries = new Map<string, number>();
+  /** Replies to remote commands, by the correlation data the command carried (a command may run twice). */
+  readonly replies = new Map<string, string[]>();
+  private constructor(readonly client: MqttClient) {}
+
+  static async start(url: string): Promise<Watcher> {
+    // A session of its own that outlives a reconnect: nothing forwarded to it is lost if the broker drops it.
+    const client = mqtt.connect(url, {
+      ...WATCHER,
+      protocolVersion: 5,
+      reconnectPeriod: 500,
+      clientId: "watcher",
+      clean: false,
+      properties: { sessionExpiryInterval: 3600 },
+    });
+    client.on("error", () => {});
+    const watcher = new Watcher(client);
+    client.on("message", (topic, payload, packet) => {
+      const text = payload.toString("latin1");
+      const tag = TAG.exec(text)?.[0];
+      if (tag && !topic.startsWith("inbound/")) watcher.deliveries.set(tag, (watcher.deliveries.get(tag) ?? 0) + 1);
+      const correlation = packet.properties?.correlationData;
+      if (topic === "chaos-replies" && correlation) {
+        const list = watcher.replies.get(correlation.toString()) ?? [];
+        list.push(payload.toString());
+        watcher.replies.set(correlation.toString(), list);
+      }
+    });
+    await new Promise<void>((resolve, reject) => {
+      client.once("connect", () => resolve());
+      client.once("error", reject);
+    });
+    await client.subscribeAsync("#", { qos: 2 });
+    return watcher;
+  }
+
+  /** A round trip through the broker: what it forwarded to the watcher before this is in. */
+  async sync(n: number, qos: QoS): Promise<void> {
+    const topic = `chaos-sync/${n}`;
+    const arrived = new Promise<void>((resolve) => {
+      const listener = (t: string) => {
+        if (t !== topic) return;
+        this.client.off("message", listener);
+        resolve();
+      };
+      this.client.on("message", listener);
+    });
+    await this.client.publishAsync(topic, "sync", { qos });
+    await withTimeout(arrived, ANSWER_MS, "the watcher's own message back");
+  }
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: nothing within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** One run of a plan; `run()` resolves with its record, whatever happened. */
+export class ChaosRun {
+  private mosquitto!: Mosquitto;
+  private proxy!: FaultProxy;
+  private watcher!: Watcher;
+  private device!: SimDevice;
+  private readonly folder = mkdtempSync(join(tmpdir(), "tether-chaos-"));
+  private readonly record: RunRecord;
+  private linkUp = true;
+  /** A fault that swallows bytes on open connections is on (a blackhole, a NAT that forgot them). */
+  private swallowing = false;
+  private messages = 0;
+  private syncs = 0;
+  /** The settings the current boot runs with, read back with `config get` after each boot. */
+  private prefix = "tether";
+  private remoteAllowed: string[] = [];
+  private readonly clientId: string;
+  /** The filters the console took in this boot (`sub sent` or `sub saved`) and did not take back. */
+  private subscribed = new Set<string>();
+
+  constructor(
+    private readonly plan: Plan,
+    private readonly options: RunOptions = {},
+  ) {
+    this.clientId = `chaos-${plan.seed}`;
+    this.record = { plan, boots: [], messages: [], deliveries: new Map(), probes: [], opsRun: 0, errors: [] };
+  }
+
+  async run(): Promise<RunRecord> {
+    try {
+      await this.setUp();
+      for (const [i, op] of this.plan.ops.entries()) {
+        this.options.note?.(`op ${i + 1}/${this.plan.ops.length}: ${describeOp(op)}`);
+        this.boot.ops.push(i);
+        await this.execute(op);
+        this.record.opsRun = i + 1;
+        if (!this.device.running) break;
+      }
+      await this.settle();
+    } catch (error) {
+      this.record.errors.push(`harness: ${(error as Error).message}`);
+    } finally {
+      this.record.deliveries = this.watcher?.deliveries ?? new Map();
+      this.record.brokerLog = this.mosquitto?.log() ?? "";
+      this.boot.output = this.device?.serialOutput ?? "";
+      await this.tearDown();
+    }
+    return this.record;
+  }
+
+  private get boot(): Boot {
+    return this.record.boots[this.record.boots.length - 1]!;
+  }
+
+  private async setUp(): Promise<void> {
+    const b = this.plan.broker;
+    const config = [`max_inflight_messages ${b.maxInflight}`];
+    if (!b.retainAvailable) config.push("retain_available false");
+    if (b.maxQos < 2) config.push(`max_qos ${b.maxQos}`);
+    if (b.maxPacketSize) config.push(`max_packet_size ${b.maxPacketSize}`);
+    if (b.acl) config.push("acl_file acl");
+    this.mosquitto = await startMosquitto({
+      config,
+      users: { dev: DEVICE_PASSWORD, [WATCHER.username]: WATCHER.password },
+      files: b.acl ? { acl: aclFile() } : {},
+    });
+    this.proxy = await FaultProxy.start({ host: "127.0.0.1", port: this.mosquitto.port });
+    this.watcher = await Watcher.start(this.mosquitto.url);
+    await this.startDevice();
+  }
+
+  private async startDevice(): Promise<void> {
+    const config = {
+      ...this.plan.device,
+      broker: `mqtt://127.0.0.1:${this.proxy.port}`,
+      clientId: this.clientId,
+      mqttUser: "dev",
+      mqttPassword: DEVICE_PASSWORD,
+    };
+    this.subscribed = new Set();
+    this.device = await SimDevice.start({
+      config,
+      storageFile: join(this.folder, "storage.json"),
+      linkUp: this.linkUp,
+    });
+    const boot: Boot = { output: "", ops: [], reconnects: 0, ended: "end", keepsSession: false, version: "3.1.1" };
+    this.record.boots.push(boot);
+    await this.device.waitForSerial(/^\d+ I app boot /m, ANSWER_MS);
+    const settings = await this.command("config get", /^\| password=/m);
+    const value = (key: string) => settings.find((line) => line.startsWith(`${key}=`))?.slice(key.length + 1) ?? "";
+    this.prefix = value("topicPrefix");
+    this.remoteAllowed = value("remoteCommands").split(",");
+    boot.version = value("mqttVersion");
+    boot.keepsSession = value("cleanSession") === "0" && (boot.version === "3.1.1" || value("sessionExpiry") !== "0");
+    // Every packet on serial: what the device really sent (a remote publish's acceptance shows there).
+    await this.command("trace on", /^\| (trace on|error)/m);
+  }
+
+  /** Types a console line and waits for the console's answer (a line matching `until`); its output lines. */
+  private async command(line: string, until = /^\| /m): Promise<string[]> {
+    const from = this.device.serialOutput.length;
+    this.device.typeLine(line);
+    await this.device.waitForSerial(new RegExp(`${until.source}.*\\n`, "m"), ANSWER_MS, from);
+    return this.device.serialOutput
+      .slice(from)
+      .split("\n")
+      .filter((l) => l.startsWith("| "))
+      .map((l) => l.slice(2));
+  }
+
+  private async remote(line: string, correlation?: string): Promise<void> {
+    const qos = Math.min(1, this.plan.broker.maxQos) as QoS;
+    const options = correlation
+      ? { qos, properties: { responseTopic: "chaos-replies", correlationData: Buffer.from(correlation) } }
+      : { qos };
+    await this.watcher.client.publishAsync(`${this.prefix}/${this.clientId}/cmd`, line, options);
+  }
+
+  private async execute(op: Op): Promise<void> {
+    switch (op.op) {
+      case "pub":
+        return this.publish(op);
+      case "sub": {
+        const [answer = ""] = await this.command(`sub ${consoleArg(op.filter)} ${op.qos}`);
+        if (/^sub (sent|saved)/.test(answer)) this.subscribed.add(op.filter);
+        return;
+      }
+      case "unsub": {
+        const [answer = ""] = await this.command(`unsub ${consoleArg(op.filter)}`);
+        if (/^unsub (sent|saved)/.test(answer)) this.subscribed.delete(op.filter);
+        return;
+      }
+      case "config":
+        await this.command(`config set ${op.key} ${consoleArg(op.value)}`);
+        return;
+      case "reconnect":
+        this.boot.reconnects++;
+        if (op.via === "serial" || !this.remoteAllowed.includes("reconnect")) await this.command("reconnect");
+        else await this.remote("reconnect");
+        return;
+      case "reboot":
+        return this.reboot(op.how);
+      case "remote":
+        await this.remote(op.command);
+        return;
+      case "inbound": {
+        // Within what the broker takes from the watcher: a refusal would cut the watcher off, not the device.
+        const size = this.fits(op.size);
+        const qos = Math.min(op.qos, this.plan.broker.maxQos) as QoS;
+        for (let i = 0; i < op.count; i++) {
+          await this.watcher.client.publishAsync(`inbound/${i % 3}`, `in${i}.${"i".repeat(size)}`, { qos });
+        }
+        return;
+      }
+      case "fault":
+        return this.fault(op.fault);
+      case "heal":
+        return this.heal();
+      case "password":
+        this.mosquitto.setUsers({ dev: "changed-pw", [WATCHER.username]: WATCHER.password });
+        return;
+      case "wait":
+        await delay(op.ms);
+        return;
+    }
+  }
+
+  private async publish(op: Extract<Op, { op: "pub" }>): Promise<void> {
+    const n = ++this.messages;
+    const tag = tagOf(this.plan.seed, n);
+    const payload = tag + "x".repeat(Math.max(0, op.size - tag.length));
+    const message: Published = {
+      tag,
+      topic: op.topic,
+      qos: op.qos,
+      retain: op.retain,
+      via: op.via,
+      boot: this.record.boots.length - 1,
+      result: "unknown",
+    };
+    this.record.messages.push(message);
+    const line = `pub ${op.retain ? "-r " : ""}-q ${op.qos} ${consoleArg(op.topic)} ${payload}`;
+    if (op.via === "remote" && this.remoteAllowed.includes("pub")) {
+      if (this.fits(Buffer.byteLength(line)) < Buffer.byteLength(line)) {
+        message.result = "too large for the watcher to send";
+        return;
+      }
+      message.correlation = tag;
+      await this.remote(line, tag);
+      return;
+    }
+    message.via = "serial";
+    if (line.length > 256) {
+      message.result = "too long for the console";
+      return;
+    }
+    const [answer = ""] = await this.command(line);
+    message.result = /^pub (\w+)$/.exec(answer)?.[1] ?? answer;
+  }
+
+  /** `size` payload bytes, or fewer: what a packet from the watcher may carry under the broker's max_packet_size. */
+  private fits(size: number): number {
+    const max = this.plan.broker.maxPacketSize;
+    return max ? Math.min(size, max - 120) : size;
+  }
+
+  private async fault(fault: Fault): Promise<void> {
+    const p = this.proxy;
+    switch (fault.kind) {
+      case "refuse":
+        await p.refuse();
+        p.resetAll();
+        return;
+      case "reset":
+        p.resetAll();
+        return;
+      case "blackhole":
+        p.blackhole(true);
+        this.swallowing = true;
+        return;
+      case "cut":
+        p.cut(fault.bytes, "both");
+        return;
+      case "natIdle":
+        p.natIdle(fault.ms);
+        this.swallowing = true;
+        return;
+      case "connackCut":
+        p.connackCut(fault.ms);
+        return;
+      case "slow":
+        p.delay(fault.delay, fault.delay / 2);
+        p.throttle(fault.rate);
+        return;
+      case "linkDown":
+        this.linkUp = false;
+        this.device.setLink(false);
+        return;
+    }
+  }
+
+  private async heal(): Promise<void> {
+    // TCP loses no bytes on a connection that goes on: one whose bytes were swallowed dies (as its retransmissions
+    // would have failed) rather than carrying on with a hole in it.
+    if (this.swallowing) this.proxy.resetAll();
+    this.swallowing = false;
+    await this.proxy.passThrough();
+    this.linkUp = true;
+    this.device.setLink(true);
+    this.mosquitto.setUsers({ dev: DEVICE_PASSWORD, [WATCHER.username]: WATCHER.password });
+  }
+
+  private async reboot(how: "kill" | "shutdown"): Promise<void> {
+    this.boot.ended = how;
+    if (how === "kill") await this.device.kill();
+    else await this.device.shutdown();
+    this.boot.output = this.device.serialOutput;
+    await this.startDevice();
+  }
+
+  /** Status as the device says it: its state, uptime (its clock) and what it still holds. */
+  private async status(): Promise<{ connected: boolean; uptime: number; inflight: number; queued: number }> {
+    const lines = await this.command("status", /^\| uptime_ms=/m);
+    const text = lines.join(" ");
+    const number = (key: string) => Number(new RegExp(`${key}=(\\d+)`).exec(text)?.[1] ?? "-1");
+    return {
+      connected: /state=connected/.test(text),
+      uptime: number("uptime_ms"),
+      inflight: number("inflight"),
+      queued: number("queued"),
+    };
+  }
+
+  /**
+   * Every fault ends; then, on the device's clock, it must be connected within the bound, and what it holds must
+   * reach the broker within the same bound; then a round trip of the watcher's brings in what the broker forwarded.
+   */
+  private async settle(): Promise<void> {
+    if (!this.device.running) return;
+    await this.heal();
+    const bound = settleBound(this.plan, this.currentKeepAlive());
+    const start = await this.status();
+    const settle = { healedAt: start.uptime, bound, connectedAt: undefined as number | undefined, drained: false };
+    this.record.settle = settle;
+    // The wall clock only guards the harness against a device that stopped answering.
+    const guard = Date.now() + 3 * bound + 30000;
+    for (;;) {
+      const s = await this.status();
+      if (s.connected && settle.connectedAt === undefined) settle.connectedAt = s.uptime;
+      if (s.connected && s.inflight === 0 && s.queued === 0) {
+        settle.drained = true;
+        break;
+      }
+      if (s.uptime - start.uptime > bound || Date.now() > guard) break;
+      await delay(500);
+    }
+    await this.watcher.sync(++this.syncs, Math.min(1, this.plan.broker.maxQos) as QoS);
+    if (settle.drained) await this.probeSubscriptions();
+    this.boot.output = this.device.serialOutput;
+    for (const message of this.record.messages) {
+      if (message.correlation) message.replies = this.watcher.replies.get(message.correlation);
+    }
+  }
+
+  /**
+   * The subscriptions the console took in this boot still hold: for each inbound topic one of them matches, a probe
+   * from the watcher reaches the device (the trace shows it; its lines are never held back by the rate limit).
+   */
+  private async probeSubscriptions(): Promise<void> {
+    const qos = Math.min(1, this.plan.broker.maxQos) as QoS;
+    for (const topic of ["inbound/0", "inbound/1", "inbound/2"]) {
+      const filters = [...this.subscribed].filter((filter) => topicMatches(filter, topic));
+      if (!filters.length) continue;
+      const probe = `probe${++this.syncs}.`;
+      const from = this.device.serialOutput.length;
+      await this.watcher.client.publishAsync(topic, probe, { qos });
+      const pattern = new RegExp(
+        `^\\d+ I trace in type=PUBLISH .*topic=${topic} .*payload=${probe.replace(".", "\\.")}`,
+        "m",
+      );
+      const arrived = await this.device.waitForSerial(pattern, ANSWER_MS, from).then(
+        () => true,
+        () => false,
+      );
+      this.record.probes.push({ topic, filters, arrived });
+    }
+  }
+
+  /** The keep alive the device runs with now (the console's status says it). */
+  private currentKeepAlive(): number {
+    const match = [...this.device.serialOutput.matchAll(/ keepalive=(\d+)/g)].pop();
+    return Number(match?.[1] ?? this.plan.device.keepAlive ?? 60);
+  }
+
+  private async tearDown(): Promise<void> {
+    await this.device?.kill();
+    await this.watcher?.client.endAsync(true).catch(() => {});
+    await this.proxy?.close();
+    await this.mosquitto?.stop();
+    rmSync(this.folder, { recursive: true, force: true });
+  }
+}
