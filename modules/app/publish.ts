@@ -1,6 +1,5 @@
 // What the device publishes itself: messages counted in the statistics, the retained status beacon, and the goodbye
 // (offline status, DISCONNECT) before it shuts down or reboots.
-
 import type { Device } from "tether/app/device";
 import type { PublishResult } from "tether/client/client";
 import { toBytes } from "tether/mqtt/bytes";
