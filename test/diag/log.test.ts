@@ -14,7 +14,7 @@ import {
 } from "tether/diag/log";
 
 /** A logger on a fake clock that collects its lines. */
-function setup(level: Level = INFO, window = 1000) {
+function setup(level: Level = INFO, window = 1000, budget = 0) {
   const clock = { now: 0 };
   const lines: string[] = [];
   const logger = new Logger(
@@ -22,6 +22,7 @@ function setup(level: Level = INFO, window = 1000) {
     () => clock.now,
     level,
     window,
+    budget,
   );
   return { clock, lines, logger };
 }
@@ -258,6 +259,18 @@ describe("Logger", () => {
     ]);
     logger.record(INFO, "trace", "in", { type: "PUBLISH", password: "hunter2" });
     expect(lines.at(-1)).toBe("5030 I trace in type=PUBLISH password=***");
+  });
+
+  test("tick(now, true) tells every held-back copy at once: what a device about to stop still owes", () => {
+    const { clock, lines, logger } = setup(INFO, 10000);
+    for (let i = 0; i < 4; i++) {
+      clock.now = i * 100;
+      logger.error("diag", "bad_credentials", { user: "set" });
+    }
+    logger.tick(400);
+    expect(lines).toEqual(["0 E diag bad_credentials user=set"]);
+    logger.tick(500, true);
+    expect(lines).toEqual(["0 E diag bad_credentials user=set", "500 E diag bad_credentials ... 3 similar suppressed"]);
   });
 
   test("lines below the level neither print nor count", () => {
