@@ -9,7 +9,8 @@ const DOMAIN = "tether";
 export function readSetting(name: string): string | undefined {
   // Typed as what Preference may hold, so that the check below narrows it for the SDK's tsc too.
   const value: unknown = Preference.get(DOMAIN, storageKey(name));
-  if (value === undefined || typeof value === "string") return value;
+  if (typeof value === "string") return value;
+  if (value === undefined) return undefined;
   throw new TypeError(`not a string but ${value === null ? "null" : typeof value}`);
 }
 
