@@ -56,6 +56,11 @@ export interface ConnectionOptions {
    * ack for a message it drops: in 3.1.1 an ack cannot carry a reason code. Default DEFAULT_MAX_INFLIGHT.
    */
   maxInflight?: number;
+  /**
+   * The broker is known to keep no retained messages though its CONNACK cannot say so (3.1.1): retained PUBLISHes
+   * are not sent, as with Retain Available 0.
+   */
+  noRetain?: boolean;
   /** MQTT 5 Receive Maximum we announce: QoS 1/2 PUBLISHes the broker may leave unanswered (absent: 65535). */
   receiveMaximum?: number;
   /** MQTT 5 Topic Alias Maximum we announce: the aliases the broker may use towards us (0 or absent: none). */
@@ -392,6 +397,7 @@ export class Connection {
   ping(now: number): void {
     if (this.state !== UP) return;
     this.send({ type: PINGREQ }, now);
+    this.session.pinged();
     this.keepAlive.pingSent(now);
   }
 
@@ -551,10 +557,15 @@ export class Connection {
         }
         return;
       case PINGRESP: {
-        // A resumption that waited for this answer sends what it held back (see Session.resume).
-        const held = this.session.probed();
-        if (held.length) this.sendReleased(held, now);
         const rtt = this.keepAlive.pingResponse(now);
+        // A resumption that waited for this answer sends what it held back (see Session.resume), with a PINGREQ
+        // right behind the suspect: its answer clears it, so that only a close before that answer counts against the
+        // message, not a link cut at any time after (a flaky link would quarantine good messages).
+        const held = this.session.probed();
+        if (held.length) {
+          this.sendReleased(held, now);
+          this.ping(now);
+        }
         if (rtt !== undefined) this.out.event({ type: "pong", rtt });
         return;
       }
@@ -619,7 +630,7 @@ export class Connection {
     this.state = UP;
     this.connectedAt = now;
     this.brokerMaxPacket = p?.maximumPacketSize ?? 0;
-    this.retainAvailable = p?.retainAvailable !== 0;
+    this.retainAvailable = p?.retainAvailable !== 0 && !this.options.noRetain;
     this.subscriptionIdsAvailable = p?.subscriptionIdentifiersAvailable !== 0;
     if (this.options.version === 5) {
       this.brokerAliasMax = p?.topicAliasMaximum ?? 0;

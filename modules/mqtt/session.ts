@@ -172,6 +172,8 @@ export class Session {
   quarantined = 0;
   /** Resumed with a suspect first: what resume() would have sent waits here for probed(). */
   #probing = false;
+  /** For each PINGREQ unanswered on this connection, oldest first: the #seq of our last send before it. */
+  #pings: number[] = [];
   #held: Packet[] = [];
   readonly #store: SessionStore | undefined;
   /** Stored flight values by slot: true when in use. */
@@ -306,8 +308,15 @@ export class Session {
     return { send, requeued, unacknowledged, suspect };
   }
 
-  /** The broker answered the PINGREQ of a resume() with a suspect: what was held back, to send now, in order. */
+  /**
+   * The broker answered a PINGREQ (see pinged). After a resume() with a suspect, what was held back, to send now, in
+   * order.
+   */
   probed(): Packet[] {
+    // The broker reads in order: its PINGRESP says it read every message sent before that PINGREQ, and dropped the
+    // connection for none of them.
+    const seq = this.#pings.shift();
+    if (seq !== undefined && seq > this.#readPast) this.#readPast = seq;
     if (!this.#probing) return [];
     this.#probing = false;
     const send = this.#held;
@@ -315,6 +324,11 @@ export class Session {
     this.#sent();
     this.#releaseAll(send);
     return send;
+  }
+
+  /** A PINGREQ leaves now, behind everything sent so far (see probed). */
+  pinged(): void {
+    this.#pings.push(this.#seq);
   }
 
   /** Every flight was (re)sent now, on this connection. */
@@ -336,6 +350,7 @@ export class Session {
     this.#limit = 0;
     this.#probing = false;
     this.#held = [];
+    this.#pings.length = 0;
   }
 
   /**

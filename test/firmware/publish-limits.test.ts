@@ -43,7 +43,7 @@ describeMosquitto("publishes that can never be sent", () => {
         broker: broker.url,
         config: { clientId: id, mqttVersion: version, ...extra },
       });
-      await device.waitForSerial(/ I mqtt subscribed /, 10000);
+      await device.waitForSerial(/ I mqtt subscribed /);
       for (const qos of [1, 0]) {
         const from = device.serialOutput.length;
         device.typeLine(`pub ${id}/t ${payload} ${qos}`);
@@ -62,7 +62,7 @@ describeMosquitto("publishes that can never be sent", () => {
     try {
       const config = { clientId: id, maxInflight: "2", queueCount: "3", beaconInterval: "0" };
       const device = await devices.start({ broker: `mqtt://127.0.0.1:${proxy.port}`, config });
-      await device.waitForSerial(/ I mqtt subscribed /, 10000);
+      await device.waitForSerial(/ I mqtt subscribed /);
       // Connected, and no PUBACK ever comes back.
       proxy.blackhole(true, "down");
       const answers: string[] = [];

@@ -513,6 +513,25 @@ describe("quarantine: a message the broker closes the connection after, again af
     expect([s.inflight, s.quarantined]).toEqual([2, 0]);
   });
 
+  it("is cleared when the broker answers a PINGREQ sent behind the resend (a later cut is the link's, not the message's)", () => {
+    const s = withSuspect();
+    s.quarantine();
+    s.resume(true);
+    s.pinged(); // the probe
+    expect(brief(s.probed())).toHaveLength(2);
+    s.pinged(); // right behind the resend
+    s.probed(); // answered: the broker read past both messages and kept the connection
+    for (let i = 0; i < 3; i++) {
+      expect(s.quarantine()).toBeUndefined();
+      s.resume(true);
+      s.pinged();
+      s.probed();
+      s.pinged();
+      s.probed();
+    }
+    expect([s.inflight, s.quarantined]).toEqual([2, 0]);
+  });
+
   it("is not suspected when the broker acknowledged anything after it was sent", () => {
     const s = withSuspect();
     s.onAck(ackOf(PUBACK, 2));

@@ -49,7 +49,7 @@ test("a scenario: serial output, typed commands answered, the summary at the end
     lab?.kill();
     rmSync(dir, { recursive: true, force: true });
   }
-}, 40000);
+});
 
 test("Ctrl-C in a terminal (SIGINT to the whole process group): the device stops before its broker", async () => {
   const dir = mkdtempSync(join(tmpdir(), "tether-lab-"));

@@ -172,7 +172,7 @@ test("on a pseudo-terminal wired to a simulated device: shows, expands, saves, t
     socat?.kill();
     rmSync(dir, { recursive: true, force: true });
   }
-}, 40000);
+});
 
 test("ESP-IDF around the firmware: a reset line, its own log lines, a panic and its backtrace's decode command", () => {
   expect(render("rst:0x1 (POWERON_RESET),boot:0x13 (SPI_FAST_FLASH_BOOT)", false)).toEqual([
