@@ -125,4 +125,10 @@ export interface Host {
   readSetting(key: string): string | undefined;
   writeSetting(key: string, value: string | undefined): void;
   heap(): HeapInfo;
+  /**
+   * Restarts the device as its reset would, once the event being handled is over and the connections the firmware
+   * closed have gone (a board waits a moment for them, the simulator until they are closed); undefined where the
+   * platform cannot restart itself.
+   */
+  restart?(): void;
 }

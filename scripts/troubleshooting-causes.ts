@@ -301,6 +301,11 @@ export const PROSE: Readonly<Record<Code, Prose>> = {
         fix: "Try `mqttVersion=3.1.1`; report the serial log with the broker's name and version.",
       },
       {
+        cause:
+          "`error=auth_failed` (MQTT 5 enhanced authentication, the drop-in's `auth`): the method refused the broker's challenge, or the broker's last step did not prove it (a SCRAM server signature that does not match: the wrong broker, or a man in the middle).",
+        fix: "Check the method's credentials and that the broker is the one expected; the detail names the method.",
+      },
+      {
         cause: "A firmware bug.",
         fix: "Report the serial log (`log trace` shows the packets).",
       },
@@ -352,6 +357,11 @@ export const PROSE: Readonly<Record<Code, Prose>> = {
         cause:
           "Closed right after CONNECT with no CONNACK: the listener's `max_connections` is reached, or `mqtt://` was used on a TLS port.",
         fix: "Check the broker's connection count and that the scheme matches the port.",
+      },
+      {
+        cause:
+          "MQTT 3.1.1 and a broker that keeps no retained messages (mosquitto `retain_available false`): it closes a CONNECT whose will is retained, with no CONNACK. After two such closes the device tries once with the will unretained; if that is taken it keeps it so, refuses retained publishes and publishes its status unretained, and says so in one warning.",
+        fix: "Nothing to do for the connection; enable retain on the broker to keep a retained offline beacon, or use MQTT 5, whose CONNACK says so.",
       },
       {
         cause:
@@ -593,7 +603,7 @@ export const PROSE: Readonly<Record<Code, Prose>> = {
     summary:
       "Connections keep ending the same way with nothing delivered in between: the device is in a reconnect loop, and backs off towards `backoffCap` until something is delivered again.",
     evidence:
-      "Three connections in a row that reached CONNACK and ended with the same failure code (`cause=`), none of which made progress: none lasted `backoffStable`, delivered a message to the application, or completed more of the device's messages than it published on it (the status each connection sends does not count). Named at 3, then at 6, 12, 24... in a row (`count=`). Whatever the cause, the device never dials twice within `backoffBase`, and from here on its waits grow towards `backoffCap` instead of following the cause's policy; the first connection that makes progress ends the loop. `flapping` and `session_taken_over` may name the same connections by their pattern; this line says the device stopped hurrying.",
+      "Three connections in a row that reached CONNACK and ended with the same failure code (`cause=`), none of which made progress: none lasted `backoffStable`, delivered a message to the application, or completed more of the device's messages than it published as it connected (the status each connection sends, an application's onReady messages, do not count). Named at 3, then at 6, 12, 24... in a row (`count=`). Whatever the cause, the device never dials twice within `backoffBase`, and from here on its waits grow towards `backoffCap` instead of following the cause's policy; the first connection that makes progress ends the loop. `flapping` and `session_taken_over` may name the same connections by their pattern; this line says the device stopped hurrying.",
     causes: [
       {
         cause:

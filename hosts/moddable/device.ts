@@ -6,6 +6,7 @@ import WiFi from "embedded:network/interface/wifi";
 // biome-ignore lint/style/useNodejsImportProtocol: Moddable's console module, not Node's
 import Console from "console";
 import { type Device, print, type WifiCredentials } from "hosts/moddable/platform";
+import espRestart from "hosts/moddable/restart";
 // biome-ignore lint/style/useNodejsImportProtocol: Moddable's net module, not Node's
 import Net from "net";
 import SNTP from "sntp";
@@ -19,6 +20,7 @@ const CONNECTED = 500;
 const DISCONNECTED = 200;
 const SNTP_HOST = "pool.ntp.org";
 const CONSOLE_POLL_MS = 50;
+const RESTART_DELAY_MS = 500;
 const LINE_MAX = 256;
 const CR = 13;
 const LF = 10;
@@ -47,6 +49,14 @@ class Esp32 implements Device {
 
   linkUp(): boolean {
     return this.#up;
+  }
+
+  /**
+   * Restarts the ESP32 after a moment: the DISCONNECT the firmware has just written leaves the socket's buffers
+   * before the reset cuts the link.
+   */
+  restart(): void {
+    Timer.set(() => espRestart(), RESTART_DELAY_MS);
   }
 
   /** XS's Math.random on an ESP32 draws from the hardware RNG (esp_random(), see xs/platforms/esp/xsHost.h). */

@@ -31,6 +31,8 @@ class ModdableHost implements Host {
   private readonly timers: Timers;
   private events: HostEvents | undefined;
   private peak = 0;
+  /** Host.restart, where the platform has it (an own property: the preloaded class's prototype is frozen). */
+  readonly restart?: () => void;
 
   constructor(device: Device, wifi?: WifiCredentials) {
     this.platform = device.platform;
@@ -38,6 +40,7 @@ class ModdableHost implements Host {
     this.device = device;
     this.wifi = wifi !== undefined;
     this.timers = new Timers(device);
+    if (device.restart) this.restart = () => device.restart!();
     if (wifi) device.startLink(wifi, (up) => this.events?.onLink(up));
   }
 

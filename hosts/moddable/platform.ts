@@ -20,6 +20,8 @@ export interface Device {
   startLink(credentials: WifiCredentials, onLink: (up: boolean) => void): void;
   /** Delivers every line typed on the serial console, without its line ending. */
   startConsole(onLine: (line: string) => void): void;
+  /** For Host.restart, where the platform can restart itself (an ESP32; not Moddable's simulator). */
+  restart?(): void;
 }
 
 /** XS's trace(): the serial port on a device (the xsbug console in a debug build), stdout in the simulator. */

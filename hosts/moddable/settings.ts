@@ -7,9 +7,10 @@ const DOMAIN = "tether";
 
 /** The value saved under `name`; throws when what is saved there is not a string, so the firmware names it. */
 export function readSetting(name: string): string | undefined {
-  // Typed as what Preference may hold, so that the check below narrows it for the SDK's tsc too.
+  // Checked one type at a time: mcconfig's TypeScript settings do not narrow `undefined || string` in one test.
   const value: unknown = Preference.get(DOMAIN, storageKey(name));
-  if (value === undefined || typeof value === "string") return value;
+  if (value === undefined) return undefined;
+  if (typeof value === "string") return value;
   throw new TypeError(`not a string but ${value === null ? "null" : typeof value}`);
 }
 

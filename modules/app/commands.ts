@@ -3,7 +3,7 @@
 
 import { mqttVersion } from "tether/app/client-config";
 import type { Device } from "tether/app/device";
-import { publish } from "tether/app/publish";
+import { goodbye, publish } from "tether/app/publish";
 import { runSelfTest } from "tether/app/selftest";
 import { SETTINGS, settingSpec } from "tether/app/settings";
 import { brokerName } from "tether/client/broker";
@@ -104,6 +104,29 @@ export const COMMANDS: readonly Command<Device>[] = frozen<Command<Device>>([
         password: password ? toBytes(password) : undefined,
       });
       out("reconnecting");
+    },
+  },
+  {
+    name: "reboot",
+    usage: "",
+    help: "restart the device now, after a goodbye to the broker: settings saved with config set apply",
+    min: 0,
+    max: 0,
+    run: (_, out, device) => {
+      const { host, log } = device;
+      const restart = host.restart;
+      if (!restart) throw new Error(`the ${host.platform} host cannot restart itself: reset the board`);
+      out("rebooting");
+      const by = device.remote ? "command_topic" : "console";
+      // On the next turn: a command from the command topic is acknowledged (and answered) when its handler returns;
+      // a goodbye before that would leave it unacknowledged, and the broker would deliver it again after every boot.
+      host
+        .timer(() => {
+          goodbye(device, "reboot");
+          log.info("app", "reboot", { by });
+          restart.call(host);
+        })
+        .schedule(0);
     },
   },
   {

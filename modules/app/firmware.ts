@@ -12,7 +12,7 @@ import { clientEvent, TUNER_KEY } from "tether/app/client-events";
 import { COMMANDS } from "tether/app/commands";
 import { clip, type Device, failure, fault, OUTPUT_PREFIX } from "tether/app/device";
 import { guardSockets } from "tether/app/guard";
-import { publishStatus } from "tether/app/publish";
+import { goodbye, publishStatus } from "tether/app/publish";
 import { remoteNames, senderFailure } from "tether/app/remote";
 import { Settings } from "tether/app/settings";
 import { Client } from "tether/client/client";
@@ -181,11 +181,10 @@ class Events implements HostEvents {
   }
 
   onShutdown(): void {
-    const { client, log } = this.device;
+    const { log } = this.device;
     this.timer.cancel();
     try {
-      if (client?.connected) publishStatus(this.device, false);
-      client?.stop("shutdown");
+      goodbye(this.device, "shutdown");
       log.info("app", "shutdown");
     } catch (error) {
       fault(this.device, "shutdown", error);

@@ -1,5 +1,5 @@
-// What the device publishes itself: messages counted in the statistics, and the retained status beacon.
-
+// What the device publishes itself: messages counted in the statistics, the retained status beacon, and the goodbye
+// (offline status, DISCONNECT) before it shuts down or reboots.
 import type { Device } from "tether/app/device";
 import type { PublishResult } from "tether/client/client";
 import { toBytes } from "tether/mqtt/bytes";
@@ -47,4 +47,11 @@ export function publishStatus(device: Device, online: boolean): void {
     device.properties,
     true,
   );
+}
+
+/** The device's goodbye before it goes (a shutdown, a reboot): the offline status, then DISCONNECT. */
+export function goodbye(device: Device, reason: string): void {
+  const { client } = device;
+  if (client?.connected) publishStatus(device, false);
+  client?.stop(reason);
 }

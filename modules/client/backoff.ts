@@ -24,7 +24,7 @@
 // - refused credentials and quotas wait cap/2..cap: at most one attempt per half cap per device, all back within
 //   the cap once fixed; the growth state is left alone meanwhile, so a long outage does not slow the recovery.
 
-import { type Endpoint, hostPort, parseServerReference } from "tether/client/broker";
+import { type Endpoint, hostPort, parseServerReference, type Reference } from "tether/client/broker";
 
 export type Jitter = "full" | "decorrelated";
 
@@ -48,6 +48,8 @@ export const DEFAULT_CAP = 120000;
 export const DEFAULT_STABLE = 60000;
 export const DEFAULT_JITTER: Jitter = "decorrelated";
 export const DEFAULT_SPREAD = 15000;
+/** Server References followed in a row without a stable connection before a redirect counts as a failure. */
+export const MAX_REDIRECTS = 4;
 /** A busy server is left alone for at least this many `base` delays. */
 export const BUSY_FACTOR = 10;
 
@@ -181,6 +183,10 @@ export class Backoff<B extends Endpoint = Endpoint> {
    * kept while the server moved to accepts us, past the disconnects that follow; a failed attempt there ends it.
    */
   #moved = false;
+  /** The entries of the Server Reference being followed that are still to try, in order. */
+  #references: B[] = [];
+  /** References followed in a row without a stable connection (see MAX_REDIRECTS). */
+  #redirects = 0;
   #connectedAt = -1;
   #attempt = 0;
   /** Powered on (boot) and not connected since: a link that comes up now is the fleet's, not this device's. */
@@ -222,6 +228,7 @@ export class Backoff<B extends Endpoint = Endpoint> {
     if (stable) {
       for (const s of this.#states) Object.assign(s, { failures: 0, sleep: this.#config.base, readyAt: 0, slot: -1 });
       this.#attempt = 0;
+      this.#redirects = 0;
     }
     const wasUp = this.#connectedAt >= 0;
     return this.#decide(now, cause, info, stable, stable ? ` after ${up} ms up, backoff reset` : "", wasUp);
@@ -289,32 +296,35 @@ export class Backoff<B extends Endpoint = Endpoint> {
         reason: `${cause}: waiting for the link`,
       };
     }
-    // A reference is followed once, from a configured broker: a failure at the target counts against the broker
-    // that redirected, so a redirect loop backs off like any other failure.
-    const tls = (this.broker as { tls?: boolean }).tls === true;
-    const target =
-      policy === "redirect" && !this.#redirect
-        ? parseServerReference(info?.serverReference ?? "", this.broker.port, tls)
-        : "";
+    // A Server Reference lists servers to try in turn, and a server redirected to may redirect again: followed up to
+    // MAX_REDIRECTS in a row without a stable connection. Past that, or once every entry has failed, the failure
+    // counts against the configured broker, so that a redirect loop backs off like any other failure.
+    const from = this.broker;
+    const following = this.#redirect !== undefined && !wasUp;
     if (!this.#moved) this.#redirect = undefined;
-    // A reference that cannot be followed is said, not dropped: the diagnostics line names it.
-    if (target !== "" && typeof target === "string" && info?.serverReference) note += ` (${target}: not followed)`;
-    if (typeof target !== "string") {
-      // A URL names its transport (TCP or TLS): it keeps nothing of a WebSocket broker's path.
-      const first = target[0];
-      const broker =
-        first.tls === undefined ? { ...this.broker, ...first } : { ...this.broker, path: undefined, ...first };
-      this.#redirect = broker;
-      this.#moved = info?.reasonCode === 0x9d;
-      const delay = Math.floor(this.#random() * this.#config.base);
-      return {
-        delay,
-        waitForLink: false,
-        broker,
-        capped: false,
-        reason: `${cause}: server reference ${hostPort(broker)} in ${delay} ms`,
-      };
+    let target: Reference[] | string = "";
+    if (policy === "redirect") {
+      const tls = (from as { tls?: boolean }).tls === true;
+      target = parseServerReference(info?.serverReference ?? "", from.port, tls);
+      if (typeof target !== "string" && this.#redirects >= MAX_REDIRECTS) {
+        target = `${this.#redirects} followed in a row without a stable connection`;
+      }
+      // A reference that cannot be followed is said, not dropped: the diagnostics line names it.
+      if (typeof target === "string" && info?.serverReference) note += ` (${target}: not followed)`;
     }
+    if (typeof target !== "string") {
+      this.#redirects++;
+      // A URL names its transport (TCP or TLS): it keeps nothing of a WebSocket broker's path.
+      this.#references = target.map((e) =>
+        e.tls === undefined ? { ...from, ...e } : { ...from, path: undefined, ...e },
+      );
+      return this.#follow(cause, info?.reasonCode === 0x9d, "server reference");
+    }
+    if (following && policy !== "redirect" && this.#references.length > 0) {
+      return this.#follow(`${cause} at ${hostPort(from)}`, this.#moved, "next server reference");
+    }
+    this.#references.length = 0;
+    this.#redirects = 0;
     this.#attempt++;
     const { cap, base } = this.#config;
     const state = this.#states[this.#index]!;
@@ -346,6 +356,21 @@ export class Backoff<B extends Endpoint = Endpoint> {
     const busy = policy === "busy" ? `, ${hostPort(this.broker)} rests ${own} ms` : "";
     const loop = this.looping ? " (reconnect loop: growing towards the cap)" : "";
     return this.#pick(now, grown, sticky, `${cause}${note}${loop}: attempt ${this.#attempt}${busy}`);
+  }
+
+  /** Dials the next entry of the Server Reference being followed, within `base`. */
+  #follow(cause: string, moved: boolean, what: string): Retry<B> {
+    const broker = this.#references.shift()!;
+    this.#redirect = broker;
+    this.#moved = moved;
+    const delay = Math.floor(this.#random() * this.#config.base);
+    return {
+      delay,
+      waitForLink: false,
+      broker,
+      capped: false,
+      reason: `${cause}: ${what} ${hostPort(broker)} in ${delay} ms`,
+    };
   }
 
   /**

@@ -203,8 +203,12 @@ export class Client implements WebSocketHandlers {
   private socketStarted = 0;
   /** When the last dial started: the next one is never sooner than backoffBase after it, whatever the cause. */
   private lastDial = Number.NEGATIVE_INFINITY;
-  /** QoS 1/2 messages published on this connection, and ours the broker completed on it (see ended). */
+  /**
+   * QoS 1/2 messages published on this connection, those of them published while its `connected` event was handled
+   * (a status, an application's onReady), and ours the broker completed on it (see ended).
+   */
   private publishedHere = 0;
+  private publishedAtConnect = 0;
   private completedHere = 0;
   /** The loop detector: how the last connections ended with no progress, and how many in a row. */
   private loopCause = "";
@@ -224,6 +228,12 @@ export class Client implements WebSocketHandlers {
    * refusing it (0x9A, 0x9B): sent as configured, it would be refused at every attempt.
    */
   private willLimits = 0;
+  /**
+   * MQTT 3.1.1 connections closed before CONNACK in a row while the will was retained (see probeWill), and whether
+   * the next attempt sends the will unretained to find out why.
+   */
+  private closedBeforeConnack = 0;
+  private willProbe = false;
   /** The client id was made here (see the constructor): said once, at start. */
   private madeId = false;
   /** The last topic published to and topicLength's answer for it ("" is not a valid topic name). */
@@ -437,7 +447,8 @@ export class Client implements WebSocketHandlers {
   private refusal(topic: string, payload: Uint8Array, qos: QoS, retain: boolean): string | undefined {
     const length = this.topicLength(topic);
     if (length < 0) return `not a valid topic name: ${topicNameProblem(topic)}`;
-    if (retain && !this.retainAvailable) return "retained, and the broker has Retain Available 0";
+    if (retain && !this.retainAvailable)
+      return "retained, and the broker keeps no retained messages (MQTT 5 Retain Available 0, or found in 3.1.1)";
     // Fixed header, topic, packet identifier, payload, and in 5.0 the property length (one byte without any).
     const body = 2 + length + (qos > 0 ? 2 : 0) + payload.length + (this.config.version === 5 ? 1 : 0);
     const size = 1 + varintSize(body) + body;
@@ -643,6 +654,7 @@ export class Client implements WebSocketHandlers {
         username: c.username,
         password: c.password,
         will: this.will(),
+        noRetain: (this.willLimits & NO_RETAIN) !== 0,
         sessionExpiry: c.sessionExpiry,
         maxPacketSize: c.maxPacketSize,
         connackTimeout: c.connackTimeout,
@@ -670,14 +682,17 @@ export class Client implements WebSocketHandlers {
       this.cleanNext = false;
       const p = event.properties;
       this.brokerMaxPacket = p?.maximumPacketSize ?? 0;
+      if (this.willProbe) this.probed();
       this.unsupported =
         (p?.retainAvailable === 0 ? NO_RETAIN : 0) |
         (p?.wildcardSubscriptionAvailable === 0 ? NO_WILDCARD : 0) |
-        (p?.sharedSubscriptionAvailable === 0 ? NO_SHARED : 0);
+        (p?.sharedSubscriptionAvailable === 0 ? NO_SHARED : 0) |
+        (this.config.version === 4 ? this.willLimits & NO_RETAIN : 0);
       if (this.unsupported) this.dropUnsupported();
       this.publishedHere = this.completedHere = 0;
       this.renew(conn, event.sessionPresent);
       this.observe(event);
+      this.publishedAtConnect = this.publishedHere;
       return;
     }
     if (event.type === "completed" && event.completion.ok) this.completedHere++;
@@ -692,6 +707,7 @@ export class Client implements WebSocketHandlers {
       }
       // A close of our own (stop, reconnect) is followed by whatever its caller does next, not by a backoff.
       if (cause.kind !== "local") {
+        this.probeWill(cause.kind === "net" && cause.error.code === "closed" && event.uptime < 0);
         if (event.uptime >= 0) this.ended(cause, event.uptime);
         this.retry(cause, event.uptime);
       }
@@ -734,27 +750,55 @@ export class Client implements WebSocketHandlers {
     });
   }
 
-  /** The will as the broker takes it (see adjustWill). */
+  /**
+   * MQTT 3.1.1 cannot say why a CONNECT is refused: mosquitto with `retain_available false` closes the connection
+   * before CONNACK when the will is retained, at every attempt, for ever. After two such closes in a row, one attempt
+   * sends the will unretained: if the broker takes it (probed), that was why. `closed`: this attempt ended so.
+   */
+  private probeWill(closed: boolean): void {
+    const will = this.config.will;
+    const candidate = this.config.version === 4 && will?.retain === true && !(this.willLimits & NO_RETAIN);
+    // A probe that ended like the attempts before it found nothing: the count starts again.
+    const counted = closed && candidate && !this.willProbe;
+    this.closedBeforeConnack = counted ? this.closedBeforeConnack + 1 : 0;
+    this.willProbe = this.closedBeforeConnack >= 2;
+    if (this.willProbe) this.closedBeforeConnack = 0;
+  }
+
+  /** The broker took the will unretained after closing the retained one: it keeps no retained messages. */
+  private probed(): void {
+    this.willProbe = false;
+    this.willLimits |= NO_RETAIN;
+    this.observe({
+      type: "warning",
+      message:
+        "the broker closed the connection before CONNACK while the will was retained, and took it unretained (MQTT 3.1.1 cannot say why; mosquitto: retain_available false): the will is sent without retain and retained publishes are refused from now on",
+    });
+  }
+
+  /** The will as the broker takes it (see adjustWill and probeWill). */
   private will(): Will | undefined {
     const will = this.config.will;
-    if (!will || !this.willLimits) return will;
+    if (!will || !(this.willLimits || this.willProbe)) return will;
     return {
       ...will,
-      retain: this.willLimits & NO_RETAIN ? false : will.retain,
+      retain: this.willLimits & NO_RETAIN || this.willProbe ? false : will.retain,
       qos: this.willLimits & NO_QOS ? 0 : will.qos,
     };
   }
 
   /**
    * The loop detector. A connection made progress when it lasted backoffStable, delivered a message to the
-   * application, or completed more of our messages than were published on it (work from before it, not only the
-   * status each connection sends). LOOP_REPEATS connections in a row that end the same way without progress are a
+   * application, or completed more of our messages than were published as it started (work from before it or from
+   * its life, not only the status or the onReady messages every connection sends). LOOP_REPEATS connections in a row that end the same way without progress are a
    * loop, whatever made it (a message or command the broker or we choke on, a twin, a proxy): it is named, and the
    * backoff grows towards the cap, whatever the cause's policy, until progress.
    */
   private ended(cause: CloseCause, uptime: number): void {
     const progress =
-      uptime >= this.config.backoff.stable || this.out?.delivered === true || this.completedHere > this.publishedHere;
+      uptime >= this.config.backoff.stable ||
+      this.out?.delivered === true ||
+      this.completedHere > this.publishedAtConnect;
     const code = this.config.classify(cause);
     if (progress) {
       this.loopCount = 0;

@@ -56,6 +56,11 @@ export interface ConnectionOptions {
    * ack for a message it drops: in 3.1.1 an ack cannot carry a reason code. Default DEFAULT_MAX_INFLIGHT.
    */
   maxInflight?: number;
+  /**
+   * The broker is known to keep no retained messages though its CONNACK cannot say so (3.1.1): retained PUBLISHes
+   * are not sent, as with Retain Available 0.
+   */
+  noRetain?: boolean;
   /** MQTT 5 Receive Maximum we announce: QoS 1/2 PUBLISHes the broker may leave unanswered (absent: 65535). */
   receiveMaximum?: number;
   /** MQTT 5 Topic Alias Maximum we announce: the aliases the broker may use towards us (0 or absent: none). */
@@ -625,7 +630,7 @@ export class Connection {
     this.state = UP;
     this.connectedAt = now;
     this.brokerMaxPacket = p?.maximumPacketSize ?? 0;
-    this.retainAvailable = p?.retainAvailable !== 0;
+    this.retainAvailable = p?.retainAvailable !== 0 && !this.options.noRetain;
     this.subscriptionIdsAvailable = p?.subscriptionIdentifiersAvailable !== 0;
     if (this.options.version === 5) {
       this.brokerAliasMax = p?.topicAliasMaximum ?? 0;

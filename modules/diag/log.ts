@@ -22,7 +22,7 @@
 // (a token bucket): a broker that sends 5,000 PUBACKs with unknown ids, or 20,000 messages on distinct topics, would
 // otherwise hold the port for half a minute (115200 baud moves about 11 KB a second). Lines past the budget are
 // counted by area and event, not printed; once a window has passed the count is printed as one line that is never
-// held back itself: `<uptime> I log held_back lines=4980 codes=diag.puback_unknown:4980`. Lines held back as
+// held back itself: `<uptime> I log held_back lines=4980 codes=mqtt.warning:4980 ms=9537 budget=20`. Lines held back as
 // identical copies (above) do not spend the budget.
 //
 // Secrets are hidden by field, never by searching other text for them: values of keys that name a secret

@@ -96,6 +96,8 @@ const PROTOCOL_NAME = Object.freeze([0, 4, 0x4d, 0x51, 0x54, 0x54]);
 // Shared message parts: one string each in the bytecode.
 const TOO_SHORT = "shorter than its contents";
 const BAD_STRING = "a string with a surrogate or U+0000";
+/** What the encoder refuses: more than the decoder (see utf8.ts). */
+const REFUSED_STRING = "a string brokers refuse: a control character, non-character or lone surrogate";
 const NO_FILTER = "no topic filter";
 const NO_REASON = "no reason code";
 
@@ -225,7 +227,7 @@ export class Encoder {
     if (this.pos + 2 + bytes > this.limit) bytes = utf8Length(s);
     const at = this.pos;
     const end = bytes < 0 || !this.room(2 + bytes) ? -1 : writeUtf8(s, this.buf, at + 2);
-    if (end < 0) this.fail("bad_utf8", BAD_STRING);
+    if (end < 0) this.fail("bad_utf8", REFUSED_STRING);
     else if (end - at - 2 > 0xffff) this.fail("malformed_packet", "a string over 65535 bytes");
     else {
       this.buf[at] = (end - at - 2) >> 8;

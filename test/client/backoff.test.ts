@@ -8,6 +8,7 @@ import {
   DEFAULT_CAP,
   DEFAULT_JITTER,
   DEFAULT_STABLE,
+  MAX_REDIRECTS,
   validateBackoff,
 } from "tether/client/backoff";
 import { type Endpoint as Broker, parseServerReference } from "tether/client/broker";
@@ -354,7 +355,7 @@ describe("failover", () => {
     expect(retry).toMatchObject({ broker: B, delay: 500 });
   });
 
-  test("a Server Reference sends the next attempt there, once", () => {
+  test("a Server Reference sends the next attempts to its entries in turn, then back to the list", () => {
     const b = new Backoff(config(), () => 0.5, [A, B]);
     const retry = b.failed(0, "server_disconnect", {
       reasonCode: 0x9c,
@@ -364,8 +365,13 @@ describe("failover", () => {
     expect(retry.reason).toMatch(/server reference other.example:1999/);
     expect(b.attempt).toBe(0);
     expect(b.broker).toEqual({ host: "other.example", port: 1999 });
-    // The target fails: back to the configured list, the failure counted against the broker that redirected.
-    const next = b.failed(600, "tcp_refused");
+    // The first entry fails: the next one, the port its referrer's.
+    const spare = b.failed(600, "tcp_refused");
+    expect(spare).toMatchObject({ broker: { host: "spare.example", port: 1883 }, delay: 500 });
+    expect(spare.reason).toBe("tcp_refused at other.example:1999: next server reference spare.example:1883 in 500 ms");
+    expect(b.attempt).toBe(0);
+    // Every entry failed: back to the configured list, the failure counted against the broker that redirected.
+    const next = b.failed(1200, "tcp_refused");
     expect(next.broker).toEqual(B);
     expect(b.attempt).toBe(1);
   });
@@ -396,9 +402,19 @@ describe("failover", () => {
       host: "x.example",
       port: 8883,
     });
-    // The target redirects again: not followed, it counts as a failure.
-    const again = b.failed(10, "server_moved", { serverReference: "y.example" });
+    // The target redirects again: followed too, up to MAX_REDIRECTS in a row.
+    const y = b.failed(10, "server_moved", { serverReference: "y.example:1884" });
+    expect(y.broker).toEqual({ host: "y.example", port: 1884 });
+    for (let i = 2; i < MAX_REDIRECTS; i++) b.failed(10 + i, "server_moved", { serverReference: "x.example" });
+    expect(b.attempt).toBe(0);
+    // One more is said and not followed: it counts as a failure of the configured broker.
+    const again = b.failed(100, "server_moved", { serverReference: "y.example" });
     expect(again.broker).toEqual(C);
+    expect(again.reason).toMatch(
+      new RegExp(
+        `^server_moved \\(${MAX_REDIRECTS} followed in a row without a stable connection: not followed\\): attempt 1`,
+      ),
+    );
     expect(b.attempt).toBe(1);
     // A redirect without a usable reference is an ordinary failure.
     const bare = b.failed(2000, "server_moved");

@@ -14,7 +14,7 @@ import {
 } from "tether/diag/log";
 
 /** A logger on a fake clock that collects its lines. */
-function setup(level: Level = INFO, window = 1000) {
+function setup(level: Level = INFO, window = 1000, budget = 0) {
   const clock = { now: 0 };
   const lines: string[] = [];
   const logger = new Logger(
@@ -22,6 +22,7 @@ function setup(level: Level = INFO, window = 1000) {
     () => clock.now,
     level,
     window,
+    budget,
   );
   return { clock, lines, logger };
 }

@@ -43,7 +43,7 @@ describeMosquitto("a broker without retain (mosquitto retain_available false, MQ
     await device.waitForLine(/ I mqtt subscribed /);
     // A retained publish is refused when made, with the reason; the connection stays.
     expect(await device.command(`pub -r -q 1 ${id}/r x`, /^pub /)).toEqual(["pub invalid"]);
-    await device.waitForLine(/W mqtt warning message=.*refused: retained, and the broker has Retain Available 0/);
+    await device.waitForLine(/W mqtt warning message=.*refused: retained, and the broker keeps no retained messages/);
     const online = await new Promise<{ retain: boolean; text: string }>((resolve) => {
       const check = () => {
         const found = beacons.find((b) => b.text.startsWith('{"online":true'));
@@ -53,10 +53,53 @@ describeMosquitto("a broker without retain (mosquitto retain_available false, MQ
       check();
     });
     expect(online.retain).toBe(false);
-    const [stats] = await device.command("stats", /^conn attempts=/);
+    const [stats] = await device.command("stats", /^budget.remote /);
     // One attempt refused for the will, one accepted, and nothing dropped since.
     expect(stats).toMatch(/^conn attempts=2 ok=1 failed=1 /);
     expect(device.codes()).toEqual(["feature_unsupported"]);
+  });
+});
+
+describeMosquitto("a broker without retain, in MQTT 3.1.1 (which cannot say why it refuses)", () => {
+  let mosquitto: Mosquitto;
+  beforeAll(async () => {
+    mosquitto = await startMosquitto({ config: ["retain_available false"] });
+  });
+  afterAll(() => mosquitto?.stop());
+
+  test("closed before CONNACK for its retained will: after two, one attempt without retain finds why, and it sticks", async () => {
+    // mosquitto logs "disconnected due to QoS too high or retain not supported" and closes: no CONNACK, at every
+    // attempt, for ever, had the device not tried once without.
+    const id = uniqueId("noretain3");
+    const peer = connect(mosquitto.url, { reconnectPeriod: 0 });
+    peer.on("error", () => {});
+    peers.push(peer);
+    await peer.subscribeAsync(`tether/${id}/status`, { qos: 1 });
+    const beacons: { retain: boolean; text: string }[] = [];
+    peer.on("message", (_, payload, packet) => beacons.push({ retain: packet.retain, text: payload.toString() }));
+
+    const device = await boot({ broker: mosquitto.url, clientId: id, mqttVersion: "3.1.1" });
+    await device.waitForLine(
+      /W mqtt warning message=.*closed the connection before CONNACK while the will was retained/,
+    );
+    await device.waitForLine(/ I mqtt subscribed /);
+    const [stats] = await device.command("stats", /^budget.remote /);
+    expect(stats).toMatch(/^conn attempts=3 ok=1 failed=2 /);
+    expect(await device.command(`pub -r -q 1 ${id}/r x`, /^pub /)).toEqual(["pub invalid"]);
+    await device.waitForLine(/W mqtt warning message=.*refused: retained, and the broker keeps no retained messages/);
+    // The status beacon goes unretained, and the connection stays: nothing retained is sent.
+    await device.command(`pub ${id}/after x 1`, /^pub sent/);
+    const online = await new Promise<{ retain: boolean; text: string }>((resolve) => {
+      const check = () => {
+        const found = beacons.find((b) => b.text.startsWith('{"online":true'));
+        if (found) resolve(found);
+        else setTimeout(check, 20);
+      };
+      check();
+    });
+    expect(online.retain).toBe(false);
+    const [after] = await device.command("stats", /^budget.remote /);
+    expect(after).toMatch(/^conn attempts=3 ok=1 /);
   });
 });
 

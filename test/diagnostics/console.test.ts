@@ -50,7 +50,8 @@ describeMosquitto("serial console", () => {
     const help = await device.command("help", /^help \[command\]/);
     const names = help.map((line) => line.split(" ")[0]);
     expect(names).toEqual([
-      ...["status", "stats", "history", "log", "trace", "diag", "reconnect", "keepalive", "pub", "sub", "unsub"],
+      ...["status", "stats", "history", "log", "trace", "diag", "reconnect", "reboot", "keepalive", "pub", "sub"],
+      "unsub",
       "disconnect",
       "config",
       "help",
@@ -384,6 +385,44 @@ describeMosquitto("commands over MQTT", () => {
     ]);
     expect(device.consoleOutput()).toEqual([]);
     device.expectNames([]);
+  });
+});
+
+describeMosquitto("reboot", () => {
+  test.concurrent("on the console: a goodbye (DISCONNECT), a new boot, and the settings saved before apply", async () => {
+    const id = uniqueId("reboot");
+    const device = await connected({ clientId: id });
+    await device.command("config set keepAlive 30", /saved/);
+    expect(await device.command("reboot", /rebooting/)).toEqual(["rebooting"]);
+    await device.waitForLine(/ I app boot .*boot=2/);
+    await device.waitForLine(/ I mqtt connected .*keepalive=30 /);
+    expect(device.output).toMatch(/ I mqtt closed reason=reboot\n\d+ I app reboot by=console\n\d+ I app boot /);
+    expect(device.output).not.toContain("*** device halted");
+    await waitFor(() => new RegExp(`Client ${id} disconnected\\.`).test(mosquitto.log()));
+    device.expectNames([]);
+  });
+
+  test.concurrent("from the command topic only when remoteCommands lists it; acknowledged first, so done once", async () => {
+    const { client, received } = await peer();
+    const refusing = uniqueId("noreboot");
+    await connected({ clientId: refusing });
+    await client.subscribeAsync(`tether/${refusing}/reply`, { qos: 1 });
+    await client.publishAsync(`tether/${refusing}/cmd`, "reboot", { qos: 1 });
+    await waitFor(() => received.some((m) => m.topic === `tether/${refusing}/reply`));
+    expect(received.find((m) => m.topic === `tether/${refusing}/reply`)!.text).toMatch(/^error: .*reboot/);
+
+    const id = uniqueId("rreboot");
+    const device = await connected({ clientId: id, remoteCommands: "status,reboot" });
+    await client.subscribeAsync(`tether/${id}/reply`, { qos: 1 });
+    await client.publishAsync(`tether/${id}/cmd`, "reboot", { qos: 1 });
+    await waitFor(() => received.some((m) => m.topic === `tether/${id}/reply` && m.text === "rebooting"));
+    await device.waitForLine(/ I app reboot by=command_topic/);
+    await device.waitForLine(/ I app boot .*boot=2/);
+    await device.waitForLine(/ I mqtt connected session=resumed /, 10000, device.output.lastIndexOf(" boot=2"));
+    // The session resumed: a reboot command delivered again would come before this status's reply.
+    await client.publishAsync(`tether/${id}/cmd`, "status", { qos: 1 });
+    await waitFor(() => received.some((m) => m.topic === `tether/${id}/reply` && m.text.startsWith("state=")));
+    expect(device.output).not.toMatch(/boot=3/);
   });
 });
 

@@ -195,6 +195,18 @@ describeMosquitto("liveness", () => {
     await device.waitForLines(/ I mqtt retry .*reconnect loop: growing towards the cap/, 1, 10000);
     const retries = device.logs(from).filter((l) => l.area === "mqtt" && l.event === "retry");
     expect(retries.length).toBeGreaterThan(0);
+    // A connection that completes a message of its life is progress, though it ends the same way: the loop ends, and
+    // the next one counts from 1 (without progress the count would go on, and be named again at 6).
+    faults.connackCut(5000);
+    const calm = device.output.length;
+    await device.waitForLine(/ I mqtt connected /, 15000, calm);
+    await device.command("pub liveness/progress x 1", /pub sent/);
+    for (let n = 0; !(await device.command("status", /inflight=/)).some((l) => l.includes(" inflight=0 ")); n++) {
+      if (n > 50) throw new Error("the message stays in flight");
+    }
+    faults.connackCut(300);
+    const again = await device.waitForCode("reconnect_loop", 30000, 1, calm);
+    expect(again.fields).toMatchObject({ cause: "broker_closed", count: "3" });
     device.expectNames(["reconnect_loop", "broker_closed"], ["flapping", "session_taken_over", "tcp_reset"]);
-  }, 20000);
+  }, 60000);
 });

@@ -157,6 +157,21 @@ describeMosquitto("a remote sender", () => {
     expect(replies).toHaveLength(r.run);
   }, 60000);
 
+  test.concurrent("replies the queue cannot take are counted as drops and said, not lost silently", async () => {
+    const id = uniqueId("full");
+    // No command budget, and room for little: the flood is answered faster than the broker acknowledges.
+    const device = await online({ clientId: id, remoteBudget: "0", maxInflight: "1", queueCount: "2" });
+    const sender = await peer();
+    const sent = 300;
+    await Promise.all(Array.from({ length: sent }, () => sender.publishAsync(`tether/${id}/cmd`, "help", { qos: 1 })));
+    const line = await poll(device, "stats", (l) => l.startsWith("remote ") && remote(l).run === sent);
+    const { unanswered } = remote(line);
+    expect(unanswered).toBeGreaterThan(0);
+    const queue = (await run(device, "stats")).find((l) => l.startsWith("queue "))!;
+    expect(Number(/ drops=(\d+)/.exec(queue)![1])).toBeGreaterThanOrEqual(unanswered);
+    expect(device.output).toMatch(/ W app reply_dropped result=full topic=tether\/.*\/reply/);
+  }, 60000);
+
   test.concurrent("a wrong password retried quickly is one history entry with its count", async () => {
     const device = await boot({
       broker: passwords.url,

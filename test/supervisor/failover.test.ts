@@ -89,6 +89,41 @@ describe("MQTT 5 Server Reference", () => {
     expect(retry!.fields.reason).toMatch(`server reference 127.0.0.1:${broker.port}`);
   });
 
+  mosquittoOnly("a reference lists servers: each is tried in turn until one takes the device", async () => {
+    // Nothing listens on port 1: refused, then the next entry.
+    const device = await redirected((packet, peer) => {
+      if (packet.cmd !== "connect") return;
+      const serverReference = `127.0.0.1:1 127.0.0.1:${broker.port}`;
+      peer.send({ cmd: "connack", reasonCode: 0x9c, sessionPresent: false, properties: { serverReference } });
+      peer.close();
+    }, "redirect-list");
+    const reasons = logLines(device, "mqtt", "retry").map((line) => line.fields.reason);
+    expect(reasons).toEqual([
+      expect.stringMatching(/server reference 127\.0\.0\.1:1 /),
+      expect.stringMatching(
+        new RegExp(`^tcp_refused at 127\\.0\\.0\\.1:1: next server reference 127\\.0\\.0\\.1:${broker.port} `),
+      ),
+    ]);
+  });
+
+  mosquittoOnly("a server the device was redirected to may redirect it again: followed too", async () => {
+    const second = await startScriptedBroker((packet, peer) => {
+      if (packet.cmd !== "connect") return;
+      const serverReference = `127.0.0.1:${broker.port}`;
+      peer.send({ cmd: "connack", reasonCode: 0x9d, sessionPresent: false, properties: { serverReference } });
+      peer.close();
+    });
+    fakes.push(second);
+    const device = await redirected((packet, peer) => {
+      if (packet.cmd !== "connect") return;
+      const serverReference = `127.0.0.1:${second.port}`;
+      peer.send({ cmd: "connack", reasonCode: 0x9c, sessionPresent: false, properties: { serverReference } });
+      peer.close();
+    }, "redirect-twice");
+    expect(second.accepted).toBe(1);
+    expect(logLines(device, "diag", "server_moved").length).toBe(2);
+  });
+
   mosquittoOnly("CONNACK 0x9D (server moved) with a reference: the device goes there", async () => {
     const device = await redirected((packet, peer) => {
       if (packet.cmd !== "connect") return;

@@ -369,9 +369,12 @@ function checkDelivery(record: RunRecord, stats: DeliveryStats): Violation[] {
       stats.named++;
       continue;
     }
+    // What the triage needs first: whether it ever left the device before its boot ended.
+    const left = boot.output.includes(`payload=${m.tag}`);
+    const end = boot.ended === "end" ? "" : left ? "" : `; never sent before the boot ended (${boot.ended})`;
     found.push({
       invariant: "delivery",
-      detail: `${what}: accepted (${m.replies?.join(", ") ?? m.result}), never delivered, never named`,
+      detail: `${what}: accepted (${m.replies?.join(", ") ?? m.result}), never delivered, never named${end}`,
     });
   }
   return found;

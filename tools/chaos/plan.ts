@@ -227,6 +227,9 @@ export function makePlan(seed: number, options: PlanOptions = {}): Plan {
     sessionExpiry: r.pick(["0", "600", "600"]),
     keepAlive: r.pick(["5", "10", "20"]),
     beaconInterval: r.pick(["0", "5", "30"]),
+    // The harness reads the packet trace on serial (what the device really sent and got): the serial budget would
+    // thin it out.
+    serialBudget: "0",
     connectTimeout: String(CONNECT_TIMEOUT),
     connackTimeout: String(CONNECT_TIMEOUT),
     remoteCommands: r.chance(0.8) ? "status,help,reconnect,pub,config" : "status,help",

@@ -130,6 +130,8 @@ export class ChaosRun {
   private linkUp = true;
   /** A fault that swallows bytes on open connections is on (a blackhole, a NAT that forgot them). */
   private swallowing = false;
+  /** The broker's password for the device is not the device's. */
+  private passwordChanged = false;
   private messages = 0;
   private syncs = 0;
   /** The settings the current boot runs with, read back with `config get` after each boot. */
@@ -279,6 +281,7 @@ export class ChaosRun {
         return this.heal();
       case "password":
         this.mosquitto.setUsers({ dev: "changed-pw", [WATCHER.username]: WATCHER.password });
+        this.passwordChanged = true;
         return;
       case "wait":
         await delay(op.ms);
@@ -368,7 +371,8 @@ export class ChaosRun {
     await this.proxy.passThrough();
     this.linkUp = true;
     this.device.setLink(true);
-    this.mosquitto.setUsers({ dev: DEVICE_PASSWORD, [WATCHER.username]: WATCHER.password });
+    if (this.passwordChanged) this.mosquitto.setUsers({ dev: DEVICE_PASSWORD, [WATCHER.username]: WATCHER.password });
+    this.passwordChanged = false;
   }
 
   private async reboot(how: "kill" | "shutdown"): Promise<void> {

@@ -6,7 +6,7 @@
 
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { once } from "node:events";
-import { accessSync, chmodSync, constants, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { accessSync, chmodSync, constants, mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
@@ -167,12 +167,18 @@ function writeReadable(path: string, content: string): void {
   chmodSync(path, 0o644);
 }
 
+/**
+ * Written beside and renamed into place: mosquitto reloading (SIGHUP) while the file was being filled read a partial
+ * list of users, and disconnected the clients it no longer found.
+ */
 function writePasswords(path: string, users: Record<string, string>): void {
-  writeReadable(path, "");
+  const next = `${path}.next`;
+  writeReadable(next, "");
   const passwd = findProgram("mosquitto_passwd");
   if (!passwd) throw new Error("mosquitto_passwd is not installed");
-  for (const [user, password] of Object.entries(users)) execFileSync(passwd, ["-b", path, user, password]);
-  chmodSync(path, 0o644);
+  for (const [user, password] of Object.entries(users)) execFileSync(passwd, ["-b", next, user, password]);
+  chmodSync(next, 0o644);
+  renameSync(next, path);
 }
 
 /** A port nothing listens on right now. */

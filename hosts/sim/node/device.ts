@@ -31,6 +31,7 @@ import {
   REQ_NOW,
   REQ_RANDOM,
   REQ_RESOLVE,
+  REQ_RESTART,
   REQ_SERIAL,
   REQ_SETTING_READ,
   REQ_SETTING_WRITE,
@@ -108,10 +109,17 @@ function within(promise: Promise<unknown>, ms: number): Promise<void> {
 export class SimDevice {
   /** Everything the device has written to its serial port so far. */
   serialOutput = "";
-  /** Resolves when the device has stopped, however it stopped. */
+  /** Resolves when the device has stopped, however it stopped (a reboot is not a stop). */
   readonly exited: Promise<Exit>;
-  private readonly worker: Xsnap;
-  private readonly bootTime = performance.now();
+  private worker: Xsnap;
+  private bootTime = performance.now();
+  /** The firmware's script, kept for a reboot. */
+  private code = "";
+  /** Set by REQ_RESTART: the firmware boots again once the command that asked is over. */
+  private restartAsked = false;
+  /** Workers stopped by a reboot: their exit is not the device's. */
+  private readonly retired = new WeakSet<Xsnap>();
+  private stopped: (exit: Exit) => void = () => {};
   private readonly storage: Storage;
   private readonly deviceId: string;
   private readonly timers = new DeviceTimers((id) => this.send(message(EV_TIMER, id)));
@@ -126,11 +134,55 @@ export class SimDevice {
 
   /** Boots a device: resolves once the firmware's start() has returned (or crashed, which serial shows). */
   static async start(options: SimDeviceOptions): Promise<SimDevice> {
-    const code = await bundleForXs(options.entry ?? FIRMWARE_ENTRY);
     const device = new SimDevice(options);
-    await device.worker.evaluate(code).catch((error) => device.report(error));
-    device.timers.endTurn();
+    device.code = await bundleForXs(options.entry ?? FIRMWARE_ENTRY);
+    await device.boot();
     return device;
+  }
+
+  /** Runs the firmware's script in the current worker, as a board runs it after a reset. */
+  private async boot(): Promise<void> {
+    await this.worker.evaluate(this.code).catch((error) => this.report(error));
+    this.timers.endTurn();
+  }
+
+  /** A new XS engine, nothing of the last one kept but what a board keeps: storage and device id. */
+  private startWorker(): Xsnap {
+    const worker = new Xsnap({
+      name: "tether-sim",
+      onRequest: (request) => this.answer(request),
+      onOutput: (text) => this.print(text),
+    });
+    worker.exited.then((exit) => {
+      // A worker stopped for a reboot: the device goes on.
+      if (this.retired.has(worker)) return;
+      if (!this.stopping) this.print(`\n*** device halted: ${describeExit(exit)}\n`);
+      this.halt();
+      this.stopped(exit);
+    });
+    return worker;
+  }
+
+  /**
+   * The firmware asked for a restart (host.restart()): once its connections are closed (within the shutdown
+   * grace), the engine stops and a new one boots the firmware with the same storage, as a board's reset does.
+   */
+  private async reboot(): Promise<void> {
+    this.restartAsked = false;
+    const open = [...this.sockets.values()].map((socket) => socket.closed);
+    await within(Promise.all(open), this.options.shutdownGraceMs ?? 2000);
+    if (this.stopping || !this.running) return;
+    const old = this.worker;
+    this.retired.add(old);
+    this.listening = false;
+    old.close();
+    await within(old.exited, 2000);
+    old.kill();
+    this.halt();
+    this.worker = this.startWorker();
+    this.bootTime = performance.now();
+    this.peak = 0;
+    await this.boot();
   }
 
   private constructor(private readonly options: SimDeviceOptions) {
@@ -138,16 +190,10 @@ export class SimDevice {
     if (this.storage.problem) this.print(`*** storage: ${this.storage.problem}\n`);
     this.deviceId = options.deviceId ?? defaultDeviceId(options.storageFile);
     this.link = options.linkUp ?? true;
-    this.worker = new Xsnap({
-      name: "tether-sim",
-      onRequest: (request) => this.answer(request),
-      onOutput: (text) => this.print(text),
+    this.exited = new Promise((resolve) => {
+      this.stopped = resolve;
     });
-    this.exited = this.worker.exited.then((exit) => {
-      if (!this.stopping) this.print(`\n*** device halted: ${describeExit(exit)}\n`);
-      this.halt();
-      return exit;
-    });
+    this.worker = this.startWorker();
   }
 
   /** Types a line on the serial console (no line ending); one longer than LINE_MAX is refused with one line. */
@@ -308,6 +354,9 @@ export class SimDevice {
           return json(this.heap());
         case REQ_RANDOM:
           return float64(randomBytes(6).readUIntBE(0, 6) / 2 ** 48);
+        case REQ_RESTART:
+          this.restartAsked = true;
+          return EMPTY;
         default:
           throw new Error(`unknown request ${request[0]}`);
       }
@@ -351,14 +400,17 @@ export class SimDevice {
 
   /** Hands one event to the firmware; never rejects. */
   private send(event: Uint8Array): Promise<void> {
-    if (!this.running || this.stopping) return Promise.resolve();
+    if (!this.running || this.stopping || this.retired.has(this.worker)) return Promise.resolve();
     return this.worker
       .command(event)
       .then(
         () => void this.heap(),
         (error) => this.report(error),
       )
-      .finally(() => this.timers.endTurn());
+      .finally(() => {
+        this.timers.endTurn();
+        if (this.restartAsked) void this.reboot();
+      });
   }
 
   /** An exception escaped the firmware: the device prints it, as a board prints a crash, and goes on. */

@@ -28,6 +28,7 @@ import {
   REQ_NOW,
   REQ_RANDOM,
   REQ_RESOLVE,
+  REQ_RESTART,
   REQ_SERIAL,
   REQ_SETTING_READ,
   REQ_SETTING_WRITE,
@@ -114,6 +115,7 @@ export function boot(start: Firmware): void {
       request(REQ_SETTING_WRITE, 0, json([key, value ?? null]));
     },
     heap: () => parse(request(REQ_HEAP)),
+    restart: () => void request(REQ_RESTART),
   };
 
   // Callbacks are forgotten before they run: a socket error or a fired timer ends that object's life.

@@ -42,6 +42,8 @@ export const REQ_SETTING_WRITE = 13;
 export const REQ_HEAP = 14;
 /** none -> float64 in [0, 1) from the OS's random source */
 export const REQ_RANDOM = 15;
+/** none -> none; once the command is over and the sockets closed, the firmware boots again with its storage */
+export const REQ_RESTART = 16;
 
 // Events (Node -> XS).
 export const EV_TIMER = 32;
