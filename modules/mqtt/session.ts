@@ -105,7 +105,10 @@ export interface SessionOptions {
    * back (its messages are sent again as new ones) and removed, and nothing more is written. Default true.
    */
   persist?: boolean;
-  /** Stored flights at most (values read at boot); flights beyond are not stored and make the session `lost`. */
+  /**
+   * Stored flights at most (values read at boot; 32 at most); flights beyond are not stored and make the session
+   * `lost`.
+   */
   slots?: number;
 }
 
@@ -141,6 +144,8 @@ const KEY_LOST = "ses.lost";
 /** The longest value NVS holds for sure (hosts/moddable/nvs.ts: 3999 bytes of UTF-8 in any case). */
 const VALUE_MAX = 1333;
 const DEFAULT_SLOTS = 20;
+/** Slots at most: their use is kept as the bits of one number. */
+const MAX_SLOTS = 32;
 
 /**
  * Offline until the first `resume()`: messages published meanwhile wait and go out, in order, after CONNACK.
@@ -150,12 +155,13 @@ export class Session {
   /** Set per connection: the version of the connection's CONNECT. */
   protocolVersion: ProtocolVersion;
   readonly receiveMaximum: number;
+  // Our QoS 1/2 messages in flight, by packet identifier: made with the first one (a QoS 0 device never makes it).
   // Map order is send order, which is what 4.6 requires of resends.
-  #flights = new Map<number, Flight>();
+  #flights: Map<number, Flight> | undefined;
   /** Identifiers lent to SUBSCRIBE/UNSUBSCRIBE. */
   #controls = new Set<number>();
   /** Incoming QoS 2 identifiers that were PUBREC'd and await PUBREL. */
-  #incoming = new Set<number>();
+  #incoming: Set<number> | undefined;
   #waiting: MessageQueue<OutMessage>;
   /** The broker's Receive Maximum on this connection; 0 while offline, so nothing leaves. */
   #limit = 0;
@@ -167,17 +173,18 @@ export class Session {
   #seq = 0;
   #readPast = 0;
   /** Messages the broker closed the connection after, nothing acknowledged since, and how often (see quarantine). */
-  readonly #closes = new Map<OutMessage, number>();
+  #closes: Map<OutMessage, number> | undefined;
   /** Messages taken out of the session by quarantine(). */
   quarantined = 0;
   /** Resumed with a suspect first: what resume() would have sent waits here for probed(). */
   #probing = false;
   /** For each PINGREQ unanswered on this connection, oldest first: the #seq of our last send before it. */
   #pings: number[] = [];
-  #held: Packet[] = [];
+  #held: Packet[] | undefined;
   readonly #store: SessionStore | undefined;
-  /** Stored flight values by slot: true when in use. */
-  readonly #slots: boolean[] = [];
+  /** Stored flight values: how many slots, and a bit per slot, set when in use (an array would be a slot each). */
+  #slots = 0;
+  #slotsUsed = 0;
   /** Flights and incoming identifiers held in RAM only (too big to store, no slot free, or a store that failed). */
   #unstored = 0;
   #incomingStored = true;
@@ -195,8 +202,8 @@ export class Session {
     this.#waiting = new MessageQueue(limits);
     const store = options.store;
     if (store === undefined) return;
-    const slots = options.slots ?? DEFAULT_SLOTS;
-    for (let i = 0; i < slots; i++) this.#slots.push(false);
+    const slots = Math.min(options.slots ?? DEFAULT_SLOTS, MAX_SLOTS);
+    this.#slots = slots;
     this.lost = store.readSetting(KEY_LOST) !== undefined;
     this.#lostWritten = this.lost;
     for (let i = 0; i < slots; i++) {
@@ -204,7 +211,7 @@ export class Session {
       if (value === undefined) continue;
       const flight = parseFlight(value);
       const problem = flight && topicNameProblem(flight.message.topic);
-      if (flight === undefined || this.#flights.has(flight.id) || problem) {
+      if (flight === undefined || this.#flights?.has(flight.id) || problem) {
         // A topic brokers refuse (saved by a firmware with looser rules) would be resent, and the connection
         // dropped, at every reconnect and every boot.
         const why = !flight
@@ -215,31 +222,32 @@ export class Session {
         reject(store, KEY_FLIGHT + i, why);
         continue;
       }
-      this.#flights.set(flight.id, {
+      this.#madeFlights().set(flight.id, {
         message: flight.message,
         released: flight.released ? RELEASED : 0,
         slot: i,
         sentOn: 0,
         seq: 0,
       });
-      this.#slots[i] = true;
+      this.#slotsUsed |= 1 << i;
       this.#next = flight.id === MAX_ID ? 1 : flight.id + 1;
     }
     const incoming = store.readSetting(KEY_INCOMING);
     for (const word of (incoming ?? "").split(" ")) {
       const id = Number(word);
-      if (id > 0 && id <= MAX_ID && Number.isInteger(id)) this.#incoming.add(id);
+      if (id > 0 && id <= MAX_ID && Number.isInteger(id)) this.#madeIncoming().add(id);
     }
-    if (incoming !== undefined && this.#incoming.size === 0) reject(store, KEY_INCOMING, "not packet ids");
-    this.restored = this.#flights.size;
+    if (incoming !== undefined && this.#incoming === undefined) reject(store, KEY_INCOMING, "not packet ids");
+    this.restored = this.#flights?.size ?? 0;
     if (options.persist === false) {
       // Not kept: what was stored leaves as new messages, and the store is cleared once.
-      for (let i = 0; i < slots; i++) if (this.#slots[i]) store.writeSetting(KEY_FLIGHT + i, undefined);
-      if (this.#incoming.size) store.writeSetting(KEY_INCOMING, undefined);
+      for (let i = 0; i < slots; i++) if (this.#slotsUsed & (1 << i)) store.writeSetting(KEY_FLIGHT + i, undefined);
+      if (this.#incoming) store.writeSetting(KEY_INCOMING, undefined);
       if (this.lost) store.writeSetting(KEY_LOST, undefined);
-      this.#incoming.clear();
-      for (const flight of this.#flights.values()) flight.slot = NEW;
-      this.#slots.length = 0;
+      this.#incoming = undefined;
+      for (const flight of this.#flights?.values() ?? []) flight.slot = NEW;
+      this.#slots = 0;
+      this.#slotsUsed = 0;
       return;
     }
     this.#store = store;
@@ -247,7 +255,7 @@ export class Session {
 
   /** Our QoS 1/2 messages sent and not completed. */
   get inflight(): number {
-    return this.#flights.size;
+    return this.#flights?.size ?? 0;
   }
 
   /** Messages waiting for the connection or for a Receive Maximum slot. */
@@ -271,16 +279,16 @@ export class Session {
     const send: Packet[] = [];
     const unacknowledged = Array.from(this.#controls);
     this.#controls.clear();
-    const requeued = sessionPresent ? 0 : this.#flights.size;
+    const requeued = sessionPresent ? 0 : (this.#flights?.size ?? 0);
     if (sessionPresent) {
-      for (const [id, flight] of this.#flights) {
+      for (const [id, flight] of this.#flights ?? []) {
         if (flight.released) flight.released = RELEASED_AGAIN;
         send.push(flight.released ? ack(PUBREL, id, 0) : toPublish(flight.message, id, true));
       }
     } else {
       // Sent again even after PUBREC: once the broker has forgotten, a duplicate is better than a loss.
       const again: OutMessage[] = [];
-      for (const [id, flight] of this.#flights) {
+      for (const [id, flight] of this.#flights ?? []) {
         again.push(flight.message);
         this.#forget(id, flight);
       }
@@ -288,14 +296,14 @@ export class Session {
       this.#clearIncoming();
       // A broker that should have kept our session (we store it) and lost it: someone else ends our connections (a
       // twin with our id that starts clean, a restart), so the closes that followed our messages say nothing of them.
-      if (this.#store !== undefined && this.#connection > 1) this.#closes.clear();
+      if (this.#store !== undefined && this.#connection > 1) this.#closes = undefined;
       // The broker starts afresh too: a previous run's lost state no longer matters.
       if (this.#lostWritten && this.#unstored === 0 && this.#write(KEY_LOST, undefined)) this.#lostWritten = false;
     }
     // The oldest message, in flight or first to leave.
     const first = this.#first();
-    const oldest = first === undefined ? this.#waiting.first() : this.#flights.get(first)!.message;
-    const suspect = oldest !== undefined && this.#closes.has(oldest);
+    const oldest = first === undefined ? this.#waiting.first() : this.#flights!.get(first)!.message;
+    const suspect = oldest !== undefined && this.#closes?.has(oldest) === true;
     if (suspect) {
       // The broker is asked for a PINGRESP before anything leaves: a connection that dies before it answers (a
       // middlebox cutting every connection, a broker going down) says nothing about the message.
@@ -319,8 +327,8 @@ export class Session {
     if (seq !== undefined && seq > this.#readPast) this.#readPast = seq;
     if (!this.#probing) return [];
     this.#probing = false;
-    const send = this.#held;
-    this.#held = [];
+    const send = this.#held ?? [];
+    this.#held = undefined;
     this.#sent();
     this.#releaseAll(send);
     return send;
@@ -333,7 +341,7 @@ export class Session {
 
   /** Every flight was (re)sent now, on this connection. */
   #sent(): void {
-    for (const flight of this.#flights.values()) {
+    for (const flight of this.#flights?.values() ?? []) {
       flight.sentOn = this.#connection;
       flight.seq = ++this.#seq;
     }
@@ -341,7 +349,7 @@ export class Session {
 
   /** The identifier of our oldest flight. */
   #first(): number | undefined {
-    for (const id of this.#flights.keys()) return id;
+    for (const id of this.#flights?.keys() ?? []) return id;
     return undefined;
   }
 
@@ -349,7 +357,7 @@ export class Session {
   suspend(): void {
     this.#limit = 0;
     this.#probing = false;
-    this.#held = [];
+    this.#held = undefined;
     this.#pings.length = 0;
   }
 
@@ -362,17 +370,18 @@ export class Session {
    */
   quarantine(): { message: OutMessage; closes: number } | undefined {
     const first = this.#first();
-    const flight = first === undefined ? undefined : this.#flights.get(first);
+    const flight = first === undefined ? undefined : this.#flights?.get(first);
     if (first === undefined || !flight || flight.sentOn !== this.#connection || flight.seq <= this.#readPast) {
       return undefined;
     }
     const { message } = flight;
-    const closes = (this.#closes.get(message) ?? 0) + 1;
+    const closes = (this.#closes?.get(message) ?? 0) + 1;
     if (closes < QUARANTINE_CLOSES) {
+      this.#closes ??= new Map();
       this.#closes.set(message, closes);
       return undefined;
     }
-    this.#closes.delete(message);
+    this.#closes?.delete(message);
     this.#forget(first, flight);
     this.quarantined++;
     return { message, closes };
@@ -397,10 +406,10 @@ export class Session {
    * this, it would hold its identifier and Receive Maximum slot for good. Its completion carries `reasonCode`.
    */
   abandon(packetId: number, reasonCode: number): AckResult {
-    const flight = this.#flights.get(packetId);
+    const flight = this.#flights?.get(packetId);
     if (flight === undefined) return { send: [] };
     this.#forget(packetId, flight);
-    this.#closes.delete(flight.message);
+    this.#closes?.delete(flight.message);
     const send: Packet[] = [];
     this.#releaseAll(send);
     const { qos } = flight.message;
@@ -411,7 +420,7 @@ export class Session {
   onAck(packet: Ack): AckResult {
     const { type, packetId, reasonCode } = packet;
     if (type === PUBREL) return { send: [this.onPubrel(packet)] };
-    const flight = this.#flights.get(packetId);
+    const flight = this.#flights?.get(packetId);
     if (flight === undefined) {
       // 5.0 answers an unknown PUBREC with PUBREL 0x92 so that the broker can drop its state (3.6.2.1).
       const send = type === PUBREC ? [ack(PUBREL, packetId, this.#notFound())] : [];
@@ -434,7 +443,7 @@ export class Session {
       return { send: [ack(PUBREL, packetId, 0)] };
     }
     this.#forget(packetId, flight);
-    this.#closes.delete(flight.message);
+    this.#closes?.delete(flight.message);
     const send: Packet[] = [];
     this.#releaseAll(send);
     // A PUBCOMP never refuses: its only other code, 0x92, answers a PUBREL sent again after the broker had already
@@ -453,29 +462,30 @@ export class Session {
     const { qos, packetId } = publish;
     if (qos === 0) return DELIVER;
     if (!packetId) return { deliver: false, error: { reasonCode: PROTOCOL_ERROR, text: "PUBLISH without packet id" } };
-    if (qos === 2 && this.#incoming.has(packetId)) return { deliver: false, send: ack(PUBREC, packetId, 0) };
+    if (qos === 2 && this.#incoming?.has(packetId)) return { deliver: false, send: ack(PUBREC, packetId, 0) };
     // QoS 1 is answered at once, so only QoS 2 awaiting PUBREL is still in flight from the broker's point of view.
     // 3.1.1 has no Receive Maximum: the broker was never told one (mosquitto sends max_inflight_messages at once),
     // and the identifiers bound the set to 65535.
-    if (this.protocolVersion === 5 && this.#incoming.size >= this.receiveMaximum) {
+    if (this.protocolVersion === 5 && (this.#incoming?.size ?? 0) >= this.receiveMaximum) {
       return {
         deliver: false,
         error: { reasonCode: RECEIVE_MAXIMUM_EXCEEDED, text: `more than ${this.receiveMaximum} QoS 2 in flight` },
       };
     }
     if (qos === 2) {
-      this.#incoming.add(packetId);
-      this.#incomingChanged(this.#incoming.size - 1);
+      const incoming = this.#madeIncoming();
+      incoming.add(packetId);
+      this.#incomingChanged(incoming.size - 1);
     }
     return { deliver: true, send: ack(qos === 1 ? PUBACK : PUBREC, packetId, 0) };
   }
 
   /** An incoming PUBREL: the PUBCOMP to answer. Unknown ids are normal after a reconnect (our PUBCOMP was lost). */
   onPubrel(pubrel: Ack): Ack {
-    const known = this.#incoming.has(pubrel.packetId);
+    const known = this.#incoming?.has(pubrel.packetId) === true;
     if (known) {
-      this.#incoming.delete(pubrel.packetId);
-      this.#incomingChanged(this.#incoming.size + 1);
+      this.#incoming!.delete(pubrel.packetId);
+      this.#incomingChanged(this.#incoming!.size + 1);
     }
     return ack(PUBCOMP, pubrel.packetId, known ? 0 : this.#notFound());
   }
@@ -494,21 +504,21 @@ export class Session {
 
   /** Forgets everything, waiting messages included (a clean start chosen by the application). */
   clear(): void {
-    for (const [id, flight] of this.#flights) this.#forget(id, flight);
+    for (const [id, flight] of this.#flights ?? []) this.#forget(id, flight);
     this.#controls.clear();
     this.#clearIncoming();
     this.#waiting.clear();
-    this.#closes.clear();
+    this.#closes = undefined;
   }
 
   /** Stores a flight (again, after PUBREC); a flight that cannot be stored is counted as unstored, once. */
   #save(id: number, flight: Flight): void {
     if (this.#store === undefined || flight.message.transient) return;
     const was = flight.slot;
-    const slot = was >= 0 ? was : this.#slots.indexOf(false);
+    const slot = was >= 0 ? was : this.#freeSlot();
     const value = slot < 0 ? undefined : flightValue(id, flight);
     if (value !== undefined && this.#write(KEY_FLIGHT + slot, value)) {
-      this.#slots[slot] = true;
+      this.#slotsUsed |= 1 << slot;
       flight.slot = slot;
       if (was === IN_RAM) this.#unstore(-1);
       return;
@@ -516,33 +526,49 @@ export class Session {
     // Its stored value, if any, is stale now: removed, and the flight counted as held in RAM only.
     if (was >= 0) {
       this.#write(KEY_FLIGHT + was, undefined);
-      this.#slots[was] = false;
+      this.#slotsUsed &= ~(1 << was);
     }
     flight.slot = IN_RAM;
     if (was !== IN_RAM) this.#unstore(1);
   }
 
+  #madeFlights(): Map<number, Flight> {
+    this.#flights ??= new Map();
+    return this.#flights;
+  }
+
+  #madeIncoming(): Set<number> {
+    this.#incoming ??= new Set();
+    return this.#incoming;
+  }
+
+  /** The first stored-flight slot not in use, or -1. */
+  #freeSlot(): number {
+    for (let slot = 0; slot < this.#slots; slot++) if (!(this.#slotsUsed & (1 << slot))) return slot;
+    return -1;
+  }
+
   /** A flight ended or left for the waiting queue: its stored value goes. */
   #forget(id: number, flight: Flight): void {
-    this.#flights.delete(id);
+    this.#flights?.delete(id);
     if (this.#store === undefined) return;
     if (flight.slot >= 0) {
       this.#write(KEY_FLIGHT + flight.slot, undefined);
-      this.#slots[flight.slot] = false;
+      this.#slotsUsed &= ~(1 << flight.slot);
     } else if (flight.slot === IN_RAM) this.#unstore(-1);
   }
 
   #clearIncoming(): void {
-    const before = this.#incoming.size;
-    this.#incoming.clear();
+    const before = this.#incoming?.size ?? 0;
+    this.#incoming = undefined;
     this.#incomingChanged(before);
   }
 
   /** Writes the incoming QoS 2 identifiers after a change (`before`: how many there were). */
   #incomingChanged(before: number): void {
-    if (this.#store === undefined || (before === 0 && this.#incoming.size === 0)) return;
+    if (this.#store === undefined || (before === 0 && this.#incoming === undefined)) return;
     let value = "";
-    for (const id of this.#incoming) value += value ? ` ${id}` : `${id}`;
+    for (const id of this.#incoming ?? []) value += value ? ` ${id}` : `${id}`;
     const stored = value.length <= VALUE_MAX && this.#write(KEY_INCOMING, value || undefined);
     // The list counts as one piece of unstored state while it does not fit.
     if (stored !== this.#incomingStored) this.#unstore(stored ? -1 : 1);
@@ -571,9 +597,9 @@ export class Session {
   }
 
   #allocate(): number | undefined {
-    if (this.#flights.size + this.#controls.size >= MAX_ID) return undefined;
+    if ((this.#flights?.size ?? 0) + this.#controls.size >= MAX_ID) return undefined;
     let id = this.#next;
-    while (this.#flights.has(id) || this.#controls.has(id)) id = id === MAX_ID ? 1 : id + 1;
+    while (this.#flights?.has(id) || this.#controls.has(id)) id = id === MAX_ID ? 1 : id + 1;
     this.#next = id === MAX_ID ? 1 : id + 1;
     return id;
   }
@@ -592,11 +618,11 @@ export class Session {
     let packetId: number | undefined;
     const out = message.qos > this.#maxQoS ? { ...message, qos: this.#maxQoS } : message;
     if (out.qos > 0) {
-      if (this.#flights.size >= this.#limit) return undefined;
+      if ((this.#flights?.size ?? 0) >= this.#limit) return undefined;
       packetId = this.#allocate();
       if (packetId === undefined) return undefined;
       const flight: Flight = { message: out, released: 0, slot: NEW, sentOn: this.#connection, seq: ++this.#seq };
-      this.#flights.set(packetId, flight);
+      this.#madeFlights().set(packetId, flight);
       this.#save(packetId, flight);
     }
     return toPublish(out, packetId, false);
