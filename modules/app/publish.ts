@@ -53,5 +53,7 @@ export function publishStatus(device: Device, online: boolean): void {
 export function goodbye(device: Device, reason: string): void {
   const { client } = device;
   if (client?.connected) publishStatus(device, false);
+  // Named before the DISCONNECT, whose trace would bury it: what the waiting queue holds in RAM only is lost now.
+  client?.leaving();
   client?.stop(reason);
 }
