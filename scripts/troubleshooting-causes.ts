@@ -574,7 +574,7 @@ export const PROSE: Readonly<Record<Code, Prose>> = {
   flapping: {
     summary: "Connections keep ending shortly after they start, repeatedly.",
     evidence:
-      'Four short connections in a row that end at the same uptime after CONNACK (within 20%, plus twice the lateness of the device\'s loop, `late_ms=`: see session_taken_over), whatever the traffic and even with the session resumed each time: something on the path cuts them (`evidence="cut at the same uptime ..."`); or three in a row that end for reasons other than a silent close by the broker, such as protocol errors (`evidence="short connections"`). Cuts at the same time sooner than 1 s after the last packet count here, never as a NAT idle timeout. Once named, a streak keeps its name until a connection lasts (`backoffStable`).',
+      'Four short connections in a row that end at the same uptime after CONNACK (within 20%; on a device whose loop runs late, six in a row within 20% plus twice that lateness, `late_ms=`: see session_taken_over), whatever the traffic and even with the session resumed each time: something on the path cuts them (`evidence="cut at the same uptime ..."`); or three in a row that end for reasons other than a silent close by the broker, such as protocol errors (`evidence="short connections"`). Cuts at the same time sooner than 1 s after the last packet count here, never as a NAT idle timeout. Once named, a streak keeps its name until a connection lasts (`backoffStable`).',
     causes: [
       {
         cause:

@@ -113,11 +113,14 @@ export interface SessionOptions {
    * back (its messages are sent again as new ones) and removed, and nothing more is written. Default true.
    */
   persist?: boolean;
-  /** Stored flights at most (values read at boot); flights beyond are not stored and make the session `lost`. */
+  /**
+   * Stored flights at most (values read at boot; 32 at most); flights beyond are not stored and make the session
+   * `lost`.
+   */
   slots?: number;
   /**
-   * Stored waiting QoS 1/2 messages at most, on top of `slots` (values read at boot): waiting messages beyond are
-   * held in RAM only and named when a reboot loses them (see losing). Default 16.
+   * Stored waiting QoS 1/2 messages at most, on top of `slots` (values read at boot; 32 at most): waiting messages
+   * beyond are held in RAM only and named when a reboot loses them (see losing). Default 16.
    */
   queueSlots?: number;
 }
@@ -162,6 +165,8 @@ const QUEUED = "q";
 const VALUE_MAX = 1333;
 const DEFAULT_SLOTS = 20;
 const DEFAULT_QUEUE_SLOTS = 16;
+/** Flight slots at most, and waiting-message slots at most: their use is kept as the bits of two numbers. */
+const MAX_SLOTS = 32;
 
 /**
  * Offline until the first `resume()`: messages published meanwhile wait and go out, in order, after CONNACK.
@@ -171,12 +176,13 @@ export class Session {
   /** Set per connection: the version of the connection's CONNECT. */
   protocolVersion: ProtocolVersion;
   readonly receiveMaximum: number;
+  // Our QoS 1/2 messages in flight, by packet identifier: made with the first one (a QoS 0 device never makes it).
   // Map order is send order, which is what 4.6 requires of resends.
-  #flights = new Map<number, Flight>();
+  #flights: Map<number, Flight> | undefined;
   /** Identifiers lent to SUBSCRIBE/UNSUBSCRIBE. */
   #controls = new Set<number>();
   /** Incoming QoS 2 identifiers that were PUBREC'd and await PUBREL. */
-  #incoming = new Set<number>();
+  #incoming: Set<number> | undefined;
   #waiting: MessageQueue<OutMessage>;
   /** The broker's Receive Maximum on this connection; 0 while offline, so nothing leaves. */
   #limit = 0;
@@ -188,17 +194,22 @@ export class Session {
   #seq = 0;
   #readPast = 0;
   /** Messages the broker closed the connection after, nothing acknowledged since, and how often (see quarantine). */
-  readonly #closes = new Map<OutMessage, number>();
+  #closes: Map<OutMessage, number> | undefined;
   /** Messages taken out of the session by quarantine(). */
   quarantined = 0;
   /** Resumed with a suspect first: what resume() would have sent waits here for probed(). */
   #probing = false;
   /** For each PINGREQ unanswered on this connection, oldest first: the #seq of our last send before it. */
   #pings: number[] = [];
-  #held: Packet[] = [];
+  #held: Packet[] | undefined;
   readonly #store: SessionStore | undefined;
-  /** Stored flight values by slot: true when in use. */
-  readonly #slots: boolean[] = [];
+  /**
+   * Stored values: how many slots (the flights' and the waiting messages', one pool), and a bit per slot, set when in
+   * use (an array would be a slot each): slots 0..31 in the first number, 32..63 in the second.
+   */
+  #slots = 0;
+  #slotsUsed = 0;
+  #slotsUsedHigh = 0;
   /** Flights and incoming identifiers held in RAM only (too big to store, no slot free, or a store that failed). */
   #unstored = 0;
   #incomingStored = true;
@@ -220,7 +231,7 @@ export class Session {
   #droppedWritten = false;
   /**
    * A previous run ended without a polite shutdown while holding waiting QoS 1/2 messages it could not store: why
-   * (the first of them), or undefined. How many is not known: counting them would cost a write each.
+   * (the last of them), or undefined. How many is not known: counting them would cost a write each.
    */
   readonly droppedAtBoot: UnsavedReason | undefined;
 
@@ -233,9 +244,9 @@ export class Session {
     if (store === undefined) return;
     // One pool of slots: a waiting message's flight takes over its value, so flights never lack one while they
     // are within `slots` and the waiting ones within `queueSlots`.
-    const slots = (options.slots ?? DEFAULT_SLOTS) + (options.queueSlots ?? DEFAULT_QUEUE_SLOTS);
-    this.#queueSlots = options.queueSlots ?? DEFAULT_QUEUE_SLOTS;
-    for (let i = 0; i < slots; i++) this.#slots.push(false);
+    this.#queueSlots = Math.min(options.queueSlots ?? DEFAULT_QUEUE_SLOTS, MAX_SLOTS);
+    const slots = Math.min(options.slots ?? DEFAULT_SLOTS, MAX_SLOTS) + this.#queueSlots;
+    this.#slots = slots;
     this.lost = store.readSetting(KEY_LOST) !== undefined;
     this.#lostWritten = this.lost;
     this.droppedAtBoot = store.readSetting(KEY_DROPPED) as UnsavedReason | undefined;
@@ -248,13 +259,13 @@ export class Session {
       const flight = parseFlight(value);
       const problem = flight && topicNameProblem(flight.message.topic);
       if (flight !== undefined && flight.order !== undefined && !problem) {
-        if (waiting === undefined) waiting = [];
+        waiting ??= [];
         waiting.push({ order: flight.order, message: flight.message, slot: i });
-        this.#slots[i] = true;
+        this.#mark(i, true);
         if (flight.order >= this.#order) this.#order = flight.order + 1;
         continue;
       }
-      if (flight === undefined || this.#flights.has(flight.id) || problem) {
+      if (flight === undefined || this.#flights?.has(flight.id) || problem) {
         // A topic brokers refuse (saved by a firmware with looser rules) would be resent, and the connection
         // dropped, at every reconnect and every boot.
         const why = !flight
@@ -265,35 +276,36 @@ export class Session {
         reject(store, KEY_FLIGHT + i, why);
         continue;
       }
-      this.#flights.set(flight.id, {
+      this.#madeFlights().set(flight.id, {
         message: flight.message,
         released: flight.released ? RELEASED : 0,
         slot: i,
         sentOn: 0,
         seq: 0,
       });
-      this.#slots[i] = true;
+      this.#mark(i, true);
       this.#next = flight.id === MAX_ID ? 1 : flight.id + 1;
     }
     const incoming = store.readSetting(KEY_INCOMING);
     for (const word of (incoming ?? "").split(" ")) {
       const id = Number(word);
-      if (id > 0 && id <= MAX_ID && Number.isInteger(id)) this.#incoming.add(id);
+      if (id > 0 && id <= MAX_ID && Number.isInteger(id)) this.#madeIncoming().add(id);
     }
-    if (incoming !== undefined && this.#incoming.size === 0) reject(store, KEY_INCOMING, "not packet ids");
+    if (incoming !== undefined && this.#incoming === undefined) reject(store, KEY_INCOMING, "not packet ids");
     // Waiting messages wait again in the order they were accepted, behind the flights (sent before them).
     waiting?.sort((a, b) => a.order - b.order);
     const messages = waiting ? waiting.map((entry) => entry.message) : [];
     this.#waiting.requeue(messages);
-    this.restored = this.#flights.size + messages.length;
+    this.restored = (this.#flights?.size ?? 0) + messages.length;
     if (options.persist === false) {
       // Not kept: what was stored leaves as new messages, and the store is cleared once.
-      for (let i = 0; i < slots; i++) if (this.#slots[i]) store.writeSetting(KEY_FLIGHT + i, undefined);
-      if (this.#incoming.size) store.writeSetting(KEY_INCOMING, undefined);
+      for (let i = 0; i < slots; i++) if (this.#used(i)) store.writeSetting(KEY_FLIGHT + i, undefined);
+      if (this.#incoming) store.writeSetting(KEY_INCOMING, undefined);
       if (this.lost) store.writeSetting(KEY_LOST, undefined);
-      this.#incoming.clear();
-      for (const flight of this.#flights.values()) flight.slot = NEW;
-      this.#slots.length = 0;
+      this.#incoming = undefined;
+      for (const flight of this.#flights?.values() ?? []) flight.slot = NEW;
+      this.#slots = 0;
+      this.#slotsUsed = this.#slotsUsedHigh = 0;
       this.#unsaved = messages.length;
       return;
     }
@@ -303,7 +315,7 @@ export class Session {
 
   /** Our QoS 1/2 messages sent and not completed. */
   get inflight(): number {
-    return this.#flights.size;
+    return this.#flights?.size ?? 0;
   }
 
   /** Messages waiting for the connection or for a Receive Maximum slot. */
@@ -327,16 +339,16 @@ export class Session {
     const send: Packet[] = [];
     const unacknowledged = Array.from(this.#controls);
     this.#controls.clear();
-    const requeued = sessionPresent ? 0 : this.#flights.size;
+    const requeued = sessionPresent ? 0 : (this.#flights?.size ?? 0);
     if (sessionPresent) {
-      for (const [id, flight] of this.#flights) {
+      for (const [id, flight] of this.#flights ?? []) {
         if (flight.released) flight.released = RELEASED_AGAIN;
         send.push(flight.released ? ack(PUBREL, id, 0) : toPublish(flight.message, id, true));
       }
     } else {
       // Sent again even after PUBREC: once the broker has forgotten, a duplicate is better than a loss.
       const again: OutMessage[] = [];
-      for (const [id, flight] of this.#flights) {
+      for (const [id, flight] of this.#flights ?? []) {
         again.push(flight.message);
         this.#forget(id, flight);
       }
@@ -347,14 +359,14 @@ export class Session {
       this.#clearIncoming();
       // A broker that should have kept our session (we store it) and lost it: someone else ends our connections (a
       // twin with our id that starts clean, a restart), so the closes that followed our messages say nothing of them.
-      if (this.#store !== undefined && this.#connection > 1) this.#closes.clear();
+      if (this.#store !== undefined && this.#connection > 1) this.#closes = undefined;
       // The broker starts afresh too: a previous run's lost state no longer matters.
       if (this.#lostWritten && this.#unstored === 0 && this.#write(KEY_LOST, undefined)) this.#lostWritten = false;
     }
     // The oldest message, in flight or first to leave.
     const first = this.#first();
-    const oldest = first === undefined ? this.#waiting.first() : this.#flights.get(first)!.message;
-    const suspect = oldest !== undefined && this.#closes.has(oldest);
+    const oldest = first === undefined ? this.#waiting.first() : this.#flights!.get(first)!.message;
+    const suspect = oldest !== undefined && this.#closes?.has(oldest) === true;
     if (suspect) {
       // The broker is asked for a PINGRESP before anything leaves: a connection that dies before it answers (a
       // middlebox cutting every connection, a broker going down) says nothing about the message.
@@ -378,8 +390,8 @@ export class Session {
     if (seq !== undefined && seq > this.#readPast) this.#readPast = seq;
     if (!this.#probing) return [];
     this.#probing = false;
-    const send = this.#held;
-    this.#held = [];
+    const send = this.#held ?? [];
+    this.#held = undefined;
     this.#sent();
     this.#releaseAll(send);
     return send;
@@ -392,7 +404,7 @@ export class Session {
 
   /** Every flight was (re)sent now, on this connection. */
   #sent(): void {
-    for (const flight of this.#flights.values()) {
+    for (const flight of this.#flights?.values() ?? []) {
       flight.sentOn = this.#connection;
       flight.seq = ++this.#seq;
     }
@@ -400,7 +412,7 @@ export class Session {
 
   /** The identifier of our oldest flight. */
   #first(): number | undefined {
-    for (const id of this.#flights.keys()) return id;
+    for (const id of this.#flights?.keys() ?? []) return id;
     return undefined;
   }
 
@@ -408,7 +420,7 @@ export class Session {
   suspend(): void {
     this.#limit = 0;
     this.#probing = false;
-    this.#held = [];
+    this.#held = undefined;
     this.#pings.length = 0;
   }
 
@@ -421,17 +433,18 @@ export class Session {
    */
   quarantine(): { message: OutMessage; closes: number } | undefined {
     const first = this.#first();
-    const flight = first === undefined ? undefined : this.#flights.get(first);
+    const flight = first === undefined ? undefined : this.#flights?.get(first);
     if (first === undefined || !flight || flight.sentOn !== this.#connection || flight.seq <= this.#readPast) {
       return undefined;
     }
     const { message } = flight;
-    const closes = (this.#closes.get(message) ?? 0) + 1;
+    const closes = (this.#closes?.get(message) ?? 0) + 1;
     if (closes < QUARANTINE_CLOSES) {
+      this.#closes ??= new Map();
       this.#closes.set(message, closes);
       return undefined;
     }
-    this.#closes.delete(message);
+    this.#closes?.delete(message);
     this.#forget(first, flight);
     this.quarantined++;
     return { message, closes };
@@ -460,7 +473,8 @@ export class Session {
    */
   losing(): { count: number; reason: UnsavedReason } | undefined {
     let count = this.#unsaved;
-    if (this.#store === undefined) for (const flight of this.#flights.values()) if (!flight.message.transient) count++;
+    if (this.#store === undefined)
+      for (const flight of this.#flights?.values() ?? []) if (!flight.message.transient) count++;
     if (this.#droppedWritten && this.#write(KEY_DROPPED, undefined)) this.#droppedWritten = false;
     return count === 0 ? undefined : { count, reason: this.#unsaved ? this.#unsavedWhy : "no_session" };
   }
@@ -470,10 +484,10 @@ export class Session {
    * this, it would hold its identifier and Receive Maximum slot for good. Its completion carries `reasonCode`.
    */
   abandon(packetId: number, reasonCode: number): AckResult {
-    const flight = this.#flights.get(packetId);
+    const flight = this.#flights?.get(packetId);
     if (flight === undefined) return { send: [] };
     this.#forget(packetId, flight);
-    this.#closes.delete(flight.message);
+    this.#closes?.delete(flight.message);
     const send: Packet[] = [];
     this.#releaseAll(send);
     const { qos } = flight.message;
@@ -484,7 +498,7 @@ export class Session {
   onAck(packet: Ack): AckResult {
     const { type, packetId, reasonCode } = packet;
     if (type === PUBREL) return { send: [this.onPubrel(packet)] };
-    const flight = this.#flights.get(packetId);
+    const flight = this.#flights?.get(packetId);
     if (flight === undefined) {
       // 5.0 answers an unknown PUBREC with PUBREL 0x92 so that the broker can drop its state (3.6.2.1).
       const send = type === PUBREC ? [ack(PUBREL, packetId, this.#notFound())] : [];
@@ -507,7 +521,7 @@ export class Session {
       return { send: [ack(PUBREL, packetId, 0)] };
     }
     this.#forget(packetId, flight);
-    this.#closes.delete(flight.message);
+    this.#closes?.delete(flight.message);
     const send: Packet[] = [];
     this.#releaseAll(send);
     // A PUBCOMP never refuses: its only other code, 0x92, answers a PUBREL sent again after the broker had already
@@ -526,29 +540,30 @@ export class Session {
     const { qos, packetId } = publish;
     if (qos === 0) return DELIVER;
     if (!packetId) return { deliver: false, error: { reasonCode: PROTOCOL_ERROR, text: "PUBLISH without packet id" } };
-    if (qos === 2 && this.#incoming.has(packetId)) return { deliver: false, send: ack(PUBREC, packetId, 0) };
+    if (qos === 2 && this.#incoming?.has(packetId)) return { deliver: false, send: ack(PUBREC, packetId, 0) };
     // QoS 1 is answered at once, so only QoS 2 awaiting PUBREL is still in flight from the broker's point of view.
     // 3.1.1 has no Receive Maximum: the broker was never told one (mosquitto sends max_inflight_messages at once),
     // and the identifiers bound the set to 65535.
-    if (this.protocolVersion === 5 && this.#incoming.size >= this.receiveMaximum) {
+    if (this.protocolVersion === 5 && (this.#incoming?.size ?? 0) >= this.receiveMaximum) {
       return {
         deliver: false,
         error: { reasonCode: RECEIVE_MAXIMUM_EXCEEDED, text: `more than ${this.receiveMaximum} QoS 2 in flight` },
       };
     }
     if (qos === 2) {
-      this.#incoming.add(packetId);
-      this.#incomingChanged(this.#incoming.size - 1);
+      const incoming = this.#madeIncoming();
+      incoming.add(packetId);
+      this.#incomingChanged(incoming.size - 1);
     }
     return { deliver: true, send: ack(qos === 1 ? PUBACK : PUBREC, packetId, 0) };
   }
 
   /** An incoming PUBREL: the PUBCOMP to answer. Unknown ids are normal after a reconnect (our PUBCOMP was lost). */
   onPubrel(pubrel: Ack): Ack {
-    const known = this.#incoming.has(pubrel.packetId);
+    const known = this.#incoming?.has(pubrel.packetId) === true;
     if (known) {
-      this.#incoming.delete(pubrel.packetId);
-      this.#incomingChanged(this.#incoming.size + 1);
+      this.#incoming!.delete(pubrel.packetId);
+      this.#incomingChanged(this.#incoming!.size + 1);
     }
     return ack(PUBCOMP, pubrel.packetId, known ? 0 : this.#notFound());
   }
@@ -567,14 +582,14 @@ export class Session {
 
   /** Forgets everything, waiting messages included (a clean start chosen by the application). */
   clear(): void {
-    for (const [id, flight] of this.#flights) this.#forget(id, flight);
+    for (const [id, flight] of this.#flights ?? []) this.#forget(id, flight);
     this.#controls.clear();
     this.#clearIncoming();
     this.#waiting.clear();
-    if (this.#queued) for (const slot of this.#queued.values()) this.#free(slot);
+    for (const slot of this.#queued?.values() ?? []) this.#free(slot);
     this.#queued = undefined;
     this.#unsave(-this.#unsaved);
-    this.#closes.clear();
+    this.#closes = undefined;
   }
 
   /** A QoS 1/2 message starts waiting: stored so that a reboot does not lose it, else counted as held in RAM. */
@@ -592,12 +607,12 @@ export class Session {
     // What the message is decides first: a slot freed later would not help it.
     const value = storedValue(QUEUED + this.#order, 0, message);
     if (value === undefined) return message.properties ? "properties" : "too_large";
-    const slot = (this.#queued?.size ?? 0) < this.#queueSlots ? this.#slots.indexOf(false) : -1;
+    const slot = (this.#queued?.size ?? 0) < this.#queueSlots ? this.#freeSlot() : -1;
     if (slot < 0) return "no_slot";
     if (!this.#write(KEY_FLIGHT + slot, value)) return "store_refused";
     this.#order++;
-    this.#slots[slot] = true;
-    if (this.#queued === undefined) this.#queued = new Map();
+    this.#mark(slot, true);
+    this.#queued ??= new Map();
     this.#queued.set(message, slot);
     return undefined;
   }
@@ -621,19 +636,30 @@ export class Session {
     if (this.#write(KEY_DROPPED, dropped ? this.#unsavedWhy : undefined)) this.#droppedWritten = dropped;
   }
 
+  /** A stored value goes, and its slot is free again. */
   #free(slot: number): void {
     this.#write(KEY_FLIGHT + slot, undefined);
-    this.#slots[slot] = false;
+    this.#mark(slot, false);
+  }
+
+  #used(slot: number): boolean {
+    return ((slot < 32 ? this.#slotsUsed : this.#slotsUsedHigh) & (1 << (slot & 31))) !== 0;
+  }
+
+  #mark(slot: number, used: boolean): void {
+    const bit = 1 << (slot & 31);
+    if (slot < 32) this.#slotsUsed = used ? this.#slotsUsed | bit : this.#slotsUsed & ~bit;
+    else this.#slotsUsedHigh = used ? this.#slotsUsedHigh | bit : this.#slotsUsedHigh & ~bit;
   }
 
   /** Stores a flight (again, after PUBREC); a flight that cannot be stored is counted as unstored, once. */
   #save(id: number, flight: Flight): void {
     if (this.#store === undefined || flight.message.transient) return;
     const was = flight.slot;
-    const slot = was >= 0 ? was : this.#slots.indexOf(false);
+    const slot = was >= 0 ? was : this.#freeSlot();
     const value = slot < 0 ? undefined : storedValue(String(id), flight.released, flight.message);
     if (value !== undefined && this.#write(KEY_FLIGHT + slot, value)) {
-      this.#slots[slot] = true;
+      this.#mark(slot, true);
       flight.slot = slot;
       if (was === IN_RAM) this.#unstore(-1);
       return;
@@ -644,25 +670,41 @@ export class Session {
     if (was !== IN_RAM) this.#unstore(1);
   }
 
+  #madeFlights(): Map<number, Flight> {
+    this.#flights ??= new Map();
+    return this.#flights;
+  }
+
+  #madeIncoming(): Set<number> {
+    this.#incoming ??= new Set();
+    return this.#incoming;
+  }
+
+  /** The first slot not in use, or -1. */
+  #freeSlot(): number {
+    for (let slot = 0; slot < this.#slots; slot++) if (!this.#used(slot)) return slot;
+    return -1;
+  }
+
   /** A flight ended or left for the waiting queue: its stored value goes. */
   #forget(id: number, flight: Flight): void {
-    this.#flights.delete(id);
+    this.#flights?.delete(id);
     if (this.#store === undefined) return;
     if (flight.slot >= 0) this.#free(flight.slot);
     else if (flight.slot === IN_RAM) this.#unstore(-1);
   }
 
   #clearIncoming(): void {
-    const before = this.#incoming.size;
-    this.#incoming.clear();
+    const before = this.#incoming?.size ?? 0;
+    this.#incoming = undefined;
     this.#incomingChanged(before);
   }
 
   /** Writes the incoming QoS 2 identifiers after a change (`before`: how many there were). */
   #incomingChanged(before: number): void {
-    if (this.#store === undefined || (before === 0 && this.#incoming.size === 0)) return;
+    if (this.#store === undefined || (before === 0 && this.#incoming === undefined)) return;
     let value = "";
-    for (const id of this.#incoming) value += value ? ` ${id}` : `${id}`;
+    for (const id of this.#incoming ?? []) value += value ? ` ${id}` : `${id}`;
     const stored = value.length <= VALUE_MAX && this.#write(KEY_INCOMING, value || undefined);
     // The list counts as one piece of unstored state while it does not fit.
     if (stored !== this.#incomingStored) this.#unstore(stored ? -1 : 1);
@@ -691,9 +733,9 @@ export class Session {
   }
 
   #allocate(): number | undefined {
-    if (this.#flights.size + this.#controls.size >= MAX_ID) return undefined;
+    if ((this.#flights?.size ?? 0) + this.#controls.size >= MAX_ID) return undefined;
     let id = this.#next;
-    while (this.#flights.has(id) || this.#controls.has(id)) id = id === MAX_ID ? 1 : id + 1;
+    while (this.#flights?.has(id) || this.#controls.has(id)) id = id === MAX_ID ? 1 : id + 1;
     this.#next = id === MAX_ID ? 1 : id + 1;
     return id;
   }
@@ -715,7 +757,7 @@ export class Session {
     let packetId: number | undefined;
     const out = message.qos > this.#maxQoS ? { ...message, qos: this.#maxQoS } : message;
     if (out.qos > 0) {
-      if (this.#flights.size >= this.#limit) return undefined;
+      if ((this.#flights?.size ?? 0) >= this.#limit) return undefined;
       packetId = this.#allocate();
       if (packetId === undefined) return undefined;
     }
@@ -723,7 +765,7 @@ export class Session {
     const slot = waited ? this.#unqueue(message) : NEW;
     if (packetId !== undefined) {
       const flight: Flight = { message: out, released: 0, slot, sentOn: this.#connection, seq: ++this.#seq };
-      this.#flights.set(packetId, flight);
+      this.#madeFlights().set(packetId, flight);
       this.#save(packetId, flight);
     } else if (slot >= 0) this.#free(slot);
     return toPublish(out, packetId, false);
