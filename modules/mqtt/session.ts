@@ -127,6 +127,7 @@ export interface SessionOptions {
 
 /** Why a waiting QoS 1/2 message is held in RAM only: the `reason` of `diag message_dropped`. */
 export type UnsavedReason = "no_session" | "no_slot" | "too_large" | "properties" | "store_refused";
+const REASONS: readonly string[] = Object.freeze(["no_session", "no_slot", "too_large", "properties", "store_refused"]);
 
 /** One of our QoS 1/2 messages between PUBLISH and its completion. */
 interface Flight {
@@ -249,9 +250,13 @@ export class Session {
     this.#slots = slots;
     this.lost = store.readSetting(KEY_LOST) !== undefined;
     this.#lostWritten = this.lost;
-    this.droppedAtBoot = store.readSetting(KEY_DROPPED) as UnsavedReason | undefined;
-    // Named now (by the caller): the marker goes, a deletion that the flash budget never refuses.
-    if (this.droppedAtBoot !== undefined) store.writeSetting(KEY_DROPPED, undefined);
+    const dropped = store.readSetting(KEY_DROPPED);
+    if (dropped !== undefined && !REASONS.includes(dropped)) reject(store, KEY_DROPPED, "not a reason");
+    else if (dropped !== undefined) {
+      this.droppedAtBoot = dropped as UnsavedReason;
+      // Named now (by the caller): the marker goes, a deletion that the flash budget never refuses.
+      store.writeSetting(KEY_DROPPED, undefined);
+    }
     let waiting: { order: number; message: OutMessage; slot: number }[] | undefined;
     for (let i = 0; i < slots; i++) {
       const value = store.readSetting(KEY_FLIGHT + i);

@@ -779,6 +779,9 @@ describe("state kept through a reboot", () => {
       const after = boot(store);
       expect([after.droppedAtBoot, after.restored, store.values.has("ses.drop")]).toEqual(["properties", 1, false]);
       expect(boot(store).droppedAtBoot).toBeUndefined();
+      store.values.set("ses.drop", "\u0001garbage");
+      expect(boot(store).droppedAtBoot).toBeUndefined();
+      expect(store.values.has("ses.drop")).toBe(false);
       // Once they have left, nothing is at risk and the marker goes.
       s.resume(true, 10);
       expect([s.waiting, s.losing(), store.values.has("ses.drop")]).toEqual([0, undefined, false]);
