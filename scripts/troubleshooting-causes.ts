@@ -640,6 +640,34 @@ export const PROSE: Readonly<Record<Code, Prose>> = {
     ],
     example: { topic: "sensors/blob", qos: 1, bytes: 2048, reason: "broker_closed", closes: 2 },
   },
+  message_dropped: {
+    summary:
+      "QoS 1/2 messages the API accepted (`pub queued`: offline, or waiting behind the in-flight window) were held in RAM only, and the reboot loses them. Said as the device goes (`when=shutdown`, with `count`), or at the next boot after a power cut (`when=power_cut`, `count=unknown`: counting them would cost a flash write each).",
+    evidence:
+      "While the broker keeps the session (3.1.1 `cleanSession` 0; 5.0 with a `sessionExpiry`), a waiting QoS 1/2 message is stored like a message in flight and sent after the reboot, before newer ones. This line counts those that could not be: `reason` says why (the last one's).",
+    causes: [
+      {
+        cause:
+          "`no_session`: the broker keeps no session (`cleanStart` 1, or 5.0 with `sessionExpiry` 0): nothing is stored, since the broker would not know the messages' flows after a reboot either.",
+        fix: "Set `cleanStart 0` (and in 5.0 a `sessionExpiry`) if queued messages must outlive a reboot.",
+      },
+      {
+        cause:
+          "`no_slot`: more QoS 1/2 messages waited than the 16 stored waiting messages (besides the flights' slots).",
+        fix: "Publish less while offline, or at QoS 0 what a newer reading replaces.",
+      },
+      {
+        cause:
+          "`too_large` (topic and payload over about 1 KB, NVS's value size) or `properties` (MQTT 5 properties are not stored).",
+        fix: "Send large payloads in smaller messages.",
+      },
+      {
+        cause: "`store_refused`: the flash budget (`flashBudget` writes an hour) was spent, or the storage is full.",
+        fix: "Read `stats` (flash writes, refused); raise `flashBudget` if the device publishes that much while offline.",
+      },
+    ],
+    example: { count: 3, reason: "no_slot", when: "shutdown" },
+  },
   keepalive_timeout: {
     summary:
       "No PINGRESP within the keep-alive time: the link is half-open, traffic silently lost. Also reason 0x8D Keep alive timeout from a 5.0 broker that stopped hearing the device.",

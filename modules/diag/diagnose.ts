@@ -179,6 +179,12 @@ export class Diagnoser {
           fields: { cause: event.cause, count: event.count, broker: this.broker },
         });
         return;
+      case "unsaved":
+        this.report({
+          code: "message_dropped",
+          fields: { count: event.count ?? "unknown", reason: event.reason, when: event.when },
+        });
+        return;
       case "quarantined": {
         const { topic, qos, payload } = event.message;
         const cause = event.cause;

@@ -148,6 +148,28 @@ describe("chaos invariants", () => {
     expect(run(said)).toEqual([]);
   });
 
+  const delivery = (run: RunRecord) => invariants(run).filter((v) => v === "delivery");
+
+  test("waiting messages a reboot lost are named by count, at the shutdown or at the boot after a power cut", () => {
+    const message = { tag: "s1m1.", topic: "chaos/a", qos: 1 as const, retain: false, via: "serial" as const };
+    const run = (ended: "kill" | "shutdown", first: string, second = "") =>
+      delivery(
+        record("", {
+          boots: [
+            { output: first, ops: [], reconnects: 0, ended, keepsSession: true, version: "3.1.1" },
+            { output: second, ops: [], reconnects: 0, ended: "end", keepsSession: true, version: "3.1.1" },
+          ],
+          messages: [{ ...message, boot: 0, result: "queued" }],
+        }),
+      );
+    const line = (when: string) => `9 W diag message_dropped count=1 reason=no_slot when=${when} hint="x"\n`;
+    expect(run("shutdown", "")).toEqual(["delivery"]);
+    expect(run("shutdown", line("shutdown"))).toEqual([]);
+    expect(run("kill", "", line("power_cut"))).toEqual([]);
+    // A message that left the device was a flight: a count of waiting messages does not name it.
+    expect(run("shutdown", `${line("shutdown")}5 D mqtt publish payload=s1m1.\n`)).toEqual(["delivery"]);
+  });
+
   test("a subscription the console took that no longer holds is a violation", () => {
     const probe = { topic: "inbound/1", filters: ["inbound/#"] };
     expect(invariants(record("", { probes: [{ ...probe, arrived: true }] }))).toEqual([]);
