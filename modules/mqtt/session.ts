@@ -78,8 +78,9 @@ export interface ResumeResult {
   /** Identifiers of SUBSCRIBE/UNSUBSCRIBE that were never answered; they are released: subscribe again. */
   unacknowledged: number[];
   /**
-   * Our oldest message is one the broker closed the last connection after (see quarantine): `send` is empty, and
-   * nothing leaves until `probed()`, which the caller calls when the broker answers a PINGREQ sent now.
+   * One of our messages is one the broker closed a connection after (see quarantine): `send` is empty, and nothing
+   * leaves until `probed()`, which the caller calls when the broker answers a PINGREQ sent now; then one message a
+   * PINGRESP, each followed by a PINGREQ, so that a close names the message it followed.
    */
   suspect: boolean;
 }
@@ -203,6 +204,8 @@ export class Session {
   /** For each PINGREQ unanswered on this connection, oldest first: the #seq of our last send before it. */
   #pings: number[] = [];
   #held: Packet[] | undefined;
+  /** The next of #held to send. */
+  #heldAt = 0;
   readonly #store: SessionStore | undefined;
   /**
    * Stored values: how many slots (the flights' and the waiting messages', one pool), and a bit per slot, set when in
@@ -341,6 +344,9 @@ export class Session {
     this.#limit = Math.max(1, brokerReceiveMaximum);
     this.#maxQoS = brokerMaximumQoS;
     this.#connection++;
+    // Whatever the last connection was probing is over (its close called suspend, or should have).
+    this.#probing = false;
+    this.#held = undefined;
     const send: Packet[] = [];
     const unacknowledged = Array.from(this.#controls);
     this.#controls.clear();
@@ -368,15 +374,14 @@ export class Session {
       // The broker starts afresh too: a previous run's lost state no longer matters.
       if (this.#lostWritten && this.#unstored === 0 && this.#write(KEY_LOST, undefined)) this.#lostWritten = false;
     }
-    // The oldest message, in flight or first to leave.
-    const first = this.#first();
-    const oldest = first === undefined ? this.#waiting.first() : this.#flights!.get(first)!.message;
-    const suspect = oldest !== undefined && this.#closes?.has(oldest) === true;
+    const suspect = this.#suspected();
     if (suspect) {
       // The broker is asked for a PINGRESP before anything leaves: a connection that dies before it answers (a
-      // middlebox cutting every connection, a broker going down) says nothing about the message.
+      // middlebox cutting every connection, a broker going down) says nothing about the message. Then the held
+      // packets leave one at a time (see probed).
       this.#probing = true;
       this.#held = send;
+      this.#heldAt = 0;
       return { send: [], requeued, unacknowledged, suspect };
     }
     this.#sent();
@@ -390,16 +395,44 @@ export class Session {
    */
   probed(): Packet[] {
     // The broker reads in order: its PINGRESP says it read every message sent before that PINGREQ, and dropped the
-    // connection for none of them.
+    // connection for none of them: those are cleared of suspicion.
     const seq = this.#pings.shift();
-    if (seq !== undefined && seq > this.#readPast) this.#readPast = seq;
+    if (seq !== undefined && seq > this.#readPast) {
+      this.#readPast = seq;
+      const closes = this.#closes;
+      if (closes) {
+        for (const flight of this.#flights?.values() ?? []) {
+          if (flight.sentOn === this.#connection && flight.seq <= seq) closes.delete(flight.message);
+        }
+      }
+    }
     if (!this.#probing) return [];
+    // One held packet at a time, the caller sending a PINGREQ behind each: the broker may have dropped the acks of
+    // the messages before the one it closed on, and a close then names that one, not the oldest.
+    const held = this.#held ?? [];
+    const next = held[this.#heldAt++];
+    if (next !== undefined) {
+      const flight = "packetId" in next && next.packetId ? this.#flights?.get(next.packetId) : undefined;
+      if (flight) {
+        flight.sentOn = this.#connection;
+        flight.seq = ++this.#seq;
+      }
+      return [next];
+    }
     this.#probing = false;
-    const send = this.#held ?? [];
     this.#held = undefined;
-    this.#sent();
+    const send: Packet[] = [];
     this.#releaseAll(send);
     return send;
+  }
+
+  /** Whether a message in flight, or the first waiting, is one the broker closed a connection after. */
+  #suspected(): boolean {
+    const closes = this.#closes;
+    if (!closes?.size) return false;
+    for (const flight of this.#flights?.values() ?? []) if (closes.has(flight.message)) return true;
+    const first = this.#waiting.first();
+    return first !== undefined && closes.has(first);
   }
 
   /** A PINGREQ leaves now, behind everything sent so far (see probed). */
@@ -415,12 +448,6 @@ export class Session {
     }
   }
 
-  /** The identifier of our oldest flight. */
-  #first(): number | undefined {
-    for (const id of this.#flights?.keys() ?? []) return id;
-    return undefined;
-  }
-
   /** The connection is gone: publishes wait until the next `resume()`. */
   suspend(): void {
     this.#limit = 0;
@@ -430,18 +457,22 @@ export class Session {
   }
 
   /**
-   * The broker closed a connection that `resume()` had started. When it did so right after our oldest flight was
-   * (re)sent on it, and nothing sent after it was acknowledged, that message is the suspect: a broker reads packets
-   * in order and acks as it goes, and one that drops a client for a packet (mosquitto for a 3.1.1 PUBLISH over its max_packet_size,
-   * say) does it again when the message is resent at every reconnect, for ever. At QUARANTINE_CLOSES such closes the
-   * message is taken out of the session (its stored value too) and returned, with how many closes it took.
+   * The broker closed a connection that `resume()` had started. The first flight (re)sent on it that the broker is
+   * not known to have read (no ack nor PINGRESP for anything sent after it) is the suspect: a broker reads packets in
+   * order and acks as it goes, and one that drops a client for a packet (mosquitto for a 3.1.1 PUBLISH over its
+   * max_packet_size, say) does it again when the message is resent at every reconnect, for ever. At
+   * QUARANTINE_CLOSES such closes the message is taken out of the session (its stored value too) and returned, with
+   * how many closes it took.
    */
   quarantine(): { message: OutMessage; closes: number } | undefined {
-    const first = this.#first();
-    const flight = first === undefined ? undefined : this.#flights?.get(first);
-    if (first === undefined || !flight || flight.sentOn !== this.#connection || flight.seq <= this.#readPast) {
-      return undefined;
+    let first: number | undefined;
+    let flight: Flight | undefined;
+    for (const [id, f] of this.#flights ?? []) {
+      if (f.sentOn !== this.#connection || f.seq <= this.#readPast || (flight && f.seq > flight.seq)) continue;
+      first = id;
+      flight = f;
     }
+    if (first === undefined || !flight) return undefined;
     const { message } = flight;
     const closes = (this.#closes?.get(message) ?? 0) + 1;
     if (closes < QUARANTINE_CLOSES) {

@@ -488,18 +488,38 @@ describe("quarantine: a message the broker closes the connection after, again af
     const r = s.resume(true);
     expect(r).toMatchObject({ send: [], suspect: true });
     expect(s.publish(message("new"))).toBe("queued");
-    expect(brief(s.probed())).toEqual([
-      [PUBLISH, 1, "bad", true],
+    // Then one message a PINGRESP, a PINGREQ behind each.
+    expect(brief(s.probed())).toEqual([[PUBLISH, 1, "bad", true]]);
+    expect(s.quarantine()).toMatchObject({ message: { topic: "bad" }, closes: 2 });
+    expect([s.inflight, s.quarantined]).toEqual([1, 1]);
+    // The next connection sends the others at once: no suspect left.
+    expect(brief(s.resume(true).send)).toEqual([
       [PUBLISH, 2, "good", true],
       [PUBLISH, 3, "new", false],
     ]);
-    expect(s.quarantine()).toMatchObject({ message: { topic: "bad" }, closes: 2 });
-    expect([s.inflight, s.quarantined]).toEqual([2, 1]);
-    // The next connection resends the others at once: no suspect left.
-    expect(brief(s.resume(true).send)).toEqual([
-      [PUBLISH, 2, "good", true],
-      [PUBLISH, 3, "new", true],
-    ]);
+  });
+
+  it("names the message the broker closed on, not the oldest, when the broker dropped the acks before it", () => {
+    const s = new Session();
+    s.resume(true);
+    for (const topic of ["a", "big", "c"]) sent(s.publish(message(topic)));
+    // Closed on "big", its PUBACK for "a" lost with the connection: "a", the first unread one, is blamed once.
+    expect(s.quarantine()).toBeUndefined();
+    expect(s.resume(true)).toMatchObject({ send: [], suspect: true });
+    s.pinged();
+    expect(brief(s.probed())).toEqual([[PUBLISH, 1, "a", true]]);
+    s.pinged();
+    expect(brief(s.probed())).toEqual([[PUBLISH, 2, "big", true]]); // "a" read: cleared
+    s.onAck(ackOf(PUBACK, 1));
+    s.pinged();
+    expect(s.quarantine()).toBeUndefined(); // closed before the PINGRESP behind "big": its first
+    expect(s.resume(true).suspect).toBe(true);
+    s.pinged();
+    expect(brief(s.probed())).toEqual([[PUBLISH, 2, "big", true]]);
+    s.pinged();
+    expect(s.quarantine()).toMatchObject({ message: { topic: "big" }, closes: 2 });
+    expect([s.inflight, s.quarantined]).toEqual([1, 1]);
+    expect(brief(s.resume(true).send)).toEqual([[PUBLISH, 3, "c", true]]);
   });
 
   it("is not taken out when the connection dies before the broker answers the PINGREQ (a cut, not the message)", () => {
@@ -518,9 +538,11 @@ describe("quarantine: a message the broker closes the connection after, again af
     s.quarantine();
     s.resume(true);
     s.pinged(); // the probe
-    expect(brief(s.probed())).toHaveLength(2);
-    s.pinged(); // right behind the resend
-    s.probed(); // answered: the broker read past both messages and kept the connection
+    expect(brief(s.probed())).toEqual([[PUBLISH, 1, "bad", true]]);
+    s.pinged(); // right behind it
+    expect(brief(s.probed())).toEqual([[PUBLISH, 2, "good", true]]);
+    s.pinged();
+    expect(s.probed()).toEqual([]); // answered: the broker read past both messages and kept the connection
     for (let i = 0; i < 3; i++) {
       expect(s.quarantine()).toBeUndefined();
       s.resume(true);
@@ -569,6 +591,7 @@ describe("quarantine: a message the broker closes the connection after, again af
     expect(s.quarantine()).toMatchObject({ message: { topic: "bad" } });
     expect(store.size).toBe(0);
     // A twin with our id that starts clean ends our connections: our session is gone at the next CONNACK.
+    s.resume(true);
     sent(s.publish(message("innocent")));
     s.quarantine();
     expect(s.resume(false).suspect).toBe(false);
