@@ -362,14 +362,19 @@ function checkDelivery(record: RunRecord, stats: DeliveryStats): Violation[] {
     const unstored = (logs[m.boot + 1] ?? []).some(
       (line) => line.event === "warning" && (line.fields.message ?? "").includes("could not all be stored"),
     );
-    // Waiting messages the store could not hold are named by count, not by topic: at the shutdown that loses them,
-    // or at the next boot after a power cut (`diag message_dropped`). They never left the device.
+    // Messages a reboot lost from RAM are named by count, not by topic (`diag message_dropped`): at the shutdown that
+    // loses them, or at the next boot after a power cut. In its own boot, a message that never left (it waited); in a
+    // later one, any (a stored flight read back, then lost with a session no longer kept, say).
     const left = boot.output.includes(`payload=${m.tag}`);
-    const dropped =
-      !left &&
-      boot.ended !== "end" &&
-      [logs[m.boot], logs[m.boot + 1]].some((lines) =>
-        (lines ?? []).some((line) => line.area === "diag" && line.event === "message_dropped"),
+    const dropped = logs
+      .slice(m.boot)
+      .some((lines, i) =>
+        lines.some(
+          (line) =>
+            line.area === "diag" &&
+            line.event === "message_dropped" &&
+            (i > 0 || (!left && line.fields.when === "shutdown")),
+        ),
       );
     if (
       unstored ||
