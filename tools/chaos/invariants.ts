@@ -341,8 +341,20 @@ function checkDelivery(record: RunRecord, stats: DeliveryStats): Violation[] {
       const granted = Math.min(m.qos, broker.maxQos);
       // Exactly once holds within a session: a clean start forgets what the broker received, and a message resent
       // on the new session may arrive again. A command comes at QoS 1 (the device subscribes to its command topic
-      // so): it may arrive, and run, twice.
-      const once = granted === 2 && !m.retain && m.via === "serial" && record.boots[m.boot]!.keepsSession;
+      // so): it may arrive, and run, twice. A device that finds its stored session incomplete at a boot starts one
+      // connection clean on purpose (`next connection starts a clean session`): what it carries over (a message
+      // stored while waiting, say) is resent on a new session, so from that boot on exactly once does not hold.
+      const cleanLater = logs
+        .slice(m.boot)
+        .some((lines) =>
+          lines.some(
+            (line) =>
+              line.event === "warning" &&
+              (line.fields.message ?? "").startsWith("next connection starts a clean session"),
+          ),
+        );
+      const once =
+        granted === 2 && !m.retain && m.via === "serial" && record.boots[m.boot]!.keepsSession && !cleanLater;
       if (count > 1 && once) {
         found.push({ invariant: "delivery", detail: `${what}: QoS 2 delivered ${count} times` });
       } else if (count > 1) stats.duplicatesQos1++;
