@@ -198,11 +198,11 @@ describe("chaos invariants", () => {
 
 // The bounded run of `npm test`: fixed seeds, each a plan of OPS operations; `npm run chaos` runs longer and wider.
 // Hazards whose fixes (issue 20) have not landed yet are left out here, and added as they land; `npm run chaos`
-// draws from all of them. Left out on the main of this writing: broker limits (3.1.1 with retain_available false
-// never connects) and the ACL, whose plans hit messages queued while offline that a reboot loses (seed 8).
+// draws from all of them. Left out on the main of this writing: broker limits (quarantine blames the wrong message
+// when a 3.1.1 broker's max_packet_size closes the connection on a resend burst, and the device never drains).
 const SEEDS = [1, 5, 8, 12];
 const OPS = 30;
-const HAZARDS_FIXED: Hazard[] = ["hostileTopics", "hostileSettings", "remoteReconnect", "passwords"];
+const HAZARDS_FIXED: Hazard[] = ["hostileTopics", "hostileSettings", "acl", "remoteReconnect", "passwords"];
 const without = HAZARDS.filter((hazard) => !HAZARDS_FIXED.includes(hazard));
 
 describeMosquitto("chaos: a bounded run", () => {
