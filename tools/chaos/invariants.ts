@@ -341,8 +341,20 @@ function checkDelivery(record: RunRecord, stats: DeliveryStats): Violation[] {
       const granted = Math.min(m.qos, broker.maxQos);
       // Exactly once holds within a session: a clean start forgets what the broker received, and a message resent
       // on the new session may arrive again. A command comes at QoS 1 (the device subscribes to its command topic
-      // so): it may arrive, and run, twice.
-      const once = granted === 2 && !m.retain && m.via === "serial" && record.boots[m.boot]!.keepsSession;
+      // so): it may arrive, and run, twice. A device that finds its stored session incomplete at a boot starts one
+      // connection clean on purpose (`next connection starts a clean session`): what it carries over (a message
+      // stored while waiting, say) is resent on a new session, so from that boot on exactly once does not hold.
+      const cleanLater = logs
+        .slice(m.boot)
+        .some((lines) =>
+          lines.some(
+            (line) =>
+              line.event === "warning" &&
+              (line.fields.message ?? "").startsWith("next connection starts a clean session"),
+          ),
+        );
+      const once =
+        granted === 2 && !m.retain && m.via === "serial" && record.boots[m.boot]!.keepsSession && !cleanLater;
       if (count > 1 && once) {
         found.push({ invariant: "delivery", detail: `${what}: QoS 2 delivered ${count} times` });
       } else if (count > 1) stats.duplicatesQos1++;
@@ -362,14 +374,19 @@ function checkDelivery(record: RunRecord, stats: DeliveryStats): Violation[] {
     const unstored = (logs[m.boot + 1] ?? []).some(
       (line) => line.event === "warning" && (line.fields.message ?? "").includes("could not all be stored"),
     );
-    // Waiting messages the store could not hold are named by count, not by topic: at the shutdown that loses them,
-    // or at the next boot after a power cut (`diag message_dropped`). They never left the device.
+    // Messages a reboot lost from RAM are named by count, not by topic (`diag message_dropped`): at the shutdown that
+    // loses them, or at the next boot after a power cut. In its own boot, a message that never left (it waited); in a
+    // later one, any (a stored flight read back, then lost with a session no longer kept, say).
     const left = boot.output.includes(`payload=${m.tag}`);
-    const dropped =
-      !left &&
-      boot.ended !== "end" &&
-      [logs[m.boot], logs[m.boot + 1]].some((lines) =>
-        (lines ?? []).some((line) => line.area === "diag" && line.event === "message_dropped"),
+    const dropped = logs
+      .slice(m.boot)
+      .some((lines, i) =>
+        lines.some(
+          (line) =>
+            line.area === "diag" &&
+            line.event === "message_dropped" &&
+            (i > 0 || (!left && line.fields.when === "shutdown")),
+        ),
       );
     if (
       unstored ||
