@@ -57,5 +57,7 @@ export function goodbye(device: Device, reason: string): void {
   const { client } = device;
   device.log.tick(device.host.now(), true);
   if (client?.connected) publishStatus(device, false);
+  // Named before the DISCONNECT, whose trace would bury it: what the waiting queue holds in RAM only is lost now.
+  client?.leaving();
   client?.stop(reason);
 }

@@ -73,7 +73,7 @@ interface Life {
  * client whose connection never drops holds none of it.
  */
 class Past {
-  /** The current streak of short-lived connections, oldest first, at most repeats + 1. */
+  /** The current streak of short-lived connections, oldest first, at most 2 * repeats (see pattern). */
   lives: Life[] = [];
   /** How many connections the current streak has had. */
   streak = 0;
@@ -179,6 +179,12 @@ export class Diagnoser {
           fields: { cause: event.cause, count: event.count, broker: this.broker },
         });
         return;
+      case "unsaved":
+        this.report({
+          code: "message_dropped",
+          fields: { count: event.count ?? "unknown", reason: event.reason, when: event.when },
+        });
+        return;
       case "quarantined": {
         const { topic, qos, payload } = event.message;
         const cause = event.cause;
@@ -247,7 +253,7 @@ export class Diagnoser {
       past.verdict = undefined;
     } else {
       past.streak++;
-      keep(lives, { uptime, code, lost: this.lost, late: this.late }, this.options.repeats + 1);
+      keep(lives, { uptime, code, lost: this.lost, late: this.late }, 2 * this.options.repeats);
     }
 
     // Deaths at the same idle time after the last packet, whatever the uptime: a NAT idle timeout, not a pattern
@@ -306,6 +312,7 @@ export class Diagnoser {
     const lives = past.lives;
     if (past.verdict || lives.length < n) return past.verdict;
     const last = lives.slice(-n);
+    const regular = lives.slice(-(n + 1));
     // The broker hung up without a word (mosquitto ends a taken-over connection with FIN, or RST when our last
     // packet was still unread).
     const silent = last.every((life) => life.code === "broker_closed" || life.code === "tcp_reset");
@@ -317,8 +324,11 @@ export class Diagnoser {
       past.decide("session_taken_over", "");
     } else if (silent && last.some((life) => life.lost)) {
       past.decide("session_taken_over", "session gone on reconnect");
-    } else if (lives.length > n && alike(uptimes(lives), tolerance, slack)) {
+    } else if (lives.length > n && alike(uptimes(regular), tolerance, 0)) {
       // One sample more for regular uptimes: n random delays of a twin look regular now and then, n + 1 rarely.
+      past.decide("flapping", `cut at the same uptime ${uptimes(regular).join("/")} ms`);
+    } else if (slack > 0 && lives.length === 2 * n && alike(uptimes(lives), tolerance, slack)) {
+      // Alike only with the late loop's allowance, which a twin's random delays meet more often: twice the samples.
       past.decide("flapping", `cut at the same uptime ${uptimes(lives).join("/")} ms`);
     } else if (silent && apart(uptimes(last), 2 * tolerance, slack)) {
       // Clearly irregular only, so that timing noise on a cut (a busy device, a slow link) cannot pass for a twin:

@@ -1,6 +1,14 @@
 // Session state (spec 4.1): our packet identifiers, the QoS 1/2 flows in both directions (4.3), what is sent again
 // after a reconnect (4.4, 4.6) and the Receive Maximum flow control of 5.0 (4.9). Pure: packets in, packets out,
 // and, when given a store, the state the broker holds us to written through it so that it outlives a reboot.
+//
+// The QoS 1/2 messages waiting behind the in-flight window or for a connection are stored too, while the broker
+// keeps our session: they were accepted (`pub queued`), and offline is exactly when a device is likely to be power
+// cycled; a user who chose QoS 1 and a lasting session expects them sent after the reboot, before newer ones. Each
+// costs one write when it starts waiting, and its flight then overwrites the same value (so a message that waited
+// costs one write more than one that left at once). What cannot be stored (too large, no slot, refused by the
+// store, no session kept) is counted: a polite shutdown names it (losing()), a power cut leaves a marker that the
+// next boot names (droppedAtBoot).
 import type { Ack, Packet, Properties, ProtocolVersion, Publish, QoS } from "tether/mqtt/packets";
 import { PUBACK, PUBCOMP, PUBLISH, PUBREC, PUBREL } from "tether/mqtt/packets";
 import { MessageQueue, type QueueLimits, type QueueResult } from "tether/mqtt/queue";
@@ -110,7 +118,16 @@ export interface SessionOptions {
    * `lost`.
    */
   slots?: number;
+  /**
+   * Stored waiting QoS 1/2 messages at most, on top of `slots` (values read at boot; 32 at most): waiting messages
+   * beyond are held in RAM only and named when a reboot loses them (see losing). Default 16.
+   */
+  queueSlots?: number;
 }
+
+/** Why a waiting QoS 1/2 message is held in RAM only: the `reason` of `diag message_dropped`. */
+export type UnsavedReason = "no_session" | "no_slot" | "too_large" | "properties" | "store_refused";
+const REASONS: readonly string[] = Object.freeze(["no_session", "no_slot", "too_large", "properties", "store_refused"]);
 
 /** One of our QoS 1/2 messages between PUBLISH and its completion. */
 interface Flight {
@@ -141,10 +158,15 @@ const NEW = -2;
 const KEY_FLIGHT = "ses.";
 const KEY_INCOMING = "ses.in";
 const KEY_LOST = "ses.lost";
+/** Written while waiting QoS 1/2 messages are held in RAM only (its value: why), so a power cut is named at boot. */
+const KEY_DROPPED = "ses.drop";
+/** A stored waiting message's value starts with this and its order number where a flight's has its identifier. */
+const QUEUED = "q";
 /** The longest value NVS holds for sure (hosts/moddable/nvs.ts: 3999 bytes of UTF-8 in any case). */
 const VALUE_MAX = 1333;
 const DEFAULT_SLOTS = 20;
-/** Slots at most: their use is kept as the bits of one number. */
+const DEFAULT_QUEUE_SLOTS = 16;
+/** Flight slots at most, and waiting-message slots at most: their use is kept as the bits of two numbers. */
 const MAX_SLOTS = 32;
 
 /**
@@ -182,9 +204,13 @@ export class Session {
   #pings: number[] = [];
   #held: Packet[] | undefined;
   readonly #store: SessionStore | undefined;
-  /** Stored flight values: how many slots, and a bit per slot, set when in use (an array would be a slot each). */
+  /**
+   * Stored values: how many slots (the flights' and the waiting messages', one pool), and a bit per slot, set when in
+   * use (an array would be a slot each): slots 0..31 in the first number, 32..63 in the second.
+   */
   #slots = 0;
   #slotsUsed = 0;
+  #slotsUsedHigh = 0;
   /** Flights and incoming identifiers held in RAM only (too big to store, no slot free, or a store that failed). */
   #unstored = 0;
   #incomingStored = true;
@@ -192,8 +218,23 @@ export class Session {
   #lostWritten = false;
   /** Whether a previous run held state it could not store: the broker's session no longer matches ours. */
   readonly lost: boolean = false;
-  /** QoS 1/2 messages read back from the store at construction. */
+  /** QoS 1/2 messages read back from the store at construction, in flight and waiting. */
   readonly restored: number = 0;
+  /** Stored waiting messages at most, and those stored now with their slots (made with the first). */
+  readonly #queueSlots: number = 0;
+  #queued: Map<OutMessage, number> | undefined;
+  /** The order number of the next stored waiting message: restored ones wait again in this order. */
+  #order = 0;
+  /** Waiting QoS 1/2 messages held in RAM only (transient ones aside), and why the last of them is. */
+  #unsaved = 0;
+  #unsavedWhy: UnsavedReason = "no_session";
+  /** Whether KEY_DROPPED is written now. */
+  #droppedWritten = false;
+  /**
+   * A previous run ended without a polite shutdown while holding waiting QoS 1/2 messages it could not store: why
+   * (the last of them), or undefined. How many is not known: counting them would cost a write each.
+   */
+  readonly droppedAtBoot: UnsavedReason | undefined;
 
   constructor(options: SessionOptions = {}) {
     this.protocolVersion = options.protocolVersion ?? 4;
@@ -202,15 +243,33 @@ export class Session {
     this.#waiting = new MessageQueue(limits);
     const store = options.store;
     if (store === undefined) return;
-    const slots = Math.min(options.slots ?? DEFAULT_SLOTS, MAX_SLOTS);
+    // One pool of slots: a waiting message's flight takes over its value, so flights never lack one while they
+    // are within `slots` and the waiting ones within `queueSlots`.
+    this.#queueSlots = Math.min(options.queueSlots ?? DEFAULT_QUEUE_SLOTS, MAX_SLOTS);
+    const slots = Math.min(options.slots ?? DEFAULT_SLOTS, MAX_SLOTS) + this.#queueSlots;
     this.#slots = slots;
     this.lost = store.readSetting(KEY_LOST) !== undefined;
     this.#lostWritten = this.lost;
+    const dropped = store.readSetting(KEY_DROPPED);
+    if (dropped !== undefined && !REASONS.includes(dropped)) reject(store, KEY_DROPPED, "not a reason");
+    else if (dropped !== undefined) {
+      this.droppedAtBoot = dropped as UnsavedReason;
+      // Named now (by the caller): the marker goes, a deletion that the flash budget never refuses.
+      store.writeSetting(KEY_DROPPED, undefined);
+    }
+    let waiting: { order: number; message: OutMessage; slot: number }[] | undefined;
     for (let i = 0; i < slots; i++) {
       const value = store.readSetting(KEY_FLIGHT + i);
       if (value === undefined) continue;
       const flight = parseFlight(value);
       const problem = flight && topicNameProblem(flight.message.topic);
+      if (flight !== undefined && flight.order !== undefined && !problem) {
+        waiting ??= [];
+        waiting.push({ order: flight.order, message: flight.message, slot: i });
+        this.#mark(i, true);
+        if (flight.order >= this.#order) this.#order = flight.order + 1;
+        continue;
+      }
       if (flight === undefined || this.#flights?.has(flight.id) || problem) {
         // A topic brokers refuse (saved by a firmware with looser rules) would be resent, and the connection
         // dropped, at every reconnect and every boot.
@@ -229,7 +288,7 @@ export class Session {
         sentOn: 0,
         seq: 0,
       });
-      this.#slotsUsed |= 1 << i;
+      this.#mark(i, true);
       this.#next = flight.id === MAX_ID ? 1 : flight.id + 1;
     }
     const incoming = store.readSetting(KEY_INCOMING);
@@ -238,19 +297,25 @@ export class Session {
       if (id > 0 && id <= MAX_ID && Number.isInteger(id)) this.#madeIncoming().add(id);
     }
     if (incoming !== undefined && this.#incoming === undefined) reject(store, KEY_INCOMING, "not packet ids");
-    this.restored = this.#flights?.size ?? 0;
+    // Waiting messages wait again in the order they were accepted, behind the flights (sent before them).
+    waiting?.sort((a, b) => a.order - b.order);
+    const messages = waiting ? waiting.map((entry) => entry.message) : [];
+    this.#waiting.requeue(messages);
+    this.restored = (this.#flights?.size ?? 0) + messages.length;
     if (options.persist === false) {
       // Not kept: what was stored leaves as new messages, and the store is cleared once.
-      for (let i = 0; i < slots; i++) if (this.#slotsUsed & (1 << i)) store.writeSetting(KEY_FLIGHT + i, undefined);
+      for (let i = 0; i < slots; i++) if (this.#used(i)) store.writeSetting(KEY_FLIGHT + i, undefined);
       if (this.#incoming) store.writeSetting(KEY_INCOMING, undefined);
       if (this.lost) store.writeSetting(KEY_LOST, undefined);
       this.#incoming = undefined;
       for (const flight of this.#flights?.values() ?? []) flight.slot = NEW;
       this.#slots = 0;
-      this.#slotsUsed = 0;
+      this.#slotsUsed = this.#slotsUsedHigh = 0;
+      this.#unsaved = messages.length;
       return;
     }
     this.#store = store;
+    if (waiting) this.#queued = new Map(waiting.map((entry) => [entry.message, entry.slot]));
   }
 
   /** Our QoS 1/2 messages sent and not completed. */
@@ -293,6 +358,9 @@ export class Session {
         this.#forget(id, flight);
       }
       this.#waiting.requeue(again);
+      // Waiting again, stored as waiting messages: most leave at once below and overwrite the value with a flight's,
+      // but a broker that lost our session is rare enough for the write to be worth it.
+      for (const message of again) this.#keep(message);
       this.#clearIncoming();
       // A broker that should have kept our session (we store it) and lost it: someone else ends our connections (a
       // twin with our id that starts clean, a restart), so the closes that followed our messages say nothing of them.
@@ -395,10 +463,25 @@ export class Session {
     // A message that can leave now never waits, and the queue's bounds are for what waits: it goes at once, whatever
     // its size. Anything already waiting is blocked, and this message must not overtake it.
     if (this.#waiting.length === 0) {
-      const now = this.#release(message);
+      const now = this.#release(message, false);
       if (now) return now;
     }
-    return this.#waiting.push(message);
+    const result = this.#waiting.push(message);
+    if (result === "queued") this.#keep(message);
+    return result;
+  }
+
+  /**
+   * A polite shutdown: how many QoS 1/2 messages the reboot loses unnamed otherwise (waiting ones held in RAM only;
+   * with no session kept, those in flight too) and why, or undefined. Called once they are named: the power cut
+   * marker goes. Flights held in RAM in a kept session are not counted: the next boot names them (`lost`).
+   */
+  losing(): { count: number; reason: UnsavedReason } | undefined {
+    let count = this.#unsaved;
+    if (this.#store === undefined)
+      for (const flight of this.#flights?.values() ?? []) if (!flight.message.transient) count++;
+    if (this.#droppedWritten && this.#write(KEY_DROPPED, undefined)) this.#droppedWritten = false;
+    return count === 0 ? undefined : { count, reason: this.#unsaved ? this.#unsavedWhy : "no_session" };
   }
 
   /**
@@ -508,7 +591,70 @@ export class Session {
     this.#controls.clear();
     this.#clearIncoming();
     this.#waiting.clear();
+    for (const slot of this.#queued?.values() ?? []) this.#free(slot);
+    this.#queued = undefined;
+    this.#unsave(-this.#unsaved);
     this.#closes = undefined;
+  }
+
+  /** A QoS 1/2 message starts waiting: stored so that a reboot does not lose it, else counted as held in RAM. */
+  #keep(message: OutMessage): void {
+    if (message.qos === 0 || message.transient) return;
+    const why = this.#saveWaiting(message);
+    if (why === undefined) return;
+    this.#unsavedWhy = why;
+    this.#unsave(1);
+  }
+
+  /** Undefined once stored, else why it cannot be. */
+  #saveWaiting(message: OutMessage): UnsavedReason | undefined {
+    if (this.#store === undefined) return "no_session";
+    // What the message is decides first: a slot freed later would not help it.
+    const value = storedValue(QUEUED + this.#order, 0, message);
+    if (value === undefined) return message.properties ? "properties" : "too_large";
+    const slot = (this.#queued?.size ?? 0) < this.#queueSlots ? this.#freeSlot() : -1;
+    if (slot < 0) return "no_slot";
+    if (!this.#write(KEY_FLIGHT + slot, value)) return "store_refused";
+    this.#order++;
+    this.#mark(slot, true);
+    this.#queued ??= new Map();
+    this.#queued.set(message, slot);
+    return undefined;
+  }
+
+  /** A waiting message leaves the queue: its stored value's slot, for its flight to overwrite, or NEW. */
+  #unqueue(message: OutMessage): number {
+    const slot = this.#queued?.get(message);
+    if (slot !== undefined) {
+      this.#queued!.delete(message);
+      return slot;
+    }
+    if (message.qos > 0 && !message.transient) this.#unsave(-1);
+    return NEW;
+  }
+
+  /** Keeps KEY_DROPPED written exactly while waiting QoS 1/2 messages are held in RAM only, in a kept session. */
+  #unsave(delta: number): void {
+    this.#unsaved = Math.max(0, this.#unsaved + delta);
+    const dropped = this.#unsaved > 0;
+    if (this.#store === undefined || dropped === this.#droppedWritten) return;
+    if (this.#write(KEY_DROPPED, dropped ? this.#unsavedWhy : undefined)) this.#droppedWritten = dropped;
+  }
+
+  /** A stored value goes, and its slot is free again. */
+  #free(slot: number): void {
+    this.#write(KEY_FLIGHT + slot, undefined);
+    this.#mark(slot, false);
+  }
+
+  #used(slot: number): boolean {
+    return ((slot < 32 ? this.#slotsUsed : this.#slotsUsedHigh) & (1 << (slot & 31))) !== 0;
+  }
+
+  #mark(slot: number, used: boolean): void {
+    const bit = 1 << (slot & 31);
+    if (slot < 32) this.#slotsUsed = used ? this.#slotsUsed | bit : this.#slotsUsed & ~bit;
+    else this.#slotsUsedHigh = used ? this.#slotsUsedHigh | bit : this.#slotsUsedHigh & ~bit;
   }
 
   /** Stores a flight (again, after PUBREC); a flight that cannot be stored is counted as unstored, once. */
@@ -516,18 +662,15 @@ export class Session {
     if (this.#store === undefined || flight.message.transient) return;
     const was = flight.slot;
     const slot = was >= 0 ? was : this.#freeSlot();
-    const value = slot < 0 ? undefined : flightValue(id, flight);
+    const value = slot < 0 ? undefined : storedValue(String(id), flight.released, flight.message);
     if (value !== undefined && this.#write(KEY_FLIGHT + slot, value)) {
-      this.#slotsUsed |= 1 << slot;
+      this.#mark(slot, true);
       flight.slot = slot;
       if (was === IN_RAM) this.#unstore(-1);
       return;
     }
     // Its stored value, if any, is stale now: removed, and the flight counted as held in RAM only.
-    if (was >= 0) {
-      this.#write(KEY_FLIGHT + was, undefined);
-      this.#slotsUsed &= ~(1 << was);
-    }
+    if (was >= 0) this.#free(was);
     flight.slot = IN_RAM;
     if (was !== IN_RAM) this.#unstore(1);
   }
@@ -542,9 +685,9 @@ export class Session {
     return this.#incoming;
   }
 
-  /** The first stored-flight slot not in use, or -1. */
+  /** The first slot not in use, or -1. */
   #freeSlot(): number {
-    for (let slot = 0; slot < this.#slots; slot++) if (!(this.#slotsUsed & (1 << slot))) return slot;
+    for (let slot = 0; slot < this.#slots; slot++) if (!this.#used(slot)) return slot;
     return -1;
   }
 
@@ -552,10 +695,8 @@ export class Session {
   #forget(id: number, flight: Flight): void {
     this.#flights?.delete(id);
     if (this.#store === undefined) return;
-    if (flight.slot >= 0) {
-      this.#write(KEY_FLIGHT + flight.slot, undefined);
-      this.#slotsUsed &= ~(1 << flight.slot);
-    } else if (flight.slot === IN_RAM) this.#unstore(-1);
+    if (flight.slot >= 0) this.#free(flight.slot);
+    else if (flight.slot === IN_RAM) this.#unstore(-1);
   }
 
   #clearIncoming(): void {
@@ -607,13 +748,16 @@ export class Session {
   /** Sends the first waiting message if the connection, Receive Maximum and identifiers allow it. */
   #releaseOne(): Publish | undefined {
     const message = this.#waiting.first();
-    const publish = message && this.#release(message);
+    const publish = message && this.#release(message, true);
     if (publish) this.#waiting.shift();
     return publish;
   }
 
-  /** The PUBLISH for `message` if the connection, Receive Maximum and identifiers let it leave now. */
-  #release(message: OutMessage): Publish | undefined {
+  /**
+   * The PUBLISH for `message` if the connection, Receive Maximum and identifiers let it leave now. `waited`: it is
+   * the first waiting message (taken out of the queue by the caller).
+   */
+  #release(message: OutMessage, waited: boolean): Publish | undefined {
     if (this.#limit === 0 || this.#probing) return undefined;
     let packetId: number | undefined;
     const out = message.qos > this.#maxQoS ? { ...message, qos: this.#maxQoS } : message;
@@ -621,10 +765,14 @@ export class Session {
       if ((this.#flights?.size ?? 0) >= this.#limit) return undefined;
       packetId = this.#allocate();
       if (packetId === undefined) return undefined;
-      const flight: Flight = { message: out, released: 0, slot: NEW, sentOn: this.#connection, seq: ++this.#seq };
+    }
+    // A stored waiting message hands its value to its flight, overwritten at once: one write, not a delete and one.
+    const slot = waited ? this.#unqueue(message) : NEW;
+    if (packetId !== undefined) {
+      const flight: Flight = { message: out, released: 0, slot, sentOn: this.#connection, seq: ++this.#seq };
       this.#madeFlights().set(packetId, flight);
       this.#save(packetId, flight);
-    }
+    } else if (slot >= 0) this.#free(slot);
     return toPublish(out, packetId, false);
   }
 
@@ -655,31 +803,39 @@ function toPublish(message: OutMessage, packetId: number | undefined, dup: boole
   return { type: PUBLISH, topic, payload, qos, retain, dup, packetId, properties };
 }
 
-/** A stored flight: `<id> <qos>[r][R] <topic length> <topic><payload in base64>`; r: released, R: retain. */
-function flightValue(id: number, flight: Flight): string | undefined {
-  const { topic, payload, qos, retain, properties } = flight.message;
-  // Properties (MQTT 5) are not stored: such a flight stays in RAM only. So are values NVS may not hold.
+/**
+ * A stored message: `<id> <qos>[r][R] <topic length> <topic><payload in base64>`; r: released, R: retain. `id` is
+ * the flight's packet identifier, or for a waiting message QUEUED and its order number (`q17`).
+ */
+function storedValue(id: string, released: number, message: OutMessage): string | undefined {
+  const { topic, payload, qos, retain, properties } = message;
+  // Properties (MQTT 5) are not stored: such a message stays in RAM only. So are values NVS may not hold.
   if (properties !== undefined || topic.indexOf("\0") >= 0) return undefined;
-  const head = `${id} ${qos}${flight.released ? "r" : ""}${retain ? "R" : ""} ${topic.length} ${topic}`;
+  const head = `${id} ${qos}${released ? "r" : ""}${retain ? "R" : ""} ${topic.length} ${topic}`;
   if (head.length + Math.ceil(payload.length / 3) * 4 > VALUE_MAX) return undefined;
   return head + toBase64(payload);
 }
 
-function parseFlight(value: string | undefined): { id: number; message: OutMessage; released: boolean } | undefined {
+/** A stored flight (`id`), or a stored waiting message (`order`; its `id` is 0). */
+function parseFlight(
+  value: string | undefined,
+): { id: number; order?: number; message: OutMessage; released: boolean } | undefined {
   if (value === undefined) return undefined;
   const a = value.indexOf(" ");
   const b = value.indexOf(" ", a + 1);
   const c = value.indexOf(" ", b + 1);
   if (a < 0 || b < 0 || c < 0) return undefined;
-  const id = Number(value.slice(0, a));
+  const waiting = value[0] === QUEUED;
+  const number = Number(value.slice(waiting ? 1 : 0, a));
   const flags = value.slice(a + 1, b);
   const qos = Number(flags[0]);
   const length = Number(value.slice(b + 1, c));
   const payload = fromBase64(value.slice(c + 1 + length));
-  if (!(id > 0 && id <= MAX_ID) || (qos !== 1 && qos !== 2) || !(length >= 0) || payload === undefined)
-    return undefined;
+  const valid = waiting ? Number.isInteger(number) && number >= 0 && a > 1 : number > 0 && number <= MAX_ID;
+  if (!valid || (qos !== 1 && qos !== 2) || !(length >= 0) || payload === undefined) return undefined;
   const message: OutMessage = { topic: value.slice(c + 1, c + 1 + length), payload, qos, retain: flags.includes("R") };
-  return { id, message, released: flags.includes("r") };
+  if (waiting) return { id: 0, order: number, message, released: false };
+  return { id: number, message, released: flags.includes("r") };
 }
 
 const BASE64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";

@@ -69,7 +69,7 @@ describeMosquitto("session failures against mosquitto", () => {
     await first.waitForLine(/ I mqtt connected /);
     const second = await boot(config);
     for (const device of [first, second]) {
-      const line = await device.waitForCode("session_taken_over", 15000);
+      const line = await device.waitForCode("session_taken_over", 40000);
       // mosquitto hands a persistent session to whichever connects: the timing is the evidence.
       expect(line.fields.evidence).toMatch(/^irregular uptimes \d+\/\d+\/\d+ ms$/);
     }
@@ -77,7 +77,9 @@ describeMosquitto("session failures against mosquitto", () => {
     for (const device of [first, second]) {
       device.expectNames(["session_taken_over"], ["broker_closed", "tcp_reset", "reconnect_loop"]);
     }
-  });
+    // Twins' timing is the only evidence here, and the takeover is named when their uptimes stand clearly apart,
+    // which a few connections' random delays may take a while to show: a guard for both waits.
+  }, 90000);
 
   test.concurrent.each([0, 1])(
     "packet_too_large: a QoS %i message larger than maxPacketSize is skipped and acknowledged; the device stays online (MQTT 3.1.1)",

@@ -34,7 +34,7 @@ async function boot(options: DeviceStart = {}): Promise<SimDevice> {
 }
 
 /** Types a command and waits for the reply it causes (searching only output written after the command). */
-function run(device: SimDevice, line: string, reply: RegExp, timeoutMs = 5000): Promise<RegExpExecArray> {
+function run(device: SimDevice, line: string, reply: RegExp, timeoutMs = 20000): Promise<RegExpExecArray> {
   const from = device.serialOutput.length;
   device.typeLine(line);
   return device.waitForSerial(reply, timeoutMs, from);

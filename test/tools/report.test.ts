@@ -149,6 +149,26 @@ test("reboots: each boot marked, no line across it, repeats coalesced, the devic
   expect(page).not.toMatch(/<li>[^<]*`/);
 });
 
+test("lines the serial budget held back count in the failures by code, as the device counted them", () => {
+  const dir = mkdtempSync(join(tmpdir(), "tether-report-"));
+  try {
+    const log = join(dir, "held.log");
+    writeFileSync(
+      log,
+      [
+        "100 I app boot platform=esp32 client_id=a boot=1",
+        '200 E diag bad_credentials broker=10.0.0.5:1883 reason="0x05" hint="x"',
+        "10200 I log held_back lines=45 codes=diag.bad_credentials:30,mqtt.connecting:15 ms=10000 budget=20",
+        "",
+      ].join("\n"),
+    );
+    const byCode = failuresByCode(readSession(readFileSync(log, "utf8")));
+    expect(byCode.map(({ code, count }) => [code, count])).toEqual([["bad_credentials", 31]]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test("colours by severity: errors in reds, warnings in oranges, every code in a report a colour of its own", () => {
   const colours = codeColours(["bad_credentials", "tls_failed", "tcp_reset", "broker_closed", "keepalive_timeout"]);
   expect(new Set(colours.values()).size).toBe(5);

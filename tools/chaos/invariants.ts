@@ -13,7 +13,7 @@
 //   unsubscribe is in force once the faults end: a message to a matching topic reaches the device.
 // - delivery: every QoS 1/2 message the API accepted reaches the watcher (exactly once when the broker grants
 //   QoS 2 in a session the broker keeps), or a line names it (by its topic: quarantined, denied, too large,
-//   dropped); a refused one never arrives.
+//   dropped; by count: `diag message_dropped`, for waiting messages a reboot lost); a refused one never arrives.
 //   Not the device's to name: a publish mosquitto's acl_file drops in MQTT 3.1.1 (it acknowledges and drops,
 //   /work/shared/broker-facts.md), or its max_inflight_messages 1 (see checkDelivery), and what a power cut or
 //   shutdown loses from a device that keeps no session.
@@ -362,15 +362,24 @@ function checkDelivery(record: RunRecord, stats: DeliveryStats): Violation[] {
     const unstored = (logs[m.boot + 1] ?? []).some(
       (line) => line.event === "warning" && (line.fields.message ?? "").includes("could not all be stored"),
     );
+    // Waiting messages the store could not hold are named by count, not by topic: at the shutdown that loses them,
+    // or at the next boot after a power cut (`diag message_dropped`). They never left the device.
+    const left = boot.output.includes(`payload=${m.tag}`);
+    const dropped =
+      !left &&
+      boot.ended !== "end" &&
+      [logs[m.boot], logs[m.boot + 1]].some((lines) =>
+        (lines ?? []).some((line) => line.area === "diag" && line.event === "message_dropped"),
+      );
     if (
       unstored ||
+      dropped ||
       logs.slice(m.boot).some((lines) => lines.some((line) => isNaming(line) && mentions(line, m.topic)))
     ) {
       stats.named++;
       continue;
     }
     // What the triage needs first: whether it ever left the device before its boot ended.
-    const left = boot.output.includes(`payload=${m.tag}`);
     const end = boot.ended === "end" ? "" : left ? "" : `; never sent before the boot ended (${boot.ended})`;
     found.push({
       invariant: "delivery",
