@@ -165,8 +165,8 @@ describeMosquitto("network failures", () => {
       const line = await device.waitForCode("nat_idle_timeout_suspected", 40000);
       const idle = line.fields.idle_s.split("/").map(Number);
       expect(idle).toHaveLength(3);
-      // Never sooner than the NAT's 2 s (a busy machine reads them later).
-      for (const s of idle) expect(s).toBeGreaterThanOrEqual(1.9);
+      // About the NAT's 2 s: a busy device reads the last packet late as well as the cut, so a little less too.
+      for (const s of idle) expect(s).toBeGreaterThan(1);
       const uptimes = line.fields.uptime_s.split("/").map(Number);
       expect(Math.max(...uptimes) - Math.min(...uptimes)).toBeGreaterThan(0.9);
       expect(line.fields.below).toBe("keepAliveMin");
@@ -191,7 +191,7 @@ describeMosquitto("network failures", () => {
       // Time runs 30 times faster than in the field (keep alive 2 s, not 60): so does what counts as stable.
       backoffStable: "3000",
     });
-    const line = await device.waitForCode("nat_idle_timeout_suspected", 25000);
+    const line = await device.waitForCode("nat_idle_timeout_suspected", 40000);
     expect(line.fields).toMatchObject({ keepalive: "1", configured: "2" });
     expectIdle(line.fields.idle_s);
     expect(device.output).toMatch(/ W keepalive tuned change="keep alive 2 -> 1 s/);
@@ -208,7 +208,7 @@ describeMosquitto("network failures", () => {
       keepAliveMin: "2",
       beaconInterval: "0",
     });
-    const line = await device.waitForCode("nat_idle_timeout_suspected", 25000);
+    const line = await device.waitForCode("nat_idle_timeout_suspected", 40000);
     expect(line.fields).toMatchObject({ keepalive: "2", configured: "2", below: "keepAliveMin" });
     expectIdle(line.fields.idle_s);
     expect(line.fields.hint).toMatch(/lower keepAliveMin or publish more often/);
