@@ -17,7 +17,7 @@ import type { Host, Socket, Timer } from "tether/host";
 import { varintSize } from "tether/mqtt/codec";
 import type { Properties, ProtocolVersion, QoS, Subscription, Will } from "tether/mqtt/packets";
 import type { QueueLimits } from "tether/mqtt/queue";
-import { type OutMessage, Session, type UnsavedReason } from "tether/mqtt/session";
+import { MAX_SLOTS, type OutMessage, Session, type UnsavedReason } from "tether/mqtt/session";
 import { topicNameProblem, validTopicName } from "tether/mqtt/topic";
 import { utf8Length } from "tether/mqtt/utf8";
 
@@ -101,9 +101,6 @@ export type PublishResult = "sent" | "queued" | "dropped" | "full" | "invalid";
 
 /** Connections in a row that end the same way with no progress before the loop detector acts. */
 export const LOOP_REPEATS = 3;
-
-/** Stored flights at most: the store's values are read one by one at boot. */
-const MAX_SLOTS = 32;
 
 const IDLE = 0;
 const CONNECTING = 1; // socket being opened

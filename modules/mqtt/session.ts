@@ -168,7 +168,7 @@ const VALUE_MAX = 1333;
 const DEFAULT_SLOTS = 20;
 const DEFAULT_QUEUE_SLOTS = 16;
 /** Flight slots at most, and waiting-message slots at most: their use is kept as the bits of two numbers. */
-const MAX_SLOTS = 32;
+export const MAX_SLOTS = 32;
 
 /**
  * Offline until the first `resume()`: messages published meanwhile wait and go out, in order, after CONNACK.
