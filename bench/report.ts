@@ -205,19 +205,28 @@ ${tables(rows)}
   from the blackhole to the client's close. The restart test takes mosquitto down for two seconds (new connects
   refused) and times from the new broker accepting to the client's CONNACK.
 - **mcsim** (only where a Moddable SDK is built): one application (\`bench/mcsim/app.js\`) built twice, on Moddable's
-  own \`mqtt\` module and on Tether's drop-in \`tether-mqtt\`, instrumented release builds for lin (64-bit: XS slots are
-  32 bytes here, 16 on an ESP32), a warm-up run of each, then runs alternated. Heap: XS slot and chunk heap in use
-  after \`Debug.gc()\`, once connected and subscribed: everything the application holds, the same application in
-  both. Moddable's module is preloaded (its manifest says so), and so are Tether's modules; \`tether-mqtt\` itself is
-  not (its body makes the host when first imported), so its small client class counts. What the drop-in holds that
-  Moddable's module does not: the reconnect supervisor and its backoff, the session (QoS 1 and 2 in flight, the
-  offline queue), the diagnoser and the logger. CPU: the simulator's main thread's time
-  (\`/proc/<pid>/schedstat\`) while publishing 5,000 QoS 0 messages of 64 bytes (paced at 16 per 20 ms, what the
-  SDK's lin socket moves in one turn) or receiving 5,000 from an MQTT.js publisher, less the thread's idle rate
-  measured in the same run, per message. Rates are not compared there: the transport, not the client, sets them.
-  The firmware row is Tether's whole firmware (\`bench/mcsim/firmware\`: the repository's main module and a timer
-  that prints the heap after \`Debug.gc()\` every second), read once it is connected and subscribed, once per
-  repetition. Every run is a new device, with storage of its own (its first boot, an empty history). On lin,
+  own \`mqtt\` module and on Tether's drop-in \`tether-mqtt\` alone (\`hosts/moddable/manifest.json\`: plain
+  \`mqtt://\`, no TLS, no WebSocket, none of the firmware's app), instrumented release builds for lin (64-bit: XS slots
+  are 32 bytes here, 16 on an ESP32), a warm-up run of each, then runs alternated, the order swapped every
+  repetition. Heap: XS slot and chunk heap in use after \`Debug.gc()\`, once connected and subscribed: everything the
+  application holds, the same application in both. Moddable's module is preloaded (its manifest says so), and so
+  are Tether's modules; \`tether-mqtt\` itself is not (its body makes the host when first imported), so its small
+  client class counts. What the drop-in holds that Moddable's module does not: the reconnect supervisor and its
+  backoff, the session (QoS 1 and 2 in flight, the offline queue), the diagnoser and the logger. CPU: the
+  simulator's main thread's time (\`/proc/<pid>/schedstat\`) while publishing 5,000 QoS 0 messages of 64 bytes
+  (paced at 16 per 20 ms, what the SDK's lin socket moves in one turn) or receiving 5,000 from an MQTT.js publisher,
+  less the thread's idle rate measured in a quiet window of 2 s just before that phase (the application waits 2.5 s
+  after its heap line before publishing; the receive window follows the publisher's connect), per message. Rates are
+  not compared there: the transport, not the client, sets them. CPU on a shared machine is noisy: the load is in the
+  report that quotes a run. Flash: the release \`.xsb\` modules one build has and the other does not, which is what
+  each MQTT part adds to the same application (the row's note lists them); the drop-in with WebSocket adds the two
+  modules \`manifest_websocket.json\` maps, as Moddable's module always carries its WebSocket client; and
+  \`mc.xs.c.o\` (text + data), the whole linked XS image of each build. The firmware rows are Tether's whole firmware
+  (\`bench/mcsim/firmware\`: \`hosts/moddable/manifest_firmware.json\` at its shipped settings, only the broker and
+  the client id given, with the repository's main module and a timer that prints the heap after \`Debug.gc()\` every
+  second), read once it is connected and subscribed, once per repetition; its persistent session is removed at the
+  broker before each run (a clean connect of its id), so that each run subscribes as a first boot does, after its
+  power-on spread. Every run is a new device, with storage of its own (its first boot, an empty history). On lin,
   Moddable's \`Preference\` is a JavaScript object, and every setting name read from it becomes a property key that
   XS keeps for good: the firmware reads its history's 64 slots at boot (about 3.6 KB of this row, measured) and its
   session's in-flight slots. An ESP32's \`Preference\` reads NVS natively and keeps no name.

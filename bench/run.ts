@@ -138,8 +138,8 @@ async function main(): Promise<void> {
     const merged = [...previous.rows.filter((row) => !asked.includes(sectionOf(row))), ...rows].sort(
       (a, b) => order(a) - order(b),
     );
-    const base = previous.command.replace(/; .* on \d{4}-\d\d-\d\d$/, "");
-    const command = `${base}; ${asked.join(", ")} again with \`npm run bench -- ${asked.join(" ")} --update\` on ${machine.date}`;
+    const base = previous.command.replace(/ \(.* --update on \d{4}-\d\d-\d\d\)$/, "");
+    const command = `${base} (${asked.join(", ")}: npm run bench -- ${asked.join(" ")} --update on ${machine.date})`;
     writeReports(merged, previous.machine, command);
   } else writeReports(rows, machine, "npm run bench");
   log("wrote bench/results.json, docs/benchmarks.svg, docs/benchmarks.md");

@@ -574,7 +574,7 @@ export const PROSE: Readonly<Record<Code, Prose>> = {
   flapping: {
     summary: "Connections keep ending shortly after they start, repeatedly.",
     evidence:
-      'Four short connections in a row that end at the same uptime after CONNACK (within 20%, plus twice the lateness of the device\'s loop, `late_ms=`: see session_taken_over), whatever the traffic and even with the session resumed each time: something on the path cuts them (`evidence="cut at the same uptime ..."`); or three in a row that end for reasons other than a silent close by the broker, such as protocol errors (`evidence="short connections"`). Cuts at the same time sooner than 1 s after the last packet count here, never as a NAT idle timeout. Once named, a streak keeps its name until a connection lasts (`backoffStable`).',
+      'Four short connections in a row that end at the same uptime after CONNACK (within 20%; on a device whose loop runs late, six in a row within 20% plus twice that lateness, `late_ms=`: see session_taken_over), whatever the traffic and even with the session resumed each time: something on the path cuts them (`evidence="cut at the same uptime ..."`); or three in a row that end for reasons other than a silent close by the broker, such as protocol errors (`evidence="short connections"`). Cuts at the same time sooner than 1 s after the last packet count here, never as a NAT idle timeout. Once named, a streak keeps its name until a connection lasts (`backoffStable`).',
     causes: [
       {
         cause:
@@ -639,6 +639,34 @@ export const PROSE: Readonly<Record<Code, Prose>> = {
       },
     ],
     example: { topic: "sensors/blob", qos: 1, bytes: 2048, reason: "broker_closed", closes: 2 },
+  },
+  message_dropped: {
+    summary:
+      "QoS 1/2 messages the API accepted (`pub queued`: offline, or waiting behind the in-flight window) were held in RAM only, and the reboot loses them. Said as the device goes (`when=shutdown`, with `count`), or at the next boot after a power cut (`when=power_cut`, `count=unknown`: counting them would cost a flash write each).",
+    evidence:
+      "While the broker keeps the session (3.1.1 `cleanSession` 0; 5.0 with a `sessionExpiry`), a waiting QoS 1/2 message is stored like a message in flight and sent after the reboot, before newer ones. This line counts those that could not be: `reason` says why (the last one's).",
+    causes: [
+      {
+        cause:
+          "`no_session`: the broker keeps no session (`cleanStart` 1, or 5.0 with `sessionExpiry` 0): nothing is stored, since the broker would not know the messages' flows after a reboot either.",
+        fix: "Set `cleanStart 0` (and in 5.0 a `sessionExpiry`) if queued messages must outlive a reboot.",
+      },
+      {
+        cause:
+          "`no_slot`: more QoS 1/2 messages waited than the 16 stored waiting messages (besides the flights' slots).",
+        fix: "Publish less while offline, or at QoS 0 what a newer reading replaces.",
+      },
+      {
+        cause:
+          "`too_large` (topic and payload over about 1 KB, NVS's value size) or `properties` (MQTT 5 properties are not stored).",
+        fix: "Send large payloads in smaller messages.",
+      },
+      {
+        cause: "`store_refused`: the flash budget (`flashBudget` writes an hour) was spent, or the storage is full.",
+        fix: "Read `stats` (flash writes, refused); raise `flashBudget` if the device publishes that much while offline.",
+      },
+    ],
+    example: { count: 3, reason: "no_slot", when: "shutdown" },
   },
   keepalive_timeout: {
     summary:

@@ -117,6 +117,8 @@ async function main(argv: string[]): Promise<number> {
   mkdirSync(options.out, { recursive: true });
   const totals = { seeds: 0, ops: 0, attempts: 0, accepted: 0, delivered: 0, named: 0, excused: 0, violations: 0 };
   const failing: number[] = [];
+  /** Violations by invariant, for the summary. */
+  const byInvariant = new Map<string, number>();
   const started = Date.now();
   for (let seed = first; !stop; seed++) {
     if (options.seeds !== undefined && totals.seeds >= options.seeds) break;
@@ -139,6 +141,7 @@ async function main(argv: string[]): Promise<number> {
     totals.named += d.named;
     totals.excused += d.excused;
     totals.violations += verdict.violations.length;
+    for (const v of verdict.violations) byInvariant.set(v.invariant, (byInvariant.get(v.invariant) ?? 0) + 1);
     process.stdout.write(
       `seed ${plan.seed}: ${record.opsRun} ops, ${record.boots.length} boot(s), ${verdict.attempts} attempts, QoS 1/2 accepted ${d.accepted} delivered ${d.delivered} named ${d.named} excused ${d.excused}, ${record.probes.length} subscription(s) probed, ${verdict.violations.length} violation(s), ${Math.round((Date.now() - at) / 1000)} s\n`,
     );
@@ -151,7 +154,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const minutes = ((Date.now() - started) / 60000).toFixed(1);
   process.stdout.write(
-    `chaos summary: ${totals.seeds} seed(s) from ${first} in ${minutes} min, ${totals.ops} operations, ${totals.attempts} connection attempts, QoS 1/2 accepted ${totals.accepted} delivered ${totals.delivered} named ${totals.named} excused ${totals.excused}; ${totals.violations} violation(s)${failing.length ? ` in seeds ${failing.join(", ")}` : ""}\n`,
+    `chaos summary: ${totals.seeds} seed(s) from ${first} in ${minutes} min, ${totals.ops} operations, ${totals.attempts} connection attempts, QoS 1/2 accepted ${totals.accepted} delivered ${totals.delivered} named ${totals.named} excused ${totals.excused}; ${totals.violations} violation(s)${byInvariant.size ? ` (${[...byInvariant].map(([name, n]) => `${name} ${n}`).join(", ")})` : ""}${failing.length ? ` in seeds ${failing.join(", ")}` : ""}\n`,
   );
   return totals.violations ? 1 : 0;
 }

@@ -272,9 +272,15 @@ export async function runFleet(o: RunOptions, log: (line: string) => void): Prom
       `  ${tally.reconnected} of ${o.devices} connected ${all ? "" : "(gave up) "}after ${((performance.now() - origin) / 1000).toFixed(1)} s`,
     );
     await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
-    const end = performance.now();
     const from = tally.disruption;
     const after = (list: number[]) => list.filter((t) => t >= from);
+    // Every device back was accepted by the broker, but its log lines come through a pipe: on a busy machine they
+    // may trail the clients' CONNACKs. Waited for (a few seconds at most), so that the counts compare the same events.
+    for (let waited = 0; broker.accepted && after(broker.accepted).length < tally.reconnected && waited < 5000; ) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      waited += 100;
+    }
+    const end = performance.now();
     const attempts = after(tally.attempts);
     const atBroker = broker.accepted ? after(broker.accepted) : undefined;
     const reached = attempts.length - after(tally.refused).length;

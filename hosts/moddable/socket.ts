@@ -163,18 +163,19 @@ class Connection implements Socket, TlsOwner {
     }
   }
 
-  private errored(): void {
+  // The socket's callbacks (see onReadable below).
+  errored(): void {
     if (this.connected) this.fail({ code: "closed", detail: "fin_or_rst" });
     else if (this.tcpOpen) this.fail({ code: "tls", detail: "handshake" });
     else this.fail({ code: "refused" });
   }
 
-  private readable(): void {
+  readable(): void {
     const data = this.stream?.read();
     if (data instanceof ArrayBuffer) this.handlers.onData(new Uint8Array(data));
   }
 
-  private canWrite(count: number): void {
+  canWrite(count: number): void {
     if (this.dead) return;
     this.writable = count;
     if (!this.connected) {
@@ -232,24 +233,33 @@ class Connection implements Socket, TlsOwner {
 
   private open(address: string): void {
     const options = this.options;
-    const base: Base = {
-      address,
-      port: options.port,
-      nodelay: true,
-      onReadable: () => this.readable(),
-      onWritable: (count: number) => this.canWrite(count),
-      onError: () => this.errored(),
-    };
     const tls = options.tls;
     try {
       if (!tls) {
-        this.stream = new TCP(base);
+        this.stream = new TCP({
+          address,
+          port: options.port,
+          nodelay: true,
+          target: this,
+          onReadable,
+          onWritable,
+          onError,
+        });
         return;
       }
       if (!Modules.has(TLS)) {
         this.fail({ code: "tls", detail: "not_built" });
         return;
       }
+      // TLS calls its callbacks without the socket: closures here (a plain socket's are shared, below).
+      const base: Base = {
+        address,
+        port: options.port,
+        nodelay: true,
+        onReadable: () => this.readable(),
+        onWritable: (count: number) => this.canWrite(count),
+        onError: () => this.errored(),
+      };
       const open = (Modules.importNow(TLS, true) as { openTls: OpenTls }).openTls;
       const opened = open(base, options.host, tls, this);
       if (!opened) return;
@@ -265,6 +275,26 @@ class Connection implements Socket, TlsOwner {
       );
     }
   }
+}
+
+/**
+ * A plain socket's callbacks, shared by every connection: a closure each would be heap for as long as the connection
+ * lives. The socket calls them on itself, and finds its connection in `target` (ECMA-419 stores the option there).
+ */
+function onReadable(this: TCP): void {
+  connectionOf(this).readable();
+}
+
+function onWritable(this: TCP, count: number): void {
+  connectionOf(this).canWrite(count);
+}
+
+function onError(this: TCP): void {
+  connectionOf(this).errored();
+}
+
+function connectionOf(socket: TCP): Connection {
+  return (socket as unknown as { target: Connection }).target;
 }
 
 export function connect(options: ConnectOptions, handlers: SocketHandlers, timers: Timers): Socket {

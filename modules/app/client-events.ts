@@ -144,8 +144,8 @@ export function clientEvent(device: Device, event: ClientEvent, classify: Client
       });
       return;
     case "completed": {
-      // Refusals are the diagnoser's (publish_denied); a success that says more than "Success" is told here, plain
-      // ones at debug level.
+      // Refusals are the diagnoser's (publish_denied, or packet_too_large for one the device gave up); a success that
+      // says more than "Success" is told here, plain ones at debug level.
       const c = event.completion;
       if (!c.ok) return;
       const plain = c.reasonCode === 0 && event.reasonString === undefined;

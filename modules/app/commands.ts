@@ -5,7 +5,7 @@ import { mqttVersion } from "tether/app/client-config";
 import type { Device } from "tether/app/device";
 import { goodbye, publish } from "tether/app/publish";
 import { runSelfTest } from "tether/app/selftest";
-import { SETTINGS, settingSpec } from "tether/app/settings";
+import { SETTINGS, settingSpec, userPairs } from "tether/app/settings";
 import { brokerName } from "tether/client/broker";
 import type { Client } from "tether/client/client";
 import type { Goodbye } from "tether/client/connection";
@@ -169,10 +169,10 @@ export const COMMANDS: readonly Command<Device>[] = frozen<Command<Device>>([
   },
   {
     name: "sub",
-    usage: "<filter> [qos] [nl] [rap] [rh=0|1|2] [id=<n>]",
-    help: "subscribe (kept across reconnects); MQTT 5: No Local, Retain As Published, Retain Handling, Subscription Identifier",
+    usage: "<filter> [qos] [nl] [rap] [rh=0|1|2] [id=<n>] [up=<name>=<value>]",
+    help: "subscribe (kept across reconnects); MQTT 5: No Local, Retain As Published, Retain Handling, Subscription Identifier, a User Property",
     min: 1,
-    max: 6,
+    max: 7,
     run: ([filter, ...options], out, device) => {
       filterCheck(filter);
       const subscription: Subscription = { topicFilter: filter, qos: 0 };
@@ -185,42 +185,49 @@ export const COMMANDS: readonly Command<Device>[] = frozen<Command<Device>>([
         else if (option === "rap") subscription.retainAsPublished = true;
         else if (option.startsWith("rh=")) subscription.retainHandling = intArg(option.slice(3), "rh", 0, 2);
         else if (option.startsWith("id=")) {
-          properties = { subscriptionIdentifier: [intArg(option.slice(3), "id", 1, 268435455)] };
-        } else throw new UsageError(`unknown option ${quote(option)}: qos, nl, rap, rh=N or id=N`);
+          properties ??= {};
+          properties.subscriptionIdentifier = [intArg(option.slice(3), "id", 1, 268435455)];
+        } else if (option.startsWith("up=")) {
+          properties ??= {};
+          properties.userProperties = [userProperty(option)];
+        } else throw new UsageError(`unknown option ${quote(option)}: qos, nl, rap, rh=N, id=N or up=name=value`);
       }
-      if (v5 && mqttVersion(device.settings) !== 5) throw new UsageError("nl, rap, rh and id need MQTT 5");
+      if (v5 && mqttVersion(device.settings) !== 5) throw new UsageError("nl, rap, rh, id and up need MQTT 5");
       const id = client(device).subscribe(subscription, properties);
       out(id > 0 ? `sub sent id=${id}` : id < 0 ? "sub refused (see the warning)" : "sub saved: sent when connected");
     },
   },
   {
     name: "unsub",
-    usage: "<filter>",
-    help: "unsubscribe (and no longer subscribe after reconnects)",
+    usage: "<filter> [up=<name>=<value>]",
+    help: "unsubscribe (and no longer subscribe after reconnects); MQTT 5: a User Property",
     min: 1,
-    max: 1,
-    run: ([filter], out, device) => {
+    max: 2,
+    run: ([filter, user], out, device) => {
       filterCheck(filter);
       // Without it the device could no longer be reached over MQTT.
       if (filter === device.topics.cmd) throw new UsageError("the command topic stays subscribed");
-      const id = client(device).unsubscribe(filter);
+      if (user !== undefined && mqttVersion(device.settings) !== 5) throw new UsageError("up needs MQTT 5");
+      const properties = user === undefined ? undefined : { userProperties: [userProperty(user)] };
+      const id = client(device).unsubscribe(filter, properties);
       out(id ? `unsub sent id=${id}` : "unsub saved: sent when connected");
     },
   },
   {
     name: "disconnect",
-    usage: "[will] [expiry=<s>]",
-    help: "say goodbye and stay down until reconnect; MQTT 5: will asks the broker to publish the will (0x04), expiry sets the session's",
+    usage: "[will] [expiry=<s>] [up=<name>=<value>]",
+    help: "say goodbye and stay down until reconnect; MQTT 5: will asks the broker to publish the will (0x04), expiry sets the session's, up adds a User Property",
     min: 0,
-    max: 2,
+    max: 3,
     run: (args, out, device) => {
       const goodbye: Goodbye = {};
       for (const arg of args) {
         if (arg === "will") goodbye.reasonCode = DISCONNECT_WITH_WILL;
         else if (arg.startsWith("expiry=")) goodbye.sessionExpiry = intArg(arg.slice(7), "expiry", 0, 4294967295);
-        else throw new UsageError(`unknown option ${quote(arg)}: will or expiry=N`);
+        else if (arg.startsWith("up=")) goodbye.userProperties = [userProperty(arg)];
+        else throw new UsageError(`unknown option ${quote(arg)}: will, expiry=N or up=name=value`);
       }
-      if (args.length && mqttVersion(device.settings) !== 5) throw new UsageError("will and expiry need MQTT 5");
+      if (args.length && mqttVersion(device.settings) !== 5) throw new UsageError("will, expiry and up need MQTT 5");
       client(device).stop("console", false, goodbye);
       out("disconnected: reconnect to connect again");
     },
@@ -300,4 +307,13 @@ function config(device: Device, args: string[], out: Out): void {
 function filterCheck(filter: string): void {
   const problem = topicFilterProblem(filter);
   if (problem) throw new UsageError(`bad topic filter ${quote(filter)}: ${problem}`);
+}
+
+/** `up=<name>=<value>`: one MQTT 5 User Property, checked as the connectProps setting checks them. */
+function userProperty(option: string): [string, string] {
+  const pairs = userPairs(option.slice(3));
+  if (typeof pairs === "string" || pairs.length !== 1) {
+    throw new UsageError(`bad user property ${quote(option)}: up=name=value, no comma`);
+  }
+  return pairs[0];
 }

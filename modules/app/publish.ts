@@ -49,9 +49,15 @@ export function publishStatus(device: Device, online: boolean): void {
   );
 }
 
-/** The device's goodbye before it goes (a shutdown, a reboot): the offline status, then DISCONNECT. */
+/**
+ * The device's goodbye before it goes (a shutdown, a reboot): the offline status, then DISCONNECT; and the log's
+ * held-back copies told, so that a saved log counts what the device counted.
+ */
 export function goodbye(device: Device, reason: string): void {
   const { client } = device;
+  device.log.tick(device.host.now(), true);
   if (client?.connected) publishStatus(device, false);
+  // Named before the DISCONNECT, whose trace would bury it: what the waiting queue holds in RAM only is lost now.
+  client?.leaving();
   client?.stop(reason);
 }

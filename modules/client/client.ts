@@ -17,7 +17,7 @@ import type { Host, Socket, Timer } from "tether/host";
 import { varintSize } from "tether/mqtt/codec";
 import type { Properties, ProtocolVersion, QoS, Subscription, Will } from "tether/mqtt/packets";
 import type { QueueLimits } from "tether/mqtt/queue";
-import { type OutMessage, Session } from "tether/mqtt/session";
+import { MAX_SLOTS, type OutMessage, Session, type UnsavedReason } from "tether/mqtt/session";
 import { topicNameProblem, validTopicName } from "tether/mqtt/topic";
 import { utf8Length } from "tether/mqtt/utf8";
 
@@ -90,15 +90,17 @@ export type ClientEvent =
    * LOOP_REPEATS connections in a row (and again at twice, four times as many...) ended the same way, `cause`, with
    * nothing delivered: the waits grow towards the cap until something is.
    */
-  | { type: "loop"; cause: string; count: number };
+  | { type: "loop"; cause: string; count: number }
+  /**
+   * QoS 1/2 messages the API accepted that a reboot loses (held in RAM only, see Session.losing): `shutdown`, named
+   * as the device goes, `count` of them; `power_cut`, found at boot, how many unknown.
+   */
+  | { type: "unsaved"; when: "shutdown" | "power_cut"; count?: number; reason: UnsavedReason };
 
 export type PublishResult = "sent" | "queued" | "dropped" | "full" | "invalid";
 
 /** Connections in a row that end the same way with no progress before the loop detector acts. */
 export const LOOP_REPEATS = 3;
-
-/** Stored flights at most: the store's values are read one by one at boot. */
-const MAX_SLOTS = 32;
 
 const IDLE = 0;
 const CONNECTING = 1; // socket being opened
@@ -304,6 +306,12 @@ export class Client implements WebSocketHandlers {
     if (this.conn) this.conn.trace = on;
   }
 
+  /** The device is about to go (a polite shutdown, a reboot): names the QoS 1/2 messages its going loses. */
+  leaving(): void {
+    const losing = this.session.losing();
+    if (losing) this.observe({ type: "unsaved", when: "shutdown", ...losing });
+  }
+
   /** Starts: at power-on (the first start) after the backoff's power-on spread, after a stop() at once. */
   start(): void {
     if (this.state === STOPPED) {
@@ -311,6 +319,8 @@ export class Client implements WebSocketHandlers {
       return;
     }
     if (this.state !== IDLE) return;
+    const dropped = this.session.droppedAtBoot;
+    if (dropped !== undefined) this.observe({ type: "unsaved", when: "power_cut", reason: dropped });
     if (this.cleanNext) {
       this.cleanOnce("the session state of the last run could not all be stored (messages too large or too many)");
     }

@@ -51,6 +51,7 @@ export type Code =
   | "flapping"
   | "reconnect_loop"
   | "message_quarantined"
+  | "message_dropped"
   | "keepalive_timeout"
   | "nat_idle_timeout_suspected"
   | "low_memory";
@@ -193,6 +194,11 @@ export const FAILURES: readonly FailureInfo[] = frozen<FailureInfo>([
     code: "message_quarantined",
     layer: "session",
     hint: "the broker closed the connection after this message twice, so it was dropped rather than resent for ever: check the broker's log and limits (size, topic, ACL)",
+  },
+  {
+    code: "message_dropped",
+    layer: "session",
+    hint: "queued QoS 1/2 messages held in RAM only are lost to this reboot; reason: no_session (no session kept), no_slot, too_large (~1 KB), properties (MQTT 5), store_refused (flashBudget)",
   },
   {
     code: "keepalive_timeout",

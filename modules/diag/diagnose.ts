@@ -68,20 +68,41 @@ interface Life {
   late: number;
 }
 
-export class Diagnoser {
-  /** The current streak of short-lived connections, oldest first, at most repeats + 1. */
-  private lives: Life[] = [];
+/**
+ * What the patterns keep of the connections that ended after CONNACK: made when the first one ends, so that a
+ * client whose connection never drops holds none of it.
+ */
+class Past {
+  /** The current streak of short-lived connections, oldest first, at most 2 * repeats (see pattern). */
+  lives: Life[] = [];
   /** How many connections the current streak has had. */
-  private streak = 0;
+  streak = 0;
   /** What the current streak was named, once its evidence decided. */
-  private verdict: Code | undefined;
+  verdict: Code | undefined;
   /** What the verdict rests on, for its line; empty when the broker's own words said it. */
-  private evidence = "";
+  evidence = "";
   /** Idle times of the latest idle deaths after CONNACK, in a row, at most samples; and their uptimes. */
-  private idleDeaths: number[] = [];
-  private uptimes: number[] = [];
+  idleDeaths: number[] = [];
+  uptimes: number[] = [];
   /** How late the loop ran around each of idleDeaths (see Life.late). */
-  private idleLate: number[] = [];
+  idleLate: number[] = [];
+
+  /** The most the loop was late around the current streak's connections, ms. */
+  get lateness(): number {
+    let most = 0;
+    for (const life of this.lives) if (life.late > most) most = life.late;
+    return most;
+  }
+
+  decide(verdict: Code, evidence: string): void {
+    this.verdict = verdict;
+    this.evidence = evidence;
+  }
+}
+
+export class Diagnoser {
+  /** The patterns' memory, from the first connection that ended after CONNACK on. */
+  private past: Past | undefined;
   /** How late the timer that dialled the current connection fired (0: dialled at once). */
   private late = 0;
   /** Whether the current connection's CONNACK found our session gone; whether any CONNACK came before it. */
@@ -158,6 +179,12 @@ export class Diagnoser {
           fields: { cause: event.cause, count: event.count, broker: this.broker },
         });
         return;
+      case "unsaved":
+        this.report({
+          code: "message_dropped",
+          fields: { count: event.count ?? "unknown", reason: event.reason, when: event.when },
+        });
+        return;
       case "quarantined": {
         const { topic, qos, payload } = event.message;
         const cause = event.cause;
@@ -210,27 +237,29 @@ export class Diagnoser {
     this.report({ code, fields });
     // Failed attempts neither make nor break a pattern of connections that ended after CONNACK.
     if (uptime < 0) return;
+    this.past ??= new Past();
+    const past = this.past;
 
     const { samples, tolerance } = TUNER_DEFAULTS;
     // Idle deaths, as the tuner counts them: a reset after `idle`, or a ping unanswered after that much quiet.
     if (code === "tcp_reset" || cause.kind === "keepalive_timeout") {
-      keep(this.idleDeaths, cause.kind === "keepalive_timeout" ? idle - cause.waited : idle, samples);
-      keep(this.uptimes, uptime, samples);
-      keep(this.idleLate, this.late, samples);
-    } else this.idleDeaths.length = this.uptimes.length = this.idleLate.length = 0;
-    const lives = this.lives;
+      keep(past.idleDeaths, cause.kind === "keepalive_timeout" ? idle - cause.waited : idle, samples);
+      keep(past.uptimes, uptime, samples);
+      keep(past.idleLate, this.late, samples);
+    } else past.idleDeaths.length = past.uptimes.length = past.idleLate.length = 0;
+    const lives = past.lives;
     if (uptime >= this.options.shortLived) {
-      lives.length = this.streak = 0;
-      this.verdict = undefined;
+      lives.length = past.streak = 0;
+      past.verdict = undefined;
     } else {
-      this.streak++;
-      keep(lives, { uptime, code, lost: this.lost, late: this.late }, this.options.repeats + 1);
+      past.streak++;
+      keep(lives, { uptime, code, lost: this.lost, late: this.late }, 2 * this.options.repeats);
     }
 
     // Deaths at the same idle time after the last packet, whatever the uptime: a NAT idle timeout, not a pattern
     // of short connections. The tuner names those it acts on; resets sooner than it acts are named here.
-    const deaths = this.idleDeaths;
-    const idleLate = longest(this.idleLate);
+    const deaths = past.idleDeaths;
+    const idleLate = longest(past.idleLate);
     if (deaths.length === samples && alike(deaths, tolerance, 2 * idleLate) && shortest(deaths) >= NAT_IDLE_FLOOR) {
       const tunerIdle = this.options.tunerIdle;
       if (tunerIdle === undefined || shortest(deaths) < tunerIdle) {
@@ -239,7 +268,7 @@ export class Diagnoser {
           fields: {
             ...where,
             idle_s: deaths.map(seconds).join("/"),
-            uptime_s: this.uptimes.map(seconds).join("/"),
+            uptime_s: past.uptimes.map(seconds).join("/"),
             below: tunerIdle === undefined ? undefined : "keepAliveMin",
             late_ms: idleLate || undefined,
           },
@@ -247,17 +276,17 @@ export class Diagnoser {
       }
       return;
     }
-    const pattern = this.pattern(tolerance);
-    if (pattern === "session_taken_over" && this.evidence) {
+    const pattern = this.pattern(past, tolerance);
+    if (pattern === "session_taken_over" && past.evidence) {
       this.report({
         code: pattern,
         fields: {
           ...where,
-          closes: this.streak,
+          closes: past.streak,
           last_uptime: uptime,
           pattern: "closed by the broker soon after CONNACK, no DISCONNECT",
-          evidence: this.evidence,
-          late_ms: this.lateness || undefined,
+          evidence: past.evidence,
+          late_ms: past.lateness || undefined,
         },
       });
     } else if (pattern === "flapping") {
@@ -265,10 +294,10 @@ export class Diagnoser {
         code: pattern,
         fields: {
           ...where,
-          short_connections: this.streak,
+          short_connections: past.streak,
           last_uptime: uptime,
-          evidence: this.evidence,
-          late_ms: this.lateness || undefined,
+          evidence: past.evidence,
+          late_ms: past.lateness || undefined,
         },
       });
     }
@@ -278,45 +307,37 @@ export class Diagnoser {
    * What the current streak of short-lived connections shows, decided once per streak: a verdict on weak evidence
    * is not overturned by a later coincidence (a twin's random reconnect delays that happen to look regular).
    */
-  private pattern(tolerance: number): Code | undefined {
+  private pattern(past: Past, tolerance: number): Code | undefined {
     const n = this.options.repeats;
-    const lives = this.lives;
-    if (this.verdict || lives.length < n) return this.verdict;
+    const lives = past.lives;
+    if (past.verdict || lives.length < n) return past.verdict;
     const last = lives.slice(-n);
+    const regular = lives.slice(-(n + 1));
     // The broker hung up without a word (mosquitto ends a taken-over connection with FIN, or RST when our last
     // packet was still unread).
     const silent = last.every((life) => life.code === "broker_closed" || life.code === "tcp_reset");
     const uptimes = (list: Life[]) => list.map((life) => life.uptime);
     // An uptime is read late at its CONNACK, at its close or both: two of them differ by up to twice the lateness.
-    const slack = 2 * this.lateness;
+    const slack = 2 * past.lateness;
     if (last.some((life) => life.code === "session_taken_over")) {
       // The broker said so itself (DISCONNECT 0x8E) and each close's line names it: no line to add, and no flapping.
-      this.decide("session_taken_over", "");
+      past.decide("session_taken_over", "");
     } else if (silent && last.some((life) => life.lost)) {
-      this.decide("session_taken_over", "session gone on reconnect");
-    } else if (lives.length > n && alike(uptimes(lives), tolerance, slack)) {
+      past.decide("session_taken_over", "session gone on reconnect");
+    } else if (lives.length > n && alike(uptimes(regular), tolerance, 0)) {
       // One sample more for regular uptimes: n random delays of a twin look regular now and then, n + 1 rarely.
-      this.decide("flapping", `cut at the same uptime ${uptimes(lives).join("/")} ms`);
+      past.decide("flapping", `cut at the same uptime ${uptimes(regular).join("/")} ms`);
+    } else if (slack > 0 && lives.length === 2 * n && alike(uptimes(lives), tolerance, slack)) {
+      // Alike only with the late loop's allowance, which a twin's random delays meet more often: twice the samples.
+      past.decide("flapping", `cut at the same uptime ${uptimes(lives).join("/")} ms`);
     } else if (silent && apart(uptimes(last), 2 * tolerance, slack)) {
       // Clearly irregular only, so that timing noise on a cut (a busy device, a slow link) cannot pass for a twin:
       // in between, the verdict waits for the next connection.
-      this.decide("session_taken_over", `irregular uptimes ${uptimes(last).join("/")} ms`);
+      past.decide("session_taken_over", `irregular uptimes ${uptimes(last).join("/")} ms`);
     } else if (!silent) {
-      this.decide("flapping", "short connections");
+      past.decide("flapping", "short connections");
     }
-    return this.verdict;
-  }
-
-  /** The most the loop was late around the current streak's connections, ms. */
-  private get lateness(): number {
-    let most = 0;
-    for (const life of this.lives) if (life.late > most) most = life.late;
-    return most;
-  }
-
-  private decide(verdict: Code, evidence: string): void {
-    this.verdict = verdict;
-    this.evidence = evidence;
+    return past.verdict;
   }
 
   private facts(cause: CloseCause): Record<string, string | number | undefined> {

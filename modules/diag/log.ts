@@ -307,14 +307,17 @@ export class Logger {
     this.log(TRACE, area, event, fields);
   }
 
-  /** Call now and then (the firmware's periodic work): reports held-back lines once their window has passed. */
-  tick(now: number): void {
+  /**
+   * Call now and then (the firmware's periodic work): reports held-back lines once their window has passed; `all`
+   * reports them all now (the device is about to stop: copies held back then would never be told).
+   */
+  tick(now: number, all = false): void {
     this.heldBack(now);
     const r = this.recent;
     if (r === undefined) return;
     for (let line = 0; line < RECENT; line++) {
       const at = line * RECENT_FIELDS;
-      if (r[at + HELD] > 0 && now - r[at + PRINTED] >= this.window) {
+      if (r[at + HELD] > 0 && (all || now - r[at + PRINTED] >= this.window)) {
         this.flush(line, now);
         // The summary closes the window: the next copy prints.
         this.texts[line] = "";

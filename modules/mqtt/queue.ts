@@ -66,12 +66,15 @@ export class MessageQueue<T extends Queued> {
     return "queued";
   }
 
-  /** Puts messages back in front, in their order, whatever the limits: they were taken already (spec 4.6). */
+  /**
+   * Puts messages back in front, in their order, whatever the limits: they were taken already (spec 4.6), or
+   * accepted before a reboot and read back from the store.
+   */
   requeue(messages: T[]): void {
     if (messages.length === 0) return;
     const rest = this.#items.slice(this.#head);
     this.#items = (messages as (T | undefined)[]).concat(rest);
-    // The requeued messages come from flights: QoS 1 and 2 only, so the scan may skip them.
+    // The requeued messages come from flights or the store: QoS 1 and 2 only, so the scan may skip them.
     this.#zeroScan = Math.max(0, this.#zeroScan - this.#head) + messages.length;
     this.#head = 0;
     for (const m of messages) this.#size += messageCost(m);

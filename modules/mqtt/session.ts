@@ -1,6 +1,14 @@
 // Session state (spec 4.1): our packet identifiers, the QoS 1/2 flows in both directions (4.3), what is sent again
 // after a reconnect (4.4, 4.6) and the Receive Maximum flow control of 5.0 (4.9). Pure: packets in, packets out,
 // and, when given a store, the state the broker holds us to written through it so that it outlives a reboot.
+//
+// The QoS 1/2 messages waiting behind the in-flight window or for a connection are stored too, while the broker
+// keeps our session: they were accepted (`pub queued`), and offline is exactly when a device is likely to be power
+// cycled; a user who chose QoS 1 and a lasting session expects them sent after the reboot, before newer ones. Each
+// costs one write when it starts waiting, and its flight then overwrites the same value (so a message that waited
+// costs one write more than one that left at once). What cannot be stored (too large, no slot, refused by the
+// store, no session kept) is counted: a polite shutdown names it (losing()), a power cut leaves a marker that the
+// next boot names (droppedAtBoot).
 import type { Ack, Packet, Properties, ProtocolVersion, Publish, QoS } from "tether/mqtt/packets";
 import { PUBACK, PUBCOMP, PUBLISH, PUBREC, PUBREL } from "tether/mqtt/packets";
 import { MessageQueue, type QueueLimits, type QueueResult } from "tether/mqtt/queue";
@@ -70,8 +78,9 @@ export interface ResumeResult {
   /** Identifiers of SUBSCRIBE/UNSUBSCRIBE that were never answered; they are released: subscribe again. */
   unacknowledged: number[];
   /**
-   * Our oldest message is one the broker closed the last connection after (see quarantine): `send` is empty, and
-   * nothing leaves until `probed()`, which the caller calls when the broker answers a PINGREQ sent now.
+   * One of our messages is one the broker closed a connection after (see quarantine): `send` is empty, and nothing
+   * leaves until `probed()`, which the caller calls when the broker answers a PINGREQ sent now; then one message a
+   * PINGRESP, each followed by a PINGREQ, so that a close names the message it followed.
    */
   suspect: boolean;
 }
@@ -105,9 +114,21 @@ export interface SessionOptions {
    * back (its messages are sent again as new ones) and removed, and nothing more is written. Default true.
    */
   persist?: boolean;
-  /** Stored flights at most (values read at boot); flights beyond are not stored and make the session `lost`. */
+  /**
+   * Stored flights at most (values read at boot; 32 at most); flights beyond are not stored and make the session
+   * `lost`.
+   */
   slots?: number;
+  /**
+   * Stored waiting QoS 1/2 messages at most, on top of `slots` (values read at boot; 32 at most): waiting messages
+   * beyond are held in RAM only and named when a reboot loses them (see losing). Default 16.
+   */
+  queueSlots?: number;
 }
+
+/** Why a waiting QoS 1/2 message is held in RAM only: the `reason` of `diag message_dropped`. */
+export type UnsavedReason = "no_session" | "no_slot" | "too_large" | "properties" | "store_refused";
+const REASONS: readonly string[] = Object.freeze(["no_session", "no_slot", "too_large", "properties", "store_refused"]);
 
 /** One of our QoS 1/2 messages between PUBLISH and its completion. */
 interface Flight {
@@ -138,9 +159,16 @@ const NEW = -2;
 const KEY_FLIGHT = "ses.";
 const KEY_INCOMING = "ses.in";
 const KEY_LOST = "ses.lost";
+/** Written while waiting QoS 1/2 messages are held in RAM only (its value: why), so a power cut is named at boot. */
+const KEY_DROPPED = "ses.drop";
+/** A stored waiting message's value starts with this and its order number where a flight's has its identifier. */
+const QUEUED = "q";
 /** The longest value NVS holds for sure (hosts/moddable/nvs.ts: 3999 bytes of UTF-8 in any case). */
 const VALUE_MAX = 1333;
 const DEFAULT_SLOTS = 20;
+const DEFAULT_QUEUE_SLOTS = 16;
+/** Flight slots at most, and waiting-message slots at most: their use is kept as the bits of two numbers. */
+export const MAX_SLOTS = 32;
 
 /**
  * Offline until the first `resume()`: messages published meanwhile wait and go out, in order, after CONNACK.
@@ -150,12 +178,13 @@ export class Session {
   /** Set per connection: the version of the connection's CONNECT. */
   protocolVersion: ProtocolVersion;
   readonly receiveMaximum: number;
+  // Our QoS 1/2 messages in flight, by packet identifier: made with the first one (a QoS 0 device never makes it).
   // Map order is send order, which is what 4.6 requires of resends.
-  #flights = new Map<number, Flight>();
+  #flights: Map<number, Flight> | undefined;
   /** Identifiers lent to SUBSCRIBE/UNSUBSCRIBE. */
   #controls = new Set<number>();
   /** Incoming QoS 2 identifiers that were PUBREC'd and await PUBREL. */
-  #incoming = new Set<number>();
+  #incoming: Set<number> | undefined;
   #waiting: MessageQueue<OutMessage>;
   /** The broker's Receive Maximum on this connection; 0 while offline, so nothing leaves. */
   #limit = 0;
@@ -167,17 +196,24 @@ export class Session {
   #seq = 0;
   #readPast = 0;
   /** Messages the broker closed the connection after, nothing acknowledged since, and how often (see quarantine). */
-  readonly #closes = new Map<OutMessage, number>();
+  #closes: Map<OutMessage, number> | undefined;
   /** Messages taken out of the session by quarantine(). */
   quarantined = 0;
   /** Resumed with a suspect first: what resume() would have sent waits here for probed(). */
   #probing = false;
   /** For each PINGREQ unanswered on this connection, oldest first: the #seq of our last send before it. */
   #pings: number[] = [];
-  #held: Packet[] = [];
+  #held: Packet[] | undefined;
+  /** The next of #held to send. */
+  #heldAt = 0;
   readonly #store: SessionStore | undefined;
-  /** Stored flight values by slot: true when in use. */
-  readonly #slots: boolean[] = [];
+  /**
+   * Stored values: how many slots (the flights' and the waiting messages', one pool), and a bit per slot, set when in
+   * use (an array would be a slot each): slots 0..31 in the first number, 32..63 in the second.
+   */
+  #slots = 0;
+  #slotsUsed = 0;
+  #slotsUsedHigh = 0;
   /** Flights and incoming identifiers held in RAM only (too big to store, no slot free, or a store that failed). */
   #unstored = 0;
   #incomingStored = true;
@@ -185,8 +221,23 @@ export class Session {
   #lostWritten = false;
   /** Whether a previous run held state it could not store: the broker's session no longer matches ours. */
   readonly lost: boolean = false;
-  /** QoS 1/2 messages read back from the store at construction. */
+  /** QoS 1/2 messages read back from the store at construction, in flight and waiting. */
   readonly restored: number = 0;
+  /** Stored waiting messages at most, and those stored now with their slots (made with the first). */
+  readonly #queueSlots: number = 0;
+  #queued: Map<OutMessage, number> | undefined;
+  /** The order number of the next stored waiting message: restored ones wait again in this order. */
+  #order = 0;
+  /** Waiting QoS 1/2 messages held in RAM only (transient ones aside), and why the last of them is. */
+  #unsaved = 0;
+  #unsavedWhy: UnsavedReason = "no_session";
+  /** Whether KEY_DROPPED is written now. */
+  #droppedWritten = false;
+  /**
+   * A previous run ended without a polite shutdown while holding waiting QoS 1/2 messages it could not store: why
+   * (the last of them), or undefined. How many is not known: counting them would cost a write each.
+   */
+  readonly droppedAtBoot: UnsavedReason | undefined;
 
   constructor(options: SessionOptions = {}) {
     this.protocolVersion = options.protocolVersion ?? 4;
@@ -195,16 +246,34 @@ export class Session {
     this.#waiting = new MessageQueue(limits);
     const store = options.store;
     if (store === undefined) return;
-    const slots = options.slots ?? DEFAULT_SLOTS;
-    for (let i = 0; i < slots; i++) this.#slots.push(false);
+    // One pool of slots: a waiting message's flight takes over its value, so flights never lack one while they
+    // are within `slots` and the waiting ones within `queueSlots`.
+    this.#queueSlots = Math.min(options.queueSlots ?? DEFAULT_QUEUE_SLOTS, MAX_SLOTS);
+    const slots = Math.min(options.slots ?? DEFAULT_SLOTS, MAX_SLOTS) + this.#queueSlots;
+    this.#slots = slots;
     this.lost = store.readSetting(KEY_LOST) !== undefined;
     this.#lostWritten = this.lost;
+    const dropped = store.readSetting(KEY_DROPPED);
+    if (dropped !== undefined && !REASONS.includes(dropped)) reject(store, KEY_DROPPED, "not a reason");
+    else if (dropped !== undefined) {
+      this.droppedAtBoot = dropped as UnsavedReason;
+      // Named now (by the caller): the marker goes, a deletion that the flash budget never refuses.
+      store.writeSetting(KEY_DROPPED, undefined);
+    }
+    let waiting: { order: number; message: OutMessage; slot: number }[] | undefined;
     for (let i = 0; i < slots; i++) {
       const value = store.readSetting(KEY_FLIGHT + i);
       if (value === undefined) continue;
       const flight = parseFlight(value);
       const problem = flight && topicNameProblem(flight.message.topic);
-      if (flight === undefined || this.#flights.has(flight.id) || problem) {
+      if (flight !== undefined && flight.order !== undefined && !problem) {
+        waiting ??= [];
+        waiting.push({ order: flight.order, message: flight.message, slot: i });
+        this.#mark(i, true);
+        if (flight.order >= this.#order) this.#order = flight.order + 1;
+        continue;
+      }
+      if (flight === undefined || this.#flights?.has(flight.id) || problem) {
         // A topic brokers refuse (saved by a firmware with looser rules) would be resent, and the connection
         // dropped, at every reconnect and every boot.
         const why = !flight
@@ -215,39 +284,46 @@ export class Session {
         reject(store, KEY_FLIGHT + i, why);
         continue;
       }
-      this.#flights.set(flight.id, {
+      this.#madeFlights().set(flight.id, {
         message: flight.message,
         released: flight.released ? RELEASED : 0,
         slot: i,
         sentOn: 0,
         seq: 0,
       });
-      this.#slots[i] = true;
+      this.#mark(i, true);
       this.#next = flight.id === MAX_ID ? 1 : flight.id + 1;
     }
     const incoming = store.readSetting(KEY_INCOMING);
     for (const word of (incoming ?? "").split(" ")) {
       const id = Number(word);
-      if (id > 0 && id <= MAX_ID && Number.isInteger(id)) this.#incoming.add(id);
+      if (id > 0 && id <= MAX_ID && Number.isInteger(id)) this.#madeIncoming().add(id);
     }
-    if (incoming !== undefined && this.#incoming.size === 0) reject(store, KEY_INCOMING, "not packet ids");
-    this.restored = this.#flights.size;
+    if (incoming !== undefined && this.#incoming === undefined) reject(store, KEY_INCOMING, "not packet ids");
+    // Waiting messages wait again in the order they were accepted, behind the flights (sent before them).
+    waiting?.sort((a, b) => a.order - b.order);
+    const messages = waiting ? waiting.map((entry) => entry.message) : [];
+    this.#waiting.requeue(messages);
+    this.restored = (this.#flights?.size ?? 0) + messages.length;
     if (options.persist === false) {
       // Not kept: what was stored leaves as new messages, and the store is cleared once.
-      for (let i = 0; i < slots; i++) if (this.#slots[i]) store.writeSetting(KEY_FLIGHT + i, undefined);
-      if (this.#incoming.size) store.writeSetting(KEY_INCOMING, undefined);
+      for (let i = 0; i < slots; i++) if (this.#used(i)) store.writeSetting(KEY_FLIGHT + i, undefined);
+      if (this.#incoming) store.writeSetting(KEY_INCOMING, undefined);
       if (this.lost) store.writeSetting(KEY_LOST, undefined);
-      this.#incoming.clear();
-      for (const flight of this.#flights.values()) flight.slot = NEW;
-      this.#slots.length = 0;
+      this.#incoming = undefined;
+      for (const flight of this.#flights?.values() ?? []) flight.slot = NEW;
+      this.#slots = 0;
+      this.#slotsUsed = this.#slotsUsedHigh = 0;
+      this.#unsaved = messages.length;
       return;
     }
     this.#store = store;
+    if (waiting) this.#queued = new Map(waiting.map((entry) => [entry.message, entry.slot]));
   }
 
   /** Our QoS 1/2 messages sent and not completed. */
   get inflight(): number {
-    return this.#flights.size;
+    return this.#flights?.size ?? 0;
   }
 
   /** Messages waiting for the connection or for a Receive Maximum slot. */
@@ -268,39 +344,44 @@ export class Session {
     this.#limit = Math.max(1, brokerReceiveMaximum);
     this.#maxQoS = brokerMaximumQoS;
     this.#connection++;
+    // Whatever the last connection was probing is over (its close called suspend, or should have).
+    this.#probing = false;
+    this.#held = undefined;
     const send: Packet[] = [];
     const unacknowledged = Array.from(this.#controls);
     this.#controls.clear();
-    const requeued = sessionPresent ? 0 : this.#flights.size;
+    const requeued = sessionPresent ? 0 : (this.#flights?.size ?? 0);
     if (sessionPresent) {
-      for (const [id, flight] of this.#flights) {
+      for (const [id, flight] of this.#flights ?? []) {
         if (flight.released) flight.released = RELEASED_AGAIN;
         send.push(flight.released ? ack(PUBREL, id, 0) : toPublish(flight.message, id, true));
       }
     } else {
       // Sent again even after PUBREC: once the broker has forgotten, a duplicate is better than a loss.
       const again: OutMessage[] = [];
-      for (const [id, flight] of this.#flights) {
+      for (const [id, flight] of this.#flights ?? []) {
         again.push(flight.message);
         this.#forget(id, flight);
       }
       this.#waiting.requeue(again);
+      // Waiting again, stored as waiting messages: most leave at once below and overwrite the value with a flight's,
+      // but a broker that lost our session is rare enough for the write to be worth it.
+      for (const message of again) this.#keep(message);
       this.#clearIncoming();
       // A broker that should have kept our session (we store it) and lost it: someone else ends our connections (a
       // twin with our id that starts clean, a restart), so the closes that followed our messages say nothing of them.
-      if (this.#store !== undefined && this.#connection > 1) this.#closes.clear();
+      if (this.#store !== undefined && this.#connection > 1) this.#closes = undefined;
       // The broker starts afresh too: a previous run's lost state no longer matters.
       if (this.#lostWritten && this.#unstored === 0 && this.#write(KEY_LOST, undefined)) this.#lostWritten = false;
     }
-    // The oldest message, in flight or first to leave.
-    const first = this.#first();
-    const oldest = first === undefined ? this.#waiting.first() : this.#flights.get(first)!.message;
-    const suspect = oldest !== undefined && this.#closes.has(oldest);
+    const suspect = this.#suspected();
     if (suspect) {
       // The broker is asked for a PINGRESP before anything leaves: a connection that dies before it answers (a
-      // middlebox cutting every connection, a broker going down) says nothing about the message.
+      // middlebox cutting every connection, a broker going down) says nothing about the message. Then the held
+      // packets leave one at a time (see probed).
       this.#probing = true;
       this.#held = send;
+      this.#heldAt = 0;
       return { send: [], requeued, unacknowledged, suspect };
     }
     this.#sent();
@@ -314,16 +395,44 @@ export class Session {
    */
   probed(): Packet[] {
     // The broker reads in order: its PINGRESP says it read every message sent before that PINGREQ, and dropped the
-    // connection for none of them.
+    // connection for none of them: those are cleared of suspicion.
     const seq = this.#pings.shift();
-    if (seq !== undefined && seq > this.#readPast) this.#readPast = seq;
+    if (seq !== undefined && seq > this.#readPast) {
+      this.#readPast = seq;
+      const closes = this.#closes;
+      if (closes) {
+        for (const flight of this.#flights?.values() ?? []) {
+          if (flight.sentOn === this.#connection && flight.seq <= seq) closes.delete(flight.message);
+        }
+      }
+    }
     if (!this.#probing) return [];
+    // One held packet at a time, the caller sending a PINGREQ behind each: the broker may have dropped the acks of
+    // the messages before the one it closed on, and a close then names that one, not the oldest.
+    const held = this.#held ?? [];
+    const next = held[this.#heldAt++];
+    if (next !== undefined) {
+      const flight = "packetId" in next && next.packetId ? this.#flights?.get(next.packetId) : undefined;
+      if (flight) {
+        flight.sentOn = this.#connection;
+        flight.seq = ++this.#seq;
+      }
+      return [next];
+    }
     this.#probing = false;
-    const send = this.#held;
-    this.#held = [];
-    this.#sent();
+    this.#held = undefined;
+    const send: Packet[] = [];
     this.#releaseAll(send);
     return send;
+  }
+
+  /** Whether a message in flight, or the first waiting, is one the broker closed a connection after. */
+  #suspected(): boolean {
+    const closes = this.#closes;
+    if (!closes?.size) return false;
+    for (const flight of this.#flights?.values() ?? []) if (closes.has(flight.message)) return true;
+    const first = this.#waiting.first();
+    return first !== undefined && closes.has(first);
   }
 
   /** A PINGREQ leaves now, behind everything sent so far (see probed). */
@@ -333,46 +442,45 @@ export class Session {
 
   /** Every flight was (re)sent now, on this connection. */
   #sent(): void {
-    for (const flight of this.#flights.values()) {
+    for (const flight of this.#flights?.values() ?? []) {
       flight.sentOn = this.#connection;
       flight.seq = ++this.#seq;
     }
-  }
-
-  /** The identifier of our oldest flight. */
-  #first(): number | undefined {
-    for (const id of this.#flights.keys()) return id;
-    return undefined;
   }
 
   /** The connection is gone: publishes wait until the next `resume()`. */
   suspend(): void {
     this.#limit = 0;
     this.#probing = false;
-    this.#held = [];
+    this.#held = undefined;
     this.#pings.length = 0;
   }
 
   /**
-   * The broker closed a connection that `resume()` had started. When it did so right after our oldest flight was
-   * (re)sent on it, and nothing sent after it was acknowledged, that message is the suspect: a broker reads packets
-   * in order and acks as it goes, and one that drops a client for a packet (mosquitto for a 3.1.1 PUBLISH over its max_packet_size,
-   * say) does it again when the message is resent at every reconnect, for ever. At QUARANTINE_CLOSES such closes the
-   * message is taken out of the session (its stored value too) and returned, with how many closes it took.
+   * The broker closed a connection that `resume()` had started. The first flight (re)sent on it that the broker is
+   * not known to have read (no ack nor PINGRESP for anything sent after it) is the suspect: a broker reads packets in
+   * order and acks as it goes, and one that drops a client for a packet (mosquitto for a 3.1.1 PUBLISH over its
+   * max_packet_size, say) does it again when the message is resent at every reconnect, for ever. At
+   * QUARANTINE_CLOSES such closes the message is taken out of the session (its stored value too) and returned, with
+   * how many closes it took.
    */
   quarantine(): { message: OutMessage; closes: number } | undefined {
-    const first = this.#first();
-    const flight = first === undefined ? undefined : this.#flights.get(first);
-    if (first === undefined || !flight || flight.sentOn !== this.#connection || flight.seq <= this.#readPast) {
-      return undefined;
+    let first: number | undefined;
+    let flight: Flight | undefined;
+    for (const [id, f] of this.#flights ?? []) {
+      if (f.sentOn !== this.#connection || f.seq <= this.#readPast || (flight && f.seq > flight.seq)) continue;
+      first = id;
+      flight = f;
     }
+    if (first === undefined || !flight) return undefined;
     const { message } = flight;
-    const closes = (this.#closes.get(message) ?? 0) + 1;
+    const closes = (this.#closes?.get(message) ?? 0) + 1;
     if (closes < QUARANTINE_CLOSES) {
+      this.#closes ??= new Map();
       this.#closes.set(message, closes);
       return undefined;
     }
-    this.#closes.delete(message);
+    this.#closes?.delete(message);
     this.#forget(first, flight);
     this.quarantined++;
     return { message, closes };
@@ -386,10 +494,25 @@ export class Session {
     // A message that can leave now never waits, and the queue's bounds are for what waits: it goes at once, whatever
     // its size. Anything already waiting is blocked, and this message must not overtake it.
     if (this.#waiting.length === 0) {
-      const now = this.#release(message);
+      const now = this.#release(message, false);
       if (now) return now;
     }
-    return this.#waiting.push(message);
+    const result = this.#waiting.push(message);
+    if (result === "queued") this.#keep(message);
+    return result;
+  }
+
+  /**
+   * A polite shutdown: how many QoS 1/2 messages the reboot loses unnamed otherwise (waiting ones held in RAM only;
+   * with no session kept, those in flight too) and why, or undefined. Called once they are named: the power cut
+   * marker goes. Flights held in RAM in a kept session are not counted: the next boot names them (`lost`).
+   */
+  losing(): { count: number; reason: UnsavedReason } | undefined {
+    let count = this.#unsaved;
+    if (this.#store === undefined)
+      for (const flight of this.#flights?.values() ?? []) if (!flight.message.transient) count++;
+    if (this.#droppedWritten && this.#write(KEY_DROPPED, undefined)) this.#droppedWritten = false;
+    return count === 0 ? undefined : { count, reason: this.#unsaved ? this.#unsavedWhy : "no_session" };
   }
 
   /**
@@ -397,10 +520,10 @@ export class Session {
    * this, it would hold its identifier and Receive Maximum slot for good. Its completion carries `reasonCode`.
    */
   abandon(packetId: number, reasonCode: number): AckResult {
-    const flight = this.#flights.get(packetId);
+    const flight = this.#flights?.get(packetId);
     if (flight === undefined) return { send: [] };
     this.#forget(packetId, flight);
-    this.#closes.delete(flight.message);
+    this.#closes?.delete(flight.message);
     const send: Packet[] = [];
     this.#releaseAll(send);
     const { qos } = flight.message;
@@ -411,7 +534,7 @@ export class Session {
   onAck(packet: Ack): AckResult {
     const { type, packetId, reasonCode } = packet;
     if (type === PUBREL) return { send: [this.onPubrel(packet)] };
-    const flight = this.#flights.get(packetId);
+    const flight = this.#flights?.get(packetId);
     if (flight === undefined) {
       // 5.0 answers an unknown PUBREC with PUBREL 0x92 so that the broker can drop its state (3.6.2.1).
       const send = type === PUBREC ? [ack(PUBREL, packetId, this.#notFound())] : [];
@@ -434,7 +557,7 @@ export class Session {
       return { send: [ack(PUBREL, packetId, 0)] };
     }
     this.#forget(packetId, flight);
-    this.#closes.delete(flight.message);
+    this.#closes?.delete(flight.message);
     const send: Packet[] = [];
     this.#releaseAll(send);
     // A PUBCOMP never refuses: its only other code, 0x92, answers a PUBREL sent again after the broker had already
@@ -453,29 +576,30 @@ export class Session {
     const { qos, packetId } = publish;
     if (qos === 0) return DELIVER;
     if (!packetId) return { deliver: false, error: { reasonCode: PROTOCOL_ERROR, text: "PUBLISH without packet id" } };
-    if (qos === 2 && this.#incoming.has(packetId)) return { deliver: false, send: ack(PUBREC, packetId, 0) };
+    if (qos === 2 && this.#incoming?.has(packetId)) return { deliver: false, send: ack(PUBREC, packetId, 0) };
     // QoS 1 is answered at once, so only QoS 2 awaiting PUBREL is still in flight from the broker's point of view.
     // 3.1.1 has no Receive Maximum: the broker was never told one (mosquitto sends max_inflight_messages at once),
     // and the identifiers bound the set to 65535.
-    if (this.protocolVersion === 5 && this.#incoming.size >= this.receiveMaximum) {
+    if (this.protocolVersion === 5 && (this.#incoming?.size ?? 0) >= this.receiveMaximum) {
       return {
         deliver: false,
         error: { reasonCode: RECEIVE_MAXIMUM_EXCEEDED, text: `more than ${this.receiveMaximum} QoS 2 in flight` },
       };
     }
     if (qos === 2) {
-      this.#incoming.add(packetId);
-      this.#incomingChanged(this.#incoming.size - 1);
+      const incoming = this.#madeIncoming();
+      incoming.add(packetId);
+      this.#incomingChanged(incoming.size - 1);
     }
     return { deliver: true, send: ack(qos === 1 ? PUBACK : PUBREC, packetId, 0) };
   }
 
   /** An incoming PUBREL: the PUBCOMP to answer. Unknown ids are normal after a reconnect (our PUBCOMP was lost). */
   onPubrel(pubrel: Ack): Ack {
-    const known = this.#incoming.has(pubrel.packetId);
+    const known = this.#incoming?.has(pubrel.packetId) === true;
     if (known) {
-      this.#incoming.delete(pubrel.packetId);
-      this.#incomingChanged(this.#incoming.size + 1);
+      this.#incoming!.delete(pubrel.packetId);
+      this.#incomingChanged(this.#incoming!.size + 1);
     }
     return ack(PUBCOMP, pubrel.packetId, known ? 0 : this.#notFound());
   }
@@ -494,55 +618,129 @@ export class Session {
 
   /** Forgets everything, waiting messages included (a clean start chosen by the application). */
   clear(): void {
-    for (const [id, flight] of this.#flights) this.#forget(id, flight);
+    for (const [id, flight] of this.#flights ?? []) this.#forget(id, flight);
     this.#controls.clear();
     this.#clearIncoming();
     this.#waiting.clear();
-    this.#closes.clear();
+    for (const slot of this.#queued?.values() ?? []) this.#free(slot);
+    this.#queued = undefined;
+    this.#unsave(-this.#unsaved);
+    this.#closes = undefined;
+  }
+
+  /** A QoS 1/2 message starts waiting: stored so that a reboot does not lose it, else counted as held in RAM. */
+  #keep(message: OutMessage): void {
+    if (message.qos === 0 || message.transient) return;
+    const why = this.#saveWaiting(message);
+    if (why === undefined) return;
+    this.#unsavedWhy = why;
+    this.#unsave(1);
+  }
+
+  /** Undefined once stored, else why it cannot be. */
+  #saveWaiting(message: OutMessage): UnsavedReason | undefined {
+    if (this.#store === undefined) return "no_session";
+    // What the message is decides first: a slot freed later would not help it.
+    const value = storedValue(QUEUED + this.#order, 0, message);
+    if (value === undefined) return message.properties ? "properties" : "too_large";
+    const slot = (this.#queued?.size ?? 0) < this.#queueSlots ? this.#freeSlot() : -1;
+    if (slot < 0) return "no_slot";
+    if (!this.#write(KEY_FLIGHT + slot, value)) return "store_refused";
+    this.#order++;
+    this.#mark(slot, true);
+    this.#queued ??= new Map();
+    this.#queued.set(message, slot);
+    return undefined;
+  }
+
+  /** A waiting message leaves the queue: its stored value's slot, for its flight to overwrite, or NEW. */
+  #unqueue(message: OutMessage): number {
+    const slot = this.#queued?.get(message);
+    if (slot !== undefined) {
+      this.#queued!.delete(message);
+      return slot;
+    }
+    if (message.qos > 0 && !message.transient) this.#unsave(-1);
+    return NEW;
+  }
+
+  /** Keeps KEY_DROPPED written exactly while waiting QoS 1/2 messages are held in RAM only, in a kept session. */
+  #unsave(delta: number): void {
+    this.#unsaved = Math.max(0, this.#unsaved + delta);
+    const dropped = this.#unsaved > 0;
+    if (this.#store === undefined || dropped === this.#droppedWritten) return;
+    if (this.#write(KEY_DROPPED, dropped ? this.#unsavedWhy : undefined)) this.#droppedWritten = dropped;
+  }
+
+  /** A stored value goes, and its slot is free again. */
+  #free(slot: number): void {
+    this.#write(KEY_FLIGHT + slot, undefined);
+    this.#mark(slot, false);
+  }
+
+  #used(slot: number): boolean {
+    return ((slot < 32 ? this.#slotsUsed : this.#slotsUsedHigh) & (1 << (slot & 31))) !== 0;
+  }
+
+  #mark(slot: number, used: boolean): void {
+    const bit = 1 << (slot & 31);
+    if (slot < 32) this.#slotsUsed = used ? this.#slotsUsed | bit : this.#slotsUsed & ~bit;
+    else this.#slotsUsedHigh = used ? this.#slotsUsedHigh | bit : this.#slotsUsedHigh & ~bit;
   }
 
   /** Stores a flight (again, after PUBREC); a flight that cannot be stored is counted as unstored, once. */
   #save(id: number, flight: Flight): void {
     if (this.#store === undefined || flight.message.transient) return;
     const was = flight.slot;
-    const slot = was >= 0 ? was : this.#slots.indexOf(false);
-    const value = slot < 0 ? undefined : flightValue(id, flight);
+    const slot = was >= 0 ? was : this.#freeSlot();
+    const value = slot < 0 ? undefined : storedValue(String(id), flight.released, flight.message);
     if (value !== undefined && this.#write(KEY_FLIGHT + slot, value)) {
-      this.#slots[slot] = true;
+      this.#mark(slot, true);
       flight.slot = slot;
       if (was === IN_RAM) this.#unstore(-1);
       return;
     }
     // Its stored value, if any, is stale now: removed, and the flight counted as held in RAM only.
-    if (was >= 0) {
-      this.#write(KEY_FLIGHT + was, undefined);
-      this.#slots[was] = false;
-    }
+    if (was >= 0) this.#free(was);
     flight.slot = IN_RAM;
     if (was !== IN_RAM) this.#unstore(1);
   }
 
+  #madeFlights(): Map<number, Flight> {
+    this.#flights ??= new Map();
+    return this.#flights;
+  }
+
+  #madeIncoming(): Set<number> {
+    this.#incoming ??= new Set();
+    return this.#incoming;
+  }
+
+  /** The first slot not in use, or -1. */
+  #freeSlot(): number {
+    for (let slot = 0; slot < this.#slots; slot++) if (!this.#used(slot)) return slot;
+    return -1;
+  }
+
   /** A flight ended or left for the waiting queue: its stored value goes. */
   #forget(id: number, flight: Flight): void {
-    this.#flights.delete(id);
+    this.#flights?.delete(id);
     if (this.#store === undefined) return;
-    if (flight.slot >= 0) {
-      this.#write(KEY_FLIGHT + flight.slot, undefined);
-      this.#slots[flight.slot] = false;
-    } else if (flight.slot === IN_RAM) this.#unstore(-1);
+    if (flight.slot >= 0) this.#free(flight.slot);
+    else if (flight.slot === IN_RAM) this.#unstore(-1);
   }
 
   #clearIncoming(): void {
-    const before = this.#incoming.size;
-    this.#incoming.clear();
+    const before = this.#incoming?.size ?? 0;
+    this.#incoming = undefined;
     this.#incomingChanged(before);
   }
 
   /** Writes the incoming QoS 2 identifiers after a change (`before`: how many there were). */
   #incomingChanged(before: number): void {
-    if (this.#store === undefined || (before === 0 && this.#incoming.size === 0)) return;
+    if (this.#store === undefined || (before === 0 && this.#incoming === undefined)) return;
     let value = "";
-    for (const id of this.#incoming) value += value ? ` ${id}` : `${id}`;
+    for (const id of this.#incoming ?? []) value += value ? ` ${id}` : `${id}`;
     const stored = value.length <= VALUE_MAX && this.#write(KEY_INCOMING, value || undefined);
     // The list counts as one piece of unstored state while it does not fit.
     if (stored !== this.#incomingStored) this.#unstore(stored ? -1 : 1);
@@ -571,9 +769,9 @@ export class Session {
   }
 
   #allocate(): number | undefined {
-    if (this.#flights.size + this.#controls.size >= MAX_ID) return undefined;
+    if ((this.#flights?.size ?? 0) + this.#controls.size >= MAX_ID) return undefined;
     let id = this.#next;
-    while (this.#flights.has(id) || this.#controls.has(id)) id = id === MAX_ID ? 1 : id + 1;
+    while (this.#flights?.has(id) || this.#controls.has(id)) id = id === MAX_ID ? 1 : id + 1;
     this.#next = id === MAX_ID ? 1 : id + 1;
     return id;
   }
@@ -581,24 +779,31 @@ export class Session {
   /** Sends the first waiting message if the connection, Receive Maximum and identifiers allow it. */
   #releaseOne(): Publish | undefined {
     const message = this.#waiting.first();
-    const publish = message && this.#release(message);
+    const publish = message && this.#release(message, true);
     if (publish) this.#waiting.shift();
     return publish;
   }
 
-  /** The PUBLISH for `message` if the connection, Receive Maximum and identifiers let it leave now. */
-  #release(message: OutMessage): Publish | undefined {
+  /**
+   * The PUBLISH for `message` if the connection, Receive Maximum and identifiers let it leave now. `waited`: it is
+   * the first waiting message (taken out of the queue by the caller).
+   */
+  #release(message: OutMessage, waited: boolean): Publish | undefined {
     if (this.#limit === 0 || this.#probing) return undefined;
     let packetId: number | undefined;
     const out = message.qos > this.#maxQoS ? { ...message, qos: this.#maxQoS } : message;
     if (out.qos > 0) {
-      if (this.#flights.size >= this.#limit) return undefined;
+      if ((this.#flights?.size ?? 0) >= this.#limit) return undefined;
       packetId = this.#allocate();
       if (packetId === undefined) return undefined;
-      const flight: Flight = { message: out, released: 0, slot: NEW, sentOn: this.#connection, seq: ++this.#seq };
-      this.#flights.set(packetId, flight);
-      this.#save(packetId, flight);
     }
+    // A stored waiting message hands its value to its flight, overwritten at once: one write, not a delete and one.
+    const slot = waited ? this.#unqueue(message) : NEW;
+    if (packetId !== undefined) {
+      const flight: Flight = { message: out, released: 0, slot, sentOn: this.#connection, seq: ++this.#seq };
+      this.#madeFlights().set(packetId, flight);
+      this.#save(packetId, flight);
+    } else if (slot >= 0) this.#free(slot);
     return toPublish(out, packetId, false);
   }
 
@@ -629,31 +834,39 @@ function toPublish(message: OutMessage, packetId: number | undefined, dup: boole
   return { type: PUBLISH, topic, payload, qos, retain, dup, packetId, properties };
 }
 
-/** A stored flight: `<id> <qos>[r][R] <topic length> <topic><payload in base64>`; r: released, R: retain. */
-function flightValue(id: number, flight: Flight): string | undefined {
-  const { topic, payload, qos, retain, properties } = flight.message;
-  // Properties (MQTT 5) are not stored: such a flight stays in RAM only. So are values NVS may not hold.
+/**
+ * A stored message: `<id> <qos>[r][R] <topic length> <topic><payload in base64>`; r: released, R: retain. `id` is
+ * the flight's packet identifier, or for a waiting message QUEUED and its order number (`q17`).
+ */
+function storedValue(id: string, released: number, message: OutMessage): string | undefined {
+  const { topic, payload, qos, retain, properties } = message;
+  // Properties (MQTT 5) are not stored: such a message stays in RAM only. So are values NVS may not hold.
   if (properties !== undefined || topic.indexOf("\0") >= 0) return undefined;
-  const head = `${id} ${qos}${flight.released ? "r" : ""}${retain ? "R" : ""} ${topic.length} ${topic}`;
+  const head = `${id} ${qos}${released ? "r" : ""}${retain ? "R" : ""} ${topic.length} ${topic}`;
   if (head.length + Math.ceil(payload.length / 3) * 4 > VALUE_MAX) return undefined;
   return head + toBase64(payload);
 }
 
-function parseFlight(value: string | undefined): { id: number; message: OutMessage; released: boolean } | undefined {
+/** A stored flight (`id`), or a stored waiting message (`order`; its `id` is 0). */
+function parseFlight(
+  value: string | undefined,
+): { id: number; order?: number; message: OutMessage; released: boolean } | undefined {
   if (value === undefined) return undefined;
   const a = value.indexOf(" ");
   const b = value.indexOf(" ", a + 1);
   const c = value.indexOf(" ", b + 1);
   if (a < 0 || b < 0 || c < 0) return undefined;
-  const id = Number(value.slice(0, a));
+  const waiting = value[0] === QUEUED;
+  const number = Number(value.slice(waiting ? 1 : 0, a));
   const flags = value.slice(a + 1, b);
   const qos = Number(flags[0]);
   const length = Number(value.slice(b + 1, c));
   const payload = fromBase64(value.slice(c + 1 + length));
-  if (!(id > 0 && id <= MAX_ID) || (qos !== 1 && qos !== 2) || !(length >= 0) || payload === undefined)
-    return undefined;
+  const valid = waiting ? Number.isInteger(number) && number >= 0 && a > 1 : number > 0 && number <= MAX_ID;
+  if (!valid || (qos !== 1 && qos !== 2) || !(length >= 0) || payload === undefined) return undefined;
   const message: OutMessage = { topic: value.slice(c + 1, c + 1 + length), payload, qos, retain: flags.includes("R") };
-  return { id, message, released: flags.includes("r") };
+  if (waiting) return { id: 0, order: number, message, released: false };
+  return { id: number, message, released: flags.includes("r") };
 }
 
 const BASE64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";

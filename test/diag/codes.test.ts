@@ -40,6 +40,7 @@ const REQUIRED: Code[] = [
   "websocket_failed",
   "reconnect_loop",
   "message_quarantined",
+  "message_dropped",
 ];
 const LAYERS = ["link", "dns", "tcp", "tls", "websocket", "mqtt", "auth", "session", "keepalive", "resource"];
 

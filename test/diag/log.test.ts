@@ -261,6 +261,18 @@ describe("Logger", () => {
     expect(lines.at(-1)).toBe("5030 I trace in type=PUBLISH password=***");
   });
 
+  test("tick(now, true) tells every held-back copy at once: what a device about to stop still owes", () => {
+    const { clock, lines, logger } = setup(INFO, 10000);
+    for (let i = 0; i < 4; i++) {
+      clock.now = i * 100;
+      logger.error("diag", "bad_credentials", { user: "set" });
+    }
+    logger.tick(400);
+    expect(lines).toEqual(["0 E diag bad_credentials user=set"]);
+    logger.tick(500, true);
+    expect(lines).toEqual(["0 E diag bad_credentials user=set", "500 E diag bad_credentials ... 3 similar suppressed"]);
+  });
+
   test("lines below the level neither print nor count", () => {
     const { lines, logger } = setup(WARN);
     logger.warn("a", "b");

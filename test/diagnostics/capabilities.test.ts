@@ -5,9 +5,22 @@
 
 import { connect, type MqttClient } from "mqtt";
 import type { Packet } from "mqtt-packet";
+import { until } from "../helpers/events";
 import { describeMosquitto, type Mosquitto, startMosquitto } from "../helpers/mosquitto";
 import { type ScriptedBroker, startScriptedBroker } from "../helpers/scripted-broker";
 import { devices, uniqueId } from "./helpers/device";
+
+interface Beacon {
+  retain: boolean;
+  text: string;
+}
+
+/** The first online status beacon the peer received, once it has. */
+async function onlineBeacon(beacons: Beacon[]): Promise<Beacon> {
+  const online = () => beacons.find((b) => b.text.startsWith('{"online":true'));
+  await until(() => online() !== undefined, "an online status beacon");
+  return online()!;
+}
 
 const boot = devices().boot;
 const peers: MqttClient[] = [];
@@ -31,7 +44,7 @@ describeMosquitto("a broker without retain (mosquitto retain_available false, MQ
     peer.on("error", () => {});
     peers.push(peer);
     await peer.subscribeAsync(`tether/${id}/status`, { qos: 1 });
-    const beacons: { retain: boolean; text: string }[] = [];
+    const beacons: Beacon[] = [];
     peer.on("message", (_, payload, packet) => beacons.push({ retain: packet.retain, text: payload.toString() }));
 
     const device = await boot({ broker: mosquitto.url, clientId: id, mqttVersion: "5" });
@@ -44,14 +57,7 @@ describeMosquitto("a broker without retain (mosquitto retain_available false, MQ
     // A retained publish is refused when made, with the reason; the connection stays.
     expect(await device.command(`pub -r -q 1 ${id}/r x`, /^pub /)).toEqual(["pub invalid"]);
     await device.waitForLine(/W mqtt warning message=.*refused: retained, and the broker keeps no retained messages/);
-    const online = await new Promise<{ retain: boolean; text: string }>((resolve) => {
-      const check = () => {
-        const found = beacons.find((b) => b.text.startsWith('{"online":true'));
-        if (found) resolve(found);
-        else setTimeout(check, 20);
-      };
-      check();
-    });
+    const online = await onlineBeacon(beacons);
     expect(online.retain).toBe(false);
     const [stats] = await device.command("stats", /^budget.remote /);
     // One attempt refused for the will, one accepted, and nothing dropped since.
@@ -75,7 +81,7 @@ describeMosquitto("a broker without retain, in MQTT 3.1.1 (which cannot say why 
     peer.on("error", () => {});
     peers.push(peer);
     await peer.subscribeAsync(`tether/${id}/status`, { qos: 1 });
-    const beacons: { retain: boolean; text: string }[] = [];
+    const beacons: Beacon[] = [];
     peer.on("message", (_, payload, packet) => beacons.push({ retain: packet.retain, text: payload.toString() }));
 
     const device = await boot({ broker: mosquitto.url, clientId: id, mqttVersion: "3.1.1" });
@@ -89,14 +95,7 @@ describeMosquitto("a broker without retain, in MQTT 3.1.1 (which cannot say why 
     await device.waitForLine(/W mqtt warning message=.*refused: retained, and the broker keeps no retained messages/);
     // The status beacon goes unretained, and the connection stays: nothing retained is sent.
     await device.command(`pub ${id}/after x 1`, /^pub sent/);
-    const online = await new Promise<{ retain: boolean; text: string }>((resolve) => {
-      const check = () => {
-        const found = beacons.find((b) => b.text.startsWith('{"online":true'));
-        if (found) resolve(found);
-        else setTimeout(check, 20);
-      };
-      check();
-    });
+    const online = await onlineBeacon(beacons);
     expect(online.retain).toBe(false);
     const [after] = await device.command("stats", /^budget.remote /);
     expect(after).toMatch(/^conn attempts=3 ok=1 /);

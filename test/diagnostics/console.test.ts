@@ -160,9 +160,12 @@ describeMosquitto("serial console", () => {
       [`pub -q`, `error: pub takes 2 to 5 arguments; ${usage}`],
       [
         `unsub ${id}/#/x`,
-        `error: bad topic filter ${id}/#/x: + must fill a whole level, # must be the last level, a $share/ name needs a name and a filter; usage: unsub <filter>`,
+        `error: bad topic filter ${id}/#/x: + must fill a whole level, # must be the last level, a $share/ name needs a name and a filter; usage: unsub <filter> [up=<name>=<value>]`,
       ],
-      [`unsub tether/${id}/cmd`, "error: the command topic stays subscribed; usage: unsub <filter>"],
+      [
+        `unsub tether/${id}/cmd`,
+        "error: the command topic stays subscribed; usage: unsub <filter> [up=<name>=<value>]",
+      ],
     ]) {
       expect(await device.command(line, /error/)).toEqual([error]);
     }
@@ -217,10 +220,13 @@ describeMosquitto("serial console", () => {
         "error: bad topic a/#: a wildcard (+ or #) in a topic name; usage: pub [-r] [-q <qos>] <topic> <payload>",
       ],
       ["pub a/b x 3", "error: qos must be an integer from 0 to 2, not 3; usage: pub [-r] [-q <qos>] <topic> <payload>"],
-      ["sub", "error: sub takes 1 to 6 arguments; usage: sub <filter> [qos] [nl] [rap] [rh=0|1|2] [id=<n>]"],
+      [
+        "sub",
+        "error: sub takes 1 to 7 arguments; usage: sub <filter> [qos] [nl] [rap] [rh=0|1|2] [id=<n>] [up=<name>=<value>]",
+      ],
       [
         "sub a/#/b",
-        "error: bad topic filter a/#/b: + must fill a whole level, # must be the last level, a $share/ name needs a name and a filter; usage: sub <filter> [qos] [nl] [rap] [rh=0|1|2] [id=<n>]",
+        "error: bad topic filter a/#/b: + must fill a whole level, # must be the last level, a $share/ name needs a name and a filter; usage: sub <filter> [qos] [nl] [rap] [rh=0|1|2] [id=<n>] [up=<name>=<value>]",
       ],
       ["status now", "error: status takes 0 arguments; usage: status"],
       ['pub "open', "error: unterminated quote"],

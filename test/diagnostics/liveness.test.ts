@@ -175,7 +175,7 @@ describeMosquitto("liveness", () => {
     await device.waitForLine(/ I mqtt subscribed /);
     // 230 bytes on the wire: mosquitto drops the client ("disconnected due to oversize packet") without a word.
     await device.command(`pub ${id}/big ${"x".repeat(220)} 1`, /pub sent/);
-    const line = await device.waitForCode("message_quarantined", 15000);
+    const line = await device.waitForCode("message_quarantined", 40000);
     expect(line.fields).toMatchObject({ topic: `${id}/big`, qos: "1", bytes: "220", closes: "2" });
     // A FIN, or a reset when our bytes were still unread: both the broker's close without a word.
     expect(["broker_closed", "tcp_reset"]).toContain(line.fields.reason);
@@ -193,7 +193,7 @@ describeMosquitto("liveness", () => {
     const faults = await proxy();
     faults.connackCut(300);
     const device = await boot({ broker: url(faults.port), clientId: uniqueId("loop"), backoffCap: "4000" });
-    const line = await device.waitForCode("reconnect_loop", 15000);
+    const line = await device.waitForCode("reconnect_loop", 40000);
     expect(line.fields).toMatchObject({ cause: "broker_closed", count: "3" });
     // From here the waits grow towards the cap, whatever the cause's policy (FAST: 100 ms base).
     const from = device.output.length;

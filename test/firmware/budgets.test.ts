@@ -124,7 +124,7 @@ describeMosquitto("a remote sender", () => {
     sender.on("message", (_, payload) => replies.push(payload.toString()));
     await sender.subscribeAsync(`tether/${id}/reply`, { qos: 1 });
     for (let i = 0; i < 25; i++) await sender.publishAsync(`tether/${id}/cmd`, "help", { qos: 1 });
-    await until(() => replies.length >= 25, "25 replies", 10000);
+    await until(() => replies.length >= 25, "25 replies");
     expect(statSync(storageFile, { bigint: true }).mtimeNs).toBe(before);
     expect((await run(device, "stats")).find((l) => l.startsWith("budget.flash"))).toMatch(/ refused=0 /);
   }, 60000);
@@ -153,7 +153,7 @@ describeMosquitto("a remote sender", () => {
     const said = device.logs().filter((l) => l.event === "command_refused" && l.suppressed === undefined);
     expect(said.length).toBeGreaterThan(0);
     expect(said.length).toBeLessThanOrEqual(1 + Math.ceil(elapsed / 10000));
-    await until(() => replies.length >= r.run, "a reply to every command run", 10000);
+    await until(() => replies.length >= r.run, "a reply to every command run");
     expect(replies).toHaveLength(r.run);
   }, 60000);
 
@@ -190,14 +190,15 @@ describeMosquitto("a remote sender", () => {
 });
 
 describe("a broker's flood", () => {
-  test.concurrent("5,000 PUBACKs with unknown ids and 20,000 messages on distinct topics stay within the serial budget", async () => {
+  // Forty times the burst: enough to show the budget; a flood five times this size took minutes on a busy machine.
+  test.concurrent("1,000 PUBACKs with unknown ids and 3,000 messages on distinct topics stay within the serial budget", async () => {
     const flood = await startScriptedBroker((packet, peer) => {
       if (packet.cmd === "connect") accept(peer);
       else if (packet.cmd === "subscribe") {
         peer.send({ cmd: "suback", messageId: packet.messageId, granted: [1] } as Packet);
         // Ids the device has not used: it took 1 for its SUBSCRIBE.
-        for (let id = 10001; id <= 15000; id++) peer.send({ cmd: "puback", messageId: id } as Packet);
-        for (let i = 0; i < 20000; i++) {
+        for (let id = 10001; id <= 11000; id++) peer.send({ cmd: "puback", messageId: id } as Packet);
+        for (let i = 0; i < 3000; i++) {
           peer.send({ cmd: "publish", topic: `t/${i}`, payload: Buffer.from("x"), qos: 0, retain: false, dup: false });
         }
       } else if (packet.cmd === "pingreq") peer.send({ cmd: "pingresp" });
@@ -215,20 +216,21 @@ describe("a broker's flood", () => {
       device.lines().filter(printed).length + held().reduce((sum, codes) => sum + Number(codes[code] ?? 0), 0);
     const unknown = (line: string) => / W mqtt warning message="PUBACK for unknown packet id/.test(line);
     const message = (line: string) => / I mqtt message topic=t\//.test(line);
-    const end = Date.now() + 60000;
-    while (counted("mqtt.warning", unknown) < 5000 || counted("mqtt.message", message) < 20000) {
+    // A hang guard, not a speed: the device's rate limit is checked against the time it took, whatever that was.
+    const end = Date.now() + 100000;
+    while (counted("mqtt.warning", unknown) < 1000 || counted("mqtt.message", message) < 3000) {
       if (Date.now() > end) throw new Error(`not all accounted for: ${device.lines().length} lines`);
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
     const elapsed = (Date.now() - started) / 1000;
-    expect(counted("mqtt.warning", unknown)).toBe(5000);
-    expect(counted("mqtt.message", message)).toBe(20000);
+    expect(counted("mqtt.warning", unknown)).toBe(1000);
+    expect(counted("mqtt.message", message)).toBe(3000);
     // serialBudget 20 a second, bursts of 100, plus the held_back lines themselves (one a 10 s window).
     const logLines = device.logs().length;
     expect(logLines).toBeLessThanOrEqual(100 + 20 * elapsed + elapsed / 10 + 1);
     const [budget] = (await run(device, "stats")).filter((l) => l.startsWith("budget.serial"));
     expect(budget).toMatch(/^budget\.serial per_second=20 printed=\d+ held=\d+$/);
-  }, 90000);
+  }, 120000);
 });
 
 describe("storage that cannot be read", () => {

@@ -187,6 +187,41 @@ describe("MQTT 5 from a scripted broker (what mosquitto never sends)", () => {
   const brokers: ScriptedBroker[] = [];
   afterAll(() => Promise.all(brokers.map((b) => b.close())));
 
+  test("the console's user properties reach SUBSCRIBE, UNSUBSCRIBE and DISCONNECT; connectProps the CONNECT (mosquitto shows none of them)", async () => {
+    const scripted = await startScriptedBroker((packet, peer) => {
+      if (packet.cmd === "connect") accept(peer);
+      if (packet.cmd === "subscribe") {
+        peer.send({
+          cmd: "suback",
+          messageId: packet.messageId,
+          granted: packet.subscriptions.map((x) => x.qos),
+        } as Packet);
+      }
+      if (packet.cmd === "unsubscribe") {
+        peer.send({ cmd: "unsuback", messageId: packet.messageId, granted: [0] } as unknown as Packet);
+      }
+    });
+    brokers.push(scripted);
+    const { probe } = await device(scripted.url, "userprops", { connectProps: "fw=1.2,site=lab" });
+    await probe.command("sub props/t 1 nl id=3 up=why=test", /sub sent/);
+    await probe.command("unsub props/t up=why=done", /unsub sent/);
+    await probe.command("disconnect will expiry=0 up=bye=now", /disconnected/);
+    const seen = (cmd: string) => scripted.received.map((r) => r.packet).filter((p) => p.cmd === cmd);
+    for (const deadline = Date.now() + 8000; !seen("disconnect").length && Date.now() < deadline; ) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(seen("connect")[0]).toMatchObject({ properties: { userProperties: { fw: "1.2", site: "lab" } } });
+    expect(seen("subscribe").at(-1)).toMatchObject({
+      subscriptions: [{ topic: "props/t", qos: 1, nl: true }],
+      properties: { subscriptionIdentifier: 3, userProperties: { why: "test" } },
+    });
+    expect(seen("unsubscribe")[0]).toMatchObject({ properties: { userProperties: { why: "done" } } });
+    expect(seen("disconnect")[0]).toMatchObject({
+      reasonCode: 4,
+      properties: { sessionExpiryInterval: 0, userProperties: { bye: "now" } },
+    });
+  });
+
   test("the broker's topic aliases, within our Topic Alias Maximum, reach the application as topics", async () => {
     const scripted = await startScriptedBroker((packet, peer) => {
       if (packet.cmd === "connect") accept(peer);

@@ -44,8 +44,8 @@ describeMosquitto("a real fleet against mosquitto", () => {
     const r = await runFleet(options({ overrides: { backoffSpread: "2000" } }), log);
     consistent(r);
     expect(r.totals).toEqual({ attempts: DEVICES, atBroker: DEVICES, reachedByClients: DEVICES });
-    expect(r.reconnected.p100!).toBeLessThan(2000 + 1000);
-    // Spread: not every device in the same second.
+    // How soon they are back is the policy's (its delays, on a virtual clock, in policy.test.ts): timed here on the
+    // host's clock, it would be the machine's load. Spread: not every device in the same second.
     expect(r.peakPerSecond.atBroker!).toBeLessThan(DEVICES);
   });
 
@@ -59,7 +59,6 @@ describeMosquitto("a real fleet against mosquitto", () => {
     // Each device dialled at least once while the broker was down (refused), then once more to get back.
     expect(r.totals.attempts).toBeGreaterThan(r.totals.atBroker!);
     expect(r.totals.atBroker).toBeGreaterThanOrEqual(DEVICES);
-    expect(r.reconnected.p100!).toBeLessThan(2000 + 1500);
   });
 
   test("auth outage: refused at the cap's pace, then all back within the cap; every attempt reached the broker", async () => {
@@ -74,7 +73,6 @@ describeMosquitto("a real fleet against mosquitto", () => {
     // The first retry after the restart, one every 1..2 s while refused (2 s), one to get back: about 3 each.
     expect(r.totals.attempts).toBeGreaterThanOrEqual(2 * DEVICES);
     expect(r.totals.attempts).toBeLessThanOrEqual(5 * DEVICES);
-    expect(r.reconnected.p100!).toBeLessThan(2000 + 1500);
   });
 });
 

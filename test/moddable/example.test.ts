@@ -4,7 +4,7 @@
 // client arms is one Moddable timer armed again, where a timer per deadline would run out of the simulator's
 // 16-bit timer ids after 65,535.
 
-import { type Build, build, Mcsim, ownWarnings, unresolvedImports } from "../../tools/rigs/moddable";
+import { type Build, build, Mcsim, modulesOf, ownWarnings, unresolvedImports } from "../../tools/rigs/moddable";
 import { describeMosquitto, type Mosquitto, startMosquitto } from "../helpers/mosquitto";
 import { peer, subscribe } from "../helpers/peer";
 
@@ -14,11 +14,15 @@ const BULK = 100000;
 const BROKER = { config: ["max_queued_messages 0"] };
 
 describe("examples/mqttbasic for esp32", () => {
-  test("compiles and links, every import of ours resolved, no warnings about our code", () => {
+  test("compiles and links, every import of ours resolved, no warnings about our code, nothing it does not use", () => {
     const esp32 = build("examples/mqttbasic", { platform: "esp32" });
     try {
       expect(unresolvedImports(esp32.tmp)).toEqual([]);
       expect(ownWarnings(esp32.output)).toEqual([]);
+      // The drop-in alone: none of the firmware's app, no TLS (Tether's or the SDK's), no WebSocket layer.
+      const modules = [...modulesOf(esp32.tmp).keys()];
+      expect(modules).toContain("tether/compat/mqtt");
+      expect(modules.filter((m) => /^tether\/app\/|^ssl\/|tls|websocket|sha1|x509/.test(m))).toEqual([]);
     } finally {
       esp32.remove();
     }

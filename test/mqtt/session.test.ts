@@ -488,18 +488,38 @@ describe("quarantine: a message the broker closes the connection after, again af
     const r = s.resume(true);
     expect(r).toMatchObject({ send: [], suspect: true });
     expect(s.publish(message("new"))).toBe("queued");
-    expect(brief(s.probed())).toEqual([
-      [PUBLISH, 1, "bad", true],
+    // Then one message a PINGRESP, a PINGREQ behind each.
+    expect(brief(s.probed())).toEqual([[PUBLISH, 1, "bad", true]]);
+    expect(s.quarantine()).toMatchObject({ message: { topic: "bad" }, closes: 2 });
+    expect([s.inflight, s.quarantined]).toEqual([1, 1]);
+    // The next connection sends the others at once: no suspect left.
+    expect(brief(s.resume(true).send)).toEqual([
       [PUBLISH, 2, "good", true],
       [PUBLISH, 3, "new", false],
     ]);
-    expect(s.quarantine()).toMatchObject({ message: { topic: "bad" }, closes: 2 });
-    expect([s.inflight, s.quarantined]).toEqual([2, 1]);
-    // The next connection resends the others at once: no suspect left.
-    expect(brief(s.resume(true).send)).toEqual([
-      [PUBLISH, 2, "good", true],
-      [PUBLISH, 3, "new", true],
-    ]);
+  });
+
+  it("names the message the broker closed on, not the oldest, when the broker dropped the acks before it", () => {
+    const s = new Session();
+    s.resume(true);
+    for (const topic of ["a", "big", "c"]) sent(s.publish(message(topic)));
+    // Closed on "big", its PUBACK for "a" lost with the connection: "a", the first unread one, is blamed once.
+    expect(s.quarantine()).toBeUndefined();
+    expect(s.resume(true)).toMatchObject({ send: [], suspect: true });
+    s.pinged();
+    expect(brief(s.probed())).toEqual([[PUBLISH, 1, "a", true]]);
+    s.pinged();
+    expect(brief(s.probed())).toEqual([[PUBLISH, 2, "big", true]]); // "a" read: cleared
+    s.onAck(ackOf(PUBACK, 1));
+    s.pinged();
+    expect(s.quarantine()).toBeUndefined(); // closed before the PINGRESP behind "big": its first
+    expect(s.resume(true).suspect).toBe(true);
+    s.pinged();
+    expect(brief(s.probed())).toEqual([[PUBLISH, 2, "big", true]]);
+    s.pinged();
+    expect(s.quarantine()).toMatchObject({ message: { topic: "big" }, closes: 2 });
+    expect([s.inflight, s.quarantined]).toEqual([1, 1]);
+    expect(brief(s.resume(true).send)).toEqual([[PUBLISH, 3, "c", true]]);
   });
 
   it("is not taken out when the connection dies before the broker answers the PINGREQ (a cut, not the message)", () => {
@@ -518,9 +538,11 @@ describe("quarantine: a message the broker closes the connection after, again af
     s.quarantine();
     s.resume(true);
     s.pinged(); // the probe
-    expect(brief(s.probed())).toHaveLength(2);
-    s.pinged(); // right behind the resend
-    s.probed(); // answered: the broker read past both messages and kept the connection
+    expect(brief(s.probed())).toEqual([[PUBLISH, 1, "bad", true]]);
+    s.pinged(); // right behind it
+    expect(brief(s.probed())).toEqual([[PUBLISH, 2, "good", true]]);
+    s.pinged();
+    expect(s.probed()).toEqual([]); // answered: the broker read past both messages and kept the connection
     for (let i = 0; i < 3; i++) {
       expect(s.quarantine()).toBeUndefined();
       s.resume(true);
@@ -569,6 +591,7 @@ describe("quarantine: a message the broker closes the connection after, again af
     expect(s.quarantine()).toMatchObject({ message: { topic: "bad" } });
     expect(store.size).toBe(0);
     // A twin with our id that starts clean ends our connections: our session is gone at the next CONNACK.
+    s.resume(true);
     sent(s.publish(message("innocent")));
     s.quarantine();
     expect(s.resume(false).suspect).toBe(false);
@@ -675,7 +698,7 @@ describe("state kept through a reboot", () => {
 
   it("a message too large to store, or beyond the slots, marks the state lost until it completes", () => {
     const store = new Nvs();
-    const s = new Session({ store, slots: 1 });
+    const s = new Session({ store, slots: 1, queueSlots: 0 });
     s.resume(true, 10);
     sent(s.publish({ ...message("big", 2), payload: payload(1000) }));
     expect(store.values.get("ses.lost")).toBe("1");
@@ -712,5 +735,150 @@ describe("state kept through a reboot", () => {
     const s = boot(store);
     expect([s.restored, s.inflight]).toEqual([0, 0]);
     expect(s.onPublish(incoming(1, 2, true)).deliver).toBe(false);
+  });
+
+  describe("waiting QoS 1/2 messages (offline, or behind the in-flight window)", () => {
+    it("are stored and, after a power cut, sent in order behind the restored flights and before newer ones", () => {
+      const store = new Nvs();
+      const before = boot(store);
+      before.resume(true, 1);
+      sent(before.publish(message("flight", 2)));
+      expect(before.publish(message("w1"))).toBe("queued");
+      expect(before.publish(message("w0", 0))).toBe("queued");
+      before.suspend();
+      expect(before.publish(message("w2", 2))).toBe("queued");
+      expect(before.publish({ ...message("w3"), retain: true, payload: payload(50) })).toBe("queued");
+      expect(before.losing()).toBeUndefined();
+      const after = boot(store);
+      expect([after.restored, after.inflight, after.waiting, after.droppedAtBoot]).toEqual([4, 1, 3, undefined]);
+      expect(after.publish(message("newer"))).toBe("queued");
+      const r = after.resume(true, 10);
+      expect(brief(r.send)).toEqual([
+        [PUBLISH, 1, "flight", true],
+        [PUBLISH, 2, "w1", false],
+        [PUBLISH, 3, "w2", false],
+        [PUBLISH, 4, "w3", false],
+        [PUBLISH, 5, "newer", false],
+      ]);
+      const w3 = r.send[3] as Publish;
+      expect([w3.qos, w3.retain, w3.payload]).toEqual([1, true, payload(50)]);
+      // Sent, they are flights now, stored under the values they had while waiting; completed, they are gone.
+      expect(boot(store).inflight).toBe(5);
+      after.onAck(ackOf(PUBREC, 1));
+      after.onAck(ackOf(PUBCOMP, 1));
+      after.onAck(ackOf(PUBACK, 2));
+      after.onAck(ackOf(PUBREC, 3));
+      after.onAck(ackOf(PUBCOMP, 3));
+      after.onAck(ackOf(PUBACK, 4));
+      after.onAck(ackOf(PUBACK, 5));
+      expect([...store.values.keys()]).toEqual([]);
+    });
+
+    it("cost one write more than a message that leaves at once: its flight overwrites the value", () => {
+      const store = new Nvs();
+      const s = boot(store);
+      s.publish(message("offline"));
+      expect(store.writes).toBe(1);
+      s.resume(true, 10);
+      expect(store.writes).toBe(2);
+      s.onAck(ackOf(PUBACK, 1));
+      expect([store.writes, store.values.size]).toEqual([3, 0]);
+    });
+
+    it("what cannot be stored is counted with why; the marker names a power cut at the next boot", () => {
+      const store = new Nvs();
+      const s = new Session({ store, queueSlots: 1 });
+      s.publish(message("stored"));
+      s.publish(message("no slot"));
+      expect(store.values.get("ses.drop")).toBe("no_slot");
+      s.publish({ ...message("big", 2), payload: payload(1000) });
+      s.publish(message("zero", 0));
+      s.publish({ ...message("reply"), transient: true });
+      expect(s.losing()).toEqual({ count: 2, reason: "too_large" });
+      // losing() is the polite shutdown: named there, so not again at the next boot.
+      expect(store.values.has("ses.drop")).toBe(false);
+      s.publish({ ...message("props"), properties: { contentType: "x" } });
+      expect(store.values.get("ses.drop")).toBe("properties");
+      const after = boot(store);
+      expect([after.droppedAtBoot, after.restored, store.values.has("ses.drop")]).toEqual(["properties", 1, false]);
+      expect(boot(store).droppedAtBoot).toBeUndefined();
+      store.values.set("ses.drop", "\u0001garbage");
+      expect(boot(store).droppedAtBoot).toBeUndefined();
+      expect(store.values.has("ses.drop")).toBe(false);
+      // Once they have left, nothing is at risk and the marker goes.
+      s.resume(true, 10);
+      expect([s.waiting, s.losing(), store.values.has("ses.drop")]).toEqual([0, undefined, false]);
+    });
+
+    it("a store that refuses the write (the flash budget) leaves the message in RAM, named", () => {
+      const store = new Nvs();
+      const s = boot(store);
+      const write = store.writeSetting.bind(store);
+      store.writeSetting = (key, value) => {
+        if (value !== undefined && key !== "ses.drop") throw new RangeError("flash budget spent");
+        write(key, value);
+      };
+      s.publish(message("a"));
+      expect(s.losing()).toEqual({ count: 1, reason: "store_refused" });
+    });
+
+    it("with no session kept, nothing is written, and what a reboot loses (waiting and in flight) is counted", () => {
+      const store = new Nvs();
+      const s = boot(store, false);
+      s.resume(false, 1);
+      sent(s.publish(message("flight")));
+      s.publish(message("waiting", 2));
+      s.publish({ ...message("reply"), transient: true });
+      expect([store.writes, s.losing()]).toEqual([0, { count: 2, reason: "no_session" }]);
+    });
+
+    it("stored by a kept session and read back by one that is not: sent as new, the store cleared", () => {
+      const store = new Nvs();
+      boot(store).publish(message("w"));
+      const s = boot(store, false);
+      expect([s.restored, s.waiting, store.values.size]).toEqual([1, 1, 0]);
+      expect(s.losing()).toEqual({ count: 1, reason: "no_session" });
+      expect(brief(s.resume(false, 10).send)).toEqual([[PUBLISH, 1, "w", false]]);
+    });
+
+    it("a broker that lost our session: flights wait again, stored as waiting messages", () => {
+      const store = new Nvs();
+      const s = boot(store);
+      s.resume(true, 2);
+      sent(s.publish(message("a")));
+      sent(s.publish(message("b")));
+      s.suspend();
+      s.resume(true, 1);
+      s.suspend();
+      expect(brief(boot(store).resume(true, 10).send)).toEqual([
+        [PUBLISH, 1, "a", true],
+        [PUBLISH, 2, "b", true],
+      ]);
+      // Only one may leave on the new connection: the other waits, stored.
+      const r = s.resume(false, 1);
+      expect(brief(r.send)).toEqual([[PUBLISH, 3, "a", false]]);
+      const after = boot(store);
+      expect([after.inflight, after.waiting]).toEqual([1, 1]);
+    });
+
+    it("clear() removes the stored waiting messages", () => {
+      const store = new Nvs();
+      const s = boot(store);
+      s.publish(message("a"));
+      s.publish({ ...message("big"), payload: payload(1000) });
+      s.clear();
+      expect([store.values.size, s.losing()]).toEqual([0, undefined]);
+    });
+
+    it("a stored waiting message that does not parse, or whose topic brokers refuse, is rejected", () => {
+      const store = new Nvs();
+      store.values.set("ses.0", "q 1 1 t");
+      store.values.set("ses.1", "q1 1 3 a\u0001bAQ==");
+      store.values.set("ses.2", "q2 1 1 tAQ==");
+      const rejected: string[] = [];
+      const named = Object.assign(store, { rejected: (key: string) => rejected.push(key) });
+      const s = new Session({ store: named });
+      expect([s.restored, s.waiting, rejected]).toEqual([1, 1, ["ses.0", "ses.1"]]);
+    });
   });
 });

@@ -8,7 +8,7 @@ import { failureInfo } from "tether/diag/codes";
 import { tokenize } from "tether/diag/console";
 import { parseLine } from "tether/diag/log";
 import { attempts, busiestMinute, check, mentions, type RunRecord } from "../../tools/chaos/invariants";
-import { HAZARDS, type Hazard, makePlan, type Plan } from "../../tools/chaos/plan";
+import { describeOp, HAZARDS, type Hazard, makePlan, type Plan } from "../../tools/chaos/plan";
 import { report, saveRun } from "../../tools/chaos/report";
 import { ChaosRun, consoleArg } from "../../tools/chaos/run";
 import { describeMosquitto } from "../helpers/mosquitto";
@@ -54,6 +54,15 @@ describe("chaos plans", () => {
     expect(makePlan(42, { ops: 50 })).toEqual(makePlan(42, { ops: 50 }));
     expect(makePlan(43, { ops: 50 })).not.toEqual(makePlan(42, { ops: 50 }));
     expect(makePlan(42, { ops: 50 }).ops).toHaveLength(50);
+  });
+
+  test("a failing seed prints every operation and the command that runs it again", () => {
+    const plan = makePlan(7, { ops: 5, hazards: ["passwords"] });
+    const verdict = { violations: [{ invariant: "settle" as const, detail: "x" }], delivery: {} as never, attempts: 1 };
+    const text = report(plan, verdict, ["acl"], "/tmp/plan.json");
+    expect(text).toContain("[settle] x");
+    for (const [i, op] of plan.ops.entries()) expect(text).toContain(`${String(i + 1).padStart(3)}. ${describeOp(op)}`);
+    expect(text).toContain("npm run chaos -- --seed 7 --ops 5 --without acl   (or --plan /tmp/plan.json)");
   });
 
   test("hostile topics reach the console as they were drawn", () => {
@@ -118,6 +127,10 @@ describe("chaos invariants", () => {
     expect(run("sent", 1)).toEqual([]);
     expect(run("queued", 0)).toEqual(["delivery"]);
     expect(run("sent", 2)).toEqual(["delivery"]);
+    // Not after a boot that starts a connection clean on purpose: what it carries over is resent on a new session.
+    const clean =
+      '5 W mqtt warning message="next connection starts a clean session: the session state of the last run could not all be stored (messages too large or too many)"\n';
+    expect(run("sent", 2, clean)).toEqual([]);
     expect(run("sent", 2, "", 1)).toEqual([]);
     expect(run("invalid", 0)).toEqual([]);
     expect(run("invalid", 1)).toEqual(["delivery"]);
@@ -139,6 +152,33 @@ describe("chaos invariants", () => {
     expect(run(said)).toEqual([]);
   });
 
+  const delivery = (run: RunRecord) => invariants(run).filter((v) => v === "delivery");
+
+  test("waiting messages a reboot lost are named by count, at the shutdown or at the boot after a power cut", () => {
+    const message = { tag: "s1m1.", topic: "chaos/a", qos: 1 as const, retain: false, via: "serial" as const };
+    const run = (ended: "kill" | "shutdown", first: string, second = "") =>
+      delivery(
+        record("", {
+          boots: [
+            { output: first, ops: [], reconnects: 0, ended, keepsSession: true, version: "3.1.1" },
+            { output: second, ops: [], reconnects: 0, ended: "end", keepsSession: true, version: "3.1.1" },
+          ],
+          messages: [{ ...message, boot: 0, result: "queued" }],
+        }),
+      );
+    const line = (when: string) => `9 W diag message_dropped count=1 reason=no_slot when=${when} hint="x"\n`;
+    expect(run("shutdown", "")).toEqual(["delivery"]);
+    expect(run("shutdown", line("shutdown"))).toEqual([]);
+    expect(run("kill", "", line("power_cut"))).toEqual([]);
+    // A message that left the device was a flight: a count of waiting messages does not name it, in its own boot; a
+    // later boot's count does (read back from the store, then lost).
+    const sent = "5 I trace out type=PUBLISH payload=s1m1.\n";
+    expect(run("shutdown", `${sent}${line("shutdown")}`)).toEqual(["delivery"]);
+    expect(run("kill", sent, line("shutdown"))).toEqual([]);
+    // A power cut named at the start of its own boot is an earlier boot's.
+    expect(run("shutdown", line("power_cut"))).toEqual(["delivery"]);
+  });
+
   test("a subscription the console took that no longer holds is a violation", () => {
     const probe = { topic: "inbound/1", filters: ["inbound/#"] };
     expect(invariants(record("", { probes: [{ ...probe, arrived: true }] }))).toEqual([]);
@@ -158,12 +198,14 @@ describe("chaos invariants", () => {
 
 // The bounded run of `npm test`: fixed seeds, each a plan of OPS operations; `npm run chaos` runs longer and wider.
 // Hazards whose fixes (issue 20) have not landed yet are left out here, and added as they land; `npm run chaos`
-// draws from all of them. Seeds 4 and 9 of this profile fail on the main of this writing (messages queued while
-// offline lost at a reboot; a SUBSCRIBE lost with its connection and not sent again on the resumed session): add
-// them once those are fixed.
+// draws from all of them. Left out on the main of this writing: broker limits. Seed 12 with them: a reply larger
+// than a 3.1.1 broker's max_packet_size sits in the pipe before the PUBACK of a remote `reconnect`, the broker drops
+// the connection unread, redelivers the command at every connection, and each close is the device's own (local), so
+// neither quarantine nor the loop detector sees it. Seed 5: a QoS 2 message to a 3.1.1 broker with max_qos 1 is
+// resent across reboots, whose RAM-only suspicion never reaches the second close.
 const SEEDS = [1, 5, 8, 12];
 const OPS = 30;
-const HAZARDS_FIXED: Hazard[] = [];
+const HAZARDS_FIXED: Hazard[] = ["hostileTopics", "hostileSettings", "acl", "remoteReconnect", "passwords"];
 const without = HAZARDS.filter((hazard) => !HAZARDS_FIXED.includes(hazard));
 
 describeMosquitto("chaos: a bounded run", () => {

@@ -5,12 +5,15 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { SimDevice } from "../../hosts/sim/node/device";
 import { runScenario } from "../../tools/lab/run";
 import { findScenario } from "../../tools/lab/scenarios";
 import { codeColours, renderReport } from "../../tools/report/html";
-import { readSession } from "../../tools/report/session";
+import { failuresByCode, readSession } from "../../tools/report/session";
 import { verdict } from "../../tools/report/verdict";
 import { CHROMIUM, chromium } from "../../tools/rigs/chromium";
+import { Probe } from "../../tools/rigs/probe";
+import { mosquittoTest, startMosquitto } from "../helpers/mosquitto";
 
 const dir = mkdtempSync(join(tmpdir(), "tether-report-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -146,6 +149,26 @@ test("reboots: each boot marked, no line across it, repeats coalesced, the devic
   expect(page).not.toMatch(/<li>[^<]*`/);
 });
 
+test("lines the serial budget held back count in the failures by code, as the device counted them", () => {
+  const dir = mkdtempSync(join(tmpdir(), "tether-report-"));
+  try {
+    const log = join(dir, "held.log");
+    writeFileSync(
+      log,
+      [
+        "100 I app boot platform=esp32 client_id=a boot=1",
+        '200 E diag bad_credentials broker=10.0.0.5:1883 reason="0x05" hint="x"',
+        "10200 I log held_back lines=45 codes=diag.bad_credentials:30,mqtt.connecting:15 ms=10000 budget=20",
+        "",
+      ].join("\n"),
+    );
+    const byCode = failuresByCode(readSession(readFileSync(log, "utf8")));
+    expect(byCode.map(({ code, count }) => [code, count])).toEqual([["bad_credentials", 31]]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test("colours by severity: errors in reds, warnings in oranges, every code in a report a colour of its own", () => {
   const colours = codeColours(["bad_credentials", "tls_failed", "tcp_reset", "broker_closed", "keepalive_timeout"]);
   expect(new Set(colours.values()).size).toBe(5);
@@ -177,4 +200,50 @@ test("colours by severity: errors in reds, warnings in oranges, every code in a 
     if (process.env.TETHER_UPDATE_DOCS === "1") copyFileSync(shot, "docs/report-reboot.png");
   },
   60000,
+);
+
+mosquittoTest(
+  "the report counts what the device counted: copies held back by the rate limit are told before it stops",
+  async () => {
+    const broker = await startMosquitto({ users: { alice: "correct-horse" } });
+    const device = await SimDevice.start({
+      config: {
+        broker: broker.url,
+        clientId: `report-counts-${process.pid % 10000}`,
+        mqttUser: "alice",
+        mqttPassword: "not-it",
+        backoffBase: "100",
+        backoffCap: "400",
+        backoffSpread: "0",
+        beaconInterval: "0",
+      },
+    });
+    try {
+      const probe = new Probe(device);
+      // Refusals faster than the log's 10 s window: after the first, copies are held back and counted.
+      const refusals = async () => {
+        const lines = await probe.command("stats", /^heap /);
+        return Number(/bad_credentials=(\d+)/.exec(lines.find((l) => l.startsWith("failures")) ?? "")?.[1] ?? 0);
+      };
+      for (let tries = 0; (await refusals()) < 4; tries++) {
+        if (tries > 200) throw new Error("fewer than four refusals");
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      // No more attempts: the link goes down, so the device's count and the log's stop together.
+      device.setLink(false);
+      await probe.command("stats", /^heap /);
+      await device.shutdown();
+      const session = readSession(probe.output);
+      const counted = session.deviceCounts!.counts.bad_credentials!;
+      expect(counted).toBeGreaterThanOrEqual(4);
+      expect(probe.output).toMatch(
+        / E diag bad_credentials \.\.\. \d+ similar suppressed\n(?:.*\n)*?\d+ I app shutdown/,
+      );
+      expect(failuresByCode(session).find((e) => e.code === "bad_credentials")!.count).toBe(counted);
+    } finally {
+      await device.kill();
+      await broker.stop();
+    }
+  },
+  40000,
 );

@@ -13,7 +13,7 @@
 //   unsubscribe is in force once the faults end: a message to a matching topic reaches the device.
 // - delivery: every QoS 1/2 message the API accepted reaches the watcher (exactly once when the broker grants
 //   QoS 2 in a session the broker keeps), or a line names it (by its topic: quarantined, denied, too large,
-//   dropped); a refused one never arrives.
+//   dropped; by count: `diag message_dropped`, for waiting messages a reboot lost); a refused one never arrives.
 //   Not the device's to name: a publish mosquitto's acl_file drops in MQTT 3.1.1 (it acknowledges and drops,
 //   /work/shared/broker-facts.md), or its max_inflight_messages 1 (see checkDelivery), and what a power cut or
 //   shutdown loses from a device that keeps no session.
@@ -341,8 +341,20 @@ function checkDelivery(record: RunRecord, stats: DeliveryStats): Violation[] {
       const granted = Math.min(m.qos, broker.maxQos);
       // Exactly once holds within a session: a clean start forgets what the broker received, and a message resent
       // on the new session may arrive again. A command comes at QoS 1 (the device subscribes to its command topic
-      // so): it may arrive, and run, twice.
-      const once = granted === 2 && !m.retain && m.via === "serial" && record.boots[m.boot]!.keepsSession;
+      // so): it may arrive, and run, twice. A device that finds its stored session incomplete at a boot starts one
+      // connection clean on purpose (`next connection starts a clean session`): what it carries over (a message
+      // stored while waiting, say) is resent on a new session, so from that boot on exactly once does not hold.
+      const cleanLater = logs
+        .slice(m.boot)
+        .some((lines) =>
+          lines.some(
+            (line) =>
+              line.event === "warning" &&
+              (line.fields.message ?? "").startsWith("next connection starts a clean session"),
+          ),
+        );
+      const once =
+        granted === 2 && !m.retain && m.via === "serial" && record.boots[m.boot]!.keepsSession && !cleanLater;
       if (count > 1 && once) {
         found.push({ invariant: "delivery", detail: `${what}: QoS 2 delivered ${count} times` });
       } else if (count > 1) stats.duplicatesQos1++;
@@ -362,15 +374,29 @@ function checkDelivery(record: RunRecord, stats: DeliveryStats): Violation[] {
     const unstored = (logs[m.boot + 1] ?? []).some(
       (line) => line.event === "warning" && (line.fields.message ?? "").includes("could not all be stored"),
     );
+    // Messages a reboot lost from RAM are named by count, not by topic (`diag message_dropped`): at the shutdown that
+    // loses them, or at the next boot after a power cut. In its own boot, a message that never left (it waited); in a
+    // later one, any (a stored flight read back, then lost with a session no longer kept, say).
+    const left = boot.output.includes(`payload=${m.tag}`);
+    const dropped = logs
+      .slice(m.boot)
+      .some((lines, i) =>
+        lines.some(
+          (line) =>
+            line.area === "diag" &&
+            line.event === "message_dropped" &&
+            (i > 0 || (!left && line.fields.when === "shutdown")),
+        ),
+      );
     if (
       unstored ||
+      dropped ||
       logs.slice(m.boot).some((lines) => lines.some((line) => isNaming(line) && mentions(line, m.topic)))
     ) {
       stats.named++;
       continue;
     }
     // What the triage needs first: whether it ever left the device before its boot ended.
-    const left = boot.output.includes(`payload=${m.tag}`);
     const end = boot.ended === "end" ? "" : left ? "" : `; never sent before the boot ended (${boot.ended})`;
     found.push({
       invariant: "delivery",

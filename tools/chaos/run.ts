@@ -1,8 +1,8 @@
 // Runs one chaos plan for real: mosquitto configured from the plan's capabilities, the fault proxy in front of it,
 // the firmware in XS (the simulator) behind the proxy, and an MQTT.js peer (the watcher) straight on the broker that
 // counts what arrives, sends the remote commands and the inbound messages. Every operation waits for its answer
-// (a console line, an event), never for wall-clock time; then every fault ends, and the record of what happened
-// goes to the invariants (invariants.ts).
+// (a console line, an event), never for wall-clock time (the plan's `wait` operations are its only pauses); then
+// every fault ends, and the record of what happened goes to the invariants (invariants.ts).
 
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";

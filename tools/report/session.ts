@@ -181,6 +181,17 @@ export function readSession(text: string): Session {
       session.traffic.push({ ...at, value: number("bytes")! });
     } else if (area === "trace" && number("size") !== undefined) {
       session.traffic.push({ ...at, value: number("size")! });
+    } else if (area === "log" && name === "held_back") {
+      // The serial budget held these lines back and counted them by area and event (`codes=diag.x:4,mqtt.y:9`): a
+      // failure's count includes them, as the device's own does.
+      for (const entry of (fields.codes ?? "").split(",")) {
+        const [key, count] = entry.split(":");
+        const code = key?.startsWith("diag.") ? key.slice(5) : "";
+        const n = Number(count);
+        if (!KNOWN.has(code) || !(n > 0)) continue;
+        session.failures.push({ ...at, code, text: raw, repeats: n, summary: true });
+        event(at, "failure", raw, code, n);
+      }
     } else if (area === "diag" && KNOWN.has(name)) {
       session.failures.push({
         ...at,

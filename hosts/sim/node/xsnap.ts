@@ -68,6 +68,8 @@ export class Xsnap {
   private inFlight: Pending | undefined;
   private received: Buffer = Buffer.alloc(0);
   private gone: Exit | undefined;
+  /** Whether close() ended the command channel. */
+  private closed = false;
 
   constructor(options: XsnapOptions = {}) {
     this.onRequest = options.onRequest ?? (() => new Uint8Array(0));
@@ -79,7 +81,12 @@ export class Xsnap {
       stdio: ["ignore", "pipe", "pipe", "pipe", "pipe"],
       detached: true,
     });
-    const output = (chunk: Buffer) => options.onOutput?.(chunk.toString("utf8"));
+    const output = (chunk: Buffer) => {
+      const text = chunk.toString("utf8");
+      // Our own close() ends the command channel, and the worker says so as it exits: not the device's output.
+      if (this.closed && text.startsWith("Got EOF on netstring read")) return;
+      options.onOutput?.(text);
+    };
     this.child.stdout!.on("data", output);
     this.child.stderr!.on("data", output);
     this.toWorker = this.child.stdio[3] as Writable;
@@ -115,6 +122,7 @@ export class Xsnap {
 
   /** Ends the command channel: the worker finishes its current command and exits on its own. */
   close(): void {
+    this.closed = true;
     this.toWorker.end();
   }
 
