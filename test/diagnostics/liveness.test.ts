@@ -102,6 +102,32 @@ describeMosquitto("liveness", () => {
     expect(replies().filter((r) => r === "reconnecting")).toHaveLength(1);
   });
 
+  test.concurrent("a remote command acts once the broker has read its ack, not before (chaos seed 12)", async () => {
+    // The reply to `status` (some 250 bytes) is over the 3.1.1 broker's max_packet_size: mosquitto drops the client
+    // when it reads it, so the PUBACK of the `reconnect` behind it is never read. Acting at once, the device closed
+    // the connection itself (a close of its own: no quarantine, no loop detector) and the broker delivered
+    // `reconnect` again at every connection, for ever.
+    const id = uniqueId("remote-confirm");
+    const device = await boot({ broker: small.url, clientId: id, remoteCommands: "status,help,reconnect" });
+    await device.waitForLine(/ I mqtt subscribed filters=tether\/.*\/cmd /);
+    const operator = await peer(small, `${id}-operator`);
+    await operator.client.subscribeAsync(`tether/${id}/reply`, { qos: 1 });
+    const replies = () => operator.got.get(`tether/${id}/reply`) ?? [];
+    await operator.client.publishAsync(`tether/${id}/cmd`, "status", { qos: 1 });
+    await operator.client.publishAsync(`tether/${id}/cmd`, "reconnect", { qos: 1 });
+    const line = await device.waitForCode("message_quarantined", 40000);
+    expect(line.fields).toMatchObject({ topic: `tether/${id}/reply`, closes: "2" });
+    await until(() => replies().includes("reconnecting"), "the reply to reconnect", 20000);
+    // A message the device receives after it: by then a `reconnect` delivered again would have run again.
+    await device.command(`sub ${id}/probe 1`, /sub (sent|saved)/);
+    await device.waitForLine(new RegExp(` I mqtt subscribed filters=${id}/probe `), 20000);
+    await operator.client.publishAsync(`${id}/probe`, "after", { qos: 1 });
+    await device.waitForLine(new RegExp(` I mqtt message topic=${id}/probe `), 20000);
+    expect(replies().filter((r) => r === "reconnecting")).toHaveLength(1);
+    expect(device.lines().filter((l) => / W app command_unconfirmed /.test(l)).length).toBeGreaterThan(0);
+    expect(await accepted(device)).toBeLessThan(8);
+  }, 60000);
+
   test.concurrent("the console's `reconnect`, typed again and again, never dials twice within backoffBase", async () => {
     const id = uniqueId("dial-floor");
     const device = await boot({ broker: mosquitto.url, clientId: id, backoffBase: "1000", backoffCap: "4000" });
