@@ -101,6 +101,15 @@ const REFUSED_STRING = "a string brokers refuse: a control character, non-charac
 const NO_FILTER = "no topic filter";
 const NO_REASON = "no reason code";
 
+/**
+ * A copy of buf[start..end) in a buffer of its own. ArrayBuffer's slice copies in one native step; a typed array's
+ * slice goes byte by byte through the engine's getters and setters in some XS versions (xsnap's).
+ */
+function copyOf(buf: Uint8Array, start: number, end: number): Uint8Array {
+  const at = buf.byteOffset;
+  return new Uint8Array(buf.buffer.slice(at + start, at + end));
+}
+
 function error(code: CodecErrorCode, type: number, detail: string): CodecError {
   return new CodecError(code, `${PACKET_NAMES[type] ?? PACKET_NAMES[0]}: ${detail}`);
 }
@@ -577,7 +586,11 @@ export class Decoder {
         return pending;
       }
       const gathered = this.have > 0;
-      if (!gathered && this.take(0) < 0) return undefined;
+      if (!gathered && this.at === this.end) {
+        // All pushed bytes are read: release them.
+        this.src = this.spill = undefined;
+        return undefined;
+      }
       const buf = gathered ? this.own : this.src!;
       const from = gathered ? 0 : this.at;
       const to = gathered ? this.have : this.end;
@@ -594,7 +607,7 @@ export class Decoder {
         // A PUBLISH large enough to be worth an allocation of its own: copy the rest of the caller's bytes once
         // instead, and hand out payloads that are views of that copy.
         if (!gathered && this.type === PUBLISH && total > SHARE && this.src !== this.spill) {
-          this.src = this.spill = this.src!.slice(from, to);
+          this.src = this.spill = copyOf(this.src!, from, to);
           this.at = 0;
           this.end = to - from;
           continue;
@@ -695,34 +708,34 @@ export class Decoder {
   private frame(buf: Uint8Array, from: number, to: number): number {
     const b = buf[from];
     const type = b >> 4;
-    const flags = b & 15;
     this.type = type;
-    if (type === 0 || (type === AUTH && this.version === 4)) return this.stopWith("bad_packet_type", "bad type");
+    // PUBLISH first: it is the packet received most.
     if (type === PUBLISH) {
-      if ((flags & 6) === 6) return this.stopWith("bad_qos", "QoS 3");
-      if ((flags & 14) === 8) return this.stopWith("protocol_error", "DUP at QoS 0");
-    } else if (flags !== fixedFlags(type)) return this.stopWith("reserved_flags", `flags ${flags}`);
+      if ((b & 6) === 6) return this.stopWith("bad_qos", "QoS 3");
+      if ((b & 14) === 8) return this.stopWith("protocol_error", "DUP at QoS 0");
+    } else if (type === 0 || (type === AUTH && this.version === 4)) return this.stopWith("bad_packet_type", "bad type");
+    else if ((b & 15) !== fixedFlags(type)) return this.stopWith("reserved_flags", `flags ${b & 15}`);
     let length = 0;
     let scale = 1;
-    for (let i = 1; i <= 4; i++) {
-      if (from + i >= to) return MORE;
-      const d = buf[from + i];
+    let at = from + 1;
+    for (;;) {
+      if (at >= to) return MORE;
+      const d = buf[at++];
       length += (d & 0x7f) * scale;
-      if (d < 0x80) {
-        const total = i + 1 + length;
-        this.body = from + i + 1;
-        if (total <= this.max) return total;
-        if (type !== PUBLISH || this.version !== 4) return this.stopWith("packet_too_large", `${total} bytes`);
-        this.skipLeft = length;
-        this.skipAt = this.skipTopic = this.skipId = 0;
-        this.skipNamed = false;
-        this.skipQoS = ((flags >> 1) & 3) as QoS;
-        this.skipSize = total;
-        return SKIP;
-      }
+      if (d < 0x80) break;
+      if (at - from > 4) return this.stopWith("malformed_length", "remaining length over 4 bytes");
       scale *= 128;
     }
-    return this.stopWith("malformed_length", "remaining length over 4 bytes");
+    const total = at - from + length;
+    this.body = at;
+    if (total <= this.max) return total;
+    if (type !== PUBLISH || this.version !== 4) return this.stopWith("packet_too_large", `${total} bytes`);
+    this.skipLeft = length;
+    this.skipAt = this.skipTopic = this.skipId = 0;
+    this.skipNamed = false;
+    this.skipQoS = ((b >> 1) & 3) as QoS;
+    this.skipSize = total;
+    return SKIP;
   }
 
   /**
@@ -775,8 +788,14 @@ export class Decoder {
 
   /** Checks that a length-prefixed field fits and returns where it ends (the caller reads pos..end). */
   private field(): number {
-    const n = this.uint(2);
-    if (this.pos + n <= this.lim) return this.pos + n;
+    const buf = this.buf;
+    const pos = this.pos;
+    // Past the bytes at hand the reads give undefined, taken as 0: the end is then past them too.
+    const end = pos + 2 + ((buf[pos] << 8) | buf[pos + 1]);
+    if (end <= this.lim) {
+      this.pos = pos + 2;
+      return end;
+    }
     this.fail("malformed_packet", TOO_SHORT);
     return this.pos;
   }
@@ -814,7 +833,7 @@ export class Decoder {
 
   private bin(): Uint8Array {
     const end = this.field();
-    const bytes = this.buf.slice(this.pos, end);
+    const bytes = copyOf(this.buf, this.pos, end);
     this.pos = end;
     return bytes;
   }
@@ -893,7 +912,7 @@ export class Decoder {
       this.filled = lim - pos;
       return payload;
     }
-    return buf === this.spill ? buf.subarray(pos, lim) : buf.slice(pos, lim);
+    return buf === this.spill ? buf.subarray(pos, lim) : copyOf(buf, pos, lim);
   }
 
   private packet(type: number, flags: number): Packet {
@@ -917,7 +936,8 @@ export class Decoder {
           dup: (flags & 8) === 8,
         };
         if (packetId !== undefined) packet.packetId = packetId;
-        return withProperties(packet, properties);
+        if (properties !== undefined) packet.properties = properties;
+        return packet;
       }
       case CONNECT:
         return this.connect();
