@@ -297,11 +297,11 @@ export class Connection {
     for (;;) {
       const packet = this.decoder.next();
       if (packet === undefined || this.state === CLOSED) return;
-      if (packet instanceof CodecError && packet.skipped) {
-        this.skipped(packet.skipped, now);
-        continue;
-      }
       if (packet instanceof CodecError) {
+        if (packet.skipped) {
+          this.skipped(packet.skipped, now);
+          continue;
+        }
         const reason = packet.code === "packet_too_large" ? PACKET_TOO_LARGE : MALFORMED_PACKET;
         this.fail({ kind: "protocol", code: packet.code, message: packet.message }, now, reason);
         return;

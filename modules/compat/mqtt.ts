@@ -402,6 +402,12 @@ export class Client {
   }
 
   #dispatch(event: ClientEvent): void {
+    // The event of every message, first.
+    if (event.type === "message") {
+      const publish = event.publish;
+      this.onMessage?.(publish.topic, bufferOf(publish.payload), publish);
+      return;
+    }
     switch (event.type) {
       case "socket":
         this.onConnected?.();
@@ -409,9 +415,6 @@ export class Client {
       case "connected":
         this.#reported = false;
         this.onReady?.(event.properties);
-        return;
-      case "message":
-        this.onMessage?.(event.publish.topic, bufferOf(event.publish.payload), event.publish);
         return;
       case "closed":
         if (this.#reported) return;
