@@ -402,7 +402,7 @@ export class Client implements WebSocketHandlers {
     qos: QoS,
     retain: boolean,
     properties?: Properties,
-    transient = false,
+    transient?: boolean,
   ): PublishResult {
     const problem = this.refusal(topic, payload, qos, retain);
     if (problem) {

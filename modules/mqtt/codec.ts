@@ -181,19 +181,25 @@ export class Encoder {
    * Invalid packets give a CodecError, never an exception. A CONNECT is encoded per its own protocolVersion.
    */
   encode(packet: Packet, version: ProtocolVersion): Uint8Array | CodecError {
+    const type = packet.type;
     this.pos = HEADROOM;
-    this.type = packet.type;
+    this.type = type;
     this.error = undefined;
     // Any other packet writes over those bytes.
-    if (packet.type !== PUBLISH) this.written = "";
+    if (type !== PUBLISH) this.written = "";
     const first = this.body(packet, version);
-    const length = this.pos - HEADROOM;
-    const start = HEADROOM - 1 - varintSize(length);
-    if (this.pos - start > this.max) this.fail("packet_too_large", `${this.pos - start} bytes`);
+    const pos = this.pos;
+    const length = pos - HEADROOM;
+    // A remaining length of one byte, the common case, is written here.
+    const short = length < 0x80;
+    const start = short ? HEADROOM - 2 : HEADROOM - 1 - varintSize(length);
+    if (pos - start > this.max) this.fail("packet_too_large", `${pos - start} bytes`);
     if (this.error !== undefined) return this.error;
-    this.buf[start] = first;
-    writeVarint(this.buf, start + 1, length);
-    return this.buf.subarray(start, this.pos);
+    const buf = this.buf;
+    buf[start] = first;
+    if (short) buf[start + 1] = length;
+    else writeVarint(buf, start + 1, length);
+    return buf.subarray(start, pos);
   }
 
   private fail(code: CodecErrorCode, detail: string): void {
@@ -225,7 +231,7 @@ export class Encoder {
   }
 
   private raw(bytes: Uint8Array): void {
-    if (!this.room(bytes.length)) return;
+    if (this.pos + bytes.length > this.buf.length && !this.room(bytes.length)) return;
     this.buf.set(bytes, this.pos);
     this.pos += bytes.length;
   }
@@ -263,10 +269,6 @@ export class Encoder {
   /** A topic name; empty is allowed where a topic alias stands for it. */
   private topic(name: string, emptyOk: boolean): void {
     const at = this.pos;
-    if (at === HEADROOM && name !== "" && name === this.written) {
-      this.pos += this.writtenBytes;
-      return;
-    }
     this.written = "";
     if (wildcard(name) || (name === "" && !emptyOk)) this.fail("bad_topic", `topic name "${name}"`);
     this.str(name);
@@ -330,11 +332,16 @@ export class Encoder {
       // PUBLISH first: the switch compares case by case, and it is the packet sent most.
       case PUBLISH: {
         const qos = packet.qos;
-        if (!validQos(qos)) this.fail("bad_qos", `QoS ${qos}`);
+        if (qos !== 0 && !validQos(qos)) this.fail("bad_qos", `QoS ${qos}`);
         if (packet.dup && qos === 0) this.fail("protocol_error", "DUP at QoS 0");
-        this.topic(packet.topic, version === 5 && packet.properties?.topicAlias !== undefined);
+        const properties = packet.properties;
+        const topic = packet.topic;
+        // The same topic as the last PUBLISH's: its bytes are in place (see `written`).
+        if (topic === this.written && topic !== "") this.pos += this.writtenBytes;
+        else this.topic(topic, version === 5 && properties?.topicAlias !== undefined);
         if (qos > 0) this.packetId(packet.packetId);
-        this.properties(packet.properties, type, version);
+        // 3.1.1 has none to write, and refuses any.
+        if (version === 5 || properties !== undefined) this.properties(properties, type, version);
         this.raw(packet.payload);
         return 0x30 | (packet.dup ? 8 : 0) | ((qos & 3) << 1) | (packet.retain ? 1 : 0);
       }
