@@ -2,6 +2,8 @@
 // reads pushed bytes in place and copies only what outlives the push: the packet's fields, and the start of a
 // packet that is still arriving. Both report invalid input as a CodecError value: nothing here throws on bad
 // bytes or bad packets.
+
+import { copyOf } from "tether/mqtt/bytes";
 import {
   AUTH,
   CONNACK,
@@ -100,15 +102,6 @@ const BAD_STRING = "a string with a surrogate or U+0000";
 const REFUSED_STRING = "a string brokers refuse: a control character, non-character or lone surrogate";
 const NO_FILTER = "no topic filter";
 const NO_REASON = "no reason code";
-
-/**
- * A copy of buf[start..end) in a buffer of its own. ArrayBuffer's slice copies in one native step; a typed array's
- * slice goes byte by byte through the engine's getters and setters in some XS versions (xsnap's).
- */
-function copyOf(buf: Uint8Array, start: number, end: number): Uint8Array {
-  const at = buf.byteOffset;
-  return new Uint8Array(buf.buffer.slice(at + start, at + end));
-}
 
 function error(code: CodecErrorCode, type: number, detail: string): CodecError {
   return new CodecError(code, `${PACKET_NAMES[type] ?? PACKET_NAMES[0]}: ${detail}`);
