@@ -302,11 +302,11 @@ export class Connection {
     for (;;) {
       const packet = this.decoder.next();
       if (packet === undefined || this.state === CLOSED) return;
-      if (packet instanceof CodecError && packet.skipped) {
-        this.skipped(packet.skipped, now);
-        continue;
-      }
       if (packet instanceof CodecError) {
+        if (packet.skipped) {
+          this.skipped(packet.skipped, now);
+          continue;
+        }
         const reason = packet.code === "packet_too_large" ? PACKET_TOO_LARGE : MALFORMED_PACKET;
         this.fail({ kind: "protocol", code: packet.code, message: packet.message }, now, reason);
         return;
@@ -761,17 +761,20 @@ export class Connection {
    * connection and, sent again, every next one).
    */
   private send(packet: Packet, now: number): number {
-    if (packet.type === PUBLISH && packet.retain && !this.retainAvailable) {
-      this.out.event({
-        type: "warning",
-        message: `retained publish to ${packet.topic} not sent: the broker has Retain Available 0`,
-      });
-      return RETAIN_NOT_SUPPORTED;
+    const version = this.options.version;
+    if (packet.type === PUBLISH) {
+      if (packet.retain && !this.retainAvailable) {
+        this.out.event({
+          type: "warning",
+          message: `retained publish to ${packet.topic} not sent: the broker has Retain Available 0`,
+        });
+        return RETAIN_NOT_SUPPORTED;
+      }
+      if (version === 5) packet = this.outgoing(packet);
     }
-    if (packet.type === PUBLISH && this.options.version === 5) packet = this.outgoing(packet);
     const pending = this.aliasPending;
-    this.aliasPending = "";
-    const bytes = this.encoder.encode(packet, this.options.version);
+    if (pending) this.aliasPending = "";
+    const bytes = this.encoder.encode(packet, version);
     if (bytes instanceof CodecError) {
       this.out.event({ type: "warning", message: `cannot send packet type ${packet.type}: ${bytes.message}` });
       return bytes.code === "packet_too_large" ? PACKET_TOO_LARGE : MALFORMED_PACKET;

@@ -834,8 +834,17 @@ function ack(type: Ack["type"], packetId: number, reasonCode: number): Ack {
 }
 
 function toPublish(message: OutMessage, packetId: number | undefined, dup: boolean): Publish {
-  const { topic, payload, qos, retain, properties } = message;
-  return { type: PUBLISH, topic, payload, qos, retain, dup, packetId, properties };
+  const m = message;
+  return {
+    type: PUBLISH,
+    topic: m.topic,
+    payload: m.payload,
+    qos: m.qos,
+    retain: m.retain,
+    dup,
+    packetId,
+    properties: m.properties,
+  };
 }
 
 /**
