@@ -14,6 +14,7 @@ import {
 } from "tether/client/connection";
 import type { TransportError, WebSocketDialer, WebSocketHandlers } from "tether/client/transport";
 import type { Host, Socket, Timer } from "tether/host";
+import { copyOf } from "tether/mqtt/bytes";
 import { varintSize } from "tether/mqtt/codec";
 import type { Properties, ProtocolVersion, QoS, Subscription, Will } from "tether/mqtt/packets";
 import type { QueueLimits } from "tether/mqtt/queue";
@@ -349,6 +350,17 @@ export class Client implements WebSocketHandlers {
     else this.dropSocket();
   }
 
+  /**
+   * Calls `done(true)` once the broker has read everything sent so far on this connection, `done(false)` if it ends
+   * first (see Connection.confirm). False when not connected.
+   */
+  confirm(done: (read: boolean) => void): boolean {
+    const conn = this.conn;
+    if (!conn?.confirm(this.host.now(), done)) return false;
+    this.rearm();
+    return true;
+  }
+
   /** MQTT 5: re-authenticates with the configured method (see Connection.reauthenticate); false when it cannot. */
   reauthenticate(): boolean {
     return this.conn?.reauthenticate(this.host.now()) === true;
@@ -402,7 +414,7 @@ export class Client implements WebSocketHandlers {
     qos: QoS,
     retain: boolean,
     properties?: Properties,
-    transient = false,
+    transient?: boolean,
   ): PublishResult {
     const problem = this.refusal(topic, payload, qos, retain);
     if (problem) {
@@ -412,7 +424,13 @@ export class Client implements WebSocketHandlers {
     const conn = this.conn?.connected ? this.conn : undefined;
     // A QoS 0 message that leaves at once is encoded now and kept nowhere: only then is no copy needed.
     const leavesNow = qos === 0 && conn !== undefined && this.session.waiting === 0;
-    const message: OutMessage = { topic, payload: leavesNow ? payload : payload.slice(), qos, retain, properties };
+    const message: OutMessage = {
+      topic,
+      payload: leavesNow ? payload : copyOf(payload, 0, payload.length),
+      qos,
+      retain,
+      properties,
+    };
     if (transient) message.transient = true;
     const before = this.session.dropped;
     let result: PublishResult;

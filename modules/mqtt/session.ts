@@ -347,6 +347,7 @@ export class Session {
     // Whatever the last connection was probing is over (its close called suspend, or should have).
     this.#probing = false;
     this.#held = undefined;
+    this.#pings.length = 0;
     const send: Packet[] = [];
     const unacknowledged = Array.from(this.#controls);
     this.#controls.clear();
@@ -407,6 +408,9 @@ export class Session {
       }
     }
     if (!this.#probing) return [];
+    // Another PINGREQ is still unanswered (a remote command's confirm, a keep alive): the next held packet waits for
+    // its answer too, so that no more than one is ever unread.
+    if (this.#pings.length) return [];
     // One held packet at a time, the caller sending a PINGREQ behind each: the broker may have dropped the acks of
     // the messages before the one it closed on, and a close then names that one, not the oldest.
     const held = this.#held ?? [];
@@ -830,8 +834,17 @@ function ack(type: Ack["type"], packetId: number, reasonCode: number): Ack {
 }
 
 function toPublish(message: OutMessage, packetId: number | undefined, dup: boolean): Publish {
-  const { topic, payload, qos, retain, properties } = message;
-  return { type: PUBLISH, topic, payload, qos, retain, dup, packetId, properties };
+  const m = message;
+  return {
+    type: PUBLISH,
+    topic: m.topic,
+    payload: m.payload,
+    qos: m.qos,
+    retain: m.retain,
+    dup,
+    packetId,
+    properties: m.properties,
+  };
 }
 
 /**
