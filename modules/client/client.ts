@@ -16,7 +16,14 @@ import type { TransportError, WebSocketDialer, WebSocketHandlers } from "tether/
 import type { Host, Socket, Timer } from "tether/host";
 import { copyOf } from "tether/mqtt/bytes";
 import { varintSize } from "tether/mqtt/codec";
-import type { Properties, ProtocolVersion, QoS, Subscription, Will } from "tether/mqtt/packets";
+import {
+  type Properties,
+  type ProtocolVersion,
+  PUBLISH,
+  type QoS,
+  type Subscription,
+  type Will,
+} from "tether/mqtt/packets";
 import type { QueueLimits } from "tether/mqtt/queue";
 import { MAX_SLOTS, type OutMessage, Session, type UnsavedReason } from "tether/mqtt/session";
 import { topicNameProblem, validTopicName } from "tether/mqtt/topic";
@@ -411,15 +418,12 @@ export class Client implements WebSocketHandlers {
       return "invalid";
     }
     const conn = this.conn?.connected ? this.conn : undefined;
-    // A QoS 0 message that leaves at once is encoded now and kept nowhere: only then is no copy needed.
-    const leavesNow = qos === 0 && conn !== undefined && this.session.waiting === 0;
-    const message: OutMessage = {
-      topic,
-      payload: leavesNow ? payload : copyOf(payload, 0, payload.length),
-      qos,
-      retain,
-      properties,
-    };
+    // A QoS 0 message that leaves at once is encoded now and kept nowhere: no copy, and nothing for the session.
+    if (qos === 0 && conn !== undefined && this.session.releasesNow) {
+      conn.publishNow({ type: PUBLISH, topic, payload, qos, retain, dup: false, properties }, this.host.now());
+      return "sent";
+    }
+    const message: OutMessage = { topic, payload: copyOf(payload, 0, payload.length), qos, retain, properties };
     if (transient) message.transient = true;
     const before = this.session.dropped;
     let result: PublishResult;

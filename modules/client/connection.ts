@@ -354,6 +354,14 @@ export class Connection {
     return "sent";
   }
 
+  /**
+   * A QoS 0 PUBLISH that the session lets leave at once (Session.releasesNow), sent as `publish` would send it,
+   * without the message the session would make of it first.
+   */
+  publishNow(packet: Publish, now: number): void {
+    this.send(packet, now);
+  }
+
   /** Sends SUBSCRIBE; returns its packet id, or 0 when not connected or out of identifiers. */
   subscribe(subscriptions: Subscription[], now: number, properties?: Properties): number {
     if (properties?.subscriptionIdentifier !== undefined && !this.subscriptionIdsAvailable) {

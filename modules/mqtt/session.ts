@@ -331,6 +331,14 @@ export class Session {
     return this.#waiting.length;
   }
 
+  /**
+   * Whether a QoS 0 message published now leaves at once (`publish` would return its PUBLISH): nothing waits before
+   * it and the connection takes messages. The session keeps nothing of such a message: it may be sent without it.
+   */
+  get releasesNow(): boolean {
+    return this.#limit !== 0 && !this.#probing && this.#waiting.length === 0;
+  }
+
   /** QoS 0 messages dropped from the waiting queue so far (to make room, or because they did not fit). */
   get dropped(): number {
     return this.#waiting.dropped;
