@@ -357,6 +357,17 @@ export class Client implements WebSocketHandlers {
     else this.dropSocket();
   }
 
+  /**
+   * Calls `done(true)` once the broker has read everything sent so far on this connection, `done(false)` if it ends
+   * first (see Connection.confirm). False when not connected.
+   */
+  confirm(done: (read: boolean) => void): boolean {
+    const conn = this.conn;
+    if (!conn?.confirm(this.host.now(), done)) return false;
+    this.rearm();
+    return true;
+  }
+
   /** MQTT 5: re-authenticates with the configured method (see Connection.reauthenticate); false when it cannot. */
   reauthenticate(): boolean {
     return this.conn?.reauthenticate(this.host.now()) === true;

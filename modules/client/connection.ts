@@ -230,6 +230,11 @@ export class Connection {
   private skipNamed = false;
   /** Filters of each SUBSCRIBE awaiting its SUBACK, so a refusal can name them. */
   private readonly pendingSubscribes = new Map<number, string[]>();
+  /** PINGREQs sent and PINGRESPs read on this connection (the broker answers in order). */
+  private pings = 0;
+  private pongs = 0;
+  /** What waits for the broker to have read everything sent before it (see confirm): made with the first. */
+  private confirms: { pong: number; done: (read: boolean) => void }[] | undefined;
 
   constructor(
     private readonly options: ConnectionOptions,
@@ -405,8 +410,25 @@ export class Connection {
   ping(now: number): void {
     if (this.state !== UP) return;
     this.send({ type: PINGREQ }, now);
+    this.pings++;
     this.session.pinged();
     this.keepAlive.pingSent(now);
+  }
+
+  /**
+   * Calls `done(true)` once the broker has read everything sent so far (a PINGREQ sent now is answered: it reads in
+   * order), or `done(false)` if the connection ends first. A remote command acts only then: its PUBACK is known to
+   * be the broker's, which will not deliver it again. Acting as soon as the PUBACK was written, a command that closes
+   * the connection (reconnect) could beat a broker that was about to drop us for something earlier in the pipe (a
+   * packet over its 3.1.1 max_packet_size): the PUBACK unread, the command came again at every connection, and
+   * each close was our own, which neither quarantine nor the loop detector counts. False when not connected.
+   */
+  confirm(now: number, done: (read: boolean) => void): boolean {
+    if (this.state !== UP) return false;
+    this.ping(now);
+    this.confirms ??= [];
+    this.confirms.push({ pong: this.pings, done });
+    return true;
   }
 
   /**
@@ -575,6 +597,9 @@ export class Connection {
           this.ping(now);
         }
         if (rtt !== undefined) this.out.event({ type: "pong", rtt });
+        this.pongs++;
+        const confirms = this.confirms;
+        while (confirms?.length && confirms[0].pong <= this.pongs && this.state === UP) confirms.shift()!.done(true);
         return;
       }
       case DISCONNECT: {
@@ -801,6 +826,9 @@ export class Connection {
       uptime: this.connectedAt < 0 ? -1 : now - this.connectedAt,
       idle: now - this.lastReceived,
     });
+    const confirms = this.confirms;
+    this.confirms = undefined;
+    for (const waiting of confirms ?? []) waiting.done(false);
   }
 }
 

@@ -355,6 +355,7 @@ export class Session {
     // Whatever the last connection was probing is over (its close called suspend, or should have).
     this.#probing = false;
     this.#held = undefined;
+    this.#pings.length = 0;
     const send: Packet[] = [];
     const unacknowledged = Array.from(this.#controls);
     this.#controls.clear();
@@ -415,6 +416,9 @@ export class Session {
       }
     }
     if (!this.#probing) return [];
+    // Another PINGREQ is still unanswered (a remote command's confirm, a keep alive): the next held packet waits for
+    // its answer too, so that no more than one is ever unread.
+    if (this.#pings.length) return [];
     // One held packet at a time, the caller sending a PINGREQ behind each: the broker may have dropped the acks of
     // the messages before the one it closed on, and a close then names that one, not the oldest.
     const held = this.#held ?? [];

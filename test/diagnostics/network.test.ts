@@ -5,6 +5,7 @@
 
 import { once } from "node:events";
 import { createServer, type Socket } from "node:net";
+import type { Code } from "tether/diag/codes";
 import { FaultProxy } from "../../tools/rigs/fault-proxy";
 import { describeMosquitto, freePort, type Mosquitto, startMosquitto } from "../helpers/mosquitto";
 import { startUnansweredListener } from "../helpers/sim";
@@ -117,11 +118,16 @@ describeMosquitto("network failures", () => {
     const device = await boot({ broker: own.url, clientId: uniqueId("closed") });
     await device.waitForLine(/ I mqtt connected /);
     await own.stop();
-    const line = await device.waitForCode("broker_closed");
-    expect(line.fields).toMatchObject({ error: "closed", broker: `127.0.0.1:${own.port}` });
+    // mosquitto closes the connection; one whose last packet from the device it had not read yet (the SUBSCRIBE and
+    // status sent on connecting, on a busy machine) it resets: the device names what it got.
+    const line = await device.waitForCode(["broker_closed", "tcp_reset"]);
+    expect(line.fields).toMatchObject({
+      error: line.event === "broker_closed" ? "closed" : "reset",
+      broker: `127.0.0.1:${own.port}`,
+    });
     await device.waitForCode("tcp_refused");
-    expect(device.codes()[0]).toBe("broker_closed");
-    device.expectNames(["broker_closed", "tcp_refused"]);
+    expect(device.codes()[0]).toBe(line.event);
+    device.expectNames([line.event as Code, "tcp_refused"]);
   });
 
   test.concurrent("flapping: a middlebox mangles every connection a moment after the broker accepts it", async () => {

@@ -547,6 +547,22 @@ describe("quarantine: a message the broker closes the connection after, again af
     expect(brief(s.resume(true).send)).toEqual([[PUBLISH, 3, "c", true]]);
   });
 
+  it("sends the next held message only when every PINGREQ out is answered (one unread at most)", () => {
+    const s = new Session();
+    s.resume(true);
+    for (const topic of ["a", "b"]) sent(s.publish(message(topic)));
+    s.quarantine();
+    expect(s.resume(true).suspect).toBe(true);
+    s.pinged(); // the probe
+    s.pinged(); // another (a remote command's confirm, a keep alive)
+    expect(s.probed()).toEqual([]);
+    expect(brief(s.probed())).toEqual([[PUBLISH, 1, "a", true]]);
+    s.pinged();
+    s.pinged();
+    expect(s.probed()).toEqual([]);
+    expect(brief(s.probed())).toEqual([[PUBLISH, 2, "b", true]]);
+  });
+
   it("is not taken out when the connection dies before the broker answers the PINGREQ (a cut, not the message)", () => {
     const s = withSuspect();
     s.quarantine();

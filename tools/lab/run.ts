@@ -1,9 +1,8 @@
 // Runs one scenario on a fresh lab: checks what it needs, runs it within its time, and keeps what the devices wrote
 // and what the lab did for the summary. `linger` keeps the bench up after the diagnosis (the user goes on typing).
 
-import type { Code } from "tether/diag/codes";
 import { Lab, type LabEvents, type Note, SCENARIO_TIMEOUT_MS } from "./lab";
-import { missing, type Scenario } from "./scenarios";
+import { type Expected, missing, type Scenario } from "./scenarios";
 
 export interface Outcome {
   scenario: Scenario;
@@ -42,7 +41,8 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       });
       running = scenario.run(lab);
       await Promise.race([running, timeout, ...(stopped ? [stopped] : [])]);
-      lab.note(`the device named ${scenario.expect.join(" and ")}`);
+      const first = [...lab.devices.values()][0];
+      lab.note(`the device named ${diagnosis(scenario.expect, first ? first.codes() : []).join(" and ")}`);
       await options.linger?.(lab);
     } catch (caught) {
       error = (caught as Error).message.split("\n")[0];
@@ -65,13 +65,29 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   };
 }
 
-/** The expected codes the first device did not name. */
-export function unnamed(outcome: Outcome): Code[] {
-  return outcome.scenario.expect.filter((code) => !outcome.codes.includes(code));
+/** The codes of `expected` in words: `broker_closed or tcp_reset`. */
+export function label(expected: Expected): string {
+  return typeof expected === "string" ? expected : expected.join(" or ");
+}
+
+/** For each expectation met by `codes` (in order of first appearance), the first of its codes named. */
+export function diagnosis(expect: Expected[], codes: string[]): string[] {
+  const found: string[] = [];
+  for (const expected of expect) {
+    const options: string[] = typeof expected === "string" ? [expected] : expected;
+    const code = codes.find((named) => options.includes(named));
+    if (code) found.push(code);
+  }
+  return found;
+}
+
+/** The expectations the first device met with none of their codes, in words. */
+export function unnamed(outcome: Outcome): string[] {
+  return outcome.scenario.expect.filter((expected) => diagnosis([expected], outcome.codes).length === 0).map(label);
 }
 
 /** Codes the first device named that neither are expected nor come with the condition: a wrong diagnosis. */
 export function misnamed(outcome: Outcome): string[] {
-  const fitting: string[] = [...outcome.scenario.expect, ...outcome.scenario.allowed];
+  const fitting: string[] = [...outcome.scenario.expect.flat(), ...outcome.scenario.allowed];
   return outcome.codes.filter((code) => !fitting.includes(code));
 }

@@ -2,7 +2,7 @@
 // device's output) that said so.
 
 import { parseLine } from "tether/diag/log";
-import { misnamed, type Outcome, unnamed } from "./run";
+import { diagnosis, misnamed, type Outcome, unnamed } from "./run";
 
 /** Failure lines of `output` with their 1-based line numbers: `diag <code>` lines, not suppression summaries. */
 export function failureLines(output: string): { number: number; code: string; text: string }[] {
@@ -22,13 +22,11 @@ export function summarize(outcome: Outcome): string[] {
   const missing = unnamed(outcome);
   const wrong = misnamed(outcome);
   const named = outcome.codes.length ? outcome.codes.join(", ") : "nothing";
+  const found = diagnosis(scenario.expect, outcome.codes).join(" and ");
   if (error && outcome.output.size === 0) out.push(`Not run: ${error}.`);
-  else if (missing.length === 0 && wrong.length === 0)
-    out.push(`Diagnosis: ${scenario.expect.join(" and ")}, as expected.`);
+  else if (missing.length === 0 && wrong.length === 0) out.push(`Diagnosis: ${found}, as expected.`);
   else if (missing.length === 0)
-    out.push(
-      `Diagnosis: ${scenario.expect.join(" and ")}, but also ${wrong.join(" and ")}, which does not fit this failure.`,
-    );
+    out.push(`Diagnosis: ${found}, but also ${wrong.join(" and ")}, which does not fit this failure.`);
   else
     out.push(`Diagnosis: expected ${missing.join(" and ")}, the device named ${named}${error ? ` (${error})` : ""}.`);
   for (const [name, output] of outcome.output) {

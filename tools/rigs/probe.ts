@@ -38,10 +38,15 @@ export class Probe {
     return [...new Set(this.failures(from).map((line) => line.event))];
   }
 
-  /** Waits for the `n`th failure line naming `code` (after `from`) and returns it parsed. */
-  async waitForCode(code: Code, timeoutMs = 20000, n = 1, from = 0): Promise<ParsedLine> {
-    await this.device.waitForSerial(new RegExp(`(^\\d+ [EW] diag ${code}( .*)?$[^]*?){${n}}`, "m"), timeoutMs, from);
-    return this.failures(from).filter((parsed) => parsed.event === code)[n - 1]!;
+  /**
+   * Waits for the `n`th failure line naming `code` (after `from`) and returns it parsed. Several codes: any of them
+   * (one condition the device may truthfully see either way, e.g. a broker that stops: a close or a reset).
+   */
+  async waitForCode(code: Code | Code[], timeoutMs = 20000, n = 1, from = 0): Promise<ParsedLine> {
+    const codes = typeof code === "string" ? [code] : code;
+    const name = `(?:${codes.join("|")})`;
+    await this.device.waitForSerial(new RegExp(`(^\\d+ [EW] diag ${name}( .*)?$[^]*?){${n}}`, "m"), timeoutMs, from);
+    return this.failures(from).filter((parsed) => codes.includes(parsed.event as Code))[n - 1]!;
   }
 
   /** Waits for a log line matching `pattern` (a regular expression over the raw line). */
