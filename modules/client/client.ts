@@ -481,10 +481,11 @@ export class Client implements WebSocketHandlers {
     if (length < 0) return `not a valid topic name: ${topicNameProblem(topic)}`;
     if (retain && !this.retainAvailable)
       return "retained, and the broker keeps no retained messages (MQTT 5 Retain Available 0, or found in 3.1.1)";
+    const config = this.config;
     // Fixed header, topic, packet identifier, payload, and in 5.0 the property length (one byte without any).
-    const body = 2 + length + (qos > 0 ? 2 : 0) + payload.length + (this.config.version === 5 ? 1 : 0);
-    const size = 1 + varintSize(body) + body;
-    const ours = this.config.maxPacketSize;
+    const body = 2 + length + (qos > 0 ? 2 : 0) + payload.length + (config.version === 5 ? 1 : 0);
+    const size = body + (body < 0x80 ? 2 : 1 + varintSize(body));
+    const ours = config.maxPacketSize;
     if (size > ours) return `a packet of ${size} bytes exceeds maxPacketSize (${ours})`;
     const theirs = this.brokerMaxPacket;
     if (theirs && size > theirs)
