@@ -585,8 +585,9 @@ export class Session {
 
   /** An incoming PUBLISH. A QoS 2 message is delivered once, however often the broker sends it before PUBREL. */
   onPublish(publish: Publish): PublishResult {
-    const { qos, packetId } = publish;
+    const qos = publish.qos;
     if (qos === 0) return DELIVER;
+    const packetId = publish.packetId;
     if (!packetId) return { deliver: false, error: { reasonCode: PROTOCOL_ERROR, text: "PUBLISH without packet id" } };
     if (qos === 2 && this.#incoming?.has(packetId)) return { deliver: false, send: ack(PUBREC, packetId, 0) };
     // QoS 1 is answered at once, so only QoS 2 awaiting PUBREL is still in flight from the broker's point of view.
