@@ -849,5 +849,5 @@ function unexpected(packet: Packet): CloseCause {
 /** Packets the broker must answer: its silence after one of them is evidence of a dead link. */
 function expectsAnswer(packet: Packet): boolean {
   const t = packet.type;
-  return t === SUBSCRIBE || t === UNSUBSCRIBE || t === PUBREL || (t === PUBLISH && packet.qos > 0);
+  return t === PUBLISH ? packet.qos > 0 : t === SUBSCRIBE || t === UNSUBSCRIBE || t === PUBREL;
 }
