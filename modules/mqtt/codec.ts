@@ -2,7 +2,6 @@
 // reads pushed bytes in place and copies only what outlives the push: the packet's fields, and the start of a
 // packet that is still arriving. Both report invalid input as a CodecError value: nothing here throws on bad
 // bytes or bad packets.
-
 import { copyOf } from "tether/mqtt/bytes";
 import {
   AUTH,
