@@ -16,7 +16,14 @@ import type { TransportError, WebSocketDialer, WebSocketHandlers } from "tether/
 import type { Host, Socket, Timer } from "tether/host";
 import { copyOf } from "tether/mqtt/bytes";
 import { varintSize } from "tether/mqtt/codec";
-import type { Properties, ProtocolVersion, QoS, Subscription, Will } from "tether/mqtt/packets";
+import {
+  type Properties,
+  type ProtocolVersion,
+  PUBLISH,
+  type QoS,
+  type Subscription,
+  type Will,
+} from "tether/mqtt/packets";
 import type { QueueLimits } from "tether/mqtt/queue";
 import { MAX_SLOTS, type OutMessage, Session, type UnsavedReason } from "tether/mqtt/session";
 import { topicNameProblem, validTopicName } from "tether/mqtt/topic";
@@ -422,15 +429,12 @@ export class Client implements WebSocketHandlers {
       return "invalid";
     }
     const conn = this.conn?.connected ? this.conn : undefined;
-    // A QoS 0 message that leaves at once is encoded now and kept nowhere: only then is no copy needed.
-    const leavesNow = qos === 0 && conn !== undefined && this.session.waiting === 0;
-    const message: OutMessage = {
-      topic,
-      payload: leavesNow ? payload : copyOf(payload, 0, payload.length),
-      qos,
-      retain,
-      properties,
-    };
+    // A QoS 0 message that leaves at once is encoded now and kept nowhere: no copy, and nothing for the session.
+    if (qos === 0 && conn !== undefined && this.session.releasesNow) {
+      conn.publishNow({ type: PUBLISH, topic, payload, qos, retain, dup: false, properties }, this.host.now());
+      return "sent";
+    }
+    const message: OutMessage = { topic, payload: copyOf(payload, 0, payload.length), qos, retain, properties };
     if (transient) message.transient = true;
     const before = this.session.dropped;
     let result: PublishResult;
@@ -477,10 +481,11 @@ export class Client implements WebSocketHandlers {
     if (length < 0) return `not a valid topic name: ${topicNameProblem(topic)}`;
     if (retain && !this.retainAvailable)
       return "retained, and the broker keeps no retained messages (MQTT 5 Retain Available 0, or found in 3.1.1)";
+    const config = this.config;
     // Fixed header, topic, packet identifier, payload, and in 5.0 the property length (one byte without any).
-    const body = 2 + length + (qos > 0 ? 2 : 0) + payload.length + (this.config.version === 5 ? 1 : 0);
-    const size = 1 + varintSize(body) + body;
-    const ours = this.config.maxPacketSize;
+    const body = 2 + length + (qos > 0 ? 2 : 0) + payload.length + (config.version === 5 ? 1 : 0);
+    const size = body + (body < 0x80 ? 2 : 1 + varintSize(body));
+    const ours = config.maxPacketSize;
     if (size > ours) return `a packet of ${size} bytes exceeds maxPacketSize (${ours})`;
     const theirs = this.brokerMaxPacket;
     if (theirs && size > theirs)

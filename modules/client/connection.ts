@@ -359,6 +359,14 @@ export class Connection {
     return "sent";
   }
 
+  /**
+   * A QoS 0 PUBLISH that the session lets leave at once (Session.releasesNow), sent as `publish` would send it,
+   * without the message the session would make of it first.
+   */
+  publishNow(packet: Publish, now: number): void {
+    this.send(packet, now);
+  }
+
   /** Sends SUBSCRIBE; returns its packet id, or 0 when not connected or out of identifiers. */
   subscribe(subscriptions: Subscription[], now: number, properties?: Properties): number {
     if (properties?.subscriptionIdentifier !== undefined && !this.subscriptionIdsAvailable) {
@@ -841,5 +849,5 @@ function unexpected(packet: Packet): CloseCause {
 /** Packets the broker must answer: its silence after one of them is evidence of a dead link. */
 function expectsAnswer(packet: Packet): boolean {
   const t = packet.type;
-  return t === SUBSCRIBE || t === UNSUBSCRIBE || t === PUBREL || (t === PUBLISH && packet.qos > 0);
+  return t === PUBLISH ? packet.qos > 0 : t === SUBSCRIBE || t === UNSUBSCRIBE || t === PUBREL;
 }

@@ -352,6 +352,14 @@ export class Session {
     return this.#waiting.length;
   }
 
+  /**
+   * Whether a QoS 0 message published now leaves at once (`publish` would return its PUBLISH): nothing waits before
+   * it and the connection takes messages. The session keeps nothing of such a message: it may be sent without it.
+   */
+  get releasesNow(): boolean {
+    return this.#limit !== 0 && !this.#probing && this.#waiting.length === 0;
+  }
+
   /** QoS 0 messages dropped from the waiting queue so far (to make room, or because they did not fit). */
   get dropped(): number {
     return this.#waiting.dropped;
@@ -604,8 +612,9 @@ export class Session {
 
   /** An incoming PUBLISH. A QoS 2 message is delivered once, however often the broker sends it before PUBREL. */
   onPublish(publish: Publish): PublishResult {
-    const { qos, packetId } = publish;
+    const qos = publish.qos;
     if (qos === 0) return DELIVER;
+    const packetId = publish.packetId;
     if (!packetId) return { deliver: false, error: { reasonCode: PROTOCOL_ERROR, text: "PUBLISH without packet id" } };
     if (qos === 2 && this.#incoming?.has(packetId)) return { deliver: false, send: ack(PUBREC, packetId, 0) };
     // QoS 1 is answered at once, so only QoS 2 awaiting PUBREL is still in flight from the broker's point of view.

@@ -227,6 +227,31 @@ describe("Receive Maximum and ordering", () => {
     ]);
   });
 
+  it("releasesNow is true exactly when a QoS 0 message would leave at once", () => {
+    /** releasesNow, checked against what publish then does with a QoS 0 message. */
+    const now = (s: Session, topic: string) => {
+      const said = s.releasesNow;
+      expect(typeof s.publish(message(topic, 0)) !== "string").toBe(said);
+      return said;
+    };
+    const s = new Session();
+    expect(now(s, "offline")).toBe(false);
+    expect(s.resume(true).send).toHaveLength(1); // the one queued offline
+    expect(now(s, "online")).toBe(true);
+    // Behind a message waiting for the broker's Receive Maximum.
+    const full = online(1);
+    sent(full.publish(message("a")));
+    full.publish(message("b"));
+    expect(now(full, "behind b")).toBe(false);
+    // While the session probes a suspect: nothing leaves before the broker answers a PINGREQ.
+    const probing = new Session();
+    probing.resume(true);
+    sent(probing.publish(message("bad")));
+    expect(probing.quarantine()).toBeUndefined();
+    expect(probing.resume(true).suspect).toBe(true);
+    expect(now(probing, "probing")).toBe(false);
+  });
+
   it("holds everything published before the first CONNACK", () => {
     const s = new Session();
     expect(s.publish(message("a", 0))).toBe("queued");
