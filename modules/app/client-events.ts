@@ -4,7 +4,7 @@
 import { mqttVersion } from "tether/app/client-config";
 import { clip, type Device, failure, TOPIC_SHOWN } from "tether/app/device";
 import { publishStatus } from "tether/app/publish";
-import { remoteCommand } from "tether/app/remote";
+import { remoteCommand, remoteConnected } from "tether/app/remote";
 import { packetFields } from "tether/app/trace";
 import { brokerName } from "tether/client/broker";
 import type { ClientConfig, ClientEvent } from "tether/client/client";
@@ -54,6 +54,7 @@ export function clientEvent(device: Device, event: ClientEvent, classify: Client
       });
       history.add(now, "connected", `rtt=${rtt}ms`);
       publishStatus(device, true);
+      remoteConnected(device);
       return;
     }
     case "closed": {

@@ -11,7 +11,7 @@ import type { Fields, Logger } from "tether/diag/log";
 import type { Stats } from "tether/diag/stats";
 import type { Store } from "tether/diag/storage";
 import type { Host } from "tether/host";
-import type { Properties } from "tether/mqtt/packets";
+import type { Properties, Publish } from "tether/mqtt/packets";
 
 /**
  * How console output is told apart from log lines on the serial port: every line a command prints starts with
@@ -44,6 +44,8 @@ export interface Device {
   remote: boolean;
   /** The command topic's budget: commands a minute (remoteBudget). */
   remoteBucket: Bucket;
+  /** Commands whose connection ended before the broker was known to have read their ack (see app/remote.ts). */
+  unconfirmed: Publish[] | undefined;
   /** MQTT 5 properties of every message the device publishes (the message expiry), made once. */
   properties: Properties | undefined;
 }

@@ -71,6 +71,7 @@ export function start(host: Host, config: Record<string, string>): Device {
     remoteCommands: remoteNames(settings.get("remoteCommands"), log),
     remote: false,
     remoteBucket: new Bucket(settings.number("remoteBudget"), MINUTE),
+    unconfirmed: undefined,
     properties: messageProperties(settings),
   };
   device.host = guardSockets(device);

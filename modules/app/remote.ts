@@ -69,6 +69,73 @@ export function remoteCommand(device: Device, message: Publish): void {
     log.warn("app", "command_refused", { reason: "budget", per_minute: device.remoteBucket.rate });
     return;
   }
+  // Delivered again: the connection it first came on ended before the broker was known to have read its ack (see
+  // unconfirmed); it is this delivery that runs.
+  const kept = device.unconfirmed;
+  if (message.dup && kept) {
+    const at = kept.findIndex((m) => m.packetId === message.packetId);
+    if (at >= 0) kept.splice(at, 1);
+  }
+  // It acts once the broker has read its PUBACK (Client.confirm): a command that ends the connection (reconnect)
+  // must not beat the ack to a broker that drops us for something sent before it, or the command comes again at
+  // every connection, for ever. QoS 0 has no ack to wait for.
+  const client = device.client;
+  if (message.qos === 0 || !client) run(device, message, allowed);
+  else if (!client.confirm((read) => (read ? guarded(device, message) : unconfirmed(device, message)))) {
+    unconfirmed(device, message);
+  }
+}
+
+/** Commands kept at most while it is not known whether the broker read their ack (see unconfirmed). */
+const UNCONFIRMED_MAX = 4;
+
+/**
+ * The connection ended before the broker was known to have read a command's ack: the command is kept, not run. A
+ * broker that did not read it delivers the command again at the next connection of a kept session (with DUP and the
+ * same packet identifier, right after CONNACK): that delivery runs (see remoteCommand). One that read it (the close
+ * took only its answer to our PINGREQ) does not: the command runs once the next connection's broker answers a
+ * PINGREQ without having delivered it again (see remoteConnected).
+ */
+function unconfirmed(device: Device, message: Publish): void {
+  device.unconfirmed ??= [];
+  const kept = device.unconfirmed;
+  const room = kept.length < UNCONFIRMED_MAX;
+  if (room) kept.push(message);
+  device.log.warn("app", "command_unconfirmed", {
+    bytes: message.payload.length,
+    reason: room
+      ? "the connection ended before the broker read its ack: it runs once, on the next connection"
+      : `the connection ended before the broker read its ack, and ${UNCONFIRMED_MAX} commands wait already: not run`,
+  });
+}
+
+/**
+ * A connection is up: the commands kept by unconfirmed run once the broker answers a PINGREQ sent now, those it did
+ * not deliver again before (a broker resends right after CONNACK, before it reads our PINGREQ).
+ */
+export function remoteConnected(device: Device): void {
+  if (!device.unconfirmed?.length) return;
+  device.client?.confirm((read) => {
+    const kept = device.unconfirmed;
+    if (!read || !kept) return;
+    device.unconfirmed = undefined;
+    for (const message of kept) guarded(device, message);
+  });
+}
+
+/** Runs a command whose ack the broker read, with the commands remoteCommands allows now; a fault is reported. */
+function guarded(device: Device, message: Publish): void {
+  const allowed = device.remoteCommands;
+  try {
+    if (allowed) run(device, message, allowed);
+  } catch (error) {
+    fault(device, "message", error, { topic: clip(message.topic), bytes: message.payload.length });
+  }
+}
+
+/** Runs a command from the command topic and publishes its output (see remoteCommand). */
+function run(device: Device, message: Publish, allowed: readonly string[]): void {
+  const { stats, log } = device;
   stats.remote.run++;
   const { properties } = message;
   const topic = properties?.responseTopic ?? device.topics.reply;

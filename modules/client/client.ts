@@ -14,8 +14,16 @@ import {
 } from "tether/client/connection";
 import type { TransportError, WebSocketDialer, WebSocketHandlers } from "tether/client/transport";
 import type { Host, Socket, Timer } from "tether/host";
+import { copyOf } from "tether/mqtt/bytes";
 import { varintSize } from "tether/mqtt/codec";
-import type { Properties, ProtocolVersion, QoS, Subscription, Will } from "tether/mqtt/packets";
+import {
+  type Properties,
+  type ProtocolVersion,
+  PUBLISH,
+  type QoS,
+  type Subscription,
+  type Will,
+} from "tether/mqtt/packets";
 import type { QueueLimits } from "tether/mqtt/queue";
 import { MAX_SLOTS, type OutMessage, Session, type UnsavedReason } from "tether/mqtt/session";
 import { topicNameProblem, validTopicName } from "tether/mqtt/topic";
@@ -349,6 +357,17 @@ export class Client implements WebSocketHandlers {
     else this.dropSocket();
   }
 
+  /**
+   * Calls `done(true)` once the broker has read everything sent so far on this connection, `done(false)` if it ends
+   * first (see Connection.confirm). False when not connected.
+   */
+  confirm(done: (read: boolean) => void): boolean {
+    const conn = this.conn;
+    if (!conn?.confirm(this.host.now(), done)) return false;
+    this.rearm();
+    return true;
+  }
+
   /** MQTT 5: re-authenticates with the configured method (see Connection.reauthenticate); false when it cannot. */
   reauthenticate(): boolean {
     return this.conn?.reauthenticate(this.host.now()) === true;
@@ -402,7 +421,7 @@ export class Client implements WebSocketHandlers {
     qos: QoS,
     retain: boolean,
     properties?: Properties,
-    transient = false,
+    transient?: boolean,
   ): PublishResult {
     const problem = this.refusal(topic, payload, qos, retain);
     if (problem) {
@@ -410,9 +429,12 @@ export class Client implements WebSocketHandlers {
       return "invalid";
     }
     const conn = this.conn?.connected ? this.conn : undefined;
-    // A QoS 0 message that leaves at once is encoded now and kept nowhere: only then is no copy needed.
-    const leavesNow = qos === 0 && conn !== undefined && this.session.waiting === 0;
-    const message: OutMessage = { topic, payload: leavesNow ? payload : payload.slice(), qos, retain, properties };
+    // A QoS 0 message that leaves at once is encoded now and kept nowhere: no copy, and nothing for the session.
+    if (qos === 0 && conn !== undefined && this.session.releasesNow) {
+      conn.publishNow({ type: PUBLISH, topic, payload, qos, retain, dup: false, properties }, this.host.now());
+      return "sent";
+    }
+    const message: OutMessage = { topic, payload: copyOf(payload, 0, payload.length), qos, retain, properties };
     if (transient) message.transient = true;
     const before = this.session.dropped;
     let result: PublishResult;
@@ -459,10 +481,11 @@ export class Client implements WebSocketHandlers {
     if (length < 0) return `not a valid topic name: ${topicNameProblem(topic)}`;
     if (retain && !this.retainAvailable)
       return "retained, and the broker keeps no retained messages (MQTT 5 Retain Available 0, or found in 3.1.1)";
+    const config = this.config;
     // Fixed header, topic, packet identifier, payload, and in 5.0 the property length (one byte without any).
-    const body = 2 + length + (qos > 0 ? 2 : 0) + payload.length + (this.config.version === 5 ? 1 : 0);
-    const size = 1 + varintSize(body) + body;
-    const ours = this.config.maxPacketSize;
+    const body = 2 + length + (qos > 0 ? 2 : 0) + payload.length + (config.version === 5 ? 1 : 0);
+    const size = body + (body < 0x80 ? 2 : 1 + varintSize(body));
+    const ours = config.maxPacketSize;
     if (size > ours) return `a packet of ${size} bytes exceeds maxPacketSize (${ours})`;
     const theirs = this.brokerMaxPacket;
     if (theirs && size > theirs)

@@ -230,6 +230,11 @@ export class Connection {
   private skipNamed = false;
   /** Filters of each SUBSCRIBE awaiting its SUBACK, so a refusal can name them. */
   private readonly pendingSubscribes = new Map<number, string[]>();
+  /** PINGREQs sent and PINGRESPs read on this connection (the broker answers in order). */
+  private pings = 0;
+  private pongs = 0;
+  /** What waits for the broker to have read everything sent before it (see confirm): made with the first. */
+  private confirms: { pong: number; done: (read: boolean) => void }[] | undefined;
 
   constructor(
     private readonly options: ConnectionOptions,
@@ -297,11 +302,11 @@ export class Connection {
     for (;;) {
       const packet = this.decoder.next();
       if (packet === undefined || this.state === CLOSED) return;
-      if (packet instanceof CodecError && packet.skipped) {
-        this.skipped(packet.skipped, now);
-        continue;
-      }
       if (packet instanceof CodecError) {
+        if (packet.skipped) {
+          this.skipped(packet.skipped, now);
+          continue;
+        }
         const reason = packet.code === "packet_too_large" ? PACKET_TOO_LARGE : MALFORMED_PACKET;
         this.fail({ kind: "protocol", code: packet.code, message: packet.message }, now, reason);
         return;
@@ -354,6 +359,14 @@ export class Connection {
     return "sent";
   }
 
+  /**
+   * A QoS 0 PUBLISH that the session lets leave at once (Session.releasesNow), sent as `publish` would send it,
+   * without the message the session would make of it first.
+   */
+  publishNow(packet: Publish, now: number): void {
+    this.send(packet, now);
+  }
+
   /** Sends SUBSCRIBE; returns its packet id, or 0 when not connected or out of identifiers. */
   subscribe(subscriptions: Subscription[], now: number, properties?: Properties): number {
     if (properties?.subscriptionIdentifier !== undefined && !this.subscriptionIdsAvailable) {
@@ -397,8 +410,25 @@ export class Connection {
   ping(now: number): void {
     if (this.state !== UP) return;
     this.send({ type: PINGREQ }, now);
+    this.pings++;
     this.session.pinged();
     this.keepAlive.pingSent(now);
+  }
+
+  /**
+   * Calls `done(true)` once the broker has read everything sent so far (a PINGREQ sent now is answered: it reads in
+   * order), or `done(false)` if the connection ends first. A remote command acts only then: its PUBACK is known to
+   * be the broker's, which will not deliver it again. Acting as soon as the PUBACK was written, a command that closes
+   * the connection (reconnect) could beat a broker that was about to drop us for something earlier in the pipe (a
+   * packet over its 3.1.1 max_packet_size): the PUBACK unread, the command came again at every connection, and
+   * each close was our own, which neither quarantine nor the loop detector counts. False when not connected.
+   */
+  confirm(now: number, done: (read: boolean) => void): boolean {
+    if (this.state !== UP) return false;
+    this.ping(now);
+    this.confirms ??= [];
+    this.confirms.push({ pong: this.pings, done });
+    return true;
   }
 
   /**
@@ -567,6 +597,9 @@ export class Connection {
           this.ping(now);
         }
         if (rtt !== undefined) this.out.event({ type: "pong", rtt });
+        this.pongs++;
+        const confirms = this.confirms;
+        while (confirms?.length && confirms[0].pong <= this.pongs && this.state === UP) confirms.shift()!.done(true);
         return;
       }
       case DISCONNECT: {
@@ -736,17 +769,20 @@ export class Connection {
    * connection and, sent again, every next one).
    */
   private send(packet: Packet, now: number): number {
-    if (packet.type === PUBLISH && packet.retain && !this.retainAvailable) {
-      this.out.event({
-        type: "warning",
-        message: `retained publish to ${packet.topic} not sent: the broker has Retain Available 0`,
-      });
-      return RETAIN_NOT_SUPPORTED;
+    const version = this.options.version;
+    if (packet.type === PUBLISH) {
+      if (packet.retain && !this.retainAvailable) {
+        this.out.event({
+          type: "warning",
+          message: `retained publish to ${packet.topic} not sent: the broker has Retain Available 0`,
+        });
+        return RETAIN_NOT_SUPPORTED;
+      }
+      if (version === 5) packet = this.outgoing(packet);
     }
-    if (packet.type === PUBLISH && this.options.version === 5) packet = this.outgoing(packet);
     const pending = this.aliasPending;
-    this.aliasPending = "";
-    const bytes = this.encoder.encode(packet, this.options.version);
+    if (pending) this.aliasPending = "";
+    const bytes = this.encoder.encode(packet, version);
     if (bytes instanceof CodecError) {
       this.out.event({ type: "warning", message: `cannot send packet type ${packet.type}: ${bytes.message}` });
       return bytes.code === "packet_too_large" ? PACKET_TOO_LARGE : MALFORMED_PACKET;
@@ -790,6 +826,9 @@ export class Connection {
       uptime: this.connectedAt < 0 ? -1 : now - this.connectedAt,
       idle: now - this.lastReceived,
     });
+    const confirms = this.confirms;
+    this.confirms = undefined;
+    for (const waiting of confirms ?? []) waiting.done(false);
   }
 }
 
@@ -810,5 +849,5 @@ function unexpected(packet: Packet): CloseCause {
 /** Packets the broker must answer: its silence after one of them is evidence of a dead link. */
 function expectsAnswer(packet: Packet): boolean {
   const t = packet.type;
-  return t === SUBSCRIBE || t === UNSUBSCRIBE || t === PUBREL || (t === PUBLISH && packet.qos > 0);
+  return t === PUBLISH ? packet.qos > 0 : t === SUBSCRIBE || t === UNSUBSCRIBE || t === PUBREL;
 }

@@ -242,14 +242,23 @@ export class Client {
    * `dropped`: a QoS 0 message gave way in the full queue.
    */
   publish(topic: string, data: Data, flags?: PublishFlags): PublishResult {
-    this.#check(this.#client.topicLength(topic) >= 0 ? undefined : topicNameProblem(topic), topic);
-    const alias = flags?.properties?.topicAlias;
-    // One above the broker's maximum is left out when sent (the maximum is the broker's, known once connected).
-    if (alias !== undefined && !(Number.isInteger(alias) && alias >= 1 && alias <= 65535)) {
-      throw new RangeError("topicAlias must be 1..65535");
+    const client = this.#client;
+    // The topic's problem is put in words only when there is one (the client keeps the last topic's check).
+    if (this.#done || client.topicLength(topic) < 0) this.#check(topicNameProblem(topic), topic);
+    let qos: QoS = 0;
+    let retain = false;
+    let properties: Properties | undefined;
+    if (flags) {
+      properties = flags.properties;
+      const alias = properties?.topicAlias;
+      // One above the broker's maximum is left out when sent (the maximum is the broker's, known once connected).
+      if (alias !== undefined && !(Number.isInteger(alias) && alias >= 1 && alias <= 65535)) {
+        throw new RangeError("topicAlias must be 1..65535");
+      }
+      qos = qosOf(flags.quality ?? 0);
+      retain = flags.retain === true;
     }
-    const qos = qosOf(flags?.quality ?? 0);
-    const result = this.#client.publish(topic, viewOf(data), qos, flags?.retain === true, flags?.properties);
+    const result = client.publish(topic, viewOf(data), qos, retain, properties);
     if (result === "full") throw new Error("queue full");
     // The reason (too large for our limit or the broker's) is in the client's warning.
     if (result === "invalid") throw new Error("message can never be sent: too large");
@@ -402,6 +411,12 @@ export class Client {
   }
 
   #dispatch(event: ClientEvent): void {
+    // The event of every message, first.
+    if (event.type === "message") {
+      const publish = event.publish;
+      this.onMessage?.(publish.topic, bufferOf(publish.payload), publish);
+      return;
+    }
     switch (event.type) {
       case "socket":
         this.onConnected?.();
@@ -409,9 +424,6 @@ export class Client {
       case "connected":
         this.#reported = false;
         this.onReady?.(event.properties);
-        return;
-      case "message":
-        this.onMessage?.(event.publish.topic, bufferOf(event.publish.payload), event.publish);
         return;
       case "closed":
         if (this.#reported) return;
@@ -497,8 +509,10 @@ function qosOf(qos: number): QoS {
 
 /** The bytes of `data`, read in place where it has bytes: the client copies what it keeps. */
 function viewOf(data: Data): Uint8Array {
-  if (data instanceof Uint8Array) return data;
+  // What applications publish most first: text, and Moddable's ArrayBuffer.
+  if (typeof data === "string") return toBytes(data);
   if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  if (data instanceof Uint8Array) return data;
   if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   return toBytes(String(data));
 }
@@ -510,8 +524,9 @@ function copyOf(data: Data): Uint8Array {
 
 /** The payload as an ArrayBuffer of its own (the decoder gives each packet its own copy already). */
 function bufferOf(payload: Uint8Array): ArrayBuffer {
-  const whole = payload.byteOffset === 0 && payload.byteLength === payload.buffer.byteLength;
-  return (whole ? payload.buffer : payload.slice().buffer) as ArrayBuffer;
+  const buffer = payload.buffer as ArrayBuffer;
+  // As long as its buffer, the payload is all of it.
+  return payload.byteLength === buffer.byteLength ? buffer : (payload.slice().buffer as ArrayBuffer);
 }
 
 /** The reason codes a client's DISCONNECT may carry (spec 3.14.2.1). */

@@ -13,3 +13,12 @@ export function toBytes(text: string): Uint8Array {
 export function toText(bytes: Uint8Array): string | undefined {
   return readUtf8(bytes, 0, bytes.length, true);
 }
+
+/**
+ * A copy of bytes[start..end) in a buffer of its own. ArrayBuffer's slice copies in one native step; a typed array's
+ * slice goes byte by byte through the engine's getters and setters in some XS versions (xsnap's).
+ */
+export function copyOf(bytes: Uint8Array, start: number, end: number): Uint8Array {
+  const at = bytes.byteOffset;
+  return new Uint8Array(bytes.buffer.slice(at + start, at + end));
+}

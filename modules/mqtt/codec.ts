@@ -2,6 +2,7 @@
 // reads pushed bytes in place and copies only what outlives the push: the packet's fields, and the start of a
 // packet that is still arriving. Both report invalid input as a CodecError value: nothing here throws on bad
 // bytes or bad packets.
+import { copyOf } from "tether/mqtt/bytes";
 import {
   AUTH,
   CONNACK,
@@ -172,19 +173,25 @@ export class Encoder {
    * Invalid packets give a CodecError, never an exception. A CONNECT is encoded per its own protocolVersion.
    */
   encode(packet: Packet, version: ProtocolVersion): Uint8Array | CodecError {
+    const type = packet.type;
     this.pos = HEADROOM;
-    this.type = packet.type;
+    this.type = type;
     this.error = undefined;
     // Any other packet writes over those bytes.
-    if (packet.type !== PUBLISH) this.written = "";
+    if (type !== PUBLISH) this.written = "";
     const first = this.body(packet, version);
-    const length = this.pos - HEADROOM;
-    const start = HEADROOM - 1 - varintSize(length);
-    if (this.pos - start > this.max) this.fail("packet_too_large", `${this.pos - start} bytes`);
+    const pos = this.pos;
+    const length = pos - HEADROOM;
+    // A remaining length of one byte, the common case, is written here.
+    const short = length < 0x80;
+    const start = short ? HEADROOM - 2 : HEADROOM - 1 - varintSize(length);
+    if (pos - start > this.max) this.fail("packet_too_large", `${pos - start} bytes`);
     if (this.error !== undefined) return this.error;
-    this.buf[start] = first;
-    writeVarint(this.buf, start + 1, length);
-    return this.buf.subarray(start, this.pos);
+    const buf = this.buf;
+    buf[start] = first;
+    if (short) buf[start + 1] = length;
+    else writeVarint(buf, start + 1, length);
+    return buf.subarray(start, pos);
   }
 
   private fail(code: CodecErrorCode, detail: string): void {
@@ -216,7 +223,7 @@ export class Encoder {
   }
 
   private raw(bytes: Uint8Array): void {
-    if (!this.room(bytes.length)) return;
+    if (this.pos + bytes.length > this.buf.length && !this.room(bytes.length)) return;
     this.buf.set(bytes, this.pos);
     this.pos += bytes.length;
   }
@@ -254,10 +261,6 @@ export class Encoder {
   /** A topic name; empty is allowed where a topic alias stands for it. */
   private topic(name: string, emptyOk: boolean): void {
     const at = this.pos;
-    if (at === HEADROOM && name !== "" && name === this.written) {
-      this.pos += this.writtenBytes;
-      return;
-    }
     this.written = "";
     if (wildcard(name) || (name === "" && !emptyOk)) this.fail("bad_topic", `topic name "${name}"`);
     this.str(name);
@@ -321,11 +324,16 @@ export class Encoder {
       // PUBLISH first: the switch compares case by case, and it is the packet sent most.
       case PUBLISH: {
         const qos = packet.qos;
-        if (!validQos(qos)) this.fail("bad_qos", `QoS ${qos}`);
+        if (qos !== 0 && !validQos(qos)) this.fail("bad_qos", `QoS ${qos}`);
         if (packet.dup && qos === 0) this.fail("protocol_error", "DUP at QoS 0");
-        this.topic(packet.topic, version === 5 && packet.properties?.topicAlias !== undefined);
+        const properties = packet.properties;
+        const topic = packet.topic;
+        // The same topic as the last PUBLISH's: its bytes are in place (see `written`).
+        if (topic === this.written && topic !== "") this.pos += this.writtenBytes;
+        else this.topic(topic, version === 5 && properties?.topicAlias !== undefined);
         if (qos > 0) this.packetId(packet.packetId);
-        this.properties(packet.properties, type, version);
+        // 3.1.1 has none to write, and refuses any.
+        if (version === 5 || properties !== undefined) this.properties(properties, type, version);
         this.raw(packet.payload);
         return 0x30 | (packet.dup ? 8 : 0) | ((qos & 3) << 1) | (packet.retain ? 1 : 0);
       }
@@ -577,24 +585,21 @@ export class Decoder {
         return pending;
       }
       const gathered = this.have > 0;
-      if (!gathered && this.take(0) < 0) return undefined;
+      if (!gathered && this.at === this.end) {
+        // All pushed bytes are read: release them.
+        this.src = this.spill = undefined;
+        return undefined;
+      }
       const buf = gathered ? this.own : this.src!;
       const from = gathered ? 0 : this.at;
       const to = gathered ? this.have : this.end;
       const total = this.frame(buf, from, to);
-      if (total === FAILED) return this.failed;
-      if (total === SKIP) {
-        // `own` holds exactly the fixed header when gathered: its bytes are taken one at a time until it is whole.
-        if (gathered) this.have = 0;
-        else this.at = this.body;
-        if (this.skipLeft === 0) return this.skipped(true);
-        continue;
-      }
-      if (total !== MORE && total <= to - from) {
+      // A whole packet at hand, the common case, first (MORE, FAILED and SKIP are not lengths).
+      if (total > 0 && total <= to - from) {
         // A PUBLISH large enough to be worth an allocation of its own: copy the rest of the caller's bytes once
         // instead, and hand out payloads that are views of that copy.
         if (!gathered && this.type === PUBLISH && total > SHARE && this.src !== this.spill) {
-          this.src = this.spill = this.src!.slice(from, to);
+          this.src = this.spill = copyOf(this.src!, from, to);
           this.at = 0;
           this.end = to - from;
           continue;
@@ -606,6 +611,14 @@ export class Decoder {
         if (this.err === undefined) return packet;
         this.failed = this.err;
         return this.failed;
+      }
+      if (total === FAILED) return this.failed;
+      if (total === SKIP) {
+        // `own` holds exactly the fixed header when gathered: its bytes are taken one at a time until it is whole.
+        if (gathered) this.have = 0;
+        else this.at = this.body;
+        if (this.skipLeft === 0) return this.skipped(true);
+        continue;
       }
       // A PUBLISH whose header is here (its topic and two bytes more, at least): its payload is allocated whole and
       // the bytes that follow go straight there.
@@ -695,34 +708,34 @@ export class Decoder {
   private frame(buf: Uint8Array, from: number, to: number): number {
     const b = buf[from];
     const type = b >> 4;
-    const flags = b & 15;
     this.type = type;
-    if (type === 0 || (type === AUTH && this.version === 4)) return this.stopWith("bad_packet_type", "bad type");
+    // PUBLISH first: it is the packet received most.
     if (type === PUBLISH) {
-      if ((flags & 6) === 6) return this.stopWith("bad_qos", "QoS 3");
-      if ((flags & 14) === 8) return this.stopWith("protocol_error", "DUP at QoS 0");
-    } else if (flags !== fixedFlags(type)) return this.stopWith("reserved_flags", `flags ${flags}`);
+      if ((b & 6) === 6) return this.stopWith("bad_qos", "QoS 3");
+      if ((b & 14) === 8) return this.stopWith("protocol_error", "DUP at QoS 0");
+    } else if (type === 0 || (type === AUTH && this.version === 4)) return this.stopWith("bad_packet_type", "bad type");
+    else if ((b & 15) !== fixedFlags(type)) return this.stopWith("reserved_flags", `flags ${b & 15}`);
     let length = 0;
     let scale = 1;
-    for (let i = 1; i <= 4; i++) {
-      if (from + i >= to) return MORE;
-      const d = buf[from + i];
+    let at = from + 1;
+    for (;;) {
+      if (at >= to) return MORE;
+      const d = buf[at++];
       length += (d & 0x7f) * scale;
-      if (d < 0x80) {
-        const total = i + 1 + length;
-        this.body = from + i + 1;
-        if (total <= this.max) return total;
-        if (type !== PUBLISH || this.version !== 4) return this.stopWith("packet_too_large", `${total} bytes`);
-        this.skipLeft = length;
-        this.skipAt = this.skipTopic = this.skipId = 0;
-        this.skipNamed = false;
-        this.skipQoS = ((flags >> 1) & 3) as QoS;
-        this.skipSize = total;
-        return SKIP;
-      }
+      if (d < 0x80) break;
+      if (at - from > 4) return this.stopWith("malformed_length", "remaining length over 4 bytes");
       scale *= 128;
     }
-    return this.stopWith("malformed_length", "remaining length over 4 bytes");
+    const total = at - from + length;
+    this.body = at;
+    if (total <= this.max) return total;
+    if (type !== PUBLISH || this.version !== 4) return this.stopWith("packet_too_large", `${total} bytes`);
+    this.skipLeft = length;
+    this.skipAt = this.skipTopic = this.skipId = 0;
+    this.skipNamed = false;
+    this.skipQoS = ((b >> 1) & 3) as QoS;
+    this.skipSize = total;
+    return SKIP;
   }
 
   /**
@@ -775,8 +788,14 @@ export class Decoder {
 
   /** Checks that a length-prefixed field fits and returns where it ends (the caller reads pos..end). */
   private field(): number {
-    const n = this.uint(2);
-    if (this.pos + n <= this.lim) return this.pos + n;
+    const buf = this.buf;
+    const pos = this.pos;
+    // Past the bytes at hand the reads give undefined, taken as 0: the end is then past them too.
+    const end = pos + 2 + ((buf[pos] << 8) | buf[pos + 1]);
+    if (end <= this.lim) {
+      this.pos = pos + 2;
+      return end;
+    }
     this.fail("malformed_packet", TOO_SHORT);
     return this.pos;
   }
@@ -814,7 +833,7 @@ export class Decoder {
 
   private bin(): Uint8Array {
     const end = this.field();
-    const bytes = this.buf.slice(this.pos, end);
+    const bytes = copyOf(this.buf, this.pos, end);
     this.pos = end;
     return bytes;
   }
@@ -885,7 +904,9 @@ export class Decoder {
    * written again), else a copy, allocated whole even when only part of it is at hand.
    */
   private payload(): Uint8Array {
-    const { buf, pos, lim } = this;
+    const buf = this.buf;
+    const pos = this.pos;
+    const lim = this.lim;
     this.pos = lim;
     if (lim < this.stop && this.err === undefined) {
       const payload = new Uint8Array(this.stop - pos);
@@ -893,7 +914,7 @@ export class Decoder {
       this.filled = lim - pos;
       return payload;
     }
-    return buf === this.spill ? buf.subarray(pos, lim) : buf.slice(pos, lim);
+    return buf === this.spill ? buf.subarray(pos, lim) : copyOf(buf, pos, lim);
   }
 
   private packet(type: number, flags: number): Packet {
@@ -917,7 +938,8 @@ export class Decoder {
           dup: (flags & 8) === 8,
         };
         if (packetId !== undefined) packet.packetId = packetId;
-        return withProperties(packet, properties);
+        if (properties !== undefined) packet.properties = properties;
+        return packet;
       }
       case CONNECT:
         return this.connect();

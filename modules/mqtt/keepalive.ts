@@ -124,6 +124,8 @@ export class KeepAlive {
   /** When `check` must be called next (ms; a time already past means now); Infinity when nothing can happen. */
   nextDeadline(): number {
     const ping = this.keepAlive > 0 ? this.#lastSent + this.keepAlive * 1000 : Infinity;
+    // Nothing unanswered, as after every packet received: no death deadline (asked after each socket read).
+    if (this.#pingAt < 0 && this.#answerAt < 0) return ping;
     return Math.min(ping, this.#deadAt());
   }
 

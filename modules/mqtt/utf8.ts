@@ -226,7 +226,9 @@ export function asciiEnd(buf: Uint8Array, start: number, end: number, text = fal
 
 /** buf[start..end) read as Latin-1 (one character per byte): the same string as UTF-8 for ASCII bytes. */
 export function latin1(buf: Uint8Array, start: number, end: number): string {
-  return fromCodes(buf.subarray(start, end));
+  const codes = buf.subarray(start, end);
+  // A topic, mostly: one call fits it (see fromCodes).
+  return end - start <= CHUNK ? String.fromCharCode.apply(null, codes as unknown as number[]) : fromCodes(codes);
 }
 
 /** The string of these UTF-16 code units, in chunks of CHUNK (see there). */

@@ -300,6 +300,47 @@ describe("keep alive", () => {
   });
 });
 
+describe("confirm: waits until the broker has read what was sent (a remote command's ack)", () => {
+  test("each waiter runs at the PINGRESP that answers the PINGREQ sent for it, in order", () => {
+    const h = harness();
+    h.accept();
+    const done: string[] = [];
+    expect(h.conn.confirm(2, (read) => done.push(`a ${read}`))).toBe(true);
+    expect(h.written.at(-1)?.cmd).toBe("pingreq");
+    h.conn.confirm(3, (read) => done.push(`b ${read}`));
+    h.send({ cmd: "pingresp" } as WirePacket, 4);
+    expect(done).toEqual(["a true"]);
+    h.send({ cmd: "pingresp" } as WirePacket, 5);
+    expect(done).toEqual(["a true", "b true"]);
+  });
+
+  test("the connection ending first calls them with false, once; a closed connection takes none", () => {
+    const h = harness();
+    h.accept();
+    const done: boolean[] = [];
+    h.conn.confirm(2, (read) => done.push(read));
+    h.conn.socketFailed({ code: "reset" }, 3);
+    expect(done).toEqual([false]);
+    h.send({ cmd: "pingresp" } as WirePacket, 4);
+    expect(done).toEqual([false]);
+    expect(h.conn.confirm(5, (read) => done.push(read))).toBe(false);
+  });
+
+  test("a waiter that ends the connection (a remote reconnect) leaves the next ones unconfirmed", () => {
+    const h = harness();
+    h.accept();
+    const done: string[] = [];
+    h.conn.confirm(2, () => {
+      done.push("reconnect");
+      h.conn.disconnect(3, "console");
+    });
+    h.conn.confirm(2, (read) => done.push(`next ${read}`));
+    h.send({ cmd: "pingresp" } as WirePacket, 3);
+    h.send({ cmd: "pingresp" } as WirePacket, 3);
+    expect(done).toEqual(["reconnect", "next false"]);
+  });
+});
+
 describe("enhanced authentication", () => {
   const text = (data: Uint8Array | undefined) => Buffer.from(data ?? []).toString();
   /** A method whose answer is the challenge reversed, and whose broker proves itself with "ok". */

@@ -71,6 +71,13 @@ function times(device: Probe, pattern: RegExp): number[] {
     .map((line) => parseLine(line)!.time);
 }
 
+/** Asks `status` until no message of the device's is in flight (acknowledged, or dropped). */
+async function nothingInFlight(device: Probe): Promise<void> {
+  for (let n = 0; !(await device.command("status", /inflight=/)).some((l) => l.includes(" inflight=0 ")); n++) {
+    if (n > 50) throw new Error("messages stay in flight");
+  }
+}
+
 /** Connections the broker accepted since boot, from the `stats` command. */
 async function accepted(device: Probe): Promise<number> {
   const [line] = await device.command("stats", /conn attempts=/);
@@ -94,6 +101,75 @@ describeMosquitto("liveness", () => {
     expect(await accepted(device)).toBe(2);
     expect(replies().filter((r) => r === "reconnecting")).toHaveLength(1);
   });
+
+  test.concurrent("a remote command acts once the broker has read its ack, not before (chaos seed 12)", async () => {
+    // The reply to `status` (some 250 bytes) is over the 3.1.1 broker's max_packet_size: mosquitto drops the client
+    // when it reads it, so the PUBACK of the `reconnect` behind it is never read. Acting at once, the device closed
+    // the connection itself (a close of its own: no quarantine, no loop detector) and the broker delivered
+    // `reconnect` again at every connection, for ever.
+    const id = uniqueId("remote-confirm");
+    const device = await boot({ broker: small.url, clientId: id, remoteCommands: "status,help,reconnect" });
+    await device.waitForLine(/ I mqtt subscribed filters=tether\/.*\/cmd /);
+    const operator = await peer(small, `${id}-operator`);
+    await operator.client.subscribeAsync(`tether/${id}/reply`, { qos: 1 });
+    const replies = () => operator.got.get(`tether/${id}/reply`) ?? [];
+    await operator.client.publishAsync(`tether/${id}/cmd`, "status", { qos: 1 });
+    await operator.client.publishAsync(`tether/${id}/cmd`, "reconnect", { qos: 1 });
+    const line = await device.waitForCode("message_quarantined", 40000);
+    expect(line.fields).toMatchObject({ topic: `tether/${id}/reply`, closes: "2" });
+    await until(() => replies().includes("reconnecting"), "the reply to reconnect", 20000);
+    // A message the device receives after it: by then a `reconnect` delivered again would have run again.
+    await device.command(`sub ${id}/probe 1`, /sub (sent|saved)/);
+    await device.waitForLine(new RegExp(` I mqtt subscribed filters=${id}/probe `), 20000);
+    await operator.client.publishAsync(`${id}/probe`, "after", { qos: 1 });
+    await device.waitForLine(new RegExp(` I mqtt message topic=${id}/probe `), 20000);
+    expect(replies().filter((r) => r === "reconnecting")).toHaveLength(1);
+    expect(await accepted(device)).toBeLessThan(8);
+  }, 60000);
+
+  // A command whose connection ends before the broker was known to have read its ack runs once all the same: when the
+  // broker did not read the ack (what the device sent is lost) it delivers the command again, which runs; when it did
+  // (only the broker's answer is lost) it does not, and the kept command runs on the next connection.
+  test.concurrent.each([
+    ["up", "the broker delivers it again"],
+    ["down", "the broker read its ack"],
+  ] as const)(
+    "a command whose connection dies before its ack is confirmed runs once (lost %s: %s)",
+    async (lost, _meaning) => {
+      const id = uniqueId(`remote-unconfirmed-${lost}`);
+      const faults = await proxy();
+      const device = await boot({ broker: url(faults.port), clientId: id, remoteCommands: "status,help,reconnect" });
+      await device.waitForLine(/ I mqtt subscribed filters=tether\/.*\/cmd /);
+      await device.command("trace on", /trace on/);
+      const operator = await peer(mosquitto, `${id}-operator`);
+      await operator.client.subscribeAsync(`tether/${id}/reply`, { qos: 1 });
+      const replies = () => operator.got.get(`tether/${id}/reply`) ?? [];
+      // Down: the PUBACK and the PINGREQ behind it reach the broker two seconds later, and its answer is swallowed.
+      if (lost === "up") faults.blackhole(true, "up");
+      else faults.delay(2000);
+      await operator.client.publishAsync(`tether/${id}/cmd`, "reconnect", { qos: 1 });
+      await device.waitForLine(
+        new RegExp(` I trace in type=PUBLISH .*topic=tether/${id}/cmd payload=reconnect`),
+        20000,
+      );
+      if (lost === "down") faults.blackhole(true, "down");
+      await device.waitForLine(/ W app command_unconfirmed /, 40000);
+      faults.blackhole(false);
+      faults.delay(0);
+      await until(() => replies().includes("reconnecting"), "the reply to reconnect", 20000);
+      // A message the device receives after it: by then a `reconnect` run twice would have answered twice.
+      await device.command(`sub ${id}/probe 1`, /sub (sent|saved)/);
+      await device.waitForLine(new RegExp(` I mqtt subscribed filters=${id}/probe `), 20000);
+      await operator.client.publishAsync(`${id}/probe`, "after", { qos: 1 });
+      await device.waitForLine(new RegExp(` I mqtt message topic=${id}/probe `), 20000);
+      expect(replies().filter((r) => r === "reconnecting")).toHaveLength(1);
+      const dup = device
+        .lines()
+        .some((l) => new RegExp(` I trace in type=PUBLISH .* dup=1 topic=tether/${id}/cmd `).test(l));
+      expect(dup).toBe(lost === "up");
+    },
+    90000,
+  );
 
   test.concurrent("the console's `reconnect`, typed again and again, never dials twice within backoffBase", async () => {
     const id = uniqueId("dial-floor");
@@ -148,9 +224,7 @@ describeMosquitto("liveness", () => {
     await first.waitForLine(/ I mqtt connected /);
     await until(() => status().includes(true), "online");
     // Nothing in flight: what the next boot could resend is only what shutdown leaves.
-    for (let n = 0; !(await first.command("status", /inflight=/)).some((l) => l.includes(" inflight=0 ")); n++) {
-      if (n > 50) throw new Error("messages stay in flight");
-    }
+    await nothingInFlight(first);
     await first.device.shutdown();
     await until(() => status().at(-1) === false, "offline at shutdown");
     const seen = status().length;
@@ -201,9 +275,7 @@ describeMosquitto("liveness", () => {
     const calm = device.output.length;
     await device.waitForLine(/ I mqtt connected /, 15000, calm);
     await device.command("pub liveness/progress x 1", /pub sent/);
-    for (let n = 0; !(await device.command("status", /inflight=/)).some((l) => l.includes(" inflight=0 ")); n++) {
-      if (n > 50) throw new Error("the message stays in flight");
-    }
+    await nothingInFlight(device);
     faults.connackCut(300);
     const again = await device.waitForCode("reconnect_loop", 30000, 1, calm);
     expect(again.fields).toMatchObject({ cause: "broker_closed", count: "3" });
