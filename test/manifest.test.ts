@@ -17,6 +17,7 @@ const APP = join(ROOT, "manifest.json");
 const LIBRARY = join(ROOT, "hosts/moddable/manifest.json");
 const TLS = join(ROOT, "hosts/moddable/manifest_tls.json");
 const WEBSOCKET = join(ROOT, "hosts/moddable/manifest_websocket.json");
+const STORAGE = join(ROOT, "hosts/moddable/manifest_storage.json");
 const FIRMWARE = join(ROOT, "hosts/moddable/manifest_firmware.json");
 const ALL = [
   ["manifest.json", APP],
@@ -24,9 +25,14 @@ const ALL = [
   ["hosts/moddable/manifest.json", LIBRARY],
   ["hosts/moddable/manifest_tls.json", TLS],
   ["hosts/moddable/manifest_websocket.json", WEBSOCKET],
+  ["hosts/moddable/manifest_storage.json", STORAGE],
 ] as const;
 /** The SDK's TLS socket manifest: only where TLS is used. */
 const SDK_TLS = "$(MODDABLE)/examples/io/tcp/tlssocket/manifest.json";
+/** Preference: only where settings are kept (manifest_storage.json). */
+const SDK_PREFERENCE = "$(MODDABLE)/modules/files/preference/manifest.json";
+/** All of ECMA-419's IO (serial, UDP, listener...): the drop-in maps the TCP socket alone; the SDK's TLS brings it all. */
+const SDK_IO = "$(MODDABLE)/modules/io/manifest.json";
 const PLATFORMS = ["esp32", "lin", "mac", "win"] as const;
 type Platform = (typeof PLATFORMS)[number];
 
@@ -224,17 +230,27 @@ describe.each(ALL)("%s", (_name, file) => {
     }
   });
 
-  it.each(PLATFORMS)("includes the SDK's base, network, ECMA-419, preference and typings manifests (%s)", (p) => {
-    expect(sdkIncludes(file, p)).toEqual(expect.arrayContaining(SDK_MANIFESTS.filter((m) => m !== SDK_TLS)));
-    // TLS only where TLS is used: the SDK's TLS socket comes with Tether's TLS, never without it.
-    expect(sdkIncludes(file, p).includes(SDK_TLS)).toBe(ownModules(file, p).has("hosts/moddable/tls"));
-  });
+  it.each(PLATFORMS)(
+    "includes the SDK's base, network and typings manifests, and the rest only where used (%s)",
+    (p) => {
+      const optional = [SDK_TLS, SDK_PREFERENCE, SDK_IO];
+      expect(sdkIncludes(file, p)).toEqual(expect.arrayContaining(SDK_MANIFESTS.filter((m) => !optional.includes(m))));
+      // TLS only where TLS is used: the SDK's TLS socket comes with Tether's TLS, never without it; Preference only
+      // with the settings that use it.
+      expect(sdkIncludes(file, p).includes(SDK_TLS)).toBe(ownModules(file, p).has("hosts/moddable/tls"));
+      expect(sdkIncludes(file, p).includes(SDK_PREFERENCE)).toBe(ownModules(file, p).has("hosts/moddable/settings"));
+      // The drop-in's own manifest maps the TCP socket alone, not all of ECMA-419's IO.
+      if (file === LIBRARY) expect(sdkIncludes(file, p)).not.toContain(SDK_IO);
+    },
+  );
 
   it.each(PLATFORMS)("preloads every module it maps but the drop-in's entry, and nothing it does not map (%s)", (p) => {
     const own = ownModules(file, p);
     const preloaded = sections(file, p).flatMap(({ section }) => section.preload ?? []);
     expect(new Set(preloaded).size).toBe(preloaded.length);
-    expect(preloaded.filter((name) => !own.has(name))).toEqual([]);
+    // The SDK's modules it maps itself (the TCP socket) are preloaded as the SDK's manifests preload them.
+    const sdk = sdkModules(file, p);
+    expect(preloaded.filter((name) => !own.has(name) && !sdk.has(name))).toEqual([]);
     const mapped = [...own.keys()].filter((name) => !["tether-mqtt", "main", "x509"].includes(name));
     expect(mapped.filter((name) => !preloaded.includes(name))).toEqual(
       p === "esp32" ? [] : ["hosts/moddable/entropy"].filter((name) => own.has(name)),
@@ -321,7 +337,12 @@ describe("manifest.json (Tether's firmware)", () => {
   });
 
   it("builds on the drop-in, TLS and WebSocket manifests", () => {
-    expect(read(FIRMWARE).include).toEqual(["./manifest.json", "./manifest_tls.json", "./manifest_websocket.json"]);
+    expect(read(FIRMWARE).include).toEqual([
+      "./manifest.json",
+      "./manifest_storage.json",
+      "./manifest_tls.json",
+      "./manifest_websocket.json",
+    ]);
   });
 
   it.each(PLATFORMS)("provides every module imported from main.ts on (%s)", (platform) => {
@@ -348,10 +369,10 @@ describe("manifest.json (Tether's firmware)", () => {
   });
 });
 
-describe("the manifests applications include (the drop-in, its TLS and its WebSocket)", () => {
+describe("the manifests applications include (the drop-in, its TLS, its WebSocket and its storage)", () => {
   it.each(
     PLATFORMS.flatMap((platform) =>
-      [LIBRARY, TLS, WEBSOCKET].map((file) => [relative(ROOT, file), platform, file] as const),
+      [LIBRARY, TLS, WEBSOCKET, STORAGE].map((file) => [relative(ROOT, file), platform, file] as const),
     ),
   )("%s has no entry point, settings, build name or exclusions of its own (%s)", (_name, platform, file) => {
     const located = sections(file, platform);
@@ -366,10 +387,12 @@ describe("the manifests applications include (the drop-in, its TLS and its WebSo
     expect(ownModules(file, platform).has("main")).toBe(false);
   });
 
-  it.each(PLATFORMS)("leaves TLS, the WebSocket layer and the firmware's app out of the drop-in (%s)", (platform) => {
+  it.each(PLATFORMS)("leaves TLS, WebSocket, storage and the firmware's app out of the drop-in (%s)", (platform) => {
     const own = [...ownModules(LIBRARY, platform).keys()];
-    expect(own.filter((name) => /^tether\/app\/|tls|websocket|sha1|x509/.test(name))).toEqual([]);
+    expect(own.filter((name) => /^tether\/app\/|tls|websocket|sha1|x509|settings|nvs/.test(name))).toEqual([]);
     expect(sdkIncludes(LIBRARY, platform)).not.toContain(SDK_TLS);
+    expect(sdkIncludes(LIBRARY, platform)).not.toContain(SDK_PREFERENCE);
+    expect(ownModules(STORAGE, platform).has("hosts/moddable/settings")).toBe(true);
     expect(ownModules(TLS, platform).has("hosts/moddable/tls")).toBe(true);
     expect(ownModules(WEBSOCKET, platform).has("tether/client/websocket")).toBe(true);
   });
@@ -377,6 +400,7 @@ describe("the manifests applications include (the drop-in, its TLS and its WebSo
   it("looks TLS and the WebSocket layer up by the names their manifests map", () => {
     expect(lookedUp("hosts/moddable/socket.ts")).toContain("hosts/moddable/tls");
     expect(lookedUp("hosts/moddable/mqtt.ts")).toContain("tether/client/websocket");
+    expect(lookedUp("hosts/moddable/host.ts")).toContain("hosts/moddable/settings");
   });
 
   it("bundles the default CA certificate in DER", () => {

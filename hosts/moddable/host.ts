@@ -1,13 +1,22 @@
 // The Host of modules/host.ts on the Moddable SDK. The platform-specific part (Wi-Fi, clock, serial input, random
 // numbers) comes from a Device; sockets from hosts/moddable/socket, timers from hosts/moddable/timers, storage from
-// hosts/moddable/settings.
+// hosts/moddable/settings when the build has it (hosts/moddable/manifest_storage.json, which the firmware includes):
+// found by name (Modules.has), so that an application that keeps nothing across reboots carries no Preference.
 
 import { type Device, print, type WifiCredentials } from "hosts/moddable/platform";
-import { readSetting, writeSetting } from "hosts/moddable/settings";
 import { connect, resolve } from "hosts/moddable/socket";
 import { Timers } from "hosts/moddable/timers";
 import Instrumentation from "instrumentation";
+import Modules from "modules";
 import type { ConnectOptions, HeapInfo, Host, HostEvents, NetError, Socket, SocketHandlers, Timer } from "tether/host";
+
+const SETTINGS = "hosts/moddable/settings";
+
+/** hosts/moddable/settings, by name. */
+interface Settings {
+  readSetting(name: string): string | undefined;
+  writeSetting(name: string, value: string | undefined): void;
+}
 
 /**
  * With `wifi`, the host brings the network up with these credentials and keeps it up. Without, the application
@@ -31,6 +40,9 @@ class ModdableHost implements Host {
   private readonly timers: Timers;
   private events: HostEvents | undefined;
   private peak = 0;
+  /** The build's storage, or undefined: then nothing is kept across a reboot (said once, at the first write). */
+  private readonly settings: Settings | undefined;
+  private warned = false;
   /** Host.restart, where the platform has it (an own property: the preloaded class's prototype is frozen). */
   readonly restart?: () => void;
 
@@ -40,6 +52,7 @@ class ModdableHost implements Host {
     this.device = device;
     this.wifi = wifi !== undefined;
     this.timers = new Timers(device);
+    if (Modules.has(SETTINGS)) this.settings = Modules.importNow(SETTINGS, true) as Settings;
     if (device.restart) this.restart = () => device.restart!();
     if (wifi) device.startLink(wifi, (up) => this.events?.onLink(up));
   }
@@ -82,11 +95,16 @@ class ModdableHost implements Host {
   }
 
   readSetting(key: string): string | undefined {
-    return readSetting(key);
+    return this.settings?.readSetting(key);
   }
 
   writeSetting(key: string, value: string | undefined): void {
-    writeSetting(key, value);
+    if (this.settings) this.settings.writeSetting(key, value);
+    else if (!this.warned) {
+      // What the application asked to keep (a session that lasts, an assigned id) lasts until restart.
+      this.warned = true;
+      print("storage: this build has none (hosts/moddable/manifest_storage.json): kept until restart\n");
+    }
   }
 
   heap(): HeapInfo {
