@@ -20,5 +20,6 @@ export function toText(bytes: Uint8Array): string | undefined {
  */
 export function copyOf(bytes: Uint8Array, start: number, end: number): Uint8Array {
   const at = bytes.byteOffset;
-  return new Uint8Array(bytes.buffer.slice(at + start, at + end));
+  // The SDK's typings make .buffer ArrayBufferLike, whose HostBuffer has no slice: our bytes are never a host buffer.
+  return new Uint8Array((bytes.buffer as ArrayBuffer).slice(at + start, at + end));
 }
