@@ -6,13 +6,9 @@ import { createHost } from "hosts/moddable/host";
 import { readSetting } from "hosts/moddable/settings";
 import config from "mc/config";
 import { start } from "tether/app/firmware";
-import { SETTINGS } from "tether/app/settings";
+import { Settings } from "tether/app/settings";
 
-const settings: Record<string, string> = {};
-for (const { key } of SETTINGS) {
-  const value = config[key];
-  if (value !== undefined && value !== null && typeof value !== "object") settings[key] = String(value);
-}
+// mc/config is read where it is, in flash (Settings): a copy would keep every setting in the heap.
 // The Wi-Fi credentials as the firmware will see them: saved at run time (under the firmware's own keys) first.
-const setting = (key: string) => readSetting(`cfg.${key}`) ?? settings[key];
-start(createHost(createDevice(), { ssid: setting("ssid"), password: setting("password") }), settings);
+const wifi = new Settings(config, { readSetting, writeSetting: () => {} });
+start(createHost(createDevice(), { ssid: wifi.get("ssid"), password: wifi.get("password") }), config);

@@ -27,11 +27,7 @@ export function createHost(device: Device, wifi?: WifiCredentials): Host {
   return new ModdableHost(device, wifi);
 }
 
-/**
- * A class, so that its methods stay in flash with the preloaded module rather than as closures in the heap. Its
- * fields are not #private: the firmware guards the host by putting an object in front of it (Object.create), and
- * #private fields are found on the instance itself only.
- */
+/** A class, so that its methods stay in flash with the preloaded module rather than as closures in the heap. */
 class ModdableHost implements Host {
   readonly platform: string;
   readonly deviceId: string;

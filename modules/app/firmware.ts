@@ -35,7 +35,7 @@ const MINUTE = 60000;
 /** Events the history keeps. */
 const HISTORY_SLOTS = 64;
 
-export function start(host: Host, config: Record<string, string>): Device {
+export function start(host: Host, config: Readonly<Record<string, unknown>>): Device {
   // The logger comes first, at info until the settings are read: what storage cannot give back is said on it.
   const log = new Logger(
     (line) => host.serialWrite(`${line}\n`),

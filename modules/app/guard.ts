@@ -1,7 +1,7 @@
 // The top-level guard around the callbacks of the sockets and timers the firmware's parts open: an exception is
 // reported as `app fault` and never reaches the host.
 import { type Device, fault } from "tether/app/device";
-import type { Host, NetError, SocketHandlers } from "tether/host";
+import type { ConnectOptions, HeapInfo, Host, HostEvents, NetError, Socket, SocketHandlers, Timer } from "tether/host";
 
 /**
  * The host as the firmware's parts use it (device.host: the client, the self-test): the same object underneath,
@@ -11,30 +11,87 @@ import type { Host, NetError, SocketHandlers } from "tether/host";
  * storage is the device's store.
  */
 export function guardSockets(device: Device): Host {
-  const { host } = device;
-  const timer: Host["timer"] = (callback) =>
-    host.timer(() => {
+  return new GuardedHost(device, device.host);
+}
+
+/**
+ * A class rather than closures over the host: its methods stay in flash with the preloaded module, and the instance
+ * holds two references.
+ */
+class GuardedHost implements Host {
+  readonly platform: string;
+  readonly deviceId: string;
+  /** Host.restart where the host has it (an own property, present only then, as on the host). */
+  readonly restart?: () => void;
+
+  constructor(
+    private readonly device: Device,
+    private readonly host: Host,
+  ) {
+    this.platform = host.platform;
+    this.deviceId = host.deviceId;
+    if (host.restart) this.restart = () => host.restart!();
+  }
+
+  now(): number {
+    return this.host.now();
+  }
+
+  wallClock(): number {
+    return this.host.wallClock();
+  }
+
+  timer(callback: () => void): Timer {
+    const device = this.device;
+    return this.host.timer(() => {
       try {
         callback();
       } catch (error) {
         fault(device, "timer", error);
       }
     });
-  const connect: Host["connect"] = (options, handlers) => host.connect(options, new GuardedHandlers(device, handlers));
+  }
+
+  random(): number {
+    return this.host.random();
+  }
+
+  serialWrite(text: string): void {
+    this.host.serialWrite(text);
+  }
+
+  listen(events: HostEvents): void {
+    this.host.listen(events);
+  }
+
+  linkUp(): boolean {
+    return this.host.linkUp();
+  }
+
+  connect(options: ConnectOptions, handlers: SocketHandlers): Socket {
+    return this.host.connect(options, new GuardedHandlers(this.device, handlers));
+  }
+
+  resolve(name: string, callback: (address: string | undefined, error?: NetError) => void): void {
+    this.host.resolve(name, callback);
+  }
+
   // Storage goes through the store (the flash budget, values that cannot be read): the session keeps its state there.
-  const { store } = device;
-  const readSetting: Host["readSetting"] = (key) => store.readSetting(key);
-  const writeSetting: Host["writeSetting"] = (key, value) => store.writeSetting(key, value);
-  const rejected = (key: string, why: string) => store.rejected(key, why);
-  // Own properties over the host: a host whose class is preloaded has a frozen prototype, and assigning over an
-  // inherited read-only method throws.
-  return Object.create(host, {
-    timer: { value: timer },
-    connect: { value: connect },
-    readSetting: { value: readSetting },
-    writeSetting: { value: writeSetting },
-    rejected: { value: rejected },
-  });
+  readSetting(key: string): string | undefined {
+    return this.device.store.readSetting(key);
+  }
+
+  writeSetting(key: string, value: string | undefined): void {
+    this.device.store.writeSetting(key, value);
+  }
+
+  rejected(key: string, why: string): void {
+    this.device.store.rejected(key, why);
+  }
+
+  heap(): HeapInfo {
+    return this.host.heap();
+  }
 }
 
 /** A socket's handlers, each call guarded (see guardSockets): a class, so its methods are in flash. */

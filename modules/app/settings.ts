@@ -272,17 +272,26 @@ export function checkSetting(key: string, value: string): string | undefined {
   return problem === undefined ? undefined : `${key}=${shown}: ${problem}`;
 }
 
-/** A settings store over the layers: defaults, build-time config, saved values (`prefix`-keyed in storage). */
+/** A build-time value as a setting's: its string; none for undefined, null or an object. */
+function buildValue(value: unknown): string | undefined {
+  return value === undefined || value === null || typeof value === "object" ? undefined : String(value);
+}
+
+/**
+ * A settings store over the layers: defaults, build-time config, saved values (`prefix`-keyed in storage). The
+ * build-time config is read where it is (Moddable's mc/config, in flash), not copied: a value that is not a string
+ * is taken as its string, an object (mc/config's own sections) as no value.
+ */
 export class Settings {
   constructor(
-    private readonly config: Record<string, string>,
+    private readonly config: Readonly<Record<string, unknown>>,
     private readonly storage: Storage,
     /** A check of the settings as a whole, by what they mean (the packets they make), for errors(). */
     private readonly meaning?: (settings: Settings) => string | undefined,
   ) {}
 
   get(key: string): string {
-    return this.storage.readSetting(`cfg.${key}`) ?? this.config[key] ?? settingSpec(key)?.value ?? "";
+    return this.storage.readSetting(`cfg.${key}`) ?? buildValue(this.config[key]) ?? settingSpec(key)?.value ?? "";
   }
 
   number(key: string): number {

@@ -61,6 +61,8 @@ export interface ConnectionOptions {
    * are not sent, as with Retain Available 0.
    */
   noRetain?: boolean;
+  /** The most QoS the broker is known to take though its CONNACK cannot say so (3.1.1): as Maximum QoS. */
+  maxQoS?: QoS;
   /** MQTT 5 Receive Maximum we announce: QoS 1/2 PUBLISHes the broker may leave unanswered (absent: 65535). */
   receiveMaximum?: number;
   /** MQTT 5 Topic Alias Maximum we announce: the aliases the broker may use towards us (0 or absent: none). */
@@ -675,7 +677,7 @@ export class Connection {
     const resumed = this.session.resume(
       packet.sessionPresent,
       Math.min(p?.receiveMaximum ?? 65535, this.options.maxInflight ?? DEFAULT_MAX_INFLIGHT),
-      (p?.maximumQoS ?? 2) as QoS,
+      Math.min(p?.maximumQoS ?? 2, this.options.maxQoS ?? 2) as QoS,
     );
     // Resends leave before the event: its handler publishes (a status), and those must not overtake messages
     // already in flight, or a subscriber would see them out of order (spec 4.6).

@@ -131,11 +131,30 @@ describe("chaos invariants", () => {
     const clean =
       '5 W mqtt warning message="next connection starts a clean session: the session state of the last run could not all be stored (messages too large or too many)"\n';
     expect(run("sent", 2, clean)).toEqual([]);
+    // Nor after a connection that found no session and sent it again as new (a later boot that keeps none).
+    expect(run("sent", 2, "5 I mqtt connected session=new keepalive=10 rtt=8 requeued=1 n=1\n")).toEqual([]);
     expect(run("sent", 2, "", 1)).toEqual([]);
     expect(run("invalid", 0)).toEqual([]);
     expect(run("invalid", 1)).toEqual(["delivery"]);
     const quarantined = `9 W diag message_quarantined topic=chaos/a reason=closed hint=${JSON.stringify("x")}\n`;
     expect(run("sent", 0, quarantined).filter((v) => v === "delivery")).toEqual([]);
+  });
+
+  test("a publish the ACL drops is excused when a 3.1.1 boot sent it, whatever boot accepted it", () => {
+    const message = { tag: "s1m1.", topic: "chaos/deny/x", qos: 1 as const, retain: false, via: "serial" as const };
+    const run = (later: string) => {
+      const rec = record("", {
+        boots: [
+          { output: "", ops: [], reconnects: 0, ended: "kill", keepsSession: true, version: "5" },
+          { output: "", ops: [], reconnects: 0, ended: "end", keepsSession: true, version: later },
+        ],
+        messages: [{ ...message, boot: 0, result: "queued" }],
+      });
+      rec.plan.broker.acl = true;
+      return invariants(rec);
+    };
+    expect(run("5")).toEqual(["delivery"]);
+    expect(run("3.1.1")).toEqual([]);
   });
 
   test("a reboot that says its stored session was incomplete names what the boot before it lost", () => {
