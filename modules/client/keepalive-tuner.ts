@@ -31,13 +31,19 @@ export const TUNER_DEFAULTS: Readonly<Omit<TunerConfig, "keepAlive">> = Object.f
 export const RAISE_STEP = 1.25;
 
 /**
- * Whether times are alike: the longest is at most (1 + tolerance) times the shortest. Also what the diagnostics
- * call regular (the same uptime or idle time, connection after connection).
+ * Whether times are alike: the longest is at most (1 + tolerance) times the shortest, plus `slack` ms (what a late
+ * event loop may add to the times it reads). Also what the diagnostics call regular (the same uptime or idle time,
+ * connection after connection).
  */
-export function similar(times: readonly number[], tolerance: number): boolean {
-  let longest = 0;
-  for (const t of times) if (t > longest) longest = t;
-  return times.length > 0 && longest <= shortest(times) * (1 + tolerance);
+export function similar(times: readonly number[], tolerance: number, slack = 0): boolean {
+  return times.length > 0 && longest(times) <= shortest(times) * (1 + tolerance) + slack;
+}
+
+/** The greatest of `times` (0 for none). */
+export function longest(times: readonly number[]): number {
+  let most = 0;
+  for (const t of times) if (t > most) most = t;
+  return most;
 }
 
 /** The least of `times` (Infinity for none); a loop, not Math.min(...times), whose stack grows with the list. */
@@ -59,6 +65,8 @@ export interface NatEvidence {
    * alive when lower): the deaths go on at the lowered setting, and only a person can act (see the code's hint).
    */
   belowMin: boolean;
+  /** The most the event loop was late around those deaths, ms (see connecting); 0 after a reboot. */
+  late: number;
 }
 
 /** Checks a configuration; returns an error naming the setting and its allowed range, or undefined when valid. */
@@ -80,7 +88,12 @@ export class KeepAliveTuner {
   #stableFor = 0;
   /** The latest idle deaths, ms, oldest first, at most `samples`. */
   #recent: number[] = [];
+  /** How late the loop ran around each of #recent (see connecting); 0 for those restored from storage. */
+  #recentLate: number[] = [];
+  /** How late the timer that dialled the current connection fired, ms. */
+  #late = 0;
   #evidence: number[] = [];
+  #evidenceLate = 0;
   #conclusions = 0;
   #connectedAt = -1;
 
@@ -105,6 +118,7 @@ export class KeepAliveTuner {
       keepAlive: this.#keepAlive,
       configured,
       belowMin: wanted < Math.min(min, configured),
+      late: this.#evidenceLate,
     };
   }
 
@@ -127,6 +141,15 @@ export class KeepAliveTuner {
     return Math.min(min, configured) * 1000 * (1 - tolerance);
   }
 
+  /**
+   * A dial starts. `late`: how late the backoff timer that dialled fired, ms (0: dialled at once): how late the event
+   * loop runs around this connection. The idle time of its death is read on that loop, at both of its ends: two
+   * deaths at the same idle time may read up to twice that apart.
+   */
+  connecting(late: number): void {
+    this.#late = late;
+  }
+
   /** The broker accepted the connection. */
   connected(now: number): void {
     this.#connectedAt = now;
@@ -145,13 +168,20 @@ export class KeepAliveTuner {
     // Deaths after less idle time than the lowest keep alive we would set (see minIdle) are nothing a shorter keep
     // alive could help with: a NAT that forgets sooner still, or a link something cuts soon after it starts.
     const idleDeath = (cause === "keepalive_timeout" || cause === "tcp_reset") && idle >= this.minIdle;
-    if (idleDeath && idle <= configured * 1000 * (1 + tolerance)) {
+    // No longer than the keep alive lets a connection idle, as read on a loop that runs late (see connecting).
+    if (idleDeath && idle <= configured * 1000 * (1 + tolerance) + 2 * this.#late) {
       this.#stableFor = 0;
       this.#recent.push(idle);
-      if (this.#recent.length > samples) this.#recent.shift();
-      if (this.#recent.length < samples || !similar(this.#recent, tolerance)) return undefined;
+      this.#recentLate.push(this.#late);
+      if (this.#recent.length > samples) {
+        this.#recent.shift();
+        this.#recentLate.shift();
+      }
+      const slack = 2 * longest(this.#recentLate);
+      if (this.#recent.length < samples || !similar(this.#recent, tolerance, slack)) return undefined;
       const least = shortest(this.#recent);
       this.#evidence = this.#recent;
+      this.#evidenceLate = slack / 2;
       this.#conclusions++;
       // Only ever lowers here: a death can be evidence for a shorter keep alive, never for a longer one.
       const to = Math.min(this.#keepAlive, Math.max(Math.min(min, configured), Math.floor((factor * least) / 1000)));
@@ -171,6 +201,7 @@ export class KeepAliveTuner {
   #set(to: number, why: string): string | undefined {
     const from = this.#keepAlive;
     this.#recent = [];
+    this.#recentLate = [];
     this.#stableFor = 0;
     if (to === from) return undefined;
     this.#keepAlive = to;
@@ -199,7 +230,10 @@ export class KeepAliveTuner {
     this.#keepAlive = Math.min(configured, Math.max(Math.min(min, configured), keepAlive));
     this.#stableFor = stableFor;
     this.#recent = recent.slice(-samples);
+    // How late the loop ran before the reboot is not kept: those deaths count as read on time.
+    this.#recentLate = this.#recent.map(() => 0);
     this.#evidence = this.#keepAlive < configured ? evidence : [];
+    this.#evidenceLate = 0;
     return true;
   }
 }
