@@ -232,6 +232,14 @@ export class Client implements WebSocketHandlers {
   /** The broker's Maximum Packet Size from the last CONNACK (0: none announced). */
   private brokerMaxPacket = 0;
   /**
+   * MQTT 3.1.1 cannot announce a Maximum Packet Size: what the broker is known to have read (the largest of our
+   * packets, the highest QoS, a retained one) and the limit learnt from that and a packet it closed on (see learnt).
+   */
+  private readLargest = 0;
+  private readQos = 0;
+  private readRetained = false;
+  private learntMax = 0;
+  /**
    * What the last CONNACK said the broker does not support (5.0; NO_RETAIN, NO_WILDCARD, NO_SHARED bits): kept
    * while offline, as the next broker is most likely the same one.
    */
@@ -484,16 +492,47 @@ export class Client implements WebSocketHandlers {
     if (length < 0) return `not a valid topic name: ${topicNameProblem(topic)}`;
     if (retain && !this.retainAvailable)
       return "retained, and the broker keeps no retained messages (MQTT 5 Retain Available 0, or found in 3.1.1)";
-    const config = this.config;
-    // Fixed header, topic, packet identifier, payload, and in 5.0 the property length (one byte without any).
-    const body = 2 + length + (qos > 0 ? 2 : 0) + payload.length + (config.version === 5 ? 1 : 0);
-    const size = body + (body < 0x80 ? 2 : 1 + varintSize(body));
-    const ours = config.maxPacketSize;
+    const size = this.packetSize(length, payload.length, qos);
+    const ours = this.config.maxPacketSize;
     if (size > ours) return `a packet of ${size} bytes exceeds maxPacketSize (${ours})`;
     const theirs = this.brokerMaxPacket;
     if (theirs && size > theirs)
       return `a packet of ${size} bytes exceeds the broker's Maximum Packet Size (${theirs})`;
+    if (this.learntMax && size > this.learntMax)
+      return `a packet of ${size} bytes exceeds what the broker takes (${this.learntMax}, learnt from its closes)`;
     return undefined;
+  }
+
+  /** A PUBLISH's size: fixed header, topic, packet identifier, payload, and in 5.0 the property length (one byte). */
+  private packetSize(topicLength: number, payloadLength: number, qos: QoS): number {
+    const body = 2 + topicLength + (qos > 0 ? 2 : 0) + payloadLength + (this.config.version === 5 ? 1 : 0);
+    return body + (body < 0x80 ? 2 : 1 + varintSize(body));
+  }
+
+  /** MQTT 3.1.1: one of our messages the broker read (see learnt). */
+  private took(message: OutMessage): void {
+    const size = this.packetSize(utf8Length(message.topic), message.payload.length, message.qos);
+    if (size > this.readLargest) this.readLargest = size;
+    if (message.qos > this.readQos) this.readQos = message.qos;
+    if (message.retain) this.readRetained = true;
+  }
+
+  /**
+   * MQTT 3.1.1: the broker closed the connection twice right after `message` (quarantined). When it is larger than
+   * every packet the broker read, and neither its QoS nor its retain flag can be why (the broker read such packets),
+   * its size is: mosquitto's max_packet_size drops the client unread, and 3.1.1 cannot announce it. Larger messages
+   * are refused from then on, as a 5.0 broker's Maximum Packet Size has them, instead of costing two closes each
+   * (chaos seed 9042: one oversized reply after another, each quarantined in turn, never drained).
+   */
+  private learnt(message: OutMessage): void {
+    const size = this.packetSize(utf8Length(message.topic), message.payload.length, message.qos);
+    if (size <= this.readLargest || message.qos > this.readQos || (message.retain && !this.readRetained)) return;
+    if (this.learntMax && size > this.learntMax) return;
+    this.learntMax = size - 1;
+    this.observe({
+      type: "warning",
+      message: `the broker closed the connection twice right after a packet of ${size} bytes, larger than any it read (${this.readLargest}) (MQTT 3.1.1 cannot announce a maximum packet size; mosquitto: max_packet_size): packets over ${this.learntMax} bytes are refused from now on`,
+    });
   }
 
   /** The next connection starts clean (and says why): the broker's session cannot be trusted or must be shed. */
@@ -693,6 +732,7 @@ export class Client implements WebSocketHandlers {
         // A probe's connection holds to what it tries (see probeWill): sent, a retained publish would end it.
         noRetain: ((this.willLimits | this.willProbe) & NO_RETAIN) !== 0,
         maxQoS: this.maxQoS(),
+        learntMaxPacket: this.learntMax || undefined,
         sessionExpiry: c.sessionExpiry,
         maxPacketSize: c.maxPacketSize,
         connackTimeout: c.connackTimeout,
@@ -733,7 +773,16 @@ export class Client implements WebSocketHandlers {
       this.publishedAtConnect = this.publishedHere;
       return;
     }
-    if (event.type === "completed" && event.completion.ok) this.completedHere++;
+    if (event.type === "completed" && event.completion.ok) {
+      this.completedHere++;
+      if (this.config.version === 4) this.took(event.completion.message);
+    }
+    if (event.type === "quarantined" && this.config.version === 4) {
+      // Named first (message_quarantined), then what it teaches.
+      this.observe(event);
+      this.learnt(event.message);
+      return;
+    }
     if (event.type === "subscribed" || event.type === "unsubscribed") this.confirmed(event.packetId);
     if (event.type === "closed") {
       this.conn = undefined;

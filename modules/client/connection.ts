@@ -63,6 +63,8 @@ export interface ConnectionOptions {
   noRetain?: boolean;
   /** The most QoS the broker is known to take though its CONNACK cannot say so (3.1.1): as Maximum QoS. */
   maxQoS?: QoS;
+  /** The largest packet the broker is known to take though its CONNACK cannot say so (3.1.1): as Maximum Packet Size. */
+  learntMaxPacket?: number;
   /** MQTT 5 Receive Maximum we announce: QoS 1/2 PUBLISHes the broker may leave unanswered (absent: 65535). */
   receiveMaximum?: number;
   /** MQTT 5 Topic Alias Maximum we announce: the aliases the broker may use towards us (0 or absent: none). */
@@ -664,7 +666,7 @@ export class Connection {
     if (this.options.extras?.auth && this.options.version === 5 && !this.proven(p?.authenticationData, now)) return;
     this.state = UP;
     this.connectedAt = now;
-    this.brokerMaxPacket = p?.maximumPacketSize ?? 0;
+    this.brokerMaxPacket = p?.maximumPacketSize ?? this.options.learntMaxPacket ?? 0;
     this.retainAvailable = p?.retainAvailable !== 0 && !this.options.noRetain;
     this.subscriptionIdsAvailable = p?.subscriptionIdentifiersAvailable !== 0;
     if (this.options.version === 5) {

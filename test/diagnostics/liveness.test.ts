@@ -258,6 +258,30 @@ describeMosquitto("liveness", () => {
     device.expectNames(["message_quarantined"], ["broker_closed", "tcp_reset"]);
   }, 20000);
 
+  test.concurrent("a 3.1.1 broker's packet limit is learnt from a quarantine: larger messages are refused, not closed on twice each", async () => {
+    // mosquitto's max_packet_size 200 drops the client for a larger packet, unread; 3.1.1 cannot announce it. Each
+    // oversized message cost two closes (chaos seed 9042: replies to `help` one after another, never drained).
+    const id = uniqueId("learnt-max");
+    const device = await boot({ broker: small.url, clientId: id, mqttVersion: "3.1.1" });
+    await device.waitForLine(/ I mqtt subscribed /);
+    // What the broker read: a QoS 1 message (the status beacon is retained QoS 1 too).
+    await device.command(`pub ${id}/small ok 1`, /pub sent/);
+    await nothingInFlight(device);
+    await device.command(`pub ${id}/big ${"x".repeat(220)} 1`, /pub sent/);
+    await device.waitForCode("message_quarantined", 40000);
+    const learnt = await device.waitForLine(/ W mqtt warning message=.*packets over \d+ bytes are refused from now on/);
+    const [, size, read, over] = /a packet of (\d+) bytes, larger than any it read \((\d+)\).* over (\d+) /.exec(
+      learnt,
+    )!;
+    expect(Number(over)).toBe(Number(size) - 1);
+    expect(Number(read)).toBeLessThan(Number(size));
+    expect(await device.command(`pub ${id}/big2 ${"y".repeat(220)} 1`, /^pub /)).toEqual(["pub invalid"]);
+    await device.command(`pub ${id}/after ok 1`, /pub (sent|queued)/);
+    await nothingInFlight(device);
+    // Two closes in all: the quarantine's.
+    expect(device.failures().filter((f) => f.event === "broker_closed" || f.event === "tcp_reset")).toHaveLength(2);
+  }, 60000);
+
   test.concurrent("reconnect_loop: connections cut soon after CONNACK, nothing delivered, are named and backed off", async () => {
     const faults = await proxy();
     faults.connackCut(300);
