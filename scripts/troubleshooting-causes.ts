@@ -629,7 +629,7 @@ export const PROSE: Readonly<Record<Code, Prose>> = {
     causes: [
       {
         cause:
-          "The message breaks a broker limit that MQTT 3.1.1 cannot announce: mosquitto's `max_packet_size` closes a 3.1.1 client whose packet is larger. When it was larger than every packet the broker read (and its QoS and retain flag were read before), the device learns the limit: a warning says `packets over N bytes are refused from now on`, and larger publishes are refused at once (`pub invalid`) rather than costing two closes each.",
+          "The message breaks a broker limit that MQTT 3.1.1 cannot announce: mosquitto's `max_packet_size` closes a 3.1.1 client whose packet is larger. When it was larger than every packet the broker read (and its QoS and retain flag were read before), the device learns the limit: a warning says `packets over N bytes are refused from now on`, and larger publishes are refused at once (`pub invalid`) rather than costing two closes each. Likewise a QoS above what the broker takes (`max_qos`): `messages leave at QoS 1 at most from now on`.",
         fix: "Shorten the message, or raise the broker's limit; with MQTT 5 the broker announces its Maximum Packet Size and the device refuses such a message at once.",
       },
       {

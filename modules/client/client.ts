@@ -239,6 +239,7 @@ export class Client implements WebSocketHandlers {
   private readQos = 0;
   private readRetained = false;
   private learntMax = 0;
+  private learntQoS: QoS = 2;
   /**
    * What the last CONNACK said the broker does not support (5.0; NO_RETAIN, NO_WILDCARD, NO_SHARED bits): kept
    * while offline, as the next broker is most likely the same one.
@@ -518,21 +519,32 @@ export class Client implements WebSocketHandlers {
   }
 
   /**
-   * MQTT 3.1.1: the broker closed the connection twice right after `message` (quarantined). When it is larger than
-   * every packet the broker read, and neither its QoS nor its retain flag can be why (the broker read such packets),
-   * its size is: mosquitto's max_packet_size drops the client unread, and 3.1.1 cannot announce it. Larger messages
-   * are refused from then on, as a 5.0 broker's Maximum Packet Size has them, instead of costing two closes each
-   * (chaos seed 9042: one oversized reply after another, each quarantined in turn, never drained).
+   * MQTT 3.1.1: the broker closed the connection twice right after `message` (quarantined). When one thing about it
+   * is new to the broker and the others are not (it read packets as large, at that QoS, retained), that one is why:
+   * mosquitto drops the client unread for a packet over its max_packet_size or a QoS over its max_qos, which 3.1.1
+   * cannot announce. Such messages are then refused (too large) or sent downgraded (QoS), as a 5.0 broker's Maximum
+   * Packet Size and Maximum QoS have them, instead of costing two closes each (chaos seeds 9042, 9097: one after
+   * another quarantined in turn, never drained).
    */
   private learnt(message: OutMessage): void {
     const size = this.packetSize(utf8Length(message.topic), message.payload.length, message.qos);
-    if (size <= this.readLargest || message.qos > this.readQos || (message.retain && !this.readRetained)) return;
-    if (this.learntMax && size > this.learntMax) return;
-    this.learntMax = size - 1;
-    this.observe({
-      type: "warning",
-      message: `the broker closed the connection twice right after a packet of ${size} bytes, larger than any it read (${this.readLargest}) (MQTT 3.1.1 cannot announce a maximum packet size; mosquitto: max_packet_size): packets over ${this.learntMax} bytes are refused from now on`,
-    });
+    const large = size > this.readLargest;
+    const qos = message.qos > this.readQos;
+    if (message.retain && !this.readRetained) return;
+    const read = `(MQTT 3.1.1 cannot announce it; mosquitto: ${large ? "max_packet_size" : "max_qos"})`;
+    if (large && !qos && !(this.learntMax && size > this.learntMax)) {
+      this.learntMax = size - 1;
+      this.observe({
+        type: "warning",
+        message: `the broker closed the connection twice right after a packet of ${size} bytes, larger than any it read (${this.readLargest}) ${read}: packets over ${this.learntMax} bytes are refused from now on`,
+      });
+    } else if (qos && !large && this.readQos > 0 && this.readQos < this.learntQoS) {
+      this.learntQoS = this.readQos as QoS;
+      this.observe({
+        type: "warning",
+        message: `the broker closed the connection twice right after a QoS ${message.qos} message, no larger than others it read at QoS ${this.readQos} ${read}: messages leave at QoS ${this.readQos} at most from now on`,
+      });
+    }
   }
 
   /** The next connection starts clean (and says why): the broker's session cannot be trusted or must be shed. */
@@ -891,12 +903,13 @@ export class Client implements WebSocketHandlers {
 
   /**
    * MQTT 3.1.1: the most QoS the broker takes, below a will's it closed the CONNECT for (see probed; a probe's
-   * connection holds to it already); 5.0's CONNACK says it.
+   * connection holds to it already) or a message's it closed the connection on (see learnt); 5.0's CONNACK says it.
    */
   private maxQoS(): QoS | undefined {
     const will = this.config.will;
-    if (this.config.version !== 4 || !will || !((this.willLimits | this.willProbe) & NO_QOS)) return undefined;
-    return (will.qos - 1) as QoS;
+    const byWill = will && (this.willLimits | this.willProbe) & NO_QOS ? will.qos - 1 : 2;
+    const most = Math.min(byWill, this.learntQoS);
+    return this.config.version === 4 && most < 2 ? (most as QoS) : undefined;
   }
 
   /** The will as the broker takes it (see adjustWill and probeWill). */

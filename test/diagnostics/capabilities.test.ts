@@ -167,6 +167,36 @@ describeMosquitto("a broker with max_qos 0, in MQTT 3.1.1 (which cannot say it)"
   });
 });
 
+describeMosquitto("a broker with max_qos 1, in MQTT 3.1.1: learnt from a quarantine", () => {
+  let mosquitto: Mosquitto;
+  beforeAll(async () => {
+    mosquitto = await startMosquitto({ config: ["max_qos 1"] });
+  });
+  afterAll(() => mosquitto?.stop());
+
+  test("a QoS 2 message the broker closes on twice, no larger than QoS 1 ones it read: QoS 2 leaves as 1 from then on", async () => {
+    // mosquitto drops a 3.1.1 client for a PUBLISH above max_qos; the QoS 1 will passes. Each QoS 2 message cost two
+    // closes (chaos seed 9097 never drained).
+    const id = uniqueId("learnt-qos");
+    const peer = connect(mosquitto.url, { reconnectPeriod: 0 });
+    peer.on("error", () => {});
+    peers.push(peer);
+    await peer.subscribeAsync(`${id}/#`, { qos: 1 });
+    const got: string[] = [];
+    peer.on("message", (_, payload) => got.push(payload.toString()));
+    const device = await boot({ broker: mosquitto.url, clientId: id, mqttVersion: "3.1.1" });
+    await device.waitForLine(/ I mqtt subscribed /);
+    await device.command(`pub ${id}/a one 1`, /^pub sent/);
+    await until(() => got.includes("one"), "the QoS 1 message");
+    await device.command(`pub ${id}/b two 2`, /^pub sent/);
+    await device.waitForCode("message_quarantined", 40000);
+    await device.waitForLine(/ W mqtt warning message=.*after a QoS 2 message, .* messages leave at QoS 1 at most/);
+    await device.command(`pub ${id}/c three 2`, /^pub (sent|queued)/);
+    await until(() => got.includes("three"), "the next QoS 2 message, downgraded");
+    expect(device.failures().filter((f) => f.event === "broker_closed" || f.event === "tcp_reset")).toHaveLength(2);
+  });
+});
+
 describe("a broker without wildcard or shared subscriptions (scripted: mosquitto has them always)", () => {
   /**
    * Accepts every connection, saying on all but the first that it has no wildcard or shared subscriptions; answers a
