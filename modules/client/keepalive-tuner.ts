@@ -3,29 +3,9 @@
 // would let them idle) point at a mapping timeout on the way: the keep alive is lowered below that idle time so the
 // pings refresh the mapping before it expires. Pure: the caller passes the time and what it observed.
 import { outOfRange } from "tether/client/backoff";
+import { shortest, TUNER_DEFAULTS, type TunerConfig } from "tether/client/idle-times";
 
-export interface TunerConfig {
-  /** The configured keep alive, s: never exceeded. 0 disables keep alive and so the tuning. */
-  keepAlive: number;
-  /** The lowest keep alive the tuner sets, s (unless the configured one is lower). */
-  min: number;
-  /** The new keep alive as a fraction of the shortest similar idle time, in (0, 1). */
-  factor: number;
-  /** How many similar idle deaths in a row it takes to act. */
-  samples: number;
-  /** How far apart similar idle times may be: the longest is at most (1 + tolerance) times the shortest. */
-  tolerance: number;
-  /** Connected time without an idle death after which the keep alive is raised one step, ms. */
-  raiseAfter: number;
-}
-
-export const TUNER_DEFAULTS: Readonly<Omit<TunerConfig, "keepAlive">> = Object.freeze({
-  min: 15,
-  factor: 0.7,
-  samples: 3,
-  tolerance: 0.2,
-  raiseAfter: 6 * 3600000,
-});
+export { shortest, TUNER_DEFAULTS, type TunerConfig };
 
 /** A raise multiplies the keep alive by this much: small steps, each proved by another stable period. */
 export const RAISE_STEP = 1.25;
@@ -38,13 +18,6 @@ export function similar(times: readonly number[], tolerance: number): boolean {
   let longest = 0;
   for (const t of times) if (t > longest) longest = t;
   return times.length > 0 && longest <= shortest(times) * (1 + tolerance);
-}
-
-/** The least of `times` (Infinity for none); a loop, not Math.min(...times), whose stack grows with the list. */
-export function shortest(times: readonly number[]): number {
-  let least = Number.POSITIVE_INFINITY;
-  for (const t of times) if (t < least) least = t;
-  return least;
 }
 
 /** Evidence for the diagnostics code nat_idle_timeout_suspected. */
