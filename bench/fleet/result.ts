@@ -22,6 +22,8 @@ export interface Recording {
   connectedAt: Float64Array;
   /** Attempts the clients saw reach a listening broker (not refused), when they tell. */
   reached?: number;
+  /** Attempts the clients saw answered by a broker (a CONNACK either way), when they tell. */
+  answered?: number;
   /** When the disruption began (the broker stopped, the power came on). */
   disruption: number;
   /** The origin of the reported times (see ORIGIN). */
@@ -45,8 +47,17 @@ export interface FleetResult {
   /** Fraction of the fleet reconnected (since the disruption) by the end of each bin. */
   connectedFraction: number[];
   marks: { name: string; at: number }[];
-  /** Since the disruption. `reachedByClients`: attempts the clients saw reach a listening broker. */
-  totals: { attempts: number; atBroker: number | null; reachedByClients: number | null };
+  /**
+   * Since the disruption. `reachedByClients`: attempts the clients saw reach a listening broker; `answeredByClients`:
+   * those it answered. A broker accepts (and logs) at least the ones it answered, and at most the ones that reached it:
+   * one that stops leaves the connections the kernel took for it unaccepted.
+   */
+  totals: {
+    attempts: number;
+    atBroker: number | null;
+    reachedByClients: number | null;
+    answeredByClients: number | null;
+  };
   peakPerSecond: { attempts: number; atBroker: number | null };
   /** ms after the origin by which 50, 99 and 100% of the devices were connected; null when they never were. */
   reconnected: { p50: number | null; p99: number | null; p100: number | null; missing: number };
@@ -111,6 +122,7 @@ export function summarize(d: Described, r: Recording, end: number): FleetResult 
       attempts: r.attempts.length,
       atBroker: r.atBroker ? r.atBroker.length : null,
       reachedByClients: r.reached ?? null,
+      answeredByClients: r.answered ?? null,
     },
     peakPerSecond: {
       attempts: most(attemptsPerSecond),

@@ -16,7 +16,14 @@ import type { TransportError, WebSocketDialer, WebSocketHandlers } from "tether/
 import type { Host, Socket, Timer } from "tether/host";
 import { copyOf } from "tether/mqtt/bytes";
 import { varintSize } from "tether/mqtt/codec";
-import type { Properties, ProtocolVersion, QoS, Subscription, Will } from "tether/mqtt/packets";
+import {
+  type Properties,
+  type ProtocolVersion,
+  PUBLISH,
+  type QoS,
+  type Subscription,
+  type Will,
+} from "tether/mqtt/packets";
 import type { QueueLimits } from "tether/mqtt/queue";
 import { MAX_SLOTS, type OutMessage, Session, type UnsavedReason } from "tether/mqtt/session";
 import { topicNameProblem, validTopicName } from "tether/mqtt/topic";
@@ -166,6 +173,9 @@ const NO_WILDCARD = 2;
 const NO_SHARED = 4;
 const NO_QOS = 8;
 
+/** What a 3.1.1 will is sent without to find out why the broker closes it (see Client.probeWill), in order. */
+const WILL_PROBES: readonly number[] = Object.freeze([NO_RETAIN, NO_QOS, NO_RETAIN | NO_QOS]);
+
 /** CONNACK 0x9A Retain not supported and 0x9B QoS not supported: what refuses a will. */
 const RETAIN_NOT_SUPPORTED = 0x9a;
 const QOS_NOT_SUPPORTED = 0x9b;
@@ -232,11 +242,11 @@ export class Client implements WebSocketHandlers {
    */
   private willLimits = 0;
   /**
-   * MQTT 3.1.1 connections closed before CONNACK in a row while the will was retained (see probeWill), and whether
-   * the next attempt sends the will unretained to find out why.
+   * MQTT 3.1.1 connections closed before CONNACK in a row while the will could be why (see probeWill), and what the
+   * attempt under way sends the will without to find out (NO_RETAIN, NO_QOS bits; 0: not probing).
    */
   private closedBeforeConnack = 0;
-  private willProbe = false;
+  private willProbe = 0;
   /** The client id was made here (see the constructor): said once, at start. */
   private madeId = false;
   /** The last topic published to and topicLength's answer for it ("" is not a valid topic name). */
@@ -422,15 +432,12 @@ export class Client implements WebSocketHandlers {
       return "invalid";
     }
     const conn = this.conn?.connected ? this.conn : undefined;
-    // A QoS 0 message that leaves at once is encoded now and kept nowhere: only then is no copy needed.
-    const leavesNow = qos === 0 && conn !== undefined && this.session.waiting === 0;
-    const message: OutMessage = {
-      topic,
-      payload: leavesNow ? payload : copyOf(payload, 0, payload.length),
-      qos,
-      retain,
-      properties,
-    };
+    // A QoS 0 message that leaves at once is encoded now and kept nowhere: no copy, and nothing for the session.
+    if (qos === 0 && conn !== undefined && this.session.releasesNow) {
+      conn.publishNow({ type: PUBLISH, topic, payload, qos, retain, dup: false, properties }, this.host.now());
+      return "sent";
+    }
+    const message: OutMessage = { topic, payload: copyOf(payload, 0, payload.length), qos, retain, properties };
     if (transient) message.transient = true;
     const before = this.session.dropped;
     let result: PublishResult;
@@ -477,10 +484,11 @@ export class Client implements WebSocketHandlers {
     if (length < 0) return `not a valid topic name: ${topicNameProblem(topic)}`;
     if (retain && !this.retainAvailable)
       return "retained, and the broker keeps no retained messages (MQTT 5 Retain Available 0, or found in 3.1.1)";
+    const config = this.config;
     // Fixed header, topic, packet identifier, payload, and in 5.0 the property length (one byte without any).
-    const body = 2 + length + (qos > 0 ? 2 : 0) + payload.length + (this.config.version === 5 ? 1 : 0);
-    const size = 1 + varintSize(body) + body;
-    const ours = this.config.maxPacketSize;
+    const body = 2 + length + (qos > 0 ? 2 : 0) + payload.length + (config.version === 5 ? 1 : 0);
+    const size = body + (body < 0x80 ? 2 : 1 + varintSize(body));
+    const ours = config.maxPacketSize;
     if (size > ours) return `a packet of ${size} bytes exceeds maxPacketSize (${ours})`;
     const theirs = this.brokerMaxPacket;
     if (theirs && size > theirs)
@@ -683,6 +691,7 @@ export class Client implements WebSocketHandlers {
         password: c.password,
         will: this.will(),
         noRetain: (this.willLimits & NO_RETAIN) !== 0,
+        maxQoS: this.maxQoS(),
         sessionExpiry: c.sessionExpiry,
         maxPacketSize: c.maxPacketSize,
         connackTimeout: c.connackTimeout,
@@ -779,40 +788,73 @@ export class Client implements WebSocketHandlers {
   }
 
   /**
-   * MQTT 3.1.1 cannot say why a CONNECT is refused: mosquitto with `retain_available false` closes the connection
-   * before CONNACK when the will is retained, at every attempt, for ever. After two such closes in a row, one attempt
-   * sends the will unretained: if the broker takes it (probed), that was why. `closed`: this attempt ended so.
+   * MQTT 3.1.1 cannot say why a CONNECT is refused: mosquitto closes the connection before CONNACK, at every attempt
+   * for ever, when the will is retained and it keeps no retained messages (retain_available false), or when the
+   * will's QoS is above its max_qos. After two such closes in a row, the next attempts send the will without one of
+   * those, then the other, then both (WILL_PROBES): the first the broker takes says why (probed). After the last the
+   * count starts again. `closed`: this attempt ended so.
    */
   private probeWill(closed: boolean): void {
     const will = this.config.will;
-    const candidate = this.config.version === 4 && will?.retain === true && !(this.willLimits & NO_RETAIN);
-    // A probe that ended like the attempts before it found nothing: the count starts again.
-    const counted = closed && candidate && !this.willProbe;
-    this.closedBeforeConnack = counted ? this.closedBeforeConnack + 1 : 0;
-    this.willProbe = this.closedBeforeConnack >= 2;
-    if (this.willProbe) this.closedBeforeConnack = 0;
+    const possible =
+      this.config.version === 4 && will
+        ? (will.retain && !(this.willLimits & NO_RETAIN) ? NO_RETAIN : 0) |
+          (will.qos > 0 && !(this.willLimits & NO_QOS) ? NO_QOS : 0)
+        : 0;
+    if (!closed || !possible) {
+      this.closedBeforeConnack = 0;
+      this.willProbe = 0;
+      return;
+    }
+    if (!this.willProbe && ++this.closedBeforeConnack < 2) return;
+    // The next probe this will can make after the one that just failed (or the first).
+    let at = WILL_PROBES.indexOf(this.willProbe) + 1;
+    while (at < WILL_PROBES.length && WILL_PROBES[at] & ~possible) at++;
+    this.willProbe = at < WILL_PROBES.length ? WILL_PROBES[at] : 0;
+    this.closedBeforeConnack = 0;
   }
 
-  /** The broker took the will unretained after closing the retained one: it keeps no retained messages. */
+  /**
+   * The broker took the will without what the probe left out after closing it with: it lacks that. Without retain,
+   * retained publishes are refused from now on; without the will's QoS, messages leave at most a QoS below it (as
+   * an MQTT 5 broker's Maximum QoS has them).
+   */
   private probed(): void {
-    this.willProbe = false;
-    this.willLimits |= NO_RETAIN;
+    const found = this.willProbe;
+    this.willProbe = 0;
+    this.willLimits |= found;
+    const will = this.config.will!;
+    const what: string[] = [];
+    if (found & NO_RETAIN) what.push("retained");
+    if (found & NO_QOS) what.push(`at QoS ${will.qos}`);
+    const took = found === NO_QOS ? "at QoS 0" : found === NO_RETAIN ? "unretained" : "unretained at QoS 0";
+    const from: string[] = [];
+    if (found & NO_RETAIN) from.push("the will is sent without retain and retained publishes are refused");
+    if (found & NO_QOS) from.push(`the will goes at QoS 0 and messages leave at QoS ${this.maxQoS()} at most`);
+    const why =
+      found & NO_QOS ? (found & NO_RETAIN ? "retain_available false, max_qos" : "max_qos") : "retain_available false";
     this.observe({
       type: "warning",
-      message:
-        "the broker closed the connection before CONNACK while the will was retained, and took it unretained (MQTT 3.1.1 cannot say why; mosquitto: retain_available false): the will is sent without retain and retained publishes are refused from now on",
+      message: `the broker closed the connection before CONNACK while the will was ${what.join(" and ")}, and took it ${took} (MQTT 3.1.1 cannot say why; mosquitto: ${why}): ${from.join("; ")} from now on`,
     });
+  }
+
+  /**
+   * MQTT 3.1.1: the most QoS the broker takes, below a will's it closed the CONNECT for (see probed; a probe's
+   * connection holds to it already); 5.0's CONNACK says it.
+   */
+  private maxQoS(): QoS | undefined {
+    const will = this.config.will;
+    if (this.config.version !== 4 || !will || !((this.willLimits | this.willProbe) & NO_QOS)) return undefined;
+    return (will.qos - 1) as QoS;
   }
 
   /** The will as the broker takes it (see adjustWill and probeWill). */
   private will(): Will | undefined {
     const will = this.config.will;
-    if (!will || !(this.willLimits || this.willProbe)) return will;
-    return {
-      ...will,
-      retain: this.willLimits & NO_RETAIN || this.willProbe ? false : will.retain,
-      qos: this.willLimits & NO_QOS ? 0 : will.qos,
-    };
+    const without = this.willLimits | this.willProbe;
+    if (!will || !without) return will;
+    return { ...will, retain: without & NO_RETAIN ? false : will.retain, qos: without & NO_QOS ? 0 : will.qos };
   }
 
   /**

@@ -61,6 +61,8 @@ export interface ConnectionOptions {
    * are not sent, as with Retain Available 0.
    */
   noRetain?: boolean;
+  /** The most QoS the broker is known to take though its CONNACK cannot say so (3.1.1): as Maximum QoS. */
+  maxQoS?: QoS;
   /** MQTT 5 Receive Maximum we announce: QoS 1/2 PUBLISHes the broker may leave unanswered (absent: 65535). */
   receiveMaximum?: number;
   /** MQTT 5 Topic Alias Maximum we announce: the aliases the broker may use towards us (0 or absent: none). */
@@ -357,6 +359,14 @@ export class Connection {
     const unsent = this.send(packet, now);
     if (unsent && packet.packetId) this.sendReleased(this.abandon(packet.packetId, unsent), now);
     return "sent";
+  }
+
+  /**
+   * A QoS 0 PUBLISH that the session lets leave at once (Session.releasesNow), sent as `publish` would send it,
+   * without the message the session would make of it first.
+   */
+  publishNow(packet: Publish, now: number): void {
+    this.send(packet, now);
   }
 
   /** Sends SUBSCRIBE; returns its packet id, or 0 when not connected or out of identifiers. */
@@ -667,7 +677,7 @@ export class Connection {
     const resumed = this.session.resume(
       packet.sessionPresent,
       Math.min(p?.receiveMaximum ?? 65535, this.options.maxInflight ?? DEFAULT_MAX_INFLIGHT),
-      (p?.maximumQoS ?? 2) as QoS,
+      Math.min(p?.maximumQoS ?? 2, this.options.maxQoS ?? 2) as QoS,
     );
     // Resends leave before the event: its handler publishes (a status), and those must not overtake messages
     // already in flight, or a subscriber would see them out of order (spec 4.6).
@@ -841,5 +851,5 @@ function unexpected(packet: Packet): CloseCause {
 /** Packets the broker must answer: its silence after one of them is evidence of a dead link. */
 function expectsAnswer(packet: Packet): boolean {
   const t = packet.type;
-  return t === SUBSCRIBE || t === UNSUBSCRIBE || t === PUBREL || (t === PUBLISH && packet.qos > 0);
+  return t === PUBLISH ? packet.qos > 0 : t === SUBSCRIBE || t === UNSUBSCRIBE || t === PUBREL;
 }

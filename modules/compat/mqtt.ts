@@ -537,8 +537,9 @@ function copyOf(data: Data): Uint8Array {
 
 /** The payload as an ArrayBuffer of its own (the decoder gives each packet its own copy already). */
 function bufferOf(payload: Uint8Array): ArrayBuffer {
-  const whole = payload.byteOffset === 0 && payload.byteLength === payload.buffer.byteLength;
-  return (whole ? payload.buffer : payload.slice().buffer) as ArrayBuffer;
+  const buffer = payload.buffer as ArrayBuffer;
+  // As long as its buffer, the payload is all of it.
+  return payload.byteLength === buffer.byteLength ? buffer : (payload.slice().buffer as ArrayBuffer);
 }
 
 /** The reason codes a client's DISCONNECT may carry (spec 3.14.2.1). */

@@ -16,10 +16,13 @@ export function toText(bytes: Uint8Array): string | undefined {
 
 /**
  * A copy of bytes[start..end) in a buffer of its own. ArrayBuffer's slice copies in one native step; a typed array's
- * slice goes byte by byte through the engine's getters and setters in some XS versions (xsnap's).
+ * slice goes byte by byte through the engine's getters and setters in some XS versions (xsnap's), and is what is
+ * left for bytes over a buffer without slice (Moddable's HostBuffer, memory mapped from flash).
  */
 export function copyOf(bytes: Uint8Array, start: number, end: number): Uint8Array {
+  // Moddable's HostBuffer has no slice: checked here rather than typed.
+  const buffer = bytes.buffer as ArrayBuffer;
+  if (typeof buffer.slice !== "function") return bytes.slice(start, end);
   const at = bytes.byteOffset;
-  // The SDK's typings make .buffer ArrayBufferLike, whose HostBuffer has no slice: our bytes are never a host buffer.
-  return new Uint8Array((bytes.buffer as ArrayBuffer).slice(at + start, at + end));
+  return new Uint8Array(buffer.slice(at + start, at + end));
 }

@@ -2,7 +2,6 @@
 // reads pushed bytes in place and copies only what outlives the push: the packet's fields, and the start of a
 // packet that is still arriving. Both report invalid input as a CodecError value: nothing here throws on bad
 // bytes or bad packets.
-
 import { copyOf } from "tether/mqtt/bytes";
 import {
   AUTH,
@@ -595,15 +594,8 @@ export class Decoder {
       const from = gathered ? 0 : this.at;
       const to = gathered ? this.have : this.end;
       const total = this.frame(buf, from, to);
-      if (total === FAILED) return this.failed;
-      if (total === SKIP) {
-        // `own` holds exactly the fixed header when gathered: its bytes are taken one at a time until it is whole.
-        if (gathered) this.have = 0;
-        else this.at = this.body;
-        if (this.skipLeft === 0) return this.skipped(true);
-        continue;
-      }
-      if (total !== MORE && total <= to - from) {
+      // A whole packet at hand, the common case, first (MORE, FAILED and SKIP are not lengths).
+      if (total > 0 && total <= to - from) {
         // A PUBLISH large enough to be worth an allocation of its own: copy the rest of the caller's bytes once
         // instead, and hand out payloads that are views of that copy.
         if (!gathered && this.type === PUBLISH && total > SHARE && this.src !== this.spill) {
@@ -619,6 +611,14 @@ export class Decoder {
         if (this.err === undefined) return packet;
         this.failed = this.err;
         return this.failed;
+      }
+      if (total === FAILED) return this.failed;
+      if (total === SKIP) {
+        // `own` holds exactly the fixed header when gathered: its bytes are taken one at a time until it is whole.
+        if (gathered) this.have = 0;
+        else this.at = this.body;
+        if (this.skipLeft === 0) return this.skipped(true);
+        continue;
       }
       // A PUBLISH whose header is here (its topic and two bytes more, at least): its payload is allocated whole and
       // the bytes that follow go straight there.
@@ -904,7 +904,9 @@ export class Decoder {
    * written again), else a copy, allocated whole even when only part of it is at hand.
    */
   private payload(): Uint8Array {
-    const { buf, pos, lim } = this;
+    const buf = this.buf;
+    const pos = this.pos;
+    const lim = this.lim;
     this.pos = lim;
     if (lim < this.stop && this.err === undefined) {
       const payload = new Uint8Array(this.stop - pos);

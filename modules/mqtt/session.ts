@@ -161,6 +161,8 @@ const KEY_INCOMING = "ses.in";
 const KEY_LOST = "ses.lost";
 /** Written while waiting QoS 1/2 messages are held in RAM only (its value: why), so a power cut is named at boot. */
 const KEY_DROPPED = "ses.drop";
+/** The slot of a stored message the broker closed a connection after (see quarantine), so that a reboot keeps it. */
+const KEY_SUSPECT = "ses.sus";
 /** A stored waiting message's value starts with this and its order number where a flight's has its identifier. */
 const QUEUED = "q";
 /** The longest value NVS holds for sure (hosts/moddable/nvs.ts: 3999 bytes of UTF-8 in any case). */
@@ -207,6 +209,15 @@ export class Session {
   /** The next of #held to send. */
   #heldAt = 0;
   readonly #store: SessionStore | undefined;
+  /** The store, whether this run keeps writing the state or not (#store): what was stored is removed through it. */
+  readonly #disk: SessionStore | undefined;
+  /**
+   * With no session kept: the messages a previous run stored, each with its slot. A value goes when its message
+   * completes (or is given up), not at boot, so that a power cut before then does not lose it.
+   */
+  #leftover: Map<OutMessage, number> | undefined;
+  /** The slot KEY_SUSPECT names, or -1. */
+  #suspectSlot = -1;
   /**
    * Stored values: how many slots (the flights' and the waiting messages', one pool), and a bit per slot, set when in
    * use (an array would be a slot each): slots 0..31 in the first number, 32..63 in the second.
@@ -246,6 +257,7 @@ export class Session {
     this.#waiting = new MessageQueue(limits);
     const store = options.store;
     if (store === undefined) return;
+    this.#disk = store;
     // One pool of slots: a waiting message's flight takes over its value, so flights never lack one while they
     // are within `slots` and the waiting ones within `queueSlots`.
     this.#queueSlots = Math.min(options.queueSlots ?? DEFAULT_QUEUE_SLOTS, MAX_SLOTS);
@@ -300,21 +312,30 @@ export class Session {
       if (id > 0 && id <= MAX_ID && Number.isInteger(id)) this.#madeIncoming().add(id);
     }
     if (incoming !== undefined && this.#incoming === undefined) reject(store, KEY_INCOMING, "not packet ids");
+    this.#restoreSuspect(store, waiting);
     // Waiting messages wait again in the order they were accepted, behind the flights (sent before them).
     waiting?.sort((a, b) => a.order - b.order);
     const messages = waiting ? waiting.map((entry) => entry.message) : [];
     this.#waiting.requeue(messages);
     this.restored = (this.#flights?.size ?? 0) + messages.length;
     if (options.persist === false) {
-      // Not kept: what was stored leaves as new messages, and the store is cleared once.
-      for (let i = 0; i < slots; i++) if (this.#used(i)) store.writeSetting(KEY_FLIGHT + i, undefined);
+      // Not kept: what was stored leaves as new messages, each value removed once its message is through (a power
+      // cut before that sends it again at the next boot: chaos seed 5 lost them when they were removed here), and
+      // nothing more is stored.
       if (this.#incoming) store.writeSetting(KEY_INCOMING, undefined);
       if (this.lost) store.writeSetting(KEY_LOST, undefined);
       this.#incoming = undefined;
-      for (const flight of this.#flights?.values() ?? []) flight.slot = NEW;
+      for (const flight of this.#flights?.values() ?? []) {
+        this.#leftover ??= new Map();
+        this.#leftover.set(flight.message, flight.slot);
+        flight.slot = NEW;
+      }
+      for (const entry of waiting ?? []) {
+        this.#leftover ??= new Map();
+        this.#leftover.set(entry.message, entry.slot);
+      }
       this.#slots = 0;
       this.#slotsUsed = this.#slotsUsedHigh = 0;
-      this.#unsaved = messages.length;
       return;
     }
     this.#store = store;
@@ -329,6 +350,14 @@ export class Session {
   /** Messages waiting for the connection or for a Receive Maximum slot. */
   get waiting(): number {
     return this.#waiting.length;
+  }
+
+  /**
+   * Whether a QoS 0 message published now leaves at once (`publish` would return its PUBLISH): nothing waits before
+   * it and the connection takes messages. The session keeps nothing of such a message: it may be sent without it.
+   */
+  get releasesNow(): boolean {
+    return this.#limit !== 0 && !this.#probing && this.#waiting.length === 0;
   }
 
   /** QoS 0 messages dropped from the waiting queue so far (to make room, or because they did not fit). */
@@ -482,10 +511,12 @@ export class Session {
     if (closes < QUARANTINE_CLOSES) {
       this.#closes ??= new Map();
       this.#closes.set(message, closes);
+      this.#markSuspect(flight);
       return undefined;
     }
     this.#closes?.delete(message);
     this.#forget(first, flight);
+    this.#finished(message);
     this.quarantined++;
     return { message, closes };
   }
@@ -514,7 +545,9 @@ export class Session {
   losing(): { count: number; reason: UnsavedReason } | undefined {
     let count = this.#unsaved;
     if (this.#store === undefined)
-      for (const flight of this.#flights?.values() ?? []) if (!flight.message.transient) count++;
+      for (const flight of this.#flights?.values() ?? []) {
+        if (!flight.message.transient && !this.#leftover?.has(flight.message)) count++;
+      }
     if (this.#droppedWritten && this.#write(KEY_DROPPED, undefined)) this.#droppedWritten = false;
     return count === 0 ? undefined : { count, reason: this.#unsaved ? this.#unsavedWhy : "no_session" };
   }
@@ -527,6 +560,7 @@ export class Session {
     const flight = this.#flights?.get(packetId);
     if (flight === undefined) return { send: [] };
     this.#forget(packetId, flight);
+    this.#finished(flight.message);
     this.#closes?.delete(flight.message);
     const send: Packet[] = [];
     this.#releaseAll(send);
@@ -561,6 +595,7 @@ export class Session {
       return { send: [ack(PUBREL, packetId, 0)] };
     }
     this.#forget(packetId, flight);
+    this.#finished(flight.message);
     this.#closes?.delete(flight.message);
     const send: Packet[] = [];
     this.#releaseAll(send);
@@ -577,8 +612,9 @@ export class Session {
 
   /** An incoming PUBLISH. A QoS 2 message is delivered once, however often the broker sends it before PUBREL. */
   onPublish(publish: Publish): PublishResult {
-    const { qos, packetId } = publish;
+    const qos = publish.qos;
     if (qos === 0) return DELIVER;
+    const packetId = publish.packetId;
     if (!packetId) return { deliver: false, error: { reasonCode: PROTOCOL_ERROR, text: "PUBLISH without packet id" } };
     if (qos === 2 && this.#incoming?.has(packetId)) return { deliver: false, send: ack(PUBREC, packetId, 0) };
     // QoS 1 is answered at once, so only QoS 2 awaiting PUBREL is still in flight from the broker's point of view.
@@ -630,6 +666,7 @@ export class Session {
     this.#queued = undefined;
     this.#unsave(-this.#unsaved);
     this.#closes = undefined;
+    for (const message of [...(this.#leftover?.keys() ?? [])]) this.#finished(message);
   }
 
   /** A QoS 1/2 message starts waiting: stored so that a reboot does not lose it, else counted as held in RAM. */
@@ -664,7 +701,7 @@ export class Session {
       this.#queued!.delete(message);
       return slot;
     }
-    if (message.qos > 0 && !message.transient) this.#unsave(-1);
+    if (message.qos > 0 && !message.transient && !this.#leftover?.has(message)) this.#unsave(-1);
     return NEW;
   }
 
@@ -680,6 +717,56 @@ export class Session {
   #free(slot: number): void {
     this.#write(KEY_FLIGHT + slot, undefined);
     this.#mark(slot, false);
+    if (slot === this.#suspectSlot) this.#unmarkSuspect();
+  }
+
+  /**
+   * A message left the session: the value a previous run stored for it, in a session not kept, goes (see
+   * #leftover).
+   */
+  #finished(message: OutMessage): void {
+    const slot = this.#leftover?.get(message);
+    if (slot === undefined) return;
+    this.#leftover!.delete(message);
+    this.#write(KEY_FLIGHT + slot, undefined);
+    if (slot === this.#suspectSlot) this.#unmarkSuspect();
+  }
+
+  /**
+   * The first close after a stored message is kept in the store (KEY_SUSPECT, its slot: one write, none when it
+   * names that slot already), so that a reboot between the two closes quarantine needs does not start the count
+   * again: a device rebooted after every close (a watchdog, a power cycle, chaos seed 5) would resend the message at
+   * every boot, for ever. Not removed when a PINGRESP clears the message (a write for nothing: its ack follows and
+   * frees the slot, which removes it); a message that never had a value (transient, too large) is lost by a reboot
+   * anyway.
+   */
+  #markSuspect(flight: Flight): void {
+    const slot = flight.slot >= 0 ? flight.slot : (this.#leftover?.get(flight.message) ?? -1);
+    if (slot < 0 || slot === this.#suspectSlot || this.#disk === undefined) return;
+    if (this.#write(KEY_SUSPECT, String(slot))) this.#suspectSlot = slot;
+  }
+
+  #unmarkSuspect(): void {
+    this.#write(KEY_SUSPECT, undefined);
+    this.#suspectSlot = -1;
+  }
+
+  /** At boot: the message KEY_SUSPECT names starts with one close counted; a mark naming no message goes. */
+  #restoreSuspect(store: SessionStore, waiting: { message: OutMessage; slot: number }[] | undefined): void {
+    const value = store.readSetting(KEY_SUSPECT);
+    if (value === undefined) return;
+    const slot = Number(value);
+    let message: OutMessage | undefined;
+    for (const flight of this.#flights?.values() ?? []) if (flight.slot === slot) message = flight.message;
+    for (const entry of waiting ?? []) if (entry.slot === slot) message = entry.message;
+    if (message === undefined) {
+      try {
+        store.writeSetting(KEY_SUSPECT, undefined);
+      } catch {}
+      return;
+    }
+    this.#closes = new Map([[message, 1]]);
+    this.#suspectSlot = slot;
   }
 
   #used(slot: number): boolean {
@@ -761,7 +848,7 @@ export class Session {
   /** False when the store refused the value (a host's limits: Moddable's Preference throws). */
   #write(key: string, value: string | undefined): boolean {
     try {
-      this.#store!.writeSetting(key, value);
+      this.#disk!.writeSetting(key, value);
       return true;
     } catch {
       return false;
@@ -795,7 +882,7 @@ export class Session {
   #release(message: OutMessage, waited: boolean): Publish | undefined {
     if (this.#limit === 0 || this.#probing) return undefined;
     let packetId: number | undefined;
-    const out = message.qos > this.#maxQoS ? { ...message, qos: this.#maxQoS } : message;
+    const out = message.qos > this.#maxQoS ? this.#downgraded(message) : message;
     if (out.qos > 0) {
       if ((this.#flights?.size ?? 0) >= this.#limit) return undefined;
       packetId = this.#allocate();
@@ -809,6 +896,22 @@ export class Session {
       this.#save(packetId, flight);
     } else if (slot >= 0) this.#free(slot);
     return toPublish(out, packetId, false);
+  }
+
+  /** A copy of `message` at the broker's Maximum QoS, which takes over what is kept of it by identity. */
+  #downgraded(message: OutMessage): OutMessage {
+    const out = { ...message, qos: this.#maxQoS };
+    const slot = this.#leftover?.get(message);
+    if (slot !== undefined) {
+      this.#leftover!.delete(message);
+      this.#leftover!.set(out, slot);
+    }
+    const closes = this.#closes?.get(message);
+    if (closes !== undefined) {
+      this.#closes!.delete(message);
+      this.#closes!.set(out, closes);
+    }
+    return out;
   }
 
   #releaseAll(send: Packet[]): void {

@@ -64,3 +64,21 @@ test("once connected, QoS 0 goes out during publish() and QoS 1 keeps its own co
   expect(published.map(text)).toEqual(["first", "later", "later"]);
   expect(published[2].dup).toBe(true);
 });
+
+test("a QoS 0 message published while the session holds everything back keeps its bytes", () => {
+  const { host, client, published } = setUp();
+  host.open();
+  host.feed(Uint8Array.of(0x20, 2, 0, 0));
+  client.publish("t/1", "sent", { quality: 1 });
+  // The broker ends the connection right after the message: the next one waits for a PINGRESP before anything leaves.
+  host.feed(Uint8Array.of(0xe0, 0));
+  host.advance(120_000);
+  host.open();
+  host.feed(Uint8Array.of(0x20, 2, 1, 0)); // CONNACK, session present
+  const buffer = new Uint8Array(Buffer.from("held_"));
+  client.publish("t/0", buffer, { quality: 0 });
+  buffer.fill(0x21);
+  expect(client.queueDepth).toBe(1);
+  for (let i = 0; i < 4 && client.queueDepth > 0; i++) host.feed(Uint8Array.of(0xd0, 0)); // PINGRESP
+  expect(published.map(text)).toEqual(["sent", "sent", "held_"]);
+});

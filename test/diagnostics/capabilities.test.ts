@@ -102,6 +102,37 @@ describeMosquitto("a broker without retain, in MQTT 3.1.1 (which cannot say why 
   });
 });
 
+describeMosquitto("a broker with max_qos 0, in MQTT 3.1.1 (which cannot say it)", () => {
+  let mosquitto: Mosquitto;
+  beforeAll(async () => {
+    mosquitto = await startMosquitto({ config: ["max_qos 0"] });
+  });
+  afterAll(() => mosquitto?.stop());
+
+  test("closed before CONNACK for its QoS 1 will: the probes find the QoS, and messages leave at QoS 0 from then on", async () => {
+    // mosquitto closes a CONNECT whose will is above max_qos, as for a retained one without retain (chaos seed
+    // 6039 never connected): unretained it is closed again, at QoS 0 it is taken.
+    const id = uniqueId("maxqos0");
+    const peer = connect(mosquitto.url, { reconnectPeriod: 0 });
+    peer.on("error", () => {});
+    peers.push(peer);
+    await peer.subscribeAsync(`${id}/#`, { qos: 0 });
+    const got: string[] = [];
+    peer.on("message", (_, payload) => got.push(payload.toString()));
+
+    const device = await boot({ broker: mosquitto.url, clientId: id, mqttVersion: "3.1.1" });
+    await device.waitForLine(
+      /W mqtt warning message=.*closed the connection before CONNACK while the will was at QoS 1, and took it at QoS 0 /,
+    );
+    await device.waitForLine(/ I mqtt subscribed /);
+    // A QoS 1 message leaves at QoS 0 (as an MQTT 5 broker's Maximum QoS 0 has it): sent, not closed on.
+    await device.command(`pub ${id}/after x 1`, /^pub sent/);
+    await until(() => got.includes("x"), "the message at the subscriber");
+    const [stats] = await device.command("stats", /^budget.remote /);
+    expect(stats).toMatch(/^conn attempts=4 ok=1 failed=3 /);
+  });
+});
+
 describe("a broker without wildcard or shared subscriptions (scripted: mosquitto has them always)", () => {
   /**
    * Accepts every connection, saying on all but the first that it has no wildcard or shared subscriptions; answers a

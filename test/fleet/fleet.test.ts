@@ -28,13 +28,14 @@ function consistent(r: FleetResult): void {
 }
 
 /**
- * The broker's count against the clients': every connection mosquitto logged was an attempt a client saw get
- * through. Around a stop the kernel may still complete a few handshakes that the stopping mosquitto never accepts
- * (the client then sees a reset, not a refusal), so the clients may count a few more, never fewer.
+ * The broker's count against the clients': mosquitto logged every attempt it answered, and only attempts that got
+ * through. Around a stop the kernel may still complete handshakes that the stopping mosquitto never accepts (the
+ * client then sees a reset, not a refusal): how many depends on how long the stop takes, so the clients' two counts
+ * bound the broker's, with no allowance.
  */
 function agree(r: FleetResult): void {
-  expect(r.totals.reachedByClients!).toBeGreaterThanOrEqual(r.totals.atBroker!);
-  expect(r.totals.reachedByClients! - r.totals.atBroker!).toBeLessThanOrEqual(DEVICES / 10);
+  expect(r.totals.answeredByClients!).toBeLessThanOrEqual(r.totals.atBroker!);
+  expect(r.totals.atBroker!).toBeLessThanOrEqual(r.totals.reachedByClients!);
 }
 
 const log = () => {};
@@ -43,7 +44,12 @@ describeMosquitto("a real fleet against mosquitto", () => {
   test("power-on: every device connects once, within the spread; the broker counts the same attempts", async () => {
     const r = await runFleet(options({ overrides: { backoffSpread: "2000" } }), log);
     consistent(r);
-    expect(r.totals).toEqual({ attempts: DEVICES, atBroker: DEVICES, reachedByClients: DEVICES });
+    expect(r.totals).toEqual({
+      attempts: DEVICES,
+      atBroker: DEVICES,
+      reachedByClients: DEVICES,
+      answeredByClients: DEVICES,
+    });
     // How soon they are back is the policy's (its delays, on a virtual clock, in policy.test.ts): timed here on the
     // host's clock, it would be the machine's load. Spread: not every device in the same second.
     expect(r.peakPerSecond.atBroker!).toBeLessThan(DEVICES);

@@ -227,6 +227,31 @@ describe("Receive Maximum and ordering", () => {
     ]);
   });
 
+  it("releasesNow is true exactly when a QoS 0 message would leave at once", () => {
+    /** releasesNow, checked against what publish then does with a QoS 0 message. */
+    const now = (s: Session, topic: string) => {
+      const said = s.releasesNow;
+      expect(typeof s.publish(message(topic, 0)) !== "string").toBe(said);
+      return said;
+    };
+    const s = new Session();
+    expect(now(s, "offline")).toBe(false);
+    expect(s.resume(true).send).toHaveLength(1); // the one queued offline
+    expect(now(s, "online")).toBe(true);
+    // Behind a message waiting for the broker's Receive Maximum.
+    const full = online(1);
+    sent(full.publish(message("a")));
+    full.publish(message("b"));
+    expect(now(full, "behind b")).toBe(false);
+    // While the session probes a suspect: nothing leaves before the broker answers a PINGREQ.
+    const probing = new Session();
+    probing.resume(true);
+    sent(probing.publish(message("bad")));
+    expect(probing.quarantine()).toBeUndefined();
+    expect(probing.resume(true).suspect).toBe(true);
+    expect(now(probing, "probing")).toBe(false);
+  });
+
   it("holds everything published before the first CONNACK", () => {
     const s = new Session();
     expect(s.publish(message("a", 0))).toBe("queued");
@@ -729,16 +754,66 @@ describe("state kept through a reboot", () => {
     expect(store.values.has("ses.lost")).toBe(false);
   });
 
-  it("when the session is not kept, what a previous run stored leaves as new messages and the store is cleared", () => {
+  it("when the session is not kept, what a previous run stored leaves as new messages, each value removed once through", () => {
     const store = new Nvs();
     const s = boot(store);
     s.resume(true, 10);
     s.publish(message("a", 2));
     s.onPublish(incoming(9, 2));
     const clean = boot(store, false);
-    expect(store.values.size).toBe(0);
-    const r = clean.resume(false, 10);
+    // The incoming identifiers were the broker's session's: gone. The message stays stored until it is through.
+    expect([...store.values.keys()]).toEqual(["ses.0"]);
+    // A power cut now: the next boot has it still (chaos seed 5 lost it).
+    const again = boot(store, false);
+    const r = again.resume(false, 10);
     expect(brief(r.send)).toEqual([[PUBLISH, 2, "a", false]]);
+    again.onAck(ackOf(PUBREC, 2));
+    expect(store.values.size).toBe(1);
+    again.onAck(ackOf(PUBCOMP, 2));
+    expect(store.values.size).toBe(0);
+    expect(clean.restored).toBe(1);
+  });
+
+  it("the first close after a stored message outlives a reboot: the next boot's first close after it quarantines it", () => {
+    const store = new Nvs();
+    const s = boot(store);
+    s.resume(true, 10);
+    sent(s.publish(message("bad", 2)));
+    sent(s.publish(message("good")));
+    expect(s.quarantine()).toBeUndefined();
+    expect(store.values.get("ses.sus")).toBe("0");
+    // Rebooted before the second close: the message is still suspect, and probed first.
+    const after = boot(store);
+    expect(after.resume(true, 10)).toMatchObject({ send: [], suspect: true });
+    after.pinged();
+    expect(brief(after.probed())).toEqual([[PUBLISH, 1, "bad", true]]);
+    after.pinged();
+    expect(after.quarantine()).toMatchObject({ message: { topic: "bad" }, closes: 2 });
+    expect(store.values.has("ses.sus")).toBe(false);
+    expect(store.values.has("ses.0")).toBe(false);
+    // Without a session kept, the values a previous run left ("good") are marked the same way.
+    const clean = boot(store, false);
+    clean.resume(false, 10);
+    expect(clean.quarantine()).toBeUndefined();
+    expect(store.values.get("ses.sus")).toBe("1");
+    const cleanAgain = boot(store, false);
+    expect(cleanAgain.resume(false, 10).suspect).toBe(true);
+  });
+
+  it("a mark that names no stored message is removed; one cleared by an ack goes with the message's value", () => {
+    const store = new Nvs();
+    store.values.set("ses.sus", "7");
+    boot(store);
+    expect(store.values.has("ses.sus")).toBe(false);
+    const s = boot(store);
+    s.resume(true, 10);
+    sent(s.publish(message("a")));
+    s.quarantine();
+    expect(store.values.get("ses.sus")).toBe("0");
+    s.resume(true, 10);
+    s.pinged();
+    s.probed();
+    s.onAck(ackOf(PUBACK, 1));
     expect(store.values.size).toBe(0);
   });
 
@@ -848,13 +923,15 @@ describe("state kept through a reboot", () => {
       expect([store.writes, s.losing()]).toEqual([0, { count: 2, reason: "no_session" }]);
     });
 
-    it("stored by a kept session and read back by one that is not: sent as new, the store cleared", () => {
+    it("stored by a kept session and read back by one that is not: sent as new, its value removed once through", () => {
       const store = new Nvs();
       boot(store).publish(message("w"));
       const s = boot(store, false);
-      expect([s.restored, s.waiting, store.values.size]).toEqual([1, 1, 0]);
-      expect(s.losing()).toEqual({ count: 1, reason: "no_session" });
+      // Still stored: a reboot loses nothing.
+      expect([s.restored, s.waiting, store.values.size, s.losing()]).toEqual([1, 1, 1, undefined]);
       expect(brief(s.resume(false, 10).send)).toEqual([[PUBLISH, 1, "w", false]]);
+      s.onAck(ackOf(PUBACK, 1));
+      expect(store.values.size).toBe(0);
     });
 
     it("a broker that lost our session: flights wait again, stored as waiting messages", () => {

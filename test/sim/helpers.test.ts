@@ -2,6 +2,7 @@
 
 import { connectAsync } from "mqtt";
 import { startBroker } from "../../hosts/sim/node/broker";
+import { until } from "../helpers/events";
 import { mosquittoTest, startMosquitto } from "../helpers/mosquitto";
 import { startXs, XsError } from "../helpers/xs";
 
@@ -46,6 +47,25 @@ mosquittoTest("startMosquitto applies users: a wrong password is refused, the ri
     const client = await connectAsync(mosquitto.url, { ...options, password: "s3cret" });
     expect(client.connected).toBe(true);
     await client.endAsync();
+  } finally {
+    await mosquitto.stop();
+  }
+});
+
+mosquittoTest("a mosquitto's onLine gives every line, those logged before it was called included", async () => {
+  const mosquitto = await startMosquitto();
+  try {
+    // A client that connects before anyone listens: its line may come in the chunk that said mosquitto was running.
+    const client = await connectAsync(mosquitto.url, { reconnectPeriod: 0, clientId: "online-early" });
+    await client.endAsync();
+    const lines: string[] = [];
+    mosquitto.onLine((line) => lines.push(line));
+    const index = (pattern: RegExp) => lines.findIndex((line) => pattern.test(line));
+    await until(() => index(/ as online-early /) >= 0, "the client's line");
+    // In order, each whole: the start-up lines came before any listener was there (they were lost).
+    expect(index(/: mosquitto version \S+ running$/)).toBeGreaterThanOrEqual(0);
+    expect(index(/ running$/)).toBeLessThan(index(/ as online-early /));
+    expect(lines.every((line) => /^\d+: /.test(line))).toBe(true);
   } finally {
     await mosquitto.stop();
   }

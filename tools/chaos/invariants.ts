@@ -344,13 +344,16 @@ function checkDelivery(record: RunRecord, stats: DeliveryStats): Violation[] {
       // so): it may arrive, and run, twice. A device that finds its stored session incomplete at a boot starts one
       // connection clean on purpose (`next connection starts a clean session`): what it carries over (a message
       // stored while waiting, say) is resent on a new session, so from that boot on exactly once does not hold.
+      // So is what a connection that finds no session (`connected session=new requeued=N`: a later boot that keeps
+      // none, or a broker that lost it) sends again as new messages.
       const cleanLater = logs
         .slice(m.boot)
         .some((lines) =>
           lines.some(
             (line) =>
-              line.event === "warning" &&
-              (line.fields.message ?? "").startsWith("next connection starts a clean session"),
+              (line.event === "warning" &&
+                (line.fields.message ?? "").startsWith("next connection starts a clean session")) ||
+              (line.area === "mqtt" && line.event === "connected" && line.fields.requeued !== undefined),
           ),
         );
       const once =
@@ -361,12 +364,14 @@ function checkDelivery(record: RunRecord, stats: DeliveryStats): Violation[] {
       continue;
     }
     const boot = record.boots[m.boot]!;
+    // A later boot may send it, with another protocol version (`config set mqttVersion`).
+    const sent311 = record.boots.slice(m.boot).some((b) => b.version !== "5");
     const denied = broker.acl && m.topic.startsWith(DENIED);
     // mosquitto 2.0.11 with max_inflight_messages 1 acknowledges a 3.1.1 client's QoS 1 and 2 messages beyond the
     // first in flight and drops them (checked with MQTT.js: one of four back-to-back arrives); 3.1.1 has no way to
     // announce the limit, so the device cannot know.
-    const inflightDrop = broker.maxInflight === 1 && boot.version !== "5";
-    if ((denied && boot.version !== "5") || inflightDrop || (boot.ended !== "end" && !boot.keepsSession)) {
+    const inflightDrop = broker.maxInflight === 1 && sent311;
+    if ((denied && sent311) || inflightDrop || (boot.ended !== "end" && !boot.keepsSession)) {
       stats.excused++;
       continue;
     }

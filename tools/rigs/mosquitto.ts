@@ -47,7 +47,10 @@ export interface Mosquitto {
   dir: string;
   /** What mosquitto logged so far. */
   log(): string;
-  /** Calls `listener` with every complete line mosquitto logs from now on, as it arrives. */
+  /**
+   * Calls `listener` with every complete line mosquitto logged so far, then with each new one as it arrives: none is
+   * missed, those in the chunk that said it was running included (clients that dial as it starts are logged there).
+   */
   onLine(listener: (line: string) => void): void;
   /** Rewrites the password file (as `users` at start) and makes mosquitto read it again (SIGHUP). */
   setUsers(users: Record<string, string>): void;
@@ -117,11 +120,9 @@ async function launch(dir: string, port: number, config: string[]): Promise<Mosq
     }, START_TIMEOUT_MS);
     const collect = (chunk: Buffer) => {
       log += chunk;
-      if (lineListeners.length) {
-        const lines = (partial + chunk).split("\n");
-        partial = lines.pop()!;
-        for (const line of lines) for (const listener of lineListeners) listener(line);
-      }
+      const lines = (partial + chunk).split("\n");
+      partial = lines.pop()!;
+      for (const line of lines) for (const listener of lineListeners) listener(line);
       // Logged after every listener is open.
       if (/mosquitto version \S+ running/.test(log)) {
         clearTimeout(timer);
@@ -142,6 +143,11 @@ async function launch(dir: string, port: number, config: string[]): Promise<Mosq
     dir,
     log: () => log,
     onLine: (listener) => {
+      for (const line of log
+        .slice(0, log.length - partial.length)
+        .split("\n")
+        .slice(0, -1))
+        listener(line);
       lineListeners.push(listener);
     },
     setUsers: (users) => {
