@@ -455,7 +455,7 @@ function configOf(options: ClientOptions, webSocket: WebSocketLayer): ClientConf
   if (!webSocket && brokers.some((broker) => broker.path !== undefined)) {
     throw new Error("MQTT over WebSocket is not in this build: include hosts/moddable/manifest_websocket.json");
   }
-  const config: ClientConfig = {
+  return {
     brokers,
     webSocket,
     clientId: options.id ?? "",
@@ -493,11 +493,6 @@ function configOf(options: ClientOptions, webSocket: WebSocketLayer): ClientConf
     ca: options.ca,
     verify: (options.secure as { verify?: unknown } | undefined)?.verify !== false,
   };
-  // The supervisor keeps its configuration as long as it lives: an option not given takes no slot of the heap.
-  for (const key of Object.keys(config) as (keyof ClientConfig)[]) {
-    if (config[key] === undefined) delete (config as Partial<ClientConfig>)[key];
-  }
-  return config;
 }
 
 function brokersOf(options: ClientOptions): Broker[] {
