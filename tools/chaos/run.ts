@@ -19,6 +19,8 @@ const DEVICE_PASSWORD = "dev-pw";
 const WATCHER = { username: "watcher", password: "watcher-pw" };
 /** Longest wait for one console answer or event: generous, for a loaded machine; never a bound on the device. */
 const ANSWER_MS = 15000;
+/** How long the settle waits for the replies to remote publishes, beyond what the device holds (see settle). */
+const REPLY_WAIT_MS = 10000;
 
 export interface RunOptions {
   /** Called with progress lines (the operation being run). */
@@ -413,14 +415,23 @@ export class ChaosRun {
     this.record.settle = settle;
     // The wall clock only guards the harness against a device that stopped answering.
     const guard = Date.now() + 3 * bound + 30000;
+    // A remote command runs once the broker has read its ack, maybe only on the connection the heal brings: its
+    // reply (and what it published) is waited for too, a while (one refused by the budget never gets one).
+    const repliesBy = Date.now() + REPLY_WAIT_MS;
+    const answered = () =>
+      this.record.messages.every((m) => m.correlation === undefined || this.watcher.replies.has(m.correlation));
     for (;;) {
       const s = await this.status();
       if (s.connected && settle.connectedAt === undefined) settle.connectedAt = s.uptime;
-      if (s.connected && s.inflight === 0 && s.queued === 0) {
+      const drained = s.connected && s.inflight === 0 && s.queued === 0;
+      if (drained && (answered() || Date.now() > repliesBy)) {
         settle.drained = true;
         break;
       }
-      if (s.uptime - start.uptime > bound || Date.now() > guard) break;
+      if (s.uptime - start.uptime > bound || Date.now() > guard) {
+        settle.drained = drained;
+        break;
+      }
       await delay(500);
     }
     // Drained, the sync message comes from the device, behind all it sent: the broker reads a client's packets in
