@@ -360,8 +360,8 @@ export const PROSE: Readonly<Record<Code, Prose>> = {
       },
       {
         cause:
-          "MQTT 3.1.1 and a broker that keeps no retained messages (mosquitto `retain_available false`): it closes a CONNECT whose will is retained, with no CONNACK. After two such closes the device tries once with the will unretained; if that is taken it keeps it so, refuses retained publishes and publishes its status unretained, and says so in one warning.",
-        fix: "Nothing to do for the connection; enable retain on the broker to keep a retained offline beacon, or use MQTT 5, whose CONNACK says so.",
+          "MQTT 3.1.1 and a broker that keeps no retained messages (mosquitto `retain_available false`) or takes a lower QoS than the will's (`max_qos`): it closes the CONNECT, with no CONNACK. After two such closes the device tries the will unretained, then at QoS 0, then both; the first that is taken it keeps, and says so in one warning: without retain it refuses retained publishes and publishes its status unretained; at a lower QoS its messages leave downgraded (as MQTT 5's Maximum QoS has them).",
+        fix: "Nothing to do for the connection; enable retain or QoS 1 on the broker to keep the offline beacon as it was, or use MQTT 5, whose CONNACK says so.",
       },
       {
         cause:
@@ -625,7 +625,7 @@ export const PROSE: Readonly<Record<Code, Prose>> = {
     summary:
       "The broker closed the connection right after one of the device's stored QoS 1/2 messages, and again after it was resent: the message was taken out of the session (and of storage) rather than resent at every reconnect for ever.",
     evidence:
-      "The device's oldest message in flight was (re)sent on a connection and the broker closed it (no DISCONNECT, a reset, or DISCONNECT in 5.0) before acknowledging anything sent after it, on two connections in a row. The message is dropped (counted in `stats` as a drop, kept in `history`); the messages behind it go on.",
+      "The device's oldest message in flight was (re)sent on a connection and the broker closed it (no DISCONNECT, a reset, or DISCONNECT in 5.0) before acknowledging anything sent after it, on two connections in a row (a reboot in between does not start the count again: the first close is stored with the message). The message is dropped (counted in `stats` as a drop, kept in `history`); the messages behind it go on.",
     causes: [
       {
         cause:

@@ -22,6 +22,7 @@ export function clientEvent(device: Device, event: ClientEvent, classify: Client
   switch (event.type) {
     case "connecting":
       stats.attempt();
+      device.tuner.connecting(event.late ?? 0);
       log.info("mqtt", "connecting", {
         broker: brokerName(event.broker),
         attempt: event.attempt,
@@ -87,6 +88,7 @@ export function clientEvent(device: Device, event: ClientEvent, classify: Client
             keepalive: evidence.keepAlive,
             configured: evidence.configured,
             below: evidence.belowMin ? "keepAliveMin" : undefined,
+            late_ms: evidence.late || undefined,
           },
         });
       }

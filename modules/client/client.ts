@@ -694,7 +694,8 @@ export class Client implements WebSocketHandlers {
         username: c.username,
         password: c.password,
         will: this.will(),
-        noRetain: (this.willLimits & NO_RETAIN) !== 0,
+        // A probe's connection holds to what it tries (see probeWill): sent, a retained publish would end it.
+        noRetain: ((this.willLimits | this.willProbe) & NO_RETAIN) !== 0,
         maxQoS: this.maxQoS(),
         sessionExpiry: c.sessionExpiry,
         maxPacketSize: c.maxPacketSize,

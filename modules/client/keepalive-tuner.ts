@@ -3,22 +3,12 @@
 // would let them idle) point at a mapping timeout on the way: the keep alive is lowered below that idle time so the
 // pings refresh the mapping before it expires. Pure: the caller passes the time and what it observed.
 import { outOfRange } from "tether/client/backoff";
-import { shortest, TUNER_DEFAULTS, type TunerConfig } from "tether/client/idle-times";
+import { longest, shortest, similar, TUNER_DEFAULTS, type TunerConfig } from "tether/client/idle-times";
 
-export { shortest, TUNER_DEFAULTS, type TunerConfig };
+export { TUNER_DEFAULTS, type TunerConfig };
 
 /** A raise multiplies the keep alive by this much: small steps, each proved by another stable period. */
 export const RAISE_STEP = 1.25;
-
-/**
- * Whether times are alike: the longest is at most (1 + tolerance) times the shortest. Also what the diagnostics
- * call regular (the same uptime or idle time, connection after connection).
- */
-export function similar(times: readonly number[], tolerance: number): boolean {
-  let longest = 0;
-  for (const t of times) if (t > longest) longest = t;
-  return times.length > 0 && longest <= shortest(times) * (1 + tolerance);
-}
 
 /** Evidence for the diagnostics code nat_idle_timeout_suspected. */
 export interface NatEvidence {
@@ -32,6 +22,8 @@ export interface NatEvidence {
    * alive when lower): the deaths go on at the lowered setting, and only a person can act (see the code's hint).
    */
   belowMin: boolean;
+  /** The most the event loop was late around those deaths, ms (see connecting); 0 after a reboot. */
+  late: number;
 }
 
 /** Checks a configuration; returns an error naming the setting and its allowed range, or undefined when valid. */
@@ -53,7 +45,12 @@ export class KeepAliveTuner {
   #stableFor = 0;
   /** The latest idle deaths, ms, oldest first, at most `samples`. */
   #recent: number[] = [];
+  /** How late the loop ran around each of #recent (see connecting); 0 for those restored from storage. */
+  #recentLate: number[] = [];
+  /** How late the timer that dialled the current connection fired, ms. */
+  #late = 0;
   #evidence: number[] = [];
+  #evidenceLate = 0;
   #conclusions = 0;
   #connectedAt = -1;
 
@@ -78,6 +75,7 @@ export class KeepAliveTuner {
       keepAlive: this.#keepAlive,
       configured,
       belowMin: wanted < Math.min(min, configured),
+      late: this.#evidenceLate,
     };
   }
 
@@ -100,6 +98,15 @@ export class KeepAliveTuner {
     return Math.min(min, configured) * 1000 * (1 - tolerance);
   }
 
+  /**
+   * A dial starts. `late`: how late the backoff timer that dialled fired, ms (0: dialled at once): how late the event
+   * loop runs around this connection. The idle time of its death is read on that loop, at both of its ends: two
+   * deaths at the same idle time may read up to twice that apart.
+   */
+  connecting(late: number): void {
+    this.#late = late;
+  }
+
   /** The broker accepted the connection. */
   connected(now: number): void {
     this.#connectedAt = now;
@@ -118,13 +125,20 @@ export class KeepAliveTuner {
     // Deaths after less idle time than the lowest keep alive we would set (see minIdle) are nothing a shorter keep
     // alive could help with: a NAT that forgets sooner still, or a link something cuts soon after it starts.
     const idleDeath = (cause === "keepalive_timeout" || cause === "tcp_reset") && idle >= this.minIdle;
-    if (idleDeath && idle <= configured * 1000 * (1 + tolerance)) {
+    // No longer than the keep alive lets a connection idle, as read on a loop that runs late (see connecting).
+    if (idleDeath && idle <= configured * 1000 * (1 + tolerance) + 2 * this.#late) {
       this.#stableFor = 0;
       this.#recent.push(idle);
-      if (this.#recent.length > samples) this.#recent.shift();
-      if (this.#recent.length < samples || !similar(this.#recent, tolerance)) return undefined;
+      this.#recentLate.push(this.#late);
+      if (this.#recent.length > samples) {
+        this.#recent.shift();
+        this.#recentLate.shift();
+      }
+      const slack = 2 * longest(this.#recentLate);
+      if (this.#recent.length < samples || !similar(this.#recent, tolerance, slack)) return undefined;
       const least = shortest(this.#recent);
       this.#evidence = this.#recent;
+      this.#evidenceLate = slack / 2;
       this.#conclusions++;
       // Only ever lowers here: a death can be evidence for a shorter keep alive, never for a longer one.
       const to = Math.min(this.#keepAlive, Math.max(Math.min(min, configured), Math.floor((factor * least) / 1000)));
@@ -144,6 +158,7 @@ export class KeepAliveTuner {
   #set(to: number, why: string): string | undefined {
     const from = this.#keepAlive;
     this.#recent = [];
+    this.#recentLate = [];
     this.#stableFor = 0;
     if (to === from) return undefined;
     this.#keepAlive = to;
@@ -172,7 +187,10 @@ export class KeepAliveTuner {
     this.#keepAlive = Math.min(configured, Math.max(Math.min(min, configured), keepAlive));
     this.#stableFor = stableFor;
     this.#recent = recent.slice(-samples);
+    // How late the loop ran before the reboot is not kept: those deaths count as read on time.
+    this.#recentLate = this.#recent.map(() => 0);
     this.#evidence = this.#keepAlive < configured ? evidence : [];
+    this.#evidenceLate = 0;
     return true;
   }
 }

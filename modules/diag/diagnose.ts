@@ -18,7 +18,7 @@
 import { hostPort } from "tether/client/broker";
 import type { ClientEvent } from "tether/client/client";
 import type { CloseCause } from "tether/client/connection";
-import { shortest, TUNER_DEFAULTS } from "tether/client/idle-times";
+import { longest, shortest, similar, TUNER_DEFAULTS } from "tether/client/idle-times";
 import { type Code, classifyConnack, classifyDisconnect, classifyNetError } from "tether/diag/codes";
 import type { Fields } from "tether/diag/log";
 import { CONNACK, DISCONNECT, type ProtocolVersion, PUBLISH, SUBACK } from "tether/mqtt/packets";
@@ -260,7 +260,7 @@ export class Diagnoser {
     // of short connections. The tuner names those it acts on; resets sooner than it acts are named here.
     const deaths = past.idleDeaths;
     const idleLate = longest(past.idleLate);
-    if (deaths.length === samples && alike(deaths, tolerance, 2 * idleLate) && shortest(deaths) >= NAT_IDLE_FLOOR) {
+    if (deaths.length === samples && similar(deaths, tolerance, 2 * idleLate) && shortest(deaths) >= NAT_IDLE_FLOOR) {
       const tunerIdle = this.options.tunerIdle;
       if (tunerIdle === undefined || shortest(deaths) < tunerIdle) {
         this.report({
@@ -324,10 +324,10 @@ export class Diagnoser {
       past.decide("session_taken_over", "");
     } else if (silent && last.some((life) => life.lost)) {
       past.decide("session_taken_over", "session gone on reconnect");
-    } else if (lives.length > n && alike(uptimes(regular), tolerance, 0)) {
+    } else if (lives.length > n && similar(uptimes(regular), tolerance)) {
       // One sample more for regular uptimes: n random delays of a twin look regular now and then, n + 1 rarely.
       past.decide("flapping", `cut at the same uptime ${uptimes(regular).join("/")} ms`);
-    } else if (slack > 0 && lives.length === 2 * n && alike(uptimes(lives), tolerance, slack)) {
+    } else if (slack > 0 && lives.length === 2 * n && similar(uptimes(lives), tolerance, slack)) {
       // Alike only with the late loop's allowance, which a twin's random delays meet more often: twice the samples.
       past.decide("flapping", `cut at the same uptime ${uptimes(lives).join("/")} ms`);
     } else if (silent && apart(uptimes(last), 2 * tolerance, slack)) {
@@ -379,24 +379,9 @@ function keep<T>(list: T[], value: T, most: number): void {
   if (list.length > most) list.shift();
 }
 
-/** The greatest of `times` (0 for none). */
-function longest(times: readonly number[]): number {
-  let most = 0;
-  for (const t of times) if (t > most) most = t;
-  return most;
-}
-
 /**
- * Whether times are alike allowing for a late loop: the longest is at most (1 + tolerance) times the shortest, plus
- * `slack` ms. With no slack, what the keep-alive tuner calls similar.
- */
-function alike(times: readonly number[], tolerance: number, slack: number): boolean {
-  return times.length > 0 && longest(times) <= shortest(times) * (1 + tolerance) + slack;
-}
-
-/**
- * Whether times are all clearly apart: no two of them alike (see alike). One time read late cannot make a list
- * apart: the others stay alike.
+ * Whether times are all clearly apart: no two of them similar (see keepalive-tuner.ts). One time read late cannot
+ * make a list apart: the others stay similar.
  */
 function apart(times: readonly number[], tolerance: number, slack: number): boolean {
   const sorted = times.slice().sort((a, b) => a - b);

@@ -54,6 +54,7 @@ describe("lowering", () => {
       keepAlive: 42,
       configured: 120,
       belowMin: false,
+      late: 0,
     });
     expect(t.conclusions).toBe(1);
   });
@@ -69,6 +70,7 @@ describe("lowering", () => {
       keepAlive: 2,
       configured: 2,
       belowMin: true,
+      late: 0,
     });
   });
 
@@ -88,6 +90,7 @@ describe("lowering", () => {
       keepAlive: 15,
       configured: 120,
       belowMin: true,
+      late: 0,
     });
   });
 
@@ -104,6 +107,36 @@ describe("lowering", () => {
     for (const idle of [30000, 60000, 90000, 40000, 80000]) life(t, clock, 1000, "keepalive_timeout", idle);
     expect(t.keepAlive).toBe(120);
     expect(t.natIdleTimeoutSuspected).toBeUndefined();
+  });
+
+  test("on a late event loop, idle times twice its lateness apart (how late the dials' timers fired) are similar", () => {
+    const t = tuner();
+    const third = (late: number, on = tuner()) => {
+      const clock = { now: 0 };
+      return [20000, 25000, 20000].map((idle) => {
+        on.connecting(late);
+        return life(on, clock, 60000, "tcp_reset", idle);
+      })[2];
+    };
+    // 25 s is more than 20 s and 20%: read on time, not the same idle time.
+    expect(third(0)).toBeUndefined();
+    expect(third(499)).toBeUndefined();
+    expect(third(500, t)).toBe("keep alive 120 -> 15 s: 3 deaths after 20/25/20 s idle, NAT idle timeout suspected");
+    // The line that names it says how late the loop ran.
+    expect(t.natIdleTimeoutSuspected).toMatchObject({ idle: [20000, 25000, 20000], late: 500 });
+  });
+
+  test("the lateness of deaths before a reboot is not kept: they count as read on time", () => {
+    const t = tuner();
+    const clock = { now: 0 };
+    t.connecting(500);
+    life(t, clock, 60000, "tcp_reset", 20000);
+    life(t, clock, 60000, "tcp_reset", 25000);
+    const again = tuner();
+    again.restore(t.serialize());
+    again.connecting(0);
+    expect(life(again, clock, 60000, "tcp_reset", 20000)).toBeUndefined();
+    expect(again.keepAlive).toBe(120);
   });
 
   test("a dissimilar outlier only delays the decision: the latest three are what count", () => {

@@ -97,6 +97,14 @@ describe("a late event loop", () => {
       expect(codes).not.toContain("session_taken_over");
       expect(codes).not.toContain("flapping");
       expect(codes).toContain("nat_idle_timeout_suspected");
+      // Named, and the keep alive lowered, at the third death as on a loop on time: the idle times read late are
+      // alike within twice the loop's lateness (late_ms=), and the keep alive's bound on them allows for it too.
+      const lines = host.serial.split("\n");
+      const named = lines.findIndex((line) => / W diag nat_idle_timeout_suspected /.test(line));
+      expect(lines.slice(0, named).filter((line) => / W diag (tcp_reset|keepalive_timeout) /.test(line))).toHaveLength(
+        3,
+      );
+      expect(lines[named]).toMatch(/ keepalive=1 configured=2 late_ms=\d+ /);
     },
   );
 

@@ -5,6 +5,7 @@
 
 import { connect, type MqttClient } from "mqtt";
 import type { Packet } from "mqtt-packet";
+import { FaultProxy } from "../../tools/rigs/fault-proxy";
 import { until } from "../helpers/events";
 import { describeMosquitto, type Mosquitto, startMosquitto } from "../helpers/mosquitto";
 import { type ScriptedBroker, startScriptedBroker } from "../helpers/scripted-broker";
@@ -99,6 +100,39 @@ describeMosquitto("a broker without retain, in MQTT 3.1.1 (which cannot say why 
     expect(online.retain).toBe(false);
     const [after] = await device.command("stats", /^budget.remote /);
     expect(after).toMatch(/^conn attempts=3 ok=1 /);
+  });
+});
+
+describeMosquitto("a broker without retain and with max_qos 0, in MQTT 3.1.1", () => {
+  let mosquitto: Mosquitto;
+  let faults: FaultProxy;
+  beforeAll(async () => {
+    mosquitto = await startMosquitto({ config: ["retain_available false", "max_qos 0"] });
+    faults = await FaultProxy.start({ host: "127.0.0.1", port: mosquitto.port });
+  });
+  afterAll(async () => {
+    await faults?.close();
+    await mosquitto?.stop();
+  });
+
+  test("the probe's connection holds to what it tries: a retained message waiting for it is not sent", async () => {
+    // The third attempt sends the will unretained at QoS 0 and is taken; a retained message queued while the broker
+    // was out of reach left on it before the device knew, and mosquitto closed that connection too (chaos 7088).
+    const id = uniqueId("probeholds");
+    await faults.refuse();
+    const device = await boot({ broker: `mqtt://127.0.0.1:${faults.port}`, clientId: id, mqttVersion: "3.1.1" });
+    await device.waitForCode("tcp_refused");
+    expect(await device.command(`pub -r -q 1 ${id}/early x`, /^pub /)).toEqual(["pub queued"]);
+    const from = device.output.length;
+    await faults.accept();
+    await device.waitForLine(/W mqtt warning message=.*took it unretained at QoS 0 /, 40000, from);
+    await device.waitForLine(/W mqtt warning message="retained publish to .*\/early not sent/, 20000, from);
+    await device.waitForLine(/ I mqtt subscribed /, 20000, from);
+    // A round trip on the same connection: nothing closed it.
+    await device.command(`pub ${id}/after x 1`, /^pub sent/);
+    const [stats] = await device.command("stats", /^budget.remote /);
+    expect(stats).toMatch(/ ok=1 /);
+    expect(device.output.slice(from)).not.toMatch(/ I mqtt connected .* n=2/);
   });
 });
 

@@ -142,7 +142,7 @@ describe("chaos invariants", () => {
 
   test("a publish the ACL drops is excused when a 3.1.1 boot sent it, whatever boot accepted it", () => {
     const message = { tag: "s1m1.", topic: "chaos/deny/x", qos: 1 as const, retain: false, via: "serial" as const };
-    const run = (later: string) => {
+    const run = (later: string, maxQos: 0 | 1 | 2 = 2) => {
       const rec = record("", {
         boots: [
           { output: "", ops: [], reconnects: 0, ended: "kill", keepsSession: true, version: "5" },
@@ -151,10 +151,13 @@ describe("chaos invariants", () => {
         messages: [{ ...message, boot: 0, result: "queued" }],
       });
       rec.plan.broker.acl = true;
+      rec.plan.broker.maxQos = maxQos;
       return invariants(rec);
     };
     expect(run("5")).toEqual(["delivery"]);
     expect(run("3.1.1")).toEqual([]);
+    // A broker's Maximum QoS 0: sent at QoS 0, no PUBACK to refuse it.
+    expect(run("5", 0)).toEqual([]);
   });
 
   test("a reboot that says its stored session was incomplete names what the boot before it lost", () => {

@@ -15,7 +15,8 @@
 //   QoS 2 in a session the broker keeps), or a line names it (by its topic: quarantined, denied, too large,
 //   dropped; by count: `diag message_dropped`, for waiting messages a reboot lost); a refused one never arrives.
 //   Not the device's to name: a publish mosquitto's acl_file drops in MQTT 3.1.1 (it acknowledges and drops,
-//   /work/shared/broker-facts.md), or its max_inflight_messages 1 (see checkDelivery), and what a power cut or
+//   /work/shared/broker-facts.md) or at QoS 0 (a broker's Maximum QoS 0: no ack to refuse it), or its
+//   max_inflight_messages 1 (see checkDelivery), and what a power cut or
 //   shutdown loses from a device that keeps no session.
 
 import { FAILURES, type FailureInfo } from "tether/diag/codes";
@@ -371,7 +372,8 @@ function checkDelivery(record: RunRecord, stats: DeliveryStats): Violation[] {
     // first in flight and drops them (checked with MQTT.js: one of four back-to-back arrives); 3.1.1 has no way to
     // announce the limit, so the device cannot know.
     const inflightDrop = broker.maxInflight === 1 && sent311;
-    if ((denied && sent311) || inflightDrop || (boot.ended !== "end" && !boot.keepsSession)) {
+    // Downgraded to a broker's Maximum QoS 0, a denied publish gets no ack to say so, in 5.0 too.
+    if ((denied && (sent311 || broker.maxQos === 0)) || inflightDrop || (boot.ended !== "end" && !boot.keepsSession)) {
       stats.excused++;
       continue;
     }
