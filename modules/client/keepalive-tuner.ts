@@ -38,18 +38,24 @@ export function validateTuner(c: TunerConfig): string | undefined {
   );
 }
 
+/** No times (see KeepAliveTuner's lists). */
+const NONE: readonly number[] = Object.freeze([]);
+
 export class KeepAliveTuner {
   readonly #config: TunerConfig;
   #keepAlive: number;
   /** Connected ms since the last idle death or change. */
   #stableFor = 0;
-  /** The latest idle deaths, ms, oldest first, at most `samples`. */
-  #recent: number[] = [];
+  /**
+   * The latest idle deaths, ms, oldest first, at most `samples`. These lists are replaced, never changed in place,
+   * so that a tuner with none shares one frozen empty list (NONE) instead of keeping three of its own.
+   */
+  #recent: readonly number[] = NONE;
   /** How late the loop ran around each of #recent (see connecting); 0 for those restored from storage. */
-  #recentLate: number[] = [];
+  #recentLate: readonly number[] = NONE;
   /** How late the timer that dialled the current connection fired, ms. */
   #late = 0;
-  #evidence: number[] = [];
+  #evidence: readonly number[] = NONE;
   #evidenceLate = 0;
   #conclusions = 0;
   #connectedAt = -1;
@@ -128,12 +134,8 @@ export class KeepAliveTuner {
     // No longer than the keep alive lets a connection idle, as read on a loop that runs late (see connecting).
     if (idleDeath && idle <= configured * 1000 * (1 + tolerance) + 2 * this.#late) {
       this.#stableFor = 0;
-      this.#recent.push(idle);
-      this.#recentLate.push(this.#late);
-      if (this.#recent.length > samples) {
-        this.#recent.shift();
-        this.#recentLate.shift();
-      }
+      this.#recent = [...this.#recent, idle].slice(-samples);
+      this.#recentLate = [...this.#recentLate, this.#late].slice(-samples);
       const slack = 2 * longest(this.#recentLate);
       if (this.#recent.length < samples || !similar(this.#recent, tolerance, slack)) return undefined;
       const least = shortest(this.#recent);
@@ -147,7 +149,7 @@ export class KeepAliveTuner {
     this.#stableFor += up;
     if (this.#keepAlive >= configured || this.#stableFor < raiseAfter) return undefined;
     const to = Math.min(configured, Math.ceil(this.#keepAlive * RAISE_STEP));
-    if (to === configured) this.#evidence = [];
+    if (to === configured) this.#evidence = NONE;
     return this.#set(to, `stable for ${Math.round(this.#stableFor / 60000)} min`);
   }
 
@@ -157,8 +159,8 @@ export class KeepAliveTuner {
 
   #set(to: number, why: string): string | undefined {
     const from = this.#keepAlive;
-    this.#recent = [];
-    this.#recentLate = [];
+    this.#recent = NONE;
+    this.#recentLate = NONE;
     this.#stableFor = 0;
     if (to === from) return undefined;
     this.#keepAlive = to;
@@ -189,7 +191,7 @@ export class KeepAliveTuner {
     this.#recent = recent.slice(-samples);
     // How late the loop ran before the reboot is not kept: those deaths count as read on time.
     this.#recentLate = this.#recent.map(() => 0);
-    this.#evidence = this.#keepAlive < configured ? evidence : [];
+    this.#evidence = this.#keepAlive < configured ? evidence : NONE;
     this.#evidenceLate = 0;
     return true;
   }
