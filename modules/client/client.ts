@@ -267,6 +267,10 @@ export class Client implements WebSocketHandlers {
     private readonly config: ClientConfig,
     private readonly observe: (event: ClientEvent) => void,
   ) {
+    // Kept as long as the client lives: a setting left undefined takes no property (a slot) of the heap.
+    for (const key of Object.keys(config) as (keyof ClientConfig)[]) {
+      if (config[key] === undefined) delete (config as Partial<ClientConfig>)[key];
+    }
     // The session state outlives a reboot in the host's storage when the broker keeps our session: else a reboot
     // mid-flow would resume the broker's session with our packet identifiers forgotten (see docs/ARCHITECTURE.md).
     const keepsSession = !config.cleanStart && (config.version === 4 || config.sessionExpiry > 0);

@@ -3,55 +3,12 @@
 // would let them idle) point at a mapping timeout on the way: the keep alive is lowered below that idle time so the
 // pings refresh the mapping before it expires. Pure: the caller passes the time and what it observed.
 import { outOfRange } from "tether/client/backoff";
+import { longest, shortest, similar, TUNER_DEFAULTS, type TunerConfig } from "tether/client/idle-times";
 
-export interface TunerConfig {
-  /** The configured keep alive, s: never exceeded. 0 disables keep alive and so the tuning. */
-  keepAlive: number;
-  /** The lowest keep alive the tuner sets, s (unless the configured one is lower). */
-  min: number;
-  /** The new keep alive as a fraction of the shortest similar idle time, in (0, 1). */
-  factor: number;
-  /** How many similar idle deaths in a row it takes to act. */
-  samples: number;
-  /** How far apart similar idle times may be: the longest is at most (1 + tolerance) times the shortest. */
-  tolerance: number;
-  /** Connected time without an idle death after which the keep alive is raised one step, ms. */
-  raiseAfter: number;
-}
-
-export const TUNER_DEFAULTS: Readonly<Omit<TunerConfig, "keepAlive">> = Object.freeze({
-  min: 15,
-  factor: 0.7,
-  samples: 3,
-  tolerance: 0.2,
-  raiseAfter: 6 * 3600000,
-});
+export { TUNER_DEFAULTS, type TunerConfig };
 
 /** A raise multiplies the keep alive by this much: small steps, each proved by another stable period. */
 export const RAISE_STEP = 1.25;
-
-/**
- * Whether times are alike: the longest is at most (1 + tolerance) times the shortest, plus `slack` ms (what a late
- * event loop may add to the times it reads). Also what the diagnostics call regular (the same uptime or idle time,
- * connection after connection).
- */
-export function similar(times: readonly number[], tolerance: number, slack = 0): boolean {
-  return times.length > 0 && longest(times) <= shortest(times) * (1 + tolerance) + slack;
-}
-
-/** The greatest of `times` (0 for none). */
-export function longest(times: readonly number[]): number {
-  let most = 0;
-  for (const t of times) if (t > most) most = t;
-  return most;
-}
-
-/** The least of `times` (Infinity for none); a loop, not Math.min(...times), whose stack grows with the list. */
-export function shortest(times: readonly number[]): number {
-  let least = Number.POSITIVE_INFINITY;
-  for (const t of times) if (t < least) least = t;
-  return least;
-}
 
 /** Evidence for the diagnostics code nat_idle_timeout_suspected. */
 export interface NatEvidence {
@@ -81,18 +38,24 @@ export function validateTuner(c: TunerConfig): string | undefined {
   );
 }
 
+/** No times (see KeepAliveTuner's lists). */
+const NONE: readonly number[] = Object.freeze([]);
+
 export class KeepAliveTuner {
   readonly #config: TunerConfig;
   #keepAlive: number;
   /** Connected ms since the last idle death or change. */
   #stableFor = 0;
-  /** The latest idle deaths, ms, oldest first, at most `samples`. */
-  #recent: number[] = [];
+  /**
+   * The latest idle deaths, ms, oldest first, at most `samples`. These lists are replaced, never changed in place,
+   * so that a tuner with none shares one frozen empty list (NONE) instead of keeping three of its own.
+   */
+  #recent: readonly number[] = NONE;
   /** How late the loop ran around each of #recent (see connecting); 0 for those restored from storage. */
-  #recentLate: number[] = [];
+  #recentLate: readonly number[] = NONE;
   /** How late the timer that dialled the current connection fired, ms. */
   #late = 0;
-  #evidence: number[] = [];
+  #evidence: readonly number[] = NONE;
   #evidenceLate = 0;
   #conclusions = 0;
   #connectedAt = -1;
@@ -171,12 +134,8 @@ export class KeepAliveTuner {
     // No longer than the keep alive lets a connection idle, as read on a loop that runs late (see connecting).
     if (idleDeath && idle <= configured * 1000 * (1 + tolerance) + 2 * this.#late) {
       this.#stableFor = 0;
-      this.#recent.push(idle);
-      this.#recentLate.push(this.#late);
-      if (this.#recent.length > samples) {
-        this.#recent.shift();
-        this.#recentLate.shift();
-      }
+      this.#recent = [...this.#recent, idle].slice(-samples);
+      this.#recentLate = [...this.#recentLate, this.#late].slice(-samples);
       const slack = 2 * longest(this.#recentLate);
       if (this.#recent.length < samples || !similar(this.#recent, tolerance, slack)) return undefined;
       const least = shortest(this.#recent);
@@ -190,7 +149,7 @@ export class KeepAliveTuner {
     this.#stableFor += up;
     if (this.#keepAlive >= configured || this.#stableFor < raiseAfter) return undefined;
     const to = Math.min(configured, Math.ceil(this.#keepAlive * RAISE_STEP));
-    if (to === configured) this.#evidence = [];
+    if (to === configured) this.#evidence = NONE;
     return this.#set(to, `stable for ${Math.round(this.#stableFor / 60000)} min`);
   }
 
@@ -200,8 +159,8 @@ export class KeepAliveTuner {
 
   #set(to: number, why: string): string | undefined {
     const from = this.#keepAlive;
-    this.#recent = [];
-    this.#recentLate = [];
+    this.#recent = NONE;
+    this.#recentLate = NONE;
     this.#stableFor = 0;
     if (to === from) return undefined;
     this.#keepAlive = to;
@@ -232,7 +191,7 @@ export class KeepAliveTuner {
     this.#recent = recent.slice(-samples);
     // How late the loop ran before the reboot is not kept: those deaths count as read on time.
     this.#recentLate = this.#recent.map(() => 0);
-    this.#evidence = this.#keepAlive < configured ? evidence : [];
+    this.#evidence = this.#keepAlive < configured ? evidence : NONE;
     this.#evidenceLate = 0;
     return true;
   }

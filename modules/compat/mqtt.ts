@@ -11,7 +11,7 @@ import { type ClientConfig, type ClientEvent, type PublishResult, Client as Supe
 import type { Authenticator, CloseCause, ConnectExtras, Goodbye } from "tether/client/connection";
 import { failureInfo, failureLevel } from "tether/diag/codes";
 import { classifyCause, Diagnoser } from "tether/diag/diagnose";
-import { Logger, levelFromName, WARN } from "tether/diag/log";
+import { type Fields, INFO, type Level, Logger, levelFromName, WARN } from "tether/diag/log";
 import type { Host, Timer } from "tether/host";
 import { toBytes } from "tether/mqtt/bytes";
 import type { Properties, ProtocolVersion, Publish, QoS, Subscription } from "tether/mqtt/packets";
@@ -167,7 +167,11 @@ export class Client {
   /** The application gave no client id: the broker assigns one. */
   readonly #anonymous: boolean;
   readonly #version: ProtocolVersion;
-  readonly #log: Logger | undefined;
+  readonly #host: Host;
+  /** The serial log's level; -1: none. */
+  readonly #level: number;
+  /** Made with the first line printed: at warn, a client that has nothing to say keeps none of its heap. */
+  #log: Logger | undefined;
   readonly #diagnoser: Diagnoser;
   readonly #classify: (cause: CloseCause) => string;
   /** Events waiting for their callbacks, in order. */
@@ -185,28 +189,20 @@ export class Client {
   constructor(options: ClientOptions, host: Host, peers: Map<string, Client> = new Map(), webSocket?: WebSocketLayer) {
     const config = configOf(options, webSocket);
     const { version, username } = config;
-    const level = options.log === "none" ? undefined : (levelFromName(options.log ?? "warn") ?? WARN);
+    this.#host = host;
+    this.#level = options.log === "none" ? -1 : (levelFromName(options.log ?? "warn") ?? WARN);
     this.#peers = peers;
     this.#key = `${config.clientId} ${config.brokers.map(brokerName).join(",")}`;
     this.#reconnect = options.reconnect !== false;
     this.#anonymous = !config.clientId;
     this.#version = version;
     this.#classify = config.classify;
-    const log =
-      level === undefined
-        ? undefined
-        : new Logger(
-            (line) => host.serialWrite(`${line}\n`),
-            () => host.now(),
-            level,
-          );
-    this.#log = log;
     const shortLived = config.backoff.stable;
     this.#diagnoser = new Diagnoser(
       { version, sentUser: username !== undefined, shortLived, repeats: 3 },
       (finding) => {
         const info = failureInfo(finding.code);
-        log?.log(failureLevel(info), "diag", finding.code, { ...finding.fields, hint: info.hint });
+        this.#line(failureLevel(info), "diag", finding.code, { ...finding.fields, hint: info.hint });
       },
     );
     this.#timer = host.timer(() => this.#flush());
@@ -366,7 +362,7 @@ export class Client {
         }
         break;
       case "connected":
-        this.#log?.info("mqtt", "connected", {
+        this.#line(INFO, "mqtt", "connected", {
           broker: this.broker,
           session: event.sessionPresent ? "resumed" : "new",
           rtt: event.rtt,
@@ -376,13 +372,13 @@ export class Client {
         });
         break;
       case "waiting":
-        this.#log?.info("mqtt", "retry", { in_ms: Math.round(event.delay), reason: event.reason });
+        this.#line(INFO, "mqtt", "retry", { in_ms: Math.round(event.delay), reason: event.reason });
         return;
       case "warning":
-        this.#log?.warn("mqtt", "warning", { message: event.message });
+        this.#line(WARN, "mqtt", "warning", { message: event.message });
         return;
       case "authenticated":
-        this.#log?.info("mqtt", "authenticated", { method: event.method });
+        this.#line(INFO, "mqtt", "authenticated", { method: event.method });
         return;
       case "socket":
         break;
@@ -391,6 +387,18 @@ export class Client {
     }
     this.#pending.push(event);
     this.#callBack();
+  }
+
+  /** A line on the serial port, when the level lets it through. */
+  #line(level: Level, area: string, event: string, fields: Fields): void {
+    if (level > this.#level) return;
+    const host = this.#host;
+    this.#log ??= new Logger(
+      (line) => host.serialWrite(`${line}\n`),
+      () => host.now(),
+      this.#level as Level,
+    );
+    this.#log.log(level, area, event, fields);
   }
 
   #callBack(): void {

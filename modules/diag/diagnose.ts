@@ -18,7 +18,7 @@
 import { hostPort } from "tether/client/broker";
 import type { ClientEvent } from "tether/client/client";
 import type { CloseCause } from "tether/client/connection";
-import { longest, shortest, similar, TUNER_DEFAULTS } from "tether/client/keepalive-tuner";
+import { longest, shortest, similar, TUNER_DEFAULTS } from "tether/client/idle-times";
 import { type Code, classifyConnack, classifyDisconnect, classifyNetError } from "tether/diag/codes";
 import type { Fields } from "tether/diag/log";
 import { CONNACK, DISCONNECT, type ProtocolVersion, PUBLISH, SUBACK } from "tether/mqtt/packets";

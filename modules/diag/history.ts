@@ -87,7 +87,11 @@ export class History {
   private heldCount = 0;
   private heldFirst = 0;
   private heldLast = 0;
-  private readonly counts: HistoryCounts;
+  // Counts for `stats`: fields of the history rather than an object of their own (one object less in the heap).
+  private readonly budget: number;
+  private written = 0;
+  private repeats = 0;
+  private held = 0;
 
   /** Finds where the sequence continues and counts this boot (one storage write). `budget`: entries an hour. */
   constructor(storage: Storage, capacity = 64, prefix = "hist", budget = HISTORY_BUDGET) {
@@ -95,7 +99,7 @@ export class History {
     this.prefix = prefix;
     this.capacity = Math.min(Math.max(1, capacity), MAX_CAPACITY);
     this.bucket = new Bucket(budget, HOUR);
-    this.counts = { budget, written: 0, repeats: 0, held: 0 };
+    this.budget = budget;
     const key = `${prefix}.b`;
     const text = this.readKey(key);
     const counter = /^(\d{1,12}) (\d{1,12})$/.exec(text ?? "");
@@ -134,14 +138,14 @@ export class History {
     if (newest && newest.code === code && newest.detail === detail) {
       newest.count++;
       newest.last = time;
-      this.counts.repeats++;
+      this.repeats++;
       this.dirty = true;
       if (time - this.writtenAt >= REWRITE) this.rewrite(time);
       return;
     }
     this.release(time);
     if (!this.bucket.take(time)) {
-      this.counts.held++;
+      this.held++;
       if (this.heldCount++ === 0) this.heldFirst = time;
       this.heldLast = time;
       return;
@@ -158,7 +162,8 @@ export class History {
 
   /** The budget's figures, for `stats`. */
   figures(): HistoryCounts {
-    return { ...this.counts };
+    const { budget, written, repeats, held } = this;
+    return { budget, written, repeats, held };
   }
 
   /** Stores the count of events held back as one entry, when there are some and the budget allows. */
@@ -183,7 +188,7 @@ export class History {
     this.newest = { seq, boot: this.boot, time, code, detail, count, last };
     this.dirty = false;
     this.writtenAt = now;
-    this.counts.written++;
+    this.written++;
     this.store(seq % this.capacity, this.newest);
   }
 

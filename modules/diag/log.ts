@@ -4,7 +4,7 @@
 //
 // e.g. `81234 W diag tcp_refused broker=mqtt://10.0.0.5:1883 hint="..."`. Level letters are E W I D T.
 // Area, event and keys are names: letters, digits and `_ . : / -` (anything else becomes `_`). Values use the
-// console's syntax (quote() in console.ts): plain when they can be, else double-quoted with escapes, so the
+// console's syntax (quote() in syntax.ts): plain when they can be, else double-quoted with escapes, so the
 // console's tokenizer reads a line back exactly (parseLine).
 //
 // Rate limit: a line identical to one printed (same level, area, event and fields) within `window` ms of it is not
@@ -32,7 +32,7 @@
 // `config set` of a secret arriving on the command topic is traced with its value replaced).
 
 import { Bucket } from "tether/diag/bucket";
-import { quote, tokenize } from "tether/diag/console";
+import { quote, tokenize } from "tether/diag/syntax";
 
 export const ERROR = 0;
 export const WARN = 1;

@@ -18,30 +18,35 @@ export interface RttSummary {
 
 /** The last `size` samples of one round trip (PINGREQ to PINGRESP, CONNECT to CONNACK), in whole ms. */
 export class RttSeries {
-  /** Whole milliseconds (Host.now() counts them), up to 49 days: half the bytes of a Float64Array. */
-  private readonly ring: Uint32Array;
+  /**
+   * Whole milliseconds (Host.now() counts them), up to 49 days: half the bytes of a Float64Array. Made with the first
+   * sample (a device that has not pinged yet keeps none).
+   */
+  private ring: Uint32Array | undefined;
+  private readonly size: number;
   private next = 0;
   private count = 0;
 
   constructor(size = 32) {
-    this.ring = new Uint32Array(size);
+    this.size = size;
   }
 
   add(ms: number): void {
-    this.ring[this.next] = ms;
-    this.next = (this.next + 1) % this.ring.length;
-    if (this.count < this.ring.length) this.count++;
+    const ring = (this.ring ??= new Uint32Array(this.size));
+    ring[this.next] = ms;
+    this.next = (this.next + 1) % ring.length;
+    if (this.count < ring.length) this.count++;
   }
 
   /** The latest sample, or 0. */
   last(): number {
-    return this.count ? this.ring[(this.next + this.ring.length - 1) % this.ring.length] : 0;
+    return this.ring && this.count ? this.ring[(this.next + this.size - 1) % this.size] : 0;
   }
 
   /** Sorts a copy: a scratch array kept for it would cost heap for as long as the device runs. */
   summary(): RttSummary {
     const n = this.count;
-    if (n === 0) return { n, min: 0, mean: 0, max: 0, p95: 0 };
+    if (n === 0 || !this.ring) return { n: 0, min: 0, mean: 0, max: 0, p95: 0 };
     const sorted = this.ring.slice(0, n).sort();
     let sum = 0;
     for (let i = 0; i < n; i++) sum += sorted[i];
@@ -115,6 +120,8 @@ export interface StatsBeacon {
 const IN = 0;
 const OUT = 6;
 
+const NO_REMOTE: RemoteCounts = Object.freeze({ run: 0, refused: 0, unanswered: 0, oversized: 0, denied: 0 });
+
 export class Stats {
   attempts = 0;
   successes = 0;
@@ -122,7 +129,8 @@ export class Stats {
   failures = 0;
   /** Accepted connections that a failure ended. */
   lost = 0;
-  readonly failuresByCode = new Map<string, number>();
+  /** Failures by code, made with the first. */
+  private byCode: Map<string, number> | undefined;
   /** When the current connection started, or -1 when there is none. */
   private connectedAt = -1;
   private longestClosed = 0;
@@ -138,12 +146,18 @@ export class Stats {
   poison = 0;
   heapUsed = 0;
   heapPeak = 0;
-  readonly remote: RemoteCounts = { run: 0, refused: 0, unanswered: 0, oversized: 0, denied: 0 };
+  /** The remote commands' counts, made with the first command (see remote). */
+  private remoteCounts: RemoteCounts | undefined;
 
   /** `window` is how many round-trip samples each series keeps. */
   constructor(window = 32) {
     this.ping = new RttSeries(window);
     this.connect = new RttSeries(window);
+  }
+
+  /** The remote commands' counts (remote.ts counts into them). */
+  get remote(): RemoteCounts {
+    return (this.remoteCounts ??= { run: 0, refused: 0, unanswered: 0, oversized: 0, denied: 0 });
   }
 
   /** A connection attempt starts (DNS, TCP, CONNECT: all of it). */
@@ -166,7 +180,8 @@ export class Stats {
   failed(now: number, code: string): void {
     if (this.connectedAt >= 0) this.lost++;
     else this.failures++;
-    this.failuresByCode.set(code, (this.failuresByCode.get(code) ?? 0) + 1);
+    const byCode = (this.byCode ??= new Map());
+    byCode.set(code, (byCode.get(code) ?? 0) + 1);
     this.closed(now);
   }
 
@@ -243,7 +258,7 @@ export class Stats {
 
   snapshot(now: number): StatsSnapshot {
     const failuresByCode: Record<string, number> = {};
-    for (const [code, count] of this.failuresByCode) failuresByCode[code] = count;
+    for (const [code, count] of this.byCode ?? []) failuresByCode[code] = count;
     return {
       attempts: this.attempts,
       successes: this.successes,
@@ -264,7 +279,7 @@ export class Stats {
       poison: this.poison,
       heapUsed: this.heapUsed,
       heapPeak: this.heapPeak,
-      remote: { ...this.remote },
+      remote: { ...(this.remoteCounts ?? NO_REMOTE) },
     };
   }
 

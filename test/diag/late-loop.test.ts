@@ -120,4 +120,21 @@ describe("a late event loop", () => {
       expect(codes).not.toContain("flapping");
     },
   );
+
+  test.each(SEEDS)(
+    "`reconnect` typed as soon as each connection is up, events up to 250 ms late: never two dials within backoffBase (seed %i)",
+    (seed) => {
+      const host = new LateHost(busy(250, seed), {}, seed);
+      host.boot({ ...SETTINGS, backoffBase: "1000", backoffCap: "4000" });
+      for (let n = 1; n <= 5; n++) {
+        host.run(() => (host.serial.match(/ I mqtt connected /g) ?? []).length >= n, UNTIL);
+        if (n < 5) host.type("reconnect", host.now());
+      }
+      // The device's clock as it dialled: the line's time, read in the same turn on this host.
+      const dials = [...host.serial.matchAll(/^(\d+) I mqtt connecting /gm)].map((m) => Number(m[1]));
+      expect(dials).toHaveLength(5);
+      // Before the floor, the console's reconnect dialled at once.
+      for (let i = 1; i < dials.length; i++) expect(dials[i]! - dials[i - 1]!).toBeGreaterThanOrEqual(1000);
+    },
+  );
 });

@@ -171,7 +171,10 @@ describeMosquitto("liveness", () => {
     90000,
   );
 
-  test.concurrent("the console's `reconnect`, typed again and again, never dials twice within backoffBase", async () => {
+  // How far apart the dials are (one per backoffBase at most) is checked on a clock the test owns, on a late loop
+  // (test/diag/late-loop.test.ts): here each line's time is read when it is written, after the dial's own reading,
+  // and on a loaded machine the simulator's process may wait for the CPU between the two (1000 ms read as 902).
+  test.concurrent("the console's `reconnect`, typed again and again, reconnects each time", async () => {
     const id = uniqueId("dial-floor");
     const device = await boot({ broker: mosquitto.url, clientId: id, backoffBase: "1000", backoffCap: "4000" });
     await device.waitForLine(/ I mqtt connected /);
@@ -180,11 +183,8 @@ describeMosquitto("liveness", () => {
       await device.command("reconnect", /reconnecting/);
       await device.waitForLines(/ I mqtt connected /, n, 10000);
     }
-    const dials = times(device, / I mqtt connecting /);
-    expect(dials).toHaveLength(5);
-    // Each line's time is read when it is written, after the dial's own reading: on a loaded machine a few ms later
-    // (the simulator asks Node for the time). Before the floor, the console's reconnect dialled at once (~10 ms).
-    for (let i = 1; i < dials.length; i++) expect(dials[i]! - dials[i - 1]!).toBeGreaterThanOrEqual(1000 - 50);
+    expect(times(device, / I mqtt connecting /)).toHaveLength(5);
+    device.expectNames([]);
   }, 30000);
 
   test.concurrent("`sub` and `unsub` made while offline reach a broker that resumes the session", async () => {

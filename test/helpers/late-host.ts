@@ -49,6 +49,7 @@ export class LateHost implements Host {
   private readonly stalls: [number, number][] = [];
   /** Connections the broker has seen: the second and later CONNECTs resume the session. */
   private sessions = 0;
+  private events: HostEvents | undefined;
 
   constructor(
     /** How late the loop handles an event that happened at `at`, ms. */
@@ -140,7 +141,14 @@ export class LateHost implements Host {
     this.serial += text;
   }
 
-  listen(_events: HostEvents): void {}
+  listen(events: HostEvents): void {
+    this.events = events;
+  }
+
+  /** A console line typed at `at` ms: the loop handles it late, as any event. */
+  type(line: string, at: number): void {
+    this.at(at, () => this.events?.onSerialLine(line));
+  }
 
   linkUp(): boolean {
     return true;
