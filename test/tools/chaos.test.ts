@@ -160,6 +160,17 @@ describe("chaos invariants", () => {
     expect(run("5", 0)).toEqual([]);
   });
 
+  test("with a broker's Maximum QoS 0, a message that left the device is at most once", () => {
+    const message = { tag: "s1m1.", topic: "chaos/a", qos: 2 as const, retain: false, via: "serial" as const, boot: 0 };
+    const run = (output: string) => {
+      const rec = record(output, { messages: [{ ...message, result: "sent" }] });
+      rec.plan.broker.maxQos = 0;
+      return invariants(rec);
+    };
+    expect(run("")).toEqual(["delivery"]);
+    expect(run("5 I trace out type=PUBLISH size=20 qos=0 topic=chaos/a payload=s1m1.\n")).toEqual([]);
+  });
+
   test("a reboot that says its stored session was incomplete names what the boot before it lost", () => {
     const message = { tag: "s1m1.", topic: "chaos/a", qos: 1 as const, retain: false, via: "serial" as const };
     const boots = (warning: string) => [

@@ -15,7 +15,8 @@
 //   QoS 2 in a session the broker keeps), or a line names it (by its topic: quarantined, denied, too large,
 //   dropped; by count: `diag message_dropped`, for waiting messages a reboot lost); a refused one never arrives.
 //   Not the device's to name: a publish mosquitto's acl_file drops in MQTT 3.1.1 (it acknowledges and drops,
-//   /work/shared/broker-facts.md) or at QoS 0 (a broker's Maximum QoS 0: no ack to refuse it), or its
+//   /work/shared/broker-facts.md) or at QoS 0 (a broker's Maximum QoS 0: no ack to refuse it, and none to resend
+//   one a connection cut lost), or its
 //   max_inflight_messages 1 (see checkDelivery), and what a power cut or
 //   shutdown loses from a device that keeps no session.
 
@@ -372,8 +373,17 @@ function checkDelivery(record: RunRecord, stats: DeliveryStats): Violation[] {
     // first in flight and drops them (checked with MQTT.js: one of four back-to-back arrives); 3.1.1 has no way to
     // announce the limit, so the device cannot know.
     const inflightDrop = broker.maxInflight === 1 && sent311;
+    // A broker's Maximum QoS 0 makes every message QoS 0: once one has left, at most once is all the protocol
+    // promises (a connection cut after it loses it, with no ack to say so).
+    const atMostOnce =
+      broker.maxQos === 0 && record.boots.slice(m.boot).some((b) => b.output.includes(`payload=${m.tag}`));
     // Downgraded to a broker's Maximum QoS 0, a denied publish gets no ack to say so, in 5.0 too.
-    if ((denied && (sent311 || broker.maxQos === 0)) || inflightDrop || (boot.ended !== "end" && !boot.keepsSession)) {
+    if (
+      (denied && (sent311 || broker.maxQos === 0)) ||
+      inflightDrop ||
+      atMostOnce ||
+      (boot.ended !== "end" && !boot.keepsSession)
+    ) {
       stats.excused++;
       continue;
     }
