@@ -32,7 +32,8 @@ export class RttSeries {
   }
 
   add(ms: number): void {
-    const ring = (this.ring ??= new Uint32Array(this.size));
+    this.ring ??= new Uint32Array(this.size);
+    const ring = this.ring;
     ring[this.next] = ms;
     this.next = (this.next + 1) % ring.length;
     if (this.count < ring.length) this.count++;
@@ -157,7 +158,8 @@ export class Stats {
 
   /** The remote commands' counts (remote.ts counts into them). */
   get remote(): RemoteCounts {
-    return (this.remoteCounts ??= { run: 0, refused: 0, unanswered: 0, oversized: 0, denied: 0 });
+    this.remoteCounts ??= { run: 0, refused: 0, unanswered: 0, oversized: 0, denied: 0 };
+    return this.remoteCounts;
   }
 
   /** A connection attempt starts (DNS, TCP, CONNECT: all of it). */
@@ -180,7 +182,8 @@ export class Stats {
   failed(now: number, code: string): void {
     if (this.connectedAt >= 0) this.lost++;
     else this.failures++;
-    const byCode = (this.byCode ??= new Map());
+    this.byCode ??= new Map();
+    const byCode = this.byCode;
     byCode.set(code, (byCode.get(code) ?? 0) + 1);
     this.closed(now);
   }
