@@ -78,6 +78,17 @@ async function nothingInFlight(device: Probe): Promise<void> {
   }
 }
 
+/** An operator of device `id` on `broker`, subscribed to its replies: what it sends, and the replies so far. */
+async function operatorOf(broker: Mosquitto, id: string) {
+  const operator = await peer(broker, `${id}-operator`);
+  await operator.client.subscribeAsync(`tether/${id}/reply`, { qos: 1 });
+  return {
+    client: operator.client,
+    send: (command: string) => operator.client.publishAsync(`tether/${id}/cmd`, command, { qos: 1 }),
+    replies: () => operator.got.get(`tether/${id}/reply`) ?? [],
+  };
+}
+
 /** Connections the broker accepted since boot, from the `stats` command. */
 async function accepted(device: Probe): Promise<number> {
   const [line] = await device.command("stats", /conn attempts=/);
@@ -89,14 +100,13 @@ describeMosquitto("liveness", () => {
     const id = uniqueId("remote-reconnect");
     const device = await boot({ broker: mosquitto.url, clientId: id, remoteCommands: "status,help,reconnect" });
     await device.waitForLine(/ I mqtt subscribed filters=tether\/.*\/cmd /);
-    const operator = await peer(mosquitto, `${id}-operator`);
-    await operator.client.subscribeAsync(`tether/${id}/reply`, { qos: 1 });
-    const replies = () => operator.got.get(`tether/${id}/reply`) ?? [];
-    await operator.client.publishAsync(`tether/${id}/cmd`, "reconnect", { qos: 1 });
+    const operator = await operatorOf(mosquitto, id);
+    const replies = operator.replies;
+    await operator.send("reconnect");
     await device.waitForLines(/ I mqtt connected /, 2);
     // A command after it is answered on a connection that stays: the broker did not deliver `reconnect` again.
     await until(() => replies().includes("reconnecting"), "the reply to reconnect");
-    await operator.client.publishAsync(`tether/${id}/cmd`, "status", { qos: 1 });
+    await operator.send("status");
     await until(() => replies().some((r) => r.startsWith("state=connected ")), "the reply to status");
     expect(await accepted(device)).toBe(2);
     expect(replies().filter((r) => r === "reconnecting")).toHaveLength(1);
@@ -110,11 +120,10 @@ describeMosquitto("liveness", () => {
     const id = uniqueId("remote-confirm");
     const device = await boot({ broker: small.url, clientId: id, remoteCommands: "status,help,reconnect" });
     await device.waitForLine(/ I mqtt subscribed filters=tether\/.*\/cmd /);
-    const operator = await peer(small, `${id}-operator`);
-    await operator.client.subscribeAsync(`tether/${id}/reply`, { qos: 1 });
-    const replies = () => operator.got.get(`tether/${id}/reply`) ?? [];
-    await operator.client.publishAsync(`tether/${id}/cmd`, "status", { qos: 1 });
-    await operator.client.publishAsync(`tether/${id}/cmd`, "reconnect", { qos: 1 });
+    const operator = await operatorOf(small, id);
+    const replies = operator.replies;
+    await operator.send("status");
+    await operator.send("reconnect");
     const line = await device.waitForCode("message_quarantined", 40000);
     expect(line.fields).toMatchObject({ topic: `tether/${id}/reply`, closes: "2" });
     await until(() => replies().includes("reconnecting"), "the reply to reconnect", 20000);
@@ -141,13 +150,12 @@ describeMosquitto("liveness", () => {
       const device = await boot({ broker: url(faults.port), clientId: id, remoteCommands: "status,help,reconnect" });
       await device.waitForLine(/ I mqtt subscribed filters=tether\/.*\/cmd /);
       await device.command("trace on", /trace on/);
-      const operator = await peer(mosquitto, `${id}-operator`);
-      await operator.client.subscribeAsync(`tether/${id}/reply`, { qos: 1 });
-      const replies = () => operator.got.get(`tether/${id}/reply`) ?? [];
+      const operator = await operatorOf(mosquitto, id);
+      const replies = operator.replies;
       // Down: the PUBACK and the PINGREQ behind it reach the broker two seconds later, and its answer is swallowed.
       if (lost === "up") faults.blackhole(true, "up");
       else faults.delay(2000);
-      await operator.client.publishAsync(`tether/${id}/cmd`, "reconnect", { qos: 1 });
+      await operator.send("reconnect");
       await device.waitForLine(
         new RegExp(` I trace in type=PUBLISH .*topic=tether/${id}/cmd payload=reconnect`),
         20000,
