@@ -34,18 +34,19 @@ export interface Device {
   clientId: string;
   topics: { status: string; cmd: string; reply: string };
   bootedAt: number;
+  // The optional fields below are absent until first set: each field a booted device carries costs heap.
   /** The last failure found, for `status`. */
-  lastFailure: Finding | undefined;
+  lastFailure?: Finding;
   /** Whether low_memory has been reported and the heap has not recovered since. */
-  lowMemory: boolean;
+  lowMemory?: boolean;
   /** The commands the command topic may run (the setting remoteCommands); undefined when the remote console is off. */
   remoteCommands: readonly string[] | undefined;
   /** True while a command from the command topic runs: settings that decide who controls the device are refused. */
-  remote: boolean;
+  remote?: boolean;
   /** The command topic's budget: commands a minute (remoteBudget). */
   remoteBucket: Bucket;
   /** Commands whose connection ended before the broker was known to have read their ack (see app/remote.ts). */
-  unconfirmed: Publish[] | undefined;
+  unconfirmed?: Publish[];
   /** MQTT 5 properties of every message the device publishes (the message expiry), made once. */
   properties: Properties | undefined;
 }

@@ -66,12 +66,8 @@ export function start(host: Host, config: Readonly<Record<string, unknown>>): De
     clientId,
     topics: { status: `${prefix}/status`, cmd: `${prefix}/cmd`, reply: `${prefix}/reply` },
     bootedAt: host.now(),
-    lastFailure: undefined,
-    lowMemory: false,
     remoteCommands: remoteNames(settings.get("remoteCommands"), log),
-    remote: false,
     remoteBucket: new Bucket(settings.number("remoteBudget"), MINUTE),
-    unconfirmed: undefined,
     properties: messageProperties(settings),
   };
   device.host = guardSockets(device);
