@@ -89,11 +89,17 @@ class Watcher {
         watcher.replies.set(correlation.toString(), list);
       }
     });
-    await new Promise<void>((resolve, reject) => {
+    const connected = new Promise<void>((resolve, reject) => {
       client.once("connect", () => resolve());
       client.once("error", reject);
     });
-    await client.subscribeAsync("#", { qos: 2 });
+    try {
+      await withTimeout(connected, ANSWER_MS, "the watcher's connection");
+      await withTimeout(client.subscribeAsync("#", { qos: 2 }), ANSWER_MS, "the watcher's subscription");
+    } catch (error) {
+      client.end(true);
+      throw error;
+    }
     return watcher;
   }
 
@@ -486,11 +492,23 @@ export class ChaosRun {
     return Number(match?.[1] ?? this.plan.device.keepAlive ?? 60);
   }
 
+  /**
+   * Each step bounded, and one that fails or does not end is a harness violation: a 30-minute run once stood still for
+   * good between two seeds (its broker up, no device, no connection), with nothing said.
+   */
   private async tearDown(): Promise<void> {
-    await this.device?.kill();
-    await this.watcher?.client.endAsync(true).catch(() => {});
-    await this.proxy?.close();
-    await this.mosquitto?.stop();
+    const steps: [string, () => Promise<unknown> | undefined][] = [
+      ["the device's kill", () => this.device?.kill()],
+      // The watcher's client may end with an error (its broker gone first): only not ending at all is the harness's.
+      ["the watcher's end", () => this.watcher?.client.endAsync(true).catch(() => {})],
+      ["the fault proxy's close", () => this.proxy?.close()],
+      ["the broker's stop", () => this.mosquitto?.stop()],
+    ];
+    for (const [what, step] of steps) {
+      await withTimeout(Promise.resolve(step()), ANSWER_MS, `teardown: ${what}`).catch((error: Error) => {
+        this.record.errors.push(`harness: ${error.message}`);
+      });
+    }
     rmSync(this.folder, { recursive: true, force: true });
   }
 }
