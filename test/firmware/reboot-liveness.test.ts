@@ -8,7 +8,7 @@
 import type { MqttClient } from "mqtt";
 import { until } from "../helpers/events";
 import { describeMosquitto, type Mosquitto, startMosquitto } from "../helpers/mosquitto";
-import { peer, subscribe } from "../helpers/peer";
+import { topicWatcher } from "../helpers/peer";
 import { simDevices } from "../helpers/sim";
 
 describeMosquitto("stored messages across reboots", () => {
@@ -28,13 +28,8 @@ describeMosquitto("stored messages across reboots", () => {
   test("read back by a run that keeps no session, a stored message outlives that run's power cut", async () => {
     const id = `leftover-${process.pid}`;
     const topic = `${id}/data`;
-    const subscriber = await peer(mosquitto.url, `${id}-peer`);
-    peers.push(subscriber.client);
-    await subscribe(subscriber.client, topic, 1);
-    const received: string[] = [];
-    subscriber.client.on("message", (t, payload) => {
-      if (t === topic) received.push(payload.toString());
-    });
+    const { client, received } = await topicWatcher(mosquitto.url, `${id}-peer`, topic, 1);
+    peers.push(client);
     const storageFile = devices.storageFile();
     const config = { clientId: id, mqttVersion: "3.1.1", cleanSession: "0" };
     const first = await devices.start({ broker: mosquitto.url, config, storageFile });

@@ -14,7 +14,7 @@ import type { MqttClient } from "mqtt";
 import type { SimDevice } from "../../hosts/sim/node/device";
 import { until } from "../helpers/events";
 import { describeMosquitto, type Mosquitto, startMosquitto } from "../helpers/mosquitto";
-import { peer, subscribe } from "../helpers/peer";
+import { topicWatcher } from "../helpers/peer";
 import { simDevices } from "../helpers/sim";
 
 /** Publishes on the console, offline: each must be accepted as queued. */
@@ -42,13 +42,8 @@ describeMosquitto("QoS 1/2 messages queued offline outlive a reboot", () => {
 
   /** A subscriber to `topic` and what it received, in order. */
   async function watch(id: string, topic: string): Promise<string[]> {
-    const subscriber = await peer(mosquitto.url, `${id}-peer`);
-    peers.push(subscriber.client);
-    await subscribe(subscriber.client, topic, 2);
-    const received: string[] = [];
-    subscriber.client.on("message", (t, payload) => {
-      if (t === topic) received.push(payload.toString());
-    });
+    const { client, received } = await topicWatcher(mosquitto.url, `${id}-peer`, topic, 2);
+    peers.push(client);
     return received;
   }
 

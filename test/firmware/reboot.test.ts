@@ -17,7 +17,7 @@ import type { SimDevice } from "../../hosts/sim/node/device";
 import { FaultProxy } from "../../tools/rigs/fault-proxy";
 import { until } from "../helpers/events";
 import { describeMosquitto, type Mosquitto, startMosquitto } from "../helpers/mosquitto";
-import { peer, subscribe } from "../helpers/peer";
+import { peer, topicWatcher } from "../helpers/peer";
 import { simDevices } from "../helpers/sim";
 
 /**
@@ -64,13 +64,8 @@ describeMosquitto("a reboot mid-flow loses nothing", () => {
     const topic = `${id}/data`;
     const proxy = await FaultProxy.start({ host: "127.0.0.1", port: mosquitto.port });
     proxies.push(proxy);
-    const subscriber = await peer(mosquitto.url, `${id}-peer`);
-    peers.push(subscriber.client);
-    await subscribe(subscriber.client, topic, 2);
-    const received: string[] = [];
-    subscriber.client.on("message", (t, payload) => {
-      if (t === topic) received.push(payload.toString());
-    });
+    const { client, received } = await topicWatcher(mosquitto.url, `${id}-peer`, topic, 2);
+    peers.push(client);
 
     const storageFile = devices.storageFile();
     // No status beacon but the one at connect (waited for below): what the proxy swallows is ours alone.

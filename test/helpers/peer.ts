@@ -54,3 +54,27 @@ export function subscribe(client: MqttClient, topic: string, qos: 0 | 1 | 2): Pr
     client.subscribe(topic, { qos }, (error) => (error ? reject(error) : resolve())),
   );
 }
+
+/**
+ * A peer subscribed to `topic` at `qos`, and the payloads it receives there, in order (the array fills as they come).
+ * The caller ends the client.
+ */
+export async function topicWatcher(
+  url: string,
+  clientId: string,
+  topic: string,
+  qos: 0 | 1 | 2,
+): Promise<{ client: MqttClient; received: string[] }> {
+  const { client } = await peer(url, clientId);
+  await subscribe(client, topic, qos);
+  return { client, received: collect(client, topic) };
+}
+
+/** Collects the payloads a client receives on `topic`, in arrival order. */
+export function collect(client: MqttClient, topic: string): string[] {
+  const received: string[] = [];
+  client.on("message", (t, payload) => {
+    if (t === topic) received.push(payload.toString());
+  });
+  return received;
+}

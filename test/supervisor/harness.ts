@@ -9,6 +9,8 @@ import { FaultProxy, type ProxyEvent } from "../../tools/rigs/fault-proxy";
 import { next } from "../helpers/events";
 import { MOSQUITTO, type Mosquitto, type MosquittoOptions, startMosquitto } from "../helpers/mosquitto";
 
+export { collect } from "../helpers/peer";
+
 /** A broker under test, whichever it is. */
 export interface TestBroker {
   kind: "mosquitto" | "aedes";
@@ -219,15 +221,6 @@ export class Peers {
   async endAll(): Promise<void> {
     await Promise.all(this.clients.splice(0).map((c) => c.endAsync(true)));
   }
-}
-
-/** Collects the payloads a client receives on topics matching `filter`, in arrival order. */
-export function collect(client: MqttClient, topic: string): string[] {
-  const received: string[] = [];
-  client.on("message", (t, payload) => {
-    if (t === topic) received.push(payload.toString());
-  });
-  return received;
 }
 
 /** Resolves when `done()` holds, checked on every message `client` receives; rejects after `ms`. */
