@@ -78,6 +78,13 @@ async function nothingInFlight(device: Probe): Promise<void> {
   }
 }
 
+/** A device on `broker` whose command topic runs status, help and reconnect, once it has subscribed to it. */
+async function remoteDevice(broker: string, id: string): Promise<Probe> {
+  const device = await boot({ broker, clientId: id, remoteCommands: "status,help,reconnect" });
+  await device.waitForLine(/ I mqtt subscribed filters=tether\/.*\/cmd /);
+  return device;
+}
+
 /** An operator of device `id` on `broker`, subscribed to its replies: what it sends, and the replies so far. */
 async function operatorOf(broker: Mosquitto, id: string) {
   const operator = await peer(broker, `${id}-operator`);
@@ -98,8 +105,7 @@ async function accepted(device: Probe): Promise<number> {
 describeMosquitto("liveness", () => {
   test.concurrent("a remote `reconnect` reconnects once: the command is acknowledged before it acts", async () => {
     const id = uniqueId("remote-reconnect");
-    const device = await boot({ broker: mosquitto.url, clientId: id, remoteCommands: "status,help,reconnect" });
-    await device.waitForLine(/ I mqtt subscribed filters=tether\/.*\/cmd /);
+    const device = await remoteDevice(mosquitto.url, id);
     const operator = await operatorOf(mosquitto, id);
     const replies = operator.replies;
     await operator.send("reconnect");
@@ -118,8 +124,7 @@ describeMosquitto("liveness", () => {
     // the connection itself (a close of its own: no quarantine, no loop detector) and the broker delivered
     // `reconnect` again at every connection, for ever.
     const id = uniqueId("remote-confirm");
-    const device = await boot({ broker: small.url, clientId: id, remoteCommands: "status,help,reconnect" });
-    await device.waitForLine(/ I mqtt subscribed filters=tether\/.*\/cmd /);
+    const device = await remoteDevice(small.url, id);
     const operator = await operatorOf(small, id);
     const replies = operator.replies;
     await operator.send("status");
@@ -147,8 +152,7 @@ describeMosquitto("liveness", () => {
     async (lost, _meaning) => {
       const id = uniqueId(`remote-unconfirmed-${lost}`);
       const faults = await proxy();
-      const device = await boot({ broker: url(faults.port), clientId: id, remoteCommands: "status,help,reconnect" });
-      await device.waitForLine(/ I mqtt subscribed filters=tether\/.*\/cmd /);
+      const device = await remoteDevice(url(faults.port), id);
       await device.command("trace on", /trace on/);
       const operator = await operatorOf(mosquitto, id);
       const replies = operator.replies;
