@@ -360,7 +360,7 @@ export const PROSE: Readonly<Record<Code, Prose>> = {
       },
       {
         cause:
-          "MQTT 3.1.1 and a broker that keeps no retained messages (mosquitto `retain_available false`) or takes a lower QoS than the will's (`max_qos`): it closes the CONNECT, with no CONNACK. After two such closes the device tries the will unretained, then at QoS 0, then both; the first that is taken it keeps, and says so in one warning: without retain it refuses retained publishes and publishes its status unretained; at a lower QoS its messages leave downgraded (as MQTT 5's Maximum QoS has them).",
+          "MQTT 3.1.1 and a broker that keeps no retained messages (mosquitto `retain_available false`) or takes a lower QoS than the will's (`max_qos`): it closes the CONNECT, with no CONNACK. After two such closes the device tries the will unretained, then at QoS 0, then both, and says which the broker took (`checking, 5 rounds`). A network that closes attempts looks the same, so that is no proof yet: the probe's connection ends at once, unused (`I mqtt closed reason=\"probe: ...\"`, an accepted attempt in `stats`), and the will as configured is tried again. If that is taken, nothing is learnt; if it is closed and the probe taken again, five rounds in a row, the device keeps the finding and says so (`5 times in a row`): without retain it refuses retained publishes and publishes its status unretained; at a lower QoS its messages leave downgraded (as MQTT 5's Maximum QoS has them).",
         fix: "Nothing to do for the connection; enable retain or QoS 1 on the broker to keep the offline beacon as it was, or use MQTT 5, whose CONNACK says so.",
       },
       {

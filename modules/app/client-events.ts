@@ -8,6 +8,7 @@ import { remoteCommand, remoteConnected } from "tether/app/remote";
 import { packetFields } from "tether/app/trace";
 import { brokerName } from "tether/client/broker";
 import type { ClientConfig, ClientEvent } from "tether/client/client";
+import { PROBE_TAKEN } from "tether/client/connection";
 import { DEBUG, INFO } from "tether/diag/log";
 import { PACKET_NAMES, PUBREC } from "tether/mqtt/packets";
 import { reasonText } from "tether/mqtt/reasons";
@@ -60,6 +61,8 @@ export function clientEvent(device: Device, event: ClientEvent, classify: Client
     }
     case "closed": {
       if (event.cause.kind === "local") {
+        // A will probe the broker took (see Client.probed) is an attempt it accepted: attempts = ok + failed holds.
+        if (event.cause.reason === PROBE_TAKEN) stats.probeTaken();
         stats.closed(now);
         log.info("mqtt", "closed", { reason: event.cause.reason });
         return;

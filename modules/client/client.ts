@@ -11,6 +11,7 @@ import {
   type ConnectionOutput,
   DEFAULT_MAX_INFLIGHT,
   type Goodbye,
+  PROBE_TAKEN,
 } from "tether/client/connection";
 import type { TransportError, WebSocketDialer, WebSocketHandlers } from "tether/client/transport";
 import type { Host, Socket, Timer } from "tether/host";
@@ -175,6 +176,12 @@ const NO_QOS = 8;
 
 /** What a 3.1.1 will is sent without to find out why the broker closes it (see Client.probeWill), in order. */
 const WILL_PROBES: readonly number[] = Object.freeze([NO_RETAIN, NO_QOS, NO_RETAIN | NO_QOS]);
+/**
+ * Rounds in a row that must find the same probe before it is taken as the broker's limit (see Client.probed), and
+ * one round in Client.willFound (above the probe's bits).
+ */
+const WILL_ROUNDS = 5;
+const WILL_ROUND = 16;
 
 /** CONNACK 0x9A Retain not supported and 0x9B QoS not supported: what refuses a will. */
 const RETAIN_NOT_SUPPORTED = 0x9a;
@@ -256,6 +263,11 @@ export class Client implements WebSocketHandlers {
    */
   private closedBeforeConnack = 0;
   private willProbe = 0;
+  /**
+   * A probe the broker took but that is not yet proven (see probed): its bits, plus WILL_ROUND for each round in a
+   * row that found it (the will as configured closed, this probe taken); 0: none.
+   */
+  private willFound = 0;
   /** The client id was made here (see the constructor): said once, at start. */
   private madeId = false;
   /** The last topic published to and topicLength's answer for it ("" is not a valid topic name). */
@@ -730,6 +742,11 @@ export class Client implements WebSocketHandlers {
     this.observe({ type: "socket", broker: this.broker, ms: now - this.socketStarted });
     this.state = SESSION;
     const c = this.config;
+    // A probe asks whether the broker takes the will so (see probed); the last of its rounds connects for real, with
+    // what it is about to prove.
+    const probe = this.willProbe;
+    const proving = probe !== 0 && this.willFound === probe + (WILL_ROUNDS - 1) * WILL_ROUND;
+    const limits = this.willLimits | (proving ? probe : 0);
     const out = new Output(
       this.socket,
       (event) => (event ? this.connectionEvent(conn, event) : this.dropSocket()),
@@ -745,9 +762,9 @@ export class Client implements WebSocketHandlers {
         username: c.username,
         password: c.password,
         will: this.will(),
-        // A probe's connection holds to what it tries (see probeWill): sent, a retained publish would end it.
-        noRetain: ((this.willLimits | this.willProbe) & NO_RETAIN) !== 0,
-        maxQoS: this.maxQoS(),
+        noRetain: (limits & NO_RETAIN) !== 0,
+        maxQoS: this.maxQoS(limits),
+        probe: probe !== 0 && !proving,
         learntMaxPacket: this.learntMax || undefined,
         sessionExpiry: c.sessionExpiry,
         maxPacketSize: c.maxPacketSize,
@@ -776,7 +793,7 @@ export class Client implements WebSocketHandlers {
       this.cleanNext = false;
       const p = event.properties;
       this.brokerMaxPacket = p?.maximumPacketSize ?? 0;
-      if (this.willProbe) this.probed();
+      if (this.config.version === 4 && this.config.will) this.willTaken();
       this.unsupported =
         (p?.retainAvailable === 0 ? NO_RETAIN : 0) |
         (p?.wildcardSubscriptionAvailable === 0 ? NO_WILDCARD : 0) |
@@ -808,8 +825,13 @@ export class Client implements WebSocketHandlers {
         // MQTT 5: the broker sent more than the maximum we announced, and would send it again at every resumption.
         this.cleanOnce("the broker's session holds a message larger than maxPacketSize, which it would resend");
       }
+      if (cause.kind === "local" && cause.reason === PROBE_TAKEN) {
+        this.probed();
+        this.cancelTimer();
+        if (this.state !== STOPPED) this.redial("the will as configured next");
+      }
       // A close of our own (stop, reconnect) is followed by whatever its caller does next, not by a backoff.
-      if (cause.kind !== "local") {
+      else if (cause.kind !== "local") {
         this.probeWill(cause.kind === "net" && cause.error.code === "closed" && event.uptime < 0);
         if (event.uptime >= 0) this.ended(cause, event.uptime);
         this.retry(cause, event.uptime);
@@ -857,8 +879,9 @@ export class Client implements WebSocketHandlers {
    * MQTT 3.1.1 cannot say why a CONNECT is refused: mosquitto closes the connection before CONNACK, at every attempt
    * for ever, when the will is retained and it keeps no retained messages (retain_available false), or when the
    * will's QoS is above its max_qos. After two such closes in a row, the next attempts send the will without one of
-   * those, then the other, then both (WILL_PROBES): the first the broker takes says why (probed). After the last the
-   * count starts again. `closed`: this attempt ended so.
+   * those, then the other, then both (WILL_PROBES): the first the broker takes may say why (probed). After the last
+   * the count starts again. Once a probe was taken, one close of the will as configured starts the next round.
+   * `closed`: this attempt ended so.
    */
   private probeWill(closed: boolean): void {
     const will = this.config.will;
@@ -868,11 +891,16 @@ export class Client implements WebSocketHandlers {
           (will.qos > 0 && !(this.willLimits & NO_QOS) ? NO_QOS : 0)
         : 0;
     if (!closed || !possible) {
+      // Anything else (a reset, a refusal, a connection that ended later) breaks the rounds: the probes start again.
       this.closedBeforeConnack = 0;
       this.willProbe = 0;
+      this.willFound = 0;
       return;
     }
-    if (!this.willProbe && ++this.closedBeforeConnack < 2) return;
+    // The probe found closed too: the rounds start again. Each round tries the probes from the first, so that one
+    // closed by the network cannot leave a wider one (without retain and QoS) to be proven in its place.
+    if (this.willProbe && this.willProbe === this.willFound % WILL_ROUND) this.willFound = 0;
+    if (!this.willProbe && ++this.closedBeforeConnack < (this.willFound ? 1 : 2)) return;
     // The next probe this will can make after the one that just failed (or the first).
     let at = WILL_PROBES.indexOf(this.willProbe) + 1;
     while (at < WILL_PROBES.length && WILL_PROBES[at] & ~possible) at++;
@@ -881,37 +909,64 @@ export class Client implements WebSocketHandlers {
   }
 
   /**
-   * The broker took the will without what the probe left out after closing it with: it lacks that. Without retain,
-   * retained publishes are refused from now on; without the will's QoS, messages leave at most a QoS below it (as
-   * an MQTT 5 broker's Maximum QoS has them).
+   * The broker closes a connection before CONNACK for many reasons (a network's faults look the same), so the probe
+   * it took is one round of evidence, not proof: a probe's connection ends as soon as the broker takes it (see
+   * ConnectionOptions.probe), and the will as configured is tried again. WILL_ROUNDS rounds in a row (the will as
+   * configured closed, the probe taken) prove why; the last one connects for real with what it proves. A probe only
+   * taken once, and applied to the messages of its connection, sent QoS 1 and 2 messages at QoS 0, lost with it
+   * (soak seed 191858: a proxy closed two attempts in a row).
    */
   private probed(): void {
-    const found = this.willProbe;
+    const probe = this.willProbe;
     this.willProbe = 0;
-    this.willLimits |= found;
-    const will = this.config.will!;
-    const what: string[] = [];
-    if (found & NO_RETAIN) what.push("retained");
-    if (found & NO_QOS) what.push(`at QoS ${will.qos}`);
-    const took = found === NO_QOS ? "at QoS 0" : found === NO_RETAIN ? "unretained" : "unretained at QoS 0";
-    const from: string[] = [];
-    if (found & NO_RETAIN) from.push("the will is sent without retain and retained publishes are refused");
-    if (found & NO_QOS) from.push(`the will goes at QoS 0 and messages leave at QoS ${this.maxQoS()} at most`);
-    const why =
-      found & NO_QOS ? (found & NO_RETAIN ? "retain_available false, max_qos" : "max_qos") : "retain_available false";
-    this.observe({
-      type: "warning",
-      message: `the broker closed the connection before CONNACK while the will was ${what.join(" and ")}, and took it ${took} (MQTT 3.1.1 cannot say why; mosquitto: ${why}): ${from.join("; ")} from now on`,
-    });
+    const rounds = this.willFound % WILL_ROUND === probe ? Math.floor(this.willFound / WILL_ROUND) + 1 : 1;
+    this.willFound = probe + rounds * WILL_ROUND;
+    // Said at the first round; the next ones tell whether the will or the network closed the attempts.
+    if (rounds === 1)
+      this.observe({ type: "warning", message: `${this.willClosed(probe)}: checking, ${WILL_ROUNDS} rounds` });
   }
 
   /**
-   * MQTT 3.1.1: the most QoS the broker takes, below a will's it closed the CONNECT for (see probed; a probe's
-   * connection holds to it already) or a message's it closed the connection on (see learnt); 5.0's CONNACK says it.
+   * A 3.1.1 connection with a will got its CONNACK. Sent as configured, the will was not why earlier attempts were
+   * closed: a probe found is forgotten. Sent as the last round of a probe (see probed), the broker lacks what it
+   * left out: without retain, retained publishes are refused; without the will's QoS, messages leave at most a QoS
+   * below it (as an MQTT 5 broker's Maximum QoS has them).
    */
-  private maxQoS(): QoS | undefined {
+  private willTaken(): void {
+    const probe = this.willProbe;
+    this.willProbe = 0;
+    this.willFound = 0;
+    this.closedBeforeConnack = 0;
+    if (!probe) return;
+    this.willLimits |= probe;
+    const from: string[] = [];
+    if (probe & NO_RETAIN) from.push("the will is sent without retain and retained publishes are refused");
+    if (probe & NO_QOS) from.push(`the will goes at QoS 0 and messages leave at QoS ${this.maxQoS()} at most`);
+    this.observe({
+      type: "warning",
+      message: `${this.willClosed(probe)}, ${WILL_ROUNDS} times in a row: ${from.join("; ")} from now on`,
+    });
+  }
+
+  /** What the broker did with the will and `probe`, and what it may mean. */
+  private willClosed(probe: number): string {
+    const will = this.config.will!;
+    const what: string[] = [];
+    if (probe & NO_RETAIN) what.push("retained");
+    if (probe & NO_QOS) what.push(`at QoS ${will.qos}`);
+    const took = probe === NO_QOS ? "at QoS 0" : probe === NO_RETAIN ? "unretained" : "unretained at QoS 0";
+    const why =
+      probe & NO_QOS ? (probe & NO_RETAIN ? "retain_available false, max_qos" : "max_qos") : "retain_available false";
+    return `the broker closed the connection before CONNACK while the will was ${what.join(" and ")}, and took it ${took} (MQTT 3.1.1 cannot say why; mosquitto: ${why})`;
+  }
+
+  /**
+   * MQTT 3.1.1: the most QoS the broker takes, below a will's it closed the CONNECT for (see probed) or a message's
+   * it closed the connection on (see learnt); 5.0's CONNACK says it.
+   */
+  private maxQoS(limits = this.willLimits): QoS | undefined {
     const will = this.config.will;
-    const byWill = will && (this.willLimits | this.willProbe) & NO_QOS ? will.qos - 1 : 2;
+    const byWill = will && limits & NO_QOS ? will.qos - 1 : 2;
     const most = Math.min(byWill, this.learntQoS);
     return this.config.version === 4 && most < 2 ? (most as QoS) : undefined;
   }

@@ -65,6 +65,11 @@ export interface ConnectionOptions {
   maxQoS?: QoS;
   /** The largest packet the broker is known to take though its CONNACK cannot say so (3.1.1): as Maximum Packet Size. */
   learntMaxPacket?: number;
+  /**
+   * Only whether the broker takes this CONNECT is asked (see Client.probed): once it does, DISCONNECT ends the
+   * connection (the will unpublished) before anything of the session is sent, and it closes as a local close.
+   */
+  probe?: boolean;
   /** MQTT 5 Receive Maximum we announce: QoS 1/2 PUBLISHes the broker may leave unanswered (absent: 65535). */
   receiveMaximum?: number;
   /** MQTT 5 Topic Alias Maximum we announce: the aliases the broker may use towards us (0 or absent: none). */
@@ -124,6 +129,9 @@ export interface Goodbye {
 
 /** mosquitto's default max_inflight_messages, which it also announces as its Receive Maximum in MQTT 5. */
 export const DEFAULT_MAX_INFLIGHT = 20;
+
+/** The reason of a probe's local close once the broker took its CONNECT (see ConnectionOptions.probe). */
+export const PROBE_TAKEN = "probe: the broker took this CONNECT";
 
 /** Why a connection ended: the facts the diagnostics classify. */
 export type CloseCause =
@@ -664,6 +672,11 @@ export class Connection {
       return;
     }
     if (this.options.extras?.auth && this.options.version === 5 && !this.proven(p?.authenticationData, now)) return;
+    if (this.options.probe) {
+      this.send({ type: DISCONNECT, reasonCode: 0 }, now);
+      this.end({ kind: "local", reason: PROBE_TAKEN }, now);
+      return;
+    }
     this.state = UP;
     this.connectedAt = now;
     this.brokerMaxPacket = p?.maximumPacketSize ?? this.options.learntMaxPacket ?? 0;

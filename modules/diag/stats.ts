@@ -174,6 +174,11 @@ export class Stats {
     this.connectedAt = now;
   }
 
+  /** A will probe the broker accepted, closed by us at once (see Client.probed): an attempt that succeeded. */
+  probeTaken(): void {
+    this.successes++;
+  }
+
   /**
    * An attempt or a connection failed with `code`; a live connection ends here. An attempt counts as failed, a
    * connection as lost: each attempt either succeeded or failed, so `attempts = ok + failed` (one more while an

@@ -86,7 +86,8 @@ export class FaultProxy {
   #delay = 0;
   #jitter = 0;
   #rate = 0;
-  #cut: { bytes: number; dir: Direction | "both" } | undefined;
+  /** `links`: how many more new connections it applies to (absent: all). */
+  #cut: { bytes: number; dir: Direction | "both"; links?: number } | undefined;
   #corrupt: { offset: number; dir: Direction; mask: number } | undefined;
   #idle = 0;
   #idleEnding: Ending | undefined;
@@ -167,11 +168,11 @@ export class FaultProxy {
   }
 
   /**
-   * Forwards `bytes` more bytes in `dir` on every open connection (and from the start on new ones), then closes the
-   * connection both ways: the receiver sees a packet cut short.
+   * Forwards `bytes` more bytes in `dir` on every open connection (and from the start on new ones, or on the next
+   * `links` new ones only), then closes the connection both ways: the receiver sees a packet cut short.
    */
-  cut(bytes: number, dir: Direction | "both" = "down"): void {
-    this.#cut = { bytes, dir };
+  cut(bytes: number, dir: Direction | "both" = "down", links?: number): void {
+    this.#cut = { bytes, dir, links };
     for (const link of this.#links) {
       for (const flow of [link.up, link.down]) if (dir === "both" || dir === flow.dir) flow.cutLeft = bytes;
       if (bytes === 0) this.#finish(link);
@@ -270,10 +271,12 @@ export class FaultProxy {
       else client.resetAndDestroy();
       return;
     }
+    const cutting = this.#cut;
+    if (cutting?.links !== undefined && --cutting.links === 0) this.#cut = undefined;
     const upstream = net.connect(this.#target.port, this.#target.host);
     this.#track(upstream);
     const flow = (dir: Direction, from: net.Socket, to: net.Socket): Flow => {
-      const cut = this.#cut && (this.#cut.dir === "both" || this.#cut.dir === dir) ? this.#cut.bytes : undefined;
+      const cut = cutting && (cutting.dir === "both" || cutting.dir === dir) ? cutting.bytes : undefined;
       return { dir, from, to, seen: 0, cutLeft: cut, queue: [], lastAt: 0 };
     };
     const link: Link = { info, up: flow("up", client, upstream), down: flow("down", upstream, client), dead: false };
