@@ -27,6 +27,20 @@ const boot = devices().boot;
 const peers: MqttClient[] = [];
 const brokers: ScriptedBroker[] = [];
 
+/** A mosquitto with `config` and a fault proxy in front of it, for the tests of one describe block. */
+function behindProxy(config: string[]): { mosquitto: Mosquitto; faults: FaultProxy } {
+  const rig = {} as { mosquitto: Mosquitto; faults: FaultProxy };
+  beforeAll(async () => {
+    rig.mosquitto = await startMosquitto({ config });
+    rig.faults = await FaultProxy.start({ host: "127.0.0.1", port: rig.mosquitto.port });
+  });
+  afterAll(async () => {
+    await rig.faults?.close();
+    await rig.mosquitto?.stop();
+  });
+  return rig;
+}
+
 afterAll(async () => {
   await Promise.all(peers.map((peer) => peer.endAsync(true)));
   await Promise.all(brokers.map((b) => b.close()));
@@ -109,20 +123,12 @@ describeMosquitto("a broker without retain, in MQTT 3.1.1 (which cannot say why 
 });
 
 describeMosquitto("a network that closes attempts before CONNACK, in MQTT 3.1.1", () => {
-  let mosquitto: Mosquitto;
-  let faults: FaultProxy;
-  beforeAll(async () => {
-    mosquitto = await startMosquitto();
-    faults = await FaultProxy.start({ host: "127.0.0.1", port: mosquitto.port });
-  });
-  afterAll(async () => {
-    await faults?.close();
-    await mosquitto?.stop();
-  });
+  const rig = behindProxy([]);
 
   test("two closes and a probe taken look like a broker's limit, but the will as configured is taken next: nothing is learnt", async () => {
     // Soak seed 191858: a proxy closed two attempts in a row, the probe after them was taken, and the device took
     // it for the broker's limits: its QoS 1 and 2 messages left at QoS 0 and were lost with the next cut.
+    const { mosquitto, faults } = rig;
     const id = uniqueId("netcloses");
     const peer = connect(mosquitto.url, { reconnectPeriod: 0 });
     peer.on("error", () => {});
@@ -160,20 +166,12 @@ describeMosquitto("a network that closes attempts before CONNACK, in MQTT 3.1.1"
 });
 
 describeMosquitto("a broker without retain and with max_qos 0, in MQTT 3.1.1", () => {
-  let mosquitto: Mosquitto;
-  let faults: FaultProxy;
-  beforeAll(async () => {
-    mosquitto = await startMosquitto({ config: ["retain_available false", "max_qos 0"] });
-    faults = await FaultProxy.start({ host: "127.0.0.1", port: mosquitto.port });
-  });
-  afterAll(async () => {
-    await faults?.close();
-    await mosquitto?.stop();
-  });
+  const rig = behindProxy(["retain_available false", "max_qos 0"]);
 
   test("the probe's connection holds to what it tries: a retained message waiting for it is not sent", async () => {
     // The last round sends the will unretained at QoS 0 and connects; a retained message queued while the broker
     // was out of reach left on it before the device knew, and mosquitto closed that connection too (chaos 7088).
+    const { faults } = rig;
     const id = uniqueId("probeholds");
     await faults.refuse();
     const device = await boot({ broker: `mqtt://127.0.0.1:${faults.port}`, clientId: id, mqttVersion: "3.1.1" });
