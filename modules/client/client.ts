@@ -8,6 +8,7 @@ import {
   type ConnectExtras,
   Connection,
   type ConnectionEvent,
+  type ConnectionOptions,
   type ConnectionOutput,
   DEFAULT_MAX_INFLIGHT,
   type Goodbye,
@@ -763,31 +764,29 @@ export class Client implements WebSocketHandlers {
       this.observe,
     );
     this.out = out;
-    const conn = new Connection(
-      {
-        version: c.version,
-        clientId: this.clientId,
-        cleanStart: c.cleanStart || this.cleanNext,
-        keepAlive: c.keepAlive,
-        username: c.username,
-        password: c.password,
-        will: this.will(),
-        noRetain: (limits & NO_RETAIN) !== 0,
-        maxQoS: this.maxQoS(limits),
-        probe: probe !== 0 && !proving,
-        learntMaxPacket: this.learntMax || undefined,
-        sessionExpiry: c.sessionExpiry,
-        maxPacketSize: c.maxPacketSize,
-        connackTimeout: c.connackTimeout,
-        maxInflight: c.maxInflight,
-        receiveMaximum: c.receiveMaximum,
-        topicAliasMaximum: c.topicAliasMaximum,
-        topicAliases: c.topicAliases,
-        extras: c.extras,
-      },
-      this.session,
-      out,
-    );
+    const options: ConnectionOptions = {
+      version: c.version,
+      clientId: this.clientId,
+      cleanStart: c.cleanStart || this.cleanNext,
+      keepAlive: c.keepAlive,
+      username: c.username,
+      password: c.password,
+      will: this.will(),
+      noRetain: (limits & NO_RETAIN) !== 0,
+      maxQoS: this.maxQoS(limits),
+      learntMaxPacket: this.learntMax || undefined,
+      sessionExpiry: c.sessionExpiry,
+      maxPacketSize: c.maxPacketSize,
+      connackTimeout: c.connackTimeout,
+      maxInflight: c.maxInflight,
+      receiveMaximum: c.receiveMaximum,
+      topicAliasMaximum: c.topicAliasMaximum,
+      topicAliases: c.topicAliases,
+      extras: c.extras,
+    };
+    // Set only on a probe: the options live as long as the connection, and a property is a slot of the heap.
+    if (probe && !proving) options.probe = true;
+    const conn = new Connection(options, this.session, out);
     conn.trace = this.traceOn;
     this.conn = conn;
     conn.start(now);
