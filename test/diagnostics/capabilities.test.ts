@@ -8,6 +8,7 @@ import type { Packet } from "mqtt-packet";
 import { FaultProxy } from "../../tools/rigs/fault-proxy";
 import { until } from "../helpers/events";
 import { describeMosquitto, type Mosquitto, startMosquitto } from "../helpers/mosquitto";
+import { type Peer, peer, subscribe } from "../helpers/peer";
 import { type ScriptedBroker, startScriptedBroker } from "../helpers/scripted-broker";
 import { devices, uniqueId } from "./helpers/device";
 
@@ -26,6 +27,14 @@ async function onlineBeacon(beacons: Beacon[]): Promise<Beacon> {
 const boot = devices().boot;
 const peers: MqttClient[] = [];
 const brokers: ScriptedBroker[] = [];
+
+/** A peer subscribed to `filter` that records what it receives (see helpers/peer), ended after the tests. */
+async function watcher(url: string, clientId: string, filter: string, qos: 0 | 1 | 2): Promise<Peer> {
+  const watching = await peer(url, clientId);
+  peers.push(watching.client);
+  await subscribe(watching.client, filter, qos);
+  return watching;
+}
 
 /** A mosquitto with `config` and a fault proxy in front of it, for the tests of one describe block. */
 function behindProxy(config: string[]): { mosquitto: Mosquitto; faults: FaultProxy } {
@@ -130,12 +139,7 @@ describeMosquitto("a network that closes attempts before CONNACK, in MQTT 3.1.1"
     // it for the broker's limits: its QoS 1 and 2 messages left at QoS 0 and were lost with the next cut.
     const { mosquitto, faults } = rig;
     const id = uniqueId("netcloses");
-    const peer = connect(mosquitto.url, { reconnectPeriod: 0 });
-    peer.on("error", () => {});
-    peers.push(peer);
-    await peer.subscribeAsync(`${id}/#`, { qos: 2 });
-    const got: { topic: string; qos: number }[] = [];
-    peer.on("message", (topic, _, packet) => got.push({ topic, qos: packet.qos }));
+    const watching = await watcher(mosquitto.url, `${id}-peer`, `${id}/#`, 2);
     // The first two connections are closed once the CONNECT went up, before its CONNACK comes down (as mosquitto
     // closes a will it refuses); the rest pass.
     faults.cut(0, "down", 2);
@@ -146,18 +150,14 @@ describeMosquitto("a network that closes attempts before CONNACK, in MQTT 3.1.1"
     await device.waitForLine(/ I mqtt subscribed /);
     expect(await device.command(`pub -r -q 1 ${id}/kept x`, /^pub /)).toEqual(["pub sent"]);
     expect(await device.command(`pub -q 2 ${id}/q2 y`, /^pub /)).toEqual(["pub sent"]);
-    await until(() => got.length === 2, "both messages at the subscriber");
-    expect(got).toEqual([
+    const got = await watching.waitForCount(() => true, 2);
+    expect(got.map(({ topic, qos }) => ({ topic, qos }))).toEqual([
       { topic: `${id}/kept`, qos: 1 },
       { topic: `${id}/q2`, qos: 2 },
     ]);
     // The broker kept the retained one: a later subscriber gets it.
-    const late = connect(mosquitto.url, { reconnectPeriod: 0 });
-    late.on("error", () => {});
-    peers.push(late);
-    const retained = new Promise<boolean>((resolve) => late.on("message", (_, __, packet) => resolve(packet.retain)));
-    await late.subscribeAsync(`${id}/kept`, { qos: 1 });
-    expect(await retained).toBe(true);
+    const late = await watcher(mosquitto.url, `${id}-late`, `${id}/kept`, 1);
+    expect((await late.waitFor(() => true)).retain).toBe(true);
     expect(device.output).not.toMatch(/times in a row/);
     const [stats] = await device.command("stats", /^budget.remote /);
     // Two closed, the probe taken (one round), then the will as configured taken.
@@ -201,12 +201,7 @@ describeMosquitto("a broker with max_qos 0, in MQTT 3.1.1 (which cannot say it)"
     // mosquitto closes a CONNECT whose will is above max_qos, as for a retained one without retain (chaos seed
     // 6039 never connected): unretained it is closed again, at QoS 0 it is taken, five rounds in a row.
     const id = uniqueId("maxqos0");
-    const peer = connect(mosquitto.url, { reconnectPeriod: 0 });
-    peer.on("error", () => {});
-    peers.push(peer);
-    await peer.subscribeAsync(`${id}/#`, { qos: 0 });
-    const got: string[] = [];
-    peer.on("message", (_, payload) => got.push(payload.toString()));
+    const watching = await watcher(mosquitto.url, `${id}-peer`, `${id}/#`, 0);
 
     const device = await boot({ broker: mosquitto.url, clientId: id, mqttVersion: "3.1.1" });
     await device.waitForLine(
@@ -215,7 +210,7 @@ describeMosquitto("a broker with max_qos 0, in MQTT 3.1.1 (which cannot say it)"
     await device.waitForLine(/ I mqtt subscribed /);
     // A QoS 1 message leaves at QoS 0 (as an MQTT 5 broker's Maximum QoS 0 has it): sent, not closed on.
     await device.command(`pub ${id}/after x 1`, /^pub sent/);
-    await until(() => got.includes("x"), "the message at the subscriber");
+    await watching.waitFor((m) => m.payload === "x");
     const [stats] = await device.command("stats", /^budget.remote /);
     // Two closes, then five rounds of the probes from the first: unretained closed, at QoS 0 taken; between rounds,
     // the will as configured closed.
@@ -234,21 +229,16 @@ describeMosquitto("a broker with max_qos 1, in MQTT 3.1.1: learnt from a quarant
     // mosquitto drops a 3.1.1 client for a PUBLISH above max_qos; the QoS 1 will passes. Each QoS 2 message cost two
     // closes (chaos seed 9097 never drained).
     const id = uniqueId("learnt-qos");
-    const peer = connect(mosquitto.url, { reconnectPeriod: 0 });
-    peer.on("error", () => {});
-    peers.push(peer);
-    await peer.subscribeAsync(`${id}/#`, { qos: 1 });
-    const got: string[] = [];
-    peer.on("message", (_, payload) => got.push(payload.toString()));
+    const watching = await watcher(mosquitto.url, `${id}-peer`, `${id}/#`, 1);
     const device = await boot({ broker: mosquitto.url, clientId: id, mqttVersion: "3.1.1" });
     await device.waitForLine(/ I mqtt subscribed /);
     await device.command(`pub ${id}/a one 1`, /^pub sent/);
-    await until(() => got.includes("one"), "the QoS 1 message");
+    await watching.waitFor((m) => m.payload === "one");
     await device.command(`pub ${id}/b two 2`, /^pub sent/);
     await device.waitForCode("message_quarantined", 40000);
     await device.waitForLine(/ W mqtt warning message=.*after a QoS 2 message, .* messages leave at QoS 1 at most/);
     await device.command(`pub ${id}/c three 2`, /^pub (sent|queued)/);
-    await until(() => got.includes("three"), "the next QoS 2 message, downgraded");
+    await watching.waitFor((m) => m.payload === "three");
     expect(device.failures().filter((f) => f.event === "broker_closed" || f.event === "tcp_reset")).toHaveLength(2);
   });
 });
