@@ -756,7 +756,7 @@ export class Client implements WebSocketHandlers {
     // A probe asks whether the broker takes the will so (see probed); the last of its rounds connects for real, with
     // what it is about to prove.
     const probe = this.willProbe;
-    const proving = probe !== 0 && this.willFound === probe + (WILL_ROUNDS - 1) * WILL_ROUND;
+    const proving = probe !== 0 && this.roundsFound(probe) === WILL_ROUNDS - 1;
     const limits = this.willLimits | (proving ? probe : 0);
     const out = new Output(
       this.socket,
@@ -908,7 +908,7 @@ export class Client implements WebSocketHandlers {
     }
     // The probe found closed too: the rounds start again. Each round tries the probes from the first, so that one
     // closed by the network cannot leave a wider one (without retain and QoS) to be proven in its place.
-    if (this.willProbe && this.willProbe === this.willFound % WILL_ROUND) this.willFound = 0;
+    if (this.roundsFound(this.willProbe)) this.willFound = 0;
     if (!this.willProbe && ++this.closedBeforeConnack < (this.willFound ? 1 : 2)) return;
     // The next probe this will can make after the one that just failed (or the first).
     let at = WILL_PROBES.indexOf(this.willProbe) + 1;
@@ -928,11 +928,16 @@ export class Client implements WebSocketHandlers {
   private probed(): void {
     const probe = this.willProbe;
     this.willProbe = 0;
-    const rounds = this.willFound % WILL_ROUND === probe ? Math.floor(this.willFound / WILL_ROUND) + 1 : 1;
+    const rounds = this.roundsFound(probe) + 1;
     this.willFound = probe + rounds * WILL_ROUND;
     // Said at the first round; the next ones tell whether the will or the network closed the attempts.
     if (rounds === 1)
       this.observe({ type: "warning", message: `${this.willClosed(probe)}: checking, ${WILL_ROUNDS} rounds` });
+  }
+
+  /** The rounds in a row that found `probe` so far (see willFound); 0 for another probe, or none. */
+  private roundsFound(probe: number): number {
+    return probe && this.willFound % WILL_ROUND === probe ? Math.floor(this.willFound / WILL_ROUND) : 0;
   }
 
   /**
