@@ -72,10 +72,10 @@ class Esp32 implements Device {
         if (property !== "connection") return;
         if (wifi.connection >= CONNECTED) {
           this.#failures = 0;
-          this.#setClock();
+          this.setClock();
         } else if (wifi.connection <= DISCONNECTED) {
-          this.#report(false);
-          this.#scheduleRetry();
+          this.report(false);
+          this.scheduleRetry();
         }
       },
     });
@@ -112,15 +112,15 @@ class Esp32 implements Device {
     }, CONSOLE_POLL_MS);
   }
 
-  #report(up: boolean): void {
+  private report(up: boolean): void {
     if (this.#up === up) return;
     this.#up = up;
     this.#onLink(up);
   }
 
-  #setClock(): void {
+  private setClock(): void {
     if (this.#clockSet) {
-      this.#report(true);
+      this.report(true);
       return;
     }
     new SNTP({ host: SNTP_HOST }, (message: number, seconds?: number) => {
@@ -129,12 +129,12 @@ class Esp32 implements Device {
         this.#clockSet = true;
       }
       // 2: SNTP is trying another server. Anything else is final, and the link is usable either way.
-      if (message !== 2) this.#report(true);
+      if (message !== 2) this.report(true);
     });
   }
 
   // The driver reports every failed attempt as a disconnection: at most one retry is armed at a time.
-  #scheduleRetry(): void {
+  private scheduleRetry(): void {
     if (this.#retry !== undefined) return;
     const ceiling = Math.min(RETRY_CAP_MS, RETRY_FIRST_MS * 2 ** Math.min(this.#failures++, 16));
     this.#retry = Timer.set(

@@ -40,7 +40,7 @@ export class Timers {
   /** `clock.now()` is the device's monotonic clock in ms (an object, not a closure: no heap of its own). */
   constructor(clock: { now(): number }) {
     this.#clock = clock;
-    this.#timer = ModdableTimer.repeat(() => this.#fire(), IDLE_MS);
+    this.#timer = ModdableTimer.repeat(() => this.fire(), IDLE_MS);
     ModdableTimer.schedule(this.#timer);
   }
 
@@ -54,7 +54,7 @@ export class Timers {
       entry.scheduled = true;
       this.#entries.push(entry);
     }
-    this.#arm();
+    this.arm();
   }
 
   cancel(entry: Entry): void {
@@ -64,16 +64,16 @@ export class Timers {
     const i = entries.indexOf(entry);
     entries[i] = entries[entries.length - 1]!;
     entries.pop();
-    this.#arm();
+    this.arm();
   }
 
   /**
    * Calls every entry that is due, each once, then arms the timer for the next. An exception that escaped a callback
    * would abort XS (a reboot on a board): it is printed, and the other timers still run.
    */
-  #fire(): void {
+  private fire(): void {
     this.#firing = true;
-    for (let entry = this.#due(); entry; entry = this.#due()) {
+    for (let entry = this.due(); entry; entry = this.due()) {
       entry.cancel();
       try {
         entry.callback();
@@ -82,16 +82,16 @@ export class Timers {
       }
     }
     this.#firing = false;
-    this.#arm();
+    this.arm();
   }
 
-  #due(): Entry | undefined {
+  private due(): Entry | undefined {
     const now = this.#clock.now();
     for (const entry of this.#entries) if (entry.at <= now) return entry;
     return undefined;
   }
 
-  #arm(): void {
+  private arm(): void {
     // While firing, callbacks schedule and cancel: the timer is armed once, when they are done.
     if (this.#firing) return;
     let next = Number.POSITIVE_INFINITY;

@@ -231,12 +231,12 @@ export class Backoff<B extends Endpoint = Endpoint> {
       this.#redirects = 0;
     }
     const wasUp = this.#connectedAt >= 0;
-    return this.#decide(now, cause, info, stable, stable ? ` after ${up} ms up, backoff reset` : "", wasUp);
+    return this.decide(now, cause, info, stable, stable ? ` after ${up} ms up, backoff reset` : "", wasUp);
   }
 
   /** An attempt ended before the broker accepted it (TCP, TLS or CONNACK failure). */
   failed(now: number, cause: string, info?: FailureInfo): Retry<B> {
-    return this.#decide(now, cause, info, false, "", false);
+    return this.decide(now, cause, info, false, "", false);
   }
 
   /**
@@ -245,8 +245,8 @@ export class Backoff<B extends Endpoint = Endpoint> {
    */
   boot(now: number): Retry<B> {
     this.#booting = true;
-    const spread = this.#spread();
-    return this.#pick(now, Math.floor(this.#random() * spread), true, "power-on spread");
+    const spread = this.spreadCeiling();
+    return this.pick(now, Math.floor(this.#random() * spread), true, "power-on spread");
   }
 
   /**
@@ -255,12 +255,12 @@ export class Backoff<B extends Endpoint = Endpoint> {
    * otherwise (one device's link, which the others did not share).
    */
   linkUp(now: number): Retry<B> {
-    const window = this.#booting ? Math.max(this.#spread(), this.#config.base) : this.#config.base;
-    return this.#pick(now, Math.floor(this.#random() * window), true, "link up");
+    const window = this.#booting ? Math.max(this.spreadCeiling(), this.#config.base) : this.#config.base;
+    return this.pick(now, Math.floor(this.#random() * window), true, "link up");
   }
 
   /** The ceiling of the waits that a broker that refuses or resets causes. */
-  #spread(): number {
+  private spreadCeiling(): number {
     const { spread, cap } = this.#config;
     return spread > 0 ? Math.min(spread, cap) : 0;
   }
@@ -269,11 +269,11 @@ export class Backoff<B extends Endpoint = Endpoint> {
    * A wait drawn from `low`..1 of `ceiling`: jitter at a ceiling, so that a fleet never retries in lockstep, and
    * the band's width (1 - low) bounds the share of the fleet one second sees (docs/fleet.md).
    */
-  #band(ceiling: number, low: number): number {
+  private band(ceiling: number, low: number): number {
     return Math.floor(ceiling * (low + this.#random() * (1 - low)));
   }
 
-  #decide(
+  private decide(
     now: number,
     cause: string,
     info: FailureInfo | undefined,
@@ -289,7 +289,7 @@ export class Backoff<B extends Endpoint = Endpoint> {
       // `delay` serves when the host says the link is up after all (a route or a socket the platform refused): the
       // supervisor then waits it, grown like any failure's, instead of dialling again at once, in a loop.
       return {
-        delay: this.#grow(this.#states[this.#index]!, this.#config.cap),
+        delay: this.grow(this.#states[this.#index]!, this.#config.cap),
         waitForLink: true,
         broker: this.broker,
         capped: false,
@@ -318,10 +318,10 @@ export class Backoff<B extends Endpoint = Endpoint> {
       this.#references = target.map((e) =>
         e.tls === undefined ? { ...from, ...e } : { ...from, path: undefined, ...e },
       );
-      return this.#follow(cause, info?.reasonCode === 0x9d, "server reference");
+      return this.follow(cause, info?.reasonCode === 0x9d, "server reference");
     }
     if (following && policy !== "redirect" && this.#references.length > 0) {
-      return this.#follow(`${cause} at ${hostPort(from)}`, this.#moved, "next server reference");
+      return this.follow(`${cause} at ${hostPort(from)}`, this.#moved, "next server reference");
     }
     this.#references.length = 0;
     this.#redirects = 0;
@@ -330,9 +330,9 @@ export class Backoff<B extends Endpoint = Endpoint> {
     const state = this.#states[this.#index]!;
     if (policy === "cap") {
       // The growth state is left alone: once the configuration is fixed, other failures start where they were.
-      const wait = this.#band(cap, 0.5);
+      const wait = this.band(cap, 0.5);
       for (const s of this.#states) s.readyAt = now + wait;
-      return this.#pick(
+      return this.pick(
         now,
         wait,
         sticky,
@@ -340,9 +340,8 @@ export class Backoff<B extends Endpoint = Endpoint> {
         true,
       );
     }
-    const spread = policy === "normal" && !this.looping ? this.#spread() : 0;
-    const grown =
-      spread > 0 ? this.#spreadOut(state, spread, brokerWentAway(cause, info), now) : this.#grow(state, cap);
+    const spread = policy === "normal" && !this.looping ? this.spreadCeiling() : 0;
+    const grown = spread > 0 ? this.spreadOut(state, spread, brokerWentAway(cause, info), now) : this.grow(state, cap);
     let own = grown;
     if (policy === "busy") {
       // At least the server's hint and BUSY_FACTOR bases, drawn up to half as much again (within the cap).
@@ -355,11 +354,11 @@ export class Backoff<B extends Endpoint = Endpoint> {
     state.readyAt = now + own;
     const busy = policy === "busy" ? `, ${hostPort(this.broker)} rests ${own} ms` : "";
     const loop = this.looping ? " (reconnect loop: growing towards the cap)" : "";
-    return this.#pick(now, grown, sticky, `${cause}${note}${loop}: attempt ${this.#attempt}${busy}`);
+    return this.pick(now, grown, sticky, `${cause}${note}${loop}: attempt ${this.#attempt}${busy}`);
   }
 
   /** Dials the next entry of the Server Reference being followed, within `base`. */
-  #follow(cause: string, moved: boolean, what: string): Retry<B> {
+  private follow(cause: string, moved: boolean, what: string): Retry<B> {
     const broker = this.#references.shift()!;
     this.#redirect = broker;
     this.#moved = moved;
@@ -380,7 +379,7 @@ export class Backoff<B extends Endpoint = Endpoint> {
    * never sooner than `base` from now. The grid is kept until a stable connection, so the phases a fleet drew stay
    * spread, and a returning broker meets 1/period of the fleet per second, all of it within one period.
    */
-  #spreadOut(s: BrokerState, spread: number, shared: boolean, now: number): number {
+  private spreadOut(s: BrokerState, spread: number, shared: boolean, now: number): number {
     const { base } = this.#config;
     s.failures++;
     if (s.failures === 1 && !shared) return Math.floor(this.#random() * base);
@@ -396,14 +395,14 @@ export class Backoff<B extends Endpoint = Endpoint> {
   }
 
   /** The next delay of the growth, up to the cap; once there, drawn from its upper half. */
-  #grow(s: BrokerState, cap: number): number {
+  private grow(s: BrokerState, cap: number): number {
     const { base, jitter } = this.#config;
     s.failures++;
     if (s.failures === 1) return Math.floor(this.#random() * base);
     const window = jitter === "full" ? base * 2 ** (s.failures - 1) : base + this.#random() * (s.sleep * 3 - base);
     if (s.sleep >= cap || window >= cap) {
       s.sleep = cap;
-      return this.#band(cap, 0.5);
+      return this.band(cap, 0.5);
     }
     if (jitter === "full") return Math.floor(this.#random() * window);
     s.sleep = Math.floor(window);
@@ -412,7 +411,7 @@ export class Backoff<B extends Endpoint = Endpoint> {
 
   // The next attempt comes after `wait`, to the first broker in round-robin order (after the current one, or
   // starting with it when `sticky`) that is out of its own backoff by then; if none is, to the one free first.
-  #pick(now: number, wait: number, sticky: boolean, why: string, capped = false): Retry<B> {
+  private pick(now: number, wait: number, sticky: boolean, why: string, capped = false): Retry<B> {
     const n = this.#states.length;
     let best = -1;
     for (let k = 0; k < n; k++) {

@@ -144,20 +144,20 @@ export class KeepAliveTuner {
       this.#conclusions++;
       // Only ever lowers here: a death can be evidence for a shorter keep alive, never for a longer one.
       const to = Math.min(this.#keepAlive, Math.max(Math.min(min, configured), Math.floor((factor * least) / 1000)));
-      return this.#set(to, `${samples} deaths after ${this.#seconds()} s idle, NAT idle timeout suspected`);
+      return this.setSeconds(to, `${samples} deaths after ${this.seconds()} s idle, NAT idle timeout suspected`);
     }
     this.#stableFor += up;
     if (this.#keepAlive >= configured || this.#stableFor < raiseAfter) return undefined;
     const to = Math.min(configured, Math.ceil(this.#keepAlive * RAISE_STEP));
     if (to === configured) this.#evidence = NONE;
-    return this.#set(to, `stable for ${Math.round(this.#stableFor / 60000)} min`);
+    return this.setSeconds(to, `stable for ${Math.round(this.#stableFor / 60000)} min`);
   }
 
-  #seconds(): string {
+  private seconds(): string {
     return this.#evidence.map((ms) => Math.round(ms / 1000)).join("/");
   }
 
-  #set(to: number, why: string): string | undefined {
+  private setSeconds(to: number, why: string): string | undefined {
     const from = this.#keepAlive;
     this.#recent = NONE;
     this.#recentLate = NONE;

@@ -116,7 +116,7 @@ export class KeepAlive {
 
   /** What to do now: close the connection, send a PINGREQ, or nothing. */
   check(now: number): KeepAliveState {
-    if (now >= this.#deadAt()) return "timeout";
+    if (now >= this.deadAt()) return "timeout";
     if (this.keepAlive > 0 && now >= this.#lastSent + this.keepAlive * 1000) return "ping";
     return "idle";
   }
@@ -126,11 +126,11 @@ export class KeepAlive {
     const ping = this.keepAlive > 0 ? this.#lastSent + this.keepAlive * 1000 : Infinity;
     // Nothing unanswered, as after every packet received: no death deadline (asked after each socket read).
     if (this.#pingAt < 0 && this.#answerAt < 0) return ping;
-    return Math.min(ping, this.#deadAt());
+    return Math.min(ping, this.deadAt());
   }
 
   /** When the broker's silence proves the link dead: after an unanswered PINGREQ, or an unanswered packet. */
-  #deadAt(): number {
+  private deadAt(): number {
     const ping = this.#pingAt >= 0 ? Math.max(this.#pingAt, this.#lastReceived) + this.pingTimeout : Infinity;
     const answer =
       this.#answerAt >= 0 && this.keepAlive > 0 ? this.#answerAt + this.keepAlive * 1000 + this.pingTimeout : Infinity;

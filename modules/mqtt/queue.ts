@@ -49,15 +49,15 @@ export class MessageQueue<T extends Queued> {
 
   push(message: T): QueueResult {
     const cost = messageCost(message);
-    while (!this.#fits(cost)) {
-      const victim = this.#oldestZero();
+    while (!this.fits(cost)) {
+      const victim = this.oldestZero();
       if (victim < 0) {
         if (message.qos > 0) return "full";
         this.dropped++;
         return "dropped";
       }
-      this.#remove(victim);
-      this.#compact();
+      this.remove(victim);
+      this.compact();
       this.dropped++;
     }
     this.#items.push(message);
@@ -91,9 +91,9 @@ export class MessageQueue<T extends Queued> {
   /** Removes the oldest message (the one first() returned). */
   shift(): void {
     if (this.first() === undefined) return;
-    this.#remove(this.#head);
+    this.remove(this.#head);
     this.#head++;
-    this.#compact();
+    this.compact();
   }
 
   clear(): void {
@@ -101,11 +101,11 @@ export class MessageQueue<T extends Queued> {
     this.#head = this.#count = this.#size = this.#zeroScan = 0;
   }
 
-  #fits(cost: number): boolean {
+  private fits(cost: number): boolean {
     return this.#count < this.#limits.count && this.#size + cost <= this.#limits.bytes;
   }
 
-  #oldestZero(): number {
+  private oldestZero(): number {
     const items = this.#items;
     let i = Math.max(this.#zeroScan, this.#head);
     while (i < items.length && (items[i] === undefined || items[i]!.qos !== 0)) i++;
@@ -113,13 +113,13 @@ export class MessageQueue<T extends Queued> {
     return i < items.length ? i : -1;
   }
 
-  #remove(index: number): void {
+  private remove(index: number): void {
     this.#size -= messageCost(this.#items[index]!);
     this.#items[index] = undefined;
     this.#count--;
   }
 
-  #compact(): void {
+  private compact(): void {
     const items = this.#items;
     if (items.length - this.#count < SLACK + this.#count) return;
     const kept: (T | undefined)[] = [];

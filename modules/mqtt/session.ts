@@ -281,7 +281,7 @@ export class Session {
       if (flight !== undefined && flight.order !== undefined && !problem) {
         waiting ??= [];
         waiting.push({ order: flight.order, message: flight.message, slot: i });
-        this.#mark(i, true);
+        this.mark(i, true);
         if (flight.order >= this.#order) this.#order = flight.order + 1;
         continue;
       }
@@ -296,23 +296,23 @@ export class Session {
         reject(store, KEY_FLIGHT + i, why);
         continue;
       }
-      this.#madeFlights().set(flight.id, {
+      this.madeFlights().set(flight.id, {
         message: flight.message,
         released: flight.released ? RELEASED : 0,
         slot: i,
         sentOn: 0,
         seq: 0,
       });
-      this.#mark(i, true);
+      this.mark(i, true);
       this.#next = flight.id === MAX_ID ? 1 : flight.id + 1;
     }
     const incoming = store.readSetting(KEY_INCOMING);
     for (const word of (incoming ?? "").split(" ")) {
       const id = Number(word);
-      if (id > 0 && id <= MAX_ID && Number.isInteger(id)) this.#madeIncoming().add(id);
+      if (id > 0 && id <= MAX_ID && Number.isInteger(id)) this.madeIncoming().add(id);
     }
     if (incoming !== undefined && this.#incoming === undefined) reject(store, KEY_INCOMING, "not packet ids");
-    this.#restoreSuspect(store, waiting);
+    this.restoreSuspect(store, waiting);
     // Waiting messages wait again in the order they were accepted, behind the flights (sent before them).
     waiting?.sort((a, b) => a.order - b.order);
     const messages = waiting ? waiting.map((entry) => entry.message) : [];
@@ -391,20 +391,20 @@ export class Session {
       const again: OutMessage[] = [];
       for (const [id, flight] of this.#flights ?? []) {
         again.push(flight.message);
-        this.#forget(id, flight);
+        this.forget(id, flight);
       }
       this.#waiting.requeue(again);
       // Waiting again, stored as waiting messages: most leave at once below and overwrite the value with a flight's,
       // but a broker that lost our session is rare enough for the write to be worth it.
-      for (const message of again) this.#keep(message);
-      this.#clearIncoming();
+      for (const message of again) this.keep(message);
+      this.clearIncoming();
       // A broker that should have kept our session (we store it) and lost it: someone else ends our connections (a
       // twin with our id that starts clean, a restart), so the closes that followed our messages say nothing of them.
       if (this.#store !== undefined && this.#connection > 1) this.#closes = undefined;
       // The broker starts afresh too: a previous run's lost state no longer matters.
-      if (this.#lostWritten && this.#unstored === 0 && this.#write(KEY_LOST, undefined)) this.#lostWritten = false;
+      if (this.#lostWritten && this.#unstored === 0 && this.write(KEY_LOST, undefined)) this.#lostWritten = false;
     }
-    const suspect = this.#suspected();
+    const suspect = this.suspected();
     if (suspect) {
       // The broker is asked for a PINGRESP before anything leaves: a connection that dies before it answers (a
       // middlebox cutting every connection, a broker going down) says nothing about the message. Then the held
@@ -414,8 +414,8 @@ export class Session {
       this.#heldAt = 0;
       return { send: [], requeued, unacknowledged, suspect };
     }
-    this.#sent();
-    this.#releaseAll(send);
+    this.sent();
+    this.releaseAll(send);
     return { send, requeued, unacknowledged, suspect };
   }
 
@@ -455,12 +455,12 @@ export class Session {
     this.#probing = false;
     this.#held = undefined;
     const send: Packet[] = [];
-    this.#releaseAll(send);
+    this.releaseAll(send);
     return send;
   }
 
   /** Whether a message in flight, or the first waiting, is one the broker closed a connection after. */
-  #suspected(): boolean {
+  private suspected(): boolean {
     const closes = this.#closes;
     if (!closes?.size) return false;
     for (const flight of this.#flights?.values() ?? []) if (closes.has(flight.message)) return true;
@@ -474,7 +474,7 @@ export class Session {
   }
 
   /** Every flight was (re)sent now, on this connection. */
-  #sent(): void {
+  private sent(): void {
     for (const flight of this.#flights?.values() ?? []) {
       flight.sentOn = this.#connection;
       flight.seq = ++this.#seq;
@@ -511,12 +511,12 @@ export class Session {
     if (closes < QUARANTINE_CLOSES) {
       this.#closes ??= new Map();
       this.#closes.set(message, closes);
-      this.#markSuspect(flight);
+      this.markSuspect(flight);
       return undefined;
     }
     this.#closes?.delete(message);
-    this.#forget(first, flight);
-    this.#finished(message);
+    this.forget(first, flight);
+    this.finished(message);
     this.quarantined++;
     return { message, closes };
   }
@@ -529,11 +529,11 @@ export class Session {
     // A message that can leave now never waits, and the queue's bounds are for what waits: it goes at once, whatever
     // its size. Anything already waiting is blocked, and this message must not overtake it.
     if (this.#waiting.length === 0) {
-      const now = this.#release(message, false);
+      const now = this.releaseMessage(message, false);
       if (now) return now;
     }
     const result = this.#waiting.push(message);
-    if (result === "queued") this.#keep(message);
+    if (result === "queued") this.keep(message);
     return result;
   }
 
@@ -548,7 +548,7 @@ export class Session {
       for (const flight of this.#flights?.values() ?? []) {
         if (!flight.message.transient && !this.#leftover?.has(flight.message)) count++;
       }
-    if (this.#droppedWritten && this.#write(KEY_DROPPED, undefined)) this.#droppedWritten = false;
+    if (this.#droppedWritten && this.write(KEY_DROPPED, undefined)) this.#droppedWritten = false;
     return count === 0 ? undefined : { count, reason: this.#unsaved ? this.#unsavedWhy : "no_session" };
   }
 
@@ -559,11 +559,11 @@ export class Session {
   abandon(packetId: number, reasonCode: number): AckResult {
     const flight = this.#flights?.get(packetId);
     if (flight === undefined) return { send: [] };
-    this.#forget(packetId, flight);
-    this.#finished(flight.message);
+    this.forget(packetId, flight);
+    this.finished(flight.message);
     this.#closes?.delete(flight.message);
     const send: Packet[] = [];
-    this.#releaseAll(send);
+    this.releaseAll(send);
     const { qos } = flight.message;
     return { send, completed: { packetId, qos, reasonCode, ok: false, message: flight.message } };
   }
@@ -575,7 +575,7 @@ export class Session {
     const flight = this.#flights?.get(packetId);
     if (flight === undefined) {
       // 5.0 answers an unknown PUBREC with PUBREL 0x92 so that the broker can drop its state (3.6.2.1).
-      const send = type === PUBREC ? [ack(PUBREL, packetId, this.#notFound())] : [];
+      const send = type === PUBREC ? [ack(PUBREL, packetId, this.notFound())] : [];
       return { send, error: { reasonCode: ID_NOT_FOUND, text: `${NAMES[type]} for unknown packet id ${packetId}` } };
     }
     // The broker reads in order: it read every flight sent before this one.
@@ -590,15 +590,15 @@ export class Session {
     if (type === PUBREC && (flight.released || reasonCode < 0x80)) {
       if (!flight.released) {
         flight.released = RELEASED;
-        this.#save(packetId, flight);
+        this.save(packetId, flight);
       }
       return { send: [ack(PUBREL, packetId, 0)] };
     }
-    this.#forget(packetId, flight);
-    this.#finished(flight.message);
+    this.forget(packetId, flight);
+    this.finished(flight.message);
     this.#closes?.delete(flight.message);
     const send: Packet[] = [];
-    this.#releaseAll(send);
+    this.releaseAll(send);
     // A PUBCOMP never refuses: its only other code, 0x92, answers a PUBREL sent again after the broker had already
     // completed the flow (our first PUBCOMP was lost with the connection): after PUBREC the message is delivered.
     // To a first PUBREL it means the broker lost a flow it took on with PUBREC: its session and ours disagree.
@@ -627,9 +627,9 @@ export class Session {
       };
     }
     if (qos === 2) {
-      const incoming = this.#madeIncoming();
+      const incoming = this.madeIncoming();
       incoming.add(packetId);
-      this.#incomingChanged(incoming.size - 1);
+      this.incomingChanged(incoming.size - 1);
     }
     return { deliver: true, send: ack(qos === 1 ? PUBACK : PUBREC, packetId, 0) };
   }
@@ -639,14 +639,14 @@ export class Session {
     const known = this.#incoming?.has(pubrel.packetId) === true;
     if (known) {
       this.#incoming!.delete(pubrel.packetId);
-      this.#incomingChanged(this.#incoming!.size + 1);
+      this.incomingChanged(this.#incoming!.size + 1);
     }
-    return ack(PUBCOMP, pubrel.packetId, known ? 0 : this.#notFound());
+    return ack(PUBCOMP, pubrel.packetId, known ? 0 : this.notFound());
   }
 
   /** A packet identifier for a SUBSCRIBE or UNSUBSCRIBE, or undefined when all 65535 are in use. */
   allocate(): number | undefined {
-    const id = this.#allocate();
+    const id = this.nextId();
     if (id !== undefined) this.#controls.add(id);
     return id;
   }
@@ -658,78 +658,78 @@ export class Session {
 
   /** Forgets everything, waiting messages included (a clean start chosen by the application). */
   clear(): void {
-    for (const [id, flight] of this.#flights ?? []) this.#forget(id, flight);
+    for (const [id, flight] of this.#flights ?? []) this.forget(id, flight);
     this.#controls.clear();
-    this.#clearIncoming();
+    this.clearIncoming();
     this.#waiting.clear();
-    for (const slot of this.#queued?.values() ?? []) this.#free(slot);
+    for (const slot of this.#queued?.values() ?? []) this.free(slot);
     this.#queued = undefined;
-    this.#unsave(-this.#unsaved);
+    this.unsave(-this.#unsaved);
     this.#closes = undefined;
-    for (const message of [...(this.#leftover?.keys() ?? [])]) this.#finished(message);
+    for (const message of [...(this.#leftover?.keys() ?? [])]) this.finished(message);
   }
 
   /** A QoS 1/2 message starts waiting: stored so that a reboot does not lose it, else counted as held in RAM. */
-  #keep(message: OutMessage): void {
+  private keep(message: OutMessage): void {
     if (message.qos === 0 || message.transient) return;
-    const why = this.#saveWaiting(message);
+    const why = this.saveWaiting(message);
     if (why === undefined) return;
     this.#unsavedWhy = why;
-    this.#unsave(1);
+    this.unsave(1);
   }
 
   /** Undefined once stored, else why it cannot be. */
-  #saveWaiting(message: OutMessage): UnsavedReason | undefined {
+  private saveWaiting(message: OutMessage): UnsavedReason | undefined {
     if (this.#store === undefined) return "no_session";
     // What the message is decides first: a slot freed later would not help it.
     const value = storedValue(QUEUED + this.#order, 0, message);
     if (value === undefined) return message.properties ? "properties" : "too_large";
-    const slot = (this.#queued?.size ?? 0) < this.#queueSlots ? this.#freeSlot() : -1;
+    const slot = (this.#queued?.size ?? 0) < this.#queueSlots ? this.freeSlot() : -1;
     if (slot < 0) return "no_slot";
-    if (!this.#write(KEY_FLIGHT + slot, value)) return "store_refused";
+    if (!this.write(KEY_FLIGHT + slot, value)) return "store_refused";
     this.#order++;
-    this.#mark(slot, true);
+    this.mark(slot, true);
     this.#queued ??= new Map();
     this.#queued.set(message, slot);
     return undefined;
   }
 
   /** A waiting message leaves the queue: its stored value's slot, for its flight to overwrite, or NEW. */
-  #unqueue(message: OutMessage): number {
+  private unqueue(message: OutMessage): number {
     const slot = this.#queued?.get(message);
     if (slot !== undefined) {
       this.#queued!.delete(message);
       return slot;
     }
-    if (message.qos > 0 && !message.transient && !this.#leftover?.has(message)) this.#unsave(-1);
+    if (message.qos > 0 && !message.transient && !this.#leftover?.has(message)) this.unsave(-1);
     return NEW;
   }
 
   /** Keeps KEY_DROPPED written exactly while waiting QoS 1/2 messages are held in RAM only, in a kept session. */
-  #unsave(delta: number): void {
+  private unsave(delta: number): void {
     this.#unsaved = Math.max(0, this.#unsaved + delta);
     const dropped = this.#unsaved > 0;
     if (this.#store === undefined || dropped === this.#droppedWritten) return;
-    if (this.#write(KEY_DROPPED, dropped ? this.#unsavedWhy : undefined)) this.#droppedWritten = dropped;
+    if (this.write(KEY_DROPPED, dropped ? this.#unsavedWhy : undefined)) this.#droppedWritten = dropped;
   }
 
   /** A stored value goes, and its slot is free again. */
-  #free(slot: number): void {
-    this.#write(KEY_FLIGHT + slot, undefined);
-    this.#mark(slot, false);
-    if (slot === this.#suspectSlot) this.#unmarkSuspect();
+  private free(slot: number): void {
+    this.write(KEY_FLIGHT + slot, undefined);
+    this.mark(slot, false);
+    if (slot === this.#suspectSlot) this.unmarkSuspect();
   }
 
   /**
    * A message left the session: the value a previous run stored for it, in a session not kept, goes (see
    * #leftover).
    */
-  #finished(message: OutMessage): void {
+  private finished(message: OutMessage): void {
     const slot = this.#leftover?.get(message);
     if (slot === undefined) return;
     this.#leftover!.delete(message);
-    this.#write(KEY_FLIGHT + slot, undefined);
-    if (slot === this.#suspectSlot) this.#unmarkSuspect();
+    this.write(KEY_FLIGHT + slot, undefined);
+    if (slot === this.#suspectSlot) this.unmarkSuspect();
   }
 
   /**
@@ -740,19 +740,19 @@ export class Session {
    * frees the slot, which removes it); a message that never had a value (transient, too large) is lost by a reboot
    * anyway.
    */
-  #markSuspect(flight: Flight): void {
+  private markSuspect(flight: Flight): void {
     const slot = flight.slot >= 0 ? flight.slot : (this.#leftover?.get(flight.message) ?? -1);
     if (slot < 0 || slot === this.#suspectSlot || this.#disk === undefined) return;
-    if (this.#write(KEY_SUSPECT, String(slot))) this.#suspectSlot = slot;
+    if (this.write(KEY_SUSPECT, String(slot))) this.#suspectSlot = slot;
   }
 
-  #unmarkSuspect(): void {
-    this.#write(KEY_SUSPECT, undefined);
+  private unmarkSuspect(): void {
+    this.write(KEY_SUSPECT, undefined);
     this.#suspectSlot = -1;
   }
 
   /** At boot: the message KEY_SUSPECT names starts with one close counted; a mark naming no message goes. */
-  #restoreSuspect(store: SessionStore, waiting: { message: OutMessage; slot: number }[] | undefined): void {
+  private restoreSuspect(store: SessionStore, waiting: { message: OutMessage; slot: number }[] | undefined): void {
     const value = store.readSetting(KEY_SUSPECT);
     if (value === undefined) return;
     const slot = Number(value);
@@ -769,84 +769,84 @@ export class Session {
     this.#suspectSlot = slot;
   }
 
-  #used(slot: number): boolean {
+  private used(slot: number): boolean {
     return ((slot < 32 ? this.#slotsUsed : this.#slotsUsedHigh) & (1 << (slot & 31))) !== 0;
   }
 
-  #mark(slot: number, used: boolean): void {
+  private mark(slot: number, used: boolean): void {
     const bit = 1 << (slot & 31);
     if (slot < 32) this.#slotsUsed = used ? this.#slotsUsed | bit : this.#slotsUsed & ~bit;
     else this.#slotsUsedHigh = used ? this.#slotsUsedHigh | bit : this.#slotsUsedHigh & ~bit;
   }
 
   /** Stores a flight (again, after PUBREC); a flight that cannot be stored is counted as unstored, once. */
-  #save(id: number, flight: Flight): void {
+  private save(id: number, flight: Flight): void {
     if (this.#store === undefined || flight.message.transient) return;
     const was = flight.slot;
-    const slot = was >= 0 ? was : this.#freeSlot();
+    const slot = was >= 0 ? was : this.freeSlot();
     const value = slot < 0 ? undefined : storedValue(String(id), flight.released, flight.message);
-    if (value !== undefined && this.#write(KEY_FLIGHT + slot, value)) {
-      this.#mark(slot, true);
+    if (value !== undefined && this.write(KEY_FLIGHT + slot, value)) {
+      this.mark(slot, true);
       flight.slot = slot;
-      if (was === IN_RAM) this.#unstore(-1);
+      if (was === IN_RAM) this.unstore(-1);
       return;
     }
     // Its stored value, if any, is stale now: removed, and the flight counted as held in RAM only.
-    if (was >= 0) this.#free(was);
+    if (was >= 0) this.free(was);
     flight.slot = IN_RAM;
-    if (was !== IN_RAM) this.#unstore(1);
+    if (was !== IN_RAM) this.unstore(1);
   }
 
-  #madeFlights(): Map<number, Flight> {
+  private madeFlights(): Map<number, Flight> {
     this.#flights ??= new Map();
     return this.#flights;
   }
 
-  #madeIncoming(): Set<number> {
+  private madeIncoming(): Set<number> {
     this.#incoming ??= new Set();
     return this.#incoming;
   }
 
   /** The first slot not in use, or -1. */
-  #freeSlot(): number {
-    for (let slot = 0; slot < this.#slots; slot++) if (!this.#used(slot)) return slot;
+  private freeSlot(): number {
+    for (let slot = 0; slot < this.#slots; slot++) if (!this.used(slot)) return slot;
     return -1;
   }
 
   /** A flight ended or left for the waiting queue: its stored value goes. */
-  #forget(id: number, flight: Flight): void {
+  private forget(id: number, flight: Flight): void {
     this.#flights?.delete(id);
     if (this.#store === undefined) return;
-    if (flight.slot >= 0) this.#free(flight.slot);
-    else if (flight.slot === IN_RAM) this.#unstore(-1);
+    if (flight.slot >= 0) this.free(flight.slot);
+    else if (flight.slot === IN_RAM) this.unstore(-1);
   }
 
-  #clearIncoming(): void {
+  private clearIncoming(): void {
     const before = this.#incoming?.size ?? 0;
     this.#incoming = undefined;
-    this.#incomingChanged(before);
+    this.incomingChanged(before);
   }
 
   /** Writes the incoming QoS 2 identifiers after a change (`before`: how many there were). */
-  #incomingChanged(before: number): void {
+  private incomingChanged(before: number): void {
     if (this.#store === undefined || (before === 0 && this.#incoming === undefined)) return;
     let value = "";
     for (const id of this.#incoming ?? []) value += value ? ` ${id}` : `${id}`;
-    const stored = value.length <= VALUE_MAX && this.#write(KEY_INCOMING, value || undefined);
+    const stored = value.length <= VALUE_MAX && this.write(KEY_INCOMING, value || undefined);
     // The list counts as one piece of unstored state while it does not fit.
-    if (stored !== this.#incomingStored) this.#unstore(stored ? -1 : 1);
+    if (stored !== this.#incomingStored) this.unstore(stored ? -1 : 1);
     this.#incomingStored = stored;
   }
 
   /** Keeps KEY_LOST written exactly while some of the state the broker holds us to is in RAM only. */
-  #unstore(delta: number): void {
+  private unstore(delta: number): void {
     this.#unstored = Math.max(0, this.#unstored + delta);
     const lost = this.#unstored > 0;
-    if (lost !== this.#lostWritten && this.#write(KEY_LOST, lost ? "1" : undefined)) this.#lostWritten = lost;
+    if (lost !== this.#lostWritten && this.write(KEY_LOST, lost ? "1" : undefined)) this.#lostWritten = lost;
   }
 
   /** False when the store refused the value (a host's limits: Moddable's Preference throws). */
-  #write(key: string, value: string | undefined): boolean {
+  private write(key: string, value: string | undefined): boolean {
     try {
       this.#disk!.writeSetting(key, value);
       return true;
@@ -855,11 +855,11 @@ export class Session {
     }
   }
 
-  #notFound(): number {
+  private notFound(): number {
     return this.protocolVersion === 5 ? ID_NOT_FOUND : 0;
   }
 
-  #allocate(): number | undefined {
+  private nextId(): number | undefined {
     if ((this.#flights?.size ?? 0) + this.#controls.size >= MAX_ID) return undefined;
     let id = this.#next;
     while (this.#flights?.has(id) || this.#controls.has(id)) id = id === MAX_ID ? 1 : id + 1;
@@ -868,9 +868,9 @@ export class Session {
   }
 
   /** Sends the first waiting message if the connection, Receive Maximum and identifiers allow it. */
-  #releaseOne(): Publish | undefined {
+  private releaseOne(): Publish | undefined {
     const message = this.#waiting.first();
-    const publish = message && this.#release(message, true);
+    const publish = message && this.releaseMessage(message, true);
     if (publish) this.#waiting.shift();
     return publish;
   }
@@ -879,27 +879,27 @@ export class Session {
    * The PUBLISH for `message` if the connection, Receive Maximum and identifiers let it leave now. `waited`: it is
    * the first waiting message (taken out of the queue by the caller).
    */
-  #release(message: OutMessage, waited: boolean): Publish | undefined {
+  private releaseMessage(message: OutMessage, waited: boolean): Publish | undefined {
     if (this.#limit === 0 || this.#probing) return undefined;
     let packetId: number | undefined;
-    const out = message.qos > this.#maxQoS ? this.#downgraded(message) : message;
+    const out = message.qos > this.#maxQoS ? this.downgraded(message) : message;
     if (out.qos > 0) {
       if ((this.#flights?.size ?? 0) >= this.#limit) return undefined;
-      packetId = this.#allocate();
+      packetId = this.nextId();
       if (packetId === undefined) return undefined;
     }
     // A stored waiting message hands its value to its flight, overwritten at once: one write, not a delete and one.
-    const slot = waited ? this.#unqueue(message) : NEW;
+    const slot = waited ? this.unqueue(message) : NEW;
     if (packetId !== undefined) {
       const flight: Flight = { message: out, released: 0, slot, sentOn: this.#connection, seq: ++this.#seq };
-      this.#madeFlights().set(packetId, flight);
-      this.#save(packetId, flight);
-    } else if (slot >= 0) this.#free(slot);
+      this.madeFlights().set(packetId, flight);
+      this.save(packetId, flight);
+    } else if (slot >= 0) this.free(slot);
     return toPublish(out, packetId, false);
   }
 
   /** A copy of `message` at the broker's Maximum QoS, which takes over what is kept of it by identity. */
-  #downgraded(message: OutMessage): OutMessage {
+  private downgraded(message: OutMessage): OutMessage {
     const out = { ...message, qos: this.#maxQoS };
     const slot = this.#leftover?.get(message);
     if (slot !== undefined) {
@@ -914,8 +914,8 @@ export class Session {
     return out;
   }
 
-  #releaseAll(send: Packet[]): void {
-    for (let publish = this.#releaseOne(); publish; publish = this.#releaseOne()) send.push(publish);
+  private releaseAll(send: Packet[]): void {
+    for (let publish = this.releaseOne(); publish; publish = this.releaseOne()) send.push(publish);
   }
 }
 
