@@ -5,6 +5,7 @@ import { once } from "node:events";
 import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { ReadStream } from "node:tty";
 import { SETTINGS } from "tether/app/settings";
 import { parseArgs, USAGE } from "../../hosts/sim/node/cli";
 import { startAedes } from "../../tools/rigs/aedes";
@@ -220,8 +221,15 @@ describe("the program", () => {
         let stderr = "";
         child.stderr!.on("data", (chunk) => (stderr += chunk));
         const exited = once(child, "exit");
-        const connected = new Promise<void>((resolve) => broker.onLine((line) => /sim-pty/.test(line) && resolve()));
-        await connected;
+        // The device's own word that the broker accepted it (its serial port, read at socat's other end): before its
+        // CONNACK a device that shuts down has no session to say DISCONNECT in, and the broker's log of the CONNECT
+        // came too early for that on a busy machine.
+        const serial = new ReadStream(openSync(near, "r+"));
+        serial.on("error", () => {});
+        let serialLog = "";
+        serial.on("data", (chunk) => (serialLog += chunk));
+        await untilOutput(serial, () => serialLog, / I mqtt connected /);
+        serial.destroy();
         socat.kill();
         const [code, signal] = await exited;
         // As Unix ends a process whose terminal hung up; not a crash (SIGSEGV after Node's failed assertion).
