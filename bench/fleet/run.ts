@@ -121,7 +121,7 @@ function tetherDevice(i: number, url: string, o: RunOptions, login: Credentials,
       tally.onConnected(i);
     } else if (event.type === "closed") {
       tally.onClosed(i);
-      if (config.classify(event.cause) === "tcp_refused") tally.refusal();
+      if (client.classify(event.cause) === "tcp_refused") tally.refusal();
       else if (event.cause.kind === "connack") tally.answer();
     }
   });

@@ -85,7 +85,7 @@ interface Policy {
 }
 
 function tetherPolicy(config: BackoffConfig, random: () => number): Policy {
-  const b = new Backoff(config, random, [BROKER]);
+  const b = new Backoff(config, { random }, [BROKER]);
   const delay = (r: Retry) => r.delay;
   return {
     boot: (now) => delay(b.boot(now)),

@@ -58,7 +58,7 @@ export function clientConfig(
     connackTimeout: settings.number("connackTimeout"),
     backoff: backoffConfig(settings),
     queue: { count: settings.number("queueCount"), bytes: settings.number("queueBytes") },
-    classify: (cause) => classifyCause(cause, version, user !== ""),
+    classify: classifyCause,
     maxInflight: settings.number("maxInflight"),
     receiveMaximum: settings.number("receiveMaximum"),
     topicAliasMaximum: settings.number("topicAliasMaximum"),

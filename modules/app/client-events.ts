@@ -7,7 +7,7 @@ import { publishStatus } from "tether/app/publish";
 import { remoteCommand, remoteConnected } from "tether/app/remote";
 import { packetFields } from "tether/app/trace";
 import { brokerName } from "tether/client/broker";
-import type { ClientConfig, ClientEvent } from "tether/client/client";
+import type { Client, ClientEvent } from "tether/client/client";
 import { PROBE_TAKEN } from "tether/client/connection";
 import { DEBUG, INFO } from "tether/diag/log";
 import { PACKET_NAMES, PUBREC } from "tether/mqtt/packets";
@@ -16,8 +16,8 @@ import { reasonText } from "tether/mqtt/reasons";
 /** Where the keep-alive tuner's conclusions are saved. */
 export const TUNER_KEY = "ka.tuner";
 
-/** `classify` names how a connection ended (not the patterns the diagnoser may add on top). */
-export function clientEvent(device: Device, event: ClientEvent, classify: ClientConfig["classify"]): void {
+/** `client.classify` names how a connection ended (not the patterns the diagnoser may add on top). */
+export function clientEvent(device: Device, event: ClientEvent, client: Pick<Client, "classify">): void {
   const { log, stats, host, history } = device;
   const now = host.now();
   switch (event.type) {
@@ -67,7 +67,7 @@ export function clientEvent(device: Device, event: ClientEvent, classify: Client
         log.info("mqtt", "closed", { reason: event.cause.reason });
         return;
       }
-      const code = classify(event.cause);
+      const code = client.classify(event.cause);
       stats.failed(now, code);
       const idle = event.cause.kind === "keepalive_timeout" ? event.idle - event.cause.waited : event.idle;
       const { tuner } = device;

@@ -100,7 +100,7 @@ export function start(host: Host, config: Readonly<Record<string, unknown>>): De
       try {
         // What a command's sender caused is counted against it, not diagnosed as the device's failure.
         if (!senderFailure(device, event)) diagnoser.observe(event);
-        clientEvent(device, event, config_.classify);
+        clientEvent(device, event, client);
       } catch (error) {
         if (event.type === "message") {
           const { topic, qos, retain, payload } = event.publish;

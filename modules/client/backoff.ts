@@ -173,7 +173,8 @@ interface BrokerState {
  */
 export class Backoff<B extends Endpoint = Endpoint> {
   readonly #config: BackoffConfig;
-  readonly #random: () => number;
+  /** The host, or any source of numbers in [0, 1) like Math.random: an object, not a closure kept for the client's life. */
+  readonly #source: { random(): number };
   readonly #brokers: readonly B[];
   readonly #states: BrokerState[];
   #index = 0;
@@ -197,10 +198,10 @@ export class Backoff<B extends Endpoint = Endpoint> {
    */
   looping = false;
 
-  /** `random` returns a number in [0, 1), like Math.random; `brokers` are tried in round-robin order. */
-  constructor(config: BackoffConfig, random: () => number, brokers: readonly B[]) {
+  /** `brokers` are tried in round-robin order. */
+  constructor(config: BackoffConfig, source: { random(): number }, brokers: readonly B[]) {
     this.#config = config;
-    this.#random = random;
+    this.#source = source;
     this.#brokers = brokers;
     this.#states = brokers.map(() => ({ failures: 0, sleep: config.base, readyAt: 0, slot: -1 }));
   }
@@ -246,7 +247,7 @@ export class Backoff<B extends Endpoint = Endpoint> {
   boot(now: number): Retry<B> {
     this.#booting = true;
     const spread = this.spreadCeiling();
-    return this.pick(now, Math.floor(this.#random() * spread), true, "power-on spread");
+    return this.pick(now, Math.floor(this.#source.random() * spread), true, "power-on spread");
   }
 
   /**
@@ -256,7 +257,7 @@ export class Backoff<B extends Endpoint = Endpoint> {
    */
   linkUp(now: number): Retry<B> {
     const window = this.#booting ? Math.max(this.spreadCeiling(), this.#config.base) : this.#config.base;
-    return this.pick(now, Math.floor(this.#random() * window), true, "link up");
+    return this.pick(now, Math.floor(this.#source.random() * window), true, "link up");
   }
 
   /** The ceiling of the waits that a broker that refuses or resets causes. */
@@ -270,7 +271,7 @@ export class Backoff<B extends Endpoint = Endpoint> {
    * the band's width (1 - low) bounds the share of the fleet one second sees (docs/fleet.md).
    */
   private band(ceiling: number, low: number): number {
-    return Math.floor(ceiling * (low + this.#random() * (1 - low)));
+    return Math.floor(ceiling * (low + this.#source.random() * (1 - low)));
   }
 
   private decide(
@@ -348,7 +349,7 @@ export class Backoff<B extends Endpoint = Endpoint> {
       const floor = Math.max(grown, BUSY_FACTOR * base, info?.retryAfter ?? 0);
       const top = Math.min(cap, Math.floor(floor * 1.5));
       const low = Math.min(floor, Math.floor((top * 2) / 3));
-      own = low + Math.floor(this.#random() * (top - low));
+      own = low + Math.floor(this.#source.random() * (top - low));
     }
     state.sleep = Math.max(state.sleep, own);
     state.readyAt = now + own;
@@ -362,7 +363,7 @@ export class Backoff<B extends Endpoint = Endpoint> {
     const broker = this.#references.shift()!;
     this.#redirect = broker;
     this.#moved = moved;
-    const delay = Math.floor(this.#random() * this.#config.base);
+    const delay = Math.floor(this.#source.random() * this.#config.base);
     return {
       delay,
       waitForLink: false,
@@ -382,12 +383,12 @@ export class Backoff<B extends Endpoint = Endpoint> {
   private spreadOut(s: BrokerState, spread: number, shared: boolean, now: number): number {
     const { base } = this.#config;
     s.failures++;
-    if (s.failures === 1 && !shared) return Math.floor(this.#random() * base);
+    if (s.failures === 1 && !shared) return Math.floor(this.#source.random() * base);
     s.sleep = Math.max(s.sleep, spread);
     const period = Math.max(base, spread - base);
     if (s.slot < 0) {
       // Joining: a phase anywhere in the period (after `base` unless the broker went away: the close was no dial).
-      s.slot = now + (shared ? 0 : base) + Math.floor(this.#random() * period);
+      s.slot = now + (shared ? 0 : base) + Math.floor(this.#source.random() * period);
     } else {
       s.slot += Math.max(1, Math.ceil((now + base - s.slot) / period)) * period;
     }
@@ -398,13 +399,14 @@ export class Backoff<B extends Endpoint = Endpoint> {
   private grow(s: BrokerState, cap: number): number {
     const { base, jitter } = this.#config;
     s.failures++;
-    if (s.failures === 1) return Math.floor(this.#random() * base);
-    const window = jitter === "full" ? base * 2 ** (s.failures - 1) : base + this.#random() * (s.sleep * 3 - base);
+    if (s.failures === 1) return Math.floor(this.#source.random() * base);
+    const window =
+      jitter === "full" ? base * 2 ** (s.failures - 1) : base + this.#source.random() * (s.sleep * 3 - base);
     if (s.sleep >= cap || window >= cap) {
       s.sleep = cap;
       return this.band(cap, 0.5);
     }
-    if (jitter === "full") return Math.floor(this.#random() * window);
+    if (jitter === "full") return Math.floor(this.#source.random() * window);
     s.sleep = Math.floor(window);
     return s.sleep;
   }

@@ -51,8 +51,12 @@ export interface ClientConfig {
   backoff: BackoffConfig;
   /** Bounds of the messages waiting behind the in-flight window or for a connection, at all times. */
   queue: QueueLimits;
-  /** Names the cause of a failure with a diagnostics code; the backoff policy acts on it (see causePolicy). */
-  classify: (cause: CloseCause) => string;
+  /**
+   * Names the cause of a failure with a diagnostics code; the backoff policy acts on it (see causePolicy). Given what
+   * the CONNECT said (its version, whether it sent a user name): a function of a module, not a closure over them,
+   * which would be heap for as long as the client lives.
+   */
+  classify: (cause: CloseCause, version: ProtocolVersion, sentUser: boolean) => string;
   /** CA names for mqtts brokers (see TlsOptions). */
   ca?: string[];
   /** Verify the server's certificate (default true); off only for an application that asks, as Moddable's `secure.verify`. */
@@ -161,6 +165,12 @@ const NO_WEBSOCKET = 3;
 
 /** Characters of a made client id: what every 3.1.1 server takes [MQTT-3.1.3-5], lower case alone. */
 const ID_CHARACTERS = "0123456789abcdefghijklmnopqrstuvwxyz";
+
+/** `o` without its undefined properties: for what lives long, as a property is a slot of the heap even so. */
+function definedOnly<T extends object>(o: T): T {
+  for (const key of Object.keys(o) as (keyof T)[]) if (o[key] === undefined) delete o[key];
+  return o;
+}
 
 /** A client id of 23 characters, the most every 3.1.1 server takes [MQTT-3.1.3-5]. */
 function madeId(random: () => number): string {
@@ -280,10 +290,8 @@ export class Client implements WebSocketHandlers {
     private readonly config: ClientConfig,
     private readonly observe: (event: ClientEvent) => void,
   ) {
-    // Kept as long as the client lives: a setting left undefined takes no property (a slot) of the heap.
-    for (const key of Object.keys(config) as (keyof ClientConfig)[]) {
-      if (config[key] === undefined) delete (config as Partial<ClientConfig>)[key];
-    }
+    // Kept as long as the client lives.
+    definedOnly(config);
     // The session state outlives a reboot in the host's storage when the broker keeps our session: else a reboot
     // mid-flow would resume the broker's session with our packet identifiers forgotten (see docs/ARCHITECTURE.md).
     const keepsSession = !config.cleanStart && (config.version === 4 || config.sessionExpiry > 0);
@@ -304,12 +312,18 @@ export class Client implements WebSocketHandlers {
       this.madeId = true;
       if (config.assignedIdKey) host.writeSetting(config.assignedIdKey, this.clientId);
     }
-    this.backoff = new Backoff(config.backoff, () => host.random(), config.brokers);
+    this.backoff = new Backoff(config.backoff, host, config.brokers);
     this.timer = host.timer(() => {
       const due = this.timerAt;
       this.timerAt = Number.POSITIVE_INFINITY;
       this.timerFired(due);
     });
+  }
+
+  /** The failure code of a close, for the CONNECT this client sends now (the user name may change: reconnect). */
+  classify(cause: CloseCause): string {
+    const c = this.config;
+    return c.classify(cause, c.version, c.username !== undefined);
   }
 
   get connected(): boolean {
@@ -784,9 +798,9 @@ export class Client implements WebSocketHandlers {
       topicAliases: c.topicAliases,
       extras: c.extras,
     };
-    // Set only on a probe: the options live as long as the connection, and a property is a slot of the heap.
+    // Set only on a probe: the options live as long as the connection.
     if (probe && !proving) options.probe = true;
-    const conn = new Connection(options, this.session, out);
+    const conn = new Connection(definedOnly(options), this.session, out);
     conn.trace = this.traceOn;
     this.conn = conn;
     conn.start(now);
@@ -1005,7 +1019,7 @@ export class Client implements WebSocketHandlers {
       uptime >= this.config.backoff.stable ||
       this.out?.delivered === true ||
       this.completedHere > this.publishedAtConnect;
-    const code = this.config.classify(cause);
+    const code = this.classify(cause);
     if (progress) {
       this.loopCount = 0;
       this.backoff.looping = false;
@@ -1053,7 +1067,7 @@ export class Client implements WebSocketHandlers {
     if (cause.kind === "connack") this.adjustWill(cause.reasonCode);
     if (this.state === STOPPED) return;
     const now = this.host.now();
-    const code = this.config.classify(cause);
+    const code = this.classify(cause);
     const info =
       cause.kind === "connack" || cause.kind === "server_disconnect"
         ? { reasonCode: cause.reasonCode, serverReference: cause.serverReference }

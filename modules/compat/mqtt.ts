@@ -8,7 +8,7 @@
 import { DEFAULT_BASE, DEFAULT_CAP, DEFAULT_JITTER, DEFAULT_STABLE } from "tether/client/backoff";
 import { type Broker, brokerName, parseBrokers, validPath } from "tether/client/broker";
 import { type ClientConfig, type ClientEvent, type PublishResult, Client as Supervisor } from "tether/client/client";
-import type { Authenticator, CloseCause, ConnectExtras, Goodbye } from "tether/client/connection";
+import type { Authenticator, ConnectExtras, Goodbye } from "tether/client/connection";
 import { failureInfo, failureLevel } from "tether/diag/codes";
 import { classifyCause, Diagnoser } from "tether/diag/diagnose";
 import { type Fields, INFO, type Level, Logger, levelFromName, WARN } from "tether/diag/log";
@@ -173,7 +173,6 @@ export class Client {
   /** Made with the first line printed: at warn, a client that has nothing to say keeps none of its heap. */
   #log: Logger | undefined;
   readonly #diagnoser: Diagnoser;
-  readonly #classify: (cause: CloseCause) => string;
   /** Events waiting for their callbacks, in order. */
   readonly #pending: ClientEvent[] = [];
   /** Calls the application back from the event loop, never from inside the socket's callback. */
@@ -196,7 +195,6 @@ export class Client {
     this.#reconnect = options.reconnect !== false;
     this.#anonymous = !config.clientId;
     this.#version = version;
-    this.#classify = config.classify;
     const shortLived = config.backoff.stable;
     this.#diagnoser = new Diagnoser(
       { version, sentUser: username !== undefined, shortLived, repeats: 3 },
@@ -436,7 +434,7 @@ export class Client {
       case "closed":
         if (this.#reported) return;
         this.#reported = true;
-        this.onClose?.(this.#classify(event.cause));
+        this.onClose?.(this.#client.classify(event.cause));
         return;
     }
   }
@@ -489,7 +487,7 @@ function configOf(options: ClientOptions, webSocket: WebSocketLayer): ClientConf
       spread: backoff.spread ?? 0,
     },
     queue: { count: queue.count ?? 100, bytes: queue.bytes ?? 16384 },
-    classify: (cause) => classifyCause(cause, version, username !== undefined),
+    classify: classifyCause,
     ca: options.ca,
     verify: (options.secure as { verify?: unknown } | undefined)?.verify !== false,
   };

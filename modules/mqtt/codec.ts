@@ -467,6 +467,22 @@ const GATHER = 128;
 /** PUBLISH size above which payloads are views of one copy of the pushed bytes rather than copies of their own. */
 const SHARE = 96;
 
+/**
+ * A PUBLISH being skipped: body bytes still to discard, body bytes seen, its QoS and size, its topic length, the
+ * start of its topic (`head`) and its packet identifier as they stream past. Nothing else of it is kept.
+ */
+interface Skipping {
+  left: number;
+  at: number;
+  qos: QoS;
+  size: number;
+  topic: number;
+  id: number;
+  /** Its notice (see SkippedPublish.done) was given. */
+  named: boolean;
+  head: Uint8Array;
+}
+
 export class Decoder {
   /** Set after CONNECT/CONNACK negotiation; a CONNECT is decoded per its own protocol level. */
   version: ProtocolVersion;
@@ -487,19 +503,8 @@ export class Decoder {
   private pendingLength = 0;
   private filled = 0;
   private failed: CodecError | undefined;
-  /**
-   * A PUBLISH being skipped: body bytes still to discard, body bytes seen, its QoS and size, its topic length, the
-   * start of its topic and its packet identifier as they stream past. Nothing else of it is kept.
-   */
-  private skipLeft = 0;
-  private skipAt = 0;
-  private skipQoS: QoS = 0;
-  private skipSize = 0;
-  private skipTopic = 0;
-  private skipId = 0;
-  /** The skipped PUBLISH's notice (see SkippedPublish.done) was given. */
-  private skipNamed = false;
-  private topicHead: Uint8Array | undefined;
+  /** The PUBLISH being skipped, or the last one: made with the first (a decoder lives as long as a connection). */
+  private skip: Skipping | undefined;
   /** The last valid ASCII topic a PUBLISH had (see topicName). */
   private lastTopic = "";
   // The packet being decoded: its bytes, read position, end of the bytes at hand, end of the packet, where its body
@@ -560,15 +565,16 @@ export class Decoder {
     // Each turn returns, or moves at least one pushed byte into `own` or a payload, so this ends.
     for (;;) {
       if (this.failed !== undefined) return this.failed;
-      if (this.skipLeft > 0) {
-        const n = this.take(this.skipLeft);
+      const skip = this.skip;
+      if (skip !== undefined && skip.left > 0) {
+        const n = this.take(skip.left);
         if (n < 0) return undefined;
-        this.skipHeader(this.src!, this.at - n, this.at);
-        this.skipLeft -= n;
-        if (this.skipLeft === 0) return this.skipped(true);
-        if (!this.skipNamed && this.skipAt >= 2 + this.skipTopic + (this.skipQoS > 0 ? 2 : 0)) {
-          this.skipNamed = true;
-          return this.skipped(false);
+        this.skipHeader(skip, this.src!, this.at - n, this.at);
+        skip.left -= n;
+        if (skip.left === 0) return this.skipped(skip, true);
+        if (!skip.named && skip.at >= 2 + skip.topic + (skip.qos > 0 ? 2 : 0)) {
+          skip.named = true;
+          return this.skipped(skip, false);
         }
         continue;
       }
@@ -617,7 +623,7 @@ export class Decoder {
         // `own` holds exactly the fixed header when gathered: its bytes are taken one at a time until it is whole.
         if (gathered) this.have = 0;
         else this.at = this.body;
-        if (this.skipLeft === 0) return this.skipped(true);
+        if (this.skip!.left === 0) return this.skipped(this.skip!, true);
         continue;
       }
       // A PUBLISH whose header is here (its topic and two bytes more, at least): its payload is allocated whole and
@@ -663,37 +669,33 @@ export class Decoder {
   }
 
   /** Reads what a skipped PUBLISH's topic length, topic start and packet identifier hold among buf[from..to). */
-  private skipHeader(buf: Uint8Array, from: number, to: number): void {
-    const idLength = this.skipQoS > 0 ? 2 : 0;
+  private skipHeader(skip: Skipping, buf: Uint8Array, from: number, to: number): void {
+    const idLength = skip.qos > 0 ? 2 : 0;
     let i = from;
     while (i < to) {
-      const at = this.skipAt;
-      const idAt = 2 + this.skipTopic;
+      const at = skip.at;
+      const idAt = 2 + skip.topic;
       if (at >= 2 && at >= idAt + idLength) break;
       const b = buf[i++];
-      this.skipAt++;
-      if (at < 2) this.skipTopic = this.skipTopic * 256 + b;
+      skip.at++;
+      if (at < 2) skip.topic = skip.topic * 256 + b;
       else if (at < idAt) {
-        if (at - 2 < TOPIC_KEPT) {
-          this.topicHead ??= new Uint8Array(TOPIC_KEPT);
-          this.topicHead[at - 2] = b;
-        }
-      } else this.skipId = this.skipId * 256 + b;
+        if (at - 2 < TOPIC_KEPT) skip.head[at - 2] = b;
+      } else skip.id = skip.id * 256 + b;
     }
-    this.skipAt += to - i;
+    skip.at += to - i;
   }
 
-  private skipped(done: boolean): CodecError {
-    const kept = Math.min(this.skipTopic, TOPIC_KEPT, Math.max(0, this.skipAt - 2));
+  private skipped(skip: Skipping, done: boolean): CodecError {
+    const kept = Math.min(skip.topic, TOPIC_KEPT, Math.max(0, skip.at - 2));
     let topic: string | undefined;
     // A topic cut short may end inside a character: leave that character out.
-    const head = this.topicHead ?? new Uint8Array(0);
-    for (let n = kept; topic === undefined && n >= 0 && n > kept - 4; n--) topic = readUtf8(head, 0, n);
-    const name = (topic ?? "?") + (this.skipTopic > kept ? "..." : "");
-    const skipped = { topic: name, qos: this.skipQoS, packetId: this.skipId, size: this.skipSize, done };
-    this.length = this.skipSize;
+    for (let n = kept; topic === undefined && n >= 0 && n > kept - 4; n--) topic = readUtf8(skip.head, 0, n);
+    const name = (topic ?? "?") + (skip.topic > kept ? "..." : "");
+    const skipped = { topic: name, qos: skip.qos, packetId: skip.id, size: skip.size, done };
+    this.length = skip.size;
     const what = done ? "skipped" : "being skipped";
-    return new CodecError("packet_too_large", `PUBLISH: ${this.skipSize} bytes ${what}`, skipped);
+    return new CodecError("packet_too_large", `PUBLISH: ${skip.size} bytes ${what}`, skipped);
   }
 
   private stopWith(code: CodecErrorCode, detail: string): number {
@@ -730,11 +732,21 @@ export class Decoder {
     this.body = at;
     if (total <= this.max) return total;
     if (type !== PUBLISH || this.version !== 4) return this.stopWith("packet_too_large", `${total} bytes`);
-    this.skipLeft = length;
-    this.skipAt = this.skipTopic = this.skipId = 0;
-    this.skipNamed = false;
-    this.skipQoS = ((b >> 1) & 3) as QoS;
-    this.skipSize = total;
+    const skip = (this.skip ??= {
+      left: 0,
+      at: 0,
+      qos: 0,
+      size: 0,
+      topic: 0,
+      id: 0,
+      named: false,
+      head: new Uint8Array(TOPIC_KEPT),
+    });
+    skip.left = length;
+    skip.at = skip.topic = skip.id = 0;
+    skip.named = false;
+    skip.qos = ((b >> 1) & 3) as QoS;
+    skip.size = total;
     return SKIP;
   }
 

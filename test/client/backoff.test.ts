@@ -110,7 +110,7 @@ describe("delays", () => {
   test("the first retry from a fresh start comes within base, for both jitters", () => {
     for (const jitter of ["full", "decorrelated"] as const) {
       for (const r of [0, 0.5, 0.999]) {
-        const b = new Backoff(config({ jitter }), () => r, [A]);
+        const b = new Backoff(config({ jitter }), { random: () => r }, [A]);
         const retry = b.failed(0, "tcp_refused");
         expect(retry.delay).toBe(Math.floor(r * DEFAULT_BASE));
         expect(retry).toMatchObject({ waitForLink: false, capped: false, broker: A });
@@ -120,7 +120,7 @@ describe("delays", () => {
   });
 
   test("decorrelated: never below base after the first retry and grows up to the cap when random is high", () => {
-    const b = new Backoff(config(), () => 0.999, [A]);
+    const b = new Backoff(config(), { random: () => 0.999 }, [A]);
     const delays = [];
     for (let i = 0; i < 12; i++) delays.push(b.failed(i, "tcp_refused").delay);
     expect(delays[0]).toBeLessThan(DEFAULT_BASE);
@@ -133,17 +133,17 @@ describe("delays", () => {
   });
 
   test("full: the window doubles from base up to the cap", () => {
-    const b = new Backoff(config({ jitter: "full" }), () => 0.999999, [A]);
+    const b = new Backoff(config({ jitter: "full" }), { random: () => 0.999999 }, [A]);
     const delays = Array.from({ length: 10 }, (_, i) => b.failed(i, "tcp_refused").delay);
     expect(delays).toEqual([999, 1999, 3999, 7999, 15999, 31999, 63999, 119999, 119999, 119999]);
-    const low = new Backoff(config({ jitter: "full" }), () => 0, [A]);
+    const low = new Backoff(config({ jitter: "full" }), { random: () => 0 }, [A]);
     expect(low.failed(0, "tcp_refused").delay).toBe(0);
     expect(low.failed(1, "tcp_refused").delay).toBe(0);
   });
 
   test("a broker that accepts and drops at once gets ever longer delays, not a storm", () => {
     for (const jitter of ["full", "decorrelated"] as const) {
-      const b = new Backoff(config({ jitter }), seeded(7), [A]);
+      const b = new Backoff(config({ jitter }), { random: seeded(7) }, [A]);
       let now = 0;
       let attempts = 0;
       const delays: number[] = [];
@@ -165,7 +165,7 @@ describe("delays", () => {
   });
 
   test("the backoff resets only after the connection stayed up for the stable period", () => {
-    const b = new Backoff(config(), seeded(3), [A]);
+    const b = new Backoff(config(), { random: seeded(3) }, [A]);
     for (let i = 0; i < 6; i++) b.failed(i, "tcp_refused");
     expect(b.attempt).toBe(6);
 
@@ -182,7 +182,7 @@ describe("delays", () => {
   });
 
   test("failed() never resets, even long after a connected()", () => {
-    const b = new Backoff(config(), () => 0.5, [A]);
+    const b = new Backoff(config(), { random: () => 0.5 }, [A]);
     b.failed(0, "tcp_refused");
     b.connected(10);
     b.failed(10 + 10 * DEFAULT_STABLE, "tcp_refused");
@@ -210,7 +210,7 @@ describe("delays", () => {
           const brokers = [A, B, C, { host: "d", port: 1 }].slice(0, n);
           const cfg = config({ base, cap: base + extra, jitter });
           let k = 0;
-          const b = new Backoff(cfg, () => randoms[k++ % randoms.length]!, brokers);
+          const b = new Backoff(cfg, { random: () => randoms[k++ % randoms.length]! }, brokers);
           let now = 0;
           for (const e of events) {
             let retry: ReturnType<Backoff["failed"]>;
@@ -260,7 +260,7 @@ describe("policy by cause", () => {
     ["server_disconnect", 0x87],
     ["quota_exceeded", 0x97],
   ])("%s (reason %s) goes straight to the cap, drawn from its upper half, and says so", (cause, reasonCode) => {
-    const b = new Backoff(config(), () => 0.1, [A, B]);
+    const b = new Backoff(config(), { random: () => 0.1 }, [A, B]);
     const retry = b.failed(5, cause, { reasonCode });
     expect(retry.delay).toBe(DEFAULT_CAP / 2 + 0.1 * (DEFAULT_CAP / 2));
     expect(retry.capped).toBe(true);
@@ -274,7 +274,7 @@ describe("policy by cause", () => {
     ["quota_exceeded", 0x9f],
     ["server_disconnect", 0x89],
   ])("%s (reason %s) backs off several times base, up to half as much again", (cause, reasonCode) => {
-    const b = new Backoff(config(), () => 0.5, [A]);
+    const b = new Backoff(config(), { random: () => 0.5 }, [A]);
     const retry = b.failed(0, cause, { reasonCode });
     // From BUSY_FACTOR bases to 1.5 times that.
     expect(retry.delay).toBe(BUSY_FACTOR * DEFAULT_BASE * 1.25);
@@ -285,19 +285,19 @@ describe("policy by cause", () => {
   });
 
   test("a server's retry hint is honoured, within the cap", () => {
-    expect(new Backoff(config(), () => 0, [A]).failed(0, "server_unavailable", { retryAfter: 45000 }).delay).toBe(
-      45000,
-    );
+    expect(
+      new Backoff(config(), { random: () => 0 }, [A]).failed(0, "server_unavailable", { retryAfter: 45000 }).delay,
+    ).toBe(45000);
     // A hint beyond the cap: the upper third of the cap, so that the fleet told the same does not come back as one.
     const beyond = (r: number) =>
-      new Backoff(config(), () => r, [A]).failed(0, "server_unavailable", { retryAfter: 10 ** 9 }).delay;
+      new Backoff(config(), { random: () => r }, [A]).failed(0, "server_unavailable", { retryAfter: 10 ** 9 }).delay;
     expect(beyond(0)).toBe((DEFAULT_CAP * 2) / 3);
     expect(beyond(0.999)).toBeLessThan(DEFAULT_CAP);
     expect(beyond(0.999)).toBeGreaterThan(DEFAULT_CAP * 0.99);
   });
 
   test("link down waits for the link without counting an attempt, then retries within base", () => {
-    const b = new Backoff(config(), () => 0.5, [A]);
+    const b = new Backoff(config(), { random: () => 0.5 }, [A]);
     b.failed(0, "tcp_refused");
     const retry = b.failed(100, "link_down");
     expect(retry).toMatchObject({ waitForLink: true, broker: A });
@@ -315,7 +315,7 @@ describe("policy by cause", () => {
 
 describe("failover", () => {
   test("round robin over the brokers, each with its own backoff", () => {
-    const b = new Backoff(config(), () => 0.5, [A, B, C]);
+    const b = new Backoff(config(), { random: () => 0.5 }, [A, B, C]);
     expect(b.broker).toEqual(A);
     const order: Broker[] = [];
     let now = 0;
@@ -329,7 +329,7 @@ describe("failover", () => {
   });
 
   test("a broker that failed recently is skipped while the others are fresh", () => {
-    const b = new Backoff(config(), () => 0.5, [A, B, C]);
+    const b = new Backoff(config(), { random: () => 0.5 }, [A, B, C]);
     // A is busy and rests 10 s; B and C fail plainly.
     let retry = b.failed(0, "server_unavailable");
     expect(retry).toMatchObject({ broker: B, delay: 500 });
@@ -341,14 +341,14 @@ describe("failover", () => {
   });
 
   test("when every broker is backing off, the one free first is chosen", () => {
-    const b = new Backoff(config(), () => 0, [A, B]);
+    const b = new Backoff(config(), { random: () => 0 }, [A, B]);
     b.failed(0, "server_unavailable", { retryAfter: 50000 }); // A free at 50000
     const retry = b.failed(0, "server_unavailable", { retryAfter: 20000 }); // B free at 20000
     expect(retry).toMatchObject({ broker: B, delay: 20000 });
   });
 
   test("after a stable connection drops, the same broker is retried first", () => {
-    const b = new Backoff(config(), () => 0.5, [A, B]);
+    const b = new Backoff(config(), { random: () => 0.5 }, [A, B]);
     b.failed(0, "tcp_refused"); // now on B
     b.connected(1000);
     const retry = b.disconnected(1000 + DEFAULT_STABLE, "closed");
@@ -356,7 +356,7 @@ describe("failover", () => {
   });
 
   test("a Server Reference sends the next attempts to its entries in turn, then back to the list", () => {
-    const b = new Backoff(config(), () => 0.5, [A, B]);
+    const b = new Backoff(config(), { random: () => 0.5 }, [A, B]);
     const retry = b.failed(0, "server_disconnect", {
       reasonCode: 0x9c,
       serverReference: "other.example:1999 spare.example",
@@ -378,7 +378,7 @@ describe("failover", () => {
 
   test("a 0x9D Server moved is kept past the next disconnect, while the server moved to accepts us; 0x9C is not", () => {
     const moved = { host: "moved.example", port: 1884 };
-    const b = new Backoff(config(), () => 0.5, [A, B]);
+    const b = new Backoff(config(), { random: () => 0.5 }, [A, B]);
     expect(b.failed(0, "server_moved", { reasonCode: 0x9d, serverReference: "moved.example:1884" }).broker).toEqual(
       moved,
     );
@@ -390,14 +390,14 @@ describe("failover", () => {
     expect(b.failed(500, "tcp_refused").broker).toEqual(B);
     expect(b.broker).toEqual(B);
 
-    const once = new Backoff(config(), () => 0.5, [A]);
+    const once = new Backoff(config(), { random: () => 0.5 }, [A]);
     once.failed(0, "server_disconnect", { reasonCode: 0x9c, serverReference: "other.example:1999" });
     once.connected(100);
     expect(once.disconnected(200, "broker_closed").broker).toEqual(A);
   });
 
   test("the reference port defaults to the redirecting broker's, and a redirect loop backs off", () => {
-    const b = new Backoff(config(), () => 0.999, [C]);
+    const b = new Backoff(config(), { random: () => 0.999 }, [C]);
     expect(b.failed(0, "server_moved", { serverReference: "x.example" }).broker).toEqual({
       host: "x.example",
       port: 8883,
@@ -424,7 +424,7 @@ describe("failover", () => {
 
   test("the caller's broker type comes back, and a reference target inherits the redirecting broker's fields", () => {
     const secure = [{ host: "s.example", port: 8883, tls: true }];
-    const b = new Backoff(config(), () => 0.5, secure);
+    const b = new Backoff(config(), { random: () => 0.5 }, secure);
     expect(b.failed(0, "tcp_refused").broker).toBe(secure[0]);
     expect(b.failed(10, "server_moved", { serverReference: "t.example" }).broker).toEqual({
       host: "t.example",
@@ -435,21 +435,21 @@ describe("failover", () => {
 
   test("from a WebSocket broker, a bare reference keeps the path, and a URL is MQTT over TCP or TLS", () => {
     const ws = [{ host: "w.example", port: 443, tls: true, path: "/mqtt" }];
-    const bare = new Backoff(config(), () => 0.5, ws);
+    const bare = new Backoff(config(), { random: () => 0.5 }, ws);
     expect(bare.failed(0, "server_moved", { serverReference: "v.example" }).broker).toEqual({
       host: "v.example",
       port: 443,
       tls: true,
       path: "/mqtt",
     });
-    const url = new Backoff(config(), () => 0.5, ws);
+    const url = new Backoff(config(), { random: () => 0.5 }, ws);
     const moved = url.failed(0, "server_moved", { serverReference: "mqtts://v.example" }).broker;
     expect(moved).toEqual({ host: "v.example", port: 8883, tls: true });
     expect(moved.path).toBeUndefined();
   });
 
   test("a reference URL is followed with its scheme's TLS, and one that cannot be followed is said", () => {
-    const b = new Backoff(config(), () => 0.5, [{ host: "a.example", port: 1883, tls: false }]);
+    const b = new Backoff(config(), { random: () => 0.5 }, [{ host: "a.example", port: 1883, tls: false }]);
     const retry = b.failed(0, "server_moved", { reasonCode: 0x9d, serverReference: "tcp://localhost:1884" });
     expect(retry.broker).toEqual({ host: "localhost", port: 1884, tls: false });
     b.failed(10, "tcp_refused");
@@ -460,7 +460,7 @@ describe("failover", () => {
   });
 
   test("a redirect after a stable connection resets the backoff and goes to the reference", () => {
-    const b = new Backoff(config(), () => 0.5, [A]);
+    const b = new Backoff(config(), { random: () => 0.5 }, [A]);
     for (let i = 0; i < 5; i++) b.failed(i, "tcp_refused");
     b.connected(100);
     const retry = b.disconnected(100 + DEFAULT_STABLE, "server_moved", { serverReference: "new.example:1884" });

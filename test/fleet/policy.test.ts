@@ -74,7 +74,8 @@ describe("jitter at every ceiling", () => {
   test("devices refused together wait cap/2..cap, spread over it, never in lockstep", () => {
     const waits = Array.from(
       { length: 10000 },
-      (_, i) => new Backoff(DEFAULTS, generator(deviceSeed(RUN, i)), [A]).failed(0, "bad_credentials").delay,
+      (_, i) =>
+        new Backoff(DEFAULTS, { random: generator(deviceSeed(RUN, i)) }, [A]).failed(0, "bad_credentials").delay,
     );
     expect(Math.min(...waits)).toBeGreaterThanOrEqual(DEFAULT_CAP / 2);
     expect(Math.max(...waits)).toBeLessThan(DEFAULT_CAP);
@@ -88,7 +89,7 @@ describe("jitter at every ceiling", () => {
   test("from the second failure on, a grid of the device's own: one period apart, never sooner than base", () => {
     const PERIOD = DEFAULT_SPREAD - DEFAULT_BASE;
     for (const r of [0, 0.5, 0.999999]) {
-      const b = new Backoff(DEFAULTS, () => r, [A]);
+      const b = new Backoff(DEFAULTS, { random: () => r }, [A]);
       expect(b.failed(0, "tcp_refused").delay).toBe(Math.floor(r * DEFAULT_BASE));
       // Joining: a phase anywhere in the period, after base.
       let now = 1000;
@@ -109,7 +110,7 @@ describe("jitter at every ceiling", () => {
   });
 
   test("the broker went away (broker_closed): the grid from the first retry, a phase anywhere in the period", () => {
-    const b = new Backoff(DEFAULTS, () => 0.25, [A]);
+    const b = new Backoff(DEFAULTS, { random: () => 0.25 }, [A]);
     b.connected(0);
     const first = b.disconnected(100000, "broker_closed").delay;
     expect(first).toBe(Math.floor(0.25 * (DEFAULT_SPREAD - DEFAULT_BASE)));
@@ -117,7 +118,7 @@ describe("jitter at every ceiling", () => {
   });
 
   test("a spread above the cap is the cap", () => {
-    const b = new Backoff({ ...DEFAULTS, cap: 6000 }, () => 0.999, [A]);
+    const b = new Backoff({ ...DEFAULTS, cap: 6000 }, { random: () => 0.999 }, [A]);
     b.failed(0, "tcp_refused");
     expect(b.failed(1, "tcp_refused").delay).toBeLessThan(6000);
     expect(b.boot(0).delay).toBeLessThan(6000);
@@ -126,12 +127,15 @@ describe("jitter at every ceiling", () => {
 
 describe("power-on and link-up", () => {
   test("the first attempt comes within the spread; without one, at once", () => {
-    expect(new Backoff(DEFAULTS, () => 0.5, [A]).boot(0)).toMatchObject({ delay: DEFAULT_SPREAD / 2, broker: A });
-    expect(new Backoff({ ...DEFAULTS, spread: 0 }, () => 0.5, [A]).boot(0).delay).toBe(0);
+    expect(new Backoff(DEFAULTS, { random: () => 0.5 }, [A]).boot(0)).toMatchObject({
+      delay: DEFAULT_SPREAD / 2,
+      broker: A,
+    });
+    expect(new Backoff({ ...DEFAULTS, spread: 0 }, { random: () => 0.5 }, [A]).boot(0).delay).toBe(0);
   });
 
   test("a link that comes up before the first connection is the fleet's: spread; after it, one device's: base", () => {
-    const b = new Backoff(DEFAULTS, () => 0.5, [A]);
+    const b = new Backoff(DEFAULTS, { random: () => 0.5 }, [A]);
     b.boot(0);
     expect(b.linkUp(3000).delay).toBe(DEFAULT_SPREAD / 2);
     b.connected(4000);
