@@ -732,16 +732,8 @@ export class Decoder {
     this.body = at;
     if (total <= this.max) return total;
     if (type !== PUBLISH || this.version !== 4) return this.stopWith("packet_too_large", `${total} bytes`);
-    const skip = (this.skip ??= {
-      left: 0,
-      at: 0,
-      qos: 0,
-      size: 0,
-      topic: 0,
-      id: 0,
-      named: false,
-      head: new Uint8Array(TOPIC_KEPT),
-    });
+    this.skip ??= { left: 0, at: 0, qos: 0, size: 0, topic: 0, id: 0, named: false, head: new Uint8Array(TOPIC_KEPT) };
+    const skip = this.skip;
     skip.left = length;
     skip.at = skip.topic = skip.id = 0;
     skip.named = false;
