@@ -218,9 +218,10 @@ export class Client implements WebSocketHandlers {
   /**
    * Filters subscribed or unsubscribed since the broker last confirmed them, with the packet identifier of the
    * SUBSCRIBE or UNSUBSCRIBE that carries the change (0: not sent yet, offline). A resumed session holds only what
-   * the broker confirmed: these are sent again after every CONNACK until a SUBACK or UNSUBACK answers them.
+   * the broker confirmed: these are sent again after every CONNACK until a SUBACK or UNSUBACK answers them. Made with
+   * the first, dropped when all are confirmed.
    */
-  private readonly unconfirmed = new Map<string, number>();
+  private unconfirmed: Map<string, number> | undefined;
   private conn: Connection | undefined;
   private socket: Socket | undefined;
   /** The current connection's output (see Output). */
@@ -618,7 +619,7 @@ export class Client implements WebSocketHandlers {
       this.subscriptionProperties.set(filter, properties);
     } else this.subscriptionProperties?.delete(filter);
     const id = this.conn?.connected ? this.conn.subscribe([subscription], this.host.now(), properties) : 0;
-    this.unconfirmed.set(filter, id);
+    this.unconfirm(filter, id);
     return id;
   }
 
@@ -645,7 +646,7 @@ export class Client implements WebSocketHandlers {
     this.subscriptions.delete(topicFilter);
     this.subscriptionProperties?.delete(topicFilter);
     const id = this.conn?.connected ? this.conn.unsubscribe([topicFilter], this.host.now(), properties) : 0;
-    this.unconfirmed.set(topicFilter, id);
+    this.unconfirm(topicFilter, id);
     return id;
   }
 
@@ -657,11 +658,11 @@ export class Client implements WebSocketHandlers {
     const unconfirmed = this.unconfirmed;
     if (!sessionPresent) {
       // The broker holds nothing of ours: unsubscribes have nothing left to undo.
-      unconfirmed.clear();
+      this.unconfirmed = undefined;
       if (this.subscriptions.size) this.sendSubscribes(conn, [...this.subscriptions.values()]);
       return;
     }
-    if (!unconfirmed.size) return;
+    if (!unconfirmed) return;
     const subscribe: Subscription[] = [];
     const unsubscribe: string[] = [];
     for (const filter of unconfirmed.keys()) {
@@ -687,17 +688,26 @@ export class Client implements WebSocketHandlers {
     for (const subscription of subscriptions) {
       const filter = subscription.topicFilter;
       const properties = withProperties?.get(filter);
-      if (properties) this.unconfirmed.set(filter, conn.subscribe([subscription], now, properties));
+      if (properties) this.unconfirm(filter, conn.subscribe([subscription], now, properties));
       else plain.push(subscription);
     }
     if (!plain.length) return;
     const id = conn.subscribe(plain, now);
-    for (const subscription of plain) this.unconfirmed.set(subscription.topicFilter, id);
+    for (const subscription of plain) this.unconfirm(subscription.topicFilter, id);
+  }
+
+  /** `filter` waits for the broker to confirm it, in the SUBSCRIBE or UNSUBSCRIBE `id` (0: not sent yet). */
+  private unconfirm(filter: string, id: number): void {
+    this.unconfirmed ??= new Map();
+    this.unconfirmed.set(filter, id);
   }
 
   /** A SUBACK or UNSUBACK answered `packetId`: the changes it carried are the broker's now. */
   private confirmed(packetId: number): void {
-    for (const [filter, id] of this.unconfirmed) if (id === packetId) this.unconfirmed.delete(filter);
+    const unconfirmed = this.unconfirmed;
+    if (!unconfirmed) return;
+    for (const [filter, id] of unconfirmed) if (id === packetId) unconfirmed.delete(filter);
+    if (unconfirmed.size === 0) this.unconfirmed = undefined;
   }
 
   /** Dials now; `due` is the deadline of the timer that called, if one did. */
@@ -871,7 +881,7 @@ export class Client implements WebSocketHandlers {
       if (!problem) continue;
       this.subscriptions.delete(filter);
       this.subscriptionProperties?.delete(filter);
-      this.unconfirmed.delete(filter);
+      this.unconfirmed?.delete(filter);
       this.observe({ type: "warning", message: `subscription to ${filter} given up: ${problem}` });
     }
   }

@@ -240,8 +240,8 @@ export class Connection {
   private subscriptionIdsAvailable = true;
   /** The PUBLISH being skipped (see skipped) was reported at its header. */
   private skipNamed = false;
-  /** Filters of each SUBSCRIBE awaiting its SUBACK, so a refusal can name them. */
-  private readonly pendingSubscribes = new Map<number, string[]>();
+  /** Filters of each SUBSCRIBE awaiting its SUBACK, so a refusal can name them: made with the first, dropped when all are answered. */
+  private pendingSubscribes: Map<number, string[]> | undefined;
   /** PINGREQs sent and PINGRESPs read on this connection (the broker answers in order). */
   private pings = 0;
   private pongs = 0;
@@ -390,6 +390,7 @@ export class Connection {
     }
     const packetId = this.state === UP ? (this.session.allocate() ?? 0) : 0;
     if (packetId) {
+      this.pendingSubscribes ??= new Map();
       this.pendingSubscribes.set(
         packetId,
         subscriptions.map((s) => s.topicFilter),
@@ -584,8 +585,10 @@ export class Connection {
         }
         if (packet.type === SUBACK) {
           const { packetId, reasonCodes } = packet;
-          const topicFilters = this.pendingSubscribes.get(packetId) ?? [];
-          this.pendingSubscribes.delete(packetId);
+          const pending = this.pendingSubscribes;
+          const topicFilters = pending?.get(packetId) ?? [];
+          pending?.delete(packetId);
+          if (pending?.size === 0) this.pendingSubscribes = undefined;
           const reasonString = packet.properties?.reasonString;
           this.out.event({ type: "subscribed", packetId, topicFilters, reasonCodes, reasonString });
         } else {

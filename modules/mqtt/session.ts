@@ -183,8 +183,8 @@ export class Session {
   // Our QoS 1/2 messages in flight, by packet identifier: made with the first one (a QoS 0 device never makes it).
   // Map order is send order, which is what 4.6 requires of resends.
   #flights: Map<number, Flight> | undefined;
-  /** Identifiers lent to SUBSCRIBE/UNSUBSCRIBE. */
-  #controls = new Set<number>();
+  /** Identifiers lent to SUBSCRIBE/UNSUBSCRIBE: made with the first, dropped when all are back. */
+  #controls: Set<number> | undefined;
   /** Incoming QoS 2 identifiers that were PUBREC'd and await PUBREL. */
   #incoming: Set<number> | undefined;
   #waiting: MessageQueue<OutMessage>;
@@ -203,8 +203,8 @@ export class Session {
   quarantined = 0;
   /** Resumed with a suspect first: what resume() would have sent waits here for probed(). */
   #probing = false;
-  /** For each PINGREQ unanswered on this connection, oldest first: the #seq of our last send before it. */
-  #pings: number[] = [];
+  /** For each PINGREQ unanswered on this connection, oldest first: the #seq of our last send before it (or none). */
+  #pings: number[] | undefined;
   #held: Packet[] | undefined;
   /** The next of #held to send. */
   #heldAt = 0;
@@ -376,10 +376,10 @@ export class Session {
     // Whatever the last connection was probing is over (its close called suspend, or should have).
     this.#probing = false;
     this.#held = undefined;
-    this.#pings.length = 0;
+    this.#pings = undefined;
     const send: Packet[] = [];
-    const unacknowledged = Array.from(this.#controls);
-    this.#controls.clear();
+    const unacknowledged = this.#controls ? Array.from(this.#controls) : [];
+    this.#controls = undefined;
     const requeued = sessionPresent ? 0 : (this.#flights?.size ?? 0);
     if (sessionPresent) {
       for (const [id, flight] of this.#flights ?? []) {
@@ -426,7 +426,9 @@ export class Session {
   probed(): Packet[] {
     // The broker reads in order: its PINGRESP says it read every message sent before that PINGREQ, and dropped the
     // connection for none of them: those are cleared of suspicion.
-    const seq = this.#pings.shift();
+    const pings = this.#pings;
+    const seq = pings?.shift();
+    if (pings?.length === 0) this.#pings = undefined;
     if (seq !== undefined && seq > this.#readPast) {
       this.#readPast = seq;
       const closes = this.#closes;
@@ -439,7 +441,7 @@ export class Session {
     if (!this.#probing) return [];
     // Another PINGREQ is still unanswered (a remote command's confirm, a keep alive): the next held packet waits for
     // its answer too, so that no more than one is ever unread.
-    if (this.#pings.length) return [];
+    if (this.#pings) return [];
     // One held packet at a time, the caller sending a PINGREQ behind each: the broker may have dropped the acks of
     // the messages before the one it closed on, and a close then names that one, not the oldest.
     const held = this.#held ?? [];
@@ -470,6 +472,7 @@ export class Session {
 
   /** A PINGREQ leaves now, behind everything sent so far (see probed). */
   pinged(): void {
+    this.#pings ??= [];
     this.#pings.push(this.#seq);
   }
 
@@ -486,7 +489,7 @@ export class Session {
     this.#limit = 0;
     this.#probing = false;
     this.#held = undefined;
-    this.#pings.length = 0;
+    this.#pings = undefined;
   }
 
   /**
@@ -647,19 +650,24 @@ export class Session {
   /** A packet identifier for a SUBSCRIBE or UNSUBSCRIBE, or undefined when all 65535 are in use. */
   allocate(): number | undefined {
     const id = this.nextId();
-    if (id !== undefined) this.#controls.add(id);
+    if (id === undefined) return id;
+    this.#controls ??= new Set();
+    this.#controls.add(id);
     return id;
   }
 
   /** Returns the identifier of an answered SUBSCRIBE/UNSUBSCRIBE; false when it was not lent out. */
   release(packetId: number): boolean {
-    return this.#controls.delete(packetId);
+    const controls = this.#controls;
+    if (!controls?.delete(packetId)) return false;
+    if (controls.size === 0) this.#controls = undefined;
+    return true;
   }
 
   /** Forgets everything, waiting messages included (a clean start chosen by the application). */
   clear(): void {
     for (const [id, flight] of this.#flights ?? []) this.forget(id, flight);
-    this.#controls.clear();
+    this.#controls = undefined;
     this.clearIncoming();
     this.#waiting.clear();
     for (const slot of this.#queued?.values() ?? []) this.free(slot);
@@ -860,9 +868,9 @@ export class Session {
   }
 
   private nextId(): number | undefined {
-    if ((this.#flights?.size ?? 0) + this.#controls.size >= MAX_ID) return undefined;
+    if ((this.#flights?.size ?? 0) + (this.#controls?.size ?? 0) >= MAX_ID) return undefined;
     let id = this.#next;
-    while (this.#flights?.has(id) || this.#controls.has(id)) id = id === MAX_ID ? 1 : id + 1;
+    while (this.#flights?.has(id) || this.#controls?.has(id)) id = id === MAX_ID ? 1 : id + 1;
     this.#next = id === MAX_ID ? 1 : id + 1;
     return id;
   }
