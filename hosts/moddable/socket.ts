@@ -8,7 +8,7 @@
 //   dial fails as `tls` `not_built`.
 import TCP from "embedded:io/socket/tcp";
 import { message } from "hosts/moddable/platform";
-import type { Timers } from "hosts/moddable/timers";
+import { Entry, type Timers } from "hosts/moddable/timers";
 import Modules from "modules";
 // biome-ignore lint/style/useNodejsImportProtocol: Moddable's net module, not Node's
 import Net from "net";
@@ -116,7 +116,7 @@ class Connection implements Socket, TlsOwner {
     private readonly handlers: SocketHandlers,
     private readonly timers: Timers,
   ) {
-    this.timeout = timers.timer(() => this.fail({ code: "timeout" }));
+    this.timeout = new ConnectTimeout(timers, this);
     this.timeout.schedule(options.timeout);
     resolve(options.host, (address, error) => this.resolved(address, error), timers);
   }
@@ -274,6 +274,20 @@ class Connection implements Socket, TlsOwner {
           : { code: "unreachable", detail: text },
       );
     }
+  }
+}
+
+/** A connection's deadline to be open: a class of its own, as it lives as long as the connection (see Entry). */
+class ConnectTimeout extends Entry {
+  constructor(
+    timers: Timers,
+    private readonly connection: Connection,
+  ) {
+    super(timers);
+  }
+
+  fire(): void {
+    this.connection.fail({ code: "timeout" });
   }
 }
 

@@ -12,15 +12,16 @@ import ModdableTimer from "timer";
 /** Far enough to never fire before it is scheduled again. */
 const IDLE_MS = 0x7fffffff;
 
-class Entry implements Timer {
+/**
+ * One timer of a Timers. What it does when due is its `fire` method: a subclass for a timer that lives long (a
+ * socket's connect timeout) keeps its method in flash, where a callback would be a closure in the heap.
+ */
+export abstract class Entry implements Timer {
   /** When it is due (the Timers clock), while scheduled. */
   at = 0;
   scheduled = false;
 
-  constructor(
-    private readonly timers: Timers,
-    readonly callback: () => void,
-  ) {}
+  constructor(private readonly timers: Timers) {}
 
   schedule(ms: number): void {
     this.timers.schedule(this, ms);
@@ -28,6 +29,22 @@ class Entry implements Timer {
 
   cancel(): void {
     this.timers.cancel(this);
+  }
+
+  abstract fire(): void;
+}
+
+/** Host.timer's timer: it calls a callback. */
+class CallbackEntry extends Entry {
+  constructor(
+    timers: Timers,
+    private readonly callback: () => void,
+  ) {
+    super(timers);
+  }
+
+  fire(): void {
+    this.callback();
   }
 }
 
@@ -45,7 +62,7 @@ export class Timers {
   }
 
   timer(callback: () => void): Timer {
-    return new Entry(this, callback);
+    return new CallbackEntry(this, callback);
   }
 
   schedule(entry: Entry, ms: number): void {
@@ -76,7 +93,7 @@ export class Timers {
     for (let entry = this.due(); entry; entry = this.due()) {
       entry.cancel();
       try {
-        entry.callback();
+        entry.fire();
       } catch (error) {
         print(`*** exception in a timer callback: ${error}\n`);
       }
