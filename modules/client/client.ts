@@ -123,21 +123,28 @@ const WAITING = 3; // backing off
 const NO_LINK = 4; // waiting for the network link
 const STOPPED = 5;
 
+/** Where a connection's output goes: the supervisor, which takes its events and closes its socket. */
+interface OutputHandler {
+  connectionEvent(conn: Connection, event: ConnectionEvent): void;
+  dropSocket(): void;
+}
+
 /**
  * A connection's output: its bytes go straight to its socket, its messages straight to the observer, and the rest
- * (events, and the close of the socket) to one closure of the supervisor's. A class with one closure rather than a
- * closure per member, because it lives as long as the connection (the methods are in flash with the module).
+ * (events, and the close of the socket) to the supervisor, with the connection they come from. A class and no
+ * closure, because it lives as long as the connection (the methods are in flash with the module).
  */
 class Output implements ConnectionOutput {
   /** The connection's socket, until the supervisor drops it. */
   socket: Socket | undefined;
   /** A message from the broker was handed to the application on this connection: progress (see Client.ended). */
   delivered = false;
+  /** The connection this is the output of, set once it is made. */
+  conn: Connection | undefined;
 
   constructor(
     socket: Socket | undefined,
-    /** An event of the connection's, or undefined for "close the socket". */
-    private readonly report: (event: ConnectionEvent | undefined) => void,
+    private readonly handler: OutputHandler,
     private readonly observe: (event: ClientEvent) => void,
   ) {
     this.socket = socket;
@@ -147,13 +154,13 @@ class Output implements ConnectionOutput {
     this.socket?.write(bytes);
   }
   close(): void {
-    this.report(undefined);
+    this.handler.dropSocket();
   }
   event(event: ConnectionEvent): void {
     if (event.type === "message") {
       this.delivered = true;
       this.observe(event);
-    } else this.report(event);
+    } else this.handler.connectionEvent(this.conn!, event);
   }
 }
 
@@ -206,7 +213,7 @@ const CLIENT_ID_REJECTED = 0x85;
  * closure each, which would live as long as the connection); only its current socket calls them, since a closed
  * socket says nothing more (Host.connect).
  */
-export class Client implements WebSocketHandlers {
+export class Client implements WebSocketHandlers, OutputHandler {
   private state = IDLE;
   private readonly session: Session;
   /** The id of every CONNECT: the configured one, or the one the broker assigned to our session. */
@@ -782,11 +789,7 @@ export class Client implements WebSocketHandlers {
     const probe = this.willProbe;
     const proving = probe !== 0 && this.roundsFound(probe) === WILL_ROUNDS - 1;
     const limits = this.willLimits | (proving ? probe : 0);
-    const out = new Output(
-      this.socket,
-      (event) => (event ? this.connectionEvent(conn, event) : this.dropSocket()),
-      this.observe,
-    );
+    const out = new Output(this.socket, this, this.observe);
     this.out = out;
     const options: ConnectionOptions = {
       version: c.version,
@@ -811,13 +814,15 @@ export class Client implements WebSocketHandlers {
     // Set only on a probe: the options live as long as the connection.
     if (probe && !proving) options.probe = true;
     const conn = new Connection(definedOnly(options), this.session, out);
+    out.conn = conn;
     conn.trace = this.traceOn;
     this.conn = conn;
     conn.start(now);
     this.rearm();
   }
 
-  private connectionEvent(conn: Connection, event: ConnectionEvent): void {
+  /** An event of `conn`'s (OutputHandler): the current connection's, or a late one of an older one. */
+  connectionEvent(conn: Connection, event: ConnectionEvent): void {
     if (event.type === "connected") {
       this.backoff.connected(this.host.now());
       // Only a client that sent no id may be given one (spec 3.2.2.3.7): the configured id stays the configured id.
@@ -1101,7 +1106,8 @@ export class Client implements WebSocketHandlers {
     this.armAt(now + delay, DIAL);
   }
 
-  private dropSocket(): void {
+  /** Closes the socket, now or when its connection asks (OutputHandler). */
+  dropSocket(): void {
     const socket = this.socket;
     this.socket = undefined;
     if (this.out) this.out.socket = undefined;
