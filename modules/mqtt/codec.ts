@@ -503,7 +503,7 @@ export class Decoder {
   private pendingLength = 0;
   private filled = 0;
   private failed: CodecError | undefined;
-  /** The PUBLISH being skipped, or the last one: made with the first (a decoder lives as long as a connection). */
+  /** The PUBLISH being skipped, while one is: state a decoder holds only then (it lives as long as a connection). */
   private skip: Skipping | undefined;
   /** The last valid ASCII topic a PUBLISH had (see topicName). */
   private lastTopic = "";
@@ -565,8 +565,8 @@ export class Decoder {
     // Each turn returns, or moves at least one pushed byte into `own` or a payload, so this ends.
     for (;;) {
       if (this.failed !== undefined) return this.failed;
-      const skip = this.skip;
-      if (skip !== undefined && skip.left > 0) {
+      if (this.skip !== undefined) {
+        const skip = this.skip;
         const n = this.take(skip.left);
         if (n < 0) return undefined;
         this.skipHeader(skip, this.src!, this.at - n, this.at);
@@ -687,6 +687,7 @@ export class Decoder {
   }
 
   private skipped(skip: Skipping, done: boolean): CodecError {
+    if (done) this.skip = undefined;
     const kept = Math.min(skip.topic, TOPIC_KEPT, Math.max(0, skip.at - 2));
     let topic: string | undefined;
     // A topic cut short may end inside a character: leave that character out.
@@ -732,13 +733,17 @@ export class Decoder {
     this.body = at;
     if (total <= this.max) return total;
     if (type !== PUBLISH || this.version !== 4) return this.stopWith("packet_too_large", `${total} bytes`);
-    this.skip ??= { left: 0, at: 0, qos: 0, size: 0, topic: 0, id: 0, named: false, head: new Uint8Array(TOPIC_KEPT) };
-    const skip = this.skip;
-    skip.left = length;
-    skip.at = skip.topic = skip.id = 0;
-    skip.named = false;
-    skip.qos = ((b >> 1) & 3) as QoS;
-    skip.size = total;
+    const qos = ((b >> 1) & 3) as QoS;
+    this.skip = {
+      left: length,
+      at: 0,
+      qos,
+      size: total,
+      topic: 0,
+      id: 0,
+      named: false,
+      head: new Uint8Array(TOPIC_KEPT),
+    };
     return SKIP;
   }
 
