@@ -2,10 +2,13 @@
 // through the drop-in Client, and per PUBLISH encoded and decoded by the codec alone, all inside XS on a ManualHost
 // (bench/xs/meter.ts): no sockets, no clocks, so the count is the same every run and a regression shows as a
 // changed number, not as noise. Each figure is one batch in one delivery, after a warm-up batch, divided by its size.
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { startXs, type XsEntry } from "../test/helpers/xs";
-import type { Row } from "./stats";
+import { SDK } from "../tools/rigs/moddable";
+import type { Goal, Row } from "./stats";
 import { stat } from "./stats";
-import type { MeterInput, MeterOp, MeterOutput } from "./xs/meter";
+import type { MeterInput, MeterOp, MeterOutput } from "./xs/meter-workload";
 
 /** Messages per measured batch (and per warm-up batch). */
 export const METER_BATCH = 1000;
@@ -78,20 +81,63 @@ export async function meterCounts(batch = METER_BATCH): Promise<MeterResult> {
   }
 }
 
+/** Moddable's own mqtt module, read from the SDK where one is (never copied into this project). */
+const MODDABLE_MQTT = join(SDK, "modules/network/mqtt/mqtt.js");
+/** The SDK modules it imports, faked for xsnap (bench/xs/moddable/). */
+const FAKES = Object.fromEntries(
+  ["socket", "timer", "time", "websocket"].map((m) => [m, `./bench/xs/moddable/${m}.ts`]),
+);
+
+/** The cases with a peer, and the issue's goal for each: Tether's count over Moddable's at most this. */
+const PEER_GOALS: Partial<Record<string, number>> = { "publish 0": 1.5, "receive 0": 1 };
+
+/** Moddable's module on the same workload (bench/xs/moddable-meter.ts), by case, or undefined without an SDK. */
+export async function peerCounts(batch = METER_BATCH): Promise<Map<string, number> | undefined> {
+  if (!existsSync(MODDABLE_MQTT)) return undefined;
+  const xs = await startXs("bench/xs/moddable-meter.ts", { "moddable-mqtt": MODDABLE_MQTT, ...FAKES });
+  try {
+    const counts = new Map<string, number>();
+    for (const c of METER_CASES) {
+      if (PEER_GOALS[`${c.op} ${c.qos}`] === undefined) continue;
+      const input = { op: c.op, qos: c.qos, count: batch };
+      check(c, batch, (await computrons(xs, input)).out);
+      const { compute, out } = await computrons(xs, input);
+      check(c, batch, out);
+      counts.set(c.name, compute / batch);
+    }
+    return counts;
+  } finally {
+    await xs.close();
+  }
+}
+
 export async function meterBench(log: (line: string) => void): Promise<Row[]> {
   const { counts, overhead } = await meterCounts();
+  const peer = await peerCounts();
   const note =
     `one delivery of ${METER_BATCH.toLocaleString("en-US")} messages after a warm-up one, divided: the delivery's ` +
-    `own ${overhead.toLocaleString("en-US")} computrons are negligible; no peer (Moddable's mqtt module needs the ` +
-    "SDK's socket, not in xsnap)";
+    `own ${overhead.toLocaleString("en-US")} computrons are negligible. Moddable's mqtt module (from the SDK, where ` +
+    "one is built) on fakes of the SDK's socket, timer and time modules, for QoS 0: the same topics, payload and " +
+    "schedule; Tether's host also peeks at each write for a packet id (a few dozen computrons), the fake socket " +
+    "only counts bytes";
   return counts.map((c) => {
-    log(`  ${c.name}: ${c.perMessage} computrons`);
+    const theirs = peer?.get(c.name);
+    log(`  ${c.name}: ${c.perMessage} computrons${theirs === undefined ? "" : `, Moddable's ${theirs}`}`);
+    const values: Row["values"] = [["Tether (xsnap)", stat([c.perMessage])]];
+    let goal: Goal | undefined;
+    if (theirs !== undefined) {
+      values.push(["Moddable mqtt (xsnap)", stat([theirs])]);
+      const factor = PEER_GOALS[`${c.op} ${c.qos}`]!;
+      const ratio = c.perMessage / theirs;
+      goal = { text: `<= ${factor}x Moddable's (now ${ratio.toFixed(2)}x)`, met: ratio <= factor };
+    }
     return {
       section: "Meter (xsnap, deterministic)",
       name: c.name,
       unit: "computrons",
       higherIsBetter: false,
-      values: [["Tether (xsnap)", stat([c.perMessage])]],
+      values,
+      goal,
       note,
     };
   });

@@ -171,7 +171,12 @@ ${tables(rows)}
   are Tether's \`Encoder\` and \`Decoder\` alone on the same PUBLISHes, the baseline under both. Each figure is one
   delivery of 1,000 messages, after a warm-up delivery, divided by 1,000: the delivery's own cost (a few hundred
   computrons, given in the note) is under one computron a message. The host's few steps per message are included.
-  No peer: Moddable's \`mqtt\` module needs the SDK's socket, which xsnap does not have.
+  The peer, where an SDK is built: Moddable's own \`mqtt\` module, read from the SDK (never copied here), in xsnap on
+  fakes of the SDK's \`socket\`, \`timer\` and \`time\` modules (\`bench/xs/moddable/\`) that do as little as
+  ManualHost, on the same QoS 0 workload: the same topics and payload, one PUBLISH per socket read, 1 ms of fake time
+  and the timers due per message. xsnap's XS is built for CESU-8 and lacks \`ArrayBuffer.fromString\` and
+  \`String.fromArrayBuffer\`, native on a device, which Moddable's module calls for each topic: they are xsnap's
+  native TextEncoder and TextDecoder behind one call each, a few computrons a message counted against Moddable's.
 - **End to end**: one mosquitto on a loopback port (\`set_tcp_nodelay true\`: without it, the broker's Nagle
   holds deliveries to a subscriber that never writes back for its delayed ACKs, 40 ms stalls); publisher and
   subscriber are both the client under test, in MQTT 3.1.1, 64-byte payloads. Every subject is counted at the same

@@ -6,34 +6,10 @@ import { bindClient } from "tether/compat/mqtt";
 import { CodecError, Decoder, Encoder } from "tether/mqtt/codec";
 import { type Packet, type ProtocolVersion, PUBLISH, type Publish, type QoS } from "tether/mqtt/packets";
 import { ManualHost } from "./manual-host";
+import { type MeterInput, type MeterOutput, payloadBytes, TOPIC_IN, TOPIC_OUT } from "./meter-workload";
 
-export type MeterOp = "publish" | "receive" | "encode" | "decode";
-
-export interface MeterInput {
-  op: MeterOp;
-  qos: 0 | 1;
-  /** Messages in the batch; 0 measures the call alone. */
-  count: number;
-}
-
-/** What the batch did, for the Node side to check before it trusts the count. */
-export interface MeterOutput {
-  /** Messages published (accepted as sent), delivered to onMessage, encoded or decoded. */
-  messages: number;
-  /** Bytes the client wrote to its socket, or the encoder produced. */
-  written: number;
-  /** QoS 1 publishes not yet acknowledged after the batch. */
-  inflight: number;
-  /** What the client printed on the serial port during the batch (its warnings): empty when all went well. */
-  serial: string;
-}
-
-/** Payload size of every message, bytes. */
-export const PAYLOAD_SIZE = 64;
 const VERSION: ProtocolVersion = 4;
 const MAX_PACKET = 65536;
-const TOPIC_OUT = "bench/meter/out";
-const TOPIC_IN = "bench/meter/in";
 /** Inbound PUBLISHes encoded in advance, used in turn: distinct packet ids, no encoding inside the measure. */
 const INBOUND = 1000;
 
@@ -52,12 +28,6 @@ function packetIdOf(bytes: Uint8Array): number {
     at += 2 + ((bytes[at]! << 8) | bytes[at + 1]!);
   } else if (type !== SUBSCRIBE_TYPE) return -1;
   return (bytes[at]! << 8) | bytes[at + 1]!;
-}
-
-function payloadBytes(): Uint8Array {
-  const bytes = new Uint8Array(PAYLOAD_SIZE);
-  for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 31 + 7) & 0xff;
-  return bytes;
 }
 
 function publishPacket(topic: string, qos: QoS, packetId: number): Publish {

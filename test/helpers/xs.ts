@@ -42,9 +42,12 @@ export interface XsEntry {
   close(): Promise<void>;
 }
 
-/** Bundles `entry` (relative to the repository root; `tether/*` imports work) and loads it into a fresh engine. */
-export async function startXs(entry: string): Promise<XsEntry> {
-  const code = await bundleForXs(entry, { globalName: ENTRY_GLOBAL });
+/**
+ * Bundles `entry` (relative to the repository root; `tether/*` imports work, and the specifiers of `alias` from the
+ * files it names) and loads it into a fresh engine.
+ */
+export async function startXs(entry: string, alias?: Record<string, string>): Promise<XsEntry> {
+  const code = await bundleForXs(entry, { globalName: ENTRY_GLOBAL, alias });
   let output = "";
   const worker = new Xsnap({ name: "tether-test", onOutput: (text) => (output += text) });
   try {

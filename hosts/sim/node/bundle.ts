@@ -8,6 +8,8 @@ import { build } from "esbuild";
 export interface BundleOptions {
   /** Exposes the entry's exports as this global (e.g. for a test entry whose functions Node calls). */
   globalName?: string;
+  /** Module specifiers bundled from other files (esbuild's alias: paths from the working directory, or absolute). */
+  alias?: Record<string, string>;
 }
 
 const cache = new Map<string, Promise<string>>();
@@ -15,7 +17,7 @@ const cache = new Map<string, Promise<string>>();
 /** The entry path is taken relative to the working directory, which is the repository root (npm, jest). */
 export function bundleForXs(entry: string, options: BundleOptions = {}): Promise<string> {
   const path = resolve(entry);
-  const key = `${path}\0${options.globalName ?? ""}`;
+  const key = `${path}\0${options.globalName ?? ""}\0${JSON.stringify(options.alias ?? {})}`;
   let bundle = cache.get(key);
   if (!bundle) {
     bundle = build({
@@ -26,6 +28,7 @@ export function bundleForXs(entry: string, options: BundleOptions = {}): Promise
       platform: "neutral",
       tsconfig: resolve("tsconfig.json"),
       globalName: options.globalName,
+      alias: options.alias,
       write: false,
       logLevel: "silent",
     }).then((result) => result.outputFiles[0].text);
