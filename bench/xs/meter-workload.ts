@@ -1,7 +1,8 @@
 // What both meter entries do the same (bench/xs/meter.ts on Tether's drop-in, bench/xs/moddable-meter.ts on
 // Moddable's `mqtt` module): the calls they take and answer, the topics, the payload.
 
-export type MeterOp = "publish" | "receive" | "encode" | "decode";
+/** `idle`: the harness alone, its clock moved 1 ms a message as in publish and receive, for taking it off. */
+export type MeterOp = "publish" | "receive" | "encode" | "decode" | "idle";
 
 export interface MeterInput {
   op: MeterOp;

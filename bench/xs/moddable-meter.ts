@@ -49,14 +49,14 @@ const inbound = inboundPublish();
 
 export default function (input: MeterInput): MeterOutput {
   const { op, qos, count } = input;
-  if (qos !== 0 || (op !== "publish" && op !== "receive")) throw new Error(`no peer for ${op} QoS ${qos}`);
+  if (qos !== 0 || op === "encode" || op === "decode") throw new Error(`no peer for ${op} QoS ${qos}`);
   const written = socket.written;
   const before = received;
   for (let i = 0; i < count; i++) {
     if (op === "publish") client.publish(TOPIC_OUT, body, flags);
-    else feed(inbound);
+    else if (op === "receive") feed(inbound);
     advance(1);
   }
-  const messages = op === "publish" ? count : received - before;
+  const messages = op === "receive" ? received - before : count;
   return { messages, written: socket.written - written, inflight: 0, serial: "" };
 }
