@@ -76,6 +76,19 @@ describeMosquitto("authentication and authorization", () => {
     expect(device.output.slice(from)).not.toMatch(/ diag bad_credentials /);
   });
 
+  test.concurrent("a user name set on the console and used by reconnect names the next refusal, in the statistics too", async () => {
+    const device = await boot({ broker: passwords.url, clientId: uniqueId("login"), backoffCap: "120000" });
+    await device.waitForCode("not_authorized");
+    await device.command("config set mqttUser alice", /saved/);
+    await device.command("config set mqttPassword wrong-password", /saved/);
+    await device.command("reconnect", /reconnecting/);
+    await device.waitForCode("bad_credentials");
+    // The client's classification (statistics, backoff policy) reads the user name the CONNECT carries now, as the
+    // diagnoser does: one taken when the client was made counted this refusal as not_authorized.
+    const lines = await device.command("stats", /^budget.remote /);
+    expect(lines).toContain("failures not_authorized=1 bad_credentials=1");
+  });
+
   test.concurrent.each([["3.1.1"], ["5"]])(
     "not_authorized: no user name where anonymous clients are refused (MQTT %s)",
     async (version) => {
