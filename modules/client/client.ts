@@ -21,7 +21,6 @@ import { varintSize } from "tether/mqtt/codec";
 import {
   type Properties,
   type ProtocolVersion,
-  PUBLISH,
   type QoS,
   type Subscription,
   type Will,
@@ -492,7 +491,7 @@ export class Client implements WebSocketHandlers, OutputHandler {
     const conn = this.conn?.connected ? this.conn : undefined;
     // A QoS 0 message that leaves at once is encoded now and kept nowhere: no copy, and nothing for the session.
     if (qos === 0 && conn !== undefined && this.session.releasesNow) {
-      conn.publishNow({ type: PUBLISH, topic, payload, qos, retain, dup: false, properties }, this.host.now());
+      conn.publishNow(topic, payload, retain, properties, this.host.now());
       return "sent";
     }
     const message: OutMessage = { topic, payload: copyOf(payload, 0, payload.length), qos, retain, properties };
@@ -538,18 +537,26 @@ export class Client implements WebSocketHandlers, OutputHandler {
 
   /** Why a message can never be sent, or undefined. Properties are left to the encoder (see Connection). */
   private refusal(topic: string, payload: Uint8Array, qos: QoS, retain: boolean): string | undefined {
-    const length = this.topicLength(topic);
+    // The caller (the drop-in) has just asked topicLength, most likely: its answer is read without a call.
+    const length = topic === this.lastTopic ? this.lastTopicLength : this.topicLength(topic);
     if (length < 0) return `not a valid topic name: ${topicNameProblem(topic)}`;
     if (retain && !this.retainAvailable)
       return "retained, and the broker keeps no retained messages (MQTT 5 Retain Available 0, or found in 3.1.1)";
+    const theirs = this.brokerMaxPacket;
+    const learnt = this.learntMax;
+    // Within every limit even at the most a PUBLISH adds (fixed header 5, topic length 2, packet identifier 2, 5.0's
+    // property length 1): no need to count exactly, which costs a call per message.
+    const most = length + payload.length + 10;
+    if (most <= this.config.maxPacketSize && (theirs === 0 || most <= theirs) && (learnt === 0 || most <= learnt)) {
+      return undefined;
+    }
     const size = this.packetSize(length, payload.length, qos);
     const ours = this.config.maxPacketSize;
     if (size > ours) return `a packet of ${size} bytes exceeds maxPacketSize (${ours})`;
-    const theirs = this.brokerMaxPacket;
     if (theirs && size > theirs)
       return `a packet of ${size} bytes exceeds the broker's Maximum Packet Size (${theirs})`;
-    if (this.learntMax && size > this.learntMax)
-      return `a packet of ${size} bytes exceeds what the broker takes (${this.learntMax}, learnt from its closes)`;
+    if (learnt && size > learnt)
+      return `a packet of ${size} bytes exceeds what the broker takes (${learnt}, learnt from its closes)`;
     return undefined;
   }
 

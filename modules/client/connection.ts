@@ -373,10 +373,28 @@ export class Connection {
 
   /**
    * A QoS 0 PUBLISH that the session lets leave at once (Session.releasesNow), sent as `publish` would send it,
-   * without the message the session would make of it first.
+   * without the message the session would make of it first, and, in the common case, without a packet object.
    */
-  publishNow(packet: Publish, now: number): void {
-    this.send(packet, now);
+  publishNow(
+    topic: string,
+    payload: Uint8Array,
+    retain: boolean,
+    properties: Properties | undefined,
+    now: number,
+  ): void {
+    // What send does beyond encoding: properties, a retain flag the broker refuses, a topic alias, a traced packet.
+    if (properties !== undefined || (retain && !this.retainAvailable) || this.aliasesOut || this.trace) {
+      this.send({ type: PUBLISH, topic, payload, qos: 0, retain, dup: false, properties }, now);
+      return;
+    }
+    const bytes = this.encoder.encodePublish0(topic, payload, retain, this.options.version);
+    // What unsendable looks for, in line: this runs for every message, and a call costs as much as the checks.
+    if (bytes instanceof CodecError || (this.brokerMaxPacket !== 0 && bytes.length > this.brokerMaxPacket)) {
+      this.unsendable(bytes, PUBLISH);
+      return;
+    }
+    this.keepAlive.sent(now);
+    this.out.write(bytes);
   }
 
   /** Sends SUBSCRIBE; returns its packet id, or 0 when not connected or out of identifiers. */
@@ -803,16 +821,9 @@ export class Connection {
     const pending = this.aliasPending;
     if (pending) this.aliasPending = "";
     const bytes = this.encoder.encode(packet, version);
-    if (bytes instanceof CodecError) {
-      this.out.event({ type: "warning", message: `cannot send packet type ${packet.type}: ${bytes.message}` });
-      return bytes.code === "packet_too_large" ? PACKET_TOO_LARGE : MALFORMED_PACKET;
-    }
-    if (this.brokerMaxPacket && bytes.length > this.brokerMaxPacket) {
-      this.out.event({
-        type: "warning",
-        message: `packet of ${bytes.length} bytes exceeds the broker's maximum of ${this.brokerMaxPacket}`,
-      });
-      return PACKET_TOO_LARGE;
+    // What unsendable looks for, in line (see publishNow).
+    if (bytes instanceof CodecError || (this.brokerMaxPacket !== 0 && bytes.length > this.brokerMaxPacket)) {
+      return this.unsendable(bytes, packet.type);
     }
     // Only an alias the broker has seen with its topic may stand for it.
     if (pending) this.aliasesOut!.set(pending, this.aliasesOut!.size + 1);
@@ -821,6 +832,22 @@ export class Connection {
     else this.keepAlive.sent(now);
     this.out.write(bytes);
     return 0;
+  }
+
+  /**
+   * Says why a packet of `type`, encoded as `bytes`, cannot be sent: the encoder's error, or a size over the broker's
+   * maximum (what send and publishNow check before they call this); the reason code.
+   */
+  private unsendable(bytes: Uint8Array | CodecError, type: number): number {
+    if (bytes instanceof CodecError) {
+      this.out.event({ type: "warning", message: `cannot send packet type ${type}: ${bytes.message}` });
+      return bytes.code === "packet_too_large" ? PACKET_TOO_LARGE : MALFORMED_PACKET;
+    }
+    this.out.event({
+      type: "warning",
+      message: `packet of ${bytes.length} bytes exceeds the broker's maximum of ${this.brokerMaxPacket}`,
+    });
+    return PACKET_TOO_LARGE;
   }
 
   /** Ends the connection because of a fault on our side of the protocol; MQTT 5 says why first. */

@@ -249,10 +249,14 @@ export class Client {
       if (alias !== undefined && !(Number.isInteger(alias) && alias >= 1 && alias <= 65535)) {
         throw new RangeError("topicAlias must be 1..65535");
       }
-      qos = qosOf(flags.quality ?? 0);
+      // QoS 0 is checked without a call, as often as it is published.
+      const quality = flags.quality;
+      if (quality !== undefined && quality !== 0) qos = qosOf(quality);
       retain = flags.retain === true;
     }
-    const result = client.publish(topic, viewOf(data), qos, retain, properties);
+    // Moddable's own type, an ArrayBuffer, is viewed in line: this runs for every message, and a call costs.
+    const bytes = data instanceof ArrayBuffer ? new Uint8Array(data) : viewOf(data);
+    const result = client.publish(topic, bytes, qos, retain, properties);
     if (result === "full") throw new Error("queue full");
     // The reason (too large for our limit or the broker's) is in the client's warning.
     if (result === "invalid") throw new Error("message can never be sent: too large");

@@ -179,7 +179,36 @@ export class Encoder {
     this.error = undefined;
     // Any other packet writes over those bytes.
     if (type !== PUBLISH) this.written = "";
-    const first = this.body(packet, version);
+    return this.end(this.body(packet, version));
+  }
+
+  /**
+   * A QoS 0 PUBLISH without properties, from its parts, as `encode` would write it: the message a device sends most,
+   * with no packet object to make and nothing to check that its parts cannot get wrong.
+   */
+  encodePublish0(
+    topic: string,
+    payload: Uint8Array,
+    retain: boolean,
+    version: ProtocolVersion,
+  ): Uint8Array | CodecError {
+    this.pos = HEADROOM;
+    this.type = PUBLISH;
+    this.error = undefined;
+    if (topic === this.written && topic !== "") this.pos += this.writtenBytes;
+    else this.topic(topic, false);
+    // 5.0's empty property block: its length, 0.
+    if (version === 5) this.uint(0, 1);
+    // raw(), in line: this runs for every message, and a call costs as much as the copy of a small payload.
+    if (this.pos + payload.length <= this.buf.length || this.room(payload.length)) {
+      this.buf.set(payload, this.pos);
+      this.pos += payload.length;
+    }
+    return this.end(retain ? 0x31 : 0x30);
+  }
+
+  /** Puts the fixed header (`first`, its first byte) before the body written; the packet, or the first error. */
+  private end(first: number): Uint8Array | CodecError {
     const pos = this.pos;
     const length = pos - HEADROOM;
     // A remaining length of one byte, the common case, is written here.

@@ -226,6 +226,18 @@ describe("a broker without retain (MQTT 5 Retain Available 0)", () => {
     expect(session.inflight).toBe(1);
   });
 
+  test("a retained QoS 0 message sent at once (publishNow) is not sent either, with the same line", () => {
+    const c = setup(5);
+    c.receive(connack(false, { retainAvailable: 0 }));
+    c.conn.publishNow("t/r", new Uint8Array(1), true, undefined, 1);
+    c.conn.publishNow("t/p", new Uint8Array(1), false, undefined, 1);
+    expect(c.written).toEqual([expect.objectContaining({ type: PUBLISH, topic: "t/p", retain: false })]);
+    expect(c.events).toContainEqual({
+      type: "warning",
+      message: "retained publish to t/r not sent: the broker has Retain Available 0",
+    });
+  });
+
   test("a SUBSCRIBE with a subscription identifier to a broker without them is not sent, with a line", () => {
     const c = setup(5);
     c.receive(connack(false, { subscriptionIdentifiersAvailable: 0 }));

@@ -56,6 +56,10 @@ function harness(options: Partial<ConnectionOptions> = {}, session = new Session
     publish(topic: string, qos: 0 | 1 | 2 = 0, properties?: Record<string, unknown>) {
       conn.publish({ topic, payload: new TextEncoder().encode("21.5"), qos, retain: false, properties }, 2);
     },
+    /** A QoS 0 message as the supervisor sends one the session lets leave at once: no packet object. */
+    publishNow(topic: string) {
+      conn.publishNow(topic, new TextEncoder().encode("21.5"), false, undefined, 2);
+    },
     of<T extends ConnectionEvent["type"]>(type: T) {
       return events.filter((e): e is Extract<ConnectionEvent, { type: T }> => e.type === type);
     },
@@ -107,34 +111,38 @@ describe("outgoing topic aliases", () => {
     ]);
   });
 
-  test("with topicAliases, later messages carry the alias instead of the topic: bytes saved per message", () => {
-    const topic = "tether/tether-a1b2c3d4e5f6/sensors/temperature";
-    const h = harness({ topicAliases: true });
-    h.accept({ topicAliasMaximum: 2 });
-    const start = h.sizes.length;
-    h.publish(topic);
-    h.publish(topic);
-    h.publish("b");
-    h.publish("c"); // no alias left: sent with its topic
-    h.publish(topic);
-    const publishes = h.written.filter((p) => p.cmd === "publish") as { topic: string; properties?: object }[];
-    expect(publishes.map((p) => [p.topic, p.properties])).toEqual([
-      [topic, { topicAlias: 1 }],
-      ["", { topicAlias: 1 }],
-      ["b", { topicAlias: 2 }],
-      ["c", undefined],
-      ["", { topicAlias: 1 }],
-    ]);
-    const [first, second] = h.sizes.slice(start);
-    const plain = harness();
-    plain.accept({ topicAliasMaximum: 2 });
-    plain.publish(topic);
-    const without = plain.sizes.at(-1)!;
-    // The topic (2 + 46 bytes) becomes an empty one (2) plus the alias property (3): 55 bytes become 12, after a
-    // first message of 58.
-    expect([without, first, second]).toEqual([55, 58, 12]);
-    expect(without - second!).toBe(topic.length - 3);
-  });
+  test.each(["publish", "publishNow"] as const)(
+    "with topicAliases, later messages carry the alias instead of the topic: bytes saved per message (%s)",
+    (how) => {
+      const topic = "tether/tether-a1b2c3d4e5f6/sensors/temperature";
+      const h = harness({ topicAliases: true });
+      h.accept({ topicAliasMaximum: 2 });
+      const start = h.sizes.length;
+      const publish = (t: string) => h[how](t);
+      publish(topic);
+      publish(topic);
+      publish("b");
+      publish("c"); // no alias left: sent with its topic
+      publish(topic);
+      const publishes = h.written.filter((p) => p.cmd === "publish") as { topic: string; properties?: object }[];
+      expect(publishes.map((p) => [p.topic, p.properties])).toEqual([
+        [topic, { topicAlias: 1 }],
+        ["", { topicAlias: 1 }],
+        ["b", { topicAlias: 2 }],
+        ["c", undefined],
+        ["", { topicAlias: 1 }],
+      ]);
+      const [first, second] = h.sizes.slice(start);
+      const plain = harness();
+      plain.accept({ topicAliasMaximum: 2 });
+      plain.publish(topic);
+      const without = plain.sizes.at(-1)!;
+      // The topic (2 + 46 bytes) becomes an empty one (2) plus the alias property (3): 55 bytes become 12, after a
+      // first message of 58.
+      expect([without, first, second]).toEqual([55, 58, 12]);
+      expect(without - second!).toBe(topic.length - 3);
+    },
+  );
 
   test("aliases belong to one connection: the message in flight goes to the next broker with its topic", () => {
     const session = new Session();
