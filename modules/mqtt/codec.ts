@@ -491,6 +491,8 @@ const FAILED = -1;
 const SKIP = -2;
 /** Bytes of a skipped PUBLISH's topic kept to name it. */
 const TOPIC_KEPT = 64;
+/** What the decoder's `buf` is between packets: no reference to anybody's bytes (frozen: shared, in flash). */
+const NO_BYTES = Object.freeze(new Uint8Array(0)) as Uint8Array;
 /** First size of the buffer that gathers a packet arriving in pieces; it grows only for a larger one. */
 const GATHER = 128;
 /** PUBLISH size above which payloads are views of one copy of the pushed bytes rather than copies of their own. */
@@ -518,8 +520,11 @@ export class Decoder {
   /** The encoded size (fixed header included) of the packet next() returned last, for packet traces. */
   length = 0;
   private readonly max: number;
-  /** The start of a packet that arrived in pieces, own[0..have): never more than one packet. */
-  private own: Uint8Array;
+  /**
+   * The start of a packet that arrived in pieces, own[0..have): never more than one packet. Made when the first one
+   * does: a connection whose packets each arrive whole holds none.
+   */
+  private own: Uint8Array | undefined;
   private have = 0;
   /** Pushed bytes not read yet, src[at..end): the caller's array read in place, or `spill`. */
   private src: Uint8Array | undefined;
@@ -549,12 +554,12 @@ export class Decoder {
   constructor(version: ProtocolVersion, maxPacketSize: number) {
     this.version = version;
     this.max = Math.min(maxPacketSize, VARINT_MAX + HEADROOM);
-    this.buf = this.own = new Uint8Array(Math.min(this.max + HEADROOM, GATHER));
+    this.buf = NO_BYTES;
   }
 
-  /** Bytes of the buffer that gathers packets arriving in pieces; it never exceeds maxPacketSize + 5. */
+  /** Bytes of the buffer that gathers packets arriving in pieces (0 before the first); never over maxPacketSize + 5. */
   get capacity(): number {
-    return this.own.length;
+    return this.own?.length ?? 0;
   }
 
   /**
@@ -625,7 +630,7 @@ export class Decoder {
         this.src = this.spill = undefined;
         return undefined;
       }
-      const buf = gathered ? this.own : this.src!;
+      const buf = gathered ? this.own! : this.src!;
       const from = gathered ? 0 : this.at;
       const to = gathered ? this.have : this.end;
       const total = this.frame(buf, from, to);
@@ -671,10 +676,12 @@ export class Decoder {
       // Otherwise gather the packet in `own`, a byte at a time while its length is unknown.
       const have = this.have;
       let own = this.own;
-      if (have === own.length) {
-        own = new Uint8Array(Math.min(2 * have, total));
-        own.set(this.own);
-        this.own = own;
+      if (own === undefined || have === own.length) {
+        const grown = new Uint8Array(
+          own === undefined ? Math.min(this.max + HEADROOM, GATHER) : Math.min(2 * have, total),
+        );
+        if (own !== undefined) grown.set(own);
+        this.own = own = grown;
       }
       const n = this.take(Math.min(total === MORE ? 1 : total - have, own.length - have));
       if (n <= 0) return undefined;
@@ -790,7 +797,7 @@ export class Decoder {
     const packet = this.packet(first >> 4, first & 15);
     if (this.pos !== lim) this.fail("malformed_packet", "remaining length does not match its contents");
     // Keep no reference to the caller's bytes.
-    this.buf = this.own;
+    this.buf = NO_BYTES;
     return packet;
   }
 

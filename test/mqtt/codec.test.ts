@@ -5,6 +5,9 @@ import { reasonName, validReason } from "tether/mqtt/reasons";
 import { badCharacter, readUtf8, utf8Length, writeUtf8 } from "tether/mqtt/utf8";
 import { DEFAULT_MAX_PACKET_SIZE, fromHex, packetFromJson, toHex, VECTORS, type Vector } from "./vectors";
 
+/** The first size of the decoder's buffer for a packet arriving in pieces (GATHER in codec.ts). */
+const GATHER_FIRST = 128;
+
 const valid = VECTORS.filter((v) => v.packet !== undefined && v.hex !== undefined);
 const decodeErrors = VECTORS.filter((v) => v.packet === undefined);
 const encodeErrors = VECTORS.filter((v) => v.hex === undefined);
@@ -162,14 +165,14 @@ describe("Decoder", () => {
 
   test("a header announcing 256 MB fails after 5 bytes, before any allocation for the body (MQTT 5)", () => {
     const decoder = new Decoder(5, 1 << 20);
-    const before = decoder.capacity;
     decoder.push(fromHex("30ffffff"));
     expect(decoder.next()).toBeUndefined();
     decoder.push(fromHex("7f"));
     const r = decoder.next();
     expect(r).toBeInstanceOf(CodecError);
     expect((r as CodecError).code).toBe("packet_too_large");
-    expect(decoder.capacity).toBe(before);
+    // The header arrived in pieces: gathered in the decoder's first buffer, never grown.
+    expect(decoder.capacity).toBe(GATHER_FIRST);
   });
 
   describe("a PUBLISH over the maximum in 3.1.1 is skipped as it streams past", () => {
@@ -202,7 +205,8 @@ describe("Decoder", () => {
           for (let r = decoder.next(); r !== undefined; r = decoder.next()) out.push(r);
           capacities.add(decoder.capacity);
         }
-        expect([...capacities]).toEqual([before]);
+        // Nothing grows: the first gathering buffer at most (made for a header in pieces), else none.
+        expect(Math.max(before, ...capacities)).toBeLessThanOrEqual(GATHER_FIRST);
         // Named as soon as its topic and packet id are in (a slow link may take hours for the rest), then again
         // once all of it has passed, when it may be acknowledged.
         expect(out).toHaveLength(3);
