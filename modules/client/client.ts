@@ -18,13 +18,7 @@ import type { TransportError, WebSocketDialer, WebSocketHandlers } from "tether/
 import type { Host, Socket, Timer } from "tether/host";
 import { copyOf } from "tether/mqtt/bytes";
 import { varintSize } from "tether/mqtt/codec";
-import {
-  type Properties,
-  type ProtocolVersion,
-  type QoS,
-  type Subscription,
-  type Will,
-} from "tether/mqtt/packets";
+import type { Properties, ProtocolVersion, QoS, Subscription, Will } from "tether/mqtt/packets";
 import type { QueueLimits } from "tether/mqtt/queue";
 import { MAX_SLOTS, type OutMessage, Session, type UnsavedReason } from "tether/mqtt/session";
 import { topicNameProblem, validTopicName } from "tether/mqtt/topic";
@@ -173,7 +167,7 @@ const NO_WEBSOCKET = 3;
 const ID_CHARACTERS = "0123456789abcdefghijklmnopqrstuvwxyz";
 
 /** `o` without its undefined properties: for what lives long, as a property is a slot of the heap even so. */
-function definedOnly<T extends object>(o: T): T {
+export function definedOnly<T extends object>(o: T): T {
   for (const key of Object.keys(o) as (keyof T)[]) if (o[key] === undefined) delete o[key];
   return o;
 }

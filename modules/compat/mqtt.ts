@@ -7,7 +7,13 @@
 
 import { DEFAULT_BASE, DEFAULT_CAP, DEFAULT_JITTER, DEFAULT_STABLE } from "tether/client/backoff";
 import { type Broker, brokerName, parseBrokers, validPath } from "tether/client/broker";
-import { type ClientConfig, type ClientEvent, type PublishResult, Client as Supervisor } from "tether/client/client";
+import {
+  type ClientConfig,
+  type ClientEvent,
+  definedOnly,
+  type PublishResult,
+  Client as Supervisor,
+} from "tether/client/client";
 import type { Authenticator, ConnectExtras, Goodbye } from "tether/client/connection";
 import { failureInfo, failureLevel } from "tether/diag/codes";
 import { classifyCause, Diagnoser } from "tether/diag/diagnose";
@@ -447,21 +453,52 @@ export class Client {
 /** Where the id a broker assigned is kept (host storage), for a client without an id of its own. */
 const ASSIGNED_ID_KEY = "mqtt.aid";
 
-/** The supervisor's configuration from the dictionary, with Moddable's defaults where it has them. */
+/**
+ * What a configuration holds when the dictionary leaves it out: the prototype of every configuration, frozen, so that
+ * it stays in flash with the module (a property of the configuration itself is heap as long as the client lives).
+ * What the supervisor assigns later (keepAlive, username, password) must not be here: a frozen prototype's property
+ * cannot be assigned over (TypeError in strict code), so configOf makes those the configuration's own.
+ */
+const DEFAULTS = Object.freeze({
+  version: 4,
+  cleanStart: true,
+  sessionExpiry: 0,
+  maxPacketSize: 65536,
+  topicAliasMaximum: 8,
+  topicAliases: false,
+  connectTimeout: 10000,
+  connackTimeout: 10000,
+  backoff: Object.freeze({
+    base: DEFAULT_BASE,
+    cap: DEFAULT_CAP,
+    stable: DEFAULT_STABLE,
+    jitter: DEFAULT_JITTER,
+    // Moddable's Client connects when it is made: the fleet window (power-on spread) only when asked for.
+    spread: 0,
+  }),
+  queue: Object.freeze({ count: 100, bytes: 16384 }),
+  classify: classifyCause,
+  verify: true,
+});
+
+/**
+ * The supervisor's configuration from the dictionary, with Moddable's defaults where it has them: what differs from
+ * DEFAULTS is its own, the rest is read through its prototype (undefined values are left out).
+ */
 function configOf(options: ClientOptions, webSocket: WebSocketLayer): ClientConfig {
   const version = options.version ?? 4;
   if (version !== 4 && version !== 5) throw new RangeError("version must be 4 (MQTT 3.1.1) or 5");
-  const { will, backoff = {}, queue = {} } = options;
+  const { will, backoff, queue } = options;
   const username = options.user || undefined;
   const brokers = brokersOf(options);
   if (!webSocket && brokers.some((broker) => broker.path !== undefined)) {
     throw new Error("MQTT over WebSocket is not in this build: include hosts/moddable/manifest_websocket.json");
   }
-  return {
+  const own: Partial<ClientConfig> = {
     brokers,
     webSocket,
     clientId: options.id ?? "",
-    version,
+    version: options.version,
     keepAlive: options.keepAlive ?? (options.timeout === undefined ? 60 : Math.ceil(options.timeout / 1000)),
     username,
     password: options.password ? copyOf(options.password) : undefined,
@@ -472,29 +509,26 @@ function configOf(options: ClientOptions, webSocket: WebSocketLayer): ClientConf
       retain: will.retain === true,
       properties: will.properties,
     },
-    cleanStart: options.clean !== false,
-    sessionExpiry: options.sessionExpiry ?? 0,
-    maxPacketSize: options.maxPacketSize ?? 65536,
+    cleanStart: options.clean === false ? false : undefined,
+    sessionExpiry: options.sessionExpiry,
+    maxPacketSize: options.maxPacketSize,
     receiveMaximum: options.receiveMaximum,
-    topicAliasMaximum: options.topicAliasMaximum ?? 8,
-    topicAliases: options.topicAliases === true,
+    topicAliasMaximum: options.topicAliasMaximum,
+    topicAliases: options.topicAliases === true || undefined,
     extras: extrasOf(options, version),
     assignedIdKey: options.id ? undefined : ASSIGNED_ID_KEY,
-    connectTimeout: 10000,
-    connackTimeout: 10000,
-    backoff: {
+    backoff: backoff && {
       base: backoff.base ?? DEFAULT_BASE,
       cap: backoff.cap ?? DEFAULT_CAP,
       stable: backoff.stable ?? DEFAULT_STABLE,
       jitter: DEFAULT_JITTER,
-      // Moddable's Client connects when it is made: the fleet window (power-on spread) only when asked for.
       spread: backoff.spread ?? 0,
     },
-    queue: { count: queue.count ?? 100, bytes: queue.bytes ?? 16384 },
-    classify: classifyCause,
+    queue: queue && { count: queue.count ?? 100, bytes: queue.bytes ?? 16384 },
     ca: options.ca,
-    verify: (options.secure as { verify?: unknown } | undefined)?.verify !== false,
+    verify: (options.secure as { verify?: unknown } | undefined)?.verify === false ? false : undefined,
   };
+  return Object.setPrototypeOf(definedOnly(own), DEFAULTS) as ClientConfig;
 }
 
 function brokersOf(options: ClientOptions): Broker[] {
