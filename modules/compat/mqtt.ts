@@ -149,6 +149,19 @@ export function bindClient(host: Host, webSocket?: WebSocketLayer): ClientClass 
   };
 }
 
+/**
+ * The client's own methods, keyed by symbols: no name of ours on the prototype can meet one of an application's
+ * subclass (apps subclass Client, as with Moddable's module), and unlike `#` methods, which XS gives every instance
+ * a slot each for, they cost nothing per client.
+ */
+const CHECK: unique symbol = Symbol("check");
+const FINISH: unique symbol = Symbol("finish");
+const OBSERVE: unique symbol = Symbol("observe");
+const LINE: unique symbol = Symbol("line");
+const CALL_BACK: unique symbol = Symbol("callBack");
+const FLUSH: unique symbol = Symbol("flush");
+const DISPATCH: unique symbol = Symbol("dispatch");
+
 export class Client {
   // Moddable's callbacks: assigned as properties, or methods of a subclass. `this` is the client.
   /** The socket is open; CONNECT follows. */
@@ -206,11 +219,11 @@ export class Client {
       { version, sentUser: username !== undefined, shortLived, repeats: 3 },
       (finding) => {
         const info = failureInfo(finding.code);
-        this.#line(failureLevel(info), "diag", finding.code, { ...finding.fields, hint: info.hint });
+        this[LINE](failureLevel(info), "diag", finding.code, { ...finding.fields, hint: info.hint });
       },
     );
-    this.#timer = host.timer(() => this.#flush());
-    this.#client = new Supervisor(host, config, (event) => this.#observe(event));
+    this.#timer = host.timer(() => this[FLUSH]());
+    this.#client = new Supervisor(host, config, (event) => this[OBSERVE](event));
     peers.get(this.#key)?.close();
     peers.set(this.#key, this);
     this.#client.start();
@@ -244,7 +257,7 @@ export class Client {
   publish(topic: string, data: Data, flags?: PublishFlags): PublishResult {
     const client = this.#client;
     // The topic's problem is put in words only when there is one (the client keeps the last topic's check).
-    if (this.#done || client.topicLength(topic) < 0) this.#check(topicNameProblem(topic), topic);
+    if (this.#done || client.topicLength(topic) < 0) this[CHECK](topicNameProblem(topic), topic);
     let qos: QoS = 0;
     let retain = false;
     let properties: Properties | undefined;
@@ -274,7 +287,7 @@ export class Client {
    * second argument is a QoS, or MQTT.js's options: `{qos, nl, rap, rh, properties}` (see SubscribeOptions).
    */
   subscribe(topic: string, options: QoS | SubscribeOptions = 0): void {
-    this.#check(topicFilterProblem(topic) ?? this.#client.unsupportedFilter(topic), topic);
+    this[CHECK](topicFilterProblem(topic) ?? this.#client.unsupportedFilter(topic), topic);
     const o = typeof options === "object" ? options : { qos: options };
     const subscription: Subscription = { topicFilter: topic, qos: qosOf(o.qos ?? 0) };
     const { nl, rap, rh } = o;
@@ -301,7 +314,7 @@ export class Client {
 
   /** Unsubscribes now, or once connected. `options.properties.userProperties` (MQTT 5) go with the UNSUBSCRIBE. */
   unsubscribe(topic: string, options?: { properties?: { userProperties?: UserProperties } }): void {
-    this.#check(topicFilterProblem(topic), topic);
+    this[CHECK](topicFilterProblem(topic), topic);
     const users = options?.properties?.userProperties;
     if (users) this.#needs5("properties");
     this.#client.unsubscribe(topic, users && propertiesOf(undefined, users));
@@ -334,7 +347,7 @@ export class Client {
       goodbye = { reasonCode, sessionExpiry: p?.sessionExpiryInterval, reasonString: p?.reasonString };
       if (p?.userProperties) goodbye.userProperties = pairsOf(p.userProperties);
     }
-    this.#finish();
+    this[FINISH]();
     this.#pending.length = 0;
     this.#timer.cancel();
     this.#flushing = false;
@@ -342,22 +355,22 @@ export class Client {
   }
 
   /** Throws when the client is closed or the topic has a `problem` (what brokers refuse, in words). */
-  #check(problem: string | undefined, topic: string): void {
+  [CHECK](problem: string | undefined, topic: string): void {
     if (this.#done) throw new Error("connection closed");
     if (problem) throw new RangeError(`invalid topic "${topic}": ${problem}`);
   }
 
-  #finish(): void {
+  [FINISH](): void {
     this.#done = true;
     if (this.#peers.get(this.#key) === this) this.#peers.delete(this.#key);
   }
 
-  #observe(event: ClientEvent): void {
+  [OBSERVE](event: ClientEvent): void {
     if (this.#done) return;
     // The one event of every message, first: the diagnoser has nothing to learn from it.
     if (event.type === "message") {
       this.#pending.push(event);
-      this.#callBack();
+      this[CALL_BACK]();
       return;
     }
     this.#diagnoser.observe(event);
@@ -365,12 +378,12 @@ export class Client {
       case "closed":
         if (event.cause.kind === "local") return;
         if (!this.#reconnect) {
-          this.#finish();
+          this[FINISH]();
           this.#client.stop("closed");
         }
         break;
       case "connected":
-        this.#line(INFO, "mqtt", "connected", {
+        this[LINE](INFO, "mqtt", "connected", {
           broker: this.broker,
           session: event.sessionPresent ? "resumed" : "new",
           rtt: event.rtt,
@@ -380,13 +393,13 @@ export class Client {
         });
         break;
       case "waiting":
-        this.#line(INFO, "mqtt", "retry", { in_ms: Math.round(event.delay), reason: event.reason });
+        this[LINE](INFO, "mqtt", "retry", { in_ms: Math.round(event.delay), reason: event.reason });
         return;
       case "warning":
-        this.#line(WARN, "mqtt", "warning", { message: event.message });
+        this[LINE](WARN, "mqtt", "warning", { message: event.message });
         return;
       case "authenticated":
-        this.#line(INFO, "mqtt", "authenticated", { method: event.method });
+        this[LINE](INFO, "mqtt", "authenticated", { method: event.method });
         return;
       case "socket":
         break;
@@ -394,11 +407,11 @@ export class Client {
         return;
     }
     this.#pending.push(event);
-    this.#callBack();
+    this[CALL_BACK]();
   }
 
   /** A line on the serial port, when the level lets it through. */
-  #line(level: Level, area: string, event: string, fields: Fields): void {
+  [LINE](level: Level, area: string, event: string, fields: Fields): void {
     if (level > this.#level) return;
     const host = this.#host;
     this.#log ??= new Logger(
@@ -409,24 +422,24 @@ export class Client {
     this.#log.log(level, area, event, fields);
   }
 
-  #callBack(): void {
+  [CALL_BACK](): void {
     if (this.#flushing) return;
     this.#flushing = true;
     this.#timer.schedule(0);
   }
 
   /** Calls the application back. An exception it throws is not swallowed: the events after it follow later. */
-  #flush(): void {
+  [FLUSH](): void {
     this.#flushing = false;
     const pending = this.#pending;
     try {
-      while (pending.length) this.#dispatch(pending.shift()!);
+      while (pending.length) this[DISPATCH](pending.shift()!);
     } finally {
-      if (pending.length) this.#callBack();
+      if (pending.length) this[CALL_BACK]();
     }
   }
 
-  #dispatch(event: ClientEvent): void {
+  [DISPATCH](event: ClientEvent): void {
     // The event of every message, first.
     if (event.type === "message") {
       const publish = event.publish;
