@@ -238,7 +238,7 @@ export async function mcsimBench(broker: Mosquitto, reps: number, log: (line: st
         (s) => s.heap,
         2,
         "drop-in heap <= 2x Moddable's",
-        "the same application on each, instrumented release build for lin, 64-bit: slots are 32 B here (16 B on an ESP32); Tether: the drop-in alone (hosts/moddable/manifest.json, plain mqtt://, no storage, no TLS, no WebSocket), with reconnect and its backoff, the QoS 1/2 session and offline queue, MQTT 5, the diagnoser and the failure codes onClose names (the logger is made with its first line: none at warn while all is well); Moddable: its mqtt module",
+        "the same application on each, instrumented release build for lin, 64-bit: slots are 32 B here (16 B on an ESP32); Tether: the drop-in alone (hosts/moddable/manifest.json, plain mqtt://, no storage, no TLS, no WebSocket), with reconnect and its backoff, the QoS 1/2 session and offline queue, MQTT 5 and the failure codes onClose names (the logger is made with its first line: none at warn while all is well; the diagnoser is manifest_diagnose.json's, not in it); Moddable: its mqtt module",
       ),
       row(
         `CPU per QoS 0 publish (${SIZE} B)`,

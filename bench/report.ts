@@ -217,7 +217,8 @@ ${tables(rows)}
   application holds, the same application in both. Moddable's module is preloaded (its manifest says so), and so
   are Tether's modules, \`tether-mqtt\` included; what its clients share (the host, in \`hosts/moddable/drop-in\`, not
   preloaded) is made with the first Client, and counts. What the drop-in holds that Moddable's module does not: the reconnect supervisor and its
-  backoff, the session (QoS 1 and 2 in flight, the offline queue), the diagnoser and the logger. CPU: the
+  backoff, the session (QoS 1 and 2 in flight, the offline queue), MQTT 5, the failure codes (the diagnoser, in
+  \`manifest_diagnose.json\`, is not in it). CPU: the
   simulator's main thread's time (\`/proc/<pid>/schedstat\`) while publishing 5,000 QoS 0 messages of 64 bytes
   (paced at 16 per 20 ms, what the SDK's lin socket moves in one turn) or receiving 5,000 from an MQTT.js publisher,
   less the thread's idle rate measured in a quiet window of 2 s just before that phase (the application waits 2.5 s

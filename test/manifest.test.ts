@@ -3,8 +3,8 @@
 // the names Preference would have to store. test/moddable/ builds with the real SDK where one is built, and checks
 // the imports against the real build. The manifests, each with one job: hosts/moddable/manifest.json is the drop-in
 // (tether-mqtt, and only the modules it imports: client, codec, session, backoff, the failure codes), which an
-// application includes; manifest_tls.json and manifest_websocket.json add TLS and MQTT over WebSocket to it, for the
-// application that uses them; manifest_firmware.json is Tether's firmware app on all three (console, history,
+// application includes; manifest_tls.json, manifest_websocket.json and manifest_diagnose.json add TLS, MQTT over
+// WebSocket and the diagnoser's lines to it, for the application that uses them; manifest_firmware.json is Tether's firmware app on all three (console, history,
 // self-test, beacon, command topic) with its settings; and manifest.json builds the firmware (its entry point).
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, dirname, join, relative } from "node:path";
@@ -17,6 +17,7 @@ const APP = join(ROOT, "manifest.json");
 const LIBRARY = join(ROOT, "hosts/moddable/manifest.json");
 const TLS = join(ROOT, "hosts/moddable/manifest_tls.json");
 const WEBSOCKET = join(ROOT, "hosts/moddable/manifest_websocket.json");
+const DIAGNOSE = join(ROOT, "hosts/moddable/manifest_diagnose.json");
 const STORAGE = join(ROOT, "hosts/moddable/manifest_storage.json");
 const FIRMWARE = join(ROOT, "hosts/moddable/manifest_firmware.json");
 const ALL = [
@@ -25,6 +26,7 @@ const ALL = [
   ["hosts/moddable/manifest.json", LIBRARY],
   ["hosts/moddable/manifest_tls.json", TLS],
   ["hosts/moddable/manifest_websocket.json", WEBSOCKET],
+  ["hosts/moddable/manifest_diagnose.json", DIAGNOSE],
   ["hosts/moddable/manifest_storage.json", STORAGE],
 ] as const;
 /** The SDK's TLS socket manifest: only where TLS is used. */
@@ -308,7 +310,7 @@ describe.each(ALL)("%s", (_name, file) => {
   it.each(PLATFORMS)("maps only what its entries import, and what the modules it maps look up by name (%s)", (p) => {
     // An application that includes the drop-in gets nothing it does not use: every module of ours it maps is
     // imported from tether-mqtt, the firmware's app (manifest_firmware.json maps the app's folders whole), or an
-    // optional layer (TLS, WebSocket) that a module looks up by name, which its own manifest maps.
+    // optional part (TLS, WebSocket, the diagnoser) that a module looks up by name, which its own manifest maps.
     if (file === APP || file === FIRMWARE) return;
     const own = ownModules(file, p);
     const used = reachable(file, p, own.get("tether-mqtt") ?? "");
@@ -340,9 +342,10 @@ describe("manifest.json (Tether's firmware)", () => {
     expect(manifest.config).toBeUndefined();
   });
 
-  it("builds on the drop-in, TLS and WebSocket manifests", () => {
+  it("builds on the drop-in, diagnoser, storage, TLS and WebSocket manifests", () => {
     expect(read(FIRMWARE).include).toEqual([
       "./manifest.json",
+      "./manifest_diagnose.json",
       "./manifest_storage.json",
       "./manifest_tls.json",
       "./manifest_websocket.json",
@@ -373,10 +376,10 @@ describe("manifest.json (Tether's firmware)", () => {
   });
 });
 
-describe("the manifests applications include (the drop-in, its TLS, its WebSocket and its storage)", () => {
+describe("the manifests applications include (the drop-in, its TLS, WebSocket, diagnoser and storage)", () => {
   it.each(
     PLATFORMS.flatMap((platform) =>
-      [LIBRARY, TLS, WEBSOCKET, STORAGE].map((file) => [relative(ROOT, file), platform, file] as const),
+      [LIBRARY, TLS, WEBSOCKET, DIAGNOSE, STORAGE].map((file) => [relative(ROOT, file), platform, file] as const),
     ),
   )("%s has no entry point, settings, build name or exclusions of its own (%s)", (_name, platform, file) => {
     const located = sections(file, platform);
@@ -391,19 +394,26 @@ describe("the manifests applications include (the drop-in, its TLS, its WebSocke
     expect(ownModules(file, platform).has("main")).toBe(false);
   });
 
-  it.each(PLATFORMS)("leaves TLS, WebSocket, storage and the firmware's app out of the drop-in (%s)", (platform) => {
-    const own = [...ownModules(LIBRARY, platform).keys()];
-    expect(own.filter((name) => /^tether\/app\/|tls|websocket|sha1|x509|settings|nvs/.test(name))).toEqual([]);
-    expect(sdkIncludes(LIBRARY, platform)).not.toContain(SDK_TLS);
-    expect(sdkIncludes(LIBRARY, platform)).not.toContain(SDK_PREFERENCE);
-    expect(ownModules(STORAGE, platform).has("hosts/moddable/settings")).toBe(true);
-    expect(ownModules(TLS, platform).has("hosts/moddable/tls")).toBe(true);
-    expect(ownModules(WEBSOCKET, platform).has("tether/client/websocket")).toBe(true);
-  });
+  it.each(PLATFORMS)(
+    "leaves TLS, WebSocket, the diagnoser, storage and the firmware's app out of the drop-in (%s)",
+    (platform) => {
+      const own = [...ownModules(LIBRARY, platform).keys()];
+      expect(own.filter((name) => /^tether\/app\/|tls|websocket|sha1|x509|settings|nvs|diagnose/.test(name))).toEqual(
+        [],
+      );
+      expect(sdkIncludes(LIBRARY, platform)).not.toContain(SDK_TLS);
+      expect(sdkIncludes(LIBRARY, platform)).not.toContain(SDK_PREFERENCE);
+      expect(ownModules(STORAGE, platform).has("hosts/moddable/settings")).toBe(true);
+      expect(ownModules(TLS, platform).has("hosts/moddable/tls")).toBe(true);
+      expect(ownModules(WEBSOCKET, platform).has("tether/client/websocket")).toBe(true);
+      expect(ownModules(DIAGNOSE, platform).has("tether/diag/diagnose")).toBe(true);
+    },
+  );
 
-  it("looks TLS and the WebSocket layer up by the names their manifests map", () => {
+  it("looks TLS, the WebSocket layer and the diagnoser up by the names their manifests map", () => {
     expect(lookedUp("hosts/moddable/socket.ts")).toContain("hosts/moddable/tls");
     expect(lookedUp("hosts/moddable/drop-in.ts")).toContain("tether/client/websocket");
+    expect(lookedUp("hosts/moddable/drop-in.ts")).toContain("tether/diag/diagnose");
     expect(lookedUp("hosts/moddable/host.ts")).toContain("hosts/moddable/settings");
   });
 

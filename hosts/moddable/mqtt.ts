@@ -5,8 +5,8 @@
 // is made with the first one (hosts/moddable/drop-in).
 //
 // MQTT over WebSocket is in the build when the application's manifest includes hosts/moddable/manifest_websocket.json
-// (TLS likewise, with manifest_tls.json): the application's own manifest says which transports it carries, and
-// the WebSocket layer is found by name (Modules.has), so a build without it has no trace of it.
+// (TLS likewise, with manifest_tls.json; the diagnoser's lines, with manifest_diagnose.json): the application's own
+// manifest says what it carries, and these are found by name (Modules.has), so a build without them has no trace.
 import Modules from "modules";
 import { Client as Base, type ClientOptions } from "tether/compat/mqtt";
 
@@ -14,8 +14,8 @@ type Shared = typeof import("hosts/moddable/drop-in");
 
 class Client extends Base {
   constructor(options: ClientOptions) {
-    const { host, peers, webSocket } = Modules.importNow("hosts/moddable/drop-in") as Shared;
-    super(options, host, peers, webSocket);
+    const { host, peers, webSocket, diagnoser } = Modules.importNow("hosts/moddable/drop-in") as Shared;
+    super(options, host, peers, webSocket, diagnoser);
   }
 }
 

@@ -7,7 +7,7 @@ import type { ClientConfig } from "tether/client/client";
 import type { ConnectExtras } from "tether/client/connection";
 import { TUNER_DEFAULTS, validateTuner } from "tether/client/keepalive-tuner";
 import { connectWebSocket } from "tether/client/websocket";
-import { classifyCause } from "tether/diag/diagnose";
+import { classifyCause } from "tether/diag/codes";
 import { Stats } from "tether/diag/stats";
 import { toBytes } from "tether/mqtt/bytes";
 import { CodecError, Encoder } from "tether/mqtt/codec";

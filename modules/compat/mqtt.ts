@@ -15,8 +15,7 @@ import {
   Client as Supervisor,
 } from "tether/client/client";
 import type { Authenticator, ConnectExtras, Goodbye } from "tether/client/connection";
-import { failureInfo, failureLevel } from "tether/diag/codes";
-import { classifyCause, Diagnoser } from "tether/diag/diagnose";
+import { type Code, classifyCause, failureInfo, failureLevel } from "tether/diag/codes";
 import { type Fields, INFO, type Level, Logger, levelFromName, WARN } from "tether/diag/log";
 import type { Host, Timer } from "tether/host";
 import { toBytes } from "tether/mqtt/bytes";
@@ -135,16 +134,28 @@ export type ClientClass = new (options: ClientOptions) => Client;
 type WebSocketLayer = ClientConfig["webSocket"];
 
 /**
- * The Client class for one Host, and the WebSocket layer when the build has one (without it, `path` and ws://
- * brokers are refused when a Client is made). Clients of one class that share a client id and broker replace each
+ * The diagnoser's class (tether/diag/diagnose's Diagnoser), when the build has it (on Moddable,
+ * hosts/moddable/manifest_diagnose.json; the firmware includes it): its `diag` lines name a failure with its evidence
+ * and a hint. Passed in, not imported, so that a build without it carries none of it; onClose names every failure
+ * either way. What the drop-in asks of it is written here: mcconfig's tsc resolves type imports too, and such a build
+ * has no diagnose module to import a type from.
+ */
+export type DiagnoserClass = new (
+  options: { version: ProtocolVersion; sentUser: boolean; shortLived: number; repeats: number },
+  report: (finding: { code: Code; fields: Fields }) => void,
+) => { observe(event: ClientEvent): void };
+
+/**
+ * The Client class for one Host, with the WebSocket layer and the diagnoser when the build has them (without the
+ * WebSocket layer, `path` and ws:// brokers are refused when a Client is made). Clients of one class that share a client id and broker replace each
  * other: the newer closes the older, so an application that makes a new Client in onClose, as Moddable's module
  * requires, never has two clients taking the session from each other.
  */
-export function bindClient(host: Host, webSocket?: WebSocketLayer): ClientClass {
+export function bindClient(host: Host, webSocket?: WebSocketLayer, diagnoser?: DiagnoserClass): ClientClass {
   const peers = new Map<string, Client>();
   return class extends Client {
     constructor(options: ClientOptions) {
-      super(options, host, peers, webSocket);
+      super(options, host, peers, webSocket, diagnoser);
     }
   };
 }
@@ -191,7 +202,7 @@ export class Client {
   readonly #level: number;
   /** Made with the first line printed: at warn, a client that has nothing to say keeps none of its heap. */
   #log: Logger | undefined;
-  readonly #diagnoser: Diagnoser;
+  readonly #diagnoser: InstanceType<DiagnoserClass> | undefined;
   /** Events waiting for their callbacks, in order. */
   readonly #pending: ClientEvent[] = [];
   /** Calls the application back from the event loop, never from inside the socket's callback. */
@@ -204,7 +215,13 @@ export class Client {
    *  `reconnect: false`. */
   #done = false;
 
-  constructor(options: ClientOptions, host: Host, peers: Map<string, Client> = new Map(), webSocket?: WebSocketLayer) {
+  constructor(
+    options: ClientOptions,
+    host: Host,
+    peers: Map<string, Client> = new Map(),
+    webSocket?: WebSocketLayer,
+    diagnoser?: DiagnoserClass,
+  ) {
     const config = configOf(options, webSocket);
     const { version, username } = config;
     this.#host = host;
@@ -215,13 +232,12 @@ export class Client {
     this.#anonymous = !config.clientId;
     this.#version = version;
     const shortLived = config.backoff.stable;
-    this.#diagnoser = new Diagnoser(
-      { version, sentUser: username !== undefined, shortLived, repeats: 3 },
-      (finding) => {
+    this.#diagnoser =
+      diagnoser &&
+      new diagnoser({ version, sentUser: username !== undefined, shortLived, repeats: 3 }, (finding) => {
         const info = failureInfo(finding.code);
         this[LINE](failureLevel(info), "diag", finding.code, { ...finding.fields, hint: info.hint });
-      },
-    );
+      });
     this.#timer = host.timer(() => this[FLUSH]());
     this.#client = new Supervisor(host, config, (event) => this[OBSERVE](event));
     peers.get(this.#key)?.close();
@@ -373,7 +389,7 @@ export class Client {
       this[CALL_BACK]();
       return;
     }
-    this.#diagnoser.observe(event);
+    this.#diagnoser?.observe(event);
     switch (event.type) {
       case "closed":
         if (event.cause.kind === "local") return;

@@ -7,6 +7,7 @@
 // mosquitto 2.0): mosquitto refuses a wrong password or unknown user with 5 / 0x87, never 4 / 0x86;
 // denials by an acl_file are silent; a client-id takeover and a broker shutdown close the socket with no DISCONNECT.
 
+import type { CloseCause } from "tether/client/connection";
 import type { TransportError } from "tether/client/transport";
 import { ERROR, type Level, WARN } from "tether/diag/log";
 import { frozen } from "tether/mqtt/frozen";
@@ -323,4 +324,24 @@ function classifyReason(reasonCode: number): Code | undefined {
       return "feature_unsupported";
   }
   return undefined;
+}
+
+/** The failure code for the way a connection ended (not for a local close, which is no failure). */
+export function classifyCause(cause: CloseCause, version: ProtocolVersion, sentUser: boolean): Code {
+  switch (cause.kind) {
+    case "net":
+      return classifyNetError(cause.error);
+    case "connack":
+      return classifyConnack(version, cause.reasonCode, sentUser);
+    case "connack_timeout":
+      return "connack_timeout";
+    case "server_disconnect":
+      return classifyDisconnect(cause.reasonCode);
+    case "protocol":
+      return cause.code === "packet_too_large" ? "packet_too_large" : "protocol_error";
+    case "keepalive_timeout":
+      return "keepalive_timeout";
+    case "local":
+      return "broker_closed";
+  }
 }

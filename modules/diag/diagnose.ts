@@ -19,7 +19,7 @@ import { hostPort } from "tether/client/broker";
 import type { ClientEvent } from "tether/client/client";
 import type { CloseCause } from "tether/client/connection";
 import { longest, shortest, similar, TUNER_DEFAULTS } from "tether/client/idle-times";
-import { type Code, classifyConnack, classifyDisconnect, classifyNetError } from "tether/diag/codes";
+import { type Code, classifyCause } from "tether/diag/codes";
 import type { Fields } from "tether/diag/log";
 import { CONNACK, DISCONNECT, type ProtocolVersion, PUBLISH, SUBACK } from "tether/mqtt/packets";
 import { reasonText } from "tether/mqtt/reasons";
@@ -392,24 +392,4 @@ function apart(times: readonly number[], tolerance: number, slack: number): bool
 /** ms as seconds with one decimal at most. */
 function seconds(ms: number): number {
   return Math.round(ms / 100) / 10;
-}
-
-/** The failure code for the way a connection ended (not for a local close, which is no failure). */
-export function classifyCause(cause: CloseCause, version: ProtocolVersion, sentUser: boolean): Code {
-  switch (cause.kind) {
-    case "net":
-      return classifyNetError(cause.error);
-    case "connack":
-      return classifyConnack(version, cause.reasonCode, sentUser);
-    case "connack_timeout":
-      return "connack_timeout";
-    case "server_disconnect":
-      return classifyDisconnect(cause.reasonCode);
-    case "protocol":
-      return cause.code === "packet_too_large" ? "packet_too_large" : "protocol_error";
-    case "keepalive_timeout":
-      return "keepalive_timeout";
-    case "local":
-      return "broker_closed";
-  }
 }

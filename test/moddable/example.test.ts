@@ -20,13 +20,15 @@ describe("examples/mqttbasic for esp32", () => {
       expect(unresolvedImports(esp32.tmp)).toEqual([]);
       expect(ownWarnings(esp32.output)).toEqual([]);
       // The drop-in alone: none of the firmware's app, no TLS (Tether's or the SDK's), no WebSocket layer, no
-      // storage of ours (the SDK's base brings Preference on an ESP32), and of ECMA-419's IO the TCP socket alone
-      // (with the listener its native code declares).
+      // diagnoser, no storage of ours (the SDK's base brings Preference on an ESP32), and of ECMA-419's IO the TCP
+      // socket alone (with the listener its native code declares).
       const modules = [...modulesOf(esp32.tmp).keys()];
       expect(modules).toContain("tether/compat/mqtt");
       expect(
         modules.filter((m) =>
-          /^tether\/app\/|^ssl\/|tls|websocket|sha1|x509|^hosts\/moddable\/(settings|nvs|stored)$/.test(m),
+          /^tether\/app\/|^ssl\/|tls|websocket|sha1|x509|diagnose|idle-times|^hosts\/moddable\/(settings|nvs|stored)$/.test(
+            m,
+          ),
         ),
       ).toEqual([]);
       expect(modules.filter((m) => m.startsWith("embedded:io/")).sort()).toEqual([
