@@ -3,7 +3,7 @@
 // outlives connections, so in-flight messages survive a reconnect.
 import type { TransportError } from "tether/client/transport";
 import { CodecError, Decoder, Encoder, type SkippedPublish } from "tether/mqtt/codec";
-import { KeepAlive } from "tether/mqtt/keepalive";
+import { effectiveKeepAlive, KeepAlive } from "tether/mqtt/keepalive";
 import {
   AUTH,
   type Auth,
@@ -216,37 +216,53 @@ const UNSPECIFIED_ERROR = 0x80;
 const CONTINUE_AUTHENTICATION = 0x18;
 const REAUTHENTICATE = 0x19;
 
+/**
+ * Topic aliases on a connection (MQTT 5), made at CONNACK when either side allows any: a connection without them
+ * (every 3.1.1 one) holds none of this. They live as long as the connection.
+ */
+interface Aliases {
+  /** The broker's Topic Alias Maximum: our aliases must stay within it (spec 3.2.2.3.8). */
+  max: number;
+  /** Ours, by topic (with `topicAliases`). */
+  out: Map<string, number> | undefined;
+  /** The broker's: topics by alias (with our Topic Alias Maximum). */
+  in: Map<number, string> | undefined;
+}
+
+/** A caller of confirm, waiting. */
+interface Confirm {
+  /** PINGRESPs still to read, up to the one that answers the PINGREQ sent for it. */
+  left: number;
+  done: (read: boolean) => void;
+}
+
+// What the broker does not take (Connection.refused).
+const NO_RETAIN = 1;
+const NO_SUBSCRIPTION_IDS = 2;
+
 export class Connection {
   trace = false;
   private state = HANDSHAKE;
   private readonly encoder: Encoder;
   private readonly decoder: Decoder;
   private readonly keepAlive: KeepAlive;
-  private startedAt = 0;
-  private connectedAt = -1;
-  private lastReceived = 0;
+  /** When the state began: start (HANDSHAKE: the CONNACK's deadline and round trip), CONNACK (UP: the uptime). */
+  private since = 0;
   private brokerMaxPacket = 0;
-  /** The broker's Topic Alias Maximum: our aliases must stay within it (spec 3.2.2.3.8). */
-  private brokerAliasMax = 0;
-  /** Our aliases on this connection, by topic (with `topicAliases`); aliases live as long as the connection. */
-  private aliasesOut: Map<string, number> | undefined;
-  /** A topic whose new alias takes effect once the PUBLISH that sets it is written. */
-  private aliasPending = "";
-  /** The broker's aliases on this connection: topics by alias. */
-  private aliasesIn: Map<number, string> | undefined;
-  /** The broker's Retain Available (5.0; true when absent): a retained PUBLISH it refuses ends the connection. */
-  private retainAvailable = true;
-  /** The broker's Subscription Identifier Available (5.0; true when absent). */
-  private subscriptionIdsAvailable = true;
+  /**
+   * NO_RETAIN: the broker has Retain Available 0 (5.0), or is known to keep no retained messages (noRetain): a
+   * retained PUBLISH would end the connection. NO_SUBSCRIPTION_IDS: Subscription Identifier Available 0 (5.0).
+   */
+  private refused = 0;
   /** The PUBLISH being skipped (see skipped) was reported at its header. */
   private skipNamed = false;
+  private aliases: Aliases | undefined;
   /** Filters of each SUBSCRIBE awaiting its SUBACK, so a refusal can name them: made with the first, dropped when all are answered. */
   private pendingSubscribes: Map<number, string[]> | undefined;
-  /** PINGREQs sent and PINGRESPs read on this connection (the broker answers in order). */
-  private pings = 0;
-  private pongs = 0;
+  /** PINGREQs written less PINGRESPs read on this connection (the broker answers in order). */
+  private unanswered = 0;
   /** What waits for the broker to have read everything sent before it (see confirm): made with the first. */
-  private confirms: { pong: number; done: (read: boolean) => void }[] | undefined;
+  private confirms: Confirm[] | undefined;
 
   constructor(
     private readonly options: ConnectionOptions,
@@ -282,8 +298,9 @@ export class Connection {
       if (x?.userProperties?.length) properties.userProperties = x.userProperties;
       if (x?.auth) this.authProperties(properties, x.auth.start());
     }
-    this.startedAt = now;
-    this.lastReceived = now;
+    this.since = now;
+    // Idle (see end) counts from here until something is read.
+    this.keepAlive.lastReceived = now;
     // A CONNECT that cannot be encoded (larger than maxPacketSize, a string brokers refuse) would time out at every
     // attempt, for ever: the connection ends as one of ours, which the supervisor does not retry; the warning says why.
     const unsent = this.send(
@@ -308,7 +325,6 @@ export class Connection {
     if (this.state === CLOSED) return;
     // Any byte proves the link alive, not only a whole packet: a large one crawling through a slow link must not be
     // taken for silence while the PINGRESP waits behind it.
-    this.lastReceived = now;
     this.keepAlive.received(now);
     this.decoder.push(bytes);
     for (;;) {
@@ -335,14 +351,14 @@ export class Connection {
 
   /** When the driver should call tick() next (an absolute time), or Infinity for never. */
   deadline(): number {
-    if (this.state === HANDSHAKE) return this.startedAt + this.options.connackTimeout;
+    if (this.state === HANDSHAKE) return this.since + this.options.connackTimeout;
     if (this.state === UP) return this.keepAlive.nextDeadline();
     return Number.POSITIVE_INFINITY;
   }
 
   tick(now: number): void {
-    if (this.state === HANDSHAKE && now >= this.startedAt + this.options.connackTimeout) {
-      this.fail({ kind: "connack_timeout", waited: now - this.startedAt }, now, 0);
+    if (this.state === HANDSHAKE && now >= this.since + this.options.connackTimeout) {
+      this.fail({ kind: "connack_timeout", waited: now - this.since }, now, 0);
       return;
     }
     if (this.state !== UP) return;
@@ -350,7 +366,7 @@ export class Connection {
     if (due === "ping") this.ping(now);
     else if (due === "timeout") {
       this.fail(
-        { kind: "keepalive_timeout", waited: this.keepAlive.pingTimeout, idle: now - this.lastReceived },
+        { kind: "keepalive_timeout", waited: this.keepAlive.pingTimeout, idle: now - this.keepAlive.lastReceived },
         now,
         0,
       );
@@ -383,7 +399,7 @@ export class Connection {
     now: number,
   ): void {
     // What send does beyond encoding: properties, a retain flag the broker refuses, a topic alias, a traced packet.
-    if (properties !== undefined || (retain && !this.retainAvailable) || this.aliasesOut || this.trace) {
+    if (properties !== undefined || (retain && this.refused & NO_RETAIN) || this.aliases?.out || this.trace) {
       this.send({ type: PUBLISH, topic, payload, qos: 0, retain, dup: false, properties }, now);
       return;
     }
@@ -399,7 +415,7 @@ export class Connection {
 
   /** Sends SUBSCRIBE; returns its packet id, or 0 when not connected or out of identifiers. */
   subscribe(subscriptions: Subscription[], now: number, properties?: Properties): number {
-    if (properties?.subscriptionIdentifier !== undefined && !this.subscriptionIdsAvailable) {
+    if (properties?.subscriptionIdentifier !== undefined && this.refused & NO_SUBSCRIPTION_IDS) {
       // The broker would end the connection with 0xA1, and a subscription kept for reconnects would end every one.
       const message =
         "SUBSCRIBE with a subscription identifier not sent: the broker has Subscription Identifier Available 0";
@@ -441,7 +457,7 @@ export class Connection {
   ping(now: number): void {
     if (this.state !== UP) return;
     this.send({ type: PINGREQ }, now);
-    this.pings++;
+    this.unanswered++;
     this.session.pinged();
     this.keepAlive.pingSent(now);
   }
@@ -458,7 +474,7 @@ export class Connection {
     if (this.state !== UP) return false;
     this.ping(now);
     this.confirms ??= [];
-    this.confirms.push({ pong: this.pings, done });
+    this.confirms.push({ left: this.unanswered, done });
     return true;
   }
 
@@ -630,9 +646,10 @@ export class Connection {
           this.ping(now);
         }
         if (rtt !== undefined) this.out.event({ type: "pong", rtt });
-        this.pongs++;
+        this.unanswered--;
         const confirms = this.confirms;
-        while (confirms?.length && confirms[0].pong <= this.pongs && this.state === UP) confirms.shift()!.done(true);
+        for (const waiting of confirms ?? []) waiting.left--;
+        while (confirms?.length && confirms[0].left <= 0 && this.state === UP) confirms.shift()!.done(true);
         return;
       }
       case DISCONNECT: {
@@ -662,7 +679,6 @@ export class Connection {
    * broker does not send it again at every reconnect.
    */
   private skipped(skipped: SkippedPublish, now: number): void {
-    this.lastReceived = now;
     this.keepAlive.received(now);
     const { topic, qos, packetId, size, done } = skipped;
     const named = this.skipNamed;
@@ -698,17 +714,20 @@ export class Connection {
       this.end({ kind: "local", reason: PROBE_TAKEN }, now);
       return;
     }
+    const rtt = now - this.since;
     this.state = UP;
-    this.connectedAt = now;
+    this.since = now;
     this.brokerMaxPacket = p?.maximumPacketSize ?? this.options.learntMaxPacket ?? 0;
-    this.retainAvailable = p?.retainAvailable !== 0 && !this.options.noRetain;
-    this.subscriptionIdsAvailable = p?.subscriptionIdentifiersAvailable !== 0;
-    if (this.options.version === 5) {
-      this.brokerAliasMax = p?.topicAliasMaximum ?? 0;
-      if (this.options.topicAliases && this.brokerAliasMax) this.aliasesOut = new Map();
-      if (this.options.topicAliasMaximum) this.aliasesIn = new Map();
+    this.refused =
+      (p?.retainAvailable === 0 || this.options.noRetain ? NO_RETAIN : 0) |
+      (p?.subscriptionIdentifiersAvailable === 0 ? NO_SUBSCRIPTION_IDS : 0);
+    const { topicAliases, topicAliasMaximum } = this.options;
+    const max = p?.topicAliasMaximum ?? 0;
+    if (this.options.version === 5 && (max || topicAliasMaximum)) {
+      const out = topicAliases && max ? new Map<string, number>() : undefined;
+      this.aliases = { max, out, in: topicAliasMaximum ? new Map() : undefined };
     }
-    this.keepAlive.start(now, p?.serverKeepAlive);
+    this.keepAlive.start(now, effectiveKeepAlive(this.options.keepAlive, p?.serverKeepAlive));
     this.session.protocolVersion = this.options.version;
     const resumed = this.session.resume(
       packet.sessionPresent,
@@ -727,7 +746,7 @@ export class Connection {
       type: "connected",
       sessionPresent: packet.sessionPresent,
       properties: p,
-      rtt: now - this.startedAt,
+      rtt,
       keepAlive: this.keepAlive.keepAlive,
       requeued: resumed.requeued,
       resent,
@@ -739,7 +758,7 @@ export class Connection {
    * False when the alias breaks the rules (spec 3.3.2.3.4): the connection is failed.
    */
   private unalias(packet: Publish, alias: number, now: number): boolean {
-    const aliases = this.aliasesIn;
+    const aliases = this.aliases?.in;
     const max = this.options.topicAliasMaximum ?? 0;
     let problem = "";
     if (!aliases || alias > max) problem = `broker used topic alias ${alias}, above our Topic Alias Maximum ${max}`;
@@ -759,12 +778,13 @@ export class Connection {
   private outgoing(packet: Publish): Publish {
     const properties = packet.properties;
     const given = properties?.topicAlias;
-    const aliases = this.aliasesOut;
-    if (given !== undefined && (aliases || given > this.brokerAliasMax)) {
+    const max = this.aliases?.max ?? 0;
+    const aliases = this.aliases?.out;
+    if (given !== undefined && (aliases || given > max)) {
       if (!aliases) {
         this.out.event({
           type: "warning",
-          message: `topic alias ${given} above the broker's Topic Alias Maximum ${this.brokerAliasMax}: sent without it`,
+          message: `topic alias ${given} above the broker's Topic Alias Maximum ${max}: sent without it`,
         });
       }
       const { topicAlias: _, ...rest } = properties!;
@@ -774,8 +794,7 @@ export class Connection {
     const known = aliases.get(packet.topic);
     if (known !== undefined) return { ...packet, topic: "", properties: { ...packet.properties, topicAlias: known } };
     // When all are taken the first topics keep theirs: a device publishes to a few topics, the same ones again.
-    if (aliases.size >= this.brokerAliasMax) return packet;
-    this.aliasPending = packet.topic;
+    if (aliases.size >= max) return packet;
     return { ...packet, properties: { ...packet.properties, topicAlias: aliases.size + 1 } };
   }
 
@@ -809,7 +828,7 @@ export class Connection {
   private send(packet: Packet, now: number): number {
     const version = this.options.version;
     if (packet.type === PUBLISH) {
-      if (packet.retain && !this.retainAvailable) {
+      if (packet.retain && this.refused & NO_RETAIN) {
         this.out.event({
           type: "warning",
           message: `retained publish to ${packet.topic} not sent: the broker has Retain Available 0`,
@@ -818,15 +837,16 @@ export class Connection {
       }
       if (version === 5) packet = this.outgoing(packet);
     }
-    const pending = this.aliasPending;
-    if (pending) this.aliasPending = "";
     const bytes = this.encoder.encode(packet, version);
     // What unsendable looks for, in line (see publishNow).
     if (bytes instanceof CodecError || (this.brokerMaxPacket !== 0 && bytes.length > this.brokerMaxPacket)) {
       return this.unsendable(bytes, packet.type);
     }
-    // Only an alias the broker has seen with its topic may stand for it.
-    if (pending) this.aliasesOut!.set(pending, this.aliasesOut!.size + 1);
+    // Only an alias the broker has seen with its topic may stand for it: a new alias of ours (outgoing sends a new one
+    // with its topic, a known one without) does once this PUBLISH is written.
+    const ours = this.aliases?.out;
+    if (ours && packet.type === PUBLISH && packet.topic !== "" && packet.properties?.topicAlias)
+      ours.set(packet.topic, packet.properties.topicAlias);
     if (this.trace) this.out.event({ type: "packet", direction: "out", packet, size: bytes.length });
     if (expectsAnswer(packet)) this.keepAlive.expectAnswer(now);
     else this.keepAlive.sent(now);
@@ -860,18 +880,19 @@ export class Connection {
 
   private end(cause: CloseCause, now: number): void {
     if (this.state === CLOSED) return;
+    const up = this.state === UP;
     this.state = CLOSED;
     this.session.suspend();
     this.out.close();
-    if (this.connectedAt >= 0 && brokerClosed(cause)) {
+    if (up && brokerClosed(cause)) {
       const suspect = this.session.quarantine();
       if (suspect) this.out.event({ type: "quarantined", message: suspect.message, closes: suspect.closes, cause });
     }
     this.out.event({
       type: "closed",
       cause,
-      uptime: this.connectedAt < 0 ? -1 : now - this.connectedAt,
-      idle: now - this.lastReceived,
+      uptime: up ? now - this.since : -1,
+      idle: now - this.keepAlive.lastReceived,
     });
     const confirms = this.confirms;
     this.confirms = undefined;

@@ -30,48 +30,50 @@ export function pingTimeout(srtt: number | undefined, rttvar: number, keepAliveS
  * the ping timeout since the PINGREQ or since the last packet received after it. Any packet proves the broker is
  * alive, and a PINGRESP queued behind a burst of PUBLISHes on a slow link would otherwise look like a dead broker.
  * Only the PINGRESP ends the ping, though: it gives the round-trip sample.
+ *
+ * Its fields are `private`, not `#`: in XS an instance with `#` fields holds one more slot for them.
  */
 export class KeepAlive {
-  /** The keep alive we ask for in CONNECT (seconds). */
-  readonly requested: number;
-  /** The keep alive in force on this connection (seconds); 0 disables pings. */
+  /** The keep alive in force on this connection (seconds); 0 disables pings. The one asked for until `start`. */
   keepAlive: number;
   /** Smoothed round-trip time and its variation (ms); srtt is undefined until the first PINGRESP. */
   srtt: number | undefined = undefined;
   rttvar = 0;
-  #lastSent = 0;
-  #lastReceived = 0;
+  private lastSent = 0;
+  /** When anything was last read from the connection (the connection's idle time is counted from it). */
+  lastReceived = 0;
   /** When the unanswered PINGREQ was sent, or -1. */
-  #pingAt = -1;
+  private pingAt = -1;
   /** When we first sent a packet that the broker must answer (PUBLISH QoS > 0, SUBSCRIBE...) since we last heard from it, or -1. */
-  #answerAt = -1;
+  private answerAt = -1;
 
+  /** `keepAliveSeconds`: the keep alive asked for in CONNECT. */
   constructor(keepAliveSeconds: number) {
-    this.requested = keepAliveSeconds;
     this.keepAlive = keepAliveSeconds;
   }
 
   /**
-   * A connection is up: call on CONNACK with its Server Keep Alive (5.0). The clock starts now rather than at
-   * CONNECT; the broker allows one and a half keep alives, far more than that round trip. The RTT estimate is kept.
+   * A connection is up: call on CONNACK with the keep alive in force on it (see effectiveKeepAlive). The clock
+   * starts now rather than at CONNECT; the broker allows one and a half keep alives, far more than that round trip.
+   * The RTT estimate is kept.
    */
-  start(now: number, serverKeepAlive?: number): void {
-    this.keepAlive = effectiveKeepAlive(this.requested, serverKeepAlive);
-    this.#lastSent = now;
-    this.#lastReceived = now;
-    this.#pingAt = -1;
-    this.#answerAt = -1;
+  start(now: number, keepAliveSeconds: number): void {
+    this.keepAlive = keepAliveSeconds;
+    this.lastSent = now;
+    this.lastReceived = now;
+    this.pingAt = -1;
+    this.answerAt = -1;
   }
 
   /** Any packet was written to the connection. */
   sent(now: number): void {
-    this.#lastSent = now;
+    this.lastSent = now;
   }
 
   /** Any packet was read from the connection. */
   received(now: number): void {
-    this.#lastReceived = now;
-    this.#answerAt = -1;
+    this.lastReceived = now;
+    this.answerAt = -1;
   }
 
   /**
@@ -80,14 +82,14 @@ export class KeepAlive {
    * the ping timeout means the link is dead.
    */
   expectAnswer(now: number): void {
-    this.#lastSent = now;
-    if (this.#answerAt < 0) this.#answerAt = now;
+    this.lastSent = now;
+    if (this.answerAt < 0) this.answerAt = now;
   }
 
   /** A PINGREQ was written (counts as sent). A second one while the first is unanswered keeps the first's time. */
   pingSent(now: number): void {
-    this.#lastSent = now;
-    if (this.#pingAt < 0) this.#pingAt = now;
+    this.lastSent = now;
+    if (this.pingAt < 0) this.pingAt = now;
   }
 
   /**
@@ -95,10 +97,10 @@ export class KeepAlive {
    * does; undefined for a PINGRESP nobody asked for.
    */
   pingResponse(now: number): number | undefined {
-    this.#lastReceived = now;
-    if (this.#pingAt < 0) return undefined;
-    const rtt = now - this.#pingAt;
-    this.#pingAt = -1;
+    this.lastReceived = now;
+    if (this.pingAt < 0) return undefined;
+    const rtt = now - this.pingAt;
+    this.pingAt = -1;
     if (this.srtt === undefined) {
       this.srtt = rtt;
       this.rttvar = rtt / 2;
@@ -117,23 +119,23 @@ export class KeepAlive {
   /** What to do now: close the connection, send a PINGREQ, or nothing. */
   check(now: number): KeepAliveState {
     if (now >= this.deadAt()) return "timeout";
-    if (this.keepAlive > 0 && now >= this.#lastSent + this.keepAlive * 1000) return "ping";
+    if (this.keepAlive > 0 && now >= this.lastSent + this.keepAlive * 1000) return "ping";
     return "idle";
   }
 
   /** When `check` must be called next (ms; a time already past means now); Infinity when nothing can happen. */
   nextDeadline(): number {
-    const ping = this.keepAlive > 0 ? this.#lastSent + this.keepAlive * 1000 : Infinity;
+    const ping = this.keepAlive > 0 ? this.lastSent + this.keepAlive * 1000 : Infinity;
     // Nothing unanswered, as after every packet received: no death deadline (asked after each socket read).
-    if (this.#pingAt < 0 && this.#answerAt < 0) return ping;
+    if (this.pingAt < 0 && this.answerAt < 0) return ping;
     return Math.min(ping, this.deadAt());
   }
 
   /** When the broker's silence proves the link dead: after an unanswered PINGREQ, or an unanswered packet. */
   private deadAt(): number {
-    const ping = this.#pingAt >= 0 ? Math.max(this.#pingAt, this.#lastReceived) + this.pingTimeout : Infinity;
+    const ping = this.pingAt >= 0 ? Math.max(this.pingAt, this.lastReceived) + this.pingTimeout : Infinity;
     const answer =
-      this.#answerAt >= 0 && this.keepAlive > 0 ? this.#answerAt + this.keepAlive * 1000 + this.pingTimeout : Infinity;
+      this.answerAt >= 0 && this.keepAlive > 0 ? this.answerAt + this.keepAlive * 1000 + this.pingTimeout : Infinity;
     return Math.min(ping, answer);
   }
 }

@@ -144,6 +144,20 @@ describe("outgoing topic aliases", () => {
     },
   );
 
+  test("an alias whose PUBLISH could not be sent is not used: the next message gives it with its topic", () => {
+    const h = harness({ topicAliases: true });
+    h.accept({ topicAliasMaximum: 2, maximumPacketSize: 64 });
+    h.conn.publish({ topic: "t", payload: new Uint8Array(100), qos: 0, retain: false }, 2);
+    expect(h.of("warning").map((w) => w.message)).toEqual(["packet of 109 bytes exceeds the broker's maximum of 64"]);
+    h.publish("t");
+    h.publish("t");
+    const publishes = h.written.filter((p) => p.cmd === "publish") as { topic: string; properties?: object }[];
+    expect(publishes.map((p) => [p.topic, p.properties])).toEqual([
+      ["t", { topicAlias: 1 }],
+      ["", { topicAlias: 1 }],
+    ]);
+  });
+
   test("aliases belong to one connection: the message in flight goes to the next broker with its topic", () => {
     const session = new Session();
     const first = harness({ topicAliases: true }, session);
@@ -272,6 +286,23 @@ describe("acks", () => {
   });
 });
 
+describe("times the connection reports", () => {
+  test("connected: the round trip from CONNECT; closed: the uptime from CONNACK, idle since the last bytes read", () => {
+    const h = harness();
+    h.send({ cmd: "connack", sessionPresent: false, reasonCode: 0 } as WirePacket, 30);
+    h.send({ cmd: "pingresp" } as WirePacket, 400);
+    h.conn.socketFailed({ code: "reset" }, 1000);
+    expect(h.of("connected").map((e) => e.rtt)).toEqual([30]);
+    expect(h.of("closed").map((e) => [e.uptime, e.idle])).toEqual([[970, 600]]);
+  });
+
+  test("closed before CONNACK: no uptime, idle since the socket opened", () => {
+    const h = harness();
+    h.conn.socketFailed({ code: "reset" }, 700);
+    expect(h.of("closed").map((e) => [e.uptime, e.idle])).toEqual([[-1, 700]]);
+  });
+});
+
 describe("keep alive", () => {
   /** Connected with a keep alive of 2 s at t=1, a PINGREQ out at t=2001; returns when its answer is overdue. */
   function pinged() {
@@ -320,6 +351,18 @@ describe("confirm: waits until the broker has read what was sent (a remote comma
     expect(done).toEqual(["a true"]);
     h.send({ cmd: "pingresp" } as WirePacket, 5);
     expect(done).toEqual(["a true", "b true"]);
+  });
+
+  test("a PINGREQ already unanswered is answered first: the waiter runs at the next PINGRESP", () => {
+    const h = harness();
+    h.accept();
+    h.conn.ping(2);
+    const done: boolean[] = [];
+    h.conn.confirm(3, (read) => done.push(read));
+    h.send({ cmd: "pingresp" } as WirePacket, 4);
+    expect(done).toEqual([]);
+    h.send({ cmd: "pingresp" } as WirePacket, 5);
+    expect(done).toEqual([true]);
   });
 
   test("the connection ending first calls them with false, once; a closed connection takes none", () => {

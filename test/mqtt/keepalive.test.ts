@@ -29,7 +29,7 @@ describe("pingTimeout", () => {
 describe("KeepAlive", () => {
   it("estimates round-trip time as RFC 6298 (alpha 1/8, beta 1/4)", () => {
     const k = new KeepAlive(60);
-    k.start(0);
+    k.start(0, 60);
     const samples: [number, number][] = [];
     let t = 0;
     for (const rtt of [100, 200, 50]) {
@@ -43,20 +43,20 @@ describe("KeepAlive", () => {
       [112.5, 62.5],
       [104.6875, 62.5],
     ]);
-    k.start(500000);
+    k.start(500000, 60);
     expect(k.srtt).toBe(104.6875);
   });
 
   it("ignores a PINGRESP without a PINGREQ for the estimate", () => {
     const k = new KeepAlive(60);
-    k.start(0);
+    k.start(0, 60);
     k.pingResponse(100);
     expect(k.srtt).toBeUndefined();
   });
 
   it("times a second PINGREQ's answer from the first unanswered one", () => {
     const k = new KeepAlive(60);
-    k.start(0);
+    k.start(0, 60);
     k.pingSent(1000);
     k.pingSent(1500);
     k.pingResponse(1300 + 1000);
@@ -65,7 +65,7 @@ describe("KeepAlive", () => {
 
   it("asks for a ping only after a full keep alive without sending", () => {
     const k = new KeepAlive(10);
-    k.start(1000);
+    k.start(1000, 10);
     expect(k.nextDeadline()).toBe(11000);
     expect(k.check(10999)).toBe("idle");
     k.received(10000);
@@ -78,14 +78,14 @@ describe("KeepAlive", () => {
 
   it("never pings with keep alive 0", () => {
     const k = new KeepAlive(0);
-    k.start(0);
+    k.start(0, 0);
     expect(k.check(1e9)).toBe("idle");
     expect(k.nextDeadline()).toBe(Infinity);
   });
 
   it("times out when nothing at all is received for the timeout after the PINGREQ", () => {
     const k = new KeepAlive(10);
-    k.start(0);
+    k.start(0, 10);
     k.pingSent(10000);
     expect(k.pingTimeout).toBe(5000);
     expect(k.nextDeadline()).toBe(15000);
@@ -95,7 +95,7 @@ describe("KeepAlive", () => {
 
   it("counts any packet received after the PINGREQ as proof of life", () => {
     const k = new KeepAlive(10);
-    k.start(0);
+    k.start(0, 10);
     k.pingSent(10000);
     k.received(14000);
     expect(k.check(15000)).toBe("idle");
@@ -105,7 +105,7 @@ describe("KeepAlive", () => {
 
   it("clears the timeout on PINGRESP and pings again a keep alive later", () => {
     const k = new KeepAlive(10);
-    k.start(0);
+    k.start(0, 10);
     k.pingSent(10000);
     k.pingResponse(10040);
     expect(k.check(16000)).toBe("idle");
@@ -115,7 +115,7 @@ describe("KeepAlive", () => {
 
   it("uses the measured timeout once samples exist", () => {
     const k = new KeepAlive(60);
-    k.start(0);
+    k.start(0, 60);
     k.pingSent(60000);
     k.pingResponse(63000);
     expect(k.pingTimeout).toBe(3000 + 4 * 1500);
@@ -124,21 +124,22 @@ describe("KeepAlive", () => {
     expect(k.check(129000)).toBe("timeout");
   });
 
-  it("takes the Server Keep Alive from CONNACK, and the requested one again on the next connection", () => {
+  it("runs on the keep alive in force it is started with (a Server Keep Alive), another one on the next connection", () => {
     const k = new KeepAlive(60);
-    k.start(0, 5);
+    expect(k.keepAlive).toBe(60);
+    k.start(0, effectiveKeepAlive(60, 5));
     expect(k.keepAlive).toBe(5);
     expect(k.nextDeadline()).toBe(5000);
     expect(k.pingTimeout).toBe(2500);
     k.start(10000, 0);
     expect(k.check(1e9)).toBe("idle");
-    k.start(20000);
+    k.start(20000, effectiveKeepAlive(60));
     expect([k.keepAlive, k.nextDeadline()]).toEqual([60, 80000]);
   });
 
   it("returns the round trip of a PINGRESP, and undefined for an unsolicited one", () => {
     const k = new KeepAlive(60);
-    k.start(0);
+    k.start(0, 60);
     k.pingSent(60000);
     expect(k.pingResponse(60250)).toBe(250);
     expect(k.pingResponse(60300)).toBeUndefined();
@@ -146,9 +147,9 @@ describe("KeepAlive", () => {
 
   it("forgets an unanswered ping on a new connection", () => {
     const k = new KeepAlive(10);
-    k.start(0);
+    k.start(0, 10);
     k.pingSent(10000);
-    k.start(20000);
+    k.start(20000, 10);
     expect(k.check(29999)).toBe("idle");
   });
 });
@@ -156,7 +157,7 @@ describe("KeepAlive", () => {
 describe("KeepAlive while the device keeps sending", () => {
   it("declares the link dead when a packet the broker must answer gets no answer for keep alive + ping timeout", () => {
     const ka = new KeepAlive(10);
-    ka.start(0);
+    ka.start(0, 10);
     // A QoS 1 publish every second: never quiet long enough for a PINGREQ.
     for (let t = 1000; t < 15000; t += 1000) {
       ka.expectAnswer(t);
@@ -170,7 +171,7 @@ describe("KeepAlive while the device keeps sending", () => {
 
   it("starts over when anything arrives from the broker", () => {
     const ka = new KeepAlive(10);
-    ka.start(0);
+    ka.start(0, 10);
     ka.expectAnswer(1000);
     ka.received(4000);
     ka.expectAnswer(8000);
@@ -185,7 +186,7 @@ describe("KeepAlive while the device keeps sending", () => {
 
   it("does nothing of the kind with keep alive disabled", () => {
     const ka = new KeepAlive(0);
-    ka.start(0);
+    ka.start(0, 0);
     ka.expectAnswer(1000);
     expect(ka.nextDeadline()).toBe(Number.POSITIVE_INFINITY);
     expect(ka.check(1e9)).toBe("idle");
