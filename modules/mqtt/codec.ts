@@ -150,21 +150,20 @@ export class Encoder {
   private pos = 0;
   private type = 0;
   private error: CodecError | undefined;
-  /** Largest buffer allowed: a packet of maxPacketSize bytes written after HEADROOM. */
-  private readonly limit: number;
+  /** Largest packet allowed; the buffer may grow to it after HEADROOM. */
   private readonly max: number;
   /**
    * The topic whose bytes (length first) the buffer holds at HEADROOM, where the last PUBLISH wrote them, and their
    * count: a PUBLISH to the same topic leaves them there. A device publishes to the same few topics, and XS reads a
-   * string's characters by scanning it, so encoding one again costs more than the rest of the packet.
+   * string's characters by scanning it, so encoding one again costs more than the rest of the packet. The count is
+   * kept rather than read back from the buffer, which costs a message about 20 computrons.
    */
   private written = "";
   private writtenBytes = 0;
 
   constructor(initialCapacity: number, maxPacketSize: number) {
     this.max = Math.min(maxPacketSize, VARINT_MAX + HEADROOM);
-    this.limit = this.max + HEADROOM;
-    this.buf = new Uint8Array(Math.min(Math.max(initialCapacity, 16), this.limit));
+    this.buf = new Uint8Array(Math.min(Math.max(initialCapacity, 16), this.max + HEADROOM));
   }
 
   /**
@@ -231,11 +230,11 @@ export class Encoder {
   private room(n: number): boolean {
     const need = this.pos + n;
     if (need <= this.buf.length) return true;
-    if (need > this.limit) {
+    if (need > this.max + HEADROOM) {
       this.fail("packet_too_large", `more than ${this.max} bytes`);
       return false;
     }
-    const grown = new Uint8Array(Math.min(Math.max(need, this.buf.length * 2), this.limit));
+    const grown = new Uint8Array(Math.min(Math.max(need, this.buf.length * 2), this.max + HEADROOM));
     grown.set(this.buf.subarray(0, this.pos));
     this.buf = grown;
     return true;
@@ -260,7 +259,7 @@ export class Encoder {
   private str(s: string): void {
     // Three bytes per code unit is always enough; measure exactly only when that bound would hit the limit.
     let bytes = s.length * 3;
-    if (this.pos + 2 + bytes > this.limit) bytes = utf8Length(s);
+    if (this.pos + 2 + bytes > this.max + HEADROOM) bytes = utf8Length(s);
     const at = this.pos;
     const end = bytes < 0 || !this.room(2 + bytes) ? -1 : writeUtf8(s, this.buf, at + 2);
     if (end < 0) this.fail("bad_utf8", REFUSED_STRING);
@@ -514,6 +513,15 @@ interface Skipping {
   head: Uint8Array;
 }
 
+/** A PUBLISH whose header is decoded while its payload, allocated whole, is still arriving. */
+interface Pending {
+  packet: Publish;
+  /** Its encoded size. */
+  size: number;
+  /** Payload bytes still to come: the end of the payload. */
+  left: number;
+}
+
 export class Decoder {
   /** Set after CONNECT/CONNACK negotiation; a CONNECT is decoded per its own protocol level. */
   version: ProtocolVersion;
@@ -532,24 +540,24 @@ export class Decoder {
   private end = 0;
   /** Our copy of pushed bytes, made only when a push comes before the previous bytes were read. */
   private spill: Uint8Array | undefined;
-  /** A PUBLISH whose header is decoded, its payload (allocated whole) filled up to `filled` as bytes arrive. */
-  private pending: Publish | undefined;
-  private pendingLength = 0;
-  private filled = 0;
+  /** Made when a PUBLISH's payload is still to come, dropped once it has come. */
+  private pending: Pending | undefined;
+  /**
+   * The first error of the packet being decoded and, once next() returns it, the decoder's: it stays failed. A
+   * PUBLISH decoded while part of its header may be still to come can have one that is none yet: next() clears it.
+   */
   private failed: CodecError | undefined;
   /** The PUBLISH being skipped, while one is: state a decoder holds only then (it lives as long as a connection). */
   private skip: Skipping | undefined;
   /** The last valid ASCII topic a PUBLISH had (see topicName). */
   private lastTopic = "";
-  // The packet being decoded: its bytes, read position, end of the bytes at hand, end of the packet, where its body
-  // starts, its type and the first error.
+  // The packet being decoded: its bytes, read position (where its body starts once frame() has read its fixed
+  // header), end of the bytes at hand, end of the packet and its type.
   private buf: Uint8Array;
   private pos = 0;
   private lim = 0;
   private stop = 0;
-  private body = 0;
   private type = 0;
-  private err: CodecError | undefined;
 
   constructor(version: ProtocolVersion, maxPacketSize: number) {
     this.version = version;
@@ -614,15 +622,15 @@ export class Decoder {
       }
       const pending = this.pending;
       if (pending !== undefined) {
-        const payload = pending.payload;
-        const n = this.take(payload.length - this.filled);
+        const payload = pending.packet.payload;
+        const n = this.take(pending.left);
         if (n < 0) return undefined;
-        payload.set(this.src!.subarray(this.at - n, this.at), this.filled);
-        this.filled += n;
-        if (this.filled < payload.length) continue;
+        payload.set(this.src!.subarray(this.at - n, this.at), payload.length - pending.left);
+        pending.left -= n;
+        if (pending.left > 0) continue;
         this.pending = undefined;
-        this.length = this.pendingLength;
-        return pending;
+        this.length = pending.size;
+        return pending.packet;
       }
       const gathered = this.have > 0;
       if (!gathered && this.at === this.end) {
@@ -648,30 +656,29 @@ export class Decoder {
         if (gathered) this.have = 0;
         else this.at += total;
         this.length = total;
-        if (this.err === undefined) return packet;
-        this.failed = this.err;
-        return this.failed;
+        return this.failed ?? packet;
       }
       if (total === FAILED) return this.failed;
       if (total === SKIP) {
         // `own` holds exactly the fixed header when gathered: its bytes are taken one at a time until it is whole.
         if (gathered) this.have = 0;
-        else this.at = this.body;
+        else this.at = this.pos;
         if (this.skip!.left === 0) return this.skipped(this.skip!, true);
         continue;
       }
       // A PUBLISH whose header is here (its topic and two bytes more, at least): its payload is allocated whole and
       // the bytes that follow go straight there.
-      const body = this.body;
+      const body = this.pos;
       if (total !== MORE && this.type === PUBLISH && body + 4 + ((buf[body] << 8) | buf[body + 1]) < to) {
         const packet = this.decode(buf, from, to, from + total) as Publish;
-        if (this.err === undefined) {
-          this.pending = packet;
-          this.pendingLength = total;
+        if (this.failed === undefined) {
+          this.pending = { packet, size: total, left: from + total - to };
           if (gathered) this.have = 0;
           else this.at = to;
           continue;
         }
+        // Part of its header may be still to come (5.0's properties): the error may be none. Decoded whole, it tells.
+        this.failed = undefined;
       }
       // Otherwise gather the packet in `own`, a byte at a time while its length is unknown.
       const have = this.have;
@@ -742,7 +749,8 @@ export class Decoder {
 
   /**
    * Checks the fixed header at buf[from] and returns the packet's total length, MORE, or FAILED. The first byte is
-   * checked as soon as it arrives and the size as soon as the remaining length is complete.
+   * checked as soon as it arrives and the size as soon as the remaining length is complete; `pos` is then where the
+   * body starts.
    */
   private frame(buf: Uint8Array, from: number, to: number): number {
     const b = buf[from];
@@ -766,7 +774,7 @@ export class Decoder {
       scale *= 128;
     }
     const total = at - from + length;
-    this.body = at;
+    this.pos = at;
     if (total <= this.max) return total;
     if (type !== PUBLISH || this.version !== 4) return this.stopWith("packet_too_large", `${total} bytes`);
     const qos = ((b >> 1) & 3) as QoS;
@@ -785,14 +793,12 @@ export class Decoder {
 
   /**
    * Decodes the packet framed at buf[from], which ends at `stop`, from the bytes at hand up to `lim`; errors land in
-   * `err`. With `lim` short of `stop`, only a PUBLISH whose header is all here decodes without error.
+   * `failed`. With `lim` short of `stop`, only a PUBLISH whose header is all here decodes without error.
    */
   private decode(buf: Uint8Array, from: number, lim: number, stop: number): Packet {
     this.buf = buf;
-    this.pos = this.body;
     this.lim = lim;
     this.stop = stop;
-    this.err = undefined;
     const first = buf[from];
     const packet = this.packet(first >> 4, first & 15);
     if (this.pos !== lim) this.fail("malformed_packet", "remaining length does not match its contents");
@@ -802,7 +808,7 @@ export class Decoder {
   }
 
   private fail(code: CodecErrorCode, detail: string): void {
-    if (this.err === undefined) this.err = error(code, this.type, detail);
+    if (this.failed === undefined) this.failed = error(code, this.type, detail);
     // Reads after an error see an empty packet, so every loop ends.
     this.pos = this.lim;
   }
@@ -903,7 +909,7 @@ export class Decoder {
     const length = this.varint();
     const stop = this.pos + length;
     if (stop > this.lim) this.fail("malformed_packet", TOO_SHORT);
-    if (length === 0 || this.err !== undefined) return undefined;
+    if (length === 0 || this.failed !== undefined) return undefined;
     const props: Properties = {};
     const values = props as Record<string, unknown[] | unknown>;
     while (this.pos < stop) {
@@ -953,10 +959,9 @@ export class Decoder {
     const pos = this.pos;
     const lim = this.lim;
     this.pos = lim;
-    if (lim < this.stop && this.err === undefined) {
+    if (lim < this.stop && this.failed === undefined) {
       const payload = new Uint8Array(this.stop - pos);
       payload.set(buf.subarray(pos, lim));
-      this.filled = lim - pos;
       return payload;
     }
     return buf === this.spill ? buf.subarray(pos, lim) : copyOf(buf, pos, lim);
@@ -989,13 +994,14 @@ export class Decoder {
       case CONNECT:
         return this.connect();
       case CONNACK: {
+        const twoBytes = this.lim - this.pos === 2;
         const ack = this.uint(1);
         const reasonCode = this.uint(1);
         if (ack & 0xfe) this.fail("reserved_flags", `flags ${ack}`);
         const properties = this.optionalProperties(type);
         // A 3.1.1 broker refuses a 5.0 CONNECT with a 3.1.1 CONNACK (no properties, return code 1): let it through
         // so that the client can tell why and fall back.
-        if (!(v5 && properties === undefined && this.lim - this.body === 2 && reasonCode <= 5)) this.reason(reasonCode);
+        if (!(v5 && properties === undefined && twoBytes && reasonCode <= 5)) this.reason(reasonCode);
         if (ack && reasonCode !== 0) this.fail("protocol_error", "session present, refused");
         return withProperties({ type, sessionPresent: ack === 1, reasonCode }, properties);
       }

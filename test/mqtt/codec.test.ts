@@ -356,6 +356,13 @@ describe("Decoder", () => {
     decoder.push(fromHex("4003000110"));
     expect(decoder.next()).toStrictEqual({ type: 4, packetId: 1, reasonCode: 0x10 });
   });
+
+  test("a 3.1.1 CONNACK's refusal reaches a 5.0 decoder (its broker refuses 5.0); with a property block it is 5.0's", () => {
+    expect(decodeAll(5, fromHex("20020001"))).toStrictEqual([{ type: 2, sessionPresent: false, reasonCode: 1 }]);
+    expect(decodeAll(5, fromHex("2003000100"))).toMatchObject([
+      { code: "protocol_error", message: "CONNACK: reason code 1" },
+    ]);
+  });
 });
 
 describe("Encoder", () => {
