@@ -49,16 +49,16 @@ class CallbackEntry extends Entry {
 }
 
 export class Timers {
-  readonly #clock: { now(): number };
-  readonly #entries: Entry[] = [];
-  readonly #timer: ModdableTimer;
-  #firing = false;
+  private readonly clock: { now(): number };
+  private readonly entries: Entry[] = [];
+  private readonly moddableTimer: ModdableTimer;
+  private firing = false;
 
   /** `clock.now()` is the device's monotonic clock in ms (an object, not a closure: no heap of its own). */
   constructor(clock: { now(): number }) {
-    this.#clock = clock;
-    this.#timer = ModdableTimer.repeat(() => this.fire(), IDLE_MS);
-    ModdableTimer.schedule(this.#timer);
+    this.clock = clock;
+    this.moddableTimer = ModdableTimer.repeat(() => this.fire(), IDLE_MS);
+    ModdableTimer.schedule(this.moddableTimer);
   }
 
   timer(callback: () => void): Timer {
@@ -66,10 +66,10 @@ export class Timers {
   }
 
   schedule(entry: Entry, ms: number): void {
-    entry.at = this.#clock.now() + ms;
+    entry.at = this.clock.now() + ms;
     if (!entry.scheduled) {
       entry.scheduled = true;
-      this.#entries.push(entry);
+      this.entries.push(entry);
     }
     this.arm();
   }
@@ -77,7 +77,7 @@ export class Timers {
   cancel(entry: Entry): void {
     if (!entry.scheduled) return;
     entry.scheduled = false;
-    const entries = this.#entries;
+    const entries = this.entries;
     const i = entries.indexOf(entry);
     entries[i] = entries[entries.length - 1]!;
     entries.pop();
@@ -89,7 +89,7 @@ export class Timers {
    * would abort XS (a reboot on a board): it is printed, and the other timers still run.
    */
   private fire(): void {
-    this.#firing = true;
+    this.firing = true;
     for (let entry = this.due(); entry; entry = this.due()) {
       entry.cancel();
       try {
@@ -98,27 +98,27 @@ export class Timers {
         print(`*** exception in a timer callback: ${error}\n`);
       }
     }
-    this.#firing = false;
+    this.firing = false;
     this.arm();
   }
 
   private due(): Entry | undefined {
-    const now = this.#clock.now();
-    for (const entry of this.#entries) if (entry.at <= now) return entry;
+    const now = this.clock.now();
+    for (const entry of this.entries) if (entry.at <= now) return entry;
     return undefined;
   }
 
   private arm(): void {
     // While firing, callbacks schedule and cancel: the timer is armed once, when they are done.
-    if (this.#firing) return;
+    if (this.firing) return;
     let next = Number.POSITIVE_INFINITY;
-    for (const entry of this.#entries) if (entry.at < next) next = entry.at;
+    for (const entry of this.entries) if (entry.at < next) next = entry.at;
     if (next === Number.POSITIVE_INFINITY) {
-      ModdableTimer.schedule(this.#timer);
+      ModdableTimer.schedule(this.moddableTimer);
       return;
     }
     // At least 1 ms: on lin a 0 ms timer runs at a priority above socket reads, and would starve them.
-    const ms = Math.min(IDLE_MS, Math.max(1, Math.ceil(next - this.#clock.now())));
-    ModdableTimer.schedule(this.#timer, ms, ms);
+    const ms = Math.min(IDLE_MS, Math.max(1, Math.ceil(next - this.clock.now())));
+    ModdableTimer.schedule(this.moddableTimer, ms, ms);
   }
 }

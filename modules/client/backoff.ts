@@ -172,26 +172,26 @@ interface BrokerState {
  * the caller's broker type (with its TLS settings, say) come back in the decisions.
  */
 export class Backoff<B extends Endpoint = Endpoint> {
-  readonly #config: BackoffConfig;
+  private readonly config: BackoffConfig;
   /** The host, or any source of numbers in [0, 1) like Math.random: an object, not a closure kept for the client's life. */
-  readonly #source: { random(): number };
-  readonly #brokers: readonly B[];
-  readonly #states: BrokerState[];
-  #index = 0;
-  #redirect: B | undefined;
+  private readonly source: { random(): number };
+  private readonly brokers: readonly B[];
+  private readonly states: BrokerState[];
+  private index = 0;
+  private redirect: B | undefined;
   /**
    * The redirect is a 0x9D Server moved (for good, spec 3.14.2.1), not a 0x9C Use another server (for now): it is
    * kept while the server moved to accepts us, past the disconnects that follow; a failed attempt there ends it.
    */
-  #moved = false;
+  private moved = false;
   /** The entries of the Server Reference being followed that are still to try, in order. */
-  #references: B[] = [];
+  private references: B[] = [];
   /** References followed in a row without a stable connection (see MAX_REDIRECTS). */
-  #redirects = 0;
-  #connectedAt = -1;
-  #attempt = 0;
+  private redirects = 0;
+  private connectedAt = -1;
+  private failedAttempts = 0;
   /** Powered on (boot) and not connected since: a link that comes up now is the fleet's, not this device's. */
-  #booting = false;
+  private booting = false;
   /**
    * Connections keep ending the same way with nothing delivered (the supervisor's loop detector): whatever the
    * cause's policy, the waits grow towards the cap until something is delivered again.
@@ -200,38 +200,38 @@ export class Backoff<B extends Endpoint = Endpoint> {
 
   /** `brokers` are tried in round-robin order. */
   constructor(config: BackoffConfig, source: { random(): number }, brokers: readonly B[]) {
-    this.#config = config;
-    this.#source = source;
-    this.#brokers = brokers;
-    this.#states = brokers.map(() => ({ failures: 0, sleep: config.base, readyAt: 0, slot: -1 }));
+    this.config = config;
+    this.source = source;
+    this.brokers = brokers;
+    this.states = brokers.map(() => ({ failures: 0, sleep: config.base, readyAt: 0, slot: -1 }));
   }
 
   /** Failed attempts since the last stable connection. */
   get attempt(): number {
-    return this.#attempt;
+    return this.failedAttempts;
   }
 
   /** The broker to dial now: the one the last decision named (the first configured one at start). */
   get broker(): B {
-    return this.#redirect ?? this.#brokers[this.#index]!;
+    return this.redirect ?? this.brokers[this.index]!;
   }
 
   /** The broker accepted the connection (CONNACK with success). */
   connected(now: number): void {
-    this.#connectedAt = now;
-    this.#booting = false;
+    this.connectedAt = now;
+    this.booting = false;
   }
 
   /** An established connection ended. */
   disconnected(now: number, cause: string, info?: FailureInfo): Retry<B> {
-    const up = this.#connectedAt < 0 ? 0 : now - this.#connectedAt;
-    const stable = up >= this.#config.stable;
+    const up = this.connectedAt < 0 ? 0 : now - this.connectedAt;
+    const stable = up >= this.config.stable;
     if (stable) {
-      for (const s of this.#states) Object.assign(s, { failures: 0, sleep: this.#config.base, readyAt: 0, slot: -1 });
-      this.#attempt = 0;
-      this.#redirects = 0;
+      for (const s of this.states) Object.assign(s, { failures: 0, sleep: this.config.base, readyAt: 0, slot: -1 });
+      this.failedAttempts = 0;
+      this.redirects = 0;
     }
-    const wasUp = this.#connectedAt >= 0;
+    const wasUp = this.connectedAt >= 0;
     return this.decide(now, cause, info, stable, stable ? ` after ${up} ms up, backoff reset` : "", wasUp);
   }
 
@@ -245,9 +245,9 @@ export class Backoff<B extends Endpoint = Endpoint> {
    * together does not dial in one second.
    */
   boot(now: number): Retry<B> {
-    this.#booting = true;
+    this.booting = true;
     const spread = this.spreadCeiling();
-    return this.pick(now, Math.floor(this.#source.random() * spread), true, "power-on spread");
+    return this.pick(now, Math.floor(this.source.random() * spread), true, "power-on spread");
   }
 
   /**
@@ -256,13 +256,13 @@ export class Backoff<B extends Endpoint = Endpoint> {
    * otherwise (one device's link, which the others did not share).
    */
   linkUp(now: number): Retry<B> {
-    const window = this.#booting ? Math.max(this.spreadCeiling(), this.#config.base) : this.#config.base;
-    return this.pick(now, Math.floor(this.#source.random() * window), true, "link up");
+    const window = this.booting ? Math.max(this.spreadCeiling(), this.config.base) : this.config.base;
+    return this.pick(now, Math.floor(this.source.random() * window), true, "link up");
   }
 
   /** The ceiling of the waits that a broker that refuses or resets causes. */
   private spreadCeiling(): number {
-    const { spread, cap } = this.#config;
+    const { spread, cap } = this.config;
     return spread > 0 ? Math.min(spread, cap) : 0;
   }
 
@@ -271,7 +271,7 @@ export class Backoff<B extends Endpoint = Endpoint> {
    * the band's width (1 - low) bounds the share of the fleet one second sees (docs/fleet.md).
    */
   private band(ceiling: number, low: number): number {
-    return Math.floor(ceiling * (low + this.#source.random() * (1 - low)));
+    return Math.floor(ceiling * (low + this.source.random() * (1 - low)));
   }
 
   private decide(
@@ -282,15 +282,15 @@ export class Backoff<B extends Endpoint = Endpoint> {
     note: string,
     wasUp: boolean,
   ): Retry<B> {
-    this.#connectedAt = -1;
+    this.connectedAt = -1;
     const policy = causePolicy(cause, info?.reasonCode);
     // The server moved to keeps us after a disconnect (it accepted us); anything else goes back to the list.
-    if (!(this.#moved && wasUp && policy !== "redirect")) this.#moved = false;
+    if (!(this.moved && wasUp && policy !== "redirect")) this.moved = false;
     if (policy === "link") {
       // `delay` serves when the host says the link is up after all (a route or a socket the platform refused): the
       // supervisor then waits it, grown like any failure's, instead of dialling again at once, in a loop.
       return {
-        delay: this.grow(this.#states[this.#index]!, this.#config.cap),
+        delay: this.grow(this.states[this.index]!, this.config.cap),
         waitForLink: true,
         broker: this.broker,
         capped: false,
@@ -301,38 +301,38 @@ export class Backoff<B extends Endpoint = Endpoint> {
     // MAX_REDIRECTS in a row without a stable connection. Past that, or once every entry has failed, the failure
     // counts against the configured broker, so that a redirect loop backs off like any other failure.
     const from = this.broker;
-    const following = this.#redirect !== undefined && !wasUp;
-    if (!this.#moved) this.#redirect = undefined;
+    const following = this.redirect !== undefined && !wasUp;
+    if (!this.moved) this.redirect = undefined;
     let target: Reference[] | string = "";
     if (policy === "redirect") {
       const tls = (from as { tls?: boolean }).tls === true;
       target = parseServerReference(info?.serverReference ?? "", from.port, tls);
-      if (typeof target !== "string" && this.#redirects >= MAX_REDIRECTS) {
-        target = `${this.#redirects} followed in a row without a stable connection`;
+      if (typeof target !== "string" && this.redirects >= MAX_REDIRECTS) {
+        target = `${this.redirects} followed in a row without a stable connection`;
       }
       // A reference that cannot be followed is said, not dropped: the diagnostics line names it.
       if (typeof target === "string" && info?.serverReference) note += ` (${target}: not followed)`;
     }
     if (typeof target !== "string") {
-      this.#redirects++;
+      this.redirects++;
       // A URL names its transport (TCP or TLS): it keeps nothing of a WebSocket broker's path.
-      this.#references = target.map((e) =>
+      this.references = target.map((e) =>
         e.tls === undefined ? { ...from, ...e } : { ...from, path: undefined, ...e },
       );
       return this.follow(cause, info?.reasonCode === 0x9d, "server reference");
     }
-    if (following && policy !== "redirect" && this.#references.length > 0) {
-      return this.follow(`${cause} at ${hostPort(from)}`, this.#moved, "next server reference");
+    if (following && policy !== "redirect" && this.references.length > 0) {
+      return this.follow(`${cause} at ${hostPort(from)}`, this.moved, "next server reference");
     }
-    this.#references.length = 0;
-    this.#redirects = 0;
-    this.#attempt++;
-    const { cap, base } = this.#config;
-    const state = this.#states[this.#index]!;
+    this.references.length = 0;
+    this.redirects = 0;
+    this.failedAttempts++;
+    const { cap, base } = this.config;
+    const state = this.states[this.index]!;
     if (policy === "cap") {
       // The growth state is left alone: once the configuration is fixed, other failures start where they were.
       const wait = this.band(cap, 0.5);
-      for (const s of this.#states) s.readyAt = now + wait;
+      for (const s of this.states) s.readyAt = now + wait;
       return this.pick(
         now,
         wait,
@@ -349,21 +349,21 @@ export class Backoff<B extends Endpoint = Endpoint> {
       const floor = Math.max(grown, BUSY_FACTOR * base, info?.retryAfter ?? 0);
       const top = Math.min(cap, Math.floor(floor * 1.5));
       const low = Math.min(floor, Math.floor((top * 2) / 3));
-      own = low + Math.floor(this.#source.random() * (top - low));
+      own = low + Math.floor(this.source.random() * (top - low));
     }
     state.sleep = Math.max(state.sleep, own);
     state.readyAt = now + own;
     const busy = policy === "busy" ? `, ${hostPort(this.broker)} rests ${own} ms` : "";
     const loop = this.looping ? " (reconnect loop: growing towards the cap)" : "";
-    return this.pick(now, grown, sticky, `${cause}${note}${loop}: attempt ${this.#attempt}${busy}`);
+    return this.pick(now, grown, sticky, `${cause}${note}${loop}: attempt ${this.failedAttempts}${busy}`);
   }
 
   /** Dials the next entry of the Server Reference being followed, within `base`. */
   private follow(cause: string, moved: boolean, what: string): Retry<B> {
-    const broker = this.#references.shift()!;
-    this.#redirect = broker;
-    this.#moved = moved;
-    const delay = Math.floor(this.#source.random() * this.#config.base);
+    const broker = this.references.shift()!;
+    this.redirect = broker;
+    this.moved = moved;
+    const delay = Math.floor(this.source.random() * this.config.base);
     return {
       delay,
       waitForLink: false,
@@ -381,14 +381,14 @@ export class Backoff<B extends Endpoint = Endpoint> {
    * spread, and a returning broker meets 1/period of the fleet per second, all of it within one period.
    */
   private spreadOut(s: BrokerState, spread: number, shared: boolean, now: number): number {
-    const { base } = this.#config;
+    const { base } = this.config;
     s.failures++;
-    if (s.failures === 1 && !shared) return Math.floor(this.#source.random() * base);
+    if (s.failures === 1 && !shared) return Math.floor(this.source.random() * base);
     s.sleep = Math.max(s.sleep, spread);
     const period = Math.max(base, spread - base);
     if (s.slot < 0) {
       // Joining: a phase anywhere in the period (after `base` unless the broker went away: the close was no dial).
-      s.slot = now + (shared ? 0 : base) + Math.floor(this.#source.random() * period);
+      s.slot = now + (shared ? 0 : base) + Math.floor(this.source.random() * period);
     } else {
       s.slot += Math.max(1, Math.ceil((now + base - s.slot) / period)) * period;
     }
@@ -397,16 +397,16 @@ export class Backoff<B extends Endpoint = Endpoint> {
 
   /** The next delay of the growth, up to the cap; once there, drawn from its upper half. */
   private grow(s: BrokerState, cap: number): number {
-    const { base, jitter } = this.#config;
+    const { base, jitter } = this.config;
     s.failures++;
-    if (s.failures === 1) return Math.floor(this.#source.random() * base);
+    if (s.failures === 1) return Math.floor(this.source.random() * base);
     const window =
-      jitter === "full" ? base * 2 ** (s.failures - 1) : base + this.#source.random() * (s.sleep * 3 - base);
+      jitter === "full" ? base * 2 ** (s.failures - 1) : base + this.source.random() * (s.sleep * 3 - base);
     if (s.sleep >= cap || window >= cap) {
       s.sleep = cap;
       return this.band(cap, 0.5);
     }
-    if (jitter === "full") return Math.floor(this.#source.random() * window);
+    if (jitter === "full") return Math.floor(this.source.random() * window);
     s.sleep = Math.floor(window);
     return s.sleep;
   }
@@ -414,19 +414,19 @@ export class Backoff<B extends Endpoint = Endpoint> {
   // The next attempt comes after `wait`, to the first broker in round-robin order (after the current one, or
   // starting with it when `sticky`) that is out of its own backoff by then; if none is, to the one free first.
   private pick(now: number, wait: number, sticky: boolean, why: string, capped = false): Retry<B> {
-    const n = this.#states.length;
+    const n = this.states.length;
     let best = -1;
     for (let k = 0; k < n; k++) {
-      const i = (this.#index + (sticky ? k : k + 1)) % n;
-      const s = this.#states[i]!;
+      const i = (this.index + (sticky ? k : k + 1)) % n;
+      const s = this.states[i]!;
       if (s.readyAt <= now + wait) {
         best = i;
         break;
       }
-      if (best < 0 || s.readyAt < this.#states[best]!.readyAt) best = i;
+      if (best < 0 || s.readyAt < this.states[best]!.readyAt) best = i;
     }
-    const delay = Math.max(wait, this.#states[best]!.readyAt - now);
-    this.#index = best;
+    const delay = Math.max(wait, this.states[best]!.readyAt - now);
+    this.index = best;
     const broker = this.broker;
     return { delay, waitForLink: false, broker, capped, reason: `${why}; ${hostPort(broker)} in ${delay} ms` };
   }
