@@ -109,7 +109,8 @@ class Connection implements Socket, TlsOwner {
   private tail = 0;
   /** The TLS handshake's evidence, kept until the handshake ends (hosts/moddable/tls). */
   private evidence: { drop(): void } | undefined;
-  private readonly timeout: Timer;
+  /** The deadline to be open, until it is (or the connection ends): dropped then, the connection lives on. */
+  private timeout: Timer | undefined;
 
   constructor(
     private readonly options: ConnectOptions,
@@ -143,7 +144,8 @@ class Connection implements Socket, TlsOwner {
   close(): void {
     if (this.dead) return;
     this.dead = true;
-    this.timeout.cancel();
+    this.timeout?.cancel();
+    this.timeout = undefined;
     this.stream?.close();
     this.stream = undefined;
   }
@@ -181,7 +183,8 @@ class Connection implements Socket, TlsOwner {
     if (!this.connected) {
       this.connected = true;
       this.evidence?.drop();
-      this.timeout.cancel();
+      this.timeout?.cancel();
+      this.timeout = undefined;
       this.handlers.onConnect();
     }
     this.flush();
@@ -277,7 +280,7 @@ class Connection implements Socket, TlsOwner {
   }
 }
 
-/** A connection's deadline to be open: a class of its own, as it lives as long as the connection (see Entry). */
+/** A connection's deadline to be open: a class of its own, not a closure (see Entry). */
 class ConnectTimeout extends Entry {
   constructor(
     timers: Timers,
