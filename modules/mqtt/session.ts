@@ -172,103 +172,67 @@ const DEFAULT_QUEUE_SLOTS = 16;
 /** Flight slots at most, and waiting-message slots at most: their use is kept as the bits of two numbers. */
 export const MAX_SLOTS = 32;
 
+/** The bounds of a waiting queue given none. */
+const UNBOUNDED: QueueLimits = Object.freeze({ count: Number.POSITIVE_INFINITY, bytes: Number.POSITIVE_INFINITY });
+
 /**
  * Offline until the first `resume()`: messages published meanwhile wait and go out, in order, after CONNACK.
  * Messages of every QoS go through the same queue so that they leave in the order `publish()` was called.
+ *
+ * State is made when first needed (XS charges every declared field in every instance, even one left undefined): the
+ * fields here are what any session uses, and the rest lives in objects a session makes only when it needs them, so
+ * that a clean session publishing QoS 0 (the drop-in's) holds none of them:
+ * - #outgoing (Outgoing): our QoS 1/2 messages, made with the first of them: the flights, the quarantine's
+ *   bookkeeping (probing included), the count of waiting ones held in RAM only.
+ * - #disk (Disk): the store and what keeps it right (slots in use, markers written, what a previous run left), made
+ *   at construction with a store; dropped there when this run writes nothing (no session kept) and the previous run
+ *   left nothing stored nor any marker to answer for.
+ * - #waiting (MessageQueue): made with the first message that waits.
+ * - #controls, #incoming, #pings: made with their first entry, dropped when the last goes.
  */
 export class Session {
   /** Set per connection: the version of the connection's CONNECT. */
   protocolVersion: ProtocolVersion;
   readonly receiveMaximum: number;
-  // Our QoS 1/2 messages in flight, by packet identifier: made with the first one (a QoS 0 device never makes it).
-  // Map order is send order, which is what 4.6 requires of resends.
-  #flights: Map<number, Flight> | undefined;
+  /** Our QoS 1/2 messages (see Outgoing). */
+  #outgoing: Outgoing | undefined;
   /** Identifiers lent to SUBSCRIBE/UNSUBSCRIBE: made with the first, dropped when all are back. */
   #controls: Set<number> | undefined;
   /** Incoming QoS 2 identifiers that were PUBREC'd and await PUBREL. */
   #incoming: Set<number> | undefined;
-  #waiting: MessageQueue<OutMessage>;
+  #waiting: MessageQueue<OutMessage> | undefined;
+  /** The bounds #waiting is made with. */
+  readonly #limits: QueueLimits;
   /** The broker's Receive Maximum on this connection; 0 while offline, so nothing leaves. */
   #limit = 0;
   /** The broker's Maximum QoS on this connection: waiting messages above it leave downgraded (5.0, 3.2.2.3.4). */
   #maxQoS: QoS = 2;
   #next = 1;
-  /** Connections resumed so far; flights sent so far; the last one of them the broker is known to have read. */
+  /** Connections resumed so far. */
   #connection = 0;
-  #seq = 0;
-  #readPast = 0;
-  /** Messages the broker closed the connection after, nothing acknowledged since, and how often (see quarantine). */
-  #closes: Map<OutMessage, number> | undefined;
-  /** Messages taken out of the session by quarantine(). */
-  quarantined = 0;
-  /** Resumed with a suspect first: what resume() would have sent waits here for probed(). */
-  #probing = false;
-  /** For each PINGREQ unanswered on this connection, oldest first: the #seq of our last send before it (or none). */
+  /** For each PINGREQ unanswered on this connection, oldest first: the Outgoing.seq of our last send before it. */
   #pings: number[] | undefined;
-  #held: Packet[] | undefined;
-  /** The next of #held to send. */
-  #heldAt = 0;
-  readonly #store: SessionStore | undefined;
-  /** The store, whether this run keeps writing the state or not (#store): what was stored is removed through it. */
-  readonly #disk: SessionStore | undefined;
-  /**
-   * With no session kept: the messages a previous run stored, each with its slot. A value goes when its message
-   * completes (or is given up), not at boot, so that a power cut before then does not lose it.
-   */
-  #leftover: Map<OutMessage, number> | undefined;
-  /** The slot KEY_SUSPECT names, or -1. */
-  #suspectSlot = -1;
-  /**
-   * Stored values: how many slots (the flights' and the waiting messages', one pool), and a bit per slot, set when in
-   * use (an array would be a slot each): slots 0..31 in the first number, 32..63 in the second.
-   */
-  #slots = 0;
-  #slotsUsed = 0;
-  #slotsUsedHigh = 0;
-  /** Flights and incoming identifiers held in RAM only (too big to store, no slot free, or a store that failed). */
-  #unstored = 0;
-  #incomingStored = true;
-  /** Whether KEY_LOST is written now. */
-  #lostWritten = false;
-  /** Whether a previous run held state it could not store: the broker's session no longer matches ours. */
-  readonly lost: boolean = false;
-  /** QoS 1/2 messages read back from the store at construction, in flight and waiting. */
-  readonly restored: number = 0;
-  /** Stored waiting messages at most, and those stored now with their slots (made with the first). */
-  readonly #queueSlots: number = 0;
-  #queued: Map<OutMessage, number> | undefined;
-  /** The order number of the next stored waiting message: restored ones wait again in this order. */
-  #order = 0;
-  /** Waiting QoS 1/2 messages held in RAM only (transient ones aside), and why the last of them is. */
-  #unsaved = 0;
-  #unsavedWhy: UnsavedReason = "no_session";
-  /** Whether KEY_DROPPED is written now. */
-  #droppedWritten = false;
-  /**
-   * A previous run ended without a polite shutdown while holding waiting QoS 1/2 messages it could not store: why
-   * (the last of them), or undefined. How many is not known: counting them would cost a write each.
-   */
-  readonly droppedAtBoot: UnsavedReason | undefined;
+  /** The store's side of the session (see Disk). */
+  #disk: Disk | undefined;
 
   constructor(options: SessionOptions = {}) {
     this.protocolVersion = options.protocolVersion ?? 4;
     this.receiveMaximum = options.receiveMaximum ?? MAX_ID;
-    const limits = options.queue ?? { count: Number.POSITIVE_INFINITY, bytes: Number.POSITIVE_INFINITY };
-    this.#waiting = new MessageQueue(limits);
+    this.#limits = options.queue ?? UNBOUNDED;
     const store = options.store;
     if (store === undefined) return;
-    this.#disk = store;
     // One pool of slots: a waiting message's flight takes over its value, so flights never lack one while they
     // are within `slots` and the waiting ones within `queueSlots`.
-    this.#queueSlots = Math.min(options.queueSlots ?? DEFAULT_QUEUE_SLOTS, MAX_SLOTS);
-    const slots = Math.min(options.slots ?? DEFAULT_SLOTS, MAX_SLOTS) + this.#queueSlots;
-    this.#slots = slots;
-    this.lost = store.readSetting(KEY_LOST) !== undefined;
-    this.#lostWritten = this.lost;
+    const queueSlots = Math.min(options.queueSlots ?? DEFAULT_QUEUE_SLOTS, MAX_SLOTS);
+    const slots = Math.min(options.slots ?? DEFAULT_SLOTS, MAX_SLOTS) + queueSlots;
+    const disk = new Disk(store, slots, queueSlots);
+    this.#disk = disk;
+    disk.lost = store.readSetting(KEY_LOST) !== undefined;
+    disk.lostWritten = disk.lost;
     const dropped = store.readSetting(KEY_DROPPED);
     if (dropped !== undefined && !REASONS.includes(dropped)) reject(store, KEY_DROPPED, "not a reason");
     else if (dropped !== undefined) {
-      this.droppedAtBoot = dropped as UnsavedReason;
+      disk.droppedAtBoot = dropped as UnsavedReason;
       // Named now (by the caller): the marker goes, a deletion that the flash budget never refuses.
       store.writeSetting(KEY_DROPPED, undefined);
     }
@@ -281,11 +245,11 @@ export class Session {
       if (flight !== undefined && flight.order !== undefined && !problem) {
         waiting ??= [];
         waiting.push({ order: flight.order, message: flight.message, slot: i });
-        this.mark(i, true);
-        if (flight.order >= this.#order) this.#order = flight.order + 1;
+        disk.mark(i, true);
+        if (flight.order >= disk.order) disk.order = flight.order + 1;
         continue;
       }
-      if (flight === undefined || this.#flights?.has(flight.id) || problem) {
+      if (flight === undefined || this.#outgoing?.flights.has(flight.id) || problem) {
         // A topic brokers refuse (saved by a firmware with looser rules) would be resent, and the connection
         // dropped, at every reconnect and every boot.
         const why = !flight
@@ -296,14 +260,14 @@ export class Session {
         reject(store, KEY_FLIGHT + i, why);
         continue;
       }
-      this.madeFlights().set(flight.id, {
+      this.madeOutgoing().flights.set(flight.id, {
         message: flight.message,
         released: flight.released ? RELEASED : 0,
         slot: i,
         sentOn: 0,
         seq: 0,
       });
-      this.mark(i, true);
+      disk.mark(i, true);
       this.#next = flight.id === MAX_ID ? 1 : flight.id + 1;
     }
     const incoming = store.readSetting(KEY_INCOMING);
@@ -312,44 +276,69 @@ export class Session {
       if (id > 0 && id <= MAX_ID && Number.isInteger(id)) this.madeIncoming().add(id);
     }
     if (incoming !== undefined && this.#incoming === undefined) reject(store, KEY_INCOMING, "not packet ids");
-    this.restoreSuspect(store, waiting);
+    this.restoreSuspect(disk, waiting);
     // Waiting messages wait again in the order they were accepted, behind the flights (sent before them).
     waiting?.sort((a, b) => a.order - b.order);
     const messages = waiting ? waiting.map((entry) => entry.message) : [];
-    this.#waiting.requeue(messages);
-    this.restored = (this.#flights?.size ?? 0) + messages.length;
+    if (waiting) this.madeWaiting().requeue(messages);
+    disk.restored = (this.#outgoing?.flights.size ?? 0) + messages.length;
     if (options.persist === false) {
       // Not kept: what was stored leaves as new messages, each value removed once its message is through (a power
       // cut before that sends it again at the next boot: chaos seed 5 lost them when they were removed here), and
       // nothing more is stored.
       if (this.#incoming) store.writeSetting(KEY_INCOMING, undefined);
-      if (this.lost) store.writeSetting(KEY_LOST, undefined);
+      if (disk.lost) store.writeSetting(KEY_LOST, undefined);
       this.#incoming = undefined;
-      for (const flight of this.#flights?.values() ?? []) {
-        this.#leftover ??= new Map();
-        this.#leftover.set(flight.message, flight.slot);
+      for (const flight of this.#outgoing?.flights.values() ?? []) {
+        disk.leftover ??= new Map();
+        disk.leftover.set(flight.message, flight.slot);
         flight.slot = NEW;
       }
       for (const entry of waiting ?? []) {
-        this.#leftover ??= new Map();
-        this.#leftover.set(entry.message, entry.slot);
+        disk.leftover ??= new Map();
+        disk.leftover.set(entry.message, entry.slot);
       }
-      this.#slots = 0;
-      this.#slotsUsed = this.#slotsUsedHigh = 0;
+      disk.slots = 0;
+      disk.slotsUsed = disk.slotsUsedHigh = 0;
+      // Nothing stored to remove later, nothing read to answer for (lost, droppedAtBoot): the store is done with.
+      if (!disk.leftover && !disk.lost && disk.droppedAtBoot === undefined) this.#disk = undefined;
       return;
     }
-    this.#store = store;
-    if (waiting) this.#queued = new Map(waiting.map((entry) => [entry.message, entry.slot]));
+    disk.persist = true;
+    if (waiting) disk.queued = new Map(waiting.map((entry) => [entry.message, entry.slot]));
+  }
+
+  /** Whether a previous run held state it could not store: the broker's session no longer matches ours. */
+  get lost(): boolean {
+    return this.#disk?.lost ?? false;
+  }
+
+  /** QoS 1/2 messages read back from the store at construction, in flight and waiting. */
+  get restored(): number {
+    return this.#disk?.restored ?? 0;
+  }
+
+  /**
+   * A previous run ended without a polite shutdown while holding waiting QoS 1/2 messages it could not store: why
+   * (the last of them), or undefined. How many is not known: counting them would cost a write each.
+   */
+  get droppedAtBoot(): UnsavedReason | undefined {
+    return this.#disk?.droppedAtBoot;
+  }
+
+  /** Messages taken out of the session by quarantine(). */
+  get quarantined(): number {
+    return this.#outgoing?.quarantined ?? 0;
   }
 
   /** Our QoS 1/2 messages sent and not completed. */
   get inflight(): number {
-    return this.#flights?.size ?? 0;
+    return this.#outgoing?.flights.size ?? 0;
   }
 
   /** Messages waiting for the connection or for a Receive Maximum slot. */
   get waiting(): number {
-    return this.#waiting.length;
+    return this.#waiting?.length ?? 0;
   }
 
   /**
@@ -357,12 +346,12 @@ export class Session {
    * it and the connection takes messages. The session keeps nothing of such a message: it may be sent without it.
    */
   get releasesNow(): boolean {
-    return this.#limit !== 0 && !this.#probing && this.#waiting.length === 0;
+    return this.#limit !== 0 && this.#outgoing?.held === undefined && !this.#waiting?.length;
   }
 
   /** QoS 0 messages dropped from the waiting queue so far (to make room, or because they did not fit). */
   get dropped(): number {
-    return this.#waiting.dropped;
+    return this.#waiting?.dropped ?? 0;
   }
 
   /**
@@ -373,45 +362,44 @@ export class Session {
     this.#limit = Math.max(1, brokerReceiveMaximum);
     this.#maxQoS = brokerMaximumQoS;
     this.#connection++;
+    const outgoing = this.#outgoing;
     // Whatever the last connection was probing is over (its close called suspend, or should have).
-    this.#probing = false;
-    this.#held = undefined;
+    if (outgoing) outgoing.held = undefined;
     this.#pings = undefined;
     const send: Packet[] = [];
     const unacknowledged = this.#controls ? Array.from(this.#controls) : [];
     this.#controls = undefined;
-    const requeued = sessionPresent ? 0 : (this.#flights?.size ?? 0);
+    const requeued = sessionPresent ? 0 : (outgoing?.flights.size ?? 0);
     if (sessionPresent) {
-      for (const [id, flight] of this.#flights ?? []) {
+      for (const [id, flight] of outgoing?.flights ?? []) {
         if (flight.released) flight.released = RELEASED_AGAIN;
         send.push(flight.released ? ack(PUBREL, id, 0) : toPublish(flight.message, id, true));
       }
     } else {
       // Sent again even after PUBREC: once the broker has forgotten, a duplicate is better than a loss.
       const again: OutMessage[] = [];
-      for (const [id, flight] of this.#flights ?? []) {
+      for (const [id, flight] of outgoing?.flights ?? []) {
         again.push(flight.message);
         this.forget(id, flight);
       }
-      this.#waiting.requeue(again);
+      if (again.length > 0) this.madeWaiting().requeue(again);
       // Waiting again, stored as waiting messages: most leave at once below and overwrite the value with a flight's,
       // but a broker that lost our session is rare enough for the write to be worth it.
       for (const message of again) this.keep(message);
       this.clearIncoming();
       // A broker that should have kept our session (we store it) and lost it: someone else ends our connections (a
       // twin with our id that starts clean, a restart), so the closes that followed our messages say nothing of them.
-      if (this.#store !== undefined && this.#connection > 1) this.#closes = undefined;
+      const disk = this.#disk;
+      if (outgoing && disk?.persist && this.#connection > 1) outgoing.closes = undefined;
       // The broker starts afresh too: a previous run's lost state no longer matters.
-      if (this.#lostWritten && this.#unstored === 0 && this.write(KEY_LOST, undefined)) this.#lostWritten = false;
+      if (disk?.lostWritten && disk.unstored === 0 && disk.write(KEY_LOST, undefined)) disk.lostWritten = false;
     }
     const suspect = this.suspected();
     if (suspect) {
       // The broker is asked for a PINGRESP before anything leaves: a connection that dies before it answers (a
       // middlebox cutting every connection, a broker going down) says nothing about the message. Then the held
       // packets leave one at a time (see probed).
-      this.#probing = true;
-      this.#held = send;
-      this.#heldAt = 0;
+      outgoing!.held = send.reverse();
       return { send: [], requeued, unacknowledged, suspect };
     }
     this.sent();
@@ -429,33 +417,28 @@ export class Session {
     const pings = this.#pings;
     const seq = pings?.shift();
     if (pings?.length === 0) this.#pings = undefined;
-    if (seq !== undefined && seq > this.#readPast) {
-      this.#readPast = seq;
-      const closes = this.#closes;
+    const outgoing = this.#outgoing;
+    if (outgoing && seq !== undefined && seq > outgoing.readPast) {
+      outgoing.readPast = seq;
+      const closes = outgoing.closes;
       if (closes) {
-        for (const flight of this.#flights?.values() ?? []) {
+        for (const flight of outgoing.flights.values()) {
           if (flight.sentOn === this.#connection && flight.seq <= seq) closes.delete(flight.message);
         }
       }
     }
-    if (!this.#probing) return [];
-    // Another PINGREQ is still unanswered (a remote command's confirm, a keep alive): the next held packet waits for
-    // its answer too, so that no more than one is ever unread.
-    if (this.#pings) return [];
+    // Not probing; or another PINGREQ is still unanswered (a remote command's confirm, a keep alive): the next held
+    // packet waits for its answer too, so that no more than one is ever unread.
+    if (outgoing?.held === undefined || this.#pings) return [];
     // One held packet at a time, the caller sending a PINGREQ behind each: the broker may have dropped the acks of
     // the messages before the one it closed on, and a close then names that one, not the oldest.
-    const held = this.#held ?? [];
-    const next = held[this.#heldAt++];
+    const next = outgoing.held.pop();
     if (next !== undefined) {
-      const flight = "packetId" in next && next.packetId ? this.#flights?.get(next.packetId) : undefined;
-      if (flight) {
-        flight.sentOn = this.#connection;
-        flight.seq = ++this.#seq;
-      }
+      const flight = "packetId" in next && next.packetId ? outgoing.flights.get(next.packetId) : undefined;
+      if (flight) this.sentNow(flight);
       return [next];
     }
-    this.#probing = false;
-    this.#held = undefined;
+    outgoing.held = undefined;
     const send: Packet[] = [];
     this.releaseAll(send);
     return send;
@@ -463,32 +446,35 @@ export class Session {
 
   /** Whether a message in flight, or the first waiting, is one the broker closed a connection after. */
   private suspected(): boolean {
-    const closes = this.#closes;
-    if (!closes?.size) return false;
-    for (const flight of this.#flights?.values() ?? []) if (closes.has(flight.message)) return true;
-    const first = this.#waiting.first();
+    const outgoing = this.#outgoing;
+    const closes = outgoing?.closes;
+    if (!outgoing || !closes?.size) return false;
+    for (const flight of outgoing.flights.values()) if (closes.has(flight.message)) return true;
+    const first = this.#waiting?.first();
     return first !== undefined && closes.has(first);
   }
 
   /** A PINGREQ leaves now, behind everything sent so far (see probed). */
   pinged(): void {
     this.#pings ??= [];
-    this.#pings.push(this.#seq);
+    this.#pings.push(this.#outgoing?.seq ?? 0);
   }
 
   /** Every flight was (re)sent now, on this connection. */
   private sent(): void {
-    for (const flight of this.#flights?.values() ?? []) {
-      flight.sentOn = this.#connection;
-      flight.seq = ++this.#seq;
-    }
+    for (const flight of this.#outgoing?.flights.values() ?? []) this.sentNow(flight);
+  }
+
+  /** A flight was (re)sent now: its connection and its place in the order of our sends. */
+  private sentNow(flight: Flight): void {
+    flight.sentOn = this.#connection;
+    flight.seq = ++this.#outgoing!.seq;
   }
 
   /** The connection is gone: publishes wait until the next `resume()`. */
   suspend(): void {
     this.#limit = 0;
-    this.#probing = false;
-    this.#held = undefined;
+    if (this.#outgoing) this.#outgoing.held = undefined;
     this.#pings = undefined;
   }
 
@@ -501,26 +487,28 @@ export class Session {
    * how many closes it took.
    */
   quarantine(): { message: OutMessage; closes: number } | undefined {
+    const outgoing = this.#outgoing;
+    if (outgoing === undefined) return undefined;
     let first: number | undefined;
     let flight: Flight | undefined;
-    for (const [id, f] of this.#flights ?? []) {
-      if (f.sentOn !== this.#connection || f.seq <= this.#readPast || (flight && f.seq > flight.seq)) continue;
+    for (const [id, f] of outgoing.flights) {
+      if (f.sentOn !== this.#connection || f.seq <= outgoing.readPast || (flight && f.seq > flight.seq)) continue;
       first = id;
       flight = f;
     }
     if (first === undefined || !flight) return undefined;
     const { message } = flight;
-    const closes = (this.#closes?.get(message) ?? 0) + 1;
+    const closes = (outgoing.closes?.get(message) ?? 0) + 1;
     if (closes < QUARANTINE_CLOSES) {
-      this.#closes ??= new Map();
-      this.#closes.set(message, closes);
-      this.markSuspect(flight);
+      outgoing.closes ??= new Map();
+      outgoing.closes.set(message, closes);
+      this.#disk?.markSuspect(flight);
       return undefined;
     }
-    this.#closes?.delete(message);
+    outgoing.closes?.delete(message);
     this.forget(first, flight);
-    this.finished(message);
-    this.quarantined++;
+    this.#disk?.finished(message);
+    outgoing.quarantined++;
     return { message, closes };
   }
 
@@ -531,11 +519,11 @@ export class Session {
   publish(message: OutMessage): Publish | QueueResult {
     // A message that can leave now never waits, and the queue's bounds are for what waits: it goes at once, whatever
     // its size. Anything already waiting is blocked, and this message must not overtake it.
-    if (this.#waiting.length === 0) {
+    if (!this.#waiting?.length) {
       const now = this.releaseMessage(message, false);
       if (now) return now;
     }
-    const result = this.#waiting.push(message);
+    const result = this.madeWaiting().push(message);
     if (result === "queued") this.keep(message);
     return result;
   }
@@ -546,13 +534,16 @@ export class Session {
    * marker goes. Flights held in RAM in a kept session are not counted: the next boot names them (`lost`).
    */
   losing(): { count: number; reason: UnsavedReason } | undefined {
-    let count = this.#unsaved;
-    if (this.#store === undefined)
-      for (const flight of this.#flights?.values() ?? []) {
-        if (!flight.message.transient && !this.#leftover?.has(flight.message)) count++;
+    const outgoing = this.#outgoing;
+    const disk = this.#disk;
+    let count = outgoing?.unsaved ?? 0;
+    if (!disk?.persist)
+      for (const flight of outgoing?.flights.values() ?? []) {
+        if (!flight.message.transient && !disk?.leftover?.has(flight.message)) count++;
       }
-    if (this.#droppedWritten && this.write(KEY_DROPPED, undefined)) this.#droppedWritten = false;
-    return count === 0 ? undefined : { count, reason: this.#unsaved ? this.#unsavedWhy : "no_session" };
+    if (disk?.droppedWritten && disk.write(KEY_DROPPED, undefined)) disk.droppedWritten = false;
+    if (count === 0) return undefined;
+    return { count, reason: outgoing?.unsaved ? outgoing.unsavedWhy : "no_session" };
   }
 
   /**
@@ -560,11 +551,12 @@ export class Session {
    * this, it would hold its identifier and Receive Maximum slot for good. Its completion carries `reasonCode`.
    */
   abandon(packetId: number, reasonCode: number): AckResult {
-    const flight = this.#flights?.get(packetId);
-    if (flight === undefined) return { send: [] };
+    const outgoing = this.#outgoing;
+    const flight = outgoing?.flights.get(packetId);
+    if (outgoing === undefined || flight === undefined) return { send: [] };
     this.forget(packetId, flight);
-    this.finished(flight.message);
-    this.#closes?.delete(flight.message);
+    this.#disk?.finished(flight.message);
+    outgoing.closes?.delete(flight.message);
     const send: Packet[] = [];
     this.releaseAll(send);
     const { qos } = flight.message;
@@ -575,14 +567,15 @@ export class Session {
   onAck(packet: Ack): AckResult {
     const { type, packetId, reasonCode } = packet;
     if (type === PUBREL) return { send: [this.onPubrel(packet)] };
-    const flight = this.#flights?.get(packetId);
-    if (flight === undefined) {
+    const outgoing = this.#outgoing;
+    const flight = outgoing?.flights.get(packetId);
+    if (outgoing === undefined || flight === undefined) {
       // 5.0 answers an unknown PUBREC with PUBREL 0x92 so that the broker can drop its state (3.6.2.1).
       const send = type === PUBREC ? [ack(PUBREL, packetId, this.notFound())] : [];
       return { send, error: { reasonCode: ID_NOT_FOUND, text: `${NAMES[type]} for unknown packet id ${packetId}` } };
     }
     // The broker reads in order: it read every flight sent before this one.
-    if (flight.seq > this.#readPast) this.#readPast = flight.seq;
+    if (flight.seq > outgoing.readPast) outgoing.readPast = flight.seq;
     const { qos } = flight.message;
     if (type === PUBACK ? qos !== 1 : qos !== 2 || (type === PUBCOMP && !flight.released)) {
       return {
@@ -593,13 +586,13 @@ export class Session {
     if (type === PUBREC && (flight.released || reasonCode < 0x80)) {
       if (!flight.released) {
         flight.released = RELEASED;
-        this.save(packetId, flight);
+        this.#disk?.save(packetId, flight);
       }
       return { send: [ack(PUBREL, packetId, 0)] };
     }
     this.forget(packetId, flight);
-    this.finished(flight.message);
-    this.#closes?.delete(flight.message);
+    this.#disk?.finished(flight.message);
+    outgoing.closes?.delete(flight.message);
     const send: Packet[] = [];
     this.releaseAll(send);
     // A PUBCOMP never refuses: its only other code, 0x92, answers a PUBREL sent again after the broker had already
@@ -632,7 +625,7 @@ export class Session {
     if (qos === 2) {
       const incoming = this.madeIncoming();
       incoming.add(packetId);
-      this.incomingChanged(incoming.size - 1);
+      this.#disk?.incomingChanged(incoming, incoming.size - 1);
     }
     return { deliver: true, send: ack(qos === 1 ? PUBACK : PUBREC, packetId, 0) };
   }
@@ -642,7 +635,7 @@ export class Session {
     const known = this.#incoming?.has(pubrel.packetId) === true;
     if (known) {
       this.#incoming!.delete(pubrel.packetId);
-      this.incomingChanged(this.#incoming!.size + 1);
+      this.#disk?.incomingChanged(this.#incoming, this.#incoming!.size + 1);
     }
     return ack(PUBCOMP, pubrel.packetId, known ? 0 : this.notFound());
   }
@@ -666,130 +659,219 @@ export class Session {
 
   /** Forgets everything, waiting messages included (a clean start chosen by the application). */
   clear(): void {
-    for (const [id, flight] of this.#flights ?? []) this.forget(id, flight);
+    const outgoing = this.#outgoing;
+    for (const [id, flight] of outgoing?.flights ?? []) this.forget(id, flight);
     this.#controls = undefined;
     this.clearIncoming();
-    this.#waiting.clear();
-    for (const slot of this.#queued?.values() ?? []) this.free(slot);
-    this.#queued = undefined;
-    this.unsave(-this.#unsaved);
-    this.#closes = undefined;
-    for (const message of [...(this.#leftover?.keys() ?? [])]) this.finished(message);
+    this.#waiting?.clear();
+    this.#disk?.clear();
+    if (outgoing) {
+      this.unsave(outgoing, -outgoing.unsaved);
+      outgoing.closes = undefined;
+    }
   }
 
   /** A QoS 1/2 message starts waiting: stored so that a reboot does not lose it, else counted as held in RAM. */
   private keep(message: OutMessage): void {
     if (message.qos === 0 || message.transient) return;
-    const why = this.saveWaiting(message);
+    const disk = this.#disk;
+    const why = disk?.persist ? disk.saveWaiting(message) : "no_session";
     if (why === undefined) return;
-    this.#unsavedWhy = why;
-    this.unsave(1);
-  }
-
-  /** Undefined once stored, else why it cannot be. */
-  private saveWaiting(message: OutMessage): UnsavedReason | undefined {
-    if (this.#store === undefined) return "no_session";
-    // What the message is decides first: a slot freed later would not help it.
-    const value = storedValue(QUEUED + this.#order, 0, message);
-    if (value === undefined) return message.properties ? "properties" : "too_large";
-    const slot = (this.#queued?.size ?? 0) < this.#queueSlots ? this.freeSlot() : -1;
-    if (slot < 0) return "no_slot";
-    if (!this.write(KEY_FLIGHT + slot, value)) return "store_refused";
-    this.#order++;
-    this.mark(slot, true);
-    this.#queued ??= new Map();
-    this.#queued.set(message, slot);
-    return undefined;
+    const outgoing = this.madeOutgoing();
+    outgoing.unsavedWhy = why;
+    this.unsave(outgoing, 1);
   }
 
   /** A waiting message leaves the queue: its stored value's slot, for its flight to overwrite, or NEW. */
   private unqueue(message: OutMessage): number {
-    const slot = this.#queued?.get(message);
-    if (slot !== undefined) {
-      this.#queued!.delete(message);
-      return slot;
-    }
-    if (message.qos > 0 && !message.transient && !this.#leftover?.has(message)) this.unsave(-1);
+    const slot = this.#disk?.unqueue(message);
+    if (slot !== undefined) return slot;
+    const outgoing = this.#outgoing;
+    if (outgoing && message.qos > 0 && !message.transient && !this.#disk?.leftover?.has(message))
+      this.unsave(outgoing, -1);
     return NEW;
   }
 
   /** Keeps KEY_DROPPED written exactly while waiting QoS 1/2 messages are held in RAM only, in a kept session. */
-  private unsave(delta: number): void {
-    this.#unsaved = Math.max(0, this.#unsaved + delta);
-    const dropped = this.#unsaved > 0;
-    if (this.#store === undefined || dropped === this.#droppedWritten) return;
-    if (this.write(KEY_DROPPED, dropped ? this.#unsavedWhy : undefined)) this.#droppedWritten = dropped;
-  }
-
-  /** A stored value goes, and its slot is free again. */
-  private free(slot: number): void {
-    this.write(KEY_FLIGHT + slot, undefined);
-    this.mark(slot, false);
-    if (slot === this.#suspectSlot) this.unmarkSuspect();
-  }
-
-  /**
-   * A message left the session: the value a previous run stored for it, in a session not kept, goes (see
-   * #leftover).
-   */
-  private finished(message: OutMessage): void {
-    const slot = this.#leftover?.get(message);
-    if (slot === undefined) return;
-    this.#leftover!.delete(message);
-    this.write(KEY_FLIGHT + slot, undefined);
-    if (slot === this.#suspectSlot) this.unmarkSuspect();
-  }
-
-  /**
-   * The first close after a stored message is kept in the store (KEY_SUSPECT, its slot: one write, none when it
-   * names that slot already), so that a reboot between the two closes quarantine needs does not start the count
-   * again: a device rebooted after every close (a watchdog, a power cycle, chaos seed 5) would resend the message at
-   * every boot, for ever. Not removed when a PINGRESP clears the message (a write for nothing: its ack follows and
-   * frees the slot, which removes it); a message that never had a value (transient, too large) is lost by a reboot
-   * anyway.
-   */
-  private markSuspect(flight: Flight): void {
-    const slot = flight.slot >= 0 ? flight.slot : (this.#leftover?.get(flight.message) ?? -1);
-    if (slot < 0 || slot === this.#suspectSlot || this.#disk === undefined) return;
-    if (this.write(KEY_SUSPECT, String(slot))) this.#suspectSlot = slot;
-  }
-
-  private unmarkSuspect(): void {
-    this.write(KEY_SUSPECT, undefined);
-    this.#suspectSlot = -1;
+  private unsave(outgoing: Outgoing, delta: number): void {
+    outgoing.unsaved = Math.max(0, outgoing.unsaved + delta);
+    const dropped = outgoing.unsaved > 0;
+    const disk = this.#disk;
+    if (!disk?.persist || dropped === disk.droppedWritten) return;
+    if (disk.write(KEY_DROPPED, dropped ? outgoing.unsavedWhy : undefined)) disk.droppedWritten = dropped;
   }
 
   /** At boot: the message KEY_SUSPECT names starts with one close counted; a mark naming no message goes. */
-  private restoreSuspect(store: SessionStore, waiting: { message: OutMessage; slot: number }[] | undefined): void {
-    const value = store.readSetting(KEY_SUSPECT);
+  private restoreSuspect(disk: Disk, waiting: { message: OutMessage; slot: number }[] | undefined): void {
+    const value = disk.store.readSetting(KEY_SUSPECT);
     if (value === undefined) return;
     const slot = Number(value);
     let message: OutMessage | undefined;
-    for (const flight of this.#flights?.values() ?? []) if (flight.slot === slot) message = flight.message;
+    for (const flight of this.#outgoing?.flights.values() ?? []) if (flight.slot === slot) message = flight.message;
     for (const entry of waiting ?? []) if (entry.slot === slot) message = entry.message;
     if (message === undefined) {
       try {
-        store.writeSetting(KEY_SUSPECT, undefined);
+        disk.store.writeSetting(KEY_SUSPECT, undefined);
       } catch {}
       return;
     }
-    this.#closes = new Map([[message, 1]]);
-    this.#suspectSlot = slot;
+    this.madeOutgoing().closes = new Map([[message, 1]]);
+    disk.suspectSlot = slot;
   }
 
-  private used(slot: number): boolean {
-    return ((slot < 32 ? this.#slotsUsed : this.#slotsUsedHigh) & (1 << (slot & 31))) !== 0;
+  private madeOutgoing(): Outgoing {
+    this.#outgoing ??= new Outgoing();
+    return this.#outgoing;
   }
 
-  private mark(slot: number, used: boolean): void {
-    const bit = 1 << (slot & 31);
-    if (slot < 32) this.#slotsUsed = used ? this.#slotsUsed | bit : this.#slotsUsed & ~bit;
-    else this.#slotsUsedHigh = used ? this.#slotsUsedHigh | bit : this.#slotsUsedHigh & ~bit;
+  private madeIncoming(): Set<number> {
+    this.#incoming ??= new Set();
+    return this.#incoming;
   }
+
+  private madeWaiting(): MessageQueue<OutMessage> {
+    this.#waiting ??= new MessageQueue(this.#limits);
+    return this.#waiting;
+  }
+
+  /** A flight ended or left for the waiting queue: its stored value goes. */
+  private forget(id: number, flight: Flight): void {
+    this.#outgoing?.flights.delete(id);
+    this.#disk?.forget(flight);
+  }
+
+  private clearIncoming(): void {
+    const before = this.#incoming?.size ?? 0;
+    this.#incoming = undefined;
+    this.#disk?.incomingChanged(undefined, before);
+  }
+
+  private notFound(): number {
+    return this.protocolVersion === 5 ? ID_NOT_FOUND : 0;
+  }
+
+  private nextId(): number | undefined {
+    const flights = this.#outgoing?.flights;
+    if ((flights?.size ?? 0) + (this.#controls?.size ?? 0) >= MAX_ID) return undefined;
+    let id = this.#next;
+    while (flights?.has(id) || this.#controls?.has(id)) id = id === MAX_ID ? 1 : id + 1;
+    this.#next = id === MAX_ID ? 1 : id + 1;
+    return id;
+  }
+
+  /** Sends the first waiting message if the connection, Receive Maximum and identifiers allow it. */
+  private releaseOne(): Publish | undefined {
+    const message = this.#waiting?.first();
+    const publish = message && this.releaseMessage(message, true);
+    if (publish) this.#waiting!.shift();
+    return publish;
+  }
+
+  /**
+   * The PUBLISH for `message` if the connection, Receive Maximum and identifiers let it leave now. `waited`: it is
+   * the first waiting message (taken out of the queue by the caller).
+   */
+  private releaseMessage(message: OutMessage, waited: boolean): Publish | undefined {
+    if (this.#limit === 0 || this.#outgoing?.held !== undefined) return undefined;
+    let packetId: number | undefined;
+    const out = message.qos > this.#maxQoS ? this.downgraded(message) : message;
+    if (out.qos > 0) {
+      if ((this.#outgoing?.flights.size ?? 0) >= this.#limit) return undefined;
+      packetId = this.nextId();
+      if (packetId === undefined) return undefined;
+    }
+    // A stored waiting message hands its value to its flight, overwritten at once: one write, not a delete and one.
+    const slot = waited ? this.unqueue(message) : NEW;
+    if (packetId !== undefined) {
+      const outgoing = this.madeOutgoing();
+      const flight: Flight = { message: out, released: 0, slot, sentOn: this.#connection, seq: ++outgoing.seq };
+      outgoing.flights.set(packetId, flight);
+      this.#disk?.save(packetId, flight);
+    } else if (slot >= 0) this.#disk?.free(slot);
+    return toPublish(out, packetId, false);
+  }
+
+  /** A copy of `message` at the broker's Maximum QoS, which takes over what is kept of it by identity. */
+  private downgraded(message: OutMessage): OutMessage {
+    const out = { ...message, qos: this.#maxQoS };
+    rekey(this.#disk?.leftover, message, out);
+    rekey(this.#outgoing?.closes, message, out);
+    return out;
+  }
+
+  private releaseAll(send: Packet[]): void {
+    for (let publish = this.releaseOne(); publish; publish = this.releaseOne()) send.push(publish);
+  }
+}
+
+/** Our QoS 1/2 messages (see Session): made with the first of them, published or read back from the store. */
+class Outgoing {
+  /** In flight, by packet identifier. Map order is send order, which is what 4.6 requires of resends. */
+  readonly flights = new Map<number, Flight>();
+  /** Flights sent so far; the last one of them the broker is known to have read (see Session.quarantine). */
+  seq = 0;
+  readPast = 0;
+  /** Messages the broker closed the connection after, nothing acknowledged since, and how often. */
+  closes: Map<OutMessage, number> | undefined;
+  /** Messages taken out of the session by quarantine(). */
+  quarantined = 0;
+  /**
+   * Resumed with a suspect (probing): what resume() would have sent, last first, each popped by probed(); undefined
+   * when not probing.
+   */
+  held: Packet[] | undefined;
+  /** Waiting messages held in RAM only (transient ones aside), and why the last of them is. */
+  unsaved = 0;
+  unsavedWhy: UnsavedReason = "no_session";
+}
+
+/**
+ * The store (see Session) and what keeps it right: which slots hold a value, which markers are written, what a
+ * previous run left. Its methods touch nothing of the session but the flights and messages handed to them.
+ */
+class Disk {
+  /** Whether this run keeps writing the state; false: what a previous run stored is removed through it, no more. */
+  persist = false;
+  /** See Session.lost, restored and droppedAtBoot: read at construction. */
+  lost = false;
+  restored = 0;
+  droppedAtBoot: UnsavedReason | undefined;
+  /**
+   * With no session kept: the messages a previous run stored, each with its slot. A value goes when its message
+   * completes (or is given up), not at boot, so that a power cut before then does not lose it.
+   */
+  leftover: Map<OutMessage, number> | undefined;
+  /** The slot KEY_SUSPECT names, or -1. */
+  suspectSlot = -1;
+  /**
+   * A bit per slot (see `slots`), set when in use (an array would be a slot each): slots 0..31 in the first number,
+   * 32..63 in the second.
+   */
+  slotsUsed = 0;
+  slotsUsedHigh = 0;
+  /** Flights and incoming identifiers held in RAM only (too big to store, no slot free, or a store that failed). */
+  unstored = 0;
+  incomingStored = true;
+  /** Whether KEY_LOST is written now. */
+  lostWritten = false;
+  /** The stored waiting messages with their slots (made with the first). */
+  queued: Map<OutMessage, number> | undefined;
+  /** The order number of the next stored waiting message: restored ones wait again in this order. */
+  order = 0;
+  /** Whether KEY_DROPPED is written now. */
+  droppedWritten = false;
+
+  constructor(
+    readonly store: SessionStore,
+    /** Stored values at most (the flights' and the waiting messages', one pool). */
+    public slots: number,
+    /** Stored waiting messages at most. */
+    readonly queueSlots: number,
+  ) {}
 
   /** Stores a flight (again, after PUBREC); a flight that cannot be stored is counted as unstored, once. */
-  private save(id: number, flight: Flight): void {
-    if (this.#store === undefined || flight.message.transient) return;
+  save(id: number, flight: Flight): void {
+    if (!this.persist || flight.message.transient) return;
     const was = flight.slot;
     const slot = was >= 0 ? was : this.freeSlot();
     const value = slot < 0 ? undefined : storedValue(String(id), flight.released, flight.message);
@@ -805,125 +887,119 @@ export class Session {
     if (was !== IN_RAM) this.unstore(1);
   }
 
-  private madeFlights(): Map<number, Flight> {
-    this.#flights ??= new Map();
-    return this.#flights;
-  }
-
-  private madeIncoming(): Set<number> {
-    this.#incoming ??= new Set();
-    return this.#incoming;
-  }
-
-  /** The first slot not in use, or -1. */
-  private freeSlot(): number {
-    for (let slot = 0; slot < this.#slots; slot++) if (!this.used(slot)) return slot;
-    return -1;
-  }
-
   /** A flight ended or left for the waiting queue: its stored value goes. */
-  private forget(id: number, flight: Flight): void {
-    this.#flights?.delete(id);
-    if (this.#store === undefined) return;
+  forget(flight: Flight): void {
+    if (!this.persist) return;
     if (flight.slot >= 0) this.free(flight.slot);
     else if (flight.slot === IN_RAM) this.unstore(-1);
   }
 
-  private clearIncoming(): void {
-    const before = this.#incoming?.size ?? 0;
-    this.#incoming = undefined;
-    this.incomingChanged(before);
+  /** Stores a waiting message (in a kept session): undefined once stored, else why it cannot be. */
+  saveWaiting(message: OutMessage): UnsavedReason | undefined {
+    // What the message is decides first: a slot freed later would not help it.
+    const value = storedValue(QUEUED + this.order, 0, message);
+    if (value === undefined) return message.properties ? "properties" : "too_large";
+    const slot = (this.queued?.size ?? 0) < this.queueSlots ? this.freeSlot() : -1;
+    if (slot < 0) return "no_slot";
+    if (!this.write(KEY_FLIGHT + slot, value)) return "store_refused";
+    this.order++;
+    this.mark(slot, true);
+    this.queued ??= new Map();
+    this.queued.set(message, slot);
+    return undefined;
+  }
+
+  /** A waiting message leaves the queue: its stored value's slot, or undefined when it has none. */
+  unqueue(message: OutMessage): number | undefined {
+    const slot = this.queued?.get(message);
+    if (slot !== undefined) this.queued!.delete(message);
+    return slot;
+  }
+
+  /** The session is cleared: the stored waiting messages go, and so does what a previous run left. */
+  clear(): void {
+    for (const slot of this.queued?.values() ?? []) this.free(slot);
+    this.queued = undefined;
+    for (const message of [...(this.leftover?.keys() ?? [])]) this.finished(message);
+  }
+
+  /** A stored value goes, and its slot is free again. */
+  free(slot: number): void {
+    this.write(KEY_FLIGHT + slot, undefined);
+    this.mark(slot, false);
+    if (slot === this.suspectSlot) this.unmarkSuspect();
+  }
+
+  /** A message left the session: the value a previous run stored for it, in a session not kept, goes (see leftover). */
+  finished(message: OutMessage): void {
+    const slot = this.leftover?.get(message);
+    if (slot === undefined) return;
+    this.leftover!.delete(message);
+    this.write(KEY_FLIGHT + slot, undefined);
+    if (slot === this.suspectSlot) this.unmarkSuspect();
+  }
+
+  /**
+   * The first close after a stored message is kept in the store (KEY_SUSPECT, its slot: one write, none when it
+   * names that slot already), so that a reboot between the two closes quarantine needs does not start the count
+   * again: a device rebooted after every close (a watchdog, a power cycle, chaos seed 5) would resend the message at
+   * every boot, for ever. Not removed when a PINGRESP clears the message (a write for nothing: its ack follows and
+   * frees the slot, which removes it); a message that never had a value (transient, too large) is lost by a reboot
+   * anyway.
+   */
+  markSuspect(flight: Flight): void {
+    const slot = flight.slot >= 0 ? flight.slot : (this.leftover?.get(flight.message) ?? -1);
+    if (slot < 0 || slot === this.suspectSlot) return;
+    if (this.write(KEY_SUSPECT, String(slot))) this.suspectSlot = slot;
+  }
+
+  private unmarkSuspect(): void {
+    this.write(KEY_SUSPECT, undefined);
+    this.suspectSlot = -1;
   }
 
   /** Writes the incoming QoS 2 identifiers after a change (`before`: how many there were). */
-  private incomingChanged(before: number): void {
-    if (this.#store === undefined || (before === 0 && this.#incoming === undefined)) return;
+  incomingChanged(incoming: Set<number> | undefined, before: number): void {
+    if (!this.persist || (before === 0 && incoming === undefined)) return;
     let value = "";
-    for (const id of this.#incoming ?? []) value += value ? ` ${id}` : `${id}`;
+    for (const id of incoming ?? []) value += value ? ` ${id}` : `${id}`;
     const stored = value.length <= VALUE_MAX && this.write(KEY_INCOMING, value || undefined);
     // The list counts as one piece of unstored state while it does not fit.
-    if (stored !== this.#incomingStored) this.unstore(stored ? -1 : 1);
-    this.#incomingStored = stored;
+    if (stored !== this.incomingStored) this.unstore(stored ? -1 : 1);
+    this.incomingStored = stored;
   }
 
   /** Keeps KEY_LOST written exactly while some of the state the broker holds us to is in RAM only. */
   private unstore(delta: number): void {
-    this.#unstored = Math.max(0, this.#unstored + delta);
-    const lost = this.#unstored > 0;
-    if (lost !== this.#lostWritten && this.write(KEY_LOST, lost ? "1" : undefined)) this.#lostWritten = lost;
+    this.unstored = Math.max(0, this.unstored + delta);
+    const lost = this.unstored > 0;
+    if (lost !== this.lostWritten && this.write(KEY_LOST, lost ? "1" : undefined)) this.lostWritten = lost;
   }
 
   /** False when the store refused the value (a host's limits: Moddable's Preference throws). */
-  private write(key: string, value: string | undefined): boolean {
+  write(key: string, value: string | undefined): boolean {
     try {
-      this.#disk!.writeSetting(key, value);
+      this.store.writeSetting(key, value);
       return true;
     } catch {
       return false;
     }
   }
 
-  private notFound(): number {
-    return this.protocolVersion === 5 ? ID_NOT_FOUND : 0;
+  mark(slot: number, used: boolean): void {
+    const bit = 1 << (slot & 31);
+    if (slot < 32) this.slotsUsed = used ? this.slotsUsed | bit : this.slotsUsed & ~bit;
+    else this.slotsUsedHigh = used ? this.slotsUsedHigh | bit : this.slotsUsedHigh & ~bit;
   }
 
-  private nextId(): number | undefined {
-    if ((this.#flights?.size ?? 0) + (this.#controls?.size ?? 0) >= MAX_ID) return undefined;
-    let id = this.#next;
-    while (this.#flights?.has(id) || this.#controls?.has(id)) id = id === MAX_ID ? 1 : id + 1;
-    this.#next = id === MAX_ID ? 1 : id + 1;
-    return id;
+  private used(slot: number): boolean {
+    return ((slot < 32 ? this.slotsUsed : this.slotsUsedHigh) & (1 << (slot & 31))) !== 0;
   }
 
-  /** Sends the first waiting message if the connection, Receive Maximum and identifiers allow it. */
-  private releaseOne(): Publish | undefined {
-    const message = this.#waiting.first();
-    const publish = message && this.releaseMessage(message, true);
-    if (publish) this.#waiting.shift();
-    return publish;
-  }
-
-  /**
-   * The PUBLISH for `message` if the connection, Receive Maximum and identifiers let it leave now. `waited`: it is
-   * the first waiting message (taken out of the queue by the caller).
-   */
-  private releaseMessage(message: OutMessage, waited: boolean): Publish | undefined {
-    if (this.#limit === 0 || this.#probing) return undefined;
-    let packetId: number | undefined;
-    const out = message.qos > this.#maxQoS ? this.downgraded(message) : message;
-    if (out.qos > 0) {
-      if ((this.#flights?.size ?? 0) >= this.#limit) return undefined;
-      packetId = this.nextId();
-      if (packetId === undefined) return undefined;
-    }
-    // A stored waiting message hands its value to its flight, overwritten at once: one write, not a delete and one.
-    const slot = waited ? this.unqueue(message) : NEW;
-    if (packetId !== undefined) {
-      const flight: Flight = { message: out, released: 0, slot, sentOn: this.#connection, seq: ++this.#seq };
-      this.madeFlights().set(packetId, flight);
-      this.save(packetId, flight);
-    } else if (slot >= 0) this.free(slot);
-    return toPublish(out, packetId, false);
-  }
-
-  /** A copy of `message` at the broker's Maximum QoS, which takes over what is kept of it by identity. */
-  private downgraded(message: OutMessage): OutMessage {
-    const out = { ...message, qos: this.#maxQoS };
-    const slot = this.#leftover?.get(message);
-    if (slot !== undefined) {
-      this.#leftover!.delete(message);
-      this.#leftover!.set(out, slot);
-    }
-    const closes = this.#closes?.get(message);
-    if (closes !== undefined) {
-      this.#closes!.delete(message);
-      this.#closes!.set(out, closes);
-    }
-    return out;
-  }
-
-  private releaseAll(send: Packet[]): void {
-    for (let publish = this.releaseOne(); publish; publish = this.releaseOne()) send.push(publish);
+  /** The first slot not in use, or -1. */
+  private freeSlot(): number {
+    for (let slot = 0; slot < this.slots; slot++) if (!this.used(slot)) return slot;
+    return -1;
   }
 }
 
@@ -938,6 +1014,14 @@ function reject(store: SessionStore, key: string, why: string): void {
   try {
     store.writeSetting(key, undefined);
   } catch {}
+}
+
+/** What `map` holds for `from`, if anything, is held for `to` instead. */
+function rekey<K, V>(map: Map<K, V> | undefined, from: K, to: K): void {
+  const value = map?.get(from);
+  if (value === undefined) return;
+  map!.delete(from);
+  map!.set(to, value);
 }
 
 function ack(type: Ack["type"], packetId: number, reasonCode: number): Ack {

@@ -450,6 +450,17 @@ describe("the waiting queue", () => {
     ]);
   });
 
+  it("before anything has waited, answers as an empty queue; a message too large for it is dropped and counted", () => {
+    const s = new Session({ queue: { count: 10, bytes: 8 } });
+    expect([s.waiting, s.dropped, s.releasesNow]).toEqual([0, 0, false]);
+    const big = { ...message("t", 0), payload: new Uint8Array(20) };
+    expect(s.publish(big)).toBe("dropped");
+    expect(s.publish({ ...big, qos: 1 })).toBe("full");
+    expect([s.waiting, s.dropped]).toEqual([0, 1]);
+    expect(s.resume(false).send).toEqual([]);
+    expect(s.releasesNow).toBe(true);
+  });
+
   it("bounds bytes as well as messages", () => {
     const s = new Session({ queue: { count: 100, bytes: 10 } });
     const big = { ...message("t"), payload: new Uint8Array(9) };
@@ -921,6 +932,18 @@ describe("state kept through a reboot", () => {
       s.publish(message("waiting", 2));
       s.publish({ ...message("reply"), transient: true });
       expect([store.writes, s.losing()]).toEqual([0, { count: 2, reason: "no_session" }]);
+    });
+
+    it("a session not kept, booted over the markers of a previous run only: names them, removes them, writes no more", () => {
+      const store = new Nvs();
+      store.values.set("ses.lost", "1");
+      store.values.set("ses.drop", "no_slot");
+      const s = boot(store, false);
+      expect([s.lost, s.droppedAtBoot, s.restored, store.values.size]).toEqual([true, "no_slot", 0, 0]);
+      s.resume(false, 1);
+      sent(s.publish(message("flight")));
+      s.publish(message("waiting", 2));
+      expect([store.values.size, s.losing()]).toEqual([0, { count: 2, reason: "no_session" }]);
     });
 
     it("stored by a kept session and read back by one that is not: sent as new, its value removed once through", () => {
