@@ -671,10 +671,14 @@ export class Session {
     }
   }
 
-  /** A QoS 1/2 message starts waiting: stored so that a reboot does not lose it, else counted as held in RAM. */
+  /**
+   * A QoS 1/2 message starts waiting: stored so that a reboot does not lose it, else counted as held in RAM. A
+   * previous run's message in a session not kept is stored already (its value stays until it is through, see
+   * Disk.leftover): counted, it would be named lost at a shutdown that loses nothing (unqueue never uncounts it).
+   */
   private keep(message: OutMessage): void {
-    if (message.qos === 0 || message.transient) return;
     const disk = this.#disk;
+    if (message.qos === 0 || message.transient || disk?.leftover?.has(message)) return;
     const why = disk?.persist ? disk.saveWaiting(message) : "no_session";
     if (why === undefined) return;
     const outgoing = this.madeOutgoing();

@@ -785,6 +785,20 @@ describe("state kept through a reboot", () => {
     expect(clean.restored).toBe(1);
   });
 
+  it("when the session is not kept, a previous run's message, still stored, is not named as lost at shutdown", () => {
+    const store = new Nvs();
+    const s = boot(store);
+    s.resume(true, 10);
+    s.publish(message("a", 1));
+    const again = boot(store, false);
+    // Waiting for the connection, and once through: its value is in the store until then, so a reboot loses nothing.
+    expect(again.losing()).toBeUndefined();
+    const [sentAgain] = again.resume(false, 10).send as Publish[];
+    expect(sentAgain).toMatchObject({ type: PUBLISH, topic: "a", dup: false });
+    again.onAck(ackOf(PUBACK, sentAgain!.packetId!));
+    expect([store.values.size, again.losing()]).toEqual([0, undefined]);
+  });
+
   it("the first close after a stored message outlives a reboot: the next boot's first close after it quarantines it", () => {
     const store = new Nvs();
     const s = boot(store);
