@@ -27,28 +27,35 @@ const LF = 10;
 const BS = 8;
 const DEL = 127;
 
+/** What join and onLink do before the link is started: one function in flash, not a closure per device. */
+function nothing(): void {}
+
 class Esp32 implements Device {
-  readonly platform = "esp32";
   readonly deviceId = Net.get("MAC").replace(/:/g, "").toLowerCase();
-  #up = false;
-  #clockSet = false;
-  #failures = 0;
-  #retry: Timer | undefined;
+  private up = false;
+  private clockSet = false;
+  private failures = 0;
+  private retry: Timer | undefined;
   // biome-ignore lint/correctness/noUnusedPrivateClassMembers: held so that the driver's callback stays reachable
-  #wifi: WiFi | undefined;
-  #join: () => void = () => {};
-  #onLink: (up: boolean) => void = () => {};
+  private wifi: WiFi | undefined;
+  private join: () => void = nothing;
+  private onLink: (up: boolean) => void = nothing;
+
+  // A getter, not a field: a field is a slot of the heap, a getter is code in flash.
+  get platform(): string {
+    return "esp32";
+  }
 
   now(): number {
     return Time.ticks;
   }
 
   wallClock(): number {
-    return this.#clockSet ? Date.now() : 0;
+    return this.clockSet ? Date.now() : 0;
   }
 
   linkUp(): boolean {
-    return this.#up;
+    return this.up;
   }
 
   /**
@@ -66,12 +73,12 @@ class Esp32 implements Device {
 
   startLink({ ssid, password }: WifiCredentials, onLink: (up: boolean) => void): void {
     if (!ssid) return;
-    this.#onLink = onLink;
+    this.onLink = onLink;
     const wifi = new WiFi({
       onChanged: (property) => {
         if (property !== "connection") return;
         if (wifi.connection >= CONNECTED) {
-          this.#failures = 0;
+          this.failures = 0;
           this.setClock();
         } else if (wifi.connection <= DISCONNECTED) {
           this.report(false);
@@ -79,9 +86,9 @@ class Esp32 implements Device {
         }
       },
     });
-    this.#wifi = wifi;
-    this.#join = () => wifi.connect(password ? { SSID: ssid, password } : { SSID: ssid });
-    this.#join();
+    this.wifi = wifi;
+    this.join = () => wifi.connect(password ? { SSID: ssid, password } : { SSID: ssid });
+    this.join();
   }
 
   startConsole(onLine: (line: string) => void): void {
@@ -113,20 +120,20 @@ class Esp32 implements Device {
   }
 
   private report(up: boolean): void {
-    if (this.#up === up) return;
-    this.#up = up;
-    this.#onLink(up);
+    if (this.up === up) return;
+    this.up = up;
+    this.onLink(up);
   }
 
   private setClock(): void {
-    if (this.#clockSet) {
+    if (this.clockSet) {
       this.report(true);
       return;
     }
     new SNTP({ host: SNTP_HOST }, (message: number, seconds?: number) => {
       if (message === 1 && seconds !== undefined) {
         Time.set(seconds);
-        this.#clockSet = true;
+        this.clockSet = true;
       }
       // 2: SNTP is trying another server. Anything else is final, and the link is usable either way.
       if (message !== 2) this.report(true);
@@ -135,12 +142,12 @@ class Esp32 implements Device {
 
   // The driver reports every failed attempt as a disconnection: at most one retry is armed at a time.
   private scheduleRetry(): void {
-    if (this.#retry !== undefined) return;
-    const ceiling = Math.min(RETRY_CAP_MS, RETRY_FIRST_MS * 2 ** Math.min(this.#failures++, 16));
-    this.#retry = Timer.set(
+    if (this.retry !== undefined) return;
+    const ceiling = Math.min(RETRY_CAP_MS, RETRY_FIRST_MS * 2 ** Math.min(this.failures++, 16));
+    this.retry = Timer.set(
       () => {
-        this.#retry = undefined;
-        this.#join();
+        this.retry = undefined;
+        this.join();
       },
       ceiling / 2 + (this.random() * ceiling) / 2,
     );

@@ -29,8 +29,6 @@ export function createHost(device: Device, wifi?: WifiCredentials): Host {
 
 /** A class, so that its methods stay in flash with the preloaded module rather than as closures in the heap. */
 class ModdableHost implements Host {
-  readonly platform: string;
-  readonly deviceId: string;
   private readonly device: Device;
   private readonly wifi: boolean;
   private readonly timers: Timers;
@@ -43,14 +41,21 @@ class ModdableHost implements Host {
   readonly restart?: () => void;
 
   constructor(device: Device, wifi?: WifiCredentials) {
-    this.platform = device.platform;
-    this.deviceId = device.deviceId;
     this.device = device;
     this.wifi = wifi !== undefined;
     this.timers = new Timers(device);
     if (Modules.has(SETTINGS)) this.settings = Modules.importNow(SETTINGS, true) as Settings;
     if (device.restart) this.restart = () => device.restart!();
     if (wifi) device.startLink(wifi, (up) => this.events?.onLink(up));
+  }
+
+  // The device's, read when asked: a property of the host's own would be a slot of the heap for its life.
+  get platform(): string {
+    return this.device.platform;
+  }
+
+  get deviceId(): string {
+    return this.device.deviceId;
   }
 
   now(): number {

@@ -4,13 +4,20 @@ import { type Device, print } from "hosts/moddable/platform";
 import Time from "time";
 
 class Simulator implements Device {
-  readonly platform = "mcsim";
-  readonly deviceId = "mcsim";
   // Time.ticks is the computer's clock on lin: counted from start, the log carries uptime as on a board.
-  readonly #started = Time.ticks;
+  private readonly started = Time.ticks;
+
+  // Getters, not fields: a field is a slot of the heap, a getter is code in flash.
+  get platform(): string {
+    return "mcsim";
+  }
+
+  get deviceId(): string {
+    return "mcsim";
+  }
 
   now(): number {
-    return Time.ticks - this.#started;
+    return Time.ticks - this.started;
   }
 
   wallClock(): number {
