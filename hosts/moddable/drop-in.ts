@@ -13,7 +13,7 @@ const WEBSOCKET = "tether/client/websocket";
 const DIAGNOSE = "tether/diag/diagnose";
 
 export const host = createHost(createDevice());
-export const peers = new Map<string, Client>();
+export const peers: Client[] = [];
 export const webSocket = Modules.has(WEBSOCKET)
   ? (Modules.importNow(WEBSOCKET, true) as { connectWebSocket: WebSocketDialer }).connectWebSocket
   : undefined;

@@ -152,7 +152,7 @@ export type DiagnoserClass = new (
  * requires, never has two clients taking the session from each other.
  */
 export function bindClient(host: Host, webSocket?: WebSocketLayer, diagnoser?: DiagnoserClass): ClientClass {
-  const peers = new Map<string, Client>();
+  const peers: Client[] = [];
   return class extends Client {
     constructor(options: ClientOptions) {
       super(options, host, peers, webSocket, diagnoser);
@@ -191,7 +191,8 @@ export class Client {
   onClose?(reason: string): void;
 
   readonly #client: Supervisor;
-  readonly #peers: Map<string, Client>;
+  /** The clients of this class that are not done (an array: a Map of a few clients costs more heap than a search). */
+  readonly #peers: Client[];
   readonly #key: string;
   readonly #reconnect: boolean;
   /** The application gave no client id: the broker assigns one. */
@@ -218,7 +219,7 @@ export class Client {
   constructor(
     options: ClientOptions,
     host: Host,
-    peers: Map<string, Client> = new Map(),
+    peers: Client[] = [],
     webSocket?: WebSocketLayer,
     diagnoser?: DiagnoserClass,
   ) {
@@ -240,8 +241,9 @@ export class Client {
       });
     this.#timer = host.timer(() => this[FLUSH]());
     this.#client = new Supervisor(host, config, (event) => this[OBSERVE](event));
-    peers.get(this.#key)?.close();
-    peers.set(this.#key, this);
+    const key = this.#key;
+    peers.find((peer) => peer.#key === key)?.close();
+    peers.push(this);
     this.#client.start();
   }
 
@@ -378,7 +380,8 @@ export class Client {
 
   [FINISH](): void {
     this.#done = true;
-    if (this.#peers.get(this.#key) === this) this.#peers.delete(this.#key);
+    const at = this.#peers.indexOf(this);
+    if (at >= 0) this.#peers.splice(at, 1);
   }
 
   [OBSERVE](event: ClientEvent): void {
