@@ -160,6 +160,17 @@ export function bindClient(host: Host, webSocket?: WebSocketLayer, diagnoser?: D
   };
 }
 
+// The bits of Client.#flags.
+/** #timer is scheduled. */
+const FLUSHING = 1;
+/** onClose was called since the last onReady. */
+const REPORTED = 2;
+/** No connection will be made again: the application closed it, a newer client replaced it, or it failed with
+ *  `reconnect: false`. */
+const DONE = 4;
+/** The dictionary said `reconnect: false`. */
+const NO_RECONNECT = 8;
+
 /**
  * The client's own methods, keyed by symbols: no name of ours on the prototype can meet one of an application's
  * subclass (apps subclass Client, as with Moddable's module), and unlike `#` methods, which XS gives every instance
@@ -194,7 +205,6 @@ export class Client {
   /** The clients of this class that are not done (an array: a Map of a few clients costs more heap than a search). */
   readonly #peers: Client[];
   readonly #key: string;
-  readonly #reconnect: boolean;
   /** The application gave no client id: the broker assigns one. */
   readonly #anonymous: boolean;
   readonly #version: ProtocolVersion;
@@ -208,13 +218,8 @@ export class Client {
   readonly #pending: ClientEvent[] = [];
   /** Calls the application back from the event loop, never from inside the socket's callback. */
   readonly #timer: Timer;
-  /** Whether #timer is scheduled. */
-  #flushing = false;
-  /** Whether onClose was called since the last onReady. */
-  #reported = false;
-  /** No connection will be made again: the application closed it, a newer client replaced it, or it failed with
-   *  `reconnect: false`. */
-  #done = false;
+  /** FLUSHING, REPORTED, DONE and NO_RECONNECT: bits of one number, a slot where four fields would be four. */
+  #flags = 0;
 
   constructor(
     options: ClientOptions,
@@ -229,7 +234,7 @@ export class Client {
     this.#level = options.log === "none" ? -1 : (levelFromName(options.log ?? "warn") ?? WARN);
     this.#peers = peers;
     this.#key = `${config.clientId} ${config.brokers.map(brokerName).join(",")}`;
-    this.#reconnect = options.reconnect !== false;
+    if (options.reconnect === false) this.#flags = NO_RECONNECT;
     this.#anonymous = !config.clientId;
     this.#version = version;
     const shortLived = config.backoff.stable;
@@ -275,7 +280,7 @@ export class Client {
   publish(topic: string, data: Data, flags?: PublishFlags): PublishResult {
     const client = this.#client;
     // The topic's problem is put in words only when there is one (the client keeps the last topic's check).
-    if (this.#done || client.topicLength(topic) < 0) this[CHECK](topicNameProblem(topic), topic);
+    if (this.#flags & DONE || client.topicLength(topic) < 0) this[CHECK](topicNameProblem(topic), topic);
     let qos: QoS = 0;
     let retain = false;
     let properties: Properties | undefined;
@@ -355,7 +360,7 @@ export class Client {
    * the socket alone (the broker publishes the will). No callback follows, onClose included.
    */
   close(immediate = false, options?: CloseOptions): void {
-    if (this.#done && !this.#pending.length) return;
+    if (this.#flags & DONE && !this.#pending.length) return;
     let goodbye: Goodbye | undefined;
     if (options) {
       this.#needs5("close options");
@@ -368,24 +373,24 @@ export class Client {
     this[FINISH]();
     this.#pending.length = 0;
     this.#timer.cancel();
-    this.#flushing = false;
+    this.#flags &= ~FLUSHING;
     this.#client.stop("close", immediate, goodbye);
   }
 
   /** Throws when the client is closed or the topic has a `problem` (what brokers refuse, in words). */
   [CHECK](problem: string | undefined, topic: string): void {
-    if (this.#done) throw new Error("connection closed");
+    if (this.#flags & DONE) throw new Error("connection closed");
     if (problem) throw new RangeError(`invalid topic "${topic}": ${problem}`);
   }
 
   [FINISH](): void {
-    this.#done = true;
+    this.#flags |= DONE;
     const at = this.#peers.indexOf(this);
     if (at >= 0) this.#peers.splice(at, 1);
   }
 
   [OBSERVE](event: ClientEvent): void {
-    if (this.#done) return;
+    if (this.#flags & DONE) return;
     // The one event of every message, first: the diagnoser has nothing to learn from it.
     if (event.type === "message") {
       this.#pending.push(event);
@@ -396,7 +401,7 @@ export class Client {
     switch (event.type) {
       case "closed":
         if (event.cause.kind === "local") return;
-        if (!this.#reconnect) {
+        if (this.#flags & NO_RECONNECT) {
           this[FINISH]();
           this.#client.stop("closed");
         }
@@ -442,14 +447,14 @@ export class Client {
   }
 
   [CALL_BACK](): void {
-    if (this.#flushing) return;
-    this.#flushing = true;
+    if (this.#flags & FLUSHING) return;
+    this.#flags |= FLUSHING;
     this.#timer.schedule(0);
   }
 
   /** Calls the application back. An exception it throws is not swallowed: the events after it follow later. */
   [FLUSH](): void {
-    this.#flushing = false;
+    this.#flags &= ~FLUSHING;
     const pending = this.#pending;
     try {
       while (pending.length) this[DISPATCH](pending.shift()!);
@@ -470,12 +475,12 @@ export class Client {
         this.onConnected?.();
         return;
       case "connected":
-        this.#reported = false;
+        this.#flags &= ~REPORTED;
         this.onReady?.(event.properties);
         return;
       case "closed":
-        if (this.#reported) return;
-        this.#reported = true;
+        if (this.#flags & REPORTED) return;
+        this.#flags |= REPORTED;
         this.onClose?.(this.#client.classify(event.cause));
         return;
     }
