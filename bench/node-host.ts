@@ -2,7 +2,15 @@
 // without XS, beside MQTT.js. Only what the benchmarks and the fleet tool use is real: no TLS, no stored settings,
 // no serial console. Each host has its own random generator, crypto-seeded unless a seed is given.
 import { connect as tcpConnect } from "node:net";
-import type { Host, HostEvents, Socket, SocketHandlers, Timer } from "tether/host";
+import {
+  callTimer,
+  type Host,
+  type HostEvents,
+  type Socket,
+  type SocketHandlers,
+  type Timer,
+  type TimerCallback,
+} from "tether/host";
 import { netError } from "../hosts/sim/node/net";
 import { armTimer } from "../hosts/sim/node/timer";
 import { cryptoSeed, generator } from "./random";
@@ -29,7 +37,7 @@ export class NodeHost implements Host {
   }
 
   /** A timer of 0 ms runs on the next turn of the event loop, as Moddable's Timer.set(callback, 0) does (armTimer). */
-  timer(callback: () => void): Timer {
+  timer(callback: TimerCallback): Timer {
     const timers = this.timers;
     let disarm: (() => void) | undefined;
     const cancel = () => {
@@ -43,7 +51,7 @@ export class NodeHost implements Host {
         const armed = armTimer(() => {
           timers.delete(armed);
           disarm = undefined;
-          callback();
+          callTimer(callback);
         }, ms);
         disarm = armed;
         timers.add(armed);

@@ -95,6 +95,19 @@ export interface Timer {
   cancel(): void;
 }
 
+/**
+ * What a timer calls when due: a function, or an object whose onTimer() is called. A timer kept as long as a client
+ * takes an object (the client, or a small one of a class): a closure would be heap of its own for that long, where a
+ * method is code in flash.
+ */
+export type TimerCallback = (() => void) | { onTimer(): void };
+
+/** Calls what a timer calls when due (for the hosts). */
+export function callTimer(callback: TimerCallback): void {
+  if (typeof callback === "function") callback();
+  else callback.onTimer();
+}
+
 export interface Host {
   /** Short name of the platform, for status output: `esp32`, `sim`, `lin`. */
   readonly platform: string;
@@ -104,8 +117,8 @@ export interface Host {
   now(): number;
   /** Wall-clock milliseconds since the epoch, or 0 when the device does not know the time yet. */
   wallClock(): number;
-  /** A timer for `callback`, not yet scheduled. */
-  timer(callback: () => void): Timer;
+  /** A timer for `callback`, not yet scheduled (see TimerCallback). */
+  timer(callback: TimerCallback): Timer;
   /**
    * A uniformly distributed number in [0, 1), from a source of this device's own (the hardware RNG on an ESP32, the
    * OS on the desktop): two devices never draw the same sequence, so their retries spread.

@@ -2,7 +2,17 @@
 // the same inputs give the same count every run. Time stands still until advance() moves it, timers fire only
 // there, and the one socket counts what the client writes and takes the bytes that feed() gives it. Everything here
 // runs inside the measured delivery, so it does as little as it can.
-import type { ConnectOptions, HeapInfo, Host, HostEvents, Socket, SocketHandlers, Timer } from "tether/host";
+import {
+  type ConnectOptions,
+  callTimer,
+  type HeapInfo,
+  type Host,
+  type HostEvents,
+  type Socket,
+  type SocketHandlers,
+  type Timer,
+  type TimerCallback,
+} from "tether/host";
 
 class ManualTimer implements Timer {
   /** When the callback is due, ms on the host's clock; infinite while disarmed. */
@@ -10,7 +20,7 @@ class ManualTimer implements Timer {
 
   constructor(
     private readonly host: ManualHost,
-    readonly callback: () => void,
+    readonly callback: TimerCallback,
   ) {}
 
   schedule(ms: number): void {
@@ -47,7 +57,7 @@ export class ManualHost implements Host {
     return 0;
   }
 
-  timer(callback: () => void): Timer {
+  timer(callback: TimerCallback): Timer {
     const timer = new ManualTimer(this, callback);
     this.timers.push(timer);
     return timer;
@@ -120,7 +130,7 @@ export class ManualHost implements Host {
       }
       if (next === undefined) return;
       next.due = Number.POSITIVE_INFINITY;
-      next.callback();
+      callTimer(next.callback);
     }
     throw new Error("timers keep firing at the same instant");
   }

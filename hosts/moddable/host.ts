@@ -8,7 +8,17 @@ import { connect, resolve } from "hosts/moddable/socket";
 import { Timers } from "hosts/moddable/timers";
 import Instrumentation from "instrumentation";
 import Modules from "modules";
-import type { ConnectOptions, HeapInfo, Host, HostEvents, NetError, Socket, SocketHandlers, Timer } from "tether/host";
+import type {
+  ConnectOptions,
+  HeapInfo,
+  Host,
+  HostEvents,
+  NetError,
+  Socket,
+  SocketHandlers,
+  Timer,
+  TimerCallback,
+} from "tether/host";
 
 const SETTINGS = "hosts/moddable/settings";
 
@@ -66,7 +76,7 @@ class ModdableHost implements Host {
     return this.device.wallClock();
   }
 
-  timer(callback: () => void): Timer {
+  timer(callback: TimerCallback): Timer {
     return this.timers.timer(callback);
   }
 

@@ -6,7 +6,7 @@
 // The Moddable timer always repeats at the interval it was last given, and is unscheduled when nothing is due:
 // on lin a one-shot timer rescheduled from its own callback is freed all the same, on ESP32 it is kept either way.
 import { print } from "hosts/moddable/platform";
-import type { Timer } from "tether/host";
+import { callTimer, type Timer, type TimerCallback } from "tether/host";
 import ModdableTimer from "timer";
 
 /** Far enough to never fire before it is scheduled again. */
@@ -38,13 +38,13 @@ export abstract class Entry implements Timer {
 class CallbackEntry extends Entry {
   constructor(
     timers: Timers,
-    private readonly callback: () => void,
+    private readonly callback: TimerCallback,
   ) {
     super(timers);
   }
 
   fire(): void {
-    this.callback();
+    callTimer(this.callback);
   }
 }
 
@@ -61,7 +61,7 @@ export class Timers {
     ModdableTimer.schedule(this.moddableTimer);
   }
 
-  timer(callback: () => void): Timer {
+  timer(callback: TimerCallback): Timer {
     return new CallbackEntry(this, callback);
   }
 

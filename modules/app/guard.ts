@@ -1,7 +1,18 @@
 // The top-level guard around the callbacks of the sockets and timers the firmware's parts open: an exception is
 // reported as `app fault` and never reaches the host.
 import { type Device, fault } from "tether/app/device";
-import type { ConnectOptions, HeapInfo, Host, HostEvents, NetError, Socket, SocketHandlers, Timer } from "tether/host";
+import {
+  type ConnectOptions,
+  callTimer,
+  type HeapInfo,
+  type Host,
+  type HostEvents,
+  type NetError,
+  type Socket,
+  type SocketHandlers,
+  type Timer,
+  type TimerCallback,
+} from "tether/host";
 
 /**
  * The host as the firmware's parts use it (device.host: the client, the self-test): the same object underneath,
@@ -41,11 +52,11 @@ class GuardedHost implements Host {
     return this.host.wallClock();
   }
 
-  timer(callback: () => void): Timer {
+  timer(callback: TimerCallback): Timer {
     const device = this.device;
     return this.host.timer(() => {
       try {
-        callback();
+        callTimer(callback);
       } catch (error) {
         fault(device, "timer", error);
       }

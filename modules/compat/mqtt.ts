@@ -184,6 +184,18 @@ const CALL_BACK: unique symbol = Symbol("callBack");
 const FLUSH: unique symbol = Symbol("flush");
 const DISPATCH: unique symbol = Symbol("dispatch");
 
+/**
+ * What the host's timer calls on a drop-in Client: a small object of a class, its method in flash, where a closure
+ * would be heap for as long as the client lives. It calls the client's symbol-keyed method.
+ */
+class Relay {
+  constructor(private readonly client: Client) {}
+
+  onTimer(): void {
+    this.client[FLUSH]();
+  }
+}
+
 export class Client {
   // Moddable's callbacks: assigned as properties, or methods of a subclass. `this` is the client.
   /** The socket is open; CONNECT follows. */
@@ -244,7 +256,7 @@ export class Client {
         const info = failureInfo(finding.code);
         this[LINE](failureLevel(info), "diag", finding.code, { ...finding.fields, hint: info.hint });
       });
-    this.#timer = host.timer(() => this[FLUSH]());
+    this.#timer = host.timer(new Relay(this));
     this.#client = new Supervisor(host, config, (event) => this[OBSERVE](event));
     const key = this.#key;
     peers.find((peer) => peer.#key === key)?.close();

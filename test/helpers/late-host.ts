@@ -7,7 +7,18 @@
 
 import { generate, type Packet, parser } from "mqtt-packet";
 import { start } from "tether/app/firmware";
-import type { ConnectOptions, HeapInfo, Host, HostEvents, NetError, Socket, SocketHandlers, Timer } from "tether/host";
+import {
+  type ConnectOptions,
+  callTimer,
+  type HeapInfo,
+  type Host,
+  type HostEvents,
+  type NetError,
+  type Socket,
+  type SocketHandlers,
+  type Timer,
+  type TimerCallback,
+} from "tether/host";
 import { seeded } from "./random";
 
 /** One connection as the path sees it, for the scenario's hooks. */
@@ -116,14 +127,14 @@ export class LateHost implements Host {
     return 0;
   }
 
-  timer(callback: () => void): Timer {
+  timer(callback: TimerCallback): Timer {
     let pending: Pending | undefined;
     return {
       schedule: (ms) => {
         this.drop(pending);
         pending = this.at(this.clock + ms, () => {
           pending = undefined;
-          callback();
+          callTimer(callback);
         });
       },
       cancel: () => {

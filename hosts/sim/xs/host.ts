@@ -3,7 +3,14 @@
 // sockets, timers, storage and serial port; what happens later comes back as an event through handleCommand.
 // Small on purpose: it stands in for a device's host layer, the Node side does the work.
 
-import type { Host, HostEvents, NetError, SocketHandlers } from "tether/host";
+import {
+  callTimer,
+  type Host,
+  type HostEvents,
+  type NetError,
+  type SocketHandlers,
+  type TimerCallback,
+} from "tether/host";
 import {
   EV_CONNECT,
   EV_DATA,
@@ -47,7 +54,7 @@ export function boot(start: Firmware): void {
   const { TextEncoder, TextDecoder } = globalThis as unknown as XsnapText;
   const encoder = new TextEncoder();
   const decoder = new TextDecoder();
-  const timers = new Map<number, () => void>();
+  const timers = new Map<number, TimerCallback>();
   const sockets = new Map<number, SocketHandlers>();
   const lookups = new Map<number, LookupCallback>();
   let events: HostEvents | undefined;
@@ -130,9 +137,11 @@ export function boot(start: Firmware): void {
     const id = idOf(bytes);
     const payload = bytes.subarray(HEADER_SIZE);
     switch (bytes[0]) {
-      case EV_TIMER:
-        take(timers, id)?.();
+      case EV_TIMER: {
+        const callback = take(timers, id);
+        if (callback) callTimer(callback);
         break;
+      }
       case EV_RESOLVED:
         sockets.get(id)?.onResolved?.(decoder.decode(payload));
         break;
