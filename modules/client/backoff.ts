@@ -168,42 +168,69 @@ interface BrokerState {
 }
 
 /**
+ * The MQTT 5 Server Reference being followed: made when a broker redirects (issue 22: most devices never meet one),
+ * dropped when a failure counts against the configured brokers again, unless it is a server moved to that accepted us.
+ */
+interface Redirect<B> {
+  /** The server dialled in place of the configured broker; undefined once it failed, until the next entry. */
+  broker: B | undefined;
+  /**
+   * A 0x9D Server moved (for good, spec 3.14.2.1), not a 0x9C Use another server (for now): the server moved to is
+   * kept while it accepts us, past the disconnects that follow; a failed attempt there ends it.
+   */
+  moved: boolean;
+  /** The entries of the Server Reference still to try, in order. */
+  left: B[];
+  /** References followed in a row without a stable connection (see MAX_REDIRECTS). */
+  count: number;
+}
+
+/** Bits of Backoff.flags: two booleans in one slot. */
+const BOOTING = 1;
+const LOOPING = 2;
+
+/**
  * Reconnect timing and broker choice for one supervisor. Construct with what `validateBackoff` accepts. `B` lets
  * the caller's broker type (with its TLS settings, say) come back in the decisions.
+ *
+ * Every field is a slot of the instance in XS, so cold state waits until it is needed (issue 22): the brokers'
+ * growth state is made by the first failure and dropped by a stable connection (a broker without one is in its
+ * initial state), and a Redirect only by a broker that redirects.
  */
 export class Backoff<B extends Endpoint = Endpoint> {
   private readonly config: BackoffConfig;
   /** The host, or any source of numbers in [0, 1) like Math.random: an object, not a closure kept for the client's life. */
   private readonly source: { random(): number };
   private readonly brokers: readonly B[];
-  private readonly states: BrokerState[];
+  /** One per broker, in the order of `brokers`; undefined while every broker is in its initial state. */
+  private states: BrokerState[] | undefined;
   private index = 0;
-  private redirect: B | undefined;
-  /**
-   * The redirect is a 0x9D Server moved (for good, spec 3.14.2.1), not a 0x9C Use another server (for now): it is
-   * kept while the server moved to accepts us, past the disconnects that follow; a failed attempt there ends it.
-   */
-  private moved = false;
-  /** The entries of the Server Reference being followed that are still to try, in order. */
-  private references: B[] = [];
-  /** References followed in a row without a stable connection (see MAX_REDIRECTS). */
-  private redirects = 0;
+  private redirect: Redirect<B> | undefined;
   private connectedAt = -1;
   private failedAttempts = 0;
-  /** Powered on (boot) and not connected since: a link that comes up now is the fleet's, not this device's. */
-  private booting = false;
   /**
-   * Connections keep ending the same way with nothing delivered (the supervisor's loop detector): whatever the
-   * cause's policy, the waits grow towards the cap until something is delivered again.
+   * BOOTING: powered on (boot) and not connected since, so a link that comes up now is the fleet's, not this
+   * device's. LOOPING: see `looping`.
    */
-  looping = false;
+  private flags = 0;
 
   /** `brokers` are tried in round-robin order. */
   constructor(config: BackoffConfig, source: { random(): number }, brokers: readonly B[]) {
     this.config = config;
     this.source = source;
     this.brokers = brokers;
-    this.states = brokers.map(() => ({ failures: 0, sleep: config.base, readyAt: 0, slot: -1 }));
+  }
+
+  /**
+   * Connections keep ending the same way with nothing delivered (the supervisor's loop detector): whatever the
+   * cause's policy, the waits grow towards the cap until something is delivered again.
+   */
+  get looping(): boolean {
+    return (this.flags & LOOPING) !== 0;
+  }
+
+  set looping(on: boolean) {
+    this.flags = on ? this.flags | LOOPING : this.flags & ~LOOPING;
   }
 
   /** Failed attempts since the last stable connection. */
@@ -213,13 +240,13 @@ export class Backoff<B extends Endpoint = Endpoint> {
 
   /** The broker to dial now: the one the last decision named (the first configured one at start). */
   get broker(): B {
-    return this.redirect ?? this.brokers[this.index]!;
+    return this.redirect?.broker ?? this.brokers[this.index]!;
   }
 
   /** The broker accepted the connection (CONNACK with success). */
   connected(now: number): void {
     this.connectedAt = now;
-    this.booting = false;
+    this.flags &= ~BOOTING;
   }
 
   /** An established connection ended. */
@@ -227,9 +254,9 @@ export class Backoff<B extends Endpoint = Endpoint> {
     const up = this.connectedAt < 0 ? 0 : now - this.connectedAt;
     const stable = up >= this.config.stable;
     if (stable) {
-      for (const s of this.states) Object.assign(s, { failures: 0, sleep: this.config.base, readyAt: 0, slot: -1 });
+      this.states = undefined;
       this.failedAttempts = 0;
-      this.redirects = 0;
+      if (this.redirect) this.redirect.count = 0;
     }
     const wasUp = this.connectedAt >= 0;
     return this.decide(now, cause, info, stable, stable ? ` after ${up} ms up, backoff reset` : "", wasUp);
@@ -245,7 +272,7 @@ export class Backoff<B extends Endpoint = Endpoint> {
    * together does not dial in one second.
    */
   boot(now: number): Retry<B> {
-    this.booting = true;
+    this.flags |= BOOTING;
     const spread = this.spreadCeiling();
     return this.pick(now, Math.floor(this.source.random() * spread), true, "power-on spread");
   }
@@ -256,7 +283,7 @@ export class Backoff<B extends Endpoint = Endpoint> {
    * otherwise (one device's link, which the others did not share).
    */
   linkUp(now: number): Retry<B> {
-    const window = this.booting ? Math.max(this.spreadCeiling(), this.config.base) : this.config.base;
+    const window = (this.flags & BOOTING) !== 0 ? Math.max(this.spreadCeiling(), this.config.base) : this.config.base;
     return this.pick(now, Math.floor(this.source.random() * window), true, "link up");
   }
 
@@ -284,13 +311,14 @@ export class Backoff<B extends Endpoint = Endpoint> {
   ): Retry<B> {
     this.connectedAt = -1;
     const policy = causePolicy(cause, info?.reasonCode);
+    const redirect = this.redirect;
     // The server moved to keeps us after a disconnect (it accepted us); anything else goes back to the list.
-    if (!(this.moved && wasUp && policy !== "redirect")) this.moved = false;
+    if (redirect && !(wasUp && policy !== "redirect")) redirect.moved = false;
     if (policy === "link") {
       // `delay` serves when the host says the link is up after all (a route or a socket the platform refused): the
       // supervisor then waits it, grown like any failure's, instead of dialling again at once, in a loop.
       return {
-        delay: this.grow(this.states[this.index]!, this.config.cap),
+        delay: this.grow(this.brokerStates()[this.index]!, this.config.cap),
         waitForLink: true,
         broker: this.broker,
         capped: false,
@@ -301,38 +329,43 @@ export class Backoff<B extends Endpoint = Endpoint> {
     // MAX_REDIRECTS in a row without a stable connection. Past that, or once every entry has failed, the failure
     // counts against the configured broker, so that a redirect loop backs off like any other failure.
     const from = this.broker;
-    const following = this.redirect !== undefined && !wasUp;
-    if (!this.moved) this.redirect = undefined;
+    const following = redirect?.broker !== undefined && !wasUp;
+    if (redirect && !redirect.moved) redirect.broker = undefined;
+    const redirects = redirect?.count ?? 0;
     let target: Reference[] | string = "";
     if (policy === "redirect") {
       const tls = (from as { tls?: boolean }).tls === true;
       target = parseServerReference(info?.serverReference ?? "", from.port, tls);
-      if (typeof target !== "string" && this.redirects >= MAX_REDIRECTS) {
-        target = `${this.redirects} followed in a row without a stable connection`;
+      if (typeof target !== "string" && redirects >= MAX_REDIRECTS) {
+        target = `${redirects} followed in a row without a stable connection`;
       }
       // A reference that cannot be followed is said, not dropped: the diagnostics line names it.
       if (typeof target === "string" && info?.serverReference) note += ` (${target}: not followed)`;
     }
     if (typeof target !== "string") {
-      this.redirects++;
       // A URL names its transport (TCP or TLS): it keeps nothing of a WebSocket broker's path.
-      this.references = target.map((e) =>
-        e.tls === undefined ? { ...from, ...e } : { ...from, path: undefined, ...e },
-      );
+      const left = target.map((e) => (e.tls === undefined ? { ...from, ...e } : { ...from, path: undefined, ...e }));
+      this.redirect = { broker: undefined, moved: false, left, count: redirects + 1 };
       return this.follow(cause, info?.reasonCode === 0x9d, "server reference");
     }
-    if (following && policy !== "redirect" && this.references.length > 0) {
-      return this.follow(`${cause} at ${hostPort(from)}`, this.moved, "next server reference");
+    if (following && policy !== "redirect" && redirect!.left.length > 0) {
+      return this.follow(`${cause} at ${hostPort(from)}`, redirect!.moved, "next server reference");
     }
-    this.references.length = 0;
-    this.redirects = 0;
+    // The failure counts against the configured broker: of a redirect, only a server moved to that accepted us stays.
+    if (redirect?.moved) {
+      redirect.left.length = 0;
+      redirect.count = 0;
+    } else {
+      this.redirect = undefined;
+    }
     this.failedAttempts++;
     const { cap, base } = this.config;
-    const state = this.states[this.index]!;
+    const states = this.brokerStates();
+    const state = states[this.index]!;
     if (policy === "cap") {
       // The growth state is left alone: once the configuration is fixed, other failures start where they were.
       const wait = this.band(cap, 0.5);
-      for (const s of this.states) s.readyAt = now + wait;
+      for (const s of states) s.readyAt = now + wait;
       return this.pick(
         now,
         wait,
@@ -360,9 +393,10 @@ export class Backoff<B extends Endpoint = Endpoint> {
 
   /** Dials the next entry of the Server Reference being followed, within `base`. */
   private follow(cause: string, moved: boolean, what: string): Retry<B> {
-    const broker = this.references.shift()!;
-    this.redirect = broker;
-    this.moved = moved;
+    const redirect = this.redirect!;
+    const broker = redirect.left.shift()!;
+    redirect.broker = broker;
+    redirect.moved = moved;
     const delay = Math.floor(this.source.random() * this.config.base);
     return {
       delay,
@@ -414,20 +448,32 @@ export class Backoff<B extends Endpoint = Endpoint> {
   // The next attempt comes after `wait`, to the first broker in round-robin order (after the current one, or
   // starting with it when `sticky`) that is out of its own backoff by then; if none is, to the one free first.
   private pick(now: number, wait: number, sticky: boolean, why: string, capped = false): Retry<B> {
-    const n = this.states.length;
+    const n = this.brokers.length;
     let best = -1;
     for (let k = 0; k < n; k++) {
       const i = (this.index + (sticky ? k : k + 1)) % n;
-      const s = this.states[i]!;
-      if (s.readyAt <= now + wait) {
+      const readyAt = this.readyAt(i);
+      if (readyAt <= now + wait) {
         best = i;
         break;
       }
-      if (best < 0 || s.readyAt < this.states[best]!.readyAt) best = i;
+      if (best < 0 || readyAt < this.readyAt(best)) best = i;
     }
-    const delay = Math.max(wait, this.states[best]!.readyAt - now);
+    const delay = Math.max(wait, this.readyAt(best) - now);
     this.index = best;
     const broker = this.broker;
     return { delay, waitForLink: false, broker, capped, reason: `${why}; ${hostPort(broker)} in ${delay} ms` };
+  }
+
+  /** The brokers' growth state, made (each broker in its initial state) by the first failure. */
+  private brokerStates(): BrokerState[] {
+    const base = this.config.base;
+    this.states ??= this.brokers.map(() => ({ failures: 0, sleep: base, readyAt: 0, slot: -1 }));
+    return this.states;
+  }
+
+  /** When broker `i` may be dialled: at once while it has no growth state. */
+  private readyAt(i: number): number {
+    return this.states?.[i]?.readyAt ?? 0;
   }
 }

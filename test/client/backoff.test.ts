@@ -467,4 +467,17 @@ describe("failover", () => {
     expect(retry).toMatchObject({ broker: { host: "new.example", port: 1884 }, delay: 500 });
     expect(b.attempt).toBe(0);
   });
+
+  test("only a stable connection starts the count of redirects in a row again", () => {
+    const redirected = (up: number) => {
+      const b = new Backoff(config(), { random: () => 0.5 }, [A]);
+      for (let i = 0; i < MAX_REDIRECTS; i++) b.failed(i, "server_moved", { serverReference: "x.example" });
+      b.connected(100);
+      return b.disconnected(100 + up, "server_moved", { serverReference: "y.example" });
+    };
+    expect(redirected(DEFAULT_STABLE).broker).toEqual({ host: "y.example", port: 1883 });
+    const early = redirected(DEFAULT_STABLE - 1);
+    expect(early.broker).toEqual(A);
+    expect(early.reason).toMatch(/followed in a row without a stable connection: not followed/);
+  });
 });
