@@ -179,7 +179,7 @@ function madeId(random: () => number): string {
   return id;
 }
 
-// Capabilities a broker may lack (bits of Client.unsupported and Client.willLimits).
+// Capabilities a broker may lack (bits of Client.unsupported and WillState.limits).
 const NO_RETAIN = 1;
 const NO_WILDCARD = 2;
 const NO_SHARED = 4;
@@ -189,7 +189,7 @@ const NO_QOS = 8;
 const WILL_PROBES: readonly number[] = Object.freeze([NO_RETAIN, NO_QOS, NO_RETAIN | NO_QOS]);
 /**
  * Rounds in a row that must find the same probe before it is taken as the broker's limit (see Client.probed), and
- * one round in Client.willFound (above the probe's bits).
+ * one round in WillState.found (above the probe's bits).
  */
 const WILL_ROUNDS = 5;
 const WILL_ROUND = 16;
@@ -200,6 +200,59 @@ const QOS_NOT_SUPPORTED = 0x9b;
 
 /** CONNACK 0x85 Client Identifier not valid (only 5.0 assigns identifiers). */
 const CLIENT_ID_REJECTED = 0x85;
+
+// Client.flags.
+/** Connections trace their packets (see Client.trace). */
+const TRACE = 1;
+/** The next CONNECT asks for a clean start whatever the configuration says (see Client.cleanOnce). */
+const CLEAN_NEXT = 2;
+/** The client id was made here (see the constructor): said once, at start. */
+const MADE_ID = 4;
+
+// Cold state of the supervisor, each group made when first needed: a field is a slot of the heap even when unused.
+
+/**
+ * What the will must do without, and the MQTT 3.1.1 probe that finds out why the broker closes it (see
+ * Client.adjustWill, Client.probeWill): made with the first limit or probe, so with a will configured only.
+ */
+class WillState {
+  /**
+   * What the will must do without (NO_RETAIN: its retain flag; NO_QOS: its QoS, sent at 0), learnt from a CONNACK
+   * refusing it (0x9A, 0x9B) or proven by the probe: sent as configured, it would be refused at every attempt.
+   */
+  limits = 0;
+  /**
+   * MQTT 3.1.1 connections closed before CONNACK in a row while the will could be why (see Client.probeWill), and
+   * what the attempt under way sends the will without to find out (NO_RETAIN, NO_QOS bits; 0: not probing).
+   */
+  closedBeforeConnack = 0;
+  probe = 0;
+  /**
+   * A probe the broker took but that is not yet proven (see Client.probed): its bits, plus WILL_ROUND for each round
+   * in a row that found it (the will as configured closed, this probe taken); 0: none.
+   */
+  found = 0;
+}
+
+/**
+ * MQTT 3.1.1 cannot announce a Maximum Packet Size or Maximum QoS: what the broker is known to have read (the
+ * largest of our packets, the highest QoS, a retained one) and the limits learnt from that and a packet it closed on
+ * (see Client.learnt). Made when the first of our QoS 1/2 messages is read, or quarantined.
+ */
+class Learning {
+  readLargest = 0;
+  readQos = 0;
+  readRetained = false;
+  /** 0: none learnt. */
+  maxPacket = 0;
+  qos: QoS = 2;
+}
+
+/** The loop detector's count (see Client.ended): how the last connections ended with no progress, how many in a row. */
+interface Loop {
+  cause: string;
+  count: number;
+}
 
 /**
  * The supervisor. It is the handler of the sockets it opens (onConnect, onData...: its own methods rather than a
@@ -232,8 +285,10 @@ export class Client implements WebSocketHandlers, OutputHandler {
   /** What the timer does when it fires: DIAL, UPGRADE_TIMEOUT, TICK or NO_WEBSOCKET (a number, not a closure: heap). */
   private timerAction = TICK;
   private attempt = 0;
-  private socketStarted = 0;
-  /** When the last dial started: the next one is never sooner than backoffBase after it, whatever the cause. */
+  /**
+   * When the last dial started: the next one is never sooner than backoffBase after it, whatever the cause; and how
+   * long its socket took to open counts from it.
+   */
   private lastDial = Number.NEGATIVE_INFINITY;
   /**
    * QoS 1/2 messages published on this connection, those of them published while its `connected` event was handled
@@ -242,46 +297,21 @@ export class Client implements WebSocketHandlers, OutputHandler {
   private publishedHere = 0;
   private publishedAtConnect = 0;
   private completedHere = 0;
-  /** The loop detector: how the last connections ended with no progress, and how many in a row. */
-  private loopCause = "";
-  private loopCount = 0;
-  private traceOn = false;
-  /** The next CONNECT asks for a clean start whatever the configuration says (see cleanOnce). */
-  private cleanNext = false;
+  /** The loop detector: how the last connections ended with no progress, and how many in a row (see ended). */
+  private loop: Loop | undefined;
+  /** TRACE, CLEAN_NEXT and MADE_ID: bits of one number, as each field is a slot of the heap. */
+  private flags = 0;
   /** The broker's Maximum Packet Size from the last CONNACK (0: none announced). */
   private brokerMaxPacket = 0;
-  /**
-   * MQTT 3.1.1 cannot announce a Maximum Packet Size: what the broker is known to have read (the largest of our
-   * packets, the highest QoS, a retained one) and the limit learnt from that and a packet it closed on (see learnt).
-   */
-  private readLargest = 0;
-  private readQos = 0;
-  private readRetained = false;
-  private learntMax = 0;
-  private learntQoS: QoS = 2;
+  /** MQTT 3.1.1: what the broker is known to have read, and the limits learnt from it (see learnt). */
+  private learning: Learning | undefined;
   /**
    * What the last CONNACK said the broker does not support (5.0; NO_RETAIN, NO_WILDCARD, NO_SHARED bits): kept
    * while offline, as the next broker is most likely the same one.
    */
   private unsupported = 0;
-  /**
-   * What the will must do without (NO_RETAIN: its retain flag; NO_QOS: its QoS, sent at 0), learnt from a CONNACK
-   * refusing it (0x9A, 0x9B): sent as configured, it would be refused at every attempt.
-   */
-  private willLimits = 0;
-  /**
-   * MQTT 3.1.1 connections closed before CONNACK in a row while the will could be why (see probeWill), and what the
-   * attempt under way sends the will without to find out (NO_RETAIN, NO_QOS bits; 0: not probing).
-   */
-  private closedBeforeConnack = 0;
-  private willProbe = 0;
-  /**
-   * A probe the broker took but that is not yet proven (see probed): its bits, plus WILL_ROUND for each round in a
-   * row that found it (the will as configured closed, this probe taken); 0: none.
-   */
-  private willFound = 0;
-  /** The client id was made here (see the constructor): said once, at start. */
-  private madeId = false;
+  /** What the will must do without, and the probe that finds out (see adjustWill and probeWill). */
+  private willState: WillState | undefined;
   /** The last topic published to and topicLength's answer for it ("" is not a valid topic name). */
   private lastTopic = "";
   private lastTopicLength = -1;
@@ -303,14 +333,14 @@ export class Client implements WebSocketHandlers, OutputHandler {
       persist: keepsSession,
       slots: Math.min(config.maxInflight ?? DEFAULT_MAX_INFLIGHT, MAX_SLOTS),
     });
-    this.cleanNext = keepsSession && this.session.lost;
+    if (keepsSession && this.session.lost) this.flags |= CLEAN_NEXT;
     this.clientId = config.clientId || (config.assignedIdKey ? (host.readSetting(config.assignedIdKey) ?? "") : "");
     if (!this.clientId && config.version === 4 && !config.cleanStart) {
       // [MQTT-3.1.3-7]: 3.1.1 takes an empty id with a clean session only (mosquitto answers CONNACK 2, at every
       // attempt), and gives no id back. A session that lasts, which the application asked for, needs an id of our
       // own: made once, kept as a 5.0 broker's assigned one is (storage when given a key, else until restart).
       this.clientId = madeId(() => host.random());
-      this.madeId = true;
+      this.flags |= MADE_ID;
       if (config.assignedIdKey) host.writeSetting(config.assignedIdKey, this.clientId);
     }
     this.backoff = new Backoff(config.backoff, host, config.brokers);
@@ -354,7 +384,7 @@ export class Client implements WebSocketHandlers, OutputHandler {
   }
 
   set trace(on: boolean) {
-    this.traceOn = on;
+    this.flags = on ? this.flags | TRACE : this.flags & ~TRACE;
     if (this.conn) this.conn.trace = on;
   }
 
@@ -373,10 +403,10 @@ export class Client implements WebSocketHandlers, OutputHandler {
     if (this.state !== IDLE) return;
     const dropped = this.session.droppedAtBoot;
     if (dropped !== undefined) this.observe({ type: "unsaved", when: "power_cut", reason: dropped });
-    if (this.cleanNext) {
+    if (this.flags & CLEAN_NEXT) {
       this.cleanOnce("the session state of the last run could not all be stored (messages too large or too many)");
     }
-    if (this.madeId) {
+    if (this.flags & MADE_ID) {
       const kept = this.config.assignedIdKey ? "kept in storage" : "kept until restart";
       this.observe({
         type: "warning",
@@ -537,11 +567,11 @@ export class Client implements WebSocketHandlers, OutputHandler {
     if (retain && !this.retainAvailable)
       return "retained, and the broker keeps no retained messages (MQTT 5 Retain Available 0, or found in 3.1.1)";
     const theirs = this.brokerMaxPacket;
-    const learnt = this.learntMax;
+    const learnt = this.learning?.maxPacket;
     // Within every limit even at the most a PUBLISH adds (fixed header 5, topic length 2, packet identifier 2, 5.0's
     // property length 1): no need to count exactly, which costs a call per message.
     const most = length + payload.length + 10;
-    if (most <= this.config.maxPacketSize && (theirs === 0 || most <= theirs) && (learnt === 0 || most <= learnt)) {
+    if (most <= this.config.maxPacketSize && (theirs === 0 || most <= theirs) && (!learnt || most <= learnt)) {
       return undefined;
     }
     const size = this.packetSize(length, payload.length, qos);
@@ -563,9 +593,14 @@ export class Client implements WebSocketHandlers, OutputHandler {
   /** MQTT 3.1.1: one of our messages the broker read (see learnt). */
   private took(message: OutMessage): void {
     const size = this.packetSize(utf8Length(message.topic), message.payload.length, message.qos);
-    if (size > this.readLargest) this.readLargest = size;
-    if (message.qos > this.readQos) this.readQos = message.qos;
-    if (message.retain) this.readRetained = true;
+    let learning = this.learning;
+    if (!learning) {
+      learning = new Learning();
+      this.learning = learning;
+    }
+    if (size > learning.readLargest) learning.readLargest = size;
+    if (message.qos > learning.readQos) learning.readQos = message.qos;
+    if (message.retain) learning.readRetained = true;
   }
 
   /**
@@ -578,28 +613,31 @@ export class Client implements WebSocketHandlers, OutputHandler {
    */
   private learnt(message: OutMessage): void {
     const size = this.packetSize(utf8Length(message.topic), message.payload.length, message.qos);
-    const large = size > this.readLargest;
-    const qos = message.qos > this.readQos;
-    if (message.retain && !this.readRetained) return;
+    this.learning ??= new Learning();
+    const learning = this.learning;
+    const { readLargest, readQos } = learning;
+    const large = size > readLargest;
+    const qos = message.qos > readQos;
+    if (message.retain && !learning.readRetained) return;
     const read = `(MQTT 3.1.1 cannot announce it; mosquitto: ${large ? "max_packet_size" : "max_qos"})`;
-    if (large && !qos && !(this.learntMax && size > this.learntMax)) {
-      this.learntMax = size - 1;
+    if (large && !qos && !(learning.maxPacket && size > learning.maxPacket)) {
+      learning.maxPacket = size - 1;
       this.observe({
         type: "warning",
-        message: `the broker closed the connection twice right after a packet of ${size} bytes, larger than any it read (${this.readLargest}) ${read}: packets over ${this.learntMax} bytes are refused from now on`,
+        message: `the broker closed the connection twice right after a packet of ${size} bytes, larger than any it read (${readLargest}) ${read}: packets over ${learning.maxPacket} bytes are refused from now on`,
       });
-    } else if (qos && !large && this.readQos > 0 && this.readQos < this.learntQoS) {
-      this.learntQoS = this.readQos as QoS;
+    } else if (qos && !large && readQos > 0 && readQos < learning.qos) {
+      learning.qos = readQos as QoS;
       this.observe({
         type: "warning",
-        message: `the broker closed the connection twice right after a QoS ${message.qos} message, no larger than others it read at QoS ${this.readQos} ${read}: messages leave at QoS ${this.readQos} at most from now on`,
+        message: `the broker closed the connection twice right after a QoS ${message.qos} message, no larger than others it read at QoS ${readQos} ${read}: messages leave at QoS ${readQos} at most from now on`,
       });
     }
   }
 
   /** The next connection starts clean (and says why): the broker's session cannot be trusted or must be shed. */
   private cleanOnce(why: string): void {
-    this.cleanNext = true;
+    this.flags |= CLEAN_NEXT;
     this.observe({ type: "warning", message: `next connection starts a clean session: ${why}` });
   }
 
@@ -729,7 +767,7 @@ export class Client implements WebSocketHandlers, OutputHandler {
     this.state = CONNECTING;
     this.attempt++;
     const now = this.host.now();
-    this.socketStarted = this.lastDial = now;
+    this.lastDial = now;
     const late = due === undefined ? undefined : Math.max(0, now - due);
     this.observe({ type: "connecting", broker, attempt: this.attempt, late });
     const options = {
@@ -782,41 +820,41 @@ export class Client implements WebSocketHandlers, OutputHandler {
   private opened(): void {
     this.cancelTimer(); // the WebSocket upgrade's deadline
     const now = this.host.now();
-    this.observe({ type: "socket", broker: this.broker, ms: now - this.socketStarted });
+    this.observe({ type: "socket", broker: this.broker, ms: now - this.lastDial });
     this.state = SESSION;
     const c = this.config;
     // A probe asks whether the broker takes the will so (see probed); the last of its rounds connects for real, with
     // what it is about to prove.
-    const probe = this.willProbe;
+    const probe = this.willState?.probe ?? 0;
     const proving = probe !== 0 && this.roundsFound(probe) === WILL_ROUNDS - 1;
     const limits = this.willLimits | (proving ? probe : 0);
     const out = new Output(this.socket, this, this.observe);
     this.out = out;
-    const options: ConnectionOptions = {
-      version: c.version,
-      clientId: this.clientId,
-      cleanStart: c.cleanStart || this.cleanNext,
-      keepAlive: c.keepAlive,
-      username: c.username,
-      password: c.password,
-      will: this.will(),
-      noRetain: (limits & NO_RETAIN) !== 0,
-      maxQoS: this.maxQoS(limits),
-      learntMaxPacket: this.learntMax || undefined,
-      sessionExpiry: c.sessionExpiry,
-      maxPacketSize: c.maxPacketSize,
-      connackTimeout: c.connackTimeout,
-      maxInflight: c.maxInflight,
-      receiveMaximum: c.receiveMaximum,
-      topicAliasMaximum: c.topicAliasMaximum,
-      topicAliases: c.topicAliases,
-      extras: c.extras,
-    };
-    // Set only on a probe: the options live as long as the connection.
-    if (probe && !proving) options.probe = true;
-    const conn = new Connection(definedOnly(options), this.session, out);
+    // The configuration is the options' prototype: own are only what differs on this connection, what the supervisor
+    // may change while it lives (keepAlive: see setKeepAlive), and the version, read at every packet. Undefined ones
+    // are left out (a slot each as long as the connection lives): the username and password read through then, which
+    // only the CONNECT does, at once. Made own here and not assigned later, as the configuration may read through a
+    // frozen prototype itself (see modules/compat/mqtt.ts), whose properties no assignment may shadow.
+    const will = this.will();
+    const options: ConnectionOptions = Object.setPrototypeOf(
+      definedOnly<Partial<ConnectionOptions>>({
+        version: c.version,
+        clientId: this.clientId,
+        keepAlive: c.keepAlive,
+        username: c.username,
+        password: c.password,
+        cleanStart: this.flags & CLEAN_NEXT ? true : undefined,
+        will: will === c.will ? undefined : will,
+        noRetain: limits & NO_RETAIN ? true : undefined,
+        maxQoS: this.maxQoS(limits),
+        learntMaxPacket: this.learning?.maxPacket || undefined,
+        probe: probe && !proving ? true : undefined,
+      }),
+      c,
+    );
+    const conn = new Connection(options, this.session, out);
     out.conn = conn;
-    conn.trace = this.traceOn;
+    conn.trace = (this.flags & TRACE) !== 0;
     this.conn = conn;
     conn.start(now);
     this.rearm();
@@ -829,7 +867,7 @@ export class Client implements WebSocketHandlers, OutputHandler {
       // Only a client that sent no id may be given one (spec 3.2.2.3.7): the configured id stays the configured id.
       if (!this.config.clientId) this.assigned(event.properties?.assignedClientIdentifier || undefined);
       this.attempt = 0;
-      this.cleanNext = false;
+      this.flags &= ~CLEAN_NEXT;
       const p = event.properties;
       this.brokerMaxPacket = p?.maximumPacketSize ?? 0;
       if (this.config.version === 4 && this.config.will) this.willTaken();
@@ -872,7 +910,7 @@ export class Client implements WebSocketHandlers, OutputHandler {
       else if (cause.kind !== "local") {
         this.probeWill(cause.kind === "net" && cause.error.code === "closed" && event.uptime < 0);
         if (event.uptime >= 0) this.ended(cause, event.uptime);
-        if (this.willFound && this.willProbe) this.nextRound("the will probe's next round");
+        if (this.willState?.found && this.willState.probe) this.nextRound("the will probe's next round");
         else this.retry(cause, event.uptime);
       }
       return;
@@ -905,7 +943,8 @@ export class Client implements WebSocketHandlers, OutputHandler {
           ? NO_QOS
           : 0;
     if (!limit || this.willLimits & limit) return;
-    this.willLimits |= limit;
+    this.willState ??= new WillState();
+    this.willState.limits |= limit;
     const what = limit === NO_RETAIN ? "retained messages (CONNACK 0x9A)" : "its QoS (CONNACK 0x9B)";
     const how = limit === NO_RETAIN ? "without retain" : "at QoS 0";
     this.observe({
@@ -931,20 +970,32 @@ export class Client implements WebSocketHandlers, OutputHandler {
         : 0;
     if (!closed || !possible) {
       // Anything else (a reset, a refusal, a connection that ended later) breaks the rounds: the probes start again.
-      this.closedBeforeConnack = 0;
-      this.willProbe = 0;
-      this.willFound = 0;
+      this.probeOver();
       return;
     }
+    this.willState ??= new WillState();
+    const w = this.willState;
     // The probe found closed too: the rounds start again. Each round tries the probes from the first, so that one
     // closed by the network cannot leave a wider one (without retain and QoS) to be proven in its place.
-    if (this.roundsFound(this.willProbe)) this.willFound = 0;
-    if (!this.willProbe && ++this.closedBeforeConnack < (this.willFound ? 1 : 2)) return;
+    if (this.roundsFound(w.probe)) w.found = 0;
+    if (!w.probe && ++w.closedBeforeConnack < (w.found ? 1 : 2)) return;
     // The next probe this will can make after the one that just failed (or the first).
-    let at = WILL_PROBES.indexOf(this.willProbe) + 1;
+    let at = WILL_PROBES.indexOf(w.probe) + 1;
     while (at < WILL_PROBES.length && WILL_PROBES[at] & ~possible) at++;
-    this.willProbe = at < WILL_PROBES.length ? WILL_PROBES[at] : 0;
-    this.closedBeforeConnack = 0;
+    w.probe = at < WILL_PROBES.length ? WILL_PROBES[at] : 0;
+    w.closedBeforeConnack = 0;
+  }
+
+  /** What the will must do without (see WillState.limits). */
+  private get willLimits(): number {
+    return this.willState?.limits ?? 0;
+  }
+
+  /** The probe's rounds are over: what they proved (the will's limits) stays, the state goes when that is nothing. */
+  private probeOver(): void {
+    const w = this.willState;
+    if (!w?.limits) this.willState = undefined;
+    else w.closedBeforeConnack = w.probe = w.found = 0;
   }
 
   /**
@@ -956,18 +1007,20 @@ export class Client implements WebSocketHandlers, OutputHandler {
    * (soak seed 191858: a proxy closed two attempts in a row).
    */
   private probed(): void {
-    const probe = this.willProbe;
-    this.willProbe = 0;
+    const w = this.willState!;
+    const probe = w.probe;
+    w.probe = 0;
     const rounds = this.roundsFound(probe) + 1;
-    this.willFound = probe + rounds * WILL_ROUND;
+    w.found = probe + rounds * WILL_ROUND;
     // Said at the first round; the next ones tell whether the will or the network closed the attempts.
     if (rounds === 1)
       this.observe({ type: "warning", message: `${this.willClosed(probe)}: checking, ${WILL_ROUNDS} rounds` });
   }
 
-  /** The rounds in a row that found `probe` so far (see willFound); 0 for another probe, or none. */
+  /** The rounds in a row that found `probe` so far (see WillState.found); 0 for another probe, or none. */
   private roundsFound(probe: number): number {
-    return probe && this.willFound % WILL_ROUND === probe ? Math.floor(this.willFound / WILL_ROUND) : 0;
+    const found = this.willState?.found ?? 0;
+    return probe && found % WILL_ROUND === probe ? Math.floor(found / WILL_ROUND) : 0;
   }
 
   /**
@@ -977,12 +1030,10 @@ export class Client implements WebSocketHandlers, OutputHandler {
    * below it (as an MQTT 5 broker's Maximum QoS has them).
    */
   private willTaken(): void {
-    const probe = this.willProbe;
-    this.willProbe = 0;
-    this.willFound = 0;
-    this.closedBeforeConnack = 0;
+    const probe = this.willState?.probe;
+    if (probe) this.willState!.limits |= probe;
+    this.probeOver();
     if (!probe) return;
-    this.willLimits |= probe;
     const from: string[] = [];
     if (probe & NO_RETAIN) from.push("the will is sent without retain and retained publishes are refused");
     if (probe & NO_QOS) from.push(`the will goes at QoS 0 and messages leave at QoS ${this.maxQoS()} at most`);
@@ -1011,14 +1062,14 @@ export class Client implements WebSocketHandlers, OutputHandler {
   private maxQoS(limits = this.willLimits): QoS | undefined {
     const will = this.config.will;
     const byWill = will && limits & NO_QOS ? will.qos - 1 : 2;
-    const most = Math.min(byWill, this.learntQoS);
+    const most = Math.min(byWill, this.learning?.qos ?? 2);
     return this.config.version === 4 && most < 2 ? (most as QoS) : undefined;
   }
 
   /** The will as the broker takes it (see adjustWill and probeWill). */
   private will(): Will | undefined {
     const will = this.config.will;
-    const without = this.willLimits | this.willProbe;
+    const without = this.willLimits | (this.willState?.probe ?? 0);
     if (!will || !without) return will;
     return { ...will, retain: without & NO_RETAIN ? false : will.retain, qos: without & NO_QOS ? 0 : will.qos };
   }
@@ -1037,13 +1088,12 @@ export class Client implements WebSocketHandlers, OutputHandler {
       this.completedHere > this.publishedAtConnect;
     const code = this.classify(cause);
     if (progress) {
-      this.loopCount = 0;
+      this.loop = undefined;
       this.backoff.looping = false;
       return;
     }
-    this.loopCount = code === this.loopCause ? this.loopCount + 1 : 1;
-    this.loopCause = code;
-    const count = this.loopCount;
+    if (this.loop?.cause !== code) this.loop = { cause: code, count: 0 };
+    const count = ++this.loop.count;
     if (count < LOOP_REPEATS) return;
     this.backoff.looping = true;
     // Named at LOOP_REPEATS, then at each doubling: a loop is said, not printed at every turn.
