@@ -344,11 +344,8 @@ export class Client implements WebSocketHandlers, OutputHandler {
       if (config.assignedIdKey) host.writeSetting(config.assignedIdKey, this.clientId);
     }
     this.backoff = new Backoff(config.backoff, host, config.brokers);
-    this.timer = host.timer(() => {
-      const due = this.timerAt;
-      this.timerAt = Number.POSITIVE_INFINITY;
-      this.timerFired(due);
-    });
+    // The supervisor itself is what its timer calls (onTimer): a closure would be heap for the client's life.
+    this.timer = host.timer(this);
   }
 
   /** The failure code of a close, for the CONNECT this client sends now (the user name may change: reconnect). */
@@ -1163,6 +1160,13 @@ export class Client implements WebSocketHandlers, OutputHandler {
     this.socket = undefined;
     if (this.out) this.out.socket = undefined;
     socket?.close();
+  }
+
+  /** The one timer is due (TimerCallback): what it was armed for (timerAction) happens now. */
+  onTimer(): void {
+    const due = this.timerAt;
+    this.timerAt = Number.POSITIVE_INFINITY;
+    this.timerFired(due);
   }
 
   private timerFired(due: number): void {
