@@ -199,7 +199,10 @@ const LOOPING = 2;
  */
 export class Backoff<B extends Endpoint = Endpoint> {
   private readonly config: BackoffConfig;
-  /** The host, or any source of numbers in [0, 1) like Math.random: an object, not a closure kept for the client's life. */
+  /**
+   * The host, or any source of numbers in [0, 1) like Math.random: an object, not a closure kept for the client's
+   * life.
+   */
   private readonly source: { random(): number };
   private readonly brokers: readonly B[];
   /** One per broker, in the order of `brokers`; undefined while every broker is in its initial state. */

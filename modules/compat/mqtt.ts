@@ -147,9 +147,9 @@ export type DiagnoserClass = new (
 
 /**
  * The Client class for one Host, with the WebSocket layer and the diagnoser when the build has them (without the
- * WebSocket layer, `path` and ws:// brokers are refused when a Client is made). Clients of one class that share a client id and broker replace each
- * other: the newer closes the older, so an application that makes a new Client in onClose, as Moddable's module
- * requires, never has two clients taking the session from each other.
+ * WebSocket layer, `path` and ws:// brokers are refused when a Client is made). Clients of one class that share a
+ * client id and broker replace each other: the newer closes the older, so an application that makes a new Client in
+ * onClose, as Moddable's module requires, never has two clients taking the session from each other.
  */
 export function bindClient(host: Host, webSocket?: WebSocketLayer, diagnoser?: DiagnoserClass): ClientClass {
   const peers: Client[] = [];
