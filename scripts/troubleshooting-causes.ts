@@ -1,6 +1,6 @@
 // The prose of docs/troubleshooting.md: for each failure code, what it means, its likely causes with their fixes
 // and an example of the facts its serial line carries. Desktop only: the firmware keeps just the code, layer and
-// hint (modules/diag/codes.ts), so none of this text costs the device bytecode. scripts/troubleshooting.ts joins
+// hint (modules/diag/failures.ts), so none of this text costs the device bytecode. scripts/troubleshooting.ts joins
 // the two; test/diag/troubleshooting.test.ts checks that every code has its prose here.
 //
 // The causes follow what brokers really answer (checked against mosquitto 2.0): a wrong password or unknown user

@@ -15,7 +15,7 @@ import {
   Client as Supervisor,
 } from "tether/client/client";
 import type { Authenticator, ConnectExtras, Goodbye } from "tether/client/connection";
-import { type Code, classifyCause, failureInfo, failureLevel } from "tether/diag/codes";
+import { type Code, classifyCause } from "tether/diag/codes";
 import { type Fields, INFO, type Level, Logger, levelFromName, WARN } from "tether/diag/log";
 import type { Host, Timer } from "tether/host";
 import { toBytes } from "tether/mqtt/bytes";
@@ -140,10 +140,15 @@ type WebSocketLayer = ClientConfig["webSocket"];
  * either way. What the drop-in asks of it is written here: mcconfig's tsc resolves type imports too, and such a build
  * has no diagnose module to import a type from.
  */
-export type DiagnoserClass = new (
-  options: { version: ProtocolVersion; sentUser: boolean; shortLived: number; repeats: number },
-  report: (finding: { code: Code; fields: Fields }) => void,
-) => { observe(event: ClientEvent): void };
+export interface DiagnoserClass {
+  new (
+    options: { version: ProtocolVersion; sentUser: boolean; shortLived: number; repeats: number },
+    report: (finding: { code: Code; fields: Fields }) => void,
+  ): { observe(event: ClientEvent): void };
+  /** failures.ts's: a code's hint, and the level of its line. */
+  failureInfo(code: Code): { hint: string };
+  failureLevel(info: { hint: string }): Level;
+}
 
 /**
  * The Client class for one Host, with the WebSocket layer and the diagnoser when the build has them (without the
@@ -253,8 +258,8 @@ export class Client {
     this.#diagnoser =
       diagnoser &&
       new diagnoser({ version, sentUser: username !== undefined, shortLived, repeats: 3 }, (finding) => {
-        const info = failureInfo(finding.code);
-        this[LINE](failureLevel(info), "diag", finding.code, { ...finding.fields, hint: info.hint });
+        const info = diagnoser.failureInfo(finding.code);
+        this[LINE](diagnoser.failureLevel(info), "diag", finding.code, { ...finding.fields, hint: info.hint });
       });
     this.#timer = host.timer(new Relay(this));
     this.#client = new Supervisor(host, config, (event) => this[OBSERVE](event));

@@ -1,7 +1,7 @@
-// Turns what the supervisor reports into findings: a failure code from codes.ts, the facts that proved it, and
-// the hint. Single events are classified by the codes.ts rules; patterns across connections are recognised here,
-// because no single close shows them. Three look alike (connections that end soon after CONNACK, again and
-// again) and are told apart by their evidence:
+// Turns what the supervisor reports into findings: a failure code from codes.ts, the facts that proved it, and the hint
+// (failures.ts). Single events are classified by the codes.ts rules; patterns across connections are recognised here,
+// because no single close shows them. Three look alike (connections that end soon after CONNACK, again and again) and
+// are told apart by their evidence:
 // - session_taken_over: another client with our id. The broker closes us without a word (mosquitto sends no
 //   DISCONNECT 0x8E, even in 5.0), at times that follow the twin's randomised reconnects: irregular uptimes; and a
 //   twin with a clean session leaves us no session on our next CONNACK.
@@ -20,6 +20,7 @@ import type { ClientEvent } from "tether/client/client";
 import type { CloseCause } from "tether/client/connection";
 import { longest, shortest, similar, TUNER_DEFAULTS } from "tether/client/idle-times";
 import { type Code, classifyCause } from "tether/diag/codes";
+import { failureInfo, failureLevel } from "tether/diag/failures";
 import type { Fields } from "tether/diag/log";
 import { CONNACK, DISCONNECT, type ProtocolVersion, PUBLISH, SUBACK } from "tether/mqtt/packets";
 import { reasonText } from "tether/mqtt/reasons";
@@ -101,6 +102,12 @@ class Past {
 }
 
 export class Diagnoser {
+  /**
+   * Each code's hint and the level of its line (failures.ts), here for the drop-in's Client, which has them only
+   * when its build has the diagnoser.
+   */
+  static readonly failureInfo = failureInfo;
+  static readonly failureLevel = failureLevel;
   /** The patterns' memory, from the first connection that ended after CONNACK on. */
   private past: Past | undefined;
   /** How late the timer that dialled the current connection fired (0: dialled at once). */

@@ -1,12 +1,5 @@
-import {
-  type Code,
-  classifyConnack,
-  classifyDisconnect,
-  classifyNetError,
-  FAILURES,
-  failureInfo,
-  failureLevel,
-} from "tether/diag/codes";
+import { type Code, classifyConnack, classifyDisconnect, classifyNetError } from "tether/diag/codes";
+import { FAILURES, failureInfo, failureLevel } from "tether/diag/failures";
 import { ERROR, formatLine, parseLine, WARN } from "tether/diag/log";
 
 // The stable identifiers the firmware, its docs and users' scripts rely on: renaming one is a breaking change.

@@ -1,10 +1,10 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { FAILURES } from "tether/diag/codes";
+import { FAILURES } from "tether/diag/failures";
 import { DOC_PATH, render } from "../../scripts/troubleshooting";
 import { PROSE } from "../../scripts/troubleshooting-causes";
 
-test("docs/troubleshooting.md is what scripts/troubleshooting.ts generates from codes.ts", () => {
+test("docs/troubleshooting.md is what scripts/troubleshooting.ts generates from failures.ts", () => {
   const committed = readFileSync(join(__dirname, "../..", DOC_PATH), "utf8");
   // If this fails: node scripts/run-ts.mjs scripts/troubleshooting.ts
   expect(committed).toBe(render());

@@ -7,7 +7,7 @@ import { Xsnap } from "../../hosts/sim/node/xsnap";
 
 const SCENARIO = `
 import { execute } from "tether/diag/console";
-import { FAILURES, failureLevel } from "tether/diag/codes";
+import { FAILURES, failureLevel } from "tether/diag/failures";
 import { History } from "tether/diag/history";
 import { formatLine, Logger, parseLine } from "tether/diag/log";
 import { formatStats, Stats } from "tether/diag/stats";

@@ -3,7 +3,8 @@
 // each broken layer, every one broken for real where a real broker can break it.
 
 import type { Packet } from "mqtt-packet";
-import { type Code, failureInfo } from "tether/diag/codes";
+import type { Code } from "tether/diag/codes";
+import { failureInfo } from "tether/diag/failures";
 import { startDynsec } from "../../tools/rigs/dynsec";
 import { type Certificates, makeCertificates, OPENSSL, startTlsFront, type TlsFront } from "../../tools/rigs/tls";
 import { describeMosquitto, freePort, type Mosquitto, startMosquitto } from "../helpers/mosquitto";

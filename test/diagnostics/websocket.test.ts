@@ -3,7 +3,8 @@
 // MQTT port), and by a small fake HTTP server for the answers mosquitto never gives (404, a wrong Accept, a wrong or
 // missing subprotocol, no answer at all).
 
-import { type Code, failureInfo } from "tether/diag/codes";
+import type { Code } from "tether/diag/codes";
+import { failureInfo } from "tether/diag/failures";
 import { type Certificates, makeCertificates, OPENSSL } from "../../tools/rigs/tls";
 import {
   FAKE_PATHS,

@@ -4,8 +4,8 @@
 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { failureInfo } from "tether/diag/codes";
 import { tokenize } from "tether/diag/console";
+import { failureInfo } from "tether/diag/failures";
 import { parseLine } from "tether/diag/log";
 import { attempts, busiestMinute, check, mentions, type RunRecord } from "../../tools/chaos/invariants";
 import { describeOp, makePlan, type Plan } from "../../tools/chaos/plan";

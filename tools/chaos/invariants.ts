@@ -20,7 +20,7 @@
 //   max_inflight_messages 1 (see checkDelivery), and what a power cut or
 //   shutdown loses from a device that keeps no session.
 
-import { FAILURES, type FailureInfo } from "tether/diag/codes";
+import { FAILURES, type FailureInfo } from "tether/diag/failures";
 import { type ParsedLine, parseLine } from "tether/diag/log";
 import { BACKOFF, CONNECT_TIMEOUT, DENIED, type Plan, type QoS } from "./plan";
 

@@ -5,7 +5,8 @@
 // (`Guru Meditation Error`, `abort()`, its register dump and backtrace) in red, the backtrace followed by the command
 // that decodes it when the firmware's ELF file is given.
 
-import { type Code, FAILURES } from "tether/diag/codes";
+import type { Code } from "tether/diag/codes";
+import { FAILURES } from "tether/diag/failures";
 import { parseLine } from "tether/diag/log";
 import { PROSE } from "../../scripts/troubleshooting-causes";
 

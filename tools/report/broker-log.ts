@@ -6,7 +6,8 @@
 // so each pair says the offset lies within a one-second window; the windows of one boot are intersected (each boot
 // has its own offset: how long a board was off is not in its log).
 
-import { type Code, FAILURES } from "tether/diag/codes";
+import type { Code } from "tether/diag/codes";
+import { FAILURES } from "tether/diag/failures";
 import type { BrokerMark } from "./html";
 import type { Session } from "./session";
 

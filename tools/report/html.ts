@@ -4,7 +4,7 @@
 
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { FAILURES, failureInfo, failureLevel } from "tether/diag/codes";
+import { FAILURES, failureInfo, failureLevel } from "tether/diag/failures";
 import { ERROR } from "tether/diag/log";
 import { PROSE } from "../../scripts/troubleshooting-causes";
 import { failuresByCode, type Sample, type Session } from "./session";

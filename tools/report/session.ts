@@ -5,7 +5,8 @@
 // restart at each boot: times here run on across reboots, which the boots mark (how long a board was off is not in
 // its log).
 
-import { type Code, FAILURES } from "tether/diag/codes";
+import type { Code } from "tether/diag/codes";
+import { FAILURES } from "tether/diag/failures";
 import { type ParsedLine, parseLine } from "tether/diag/log";
 
 /** A point in the session: milliseconds since the boot, and the 1-based line number in the file. */

@@ -3,7 +3,8 @@
 // around them, so they outrank those failures; then the code that ended the most connections; then the code seen
 // most often (a device that never connected).
 
-import { type Code, failureInfo } from "tether/diag/codes";
+import type { Code } from "tether/diag/codes";
+import { failureInfo } from "tether/diag/failures";
 import { PROSE } from "../../scripts/troubleshooting-causes";
 import { type Failure, failuresByCode, type Session } from "./session";
 

@@ -2,7 +2,8 @@
 // log lines through parseLine, console output by its prefix. Tests in a file run concurrently (each waits on real
 // timeouts), so devices are cleaned up after the file, not after each test.
 
-import { type Code, FAILURES, failureInfo, failureLevel } from "tether/diag/codes";
+import type { Code } from "tether/diag/codes";
+import { FAILURES, failureInfo, failureLevel } from "tether/diag/failures";
 import { SimDevice, type SimDeviceOptions } from "../../../hosts/sim/node/device";
 import { Probe as SerialProbe } from "../../../tools/rigs/probe";
 
