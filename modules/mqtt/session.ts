@@ -288,6 +288,7 @@ export class Session {
       // nothing more is stored.
       if (this.#incoming) store.writeSetting(KEY_INCOMING, undefined);
       if (disk.lost) store.writeSetting(KEY_LOST, undefined);
+      disk.lostWritten = false;
       this.#incoming = undefined;
       for (const flight of this.#outgoing?.flights.values() ?? []) {
         disk.leftover ??= new Map();

@@ -954,9 +954,12 @@ describe("state kept through a reboot", () => {
       store.values.set("ses.drop", "no_slot");
       const s = boot(store, false);
       expect([s.lost, s.droppedAtBoot, s.restored, store.values.size]).toEqual([true, "no_slot", 0, 0]);
+      const removed = store.writes;
       s.resume(false, 1);
       sent(s.publish(message("flight")));
       s.publish(message("waiting", 2));
+      // Each marker removed once: a second removal would be one more flash write for nothing.
+      expect([removed, store.writes]).toEqual([2, 2]);
       expect([store.values.size, s.losing()]).toEqual([0, { count: 2, reason: "no_session" }]);
     });
 
