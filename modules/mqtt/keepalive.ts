@@ -24,7 +24,8 @@ export function pingTimeout(srtt: number | undefined, rttvar: number, keepAliveS
 }
 
 /**
- * One connection's keep-alive clock plus a round-trip estimate that outlives connections.
+ * One connection's keep-alive clock and round-trip estimate. Each connection starts a new estimate, from the
+ * default timeout: the next one may go another way (another broker of the list, a route changed by the outage).
  *
  * Liveness: the connection is declared dead when a PINGREQ is unanswered and nothing at all has been received for
  * the ping timeout since the PINGREQ or since the last packet received after it. Any packet proves the broker is
@@ -55,7 +56,6 @@ export class KeepAlive {
   /**
    * A connection is up: call on CONNACK with the keep alive in force on it (see effectiveKeepAlive). The clock
    * starts now rather than at CONNECT; the broker allows one and a half keep alives, far more than that round trip.
-   * The RTT estimate is kept.
    */
   start(now: number, keepAliveSeconds: number): void {
     this.keepAlive = keepAliveSeconds;
