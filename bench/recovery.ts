@@ -47,9 +47,11 @@ function tether(port: number, id: string): Subject {
   const host = new NodeHost();
   const closed = new Set<() => void>();
   const connected = new Set<() => void>();
-  const client = new Client(host, benchConfig({ host: "127.0.0.1", port, tls: false }, id, KEEP_ALIVE), (event) => {
-    if (event.type === "closed") for (const listener of closed) listener();
-    if (event.type === "connected") for (const listener of connected) listener();
+  const client = new Client(host, benchConfig({ host: "127.0.0.1", port, tls: false }, id, KEEP_ALIVE), {
+    observe: (event) => {
+      if (event.type === "closed") for (const listener of closed) listener();
+      if (event.type === "connected") for (const listener of connected) listener();
+    },
   });
   const up = new Promise<void>((resolve) => connected.add(resolve));
   client.start();

@@ -114,16 +114,18 @@ function tetherDevice(i: number, url: string, o: RunOptions, login: Credentials,
   const clientId = `fleet-${process.pid}-${i}`;
   const config = deviceConfig({ broker: url, clientId, ...login }, o.overrides);
   if (typeof config === "string") throw new Error(config);
-  const client = new Client(host, config, (event) => {
-    if (event.type === "connecting") tally.attempt();
-    else if (event.type === "connected") {
-      tally.answer();
-      tally.onConnected(i);
-    } else if (event.type === "closed") {
-      tally.onClosed(i);
-      if (client.classify(event.cause) === "tcp_refused") tally.refusal();
-      else if (event.cause.kind === "connack") tally.answer();
-    }
+  const client = new Client(host, config, {
+    observe: (event) => {
+      if (event.type === "connecting") tally.attempt();
+      else if (event.type === "connected") {
+        tally.answer();
+        tally.onConnected(i);
+      } else if (event.type === "closed") {
+        tally.onClosed(i);
+        if (client.classify(event.cause) === "tcp_refused") tally.refusal();
+        else if (event.cause.kind === "connack") tally.answer();
+      }
+    },
   });
   return {
     start: () => client.start(),

@@ -94,24 +94,26 @@ export function start(host: Host, config: Readonly<Record<string, unknown>>): De
       },
       (finding) => failure(device, finding),
     );
-    const client = new Client(device.host, config_, (event) => {
-      // The guard sits here, inside the client: an exception in one event must not cut the others short. A message
-      // is acknowledged before it gets here (Connection), so nothing a handler does can have it delivered again.
-      try {
-        // What a command's sender caused is counted against it, not diagnosed as the device's failure.
-        if (!senderFailure(device, event)) diagnoser.observe(event);
-        clientEvent(device, event, client);
-      } catch (error) {
-        if (event.type === "message") {
-          const { topic, qos, retain, payload } = event.publish;
-          fault(device, "message", error, {
-            topic: clip(topic),
-            qos,
-            retain: retain ? 1 : undefined,
-            bytes: payload.length,
-          });
-        } else fault(device, event.type, error);
-      }
+    const client = new Client(device.host, config_, {
+      observe: (event) => {
+        // The guard sits here, inside the client: an exception in one event must not cut the others short. A message
+        // is acknowledged before it gets here (Connection), so nothing a handler does can have it delivered again.
+        try {
+          // What a command's sender caused is counted against it, not diagnosed as the device's failure.
+          if (!senderFailure(device, event)) diagnoser.observe(event);
+          clientEvent(device, event, client);
+        } catch (error) {
+          if (event.type === "message") {
+            const { topic, qos, retain, payload } = event.publish;
+            fault(device, "message", error, {
+              topic: clip(topic),
+              qos,
+              retain: retain ? 1 : undefined,
+              bytes: payload.length,
+            });
+          } else fault(device, event.type, error);
+        }
+      },
     });
     device.client = client;
     if (device.remoteCommands) client.subscribe({ topicFilter: device.topics.cmd, qos: 1 });

@@ -104,6 +104,14 @@ export type ClientEvent =
    */
   | { type: "unsaved"; when: "shutdown" | "power_cut"; count?: number; reason: UnsavedReason };
 
+/**
+ * Who hears what the supervisor reports: an object, not a function, so that one that lives as long as the client
+ * (the drop-in's Client, through the object that is already its timer's target) needs no closure in the heap.
+ */
+export interface Observer {
+  observe(event: ClientEvent): void;
+}
+
 export type PublishResult = "sent" | "queued" | "dropped" | "full" | "invalid";
 
 /** Connections in a row that end the same way with no progress before the loop detector acts. */
@@ -138,7 +146,7 @@ class Output implements ConnectionOutput {
   constructor(
     socket: Socket | undefined,
     private readonly handler: OutputHandler,
-    private readonly observe: (event: ClientEvent) => void,
+    private readonly observer: Observer,
   ) {
     this.socket = socket;
   }
@@ -152,7 +160,7 @@ class Output implements ConnectionOutput {
   event(event: ConnectionEvent): void {
     if (event.type === "message") {
       this.delivered = true;
-      this.observe(event);
+      this.observer.observe(event);
     } else this.handler.connectionEvent(this.conn!, event);
   }
 }
@@ -319,7 +327,7 @@ export class Client implements WebSocketHandlers, OutputHandler {
   constructor(
     private readonly host: Host,
     private readonly config: ClientConfig,
-    private readonly observe: (event: ClientEvent) => void,
+    private readonly observer: Observer,
   ) {
     // Kept as long as the client lives.
     definedOnly(config);
@@ -388,7 +396,7 @@ export class Client implements WebSocketHandlers, OutputHandler {
   /** The device is about to go (a polite shutdown, a reboot): names the QoS 1/2 messages its going loses. */
   leaving(): void {
     const losing = this.session.losing();
-    if (losing) this.observe({ type: "unsaved", when: "shutdown", ...losing });
+    if (losing) this.observer.observe({ type: "unsaved", when: "shutdown", ...losing });
   }
 
   /** Starts: at power-on (the first start) after the backoff's power-on spread, after a stop() at once. */
@@ -399,13 +407,13 @@ export class Client implements WebSocketHandlers, OutputHandler {
     }
     if (this.state !== IDLE) return;
     const dropped = this.session.droppedAtBoot;
-    if (dropped !== undefined) this.observe({ type: "unsaved", when: "power_cut", reason: dropped });
+    if (dropped !== undefined) this.observer.observe({ type: "unsaved", when: "power_cut", reason: dropped });
     if (this.flags & CLEAN_NEXT) {
       this.cleanOnce("the session state of the last run could not all be stored (messages too large or too many)");
     }
     if (this.flags & MADE_ID) {
       const kept = this.config.assignedIdKey ? "kept in storage" : "kept until restart";
-      this.observe({
+      this.observer.observe({
         type: "warning",
         message: `MQTT 3.1.1 takes an empty client id with a clean session only [MQTT-3.1.3-7]: using ${this.clientId}, ${kept}`,
       });
@@ -482,7 +490,7 @@ export class Client implements WebSocketHandlers, OutputHandler {
   }
 
   linkChanged(up: boolean): void {
-    this.observe({ type: "link", up });
+    this.observer.observe({ type: "link", up });
     if (up) {
       if (this.state === NO_LINK) this.wait(this.backoff.linkUp(this.host.now()));
       return;
@@ -506,7 +514,7 @@ export class Client implements WebSocketHandlers, OutputHandler {
   ): PublishResult {
     const problem = this.refusal(topic, payload, qos, retain);
     if (problem) {
-      this.observe({ type: "warning", message: `publish to ${topic} refused: ${problem}` });
+      this.observer.observe({ type: "warning", message: `publish to ${topic} refused: ${problem}` });
       return "invalid";
     }
     const conn = this.conn?.connected ? this.conn : undefined;
@@ -533,9 +541,9 @@ export class Client implements WebSocketHandlers, OutputHandler {
     const depth = this.session.waiting;
     // Every QoS 0 message pushed out to make room is a drop of its own, for the counters.
     for (let n = this.session.dropped - before - (result === "dropped" ? 1 : 0); n > 0; n--) {
-      this.observe({ type: "queued", result: "dropped", depth });
+      this.observer.observe({ type: "queued", result: "dropped", depth });
     }
-    this.observe({ type: "queued", result, depth });
+    this.observer.observe({ type: "queued", result, depth });
     return result;
   }
 
@@ -589,7 +597,10 @@ export class Client implements WebSocketHandlers, OutputHandler {
 
   /** MQTT 3.1.1: one of our messages the broker read (see learnt). */
   private took(message: OutMessage): void {
-    const size = this.packetSize(utf8Length(message.topic), message.payload.length, message.qos);
+    // Counting the topic's UTF-8 bytes is most of the cost here; most messages go to the last topic published to.
+    const topic = message.topic;
+    const length = topic === this.lastTopic ? this.lastTopicLength : utf8Length(topic);
+    const size = this.packetSize(length, message.payload.length, message.qos);
     let learning = this.learning;
     if (!learning) {
       learning = new Learning();
@@ -619,13 +630,13 @@ export class Client implements WebSocketHandlers, OutputHandler {
     const read = `(MQTT 3.1.1 cannot announce it; mosquitto: ${large ? "max_packet_size" : "max_qos"})`;
     if (large && !qos && !(learning.maxPacket && size > learning.maxPacket)) {
       learning.maxPacket = size - 1;
-      this.observe({
+      this.observer.observe({
         type: "warning",
         message: `the broker closed the connection twice right after a packet of ${size} bytes, larger than any it read (${readLargest}) ${read}: packets over ${learning.maxPacket} bytes are refused from now on`,
       });
     } else if (qos && !large && readQos > 0 && readQos < learning.qos) {
       learning.qos = readQos as QoS;
-      this.observe({
+      this.observer.observe({
         type: "warning",
         message: `the broker closed the connection twice right after a QoS ${message.qos} message, no larger than others it read at QoS ${readQos} ${read}: messages leave at QoS ${readQos} at most from now on`,
       });
@@ -635,7 +646,7 @@ export class Client implements WebSocketHandlers, OutputHandler {
   /** The next connection starts clean (and says why): the broker's session cannot be trusted or must be shed. */
   private cleanOnce(why: string): void {
     this.flags |= CLEAN_NEXT;
-    this.observe({ type: "warning", message: `next connection starts a clean session: ${why}` });
+    this.observer.observe({ type: "warning", message: `next connection starts a clean session: ${why}` });
   }
 
   /** The subscription to `topicFilter` kept for reconnects, if any. */
@@ -653,7 +664,7 @@ export class Client implements WebSocketHandlers, OutputHandler {
     const filter = subscription.topicFilter;
     const problem = this.unsupportedFilter(filter);
     if (problem) {
-      this.observe({ type: "warning", message: `subscribe to ${filter} refused: ${problem}` });
+      this.observer.observe({ type: "warning", message: `subscribe to ${filter} refused: ${problem}` });
       return -1;
     }
     this.subscriptions.set(filter, subscription);
@@ -757,7 +768,12 @@ export class Client implements WebSocketHandlers, OutputHandler {
   private dial(due?: number): void {
     if (!this.host.linkUp()) {
       this.state = NO_LINK;
-      this.observe({ type: "waiting", delay: -1, reason: "network link down: waiting for it", broker: this.broker });
+      this.observer.observe({
+        type: "waiting",
+        delay: -1,
+        reason: "network link down: waiting for it",
+        broker: this.broker,
+      });
       return;
     }
     const broker = this.broker;
@@ -766,7 +782,7 @@ export class Client implements WebSocketHandlers, OutputHandler {
     const now = this.host.now();
     this.lastDial = now;
     const late = due === undefined ? undefined : Math.max(0, now - due);
-    this.observe({ type: "connecting", broker, attempt: this.attempt, late });
+    this.observer.observe({ type: "connecting", broker, attempt: this.attempt, late });
     const options = {
       host: broker.host,
       port: broker.port,
@@ -790,7 +806,7 @@ export class Client implements WebSocketHandlers, OutputHandler {
 
   // The socket's handlers.
   onResolved(address: string): void {
-    this.observe({ type: "resolved", broker: this.broker, address });
+    this.observer.observe({ type: "resolved", broker: this.broker, address });
   }
 
   onUpgrading(): void {
@@ -817,7 +833,7 @@ export class Client implements WebSocketHandlers, OutputHandler {
   private opened(): void {
     this.cancelTimer(); // the WebSocket upgrade's deadline
     const now = this.host.now();
-    this.observe({ type: "socket", broker: this.broker, ms: now - this.lastDial });
+    this.observer.observe({ type: "socket", broker: this.broker, ms: now - this.lastDial });
     this.state = SESSION;
     const c = this.config;
     // A probe asks whether the broker takes the will so (see probed); the last of its rounds connects for real, with
@@ -825,7 +841,7 @@ export class Client implements WebSocketHandlers, OutputHandler {
     const probe = this.willState?.probe ?? 0;
     const proving = probe !== 0 && this.roundsFound(probe) === WILL_ROUNDS - 1;
     const limits = this.willLimits | (proving ? probe : 0);
-    const out = new Output(this.socket, this, this.observe);
+    const out = new Output(this.socket, this, this.observer);
     this.out = out;
     // The configuration is the options' prototype: own are only what differs on this connection, what the supervisor
     // may change while it lives (keepAlive: see setKeepAlive), and the version, read at every packet. Undefined ones
@@ -876,7 +892,7 @@ export class Client implements WebSocketHandlers, OutputHandler {
       if (this.unsupported) this.dropUnsupported();
       this.publishedHere = this.completedHere = 0;
       this.renew(conn, event.sessionPresent);
-      this.observe(event);
+      this.observer.observe(event);
       this.publishedAtConnect = this.publishedHere;
       return;
     }
@@ -886,14 +902,14 @@ export class Client implements WebSocketHandlers, OutputHandler {
     }
     if (event.type === "quarantined" && this.config.version === 4) {
       // Named first (message_quarantined), then what it teaches.
-      this.observe(event);
+      this.observer.observe(event);
       this.learnt(event.message);
       return;
     }
     if (event.type === "subscribed" || event.type === "unsubscribed") this.confirmed(event.packetId);
     if (event.type === "closed") {
       this.conn = undefined;
-      this.observe(event);
+      this.observer.observe(event);
       const { cause } = event;
       if (cause.kind === "protocol" && cause.code === "packet_too_large" && !this.config.cleanStart) {
         // MQTT 5: the broker sent more than the maximum we announced, and would send it again at every resumption.
@@ -912,7 +928,7 @@ export class Client implements WebSocketHandlers, OutputHandler {
       }
       return;
     }
-    this.observe(event);
+    this.observer.observe(event);
   }
 
   /** Subscriptions kept for reconnects that this broker does not support are given up, each with a line. */
@@ -923,7 +939,7 @@ export class Client implements WebSocketHandlers, OutputHandler {
       this.subscriptions.delete(filter);
       this.subscriptionProperties?.delete(filter);
       this.unconfirmed?.delete(filter);
-      this.observe({ type: "warning", message: `subscription to ${filter} given up: ${problem}` });
+      this.observer.observe({ type: "warning", message: `subscription to ${filter} given up: ${problem}` });
     }
   }
 
@@ -944,7 +960,7 @@ export class Client implements WebSocketHandlers, OutputHandler {
     this.willState.limits |= limit;
     const what = limit === NO_RETAIN ? "retained messages (CONNACK 0x9A)" : "its QoS (CONNACK 0x9B)";
     const how = limit === NO_RETAIN ? "without retain" : "at QoS 0";
-    this.observe({
+    this.observer.observe({
       type: "warning",
       message: `the broker refused the will: it does not support ${what}; sent ${how} from now on`,
     });
@@ -1011,7 +1027,7 @@ export class Client implements WebSocketHandlers, OutputHandler {
     w.found = probe + rounds * WILL_ROUND;
     // Said at the first round; the next ones tell whether the will or the network closed the attempts.
     if (rounds === 1)
-      this.observe({ type: "warning", message: `${this.willClosed(probe)}: checking, ${WILL_ROUNDS} rounds` });
+      this.observer.observe({ type: "warning", message: `${this.willClosed(probe)}: checking, ${WILL_ROUNDS} rounds` });
   }
 
   /** The rounds in a row that found `probe` so far (see WillState.found); 0 for another probe, or none. */
@@ -1034,7 +1050,7 @@ export class Client implements WebSocketHandlers, OutputHandler {
     const from: string[] = [];
     if (probe & NO_RETAIN) from.push("the will is sent without retain and retained publishes are refused");
     if (probe & NO_QOS) from.push(`the will goes at QoS 0 and messages leave at QoS ${this.maxQoS()} at most`);
-    this.observe({
+    this.observer.observe({
       type: "warning",
       message: `${this.willClosed(probe)}, ${WILL_ROUNDS} times in a row: ${from.join("; ")} from now on`,
     });
@@ -1095,7 +1111,8 @@ export class Client implements WebSocketHandlers, OutputHandler {
     this.backoff.looping = true;
     // Named at LOOP_REPEATS, then at each doubling: a loop is said, not printed at every turn.
     const turns = count / LOOP_REPEATS;
-    if (Number.isInteger(turns) && (turns & (turns - 1)) === 0) this.observe({ type: "loop", cause: code, count });
+    if (Number.isInteger(turns) && (turns & (turns - 1)) === 0)
+      this.observer.observe({ type: "loop", cause: code, count });
   }
 
   /**
@@ -1118,7 +1135,7 @@ export class Client implements WebSocketHandlers, OutputHandler {
     }
     this.dropSocket();
     const cause: CloseCause = { kind: "net", error };
-    this.observe({ type: "closed", cause, uptime: -1, idle: 0 });
+    this.observer.observe({ type: "closed", cause, uptime: -1, idle: 0 });
     this.retry(cause, -1);
   }
 
@@ -1141,7 +1158,7 @@ export class Client implements WebSocketHandlers, OutputHandler {
   private wait(next: Retry<Broker>): void {
     if (next.waitForLink && !this.host.linkUp()) {
       this.state = NO_LINK;
-      this.observe({ type: "waiting", delay: -1, reason: next.reason, broker: next.broker });
+      this.observer.observe({ type: "waiting", delay: -1, reason: next.reason, broker: next.broker });
       return;
     }
     this.state = WAITING;
@@ -1150,7 +1167,7 @@ export class Client implements WebSocketHandlers, OutputHandler {
     const floor = this.lastDial + this.config.backoff.base - now;
     const delay = Math.max(next.delay, floor);
     const reason = delay > next.delay ? `${next.reason}; one dial per backoffBase at most` : next.reason;
-    this.observe({ type: "waiting", delay, reason, broker: next.broker });
+    this.observer.observe({ type: "waiting", delay, reason, broker: next.broker });
     this.armAt(now + delay, DIAL);
   }
 

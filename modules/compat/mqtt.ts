@@ -190,14 +190,18 @@ const FLUSH: unique symbol = Symbol("flush");
 const DISPATCH: unique symbol = Symbol("dispatch");
 
 /**
- * What the host's timer calls on a drop-in Client: a small object of a class, its method in flash, where a closure
- * would be heap for as long as the client lives. It calls the client's symbol-keyed method.
+ * What the host's timer and the supervisor call on a drop-in Client: a small object of a class, its methods in
+ * flash, where closures would be heap for as long as the client lives. It calls the client's symbol-keyed methods.
  */
 class Relay {
   constructor(private readonly client: Client) {}
 
   onTimer(): void {
     this.client[FLUSH]();
+  }
+
+  observe(event: ClientEvent): void {
+    this.client[OBSERVE](event);
   }
 }
 
@@ -261,8 +265,9 @@ export class Client {
         const info = diagnoser.failureInfo(finding.code);
         this[LINE](diagnoser.failureLevel(info), "diag", finding.code, { ...finding.fields, hint: info.hint });
       });
-    this.#timer = host.timer(new Relay(this));
-    this.#client = new Supervisor(host, config, (event) => this[OBSERVE](event));
+    const relay = new Relay(this);
+    this.#timer = host.timer(relay);
+    this.#client = new Supervisor(host, config, relay);
     const key = this.#key;
     peers.find((peer) => peer.#key === key)?.close();
     peers.push(this);
