@@ -212,6 +212,9 @@ class Connection implements Socket, TlsOwner {
     }
     if (this.head < this.tail || this.dead) return;
     this.head = this.tail = 0;
+    // A queue a burst grew (a large message, a backlog after a reconnect) is heap for as long as the connection
+    // lives: it goes once drained, and the next block makes a small one again.
+    if (queue.length > QUEUE_INITIAL) this.queue = undefined;
     if (this.blocked) {
       this.blocked = false;
       this.handlers.onWritable();
