@@ -35,6 +35,19 @@ export class Probe extends SerialProbe {
     }
     expect(this.strayLines()).toEqual([]);
   }
+
+  /**
+   * How many failures the statistics counted with these codes (the `stats` command's `failures` line). Not the diag
+   * lines: two failures that read alike (the same uptime and idle time, in ms) make one line, the second held back
+   * as a repeat by the log's rate limit.
+   */
+  async counted(codes: Code[]): Promise<number> {
+    const stats = await this.command("stats", /^budget.remote /);
+    const line = stats.find((text) => text.startsWith("failures ")) ?? "";
+    let count = 0;
+    for (const [, code, n] of line.matchAll(/ (\w+)=(\d+)/g)) if (codes.includes(code as Code)) count += Number(n);
+    return count;
+  }
 }
 
 export interface Devices {
