@@ -5,7 +5,7 @@ import type { Client } from "tether/client/client";
 import type { KeepAliveTuner } from "tether/client/keepalive-tuner";
 import type { Bucket } from "tether/diag/bucket";
 import type { Finding } from "tether/diag/diagnose";
-import { failureInfo, failureLevel } from "tether/diag/failures";
+import { failureLine } from "tether/diag/failures";
 import type { History } from "tether/diag/history";
 import type { Fields, Logger } from "tether/diag/log";
 import type { Stats } from "tether/diag/stats";
@@ -79,8 +79,8 @@ export function fault(device: Device, handler: string, error: unknown, fields?: 
 /** A failure line: `diag <code>` with its facts and the hint; kept in the history. */
 export function failure(device: Device, finding: Finding): void {
   device.lastFailure = finding;
-  const info = failureInfo(finding.code);
-  device.log.log(failureLevel(info), "diag", finding.code, { ...finding.fields, hint: info.hint });
+  const line = failureLine(finding.code, finding.fields);
+  device.log.log(line.level, "diag", finding.code, line.fields);
   // The address a name resolved to is left out: history slots are small, and the broker is named already.
   const { address, ...facts } = finding.fields;
   device.history.add(device.host.now(), finding.code, device.log.describe(facts));

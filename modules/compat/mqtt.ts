@@ -145,9 +145,8 @@ export interface DiagnoserClass {
     options: { version: ProtocolVersion; sentUser: boolean; shortLived: number; repeats: number },
     report: (finding: { code: Code; fields: Fields }) => void,
   ): { observe(event: ClientEvent): void };
-  /** failures.ts's: a code's hint, and the level of its line. */
-  failureInfo(code: Code): { hint: string };
-  failureLevel(info: { hint: string }): Level;
+  /** failures.ts's: a finding's line, its level and its facts with the code's hint. */
+  failureLine(code: Code, facts: Fields): { level: Level; fields: Fields };
 }
 
 /**
@@ -262,8 +261,8 @@ export class Client {
     this.#diagnoser =
       diagnoser &&
       new diagnoser({ version, sentUser: username !== undefined, shortLived, repeats: 3 }, (finding) => {
-        const info = diagnoser.failureInfo(finding.code);
-        this[LINE](diagnoser.failureLevel(info), "diag", finding.code, { ...finding.fields, hint: info.hint });
+        const line = diagnoser.failureLine(finding.code, finding.fields);
+        this[LINE](line.level, "diag", finding.code, line.fields);
       });
     const relay = new Relay(this);
     this.#timer = host.timer(relay);

@@ -20,7 +20,7 @@ import type { ClientEvent } from "tether/client/client";
 import type { CloseCause } from "tether/client/connection";
 import { longest, shortest, similar, TUNER_DEFAULTS } from "tether/client/idle-times";
 import { type Code, classifyCause } from "tether/diag/codes";
-import { failureInfo, failureLevel } from "tether/diag/failures";
+import { failureLine } from "tether/diag/failures";
 import type { Fields } from "tether/diag/log";
 import { CONNACK, DISCONNECT, type ProtocolVersion, PUBLISH, SUBACK } from "tether/mqtt/packets";
 import { reasonText } from "tether/mqtt/reasons";
@@ -103,11 +103,10 @@ class Past {
 
 export class Diagnoser {
   /**
-   * Each code's hint and the level of its line (failures.ts), here for the drop-in's Client, which has them only
-   * when its build has the diagnoser.
+   * A finding's failure line (failures.ts), here for the drop-in's Client, which has the hints only when its build has
+   * the diagnoser.
    */
-  static readonly failureInfo = failureInfo;
-  static readonly failureLevel = failureLevel;
+  static readonly failureLine = failureLine;
   /** The patterns' memory, from the first connection that ended after CONNACK on. */
   private past: Past | undefined;
   /** How late the timer that dialled the current connection fired (0: dialled at once). */

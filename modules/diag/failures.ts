@@ -6,7 +6,7 @@
 // The hints follow what brokers really answer (checked against mosquitto 2.0): see codes.ts.
 
 import type { Code } from "tether/diag/codes";
-import { ERROR, type Level, WARN } from "tether/diag/log";
+import { ERROR, type Fields, type Level, WARN } from "tether/diag/log";
 import { frozen } from "tether/mqtt/frozen";
 
 export type Layer =
@@ -192,4 +192,10 @@ export function failureInfo(code: Code): FailureInfo {
  */
 export function failureLevel(info: FailureInfo): Level {
   return info.layer === "auth" || info.layer === "tls" || info.layer === "websocket" ? ERROR : WARN;
+}
+
+/** A finding's failure line, what the firmware and the drop-in print alike: its level, its facts and then the hint. */
+export function failureLine(code: Code, facts: Fields): { level: Level; fields: Fields } {
+  const info = failureInfo(code);
+  return { level: failureLevel(info), fields: { ...facts, hint: info.hint } };
 }
