@@ -174,8 +174,8 @@ test(`soak: ${FAULTS} random faults while publishing numbered QoS 1 and QoS 2 st
   const arrived = () => seen.q1!.size + seen.q2!.size;
   // A hang guard, not a speed: on a busy machine the backlog drains slowly (one message a PINGRESP while a suspect is
   // probed), so the wait starts again with every new message, and fails after WAIT ms with none.
-  for (let before = -1; !done() && arrived() > before; ) {
-    before = arrived();
+  while (!done()) {
+    const before = arrived();
     await until(subscriber, () => done() || arrived() > before, WAIT, "every promised message").catch(
       async (error: Error) => {
         const [status] = await command(device, "status", /broker=.*\n/);
